@@ -1,0 +1,585 @@
+"""The scenario schema: every parameter of a run, with its unit, bounds and source.
+
+A scenario is validated before anything runs. Sections:
+
+* ``population`` — who the patients are (age, sex, chronic conditions, morbidity);
+* ``risk_score`` — how the HCC-like coded risk score is built;
+* ``clinical`` — event rates, transition rates, lengths of stay, utilities;
+* ``levers`` — the documented effect sizes of provider practice levers;
+* ``prices`` — the fee schedule (allowed amounts) for each service;
+* ``capacity`` — primary-care appointment slots and hospital beds;
+* ``providers`` — provider organisations, what they bill and their practice levers.
+
+Sources are abbreviated; ``docs/scenario-reference.md`` lists them in full.
+PUF2024 = CMS Medicare Shared Savings Program ACO public use file, performance year
+2024 (``shared/data/cms``), N_AB-weighted means over all ACOs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.scenario.fields import StrictModel, param
+
+PUF = "CMS MSSP ACO PUF PY2024 (N_AB-weighted mean)"
+CCW = "CMS Chronic Conditions Data Warehouse, Medicare FFS 65+, 2018"
+HCC = "CMS-HCC V24 community non-dual aged relative factors (CY2020 rate announcement), rounded"
+ASSUMPTION = "assumption"
+
+
+# --------------------------------------------------------------------------- population
+
+
+class Condition(StrictModel):
+    """A chronic condition: prevalence and how it clusters with age and morbidity."""
+
+    prevalence: float = param(
+        0.25, unit="share 0-1", source=CCW, ge=0.0, le=1.0,
+        description="Share of the starting population with the condition.",
+    )
+    morbidity_loading: float = param(
+        0.6, unit="probit units per SD of latent morbidity", source=ASSUMPTION, ge=0.0, le=3.0,
+        description="How strongly the condition co-occurs with the latent morbidity burden "
+        "(drives co-occurrence between conditions).",
+    )
+    age_gradient: float = param(
+        0.15, unit="probit units per 10 years of age", source=ASSUMPTION, ge=-2.0, le=2.0,
+        description="Change in the condition's liability per 10 years of age above 75.",
+    )
+
+
+def _cond(prev: float, loading: float, age: float) -> Condition:
+    return Condition(prevalence=prev, morbidity_loading=loading, age_gradient=age)
+
+
+class Conditions(StrictModel):
+    """The chronic conditions every patient is screened for."""
+
+    diabetes: Condition = Field(default_factory=lambda: _cond(0.27, 0.45, 0.0),
+                                description=f"Diabetes mellitus. Prevalence: {CCW}.")
+    heart_failure: Condition = Field(default_factory=lambda: _cond(0.14, 0.85, 0.35),
+                                     description=f"Heart failure. Prevalence: {CCW}.")
+    copd: Condition = Field(default_factory=lambda: _cond(0.11, 0.7, 0.1),
+                            description=f"Chronic obstructive pulmonary disease. {CCW}.")
+    ckd: Condition = Field(default_factory=lambda: _cond(0.24, 0.7, 0.35),
+                           description=f"Chronic kidney disease. Prevalence: {CCW}.")
+    hypertension: Condition = Field(default_factory=lambda: _cond(0.58, 0.4, 0.25),
+                                    description=f"Hypertension. Prevalence: {CCW}.")
+
+
+CONDITIONS = ("diabetes", "heart_failure", "copd", "ckd", "hypertension")
+
+
+class AgeBands(StrictModel):
+    """Starting age distribution (aged beneficiaries, 65+)."""
+
+    age_65_74: float = param(0.512, unit="share 0-1", source=PUF + ", aged only", ge=0, le=1,
+                             description="Share aged 65-74.")
+    age_75_84: float = param(0.361, unit="share 0-1", source=PUF + ", aged only", ge=0, le=1,
+                             description="Share aged 75-84.")
+    age_85_plus: float = param(0.127, unit="share 0-1", source=PUF + ", aged only", ge=0, le=1,
+                               description="Share aged 85 and over (drawn over 85-99).")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> AgeBands:
+        total = self.age_65_74 + self.age_75_84 + self.age_85_plus
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"age band shares must sum to 1, got {total:.6g}")
+        return self
+
+
+class Population(StrictModel):
+    """The starting panel and the members who join it."""
+
+    size: int = param(10_000, unit="patients", source=ASSUMPTION, ge=10, le=5_000_000,
+                      description="Number of patients at the start; deaths are replaced by "
+                      "new 65-69-year-old members so the panel keeps its size.")
+    female_share: float = param(0.566, unit="share 0-1", source=PUF, ge=0, le=1,
+                                description="Share of women.")
+    age_bands: AgeBands = Field(default_factory=AgeBands, description="Starting age mix.")
+    conditions: Conditions = Field(default_factory=Conditions,
+                                   description="Chronic conditions and their co-occurrence.")
+    morbidity_sd: float = param(
+        0.85, unit="SD of log morbidity", source="calibrated to Wallis et al. 2021 concentration",
+        ge=0.0, le=3.0,
+        description="Spread of the latent morbidity burden (lognormal, mean 1): the main "
+        "driver of how concentrated spending is.",
+    )
+    replace_deaths: bool = Field(True, description="Replace each death by a new member "
+                                 "(new Medicare enrollee aged 65-69) at the same moment.")
+
+
+# --------------------------------------------------------------------------- risk score
+
+
+class RiskScore(StrictModel):
+    """HCC-like coded risk score: demographics plus coded conditions, mean 1.0 at start."""
+
+    demographic_65_74: float = param(0.40, unit="relative factor", source=HCC, ge=0, le=5,
+                                     description="Demographic factor, age 65-74.")
+    demographic_75_84: float = param(0.55, unit="relative factor", source=HCC, ge=0, le=5,
+                                     description="Demographic factor, age 75-84.")
+    demographic_85_plus: float = param(0.70, unit="relative factor", source=HCC, ge=0, le=5,
+                                       description="Demographic factor, age 85+.")
+    hcc_diabetes: float = param(0.17, unit="relative factor", source=HCC, ge=0, le=5,
+                                description="Diabetes (blend of HCC 18/19).")
+    hcc_heart_failure: float = param(0.33, unit="relative factor", source=HCC, ge=0, le=5,
+                                     description="Heart failure (HCC 85).")
+    hcc_copd: float = param(0.34, unit="relative factor", source=HCC, ge=0, le=5,
+                            description="COPD (HCC 111).")
+    hcc_ckd: float = param(0.14, unit="relative factor", source=HCC, ge=0, le=5,
+                           description="CKD (blend of HCC 136-138).")
+    hcc_hypertension: float = param(0.0, unit="relative factor", source=HCC, ge=0, le=5,
+                                    description="Hypertension is not a payment HCC in V24.")
+    other_morbidity_weight: float = param(
+        0.35, unit="relative factor per unit of morbidity", source=ASSUMPTION, ge=0, le=5,
+        description="Other coded HCCs, proportional to the latent morbidity burden.")
+    coding_completeness: float = param(
+        0.85, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Probability that a present condition is coded at zero coding intensity.")
+    coding_intensity_uplift: float = param(
+        0.15, unit="share of score", source="MedPAC March 2024, ch. 12 (MA coding ~ +15-20%)",
+        ge=0, le=1,
+        description="Score uplift from marginal codes at full coding intensity (on top of "
+        "complete coding of present conditions).")
+
+
+# --------------------------------------------------------------------------- clinical
+
+
+class Mortality(StrictModel):
+    """Death hazard: Gompertz in age times condition and morbidity hazard ratios."""
+
+    rate_at_65_per_year: float = param(
+        0.0085, unit="per patient-year", source="SSA 2020 period life table, calibrated", ge=0,
+        le=1, description="Death hazard of a condition-free 65-year-old of average morbidity.")
+    gompertz_slope_per_year: float = param(
+        0.085, unit="log-hazard per year of age", source="SSA 2020 period life table", ge=0,
+        le=0.3, description="Growth of the death hazard with age.")
+    hr_heart_failure: float = param(2.0, unit="hazard ratio", source=ASSUMPTION, ge=0.1, le=20,
+                                    description="Hazard ratio for heart failure.")
+    hr_copd: float = param(1.6, unit="hazard ratio", source=ASSUMPTION, ge=0.1, le=20,
+                           description="Hazard ratio for COPD.")
+    hr_ckd: float = param(1.4, unit="hazard ratio", source=ASSUMPTION, ge=0.1, le=20,
+                          description="Hazard ratio for CKD.")
+    hr_diabetes: float = param(1.3, unit="hazard ratio", source=ASSUMPTION, ge=0.1, le=20,
+                               description="Hazard ratio for diabetes (controlled).")
+    hr_diabetes_uncontrolled: float = param(
+        1.25, unit="hazard ratio", source=ASSUMPTION, ge=0.1, le=20,
+        description="Extra hazard ratio while diabetes is uncontrolled (HbA1c > 8%).")
+    morbidity_exponent: float = param(
+        0.6, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+        description="Death hazard scales with morbidity**exponent.")
+    post_discharge_hr: float = param(
+        3.0, unit="hazard ratio", source="assumption (30-day post-discharge mortality)", ge=1,
+        le=20, description="Hazard ratio in the 30 days after a discharge.")
+
+
+class Admissions(StrictModel):
+    """Unplanned (emergency) hospital admissions and readmissions."""
+
+    rate_per_year: float = param(
+        0.125, unit="per patient-year", source="calibrated to PUF2024 ADM (258 per 1,000)",
+        ge=0, le=10, description="Unplanned admission hazard at morbidity 1 with no conditions.")
+    morbidity_exponent: float = param(
+        1.0, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=3,
+        description="Admission hazard scales with morbidity**exponent.")
+    rr_heart_failure: float = param(1.9, unit="rate ratio", source=ASSUMPTION, ge=0.1, le=20,
+                                    description="Rate ratio for heart failure.")
+    rr_copd: float = param(1.6, unit="rate ratio", source=ASSUMPTION, ge=0.1, le=20,
+                           description="Rate ratio for COPD.")
+    rr_ckd: float = param(1.4, unit="rate ratio", source=ASSUMPTION, ge=0.1, le=20,
+                          description="Rate ratio for CKD.")
+    rr_diabetes: float = param(1.2, unit="rate ratio", source=ASSUMPTION, ge=0.1, le=20,
+                               description="Rate ratio for diabetes (controlled).")
+    rr_diabetes_uncontrolled: float = param(
+        1.3, unit="rate ratio", source="assumption (uncontrolled HbA1c raises admissions)",
+        ge=0.1, le=20, description="Extra rate ratio while diabetes is uncontrolled.")
+    acsc_share: float = param(
+        0.17, unit="share 0-1", source="AHRQ PQI overall composite, Medicare 65+ (~15-20%)",
+        ge=0, le=1, description="Share of unplanned admissions that are ambulatory-care "
+        "sensitive (preventable) at zero prevention effort.")
+    via_ed_share: float = param(
+        0.72, unit="share 0-1", source="PUF2024 P_EDV_Vis_HOSP / ADM", ge=0, le=1,
+        description="Share of unplanned admissions that come through the emergency department.")
+    readmission_rate_per_year: float = param(
+        2.2, unit="per patient-year (during the 30-day window)",
+        source="calibrated to a 30-day readmission rate of ~17% (CMS HRRP era)", ge=0, le=50,
+        description="Extra unplanned-admission hazard in the 30 days after a discharge, "
+        "at morbidity 1.")
+    readmission_morbidity_exponent: float = param(
+        0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+        description="Readmission hazard scales with morbidity**exponent.")
+    los_mean_days: float = param(5.0, unit="days", source="HCUP 2019 Medicare mean LOS ~5.0",
+                                 ge=0.5, le=60, description="Mean length of stay (gamma).")
+    los_shape: float = param(1.6, unit="gamma shape", source=ASSUMPTION, ge=0.2, le=50,
+                             description="Shape of the length-of-stay distribution.")
+
+
+class Electives(StrictModel):
+    """Elective procedures (joint replacement and other planned surgery) with their stay."""
+
+    rate_per_year: float = param(
+        0.030, unit="per patient-year", source="assumption (TKA+THA ~1.2%/yr in Medicare, "
+        "plus other elective surgery)", ge=0, le=2,
+        description="Elective inpatient procedure rate at discretionary intensity 1.")
+    joint_replacement_share: float = param(
+        0.4, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Share of elective procedures that are lower-extremity joint replacements "
+        "(the BPCI-A episode trigger).")
+    los_mean_days: float = param(2.5, unit="days", source="CJR evaluation (LOS ~2-3 days)",
+                                 ge=0.5, le=30, description="Mean length of stay.")
+    max_morbidity: float = param(
+        4.0, unit="morbidity multiple", source=ASSUMPTION, ge=0.1, le=100,
+        description="Patients above this morbidity are not offered elective surgery.")
+
+
+class Diabetes(StrictModel):
+    """HbA1c control transitions for patients with diabetes."""
+
+    controlled_share_start: float = param(
+        0.70, unit="share 0-1", source="NCQA HEDIS Medicare HbA1c<8% (~65-72%)", ge=0, le=1,
+        description="Share of diabetics controlled at the start.")
+    rate_to_uncontrolled_per_year: float = param(
+        0.30, unit="per patient-year", source=ASSUMPTION, ge=0, le=20,
+        description="Hazard of losing control at zero prevention effort.")
+    rate_to_controlled_per_year: float = param(
+        0.70, unit="per patient-year", source="assumption (steady state ~70% controlled)",
+        ge=0, le=20, description="Hazard of regaining control at zero prevention effort.")
+
+
+class Utilisation(StrictModel):
+    """Routine services drawn between a patient's state changes (Poisson processes)."""
+
+    pcp_visits_per_year: float = param(
+        3.4, unit="per patient-year", source="calibrated to PUF2024 P_EM_PCP_Vis (4,133/1,000)",
+        ge=0, le=100, description="Primary-care visit demand at morbidity 1, no conditions.")
+    pcp_visits_per_condition: float = param(
+        0.55, unit="per patient-year per condition", source=ASSUMPTION, ge=0, le=20,
+        description="Extra primary-care demand per chronic condition.")
+    specialist_visits_per_year: float = param(
+        3.2, unit="per patient-year", source="calibrated to PUF2024 P_EM_SP_Vis (5,095/1,000)",
+        ge=0, le=100, description="Specialist visit rate at morbidity 1, no conditions.")
+    specialist_visits_per_condition: float = param(
+        0.9, unit="per patient-year per condition", source=ASSUMPTION, ge=0, le=20,
+        description="Extra specialist visits per chronic condition.")
+    visit_morbidity_exponent: float = param(
+        0.45, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+        description="Routine visit rates scale with morbidity**exponent.")
+    labs_per_visit: float = param(1.4, unit="tests per visit", source=ASSUMPTION, ge=0, le=20,
+                                  description="Laboratory tests ordered per office visit.")
+    imaging_per_visit: float = param(
+        0.16, unit="studies per visit", source="PUF2024 CT+MRI ~1,040/1,000 plus other imaging",
+        ge=0, le=5, description="Imaging studies ordered per office visit.")
+    ed_visits_per_year: float = param(
+        0.29, unit="per patient-year", source="calibrated to PUF2024 P_EDV_Vis (627/1,000)",
+        ge=0, le=20, description="Treat-and-release ED visit rate at morbidity 1.")
+    ed_morbidity_exponent: float = param(0.8, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+                                         description="ED rate scales with morbidity**exponent.")
+    ed_rr_diabetes_uncontrolled: float = param(
+        1.3, unit="rate ratio", source=ASSUMPTION, ge=0.1, le=20,
+        description="ED rate ratio while diabetes is uncontrolled.")
+    outpatient_procedures_per_year: float = param(
+        0.55, unit="per patient-year", source=ASSUMPTION, ge=0, le=20,
+        description="Ambulatory procedures (endoscopy, cataract, minor surgery) at intensity 1.")
+    chronic_services_per_year: float = param(
+        2.5, unit="claims per patient-year at morbidity 1",
+        source="calibrated to PUF2024 outpatient + professional spending", ge=0, le=100,
+        description="Outpatient drugs, infusions, dialysis and therapy claims: the part of "
+        "spending that tracks chronic morbidity.")
+    chronic_services_morbidity_exponent: float = param(
+        1.4, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
+        description="Chronic-service rate scales with morbidity**exponent.")
+    other_claims_per_year: float = param(
+        1.0, unit="claims per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=100,
+        description="DME, hospice and other claims.")
+
+
+class PostAcute(StrictModel):
+    """Skilled nursing and home health after a discharge."""
+
+    snf_probability: float = param(
+        0.17, unit="share of discharges", source="calibrated to PUF2024 P_SNF_ADM (44/1,000)",
+        ge=0, le=1, description="Probability of a SNF stay after a discharge, morbidity 1.")
+    snf_morbidity_exponent: float = param(0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+                                          description="SNF probability scales with morbidity.")
+    snf_los_mean_days: float = param(26.8, unit="days", source="PUF2024 SNF_LOS", ge=1, le=100,
+                                     description="Mean SNF length of stay (gamma, shape 2).")
+    home_health_probability: float = param(
+        0.25, unit="share of discharges not going to a SNF", source=ASSUMPTION, ge=0, le=1,
+        description="Probability of a home-health period after a discharge.")
+    home_health_chronic_per_year: float = param(
+        0.10, unit="periods per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=10,
+        description="Community-referred home-health periods.")
+
+
+class Utility(StrictModel):
+    """Health utilities for QALYs (EQ-5D scale)."""
+
+    base_65_74: float = param(0.84, unit="utility 0-1", source="Sullivan & Ghushchyan 2006 "
+                              "US EQ-5D norms", ge=0, le=1, description="Utility, age 65-74.")
+    base_75_plus: float = param(0.80, unit="utility 0-1", source="Sullivan & Ghushchyan 2006",
+                                ge=0, le=1, description="Utility, age 75+.")
+    decrement_diabetes: float = param(0.06, unit="utility", source="Sullivan et al. 2011 "
+                                      "catalogue", ge=0, le=1, description="Diabetes decrement.")
+    decrement_diabetes_uncontrolled: float = param(
+        0.02, unit="utility", source=ASSUMPTION, ge=0, le=1,
+        description="Extra decrement while diabetes is uncontrolled.")
+    decrement_heart_failure: float = param(0.11, unit="utility", source="Sullivan 2011", ge=0,
+                                           le=1, description="Heart failure decrement.")
+    decrement_copd: float = param(0.09, unit="utility", source="Sullivan 2011", ge=0, le=1,
+                                  description="COPD decrement.")
+    decrement_ckd: float = param(0.05, unit="utility", source="Sullivan 2011", ge=0, le=1,
+                                 description="CKD decrement.")
+    decrement_hypertension: float = param(0.02, unit="utility", source="Sullivan 2011", ge=0,
+                                          le=1, description="Hypertension decrement.")
+    admission_qaly_loss: float = param(
+        0.01, unit="QALY per admission", source=ASSUMPTION, ge=0, le=1,
+        description="QALYs lost per unplanned admission (acute disutility).")
+
+
+class Clinical(StrictModel):
+    """Event rates, transitions and utilities of the care model."""
+
+    mortality: Mortality = Field(default_factory=Mortality, description="Death hazard.")
+    admissions: Admissions = Field(default_factory=Admissions, description="Unplanned stays.")
+    electives: Electives = Field(default_factory=Electives, description="Elective surgery.")
+    diabetes: Diabetes = Field(default_factory=Diabetes, description="HbA1c control.")
+    utilisation: Utilisation = Field(default_factory=Utilisation,
+                                     description="Routine services.")
+    post_acute: PostAcute = Field(default_factory=PostAcute, description="SNF and home health.")
+    utility: Utility = Field(default_factory=Utility, description="Health utilities.")
+
+
+# --------------------------------------------------------------------------- levers
+
+
+class LeverEffects(StrictModel):
+    """Documented effect sizes of the four practice levers.
+
+    ``discretionary_intensity`` is a multiplier (1 = FFS norm); each discretionary service
+    rate is scaled by ``intensity ** elasticity``. ``prevention_effort`` and
+    ``transitional_care_effort`` run from 0 (none) to 1 (a full programme); ``coding_intensity``
+    from 0 (FFS-like coding) to 1 (MA-like coding).
+    """
+
+    elasticity_specialist: float = param(0.6, unit="elasticity", source=ASSUMPTION, ge=0, le=5,
+                                         description="Specialist visits vs intensity.")
+    elasticity_tests: float = param(1.0, unit="elasticity", source=ASSUMPTION, ge=0, le=5,
+                                    description="Labs and imaging per visit vs intensity.")
+    elasticity_outpatient_procedures: float = param(
+        1.5, unit="elasticity", source="assumption; Clemens & Gottlieb 2014 (procedures most "
+        "responsive)", ge=0, le=5, description="Ambulatory procedures vs intensity.")
+    elasticity_electives: float = param(
+        1.8, unit="elasticity", source="assumption; Clemens & Gottlieb 2014 (elective care "
+        "most responsive)", ge=0, le=5, description="Elective inpatient procedures vs intensity.")
+    elasticity_post_acute: float = param(
+        1.0, unit="elasticity", source="assumption; post-acute is the most discretionary "
+        "spending (IOM 2013 geographic variation report)", ge=0, le=5,
+        description="SNF and home-health use after discharge vs intensity.")
+    elasticity_pcp_followup: float = param(0.3, unit="elasticity", source=ASSUMPTION, ge=0,
+                                           le=5, description="Primary-care visits vs intensity.")
+    prevention_acsc_rr: float = param(
+        0.60, unit="rate ratio at full effort",
+        source="McAlister et al. 2004 (HF programmes: HF admissions RR 0.73); assumption",
+        ge=0, le=1, description="ACSC admissions at full prevention effort relative to none.")
+    prevention_ed_rr: float = param(0.85, unit="rate ratio at full effort", source=ASSUMPTION,
+                                    ge=0, le=1, description="ED visits at full prevention effort.")
+    prevention_control_gain: float = param(
+        1.0, unit="relative increase at full effort",
+        source="assumption; Shojania et al. 2006 (case management largest HbA1c effect)",
+        ge=0, le=10, description="Relative increase of the rate of regaining diabetic control "
+        "(and decrease of losing it, halved) at full prevention effort.")
+    prevention_pcp_visits: float = param(
+        1.0, unit="visits per patient-year at full effort", source=ASSUMPTION, ge=0, le=20,
+        description="Extra primary-care contacts from care management at full effort.")
+    transitional_readmission_rr: float = param(
+        0.70, unit="rate ratio at full effort",
+        source="Leppin et al. 2014 JAMA Intern Med (RR 0.82 overall; 0.63 intensive)",
+        ge=0, le=1, description="Readmission hazard at full transitional-care effort.")
+    transitional_snf_rr: float = param(
+        0.85, unit="rate ratio at full effort", source=ASSUMPTION, ge=0, le=1,
+        description="SNF discharge probability at full transitional-care effort.")
+
+
+class Levers(StrictModel):
+    """A provider's practice levers."""
+
+    discretionary_intensity: float = param(
+        1.0, unit="multiplier (1 = FFS norm)", source=ASSUMPTION, ge=0.3, le=2.0,
+        description="Intensity of discretionary services (specialist referrals, tests, imaging, "
+        "ambulatory and elective procedures, post-acute use).")
+    prevention_effort: float = param(
+        0.1, unit="effort 0-1", source="assumption (little care management under FFS)",
+        ge=0, le=1, description="Care-management and prevention effort.")
+    transitional_care_effort: float = param(
+        0.1, unit="effort 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Transitional-care effort after discharge.")
+    coding_intensity: float = param(0.0, unit="intensity 0-1", source=ASSUMPTION, ge=0, le=1,
+                                    description="Diagnosis-coding intensity.")
+
+
+# --------------------------------------------------------------------------- prices
+
+
+class Prices(StrictModel):
+    """Fee schedule: allowed amount per service (what the payer's schedule allows)."""
+
+    pcp_visit_usd: float = param(125.0, unit="USD per visit", source="CMS PFS 2024, 99214 "
+                                 "non-facility ~$128", ge=0, description="Primary-care visit.")
+    specialist_visit_usd: float = param(150.0, unit="USD per visit", source="CMS PFS 2024 "
+                                        "(99204/99214 mix)", ge=0,
+                                        description="Specialist visit.")
+    lab_test_usd: float = param(22.0, unit="USD per test", source="CMS CLFS 2024 (panel mix)",
+                                ge=0, description="Laboratory test.")
+    imaging_usd: float = param(310.0, unit="USD per study", source="CMS OPPS/PFS 2024 (X-ray, "
+                               "CT, MRI mix)", ge=0, description="Imaging study (facility + read).")
+    imaging_facility_share: float = param(0.75, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+                                          description="Facility (outpatient) share of imaging.")
+    ed_facility_usd: float = param(780.0, unit="USD per visit", source="CMS OPPS 2024 "
+                                   "(99284/99285 APC mix)", ge=0, description="ED facility fee.")
+    ed_professional_usd: float = param(150.0, unit="USD per visit", source="CMS PFS 2024",
+                                       ge=0, description="ED physician fee.")
+    admission_mean_usd: float = param(
+        13_000.0, unit="USD per unplanned admission", source="calibrated to PUF2024 "
+        "CapAnn_INP_All / ADM (~$13,800)", ge=0, description="Mean DRG payment (lognormal).")
+    admission_cost_sd_log: float = param(
+        0.75, unit="SD of log payment", source="assumption (DRG weight spread, outliers)",
+        ge=0, le=3, description="Spread of the DRG payment.")
+    admission_los_elasticity: float = param(
+        0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+        description="DRG payment scales with (LOS / mean LOS)**elasticity (outlier stays).")
+    inpatient_professional_usd: float = param(
+        1_600.0, unit="USD per admission", source=ASSUMPTION, ge=0,
+        description="Physician services during an unplanned stay.")
+    elective_admission_usd: float = param(
+        14_500.0, unit="USD per elective admission", source="CMS IPPS FY2024 MS-DRG 470 "
+        "(~$14,000-15,000)", ge=0, description="Elective procedure stay (DRG payment).")
+    elective_professional_usd: float = param(1_450.0, unit="USD per procedure", source="CMS "
+                                             "PFS 2024 27447 ~$1,400", ge=0,
+                                             description="Surgeon and anaesthesia fee.")
+    outpatient_procedure_usd: float = param(
+        1_500.0, unit="USD per procedure", source="CMS OPPS/ASC 2024 (endoscopy, cataract mix)",
+        ge=0, description="Ambulatory procedure facility fee.")
+    outpatient_procedure_professional_usd: float = param(
+        330.0, unit="USD per procedure", source="CMS PFS 2024", ge=0,
+        description="Ambulatory procedure professional fee.")
+    chronic_service_usd: float = param(
+        1_050.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_OPD+PB",
+        ge=0, description="Mean allowed amount of a chronic-service claim (lognormal).")
+    chronic_service_sd_log: float = param(1.1, unit="SD of log amount", source=ASSUMPTION,
+                                          ge=0, le=3, description="Spread of chronic claims.")
+    chronic_service_professional_share: float = param(
+        0.45, unit="share 0-1", source="assumption (Part B drugs billed by physicians vs HOPD)",
+        ge=0, le=1, description="Share of chronic-service claims billed as professional.")
+    snf_per_day_usd: float = param(610.0, unit="USD per day", source="PUF2024 SNF_PayperStay / "
+                                   "SNF_LOS ($16,368 / 26.8 days)", ge=0,
+                                   description="SNF per diem.")
+    home_health_period_usd: float = param(2_050.0, unit="USD per 30-day period",
+                                          source="CMS HH PPS CY2024 national rate", ge=0,
+                                          description="Home-health period.")
+    other_claim_usd: float = param(
+        700.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_HSP+DME",
+        ge=0, description="DME, hospice and other claims (lognormal, SD log 1.0).")
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+class Capacity(StrictModel):
+    """Primary-care appointment capacity and hospital beds."""
+
+    pcp_fte_per_1000: float = param(
+        1.35, unit="FTE per 1,000 attributed patients", source="assumption (Medicare-heavy panel "
+        "~750 patients per FTE)", ge=0.01, le=50,
+        description="Primary-care clinician FTEs per 1,000 attributed patients.")
+    visits_per_fte_per_year: float = param(
+        3_900.0, unit="visits per FTE-year", source="MGMA 2023 (~18 visits/day, 217 days)",
+        ge=1, description="Appointment slots per clinician FTE per year.")
+    patience_days: float = param(
+        14.0, unit="days", source=ASSUMPTION, ge=1, le=365,
+        description="A primary-care request not served within this many days is given up.")
+    unmet_to_ed_share: float = param(
+        0.25, unit="share 0-1", source="assumption; cf. O'Malley 2013 (access and ED use)",
+        ge=0, le=1, description="Share of given-up primary-care requests that become ED visits.")
+    beds_per_1000: float = param(
+        5.0, unit="beds per 1,000 patients", source="assumption (sized for ~75% occupancy)",
+        ge=0.01, le=100, description="Hospital beds available to this panel.")
+
+
+# --------------------------------------------------------------------------- providers
+
+
+ProviderKind = Literal["primary_care", "specialist", "hospital", "post_acute", "other"]
+
+
+class Provider(StrictModel):
+    """A provider organisation: what it bills, its panel share and its practice levers."""
+
+    name: str = Field(description="Name used as the results `entity`.", min_length=1,
+                      pattern=r"^[A-Za-z0-9_.\-]+$")
+    kind: ProviderKind = Field(description="primary_care groups hold attributed patients and "
+                               "their levers steer care; the others bill services routed to "
+                               "their kind.")
+    panel_share: float = param(
+        0.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Share of patients attributed to this primary-care group (must sum to 1 "
+        "over primary_care providers).")
+    levers: Levers = Field(default_factory=Levers, description="Practice levers (fixed here).")
+
+
+def _default_providers() -> list[Provider]:
+    return [
+        Provider(name="primary_care_group", kind="primary_care", panel_share=1.0),
+        Provider(name="specialists", kind="specialist"),
+        Provider(name="community_hospital", kind="hospital"),
+        Provider(name="post_acute", kind="post_acute"),
+        Provider(name="other_suppliers", kind="other"),
+    ]
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(StrictModel):
+    """Everything a run needs; built from a YAML file by :func:`sim.scenario.load_scenario`."""
+
+    name: str = Field("scenario", description="Scenario name (the results `scenario`).",
+                      pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = Field("", description="What question the scenario answers.")
+    horizon_years: int = param(5, unit="years", source=ASSUMPTION, ge=1, le=30,
+                               description="Number of plan years simulated.")
+    replications: int = param(5, unit="replications", source=ASSUMPTION, ge=1, le=100_000,
+                              description="Monte Carlo replications.")
+    seed: int = param(20_240_101, unit="integer", source=ASSUMPTION, ge=0,
+                      description="Root seed of numpy.random.SeedSequence.")
+    population: Population = Field(default_factory=Population, description="The panel.")
+    risk_score: RiskScore = Field(default_factory=RiskScore, description="Coded risk score.")
+    clinical: Clinical = Field(default_factory=Clinical, description="Care model rates.")
+    lever_effects: LeverEffects = Field(default_factory=LeverEffects,
+                                        description="Effect sizes of practice levers.")
+    prices: Prices = Field(default_factory=Prices, description="Fee schedule.")
+    capacity: Capacity = Field(default_factory=Capacity, description="Capacity.")
+    providers: list[Provider] = Field(default_factory=_default_providers, min_length=1,
+                                      description="Provider organisations.")
+
+    @model_validator(mode="after")
+    def _check_providers(self) -> Scenario:
+        names = [p.name for p in self.providers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"provider names must be unique; repeated: {', '.join(dup)}")
+        pcs = [p for p in self.providers if p.kind == "primary_care"]
+        if not pcs:
+            raise ValueError("at least one provider of kind 'primary_care' is required")
+        total = sum(p.panel_share for p in pcs)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"panel_share of primary_care providers must sum to 1, got {total:.6g}")
+        for kind in ("specialist", "hospital", "post_acute", "other"):
+            if sum(p.kind == kind for p in self.providers) > 1:
+                raise ValueError(f"at most one provider of kind '{kind}' (services of a kind "
+                                 "are routed to one provider)")
+        return self
