@@ -1,13 +1,67 @@
 """vbcsim: simulate what a healthcare payment model does to care, cost and money.
 
 The import package is ``sim``; the distribution is ``vbcsim``; the command is ``vbcsim``.
+
+    >>> import sim
+    >>> result = sim.run("scenarios/ffs_baseline.yaml", replications=10, seed=1)
+    >>> result.summary()          # mean, sd, se, p2.5, p97.5, n per metric
+    >>> result.to_dir("results/ffs_baseline")
+
+The public names below are imported on first use, so ``import sim`` stays light.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("vbcsim")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-__all__ = ["__version__"]
+# public name -> module that defines it (imported lazily by __getattr__)
+_LAZY: dict[str, str] = {
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.scenario",
+    "load_scenario": "sim.scenario",
+    "scenario_from_dict": "sim.scenario",
+    "run": "sim.runner",
+    "RunResult": "sim.runner",
+    "summarise": "sim.results",
+    "format_summary": "sim.results",
+    "write_results_dir": "sim.results",
+}
+
+if TYPE_CHECKING:
+    from sim.results import format_summary, summarise, write_results_dir
+    from sim.runner import RunResult, run
+    from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "format_summary",
+    "load_scenario",
+    "run",
+    "scenario_from_dict",
+    "summarise",
+    "write_results_dir",
+]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.care.engine import simulate_population
+from sim.metrics import population_metrics
 from sim.scenario.schema import Scenario
 
 RESULT_COLUMNS = ["replication", "scenario", "year", "entity", "metric", "value"]
@@ -30,4 +32,18 @@ def simulate_replication(
     scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
-    raise NotImplementedError("care model not wired yet")
+    run = simulate_population(scenario, seed_seq)
+    metrics = population_metrics(run.ledger, scenario.horizon_years)
+    rows = [
+        (replication, scenario.name, year, "population", name, value)
+        for year, values in metrics.items()
+        for name, value in values.items()
+    ]
+    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return ReplicationOutput(results=tidy(results))
+
+
+def tidy(df: pd.DataFrame) -> pd.DataFrame:
+    """Give a results table its canonical column types."""
+    return df.astype({"replication": "int64", "scenario": "string", "year": "int64",
+                      "entity": "string", "metric": "string", "value": "float64"})

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class StrictModel(BaseModel):
     """Base of every scenario section: unknown keys are refused, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 def param(

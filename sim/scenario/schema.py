@@ -102,10 +102,20 @@ class Population(StrictModel):
     conditions: Conditions = Field(default_factory=Conditions,
                                    description="Chronic conditions and their co-occurrence.")
     morbidity_sd: float = param(
-        0.85, unit="SD of log morbidity", source="calibrated to Wallis et al. 2021 concentration",
+        1.1, unit="SD of log morbidity", source="calibrated to Wallis et al. 2021 concentration",
         ge=0.0, le=3.0,
         description="Spread of the latent morbidity burden (lognormal, mean 1): the main "
         "driver of how concentrated spending is.",
+    )
+    morbidity_age_gradient: float = param(
+        0.03, unit="log-morbidity per year of age", source="assumption; MedPAC Data Book "
+        "(FFS spending per capita rises ~3-4% per year of age from 65 to 85)", ge=0.0, le=0.2,
+        description="Morbidity rises with age: multiplier exp(gradient * (age - 75)).",
+    )
+    morbidity_persistence: float = param(
+        0.7, unit="year-to-year correlation of log morbidity", source="assumption (high-cost "
+        "persistence; cf. Riley 2007: ~1/3 of top-decile spenders stay there)", ge=0.0, le=1.0,
+        description="AR(1) persistence of the latent morbidity score from one year to the next.",
     )
     replace_deaths: bool = Field(True, description="Replace each death by a new member "
                                  "(new Medicare enrollee aged 65-69) at the same moment.")
@@ -153,7 +163,7 @@ class Mortality(StrictModel):
     """Death hazard: Gompertz in age times condition and morbidity hazard ratios."""
 
     rate_at_65_per_year: float = param(
-        0.0085, unit="per patient-year", source="SSA 2020 period life table, calibrated", ge=0,
+        0.0095, unit="per patient-year", source="SSA 2020 period life table, calibrated", ge=0,
         le=1, description="Death hazard of a condition-free 65-year-old of average morbidity.")
     gompertz_slope_per_year: float = param(
         0.085, unit="log-hazard per year of age", source="SSA 2020 period life table", ge=0,
@@ -181,7 +191,7 @@ class Admissions(StrictModel):
     """Unplanned (emergency) hospital admissions and readmissions."""
 
     rate_per_year: float = param(
-        0.125, unit="per patient-year", source="calibrated to PUF2024 ADM (258 per 1,000)",
+        0.15, unit="per patient-year", source="calibrated to PUF2024 ADM (258 per 1,000)",
         ge=0, le=10, description="Unplanned admission hazard at morbidity 1 with no conditions.")
     morbidity_exponent: float = param(
         1.0, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=3,
@@ -205,7 +215,7 @@ class Admissions(StrictModel):
         0.72, unit="share 0-1", source="PUF2024 P_EDV_Vis_HOSP / ADM", ge=0, le=1,
         description="Share of unplanned admissions that come through the emergency department.")
     readmission_rate_per_year: float = param(
-        2.2, unit="per patient-year (during the 30-day window)",
+        1.2, unit="per patient-year (during the 30-day window)",
         source="calibrated to a 30-day readmission rate of ~17% (CMS HRRP era)", ge=0, le=50,
         description="Extra unplanned-admission hazard in the 30 days after a discharge, "
         "at morbidity 1.")
@@ -254,19 +264,19 @@ class Utilisation(StrictModel):
     """Routine services drawn between a patient's state changes (Poisson processes)."""
 
     pcp_visits_per_year: float = param(
-        3.4, unit="per patient-year", source="calibrated to PUF2024 P_EM_PCP_Vis (4,133/1,000)",
+        3.3, unit="per patient-year", source="calibrated to PUF2024 P_EM_PCP_Vis (4,133/1,000)",
         ge=0, le=100, description="Primary-care visit demand at morbidity 1, no conditions.")
     pcp_visits_per_condition: float = param(
         0.55, unit="per patient-year per condition", source=ASSUMPTION, ge=0, le=20,
         description="Extra primary-care demand per chronic condition.")
     specialist_visits_per_year: float = param(
-        3.2, unit="per patient-year", source="calibrated to PUF2024 P_EM_SP_Vis (5,095/1,000)",
+        4.3, unit="per patient-year", source="calibrated to PUF2024 P_EM_SP_Vis (5,095/1,000)",
         ge=0, le=100, description="Specialist visit rate at morbidity 1, no conditions.")
     specialist_visits_per_condition: float = param(
         0.9, unit="per patient-year per condition", source=ASSUMPTION, ge=0, le=20,
         description="Extra specialist visits per chronic condition.")
     visit_morbidity_exponent: float = param(
-        0.45, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
+        1.3, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
         description="Routine visit rates scale with morbidity**exponent.")
     labs_per_visit: float = param(1.4, unit="tests per visit", source=ASSUMPTION, ge=0, le=20,
                                   description="Laboratory tests ordered per office visit.")
@@ -274,7 +284,7 @@ class Utilisation(StrictModel):
         0.16, unit="studies per visit", source="PUF2024 CT+MRI ~1,040/1,000 plus other imaging",
         ge=0, le=5, description="Imaging studies ordered per office visit.")
     ed_visits_per_year: float = param(
-        0.29, unit="per patient-year", source="calibrated to PUF2024 P_EDV_Vis (627/1,000)",
+        0.58, unit="per patient-year", source="calibrated to PUF2024 P_EDV_Vis (627/1,000)",
         ge=0, le=20, description="Treat-and-release ED visit rate at morbidity 1.")
     ed_morbidity_exponent: float = param(0.8, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
                                          description="ED rate scales with morbidity**exponent.")
@@ -285,23 +295,26 @@ class Utilisation(StrictModel):
         0.55, unit="per patient-year", source=ASSUMPTION, ge=0, le=20,
         description="Ambulatory procedures (endoscopy, cataract, minor surgery) at intensity 1.")
     chronic_services_per_year: float = param(
-        2.5, unit="claims per patient-year at morbidity 1",
+        1.8, unit="claims per patient-year at morbidity 1",
         source="calibrated to PUF2024 outpatient + professional spending", ge=0, le=100,
         description="Outpatient drugs, infusions, dialysis and therapy claims: the part of "
         "spending that tracks chronic morbidity.")
     chronic_services_morbidity_exponent: float = param(
-        1.4, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
+        1.55, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
         description="Chronic-service rate scales with morbidity**exponent.")
     other_claims_per_year: float = param(
-        1.0, unit="claims per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=100,
+        0.9, unit="claims per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=100,
         description="DME, hospice and other claims.")
+    other_claims_morbidity_exponent: float = param(
+        1.4, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
+        description="Other-claim rate scales with morbidity**exponent (hospice, DME).")
 
 
 class PostAcute(StrictModel):
     """Skilled nursing and home health after a discharge."""
 
     snf_probability: float = param(
-        0.17, unit="share of discharges", source="calibrated to PUF2024 P_SNF_ADM (44/1,000)",
+        0.14, unit="share of discharges", source="calibrated to PUF2024 P_SNF_ADM (44/1,000)",
         ge=0, le=1, description="Probability of a SNF stay after a discharge, morbidity 1.")
     snf_morbidity_exponent: float = param(0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
                                           description="SNF probability scales with morbidity.")
@@ -311,7 +324,7 @@ class PostAcute(StrictModel):
         0.25, unit="share of discharges not going to a SNF", source=ASSUMPTION, ge=0, le=1,
         description="Probability of a home-health period after a discharge.")
     home_health_chronic_per_year: float = param(
-        0.10, unit="periods per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=10,
+        0.15, unit="periods per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=10,
         description="Community-referred home-health periods.")
 
 
@@ -446,7 +459,7 @@ class Prices(StrictModel):
         13_000.0, unit="USD per unplanned admission", source="calibrated to PUF2024 "
         "CapAnn_INP_All / ADM (~$13,800)", ge=0, description="Mean DRG payment (lognormal).")
     admission_cost_sd_log: float = param(
-        0.75, unit="SD of log payment", source="assumption (DRG weight spread, outliers)",
+        0.9, unit="SD of log payment", source="assumption (DRG weight spread, outliers)",
         ge=0, le=3, description="Spread of the DRG payment.")
     admission_los_elasticity: float = param(
         0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
@@ -469,7 +482,7 @@ class Prices(StrictModel):
     chronic_service_usd: float = param(
         1_050.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_OPD+PB",
         ge=0, description="Mean allowed amount of a chronic-service claim (lognormal).")
-    chronic_service_sd_log: float = param(1.1, unit="SD of log amount", source=ASSUMPTION,
+    chronic_service_sd_log: float = param(0.8, unit="SD of log amount", source=ASSUMPTION,
                                           ge=0, le=3, description="Spread of chronic claims.")
     chronic_service_professional_share: float = param(
         0.45, unit="share 0-1", source="assumption (Part B drugs billed by physicians vs HOPD)",
@@ -481,7 +494,7 @@ class Prices(StrictModel):
                                           source="CMS HH PPS CY2024 national rate", ge=0,
                                           description="Home-health period.")
     other_claim_usd: float = param(
-        700.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_HSP+DME",
+        850.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_HSP+DME",
         ge=0, description="DME, hospice and other claims (lognormal, SD log 1.0).")
 
 
@@ -555,6 +568,11 @@ class Scenario(StrictModel):
                               description="Monte Carlo replications.")
     seed: int = param(20_240_101, unit="integer", source=ASSUMPTION, ge=0,
                       description="Root seed of numpy.random.SeedSequence.")
+    warmup_years: int = param(
+        3, unit="years", source="assumption (lets frailty selection and queues settle)", ge=0,
+        le=10, description="Years simulated before plan year 0 and not reported: the starting "
+        "panel is drawn from cross-sectional prevalence, and three years of history remove the "
+        "start-up transient (frailty selection, empty queues, no recent discharges).")
     population: Population = Field(default_factory=Population, description="The panel.")
     risk_score: RiskScore = Field(default_factory=RiskScore, description="Coded risk score.")
     clinical: Clinical = Field(default_factory=Clinical, description="Care model rates.")

@@ -1,0 +1,123 @@
+"""SimPy process mechanics of the care model (the discrete-event executor).
+
+Two kinds of process run in one ``simpy.Environment`` (time unit: days):
+
+* ``patient_process`` — one per patient. It draws the time to the next *state event* from
+  the competing hazards of its current state (``sim.care.model``), records the interval
+  until then (routine services in the interval are drawn later, in one vectorised step,
+  which is exact for a Poisson process with a constant rate), and handles the event:
+  death, a change of diabetic control, or a hospital stay (waiting for a bed — a
+  ``simpy.Resource`` — then the length of stay, then the 30-day post-discharge window).
+  Intervals end at plan-year boundaries and at the end of the post-discharge window,
+  where rates change.
+* ``daily_process`` — one per run, at the start of every day with urgent priority: the
+  primary-care clinics grant that day's appointments, and at a plan-year boundary the
+  year is closed (routine claims drawn, year-end hook called, next year's rates set)
+  before any patient moves on.
+
+All state lives in the :class:`sim.care.engine.CareSimulation` passed in; there is no
+module-level state and no global random generator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from simpy.events import URGENT
+
+from sim.care.model import H_DEATH, H_DM, H_ELECTIVE, H_READMIT
+
+if TYPE_CHECKING:
+    from sim.care.engine import CareSimulation
+
+WINDOW_DAYS = 30.0
+DAYS_PER_YEAR = 365.0  # rates are per patient-year, the clock runs in days
+INF = math.inf
+
+
+class UrgentTimeout(simpy.events.Event):
+    """A timeout processed before ordinary events scheduled for the same time."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, URGENT, delay)
+
+
+def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
+    """The life of patient ``pid`` in the panel, from joining to death or the horizon."""
+    env = sim.env
+    log = math.log
+    horizon = sim.horizon_days
+    iv_pid, iv_t0, iv_t1, iv_state = sim.iv_pid, sim.iv_t0, sim.iv_t1, sim.iv_state
+    dm_state = 2 if sim.dm_uncontrolled[pid] else 0
+    window_end = -1.0
+    sim.set_pcp_rate(pid, dm_state)
+    while True:
+        now = env.now
+        if now >= horizon:
+            return
+        year_end = sim.year_end
+        if now < window_end:
+            state = dm_state + 1
+            bound = window_end if window_end < year_end else year_end
+        else:
+            state = dm_state
+            bound = year_end
+        total = sim.total[pid][state]
+        t_next = now - DAYS_PER_YEAR * log(1.0 - sim.uniform(pid)) / total if total > 0.0 else INF
+        iv_pid.append(pid)
+        iv_t0.append(now)
+        iv_state.append(state)
+        if t_next >= bound:
+            iv_t1.append(bound)
+            yield env.timeout(bound - now)
+            if state & 1 and env.now >= window_end:
+                sim.set_pcp_rate(pid, dm_state)
+            continue
+        iv_t1.append(t_next)
+        yield env.timeout(t_next - now)
+        x = sim.uniform(pid) * total
+        cum = sim.cum[pid][state]
+        k = 0
+        while k < 5 and x > cum[k]:
+            k += 1
+        if k == H_DEATH:
+            sim.death(pid)
+            return
+        if k == H_DM:
+            dm_state = 2 - dm_state
+            sim.control_change(pid, dm_state == 2)
+            sim.set_pcp_rate(pid, dm_state + (1 if env.now < window_end else 0))
+            continue
+        # A hospital stay: unplanned (ACSC, other, readmission) or elective.
+        elective = k == H_ELECTIVE
+        los = sim.length_of_stay(pid, elective)
+        sim.pcp_rate[pid] = 0.0
+        admit_day = env.now
+        bed = sim.beds.request()
+        yield bed
+        wait = env.now - admit_day
+        yield env.timeout(los)
+        sim.beds.release(bed)
+        sim.discharge(pid, admit_day, wait, los, k, readmission=(k == H_READMIT))
+        window_end = env.now + WINDOW_DAYS
+        sim.set_pcp_rate(pid, dm_state + 1)
+
+
+def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
+    """Once a day (urgent priority): run the clinics; at year ends, close the year."""
+    env = sim.env
+    day = 0
+    while True:
+        yield UrgentTimeout(env, 1.0)
+        sim.clinic_day(day)
+        day += 1
+        if day % 365 == 0:
+            sim.close_year(day // 365 - 1)
+            if day >= sim.horizon_days:
+                return

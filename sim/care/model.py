@@ -1,0 +1,192 @@
+"""The care model: hazards, rates and probabilities as functions of patient state and levers.
+
+Plain, vectorised NumPy — no SimPy here — so the same model can be run by the discrete-
+event executor (``sim.care.des``) and by a vectorised executor, and cross-checked.
+
+Every rate is per patient-year and piecewise constant: it changes only when a patient's
+*state* changes or at the start of a plan year (ageing, morbidity drift, new levers). The
+state of a living patient outside hospital is one of four codes::
+
+    state = 2 * diabetes_uncontrolled + in_post_discharge_window
+
+so ``year_rates`` returns per-patient tables indexed ``[patient, state, ...]``.
+
+Competing state events (the DES clock), in this order (``HAZARDS``):
+
+* ``death``
+* ``acsc_admission`` — unplanned, ambulatory-care-sensitive (preventable) admission
+* ``other_admission`` — other unplanned admission
+* ``readmission`` — the extra unplanned-admission hazard of the 30-day post-discharge window
+* ``elective`` — elective inpatient procedure (not during the window)
+* ``diabetes_transition`` — HbA1c control lost (if controlled) or regained (if not)
+
+Routine services (``ROUTINE``) are Poisson processes at the state's rate, drawn between
+state changes in one vectorised step; primary-care demand (``pcp``) goes through the
+clinic's appointment capacity.
+
+Lever effects (see ``LeverEffects`` in the schema for values and sources):
+
+* discretionary intensity ``d`` (1 = FFS norm) scales a discretionary rate by ``d**e``;
+* prevention effort ``p`` in [0, 1] scales ACSC admissions by ``1 - (1 - RR) p``, ED visits
+  likewise, raises the rate of regaining diabetic control by ``(1 + gain p)``, lowers the
+  rate of losing it by ``1 / (1 + gain p / 2)`` and adds care-management PCP contacts;
+* transitional-care effort ``t`` scales the readmission hazard by ``1 - (1 - RR) t`` and the
+  SNF discharge probability likewise;
+* coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.schema import CONDITIONS, Scenario
+
+HAZARDS = ("death", "acsc_admission", "other_admission", "readmission", "elective",
+           "diabetes_transition")
+H_DEATH, H_ACSC, H_OTHER, H_READMIT, H_ELECTIVE, H_DM = range(len(HAZARDS))
+
+ROUTINE = ("pcp", "specialist", "ed", "outpatient_procedure", "chronic", "other",
+           "home_health")
+R_PCP, R_SPEC, R_ED, R_OPPROC, R_CHRONIC, R_OTHER, R_HH = range(len(ROUTINE))
+
+N_STATES = 4
+_DM_UNC = np.array([0, 0, 1, 1], dtype=bool)  # state -> diabetes uncontrolled
+_WINDOW = np.array([0, 1, 0, 1], dtype=bool)  # state -> in post-discharge window
+
+_CI = {name: i for i, name in enumerate(CONDITIONS)}
+
+
+@dataclass
+class LeverArrays:
+    """Practice levers per patient (those of the patient's attributed provider)."""
+
+    discretionary_intensity: np.ndarray
+    prevention_effort: np.ndarray
+    transitional_care_effort: np.ndarray
+    coding_intensity: np.ndarray
+
+
+@dataclass
+class YearRates:
+    """Rates of one plan year for every patient."""
+
+    hazards: np.ndarray  # (n, 4, len(HAZARDS)) per year
+    total: np.ndarray  # (n, 4) sum of hazards
+    routine: np.ndarray  # (n, 4, len(ROUTINE)) per year
+    p_snf: np.ndarray  # (n,) probability of a SNF stay after a discharge
+    p_home_health: np.ndarray  # (n,) probability of home health after a non-SNF discharge
+    labs_per_visit: np.ndarray  # (n,)
+    imaging_per_visit: np.ndarray  # (n,)
+    utility: np.ndarray  # (n, 2) annual utility by diabetes-uncontrolled flag
+
+
+def _linear_rr(rr_full: float, effort: np.ndarray) -> np.ndarray:
+    """Rate ratio that falls linearly from 1 at zero effort to ``rr_full`` at full effort."""
+    return 1.0 - (1.0 - rr_full) * effort
+
+
+def year_rates(
+    sc: Scenario,
+    age: np.ndarray,
+    morb: np.ndarray,
+    conditions: np.ndarray,
+    levers: LeverArrays,
+) -> YearRates:
+    """Compute every rate of the care model for one plan year.
+
+    ``age`` in years, ``morb`` the latent morbidity multiplier (mean 1), ``conditions`` a
+    boolean (n, 5) matrix in ``CONDITIONS`` order, ``levers`` per patient.
+    """
+    cl, le = sc.clinical, sc.lever_effects
+    n = len(age)
+    dm = conditions[:, _CI["diabetes"]]
+    hf = conditions[:, _CI["heart_failure"]]
+    copd = conditions[:, _CI["copd"]]
+    ckd = conditions[:, _CI["ckd"]]
+    ncond = conditions.sum(axis=1)
+    d = levers.discretionary_intensity
+    p = levers.prevention_effort
+    t = levers.transitional_care_effort
+    dm_unc = _DM_UNC[None, :] & dm[:, None]  # (n, 4)
+    window = np.broadcast_to(_WINDOW[None, :], (n, N_STATES))
+
+    def cond_ratio(hr_hf: float, hr_copd: float, hr_ckd: float, hr_dm: float) -> np.ndarray:
+        return (np.where(hf, hr_hf, 1.0) * np.where(copd, hr_copd, 1.0)
+                * np.where(ckd, hr_ckd, 1.0) * np.where(dm, hr_dm, 1.0))
+
+    mo = cl.mortality
+    death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
+             * cond_ratio(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd, mo.hr_diabetes)
+             * morb**mo.morbidity_exponent)
+    death = (death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0)
+             * np.where(window, mo.post_discharge_hr, 1.0))
+
+    ad = cl.admissions
+    admit = (ad.rate_per_year * morb**ad.morbidity_exponent
+             * cond_ratio(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd, ad.rr_diabetes))
+    admit = admit[:, None] * np.where(dm_unc, ad.rr_diabetes_uncontrolled, 1.0)
+    acsc = admit * ad.acsc_share * _linear_rr(le.prevention_acsc_rr, p)[:, None]
+    other = admit * (1.0 - ad.acsc_share)
+    readmit = (ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent
+               * _linear_rr(le.transitional_readmission_rr, t))
+    readmit = np.where(window, readmit[:, None], 0.0)
+
+    el = cl.electives
+    elective = el.rate_per_year * d**le.elasticity_electives * (morb <= el.max_morbidity)
+    elective = np.where(window, 0.0, elective[:, None])
+
+    db = cl.diabetes
+    gain = le.prevention_control_gain * p
+    to_unc = db.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
+    to_ctl = db.rate_to_controlled_per_year * (1.0 + gain)
+    dm_rate = np.where(dm_unc, to_ctl[:, None], to_unc[:, None]) * dm[:, None]
+
+    hazards = np.stack([death, acsc, other, readmit, elective, dm_rate], axis=-1)
+
+    ut = cl.utilisation
+    vm = morb**ut.visit_morbidity_exponent
+    pcp = ((ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * vm
+           * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p)
+    spec = ((ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond) * vm
+            * d**le.elasticity_specialist)
+    ed = (ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
+          * _linear_rr(le.prevention_ed_rr, p))
+    ed = ed[:, None] * np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0)
+    opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
+    chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
+    oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
+    hh = cl.post_acute.home_health_chronic_per_year * morb * d**le.elasticity_post_acute
+
+    def per_state(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x[:, None], (n, N_STATES))
+
+    routine = np.stack([per_state(pcp), per_state(spec), ed, per_state(opproc),
+                        per_state(chronic), per_state(oth), per_state(hh)], axis=-1)
+
+    pa = cl.post_acute
+    p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent
+                    * d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t),
+                    0.0, 1.0)
+    p_hh = np.clip(pa.home_health_probability * d**le.elasticity_post_acute, 0.0, 1.0)
+    labs = ut.labs_per_visit * d**le.elasticity_tests
+    imaging = ut.imaging_per_visit * d**le.elasticity_tests
+
+    uc = cl.utility
+    base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
+    for name in CONDITIONS:
+        base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
+    utility = np.stack([base, base - uc.decrement_diabetes_uncontrolled * dm], axis=-1)
+    utility = np.clip(utility, 0.05, 1.0)
+
+    return YearRates(
+        hazards=np.ascontiguousarray(hazards),
+        total=hazards.sum(axis=-1),
+        routine=np.ascontiguousarray(routine),
+        p_snf=p_snf,
+        p_home_health=p_hh,
+        labs_per_visit=labs,
+        imaging_per_visit=imaging,
+        utility=utility,
+    )

@@ -1,0 +1,91 @@
+"""Service types of the claims ledger: their spending category and who bills them.
+
+Claims are priced at the fee schedule. Every service code has exactly one spending
+category (as in CMS's per-capita spending by setting) and one kind of provider that bills
+it; laboratory tests are billed by whoever ordered them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Service(IntEnum):
+    """Service type of a claim."""
+
+    PCP_VISIT = 0
+    SPECIALIST_VISIT = 1
+    LAB = 2
+    IMAGING_FACILITY = 3
+    IMAGING_PROFESSIONAL = 4
+    ED_FACILITY = 5
+    ED_PROFESSIONAL = 6
+    INPATIENT_FACILITY = 7
+    INPATIENT_PROFESSIONAL = 8
+    ELECTIVE_FACILITY = 9
+    ELECTIVE_PROFESSIONAL = 10
+    OUTPATIENT_PROCEDURE_FACILITY = 11
+    OUTPATIENT_PROCEDURE_PROFESSIONAL = 12
+    CHRONIC_OUTPATIENT = 13
+    CHRONIC_PROFESSIONAL = 14
+    SNF = 15
+    HOME_HEALTH = 16
+    OTHER = 17
+
+
+class Category(IntEnum):
+    """Spending category (CMS setting)."""
+
+    INPATIENT = 0
+    OUTPATIENT = 1
+    PROFESSIONAL = 2
+    POST_ACUTE = 3
+    OTHER = 4
+
+
+S = Service
+CATEGORY_OF: dict[Service, Category] = {
+    S.PCP_VISIT: Category.PROFESSIONAL,
+    S.SPECIALIST_VISIT: Category.PROFESSIONAL,
+    S.LAB: Category.PROFESSIONAL,
+    S.IMAGING_FACILITY: Category.OUTPATIENT,
+    S.IMAGING_PROFESSIONAL: Category.PROFESSIONAL,
+    S.ED_FACILITY: Category.OUTPATIENT,
+    S.ED_PROFESSIONAL: Category.PROFESSIONAL,
+    S.INPATIENT_FACILITY: Category.INPATIENT,
+    S.INPATIENT_PROFESSIONAL: Category.PROFESSIONAL,
+    S.ELECTIVE_FACILITY: Category.INPATIENT,
+    S.ELECTIVE_PROFESSIONAL: Category.PROFESSIONAL,
+    S.OUTPATIENT_PROCEDURE_FACILITY: Category.OUTPATIENT,
+    S.OUTPATIENT_PROCEDURE_PROFESSIONAL: Category.PROFESSIONAL,
+    S.CHRONIC_OUTPATIENT: Category.OUTPATIENT,
+    S.CHRONIC_PROFESSIONAL: Category.PROFESSIONAL,
+    S.SNF: Category.POST_ACUTE,
+    S.HOME_HEALTH: Category.POST_ACUTE,
+    S.OTHER: Category.OTHER,
+}
+
+#: Kind of provider that bills each service ("ordering" = the provider that ordered it).
+BILLED_BY: dict[Service, str] = {
+    S.PCP_VISIT: "primary_care",
+    S.SPECIALIST_VISIT: "specialist",
+    S.LAB: "ordering",
+    S.IMAGING_FACILITY: "hospital",
+    S.IMAGING_PROFESSIONAL: "specialist",
+    S.ED_FACILITY: "hospital",
+    S.ED_PROFESSIONAL: "specialist",
+    S.INPATIENT_FACILITY: "hospital",
+    S.INPATIENT_PROFESSIONAL: "specialist",
+    S.ELECTIVE_FACILITY: "hospital",
+    S.ELECTIVE_PROFESSIONAL: "specialist",
+    S.OUTPATIENT_PROCEDURE_FACILITY: "hospital",
+    S.OUTPATIENT_PROCEDURE_PROFESSIONAL: "specialist",
+    S.CHRONIC_OUTPATIENT: "hospital",
+    S.CHRONIC_PROFESSIONAL: "specialist",
+    S.SNF: "post_acute",
+    S.HOME_HEALTH: "post_acute",
+    S.OTHER: "other",
+}
+
+#: Services that are primary care (the scope of primary-care capitation).
+PRIMARY_CARE_SERVICES = frozenset({S.PCP_VISIT})

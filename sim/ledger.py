@@ -1,0 +1,123 @@
+"""The claims ledger: what a run produced, in columns (never a Python object per claim).
+
+* ``claims`` — one row per claim: ``patient`` (int32), ``provider`` (int16, index into the
+  run's provider names), ``service`` (int8, :class:`sim.care.services.Service`), ``year``
+  (int16, plan year), ``day`` (float32, days since the start) and ``amount`` (float64,
+  allowed amount at the fee schedule, USD). The spending ``category`` follows from the
+  service (:data:`CATEGORY_BY_CODE`).
+* ``admissions`` — one row per hospital stay (dated at discharge): patient, admit and
+  discharge day, bed wait, kind (``ADMISSION_KINDS``), via the ED, SNF days, home health,
+  and the plan year.
+* ``events`` — deaths and diabetic-control changes.
+* ``patient_year`` — per plan year and patient: person-years, QALYs, coded risk score,
+  age, and whether the patient was a member at any time in the year.
+* ``year_stats`` — per plan year: primary-care access figures and diabetic control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.care.services import CATEGORY_OF, Category, Service
+
+CLAIM_DTYPES = {
+    "patient": np.int32,
+    "provider": np.int16,
+    "service": np.int8,
+    "year": np.int16,
+    "day": np.float32,
+    "amount": np.float64,
+}
+
+#: Category code of each service code (index by service code).
+CATEGORY_BY_CODE = np.array([CATEGORY_OF[s] for s in Service], dtype=np.int8)
+
+#: Kinds of hospital stay (codes 1-4 follow the DES hazard indices).
+ADMISSION_KINDS = {1: "acsc", 2: "other_unplanned", 3: "readmission", 4: "elective"}
+
+
+@dataclass
+class Ledger:
+    """Columnar record of one run (see the module docstring for the tables)."""
+
+    claims: dict[str, np.ndarray] = field(default_factory=dict)
+    admissions: dict[str, np.ndarray] = field(default_factory=dict)
+    events: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    patient_year: dict[str, np.ndarray] = field(default_factory=dict)
+    year_stats: list[dict[str, float]] = field(default_factory=list)
+    provider_names: list[str] = field(default_factory=list)
+    _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+    _adm_chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+
+    def add_claims(self, year: int, patient: np.ndarray, provider: np.ndarray,
+                   service: int | np.ndarray, day: np.ndarray, amount: np.ndarray) -> None:
+        """Append claims of plan year ``year`` (arrays of equal length; ``service`` may be a
+        single code)."""
+        n = len(patient)
+        if n == 0:
+            return
+        chunk = {
+            "patient": np.asarray(patient, CLAIM_DTYPES["patient"]),
+            "provider": np.broadcast_to(np.asarray(provider, CLAIM_DTYPES["provider"]), (n,)),
+            "service": np.broadcast_to(np.asarray(service, CLAIM_DTYPES["service"]), (n,)),
+            "year": np.full(n, year, CLAIM_DTYPES["year"]),
+            "day": np.asarray(day, CLAIM_DTYPES["day"]),
+            "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
+        }
+        self._chunks.append(chunk)
+
+    def add_admissions(self, chunk: dict[str, np.ndarray]) -> None:
+        """Append a block of hospital stays."""
+        if len(chunk["patient"]):
+            self._adm_chunks.append(chunk)
+
+    def finalise(self) -> None:
+        """Concatenate the appended blocks into the final columns."""
+        if self._chunks:
+            self.claims = {k: np.concatenate([c[k] for c in self._chunks]).astype(t, copy=False)
+                           for k, t in CLAIM_DTYPES.items()}
+        else:
+            self.claims = {k: np.empty(0, t) for k, t in CLAIM_DTYPES.items()}
+        self._chunks = []
+        if self._adm_chunks:
+            keys = self._adm_chunks[0].keys()
+            self.admissions = {k: np.concatenate([c[k] for c in self._adm_chunks]) for k in keys}
+        self._adm_chunks = []
+
+    def __len__(self) -> int:
+        if self.claims:
+            return len(self.claims["amount"])
+        return sum(len(c["amount"]) for c in self._chunks)
+
+    @property
+    def category(self) -> np.ndarray:
+        """Spending category of every claim."""
+        return CATEGORY_BY_CODE[self.claims["service"]]
+
+    def count_by_service(self) -> dict[str, int]:
+        """Number of claims per service name."""
+        counts = np.bincount(self.claims["service"], minlength=len(Service))
+        return {s.name.lower(): int(counts[s]) for s in Service}
+
+    def spend_by_category(self, year: int) -> dict[str, float]:
+        """Allowed amount per spending category in plan year ``year``."""
+        m = self.claims["year"] == year
+        sums = np.bincount(self.category[m], weights=self.claims["amount"][m],
+                           minlength=len(Category))
+        return {c.name.lower(): float(sums[c]) for c in Category}
+
+    def claims_frame(self) -> pd.DataFrame:
+        """The claims as a DataFrame with readable service, category and provider columns."""
+        df = pd.DataFrame(self.claims)
+        df["service_name"] = pd.Categorical.from_codes(
+            df["service"].astype(int), [s.name.lower() for s in Service])
+        df["category"] = pd.Categorical.from_codes(
+            CATEGORY_BY_CODE[df["service"].to_numpy()].astype(int),
+            [c.name.lower() for c in Category])
+        if self.provider_names:
+            df["provider_name"] = pd.Categorical.from_codes(
+                df["provider"].astype(int), self.provider_names)
+        return df

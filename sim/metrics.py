@@ -1,0 +1,141 @@
+"""Population metrics per plan year, computed from the ledger (one direction: ledger -> metrics).
+
+Rates "per 1000" are per 1,000 person-years of membership; "per capita" means per
+person-year. Spending concentration (``spend_topXpct_share``) is the share of the year's
+spending incurred by the costliest X% of the patients who were members at any time in
+that year (decedents included), as in Wallis et al. (2021).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.care.services import Category, Service
+from sim.ledger import Ledger
+
+#: Population metrics, in reporting order, with their unit.
+POPULATION_METRICS: dict[str, str] = {
+    "person_years": "person-years",
+    "members_end": "patients",
+    "spend_total_usd": "USD",
+    "spend_per_capita_usd": "USD per person-year",
+    "spend_inpatient_usd": "USD",
+    "spend_outpatient_usd": "USD",
+    "spend_professional_usd": "USD",
+    "spend_post_acute_usd": "USD",
+    "spend_other_usd": "USD",
+    "pcp_visits_per_1000": "per 1,000 person-years",
+    "specialist_visits_per_1000": "per 1,000 person-years",
+    "tests_per_1000": "per 1,000 person-years",
+    "imaging_per_1000": "per 1,000 person-years",
+    "ed_visits_per_1000": "per 1,000 person-years",
+    "admissions_per_1000": "per 1,000 person-years",
+    "acsc_admissions_per_1000": "per 1,000 person-years",
+    "elective_admissions_per_1000": "per 1,000 person-years",
+    "outpatient_procedures_per_1000": "per 1,000 person-years",
+    "snf_admissions_per_1000": "per 1,000 person-years",
+    "readmission_rate_30d": "share of discharges",
+    "diabetes_controlled_share": "share of living diabetics at year end",
+    "deaths_per_1000": "per 1,000 person-years",
+    "qalys": "QALYs",
+    "qalys_per_capita": "QALYs per person-year",
+    "risk_score_mean": "relative factor",
+    "pcp_wait_days_mean": "days",
+    "pcp_requests_given_up_per_1000": "per 1,000 person-years",
+    "bed_wait_days_mean": "days",
+    "spend_top1pct_share": "share of spending",
+    "spend_top5pct_share": "share of spending",
+    "spend_top20pct_share": "share of spending",
+}
+
+
+def readmitted_within_30d(adm: dict[str, np.ndarray]) -> np.ndarray:
+    """For each stay, whether an unplanned stay of the same patient began within 30 days of
+    its discharge."""
+    n = len(adm.get("patient", ()))
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
+    order = np.lexsort((adm["admit"], adm["patient"]))
+    p = adm["patient"][order]
+    nxt_same = np.r_[p[1:] == p[:-1], False]
+    gap = np.r_[adm["admit"][order][1:], np.inf] - adm["discharge"][order]
+    nxt_unplanned = np.r_[adm["kind"][order][1:] != 4, False]
+    out[order] = nxt_same & (gap <= 30.0) & nxt_unplanned
+    return out
+
+
+def top_shares(per_patient: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
+    """Share of the total held by the top ``fraction`` of values, for each fraction."""
+    s = np.sort(per_patient)[::-1]
+    total = s.sum()
+    if total <= 0:
+        return [0.0 for _ in fractions]
+    return [float(s[: max(1, int(round(len(s) * f)))].sum() / total) for f in fractions]
+
+
+def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]]:
+    """All population metrics, ``{year: {metric: value}}``."""
+    c = ledger.claims
+    adm = ledger.admissions
+    cat = ledger.category
+    readmit = readmitted_within_30d(adm)
+    deaths_day = ledger.events["deaths"]["day"]
+    py_all = ledger.patient_year["person_years"]
+    out: dict[int, dict[str, float]] = {}
+    for y in range(years):
+        m = c["year"] == y
+        amount = c["amount"][m]
+        service = c["service"][m]
+        py = float(py_all[y].sum())
+        per1000 = 1000.0 / py if py > 0 else 0.0
+        counts = np.bincount(service, minlength=len(Service))
+        by_cat = np.bincount(cat[m], weights=amount, minlength=len(Category))
+        total = float(amount.sum())
+        a = adm["year"] == y if adm else np.zeros(0, bool)
+        kind = adm["kind"][a] if adm else np.zeros(0)
+        member = ledger.patient_year["member"][y]
+        per_patient = np.bincount(c["patient"][m], weights=amount, minlength=len(member))
+        top = top_shares(per_patient[member], (0.01, 0.05, 0.20))
+        ys = ledger.year_stats[y]
+        n_dm = ys["diabetics_end"]
+        risk = ledger.patient_year["risk_score"][y]
+        row = {
+            "person_years": py,
+            "members_end": float(ys.get("members_end", np.nan)),
+            "spend_total_usd": total,
+            "spend_per_capita_usd": total / py if py > 0 else 0.0,
+            "spend_inpatient_usd": float(by_cat[Category.INPATIENT]),
+            "spend_outpatient_usd": float(by_cat[Category.OUTPATIENT]),
+            "spend_professional_usd": float(by_cat[Category.PROFESSIONAL]),
+            "spend_post_acute_usd": float(by_cat[Category.POST_ACUTE]),
+            "spend_other_usd": float(by_cat[Category.OTHER]),
+            "pcp_visits_per_1000": counts[Service.PCP_VISIT] * per1000,
+            "specialist_visits_per_1000": counts[Service.SPECIALIST_VISIT] * per1000,
+            "tests_per_1000": (counts[Service.LAB] + counts[Service.IMAGING_FACILITY]) * per1000,
+            "imaging_per_1000": counts[Service.IMAGING_FACILITY] * per1000,
+            "ed_visits_per_1000": (counts[Service.ED_FACILITY]
+                                   + (float(adm["via_ed"][a].sum()) if adm else 0.0)) * per1000,
+            "admissions_per_1000": float(a.sum()) * per1000,
+            "acsc_admissions_per_1000": float((kind == 1).sum()) * per1000,
+            "elective_admissions_per_1000": float((kind == 4).sum()) * per1000,
+            "outpatient_procedures_per_1000":
+                counts[Service.OUTPATIENT_PROCEDURE_FACILITY] * per1000,
+            "snf_admissions_per_1000": float((adm["snf_days"][a] > 0).sum()) * per1000
+            if adm else 0.0,
+            "readmission_rate_30d": float(readmit[a].mean()) if a.any() else 0.0,
+            "diabetes_controlled_share": ys["diabetics_controlled_end"] / n_dm if n_dm else 0.0,
+            "deaths_per_1000": float(((deaths_day >= 365 * y) & (deaths_day < 365 * (y + 1)))
+                                     .sum()) * per1000,
+            "qalys": float(ledger.patient_year["qalys"][y].sum()),
+            "qalys_per_capita": float(ledger.patient_year["qalys"][y].sum()) / py if py else 0.0,
+            "risk_score_mean": float(np.average(risk, weights=py_all[y])) if py else 0.0,
+            "pcp_wait_days_mean": ys["pcp_wait_days_mean"],
+            "pcp_requests_given_up_per_1000": ys["pcp_requests_given_up"] * per1000,
+            "bed_wait_days_mean": ys["bed_wait_days_mean"],
+            "spend_top1pct_share": top[0],
+            "spend_top5pct_share": top[1],
+            "spend_top20pct_share": top[2],
+        }
+        out[y] = {k: float(v) for k, v in row.items()}
+    return out

@@ -1,0 +1,123 @@
+"""Shared test helpers: a fake replication function and tiny scenarios.
+
+The fakes are module-level functions so that worker processes can unpickle them (they are
+found as ``conftest.<name>``; keep this file the only un-packaged ``conftest.py`` on the path
+of the runner tests, or move the fakes).
+
+Tests marked ``real_model`` run the real ``sim.replication.simulate_replication``; while it
+is still the placeholder (``NotImplementedError("care model not wired yet")``) they skip.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.rng import stream
+from sim.scenario import Scenario, scenario_from_dict
+
+PLACEHOLDER_MESSAGE = "care model not wired yet"
+
+FAKE_METRICS = [
+    # (entity, metric, typical value)
+    ("population", "patients", 300.0),
+    ("population", "payer_spending_usd", 3_500_000.0),
+    ("population", "admissions_per_1000", 258.0),
+    ("population", "mortality_rate", 0.045),
+    ("primary_care_group", "margin_usd", 120_000.0),
+]
+
+
+def fake_replicate(scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence):
+    """A stand-in for the care model: noisy metrics drawn from the replication's stream."""
+    from sim.replication import ReplicationOutput
+
+    rng = stream(seed_seq, "fake")
+    rows = []
+    settlements = []
+    for year in range(scenario.horizon_years):  # plan years 0..H-1, as the care model
+        for entity, metric, typical in FAKE_METRICS:
+            value = typical * float(rng.lognormal(0.0, 0.1))
+            rows.append((replication, scenario.name, year, entity, metric, value))
+        settlements.append((replication, year, "primary_care_group", float(rng.normal(0, 1e4))))
+    results = pd.DataFrame(
+        rows, columns=["replication", "scenario", "year", "entity", "metric", "value"]
+    )
+    table = pd.DataFrame(settlements, columns=["replication", "year", "entity", "payment_usd"])
+    return ReplicationOutput(results=results, tables={"settlements": table})
+
+
+def fake_replicate_reversed(scenario: Scenario, replication: int, seed_seq):
+    """Like :func:`fake_replicate`, but early replications finish last."""
+    time.sleep(0.05 * (scenario.replications - replication))
+    return fake_replicate(scenario, replication, seed_seq)
+
+
+def fake_replicate_failing(scenario: Scenario, replication: int, seed_seq):
+    """Fails on replication 1."""
+    if replication == 1:
+        raise ValueError("boom in replication one")
+    return fake_replicate(scenario, replication, seed_seq)
+
+
+TINY = {
+    "name": "tiny",
+    "population": {"size": 300},
+    "horizon_years": 2,
+    "replications": 2,
+    "seed": 7,
+}
+
+TINY_YAML = """\
+name: tiny
+population:
+  size: 300
+horizon_years: 2
+replications: 2
+seed: 7
+"""
+
+
+@pytest.fixture
+def tiny_scenario() -> Scenario:
+    return scenario_from_dict(dict(TINY), "<tiny>")
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML)
+    return path
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """Make the runner (and so the CLI) use :func:`fake_replicate` by default."""
+    import sim.runner
+
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    return fake_replicate
+
+
+@pytest.fixture
+def real_model():
+    """Skip while the care model is still the placeholder; otherwise do nothing."""
+    from sim.replication import simulate_replication
+
+    scenario = scenario_from_dict({**TINY, "horizon_years": 1})
+    try:
+        simulate_replication(scenario, 0, np.random.SeedSequence(0))
+    except NotImplementedError as exc:
+        if str(exc) == PLACEHOLDER_MESSAGE:
+            pytest.skip("real care model not wired yet (placeholder simulate_replication)")
+        raise
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_model: end-to-end test of the real care model (skips while it is the "
+        "placeholder)"
+    )
