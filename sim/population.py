@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from sim.scenario.schema import CONDITIONS, Population as PopulationParams, RiskScore
+from sim.scenario.schema import CONDITIONS, RiskScore
+from sim.scenario.schema import Population as PopulationParams
 
 #: Index of each condition in the ``conditions`` matrix.
 COND_INDEX = {name: i for i, name in enumerate(CONDITIONS)}

@@ -8,7 +8,8 @@ whatever the number of workers and whatever order the replications finish in.
 
 Process pools use an explicitly chosen ``spawn`` context — the same on Linux, macOS and
 Windows, safe with threads (the progress bar has one) and never touching the global start
-method. Worker processes ignore Ctrl-C; the parent cancels what is pending and stops them.
+method. Worker processes ignore Ctrl-C; the parent cancels what is pending and stops them,
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from sim.scenario import Scenario, load_scenario
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 START_METHOD = "spawn"
+HEARTBEAT_SECONDS = 0.5
 
 
 class ReplicationError(RuntimeError):
@@ -207,8 +210,12 @@ def run(
     outputs: list[ReplicationOutput | None] = [None] * n
     bar = progress_bar(n, desc=scenario.name, enabled=progress_enabled(progress))
     try:
-        with contextlib.closing(_execute(fn, scenario, seeds, n_workers)) as finished_reps:
-            for i, out in finished_reps:
+        with contextlib.closing(_execute(fn, scenario, seeds, n_workers)) as events:
+            for event in events:
+                if event is None:  # heartbeat: lets the bar appear and its clock run
+                    bar.update(0)
+                    continue
+                i, out = event
                 outputs[i] = _checked(i, out)
                 bar.update(1)
     finally:
@@ -273,8 +280,9 @@ def combine(outputs: Sequence[ReplicationOutput]) -> tuple[pd.DataFrame, dict[st
 
 def _execute(
     fn: Replicate, scenario: Scenario, seeds: Sequence[np.random.SeedSequence], workers: int
-) -> Generator[tuple[int, Any], None, None]:
-    """Yield ``(replication, output)`` as replications finish (any order)."""
+) -> Generator[tuple[int, Any] | None, None, None]:
+    """Yield ``(replication, output)`` as replications finish (any order), and ``None`` now
+    and then while waiting for worker processes."""
     if workers <= 1:
         for i, seed_seq in enumerate(seeds):
             yield i, _call(fn, scenario, i, seed_seq)
@@ -294,9 +302,24 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Generator[None, None, None]:
+    """Ignore Ctrl-C while worker processes are started, so that they inherit it from their
+    first instruction (a Ctrl-C while they import would otherwise print their tracebacks).
+    Only possible in the main thread; elsewhere the worker initialiser does it a bit later."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _execute_processes(
     fn: Replicate, scenario: Scenario, seeds: Sequence[np.random.SeedSequence], workers: int
-) -> Generator[tuple[int, Any], None, None]:
+) -> Generator[tuple[int, Any] | None, None, None]:
     try:
         pickle.dumps(fn)
     except Exception as exc:
@@ -308,11 +331,14 @@ def _execute_processes(
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
     clean = False
     try:
-        pending: dict[Future[Any], int] = {
-            pool.submit(fn, scenario, i, seed_seq): i for i, seed_seq in enumerate(seeds)
-        }
+        with _sigint_ignored():  # workers start now and inherit "ignore Ctrl-C"
+            pending: dict[Future[Any], int] = {
+                pool.submit(fn, scenario, i, seed_seq): i for i, seed_seq in enumerate(seeds)
+            }
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+            if not done:
+                yield None
             for fut in sorted(done, key=pending.__getitem__):
                 i = pending.pop(fut)
                 exc = fut.exception()

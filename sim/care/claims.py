@@ -5,7 +5,8 @@ of a patient's life, so their counts are drawn for all intervals at once
 (``Poisson(rate * duration)``) and their days uniformly within the interval — exact, and
 hundreds of times cheaper than scheduling one event per claim. Tests and imaging are
 ordered at office visits (Poisson per visit). Hospital stays are priced at discharge
-(DRG-like lognormal payment rising with length of stay), with their professional fees,
+(DRG-like lognormal payment rising with length of stay) and dated at discharge, as are
+their professional fees,
 post-acute care and, for stays that came through the emergency department, the ED
 physician's fee.
 """
@@ -173,7 +174,7 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     led.add_claims(year, a_pid[elective], spec, S.ELECTIVE_PROFESSIONAL, day[elective],
                    np.full(int(elective.sum()), pr.elective_professional_usd))
     via_ed = unpl & (rng.random(n_adm) < ad.via_ed_share)
-    led.add_claims(year, a_pid[via_ed], spec, S.ED_PROFESSIONAL, a["admit"][via_ed],
+    led.add_claims(year, a_pid[via_ed], spec, S.ED_PROFESSIONAL, day[via_ed],
                    np.full(int(via_ed.sum()), pr.ed_professional_usd))
     snf = a["snf_days"] > 0
     led.add_claims(year, a_pid[snf], post, S.SNF, day[snf], a["snf_days"][snf] * pr.snf_per_day_usd)

@@ -28,7 +28,13 @@ from sim.care.clinic import Clinic
 from sim.care.des import daily_process, patient_process
 from sim.care.model import R_PCP, LeverArrays, YearRates, year_rates
 from sim.ledger import Ledger
-from sim.population import Population, evolve_morbidity, generate_population, morbidity, raw_risk_score
+from sim.population import (
+    Population,
+    evolve_morbidity,
+    generate_population,
+    morbidity,
+    raw_risk_score,
+)
 from sim.rng import stream
 from sim.scenario.schema import Levers, Scenario
 
