@@ -76,5 +76,6 @@ def test_coding_intensity_raises_risk_score_within_its_cap(pop):
     ratio = full.mean() / base.mean()
     rs = sc.risk_score
     # More complete coding of present conditions plus the uplift, never more than both.
-    assert 1.0 + rs.coding_intensity_uplift < ratio < (1.0 + rs.coding_intensity_uplift) / rs.coding_completeness
+    upper = (1.0 + rs.coding_intensity_uplift) / rs.coding_completeness
+    assert 1.0 + rs.coding_intensity_uplift < ratio < upper
     assert np.all(full >= base)
