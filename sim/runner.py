@@ -22,7 +22,7 @@ import signal
 import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,6 @@ class RunResult:
     started_at: datetime
     finished_at: datetime
     source: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def replications(self) -> int:

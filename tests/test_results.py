@@ -175,6 +175,11 @@ def test_manifest_fields(written):
     assert json.loads((written / "manifest.json").read_text())["format"] == 1
 
 
+def test_results_dir_gets_ordinary_permissions(written, tmp_path):
+    (tmp_path / "plain").mkdir()
+    assert written.stat().st_mode == (tmp_path / "plain").stat().st_mode
+
+
 def test_existing_dir_is_refused_and_left_untouched(written, tiny_scenario):
     before = {p.name: p.read_bytes() for p in written.iterdir()}
     with pytest.raises(ResultsDirError, match="already exists; pass --overwrite"):
