@@ -1,0 +1,248 @@
+"""Bundled (episode) payments, BPCI Advanced-like.
+
+Episodes are opened by a trigger — an elective procedure such as a joint
+replacement, or an admission of a configured type — and include every claim of the
+patient from the anchor stay's start to 90 days after discharge. Claims keep being
+paid at the fee schedule during the year; a retrospective reconciliation then
+compares them with a target price:
+
+* target price = historical episode spending (from simulated baseline years) ×
+  trend factor × case-mix adjustment × (1 − discount); discount 3% by default
+  (BPCI Advanced Model: "CMS discount" of 3% applied to the benchmark price);
+* reconciliation amount = target price × episodes − actual episode spending,
+  limited to ±20% of the target amount (stop-loss / stop-gain);
+* quality adjustment from the composite quality score (CQS, 0–100): a positive
+  amount is reduced by up to 10% (10% × (100 − CQS)/100) and a negative amount
+  (a repayment) is reduced by up to 10% (10% × CQS/100).
+
+Source: CMS, BPCI Advanced Model — Target Price Specifications and Reconciliation
+methodology (Model Years 1–5); BPCI Advanced Participation Agreement, art. 10
+(20% stop-loss/stop-gain, CQS adjustment of up to 10%). Simplifications: one
+target per episode type given by the caller (no preliminary/final target
+recalculation, no peer-group trend), no per-episode winsorisation unless
+``episode_cap_usd`` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.contracts.statement import Statement, StatementBuilder
+
+__all__ = [
+    "DEFAULT_DISCOUNT",
+    "POST_DISCHARGE_DAYS",
+    "episode_spending",
+    "open_episodes",
+    "settle_bundled",
+    "target_price",
+]
+
+DEFAULT_DISCOUNT = 0.03
+POST_DISCHARGE_DAYS = 90
+STOP_LOSS = 0.20
+STOP_GAIN = 0.20
+QUALITY_ADJUSTMENT_MAX = 0.10
+
+
+def target_price(
+    historical_episode_spending_usd: float | Sequence[float] | np.ndarray,
+    trend_factor: float = 1.0,
+    case_mix_factor: float = 1.0,
+    discount: float = DEFAULT_DISCOUNT,
+) -> Statement:
+    """The target price of one episode type.
+
+    Steps: benchmark price = mean historical episode spending (an array of baseline
+    episodes, or their mean) × trend factor (baseline to performance period) ×
+    case-mix adjustment (performance-period over baseline patient mix); target =
+    benchmark × (1 − discount). Returns a ``"bundled_target"`` statement (no cash)
+    with values ``benchmark_price_usd`` and ``target_price_usd``.
+    """
+    hist = np.asarray(historical_episode_spending_usd, dtype=float)
+    if hist.size == 0 or np.any(hist < 0):
+        raise ValueError("historical episode spending must be non-empty and >= 0")
+    if trend_factor <= 0 or case_mix_factor <= 0 or not 0 <= discount < 1:
+        raise ValueError("trend and case-mix factors must be > 0, discount in [0, 1)")
+    st = StatementBuilder("bundled_target")
+    mean = st.line("historical episode spending (mean)", float(hist.mean()),
+                   f"{hist.size} baseline episode(s)")
+    trended = st.line("trended", mean * trend_factor, f"× trend {trend_factor:.4f}")
+    bench = st.line("benchmark price", trended * case_mix_factor,
+                    f"× case mix {case_mix_factor:.4f}")
+    target = st.line("target price", bench * (1 - discount), f"− {discount:.1%} discount")
+    st.value("benchmark_price_usd", bench)
+    st.value("target_price_usd", target)
+    st.value("discount", discount)
+    return st.build()
+
+
+def settle_bundled(
+    target_price_usd: float | Sequence[float] | np.ndarray,
+    actual_spending_usd: float | Sequence[float] | np.ndarray,
+    episodes: int | None = None,
+    quality_score: float | None = None,
+    stop_loss: float = STOP_LOSS,
+    stop_gain: float = STOP_GAIN,
+    quality_adjustment_max: float = QUALITY_ADJUSTMENT_MAX,
+    episode_cap_usd: float | None = None,
+) -> Statement:
+    """Reconcile a period's episodes against their target prices.
+
+    Args:
+        target_price_usd: one target for all episodes (then give ``episodes``), or
+            one target per episode.
+        actual_spending_usd: total episode spending, or one amount per episode.
+        episodes: number of episodes when a single target price is given.
+        quality_score: composite quality score 0–100 (None: no quality adjustment).
+        stop_loss, stop_gain: limits on the reconciliation amount as a share of the
+            target amount (20% each).
+        quality_adjustment_max: the most the quality adjustment may change the
+            reconciliation amount (10%).
+        episode_cap_usd: optional cap on each episode's spending (high-cost outlier
+            winsorisation); needs per-episode actual spending.
+
+    Steps: target amount = Σ targets; reconciliation = target amount − actual;
+    limited to [−stop_loss, +stop_gain] × target amount; quality adjustment (see the
+    module doc). Positive: paid to the participant; negative: repaid by it.
+
+    Returns:
+        A ``"bundled"`` statement; values ``episodes``, ``target_amount_usd``,
+        ``actual_spending_usd``, ``reconciliation_usd``, ``limited_reconciliation_usd``,
+        ``quality_adjustment_usd``, ``net_payment_usd``; fact ``limit_applied``.
+    """
+    targets = np.asarray(target_price_usd, dtype=float)
+    actual = np.asarray(actual_spending_usd, dtype=float)
+    if targets.ndim == 0:
+        if episodes is None or episodes < 0 or int(episodes) != episodes:
+            raise ValueError("a single target price needs a non-negative integer `episodes`")
+        n = int(episodes)
+        target_amount = float(targets) * n
+    else:
+        n = targets.size
+        if episodes is not None and episodes != n:
+            raise ValueError(f"episodes={episodes} but {n} target prices given")
+        target_amount = float(targets.sum())
+    if actual.ndim == 1 and actual.size != n:
+        raise ValueError(f"{actual.size} episode spending amounts for {n} episodes")
+    if np.any(targets < 0) or np.any(actual < 0):
+        raise ValueError("target prices and spending must be >= 0")
+    if not (0 <= stop_loss and 0 <= stop_gain and 0 <= quality_adjustment_max <= 1):
+        raise ValueError("stop_loss, stop_gain must be >= 0; quality_adjustment_max in [0, 1]")
+    if quality_score is not None and not 0 <= quality_score <= 100:
+        raise ValueError("quality_score must be in [0, 100]")
+
+    st = StatementBuilder("bundled")
+    st.value("episodes", n)
+    tgt = st.line("target amount", target_amount, f"{n} episode(s) × target price")
+    if episode_cap_usd is not None:
+        if actual.ndim != 1:
+            raise ValueError("episode_cap_usd needs per-episode actual spending")
+        raw = float(actual.sum())
+        actual = np.minimum(actual, episode_cap_usd)
+        st.line("high-cost episode cap", -(raw - float(actual.sum())),
+                f"episodes capped at {episode_cap_usd:,.0f}")
+    act = st.line("actual episode spending", float(actual.sum()),
+                  f"claims from the anchor stay to {POST_DISCHARGE_DAYS} days after discharge")
+    recon = st.line("reconciliation amount", tgt - act, "target amount − actual spending")
+    lo, hi = -stop_loss * tgt, stop_gain * tgt
+    limited = min(max(recon, lo), hi)
+    limit_applied = "stop_gain" if recon > hi else "stop_loss" if recon < lo else "none"
+    st.line("after stop-loss / stop-gain", limited,
+            f"within −{stop_loss:.0%} / +{stop_gain:.0%} of the target amount")
+    q_adj = 0.0
+    if quality_score is not None and limited != 0:
+        if limited > 0:
+            pct = quality_adjustment_max * (100.0 - quality_score) / 100.0
+            q_adj = -pct * limited
+            note = f"positive amount reduced {pct:.2%} (quality {quality_score:g})"
+        else:
+            pct = quality_adjustment_max * quality_score / 100.0
+            q_adj = -pct * limited
+            note = f"repayment reduced {pct:.2%} (quality {quality_score:g})"
+        st.line("quality adjustment", q_adj, note)
+    net = st.line("net payment (repayment if negative)", limited + q_adj)
+    st.fact("limit_applied", limit_applied)
+    st.value("target_amount_usd", tgt)
+    st.value("actual_spending_usd", act)
+    st.value("reconciliation_usd", recon)
+    st.value("limited_reconciliation_usd", limited)
+    st.value("quality_adjustment_usd", q_adj)
+    st.value("net_payment_usd", net)
+    return st.build(payer_paid_usd=limited + q_adj, provider_received_usd=net)
+
+
+def open_episodes(
+    trigger_patient: Sequence[int] | np.ndarray,
+    trigger_start_day: Sequence[float] | np.ndarray,
+    trigger_discharge_day: Sequence[float] | np.ndarray,
+    window_days: int = POST_DISCHARGE_DAYS,
+) -> np.ndarray:
+    """Which triggers open an episode (a boolean mask in the input order).
+
+    A trigger (anchor stay or procedure) opens an episode unless it falls inside an
+    episode already open for the same patient (start ≤ day ≤ discharge + window):
+    BPCI Advanced attributes such a stay to the open episode.
+    """
+    pat = np.asarray(trigger_patient)
+    start = np.asarray(trigger_start_day, dtype=float)
+    disch = np.asarray(trigger_discharge_day, dtype=float)
+    if not (pat.shape == start.shape == disch.shape) or np.any(disch < start):
+        raise ValueError("trigger arrays must align and discharge must not precede start")
+    order = np.lexsort((start, pat))
+    opened = np.zeros(pat.shape, dtype=bool)
+    last_patient = None
+    open_until = -np.inf
+    for i in order:
+        if pat[i] != last_patient:
+            last_patient, open_until = pat[i], -np.inf
+        if start[i] > open_until:
+            opened[i] = True
+            open_until = disch[i] + window_days
+    return opened
+
+
+def episode_spending(
+    claim_patient: Sequence[int] | np.ndarray,
+    claim_day: Sequence[float] | np.ndarray,
+    claim_amount_usd: Sequence[float] | np.ndarray,
+    episode_patient: Sequence[int] | np.ndarray,
+    episode_start_day: Sequence[float] | np.ndarray,
+    episode_discharge_day: Sequence[float] | np.ndarray,
+    window_days: int = POST_DISCHARGE_DAYS,
+) -> np.ndarray:
+    """Spending of each episode: the patient's claims from start to discharge + window.
+
+    Vectorised over claims (sorted once by patient and day, then two binary searches
+    per episode). Episodes of one patient should not overlap (see
+    :func:`open_episodes`); if they do, a claim counts in each.
+    """
+    cp = np.asarray(claim_patient).astype(np.int64)
+    cd = np.asarray(claim_day, dtype=float)
+    ca = np.asarray(claim_amount_usd, dtype=float)
+    ep = np.asarray(episode_patient).astype(np.int64)
+    es = np.asarray(episode_start_day, dtype=float)
+    ee = np.asarray(episode_discharge_day, dtype=float) + window_days
+    if not (cp.shape == cd.shape == ca.shape) or not (ep.shape == es.shape == ee.shape):
+        raise ValueError("claim arrays and episode arrays must each align")
+    order = np.lexsort((cd, cp))
+    cp, cd, ca = cp[order], cd[order], ca[order]
+    cum = np.concatenate([[0.0], np.cumsum(ca)])
+    # Composite key (patient, day) searched in the sorted claims.
+    lo = _search(cp, cd, ep, es, side="left")
+    hi = _search(cp, cd, ep, ee, side="right")
+    return cum[hi] - cum[lo]
+
+
+def _search(cp: np.ndarray, cd: np.ndarray, p: np.ndarray, d: np.ndarray, side: str
+            ) -> np.ndarray:
+    # Positions of (p, d) in claims sorted by (patient, day).
+    p_lo = np.searchsorted(cp, p, side="left")
+    p_hi = np.searchsorted(cp, p, side="right")
+    out = np.empty(p.shape, dtype=np.int64)
+    for k in range(p.size):
+        seg = cd[p_lo[k]:p_hi[k]]
+        out[k] = p_lo[k] + np.searchsorted(seg, d[k], side=side)  # type: ignore[call-overload]
+    return out
