@@ -9,8 +9,10 @@
   discharge day, bed wait, kind (``ADMISSION_KINDS``), via the ED, SNF days, home health,
   and the plan year.
 * ``events`` — deaths and diabetic-control changes.
-* ``patient_year`` — per plan year and patient: person-years, QALYs, coded risk score,
-  age, and whether the patient was a member at any time in the year.
+* ``patient_year`` — per recorded year and patient (row ``year - first_year``; use
+  :meth:`Ledger.pyear`): person-years, QALYs, coded risk score, age, and whether the
+  patient was a member at any time in the year. Years ``first_year..-1`` are history:
+  warm-up years kept when a contract needs baseline years.
 * ``year_stats`` — per plan year: primary-care access figures and diabetic control.
 """
 
@@ -47,7 +49,8 @@ class Ledger:
     admissions: dict[str, np.ndarray] = field(default_factory=dict)
     events: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     patient_year: dict[str, np.ndarray] = field(default_factory=dict)
-    year_stats: list[dict[str, float]] = field(default_factory=list)
+    year_stats: dict[int, dict[str, float]] = field(default_factory=dict)
+    first_year: int = 0  # plan years first_year..-1 are history (warm-up kept for baselines)
     provider_names: list[str] = field(default_factory=list)
     _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
     _adm_chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
@@ -91,6 +94,10 @@ class Ledger:
         if self.claims:
             return len(self.claims["amount"])
         return sum(len(c["amount"]) for c in self._chunks)
+
+    def pyear(self, key: str, year: int) -> np.ndarray:
+        """Row of patient-year table ``key`` for plan year ``year`` (negative: history)."""
+        return self.patient_year[key][year - self.first_year]
 
     @property
     def category(self) -> np.ndarray:

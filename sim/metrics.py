@@ -81,25 +81,26 @@ def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]
     cat = ledger.category
     readmit = readmitted_within_30d(adm)
     deaths_day = ledger.events["deaths"]["day"]
-    py_all = ledger.patient_year["person_years"]
     out: dict[int, dict[str, float]] = {}
     for y in range(years):
         m = c["year"] == y
         amount = c["amount"][m]
         service = c["service"][m]
-        py = float(py_all[y].sum())
+        py_y = ledger.pyear("person_years", y)
+        py = float(py_y.sum())
         per1000 = 1000.0 / py if py > 0 else 0.0
         counts = np.bincount(service, minlength=len(Service))
         by_cat = np.bincount(cat[m], weights=amount, minlength=len(Category))
         total = float(amount.sum())
         a = adm["year"] == y if adm else np.zeros(0, bool)
         kind = adm["kind"][a] if adm else np.zeros(0)
-        member = ledger.patient_year["member"][y]
+        member = ledger.pyear("member", y)
         per_patient = np.bincount(c["patient"][m], weights=amount, minlength=len(member))
         top = top_shares(per_patient[member], (0.01, 0.05, 0.20))
         ys = ledger.year_stats[y]
         n_dm = ys["diabetics_end"]
-        risk = ledger.patient_year["risk_score"][y]
+        risk = ledger.pyear("risk_score", y)
+        qalys = float(ledger.pyear("qalys", y).sum())
         row = {
             "person_years": py,
             "members_end": float(ys.get("members_end", np.nan)),
@@ -127,9 +128,9 @@ def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]
             "diabetes_controlled_share": ys["diabetics_controlled_end"] / n_dm if n_dm else 0.0,
             "deaths_per_1000": float(((deaths_day >= 365 * y) & (deaths_day < 365 * (y + 1)))
                                      .sum()) * per1000,
-            "qalys": float(ledger.patient_year["qalys"][y].sum()),
-            "qalys_per_capita": float(ledger.patient_year["qalys"][y].sum()) / py if py else 0.0,
-            "risk_score_mean": float(np.average(risk, weights=py_all[y])) if py else 0.0,
+            "qalys": qalys,
+            "qalys_per_capita": qalys / py if py else 0.0,
+            "risk_score_mean": float(np.average(risk, weights=py_y)) if py else 0.0,
             "pcp_wait_days_mean": ys["pcp_wait_days_mean"],
             "pcp_requests_given_up_per_1000": ys["pcp_requests_given_up"] * per1000,
             "bed_wait_days_mean": ys["bed_wait_days_mean"],

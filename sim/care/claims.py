@@ -61,13 +61,15 @@ def _discard_year(sim: CareSimulation) -> None:
 def close_year(sim: CareSimulation, sim_year: int) -> None:
     """Generate the claims and patient-year records of simulation year ``sim_year``.
 
-    Warm-up years are discarded; the others are recorded as plan year
-    ``sim_year - warmup`` with days counted from the start of plan year 0.
+    Warm-up years are discarded, except the last ``history_years`` (kept as plan years
+    -k..-1 for benchmarks); the others are recorded as plan year ``sim_year - warmup``,
+    with days counted from the start of plan year 0.
     """
     year = sim_year - sim.warmup
-    if year < 0:
+    if year < sim.first_year:
         _discard_year(sim)
         return
+    row = year - sim.first_year
     sc, rates, pop, led = sim.sc, sim.rates, sim.pop, sim.ledger
     d0 = sim.day0
     pr = sc.prices
@@ -191,19 +193,19 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     # Patient-year records: person-time, QALYs, risk score.
     n = sim.n
     py = person_years(sim, year)
-    util = sim.utility_by_year[year]
+    util = sim.utility_by_year[row]
     dm_unc = (state >> 1).astype(bool)
     qaly = np.bincount(pid, weights=util[pid, dm_unc.astype(int)] * dur_years, minlength=n)
     qaly += np.bincount(a_pid, weights=util[a_pid, 0] * los / DAYS, minlength=n)
     qaly -= sc.clinical.utility.admission_qaly_loss * np.bincount(a_pid[unpl], minlength=n)
     member = py > 0
     for key, value in (("person_years", py), ("qalys", qaly), ("member", member),
-                       ("risk_score", sim.risk_score[year]), ("age", sim.age_by_year[year])):
-        led.patient_year.setdefault(key, np.zeros((sim.years, n), value.dtype))[year] = value
+                       ("risk_score", sim.risk_score[row]), ("age", sim.age_by_year[row])):
+        led.patient_year.setdefault(key, np.zeros((sim.n_recorded, n), value.dtype))[row] = value
 
     dm = pop.conditions[:, 0] & sim.alive
     n_dm = int(dm.sum())
-    led.year_stats.append({
+    led.year_stats[year] = ({
         "members_end": float(sim.alive.sum()),
         "diabetics_end": float(n_dm),
         "diabetics_controlled_end": float((dm & ~sim.dm_uncontrolled).sum()),

@@ -106,6 +106,8 @@ class CareSimulation:
         self.sim_years = self.warmup + self.years
         self.horizon_days = float(self.sim_years * DAYS_PER_YEAR)
         self.day0 = float(self.warmup * DAYS_PER_YEAR)  # simulation day of plan year 0 start
+        self.first_year = -sc.history_years  # warm-up years kept as history: -k..-1
+        self.n_recorded = self.years - self.first_year
         self.on_year_end = on_year_end
         self.providers = ProviderTable.from_scenario(sc)
         pc_shares = np.array([sc.providers[i].panel_share for i in self.providers.primary_care])
@@ -134,10 +136,10 @@ class CareSimulation:
         self.next_entrant = n0
         self.pcp_rate = np.zeros(n)
         # Per-year outputs
-        self.risk_score = np.zeros((self.years, n))
-        self.age_by_year = np.zeros((self.years, n))
-        self.morbidity_by_year = np.zeros((self.years, n))
-        self.utility_by_year = np.zeros((self.years, n, 2))
+        # Per recorded year (row = plan year - first_year)
+        self.risk_score = np.zeros((self.n_recorded, n))
+        self.age_by_year = np.zeros((self.n_recorded, n))
+        self.utility_by_year = np.zeros((self.n_recorded, n, 2))
         self.levers_by_year: list[dict[str, Levers]] = []
         self._risk_norm: float | None = None
         # Event records (appended by the DES)
@@ -155,7 +157,7 @@ class CareSimulation:
         self.unmet_ed: list[np.ndarray] = []
         self.unmet_ed_day: list[np.ndarray] = []
         self.given_up = np.zeros(self.sim_years)
-        self.ledger = Ledger()
+        self.ledger = Ledger(first_year=self.first_year)
         self._los_unplanned = _gamma_table(sc.clinical.admissions.los_shape)
         self._los_snf = _gamma_table(2.0)
         self.uniform_overflows = 0
@@ -198,16 +200,17 @@ class CareSimulation:
         self.pcp_table = rates.routine[:, :, R_PCP].tolist()
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
+        if plan_year >= self.first_year:
+            row = plan_year - self.first_year
             # Raw scores; normalised at the end of plan year 0 (see normalise_risk_scores).
             norm = self._risk_norm if self._risk_norm is not None else 1.0
-            self.risk_score[plan_year] = (1.0 / norm) * raw_risk_score(self.pop, age, morb, sc.risk_score,
+            self.risk_score[row] = (1.0 / norm) * raw_risk_score(self.pop, age, morb, sc.risk_score,
                                                         levers.coding_intensity)
             if plan_year == 0:
                 self._risk_zero = raw_risk_score(self.pop, age, morb, sc.risk_score,
                                                  np.zeros_like(levers.coding_intensity))
-            self.age_by_year[plan_year] = age
-            self.morbidity_by_year[plan_year] = morb
-            self.utility_by_year[plan_year] = rates.utility
+            self.age_by_year[row] = age
+            self.utility_by_year[row] = rates.utility
         u = stream(self.seed_seq, "des", year).random((self.n, UNIFORMS_PER_PATIENT_YEAR))
         self._u_rows = u.tolist()
         self._u_pos = [0] * self.n
@@ -330,7 +333,7 @@ class CareSimulation:
         and case-mix change show up as scores above or below 1."""
         py = claimgen.person_years(self, 0)
         self._risk_norm = float(np.average(self._risk_zero, weights=py))
-        self.risk_score[0] /= self._risk_norm
+        self.risk_score[: 1 - self.first_year] /= self._risk_norm
 
     # ------------------------------------------------------------------ run
     def run(self) -> CareRun:
@@ -347,8 +350,9 @@ class CareSimulation:
             if gc_was_enabled:
                 gc.enable()
         self.ledger.finalise()
-        deaths = [d for d in self.deaths if d[1] >= self.day0]
-        control = [c for c in self.control if c[1] >= self.day0]
+        start = self.day0 + self.first_year * DAYS_PER_YEAR
+        deaths = [d for d in self.deaths if d[1] >= start]
+        control = [c for c in self.control if c[1] >= start]
         self.ledger.events = {
             "deaths": {"patient": np.array([d[0] for d in deaths], np.int32),
                        "day": np.array([d[1] - self.day0 for d in deaths])},

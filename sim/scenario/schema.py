@@ -22,6 +22,18 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.scenario.fields import StrictModel, param
+from sim.scenario.payment import (
+    HISTORY_CONTRACTS,
+    Economics,
+    FFSContract,
+    Investment,
+    Payer,
+    PlanPeriod,
+    ProviderCosts,
+    Quality,
+    _default_payers,
+    check_payment_refs,
+)
 
 PUF = "CMS MSSP ACO PUF PY2024 (N_AB-weighted mean)"
 CCW = "CMS Chronic Conditions Data Warehouse, Medicare FFS 65+, 2018"
@@ -541,6 +553,8 @@ class Provider(StrictModel):
         description="Share of patients attributed to this primary-care group (must sum to 1 "
         "over primary_care providers).")
     levers: Levers = Field(default_factory=Levers, description="Practice levers (fixed here).")
+    costs: ProviderCosts = Field(default_factory=ProviderCosts,
+                                 description="Unit costs, fixed costs and the cost of effort.")
 
 
 def _default_providers() -> list[Provider]:
@@ -582,6 +596,16 @@ class Scenario(StrictModel):
     capacity: Capacity = Field(default_factory=Capacity, description="Capacity.")
     providers: list[Provider] = Field(default_factory=_default_providers, min_length=1,
                                       description="Provider organisations.")
+    payers: list[Payer] = Field(default_factory=_default_payers, min_length=1,
+                                description="Payers and their share of the panel.")
+    plan: list[PlanPeriod] = Field(
+        default_factory=lambda: [PlanPeriod(years="all", contracts=[FFSContract()])],
+        description="Contracts in force by plan year (a transition plan). Every claim not "
+        "covered by a capitation contract is paid fee-for-service by the patient's payer.")
+    investments: list[Investment] = Field(default_factory=list,
+                                          description="One-off and running investment costs.")
+    quality: Quality = Field(default_factory=Quality, description="Quality score scale.")
+    economics: Economics = Field(default_factory=Economics, description="Calendar, discounting.")
 
     @model_validator(mode="after")
     def _check_providers(self) -> Scenario:
@@ -600,4 +624,13 @@ class Scenario(StrictModel):
             if sum(p.kind == kind for p in self.providers) > 1:
                 raise ValueError(f"at most one provider of kind '{kind}' (services of a kind "
                                  "are routed to one provider)")
+        check_payment_refs(self.payers, self.plan, {p.name: p.kind for p in self.providers},
+                           self.investments, self.horizon_years)
         return self
+
+    @property
+    def history_years(self) -> int:
+        """Warm-up years whose claims are kept as history (plan years -k..-1): the three
+        baseline years that benchmarks and target prices need, when a contract needs them."""
+        needs = any(c.type in HISTORY_CONTRACTS for period in self.plan for c in period.contracts)
+        return min(self.warmup_years, 3) if needs else 0

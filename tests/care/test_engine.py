@@ -33,7 +33,7 @@ def metrics(sc, seed=1, **kw):
 def test_panel_keeps_its_size_and_records_deaths():
     r = run(scen())
     led = r.ledger
-    assert [s["members_end"] for s in led.year_stats] == [3000.0, 3000.0]
+    assert [s["members_end"] for s in led.year_stats.values()] == [3000.0, 3000.0]
     deaths = led.events["deaths"]
     assert len(deaths["patient"]) > 50
     assert deaths["day"].min() >= 0 and deaths["day"].max() < 730

@@ -1,0 +1,360 @@
+"""Scenario schema of the payment side: payers, contracts, the plan, provider economics.
+
+* ``payers`` — who pays for which share of the panel, and at what price level;
+* ``plan`` — a timeline of contracts by plan year (a transition plan); each contract
+  is selected by its ``type:`` (``ffs``, ``capitation``, ``bundled``, ``mssp``, ``reach``);
+* ``investments`` — one-off and running costs of moving to value-based care;
+* ``quality`` — how measures become a 0-100 quality score;
+* ``economics`` — calendar and discounting.
+
+Claims are always priced at the fee schedule; every claim of a payer's patient is paid
+to the billing provider as fee-for-service unless a capitation contract covers it.
+Value-based contracts reconcile against the claims, as the real programmes do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from sim.scenario.fields import StrictModel, param
+
+ASSUMPTION = "assumption"
+MSSP_RULE = "42 CFR 425 (MSSP), see docs/contracts.md"
+
+
+class Payer(StrictModel):
+    """A payer covering a share of the panel."""
+
+    name: str = Field(description="Name used as the results `entity`.", min_length=1,
+                      pattern=r"^[A-Za-z0-9_.\-]+$")
+    share: float = param(1.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+                         description="Share of patients covered by this payer (must sum to 1).")
+    price_factor: float = param(
+        1.0, unit="multiple of the fee schedule",
+        source="Medicare = 1; commercial ~1.4-2.5x Medicare (RAND 2024 hospital prices; "
+        "physician ~1.3x, Lopez et al. 2020)", ge=0.1, le=10,
+        description="This payer's allowed amounts relative to the fee schedule.")
+
+
+def _default_payers() -> list[Payer]:
+    return [Payer(name="medicare", share=1.0, price_factor=1.0)]
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+class ContractBase(StrictModel):
+    """Fields every contract has."""
+
+    payer: str = Field("medicare", description="The payer that holds the contract.")
+    name: str | None = Field(None, description="Label in statements (default: type-provider).")
+
+
+class FFSContract(ContractBase):
+    """Fee-for-service, with an optional MIPS-style pay-for-performance adjustment."""
+
+    type: Literal["ffs"] = "ffs"
+    provider: str = Field("all", description="Provider whose FFS revenue is adjusted by "
+                          "pay-for-performance, or 'all'.")
+    pay_for_performance: bool = Field(False, description="Apply the MIPS-style adjustment: "
+                                      "-9% at scores 0-18.75, 0 at 75, positive above.")
+    max_positive_adjustment: float = param(
+        0.09, unit="share of FFS revenue", source="CMS QPP (MIPS max +9% before scaling)",
+        ge=0, le=0.5, description="Adjustment at a score of 100 (before budget-neutral scaling).")
+    budget_neutral: bool = Field(False, description="Scale positive adjustments so that "
+                                 "they pay for the negative ones.")
+
+
+class Corridor(StrictModel):
+    """A risk-corridor band: gains or losses up to ``upper`` (share of revenue)."""
+
+    upper: float = param(0.05, unit="share of capitation revenue", source=ASSUMPTION,
+                         gt=0, le=100, description="Upper edge of the band (use a large number "
+                         "for the last band).")
+    provider_share: float = param(1.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+                                  description="Share of the band's gain or loss the provider "
+                                  "keeps.")
+
+
+class StopLoss(StrictModel):
+    """Per-patient annual stop-loss."""
+
+    attachment_usd: float = param(
+        100_000.0, unit="USD per patient-year", source="assumption (typical provider "
+        "stop-loss attachment $75k-150k)", ge=0,
+        description="Annual in-scope cost per patient above which stop-loss pays.")
+    coinsurance: float = param(0.2, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+                               description="Share of cost above the attachment the provider "
+                               "still bears.")
+
+
+class CapitationContract(ContractBase):
+    """Risk-adjusted PMPM for a scope of services."""
+
+    type: Literal["capitation"] = "capitation"
+    provider: str = Field(description="The capitated primary-care provider.")
+    scope: Literal["primary_care", "total_cost"] = Field(
+        "primary_care", description="primary_care: primary-care visits and the labs the group "
+        "bills; total_cost: every claim of the attributed patients.")
+    base_pmpm_usd: float | None = param(
+        None, unit="USD per member-month at risk score 1", source="assumption; None = the "
+        "prior three years' in-scope spending per risk-adjusted member-month, less the discount",
+        ge=0, description="Base capitation rate.")
+    discount: float = param(
+        0.0, unit="share 0-1", source="assumption (MA benchmarks ~0-5% below FFS)", ge=0, lt=1,
+        description="Discount off the historical rate when base_pmpm_usd is not given.")
+    corridors: list[Corridor] | None = Field(None, description="Risk corridors (bands in "
+                                             "increasing order), or none.")
+    stop_loss: StopLoss | None = Field(None, description="Per-patient stop-loss, or none.")
+
+
+class BundledContract(ContractBase):
+    """BPCI Advanced-like episodes: target price, reconciliation, quality adjustment."""
+
+    type: Literal["bundled"] = "bundled"
+    provider: str = Field(description="The episode initiator (usually the hospital).")
+    triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
+                           "readmission"]] = Field(
+        default_factory=lambda: ["joint_replacement"],
+        description="Stay kinds that open an episode.")
+    window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
+                             le=365, description="Post-discharge window of an episode.")
+    discount: float = param(0.03, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
+                            ge=0, lt=1, description="Discount off the benchmark price.")
+    trend_per_year: float = param(0.0, unit="share per year", source="assumption (no price "
+                                  "trend in the care model)", ge=-0.5, le=0.5,
+                                  description="Trend from baseline to performance year.")
+    stop_loss: float = param(0.20, unit="share of target amount", source="BPCI Advanced",
+                             ge=0, le=1, description="Limit on the amount owed.")
+    stop_gain: float = param(0.20, unit="share of target amount", source="BPCI Advanced",
+                             ge=0, le=1, description="Limit on the amount earned.")
+    quality_adjustment_max: float = param(0.10, unit="share of reconciliation",
+                                          source="BPCI Advanced (CQS up to 10%)", ge=0, le=1,
+                                          description="Largest quality adjustment.")
+
+
+MSSPTrack = Literal["BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED",
+                    "TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3"]
+
+
+class MSSPContract(ContractBase):
+    """Medicare Shared Savings Program ACO (one-sided or two-sided track)."""
+
+    type: Literal["mssp"] = "mssp"
+    aco: str = Field(description="The primary-care provider that forms the ACO; its "
+                     "attributed patients of this payer are the assigned beneficiaries.")
+    track: MSSPTrack = Field("BASIC_A", description="Track or BASIC level.")
+    msr: float | None = param(None, unit="share of benchmark", source=MSSP_RULE, ge=0, le=0.2,
+                              description="Minimum savings rate (None: the programme default "
+                              "for the track and size).")
+    mlr: float | None = param(None, unit="share of benchmark", source=MSSP_RULE, ge=0, le=0.2,
+                              description="Minimum loss rate (two-sided; None: symmetric).")
+    agreement_start_year: int | None = param(
+        None, unit="plan year", source=MSSP_RULE, ge=-10, le=100,
+        description="First performance year of the agreement (None: the first year of the "
+        "ACO's continuous participation); agreements last agreement_years, then the "
+        "benchmark is rebased on the three latest years.")
+    agreement_years: int = param(5, unit="years", source="42 CFR 425.200", ge=1, le=10,
+                                 description="Length of an agreement period.")
+    trend_per_year: float = param(
+        0.0, unit="share per year", source="assumption (the care model has no price trend; "
+        "CMS trends by national-regional FFS growth)", ge=-0.5, le=0.5,
+        description="Trend from each baseline year to the performance year.")
+    quality_standard_score: float = param(
+        40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
+        "MIPS quality performance standard)", ge=0, le=100,
+        description="Score at or above which the quality performance standard is met.")
+    alternative_standard_score: float = param(
+        30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
+        "percentile)", ge=0, le=100,
+        description="Score at or above which the alternative standard is met.")
+
+
+class REACHContract(ContractBase):
+    """ACO REACH-style Global or Professional risk with corridors."""
+
+    type: Literal["reach"] = "reach"
+    aco: str = Field(description="The primary-care provider that forms the REACH ACO.")
+    option: Literal["global", "professional"] = Field("global", description="Risk option.")
+    discount: float | None = param(None, unit="share 0-1", source="ACO REACH PY2024 "
+                                   "financial methodology", ge=0, lt=1,
+                                   description="Benchmark discount (None: the model default).")
+    quality_withhold: float = param(0.02, unit="share of benchmark", source="ACO REACH (2%)",
+                                    ge=0, lt=1, description="Quality withhold.")
+    primary_care_capitation: bool = Field(False, description="Pay the ACO's primary care of "
+                                          "aligned patients by PMPM instead of FFS.")
+    trend_per_year: float = param(0.0, unit="share per year", source="assumption (no price "
+                                  "trend in the care model)", ge=-0.5, le=0.5,
+                                  description="Trend from baseline to performance year.")
+
+
+Contract = Annotated[FFSContract | CapitationContract | BundledContract | MSSPContract
+                     | REACHContract, Field(discriminator="type")]
+
+#: Contracts that need spending history (baseline years before their first year).
+HISTORY_CONTRACTS = ("capitation", "bundled", "mssp", "reach")
+
+
+class PlanPeriod(StrictModel):
+    """The contracts in force for a range of plan years."""
+
+    years: str | int | list[int] = Field(
+        "all", description="Plan years (0-based): 'all', one year, a list, or a range '0-2'.")
+    contracts: list[Contract] = Field(default_factory=list,
+                                      description="Contracts in force in these years.")
+
+    @field_validator("years")
+    @classmethod
+    def _years_ok(cls, v: str | int | list[int]) -> str | int | list[int]:
+        if isinstance(v, str) and v != "all":
+            parts = v.split("-")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise ValueError("expected 'all', a year, a list of years or a range 'A-B'")
+            if int(parts[0]) > int(parts[1]):
+                raise ValueError("a range 'A-B' needs A <= B")
+        return v
+
+    def year_list(self, horizon: int) -> list[int]:
+        """The plan years this period covers."""
+        v = self.years
+        if v == "all":
+            return list(range(horizon))
+        if isinstance(v, int):
+            return [v]
+        if isinstance(v, list):
+            return sorted(set(v))
+        a, b = (int(p) for p in v.split("-"))
+        return list(range(a, b + 1))
+
+
+class Investment(StrictModel):
+    """A cost a provider pays to move to value-based care."""
+
+    provider: str = Field(description="Who pays.")
+    label: str = Field("investment", description="What it is (care managers, data system...).")
+    year: int = param(0, unit="plan year", source=ASSUMPTION, ge=0, le=100,
+                      description="Year of the one-off cost and first year of running costs.")
+    one_off_usd: float = param(0.0, unit="USD", source=ASSUMPTION, ge=0,
+                               description="One-off cost in `year`.")
+    running_usd_per_year: float = param(0.0, unit="USD per year", source=ASSUMPTION, ge=0,
+                                        description="Running cost from `year` on.")
+    until_year: int | None = param(None, unit="plan year", source=ASSUMPTION, ge=0, le=100,
+                                   description="Last year of running costs (None: the horizon).")
+
+
+class QualityMeasureScale(StrictModel):
+    """Points for one measure: linear between a floor (0 points) and a ceiling (100)."""
+
+    floor: float = param(0.0, unit="measure units", source=ASSUMPTION, ge=-1e9,
+                         description="Value scoring 0 points.")
+    ceiling: float = param(1.0, unit="measure units", source=ASSUMPTION, ge=-1e9,
+                           description="Value scoring 100 points (may be below the floor "
+                           "when lower is better).")
+    weight: float = param(1.0, unit="relative weight", source=ASSUMPTION, ge=0,
+                          description="Weight in the composite score.")
+
+
+def _scale(floor: float, ceiling: float, weight: float = 1.0) -> QualityMeasureScale:
+    return QualityMeasureScale(floor=floor, ceiling=ceiling, weight=weight)
+
+
+class Quality(StrictModel):
+    """Quality measures from the simulation and their scale (0-100 composite score)."""
+
+    readmission_rate_30d: QualityMeasureScale = Field(
+        default_factory=lambda: _scale(0.20, 0.13),
+        description="30-day all-cause readmission rate (lower is better). Floor/ceiling: "
+        "assumption around the Medicare range 13-20%.")
+    diabetes_controlled_share: QualityMeasureScale = Field(
+        default_factory=lambda: _scale(0.55, 0.85),
+        description="Share of diabetics with HbA1c controlled (HEDIS-like; assumption).")
+    annual_visit_share: QualityMeasureScale = Field(
+        default_factory=lambda: _scale(0.70, 0.95),
+        description="Share of members with at least one primary-care visit in the year "
+        "(assumption).")
+    ed_visits_per_1000: QualityMeasureScale = Field(
+        default_factory=lambda: _scale(800.0, 450.0, 0.5),
+        description="ED visits per 1,000 person-years (lower is better; assumption).")
+    acsc_admissions_per_1000: QualityMeasureScale = Field(
+        default_factory=lambda: _scale(45.0, 15.0, 0.5),
+        description="Preventable (ACSC) admissions per 1,000 (AHRQ PQI-like; assumption).")
+
+
+class Economics(StrictModel):
+    """Calendar and discounting."""
+
+    first_calendar_year: int = param(2025, unit="calendar year", source=ASSUMPTION, ge=2012,
+                                     le=2100, description="Calendar year of plan year 0 "
+                                     "(programme rules that change by year use it).")
+    discount_rate: float = param(0.03, unit="share per year", source="US health-economics "
+                                 "convention (Second Panel, Sanders et al. 2016: 3%)", ge=0,
+                                 le=0.5, description="Discount rate for net present values.")
+
+
+class ProviderCosts(StrictModel):
+    """What a provider's services cost it."""
+
+    cost_to_charge: float | None = param(
+        None, unit="cost per USD of fee-schedule allowed amount",
+        source="None = by kind: hospital 1.10 (MedPAC 2024: Medicare margin ~ -10%), "
+        "primary care 0.90, specialist 0.85, post-acute 0.85 (SNF Medicare margin ~ +17%), "
+        "other 0.90 (assumptions except where cited)", ge=0, le=5,
+        description="Unit cost of the provider's own services relative to the fee schedule.")
+    fixed_usd_per_year: float = param(0.0, unit="USD per year", source=ASSUMPTION, ge=0,
+                                      description="Fixed costs not tied to volume.")
+    care_management_usd_per_patient_year: float = param(
+        240.0, unit="USD per attributed patient-year at full prevention effort",
+        source="assumption (CMS chronic care management ~ $60/month for ~1/3 of patients)",
+        ge=0, description="Cost of prevention / care-management effort.")
+    transitional_care_usd_per_discharge: float = param(
+        200.0, unit="USD per discharge at full transitional-care effort",
+        source="assumption (TCM codes 99495/99496 ~ $200-280)", ge=0,
+        description="Cost of transitional-care effort.")
+
+
+DEFAULT_COST_TO_CHARGE = {"hospital": 1.10, "primary_care": 0.90, "specialist": 0.85,
+                          "post_acute": 0.85, "other": 0.90}
+
+
+def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: dict[str, str],
+                       investments: list[Investment], horizon: int) -> None:
+    """Cross-checks between payers, the plan and providers (raised as ValueError)."""
+    names = [p.name for p in payers]
+    if len(set(names)) != len(names):
+        raise ValueError("payer names must be unique")
+    total = sum(p.share for p in payers)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"payer shares must sum to 1, got {total:.6g}")
+    for i, period in enumerate(plan):
+        for y in period.year_list(horizon):
+            if not 0 <= y < horizon:
+                raise ValueError(f"plan[{i}].years: year {y} is outside the horizon "
+                                 f"0-{horizon - 1}")
+        for j, c in enumerate(period.contracts):
+            where = f"plan[{i}].contracts[{j}]"
+            if c.payer not in names:
+                raise ValueError(f"{where}.payer: unknown payer {c.payer!r}; payers: "
+                                 f"{', '.join(names)}")
+            who = getattr(c, "aco", None) or getattr(c, "provider", None)
+            if who not in (None, "all") and who not in providers:
+                raise ValueError(f"{where}: unknown provider {who!r}; providers: "
+                                 f"{', '.join(providers)}")
+            if c.type in ("capitation", "mssp", "reach") and providers.get(who) != "primary_care":
+                raise ValueError(f"{where}: a {c.type} contract is held by a primary_care "
+                                 f"provider, {who!r} is {providers.get(who)!r}")
+    seen: dict[tuple[int, str], str] = {}
+    for period in plan:
+        for y in period.year_list(horizon):
+            for c in period.contracts:
+                if c.type in ("capitation", "mssp", "reach"):
+                    who = getattr(c, "aco", None) or c.provider  # type: ignore[union-attr]
+                    key = (y, f"{c.payer}/{who}/{'acc' if c.type != 'capitation' else c.scope}")
+                    if key in seen:
+                        raise ValueError(f"year {y}: {who} holds two overlapping "
+                                         f"{c.type}/{seen[key]} contracts with {c.payer}")
+                    seen[key] = c.type
+    for inv in investments:
+        if inv.provider not in providers:
+            raise ValueError(f"investments: unknown provider {inv.provider!r}")
