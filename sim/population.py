@@ -41,6 +41,7 @@ class Population:
     dm_controlled0: np.ndarray  # bool: HbA1c controlled at joining (diabetics)
     coding_u: np.ndarray  # uniform (n, 5): condition coded if u < completeness
     provider: np.ndarray  # int16: index of the attributed primary-care provider
+    payer: np.ndarray | None = None  # int16: index of the patient's payer (set by the engine)
 
     def __len__(self) -> int:
         return len(self.age0)

@@ -16,6 +16,7 @@ import pandas as pd
 from sim.care.engine import simulate_population
 from sim.metrics import population_metrics
 from sim.scenario.schema import Scenario
+from sim.settlement import settle_run
 
 RESULT_COLUMNS = ["replication", "scenario", "year", "entity", "metric", "value"]
 
@@ -33,14 +34,23 @@ def simulate_replication(
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
     run = simulate_population(scenario, seed_seq)
+    settlement = settle_run(scenario, run, run.levers_by_year)
     metrics = population_metrics(run.ledger, scenario.horizon_years)
     rows = [
         (replication, scenario.name, year, "population", name, value)
         for year, values in metrics.items()
         for name, value in values.items()
     ]
+    rows += [(replication, scenario.name, year, entity, metric, value)
+             for year, entity, metric, value in settlement.rows]
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    return ReplicationOutput(results=tidy(results))
+    flows = settlement.flows
+    flows.insert(0, "scenario", scenario.name)
+    flows.insert(0, "replication", replication)
+    tables = {"settlements": settlement.statements_frame(replication=replication,
+                                                         scenario=scenario.name),
+              "cash_flows": flows}
+    return ReplicationOutput(results=tidy(results), tables=tables)
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:

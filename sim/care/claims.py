@@ -199,7 +199,10 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     qaly += np.bincount(a_pid, weights=util[a_pid, 0] * los / DAYS, minlength=n)
     qaly -= sc.clinical.utility.admission_qaly_loss * np.bincount(a_pid[unpl], minlength=n)
     member = py > 0
+    diabetic_alive = pop.conditions[:, 0] & sim.alive
     for key, value in (("person_years", py), ("qalys", qaly), ("member", member),
+                       ("diabetic_alive_end", diabetic_alive),
+                       ("dm_uncontrolled_end", sim.dm_uncontrolled.copy()),
                        ("risk_score", sim.risk_score[row]), ("age", sim.age_by_year[row])):
         led.patient_year.setdefault(key, np.zeros((sim.n_recorded, n), value.dtype))[row] = value
 

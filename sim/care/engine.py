@@ -86,6 +86,7 @@ class CareRun:
     ledger: Ledger
     population: Population
     providers: ProviderTable
+    levers_by_year: list[dict[str, Levers]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +119,9 @@ class CareSimulation:
             dm_controlled_share=sc.clinical.diabetes.controlled_share_start,
             provider_shares=pc_shares / pc_shares.sum(),
         )
+        shares = np.array([p.share for p in sc.payers])
+        self.pop.payer = stream(seed_seq, "payer").choice(
+            len(shares), size=len(self.pop), p=shares / shares.sum()).astype(np.int16)
         # Map local primary-care index -> provider index.
         self.pop.provider = np.asarray(self.providers.primary_care, np.int16)[self.pop.provider]
         n = len(self.pop)
@@ -370,7 +374,7 @@ class CareSimulation:
             "entrants": self.next_entrant - self.pop.n_start,
         }
         return CareRun(ledger=self.ledger, population=self.pop, providers=self.providers,
-                       stats=stats)
+                       levers_by_year=self.levers_by_year, stats=stats)
 
     @property
     def events_processed(self) -> int:

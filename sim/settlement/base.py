@@ -1,0 +1,81 @@
+"""Shared pieces of the contract settlers: the base class and baseline-year queries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.contracts.statement import Statement
+    from sim.scenario.schema import Scenario
+    from sim.settlement.book import CashBook
+    from sim.settlement.context import SettlementContext
+
+
+class BaseSettler:
+    """A contract in force: its configuration and its label in statements."""
+
+    type_name: ClassVar[str] = ""
+
+    def __init__(self, config: Any, label: str) -> None:
+        self.config = config
+        self.label = label
+
+    @property
+    def holder(self) -> str:
+        """The provider that holds the contract."""
+        return getattr(self.config, "aco", None) or self.config.provider
+
+    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
+        """Claims taken out of fee-for-service (none by default)."""
+        return None
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+               ) -> list[tuple[str, Statement]]:
+        """Record the year's flows; return ``(entity, statement)`` pairs."""
+        raise NotImplementedError
+
+
+def participation_start(sc: Scenario, contract_type: str, payer: str, holder: str,
+                        year: int) -> int:
+    """First year of the holder's continuous participation in ``contract_type`` with the
+    payer, up to ``year`` (baseline years are the three years before it)."""
+    def holds(y: int) -> bool:
+        for period in sc.plan:
+            if y in period.year_list(sc.horizon_years):
+                for c in period.contracts:
+                    who = getattr(c, "aco", None) or getattr(c, "provider", None)
+                    if c.type == contract_type and c.payer == payer and who == holder:
+                        return True
+        return False
+
+    start = year
+    while start - 1 >= 0 and holds(start - 1):
+        start -= 1
+    return start
+
+
+def per_capita(ctx: SettlementContext, year: int, payer: int, provider: int,
+               spend: np.ndarray) -> tuple[float, float, float]:
+    """Per-capita spending, person-years and person-year-weighted mean risk score of the
+    payer's members attributed to ``provider`` in ``year``."""
+    m = ctx.members(year, payer, provider)
+    py = ctx.person_years(year)[m]
+    total_py = float(py.sum())
+    if total_py <= 0:
+        raise ValueError(f"no members of payer {ctx.payer_names[payer]} attributed to "
+                         f"{ctx.provider_names[provider]} in plan year {year}")
+    risk = float(np.average(ctx.risk(year)[m], weights=py))
+    return float(spend[m].sum()) / total_py, total_py, risk
+
+
+def check_history(ctx: SettlementContext, years: tuple[int, ...] | list[int], what: str) -> None:
+    """Refuse baseline years the run did not record."""
+    first = ctx.ledger.first_year
+    missing = [y for y in years if y < first]
+    if missing:
+        raise ValueError(f"{what} needs baseline years {list(years)} but the run recorded "
+                         f"history only from plan year {first}; set warmup_years >= "
+                         f"{-min(missing)} or start the contract later")

@@ -1,0 +1,97 @@
+"""Bundled-payment settler (BPCI Advanced-like).
+
+Episodes are opened by the payer's patients' hospital stays of the configured kinds
+(``joint_replacement``: elective stays flagged as lower-extremity joint replacement) and
+include every claim of the patient from admission to ``window_days`` after discharge.
+The initiator is the hospital (all stays) or a primary-care group (its attributed
+patients' stays). A year reconciles the episodes that *end* in it, so every episode is
+complete when settled. Target price = mean spending of the episodes that ended in the
+three years before the contract began x trend x case mix (mean risk score of this
+year's episode patients over the baseline's) x (1 - discount); the reconciliation is
+:func:`sim.contracts.bundled.settle_bundled`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.contracts.bundled import episode_spending, open_episodes, settle_bundled, target_price
+from sim.contracts.statement import Statement, StatementBuilder
+from sim.settlement.base import BaseSettler, check_history, participation_start
+from sim.settlement.book import CashBook
+from sim.settlement.context import SettlementContext
+from sim.settlement.ffs import provider_quality
+from sim.settlement.registry import register
+
+KIND_CODES = {"acsc": 1, "other_unplanned": 2, "readmission": 3, "elective": 4}
+DAYS = 365.0
+
+
+def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
+    """All episodes of the contract's payer and initiator over the run (any year)."""
+    adm = ctx.ledger.admissions
+    trig = np.zeros(len(adm["patient"]), bool)
+    for t in cfg.triggers:
+        if t == "joint_replacement":
+            trig |= adm["joint_replacement"]
+        else:
+            trig |= adm["kind"] == KIND_CODES[t]
+    trig &= ctx.patient_payer[adm["patient"]] == payer
+    if ctx.provider_kinds[initiator] == "primary_care":
+        trig &= ctx.patient_provider[adm["patient"]] == initiator
+    pat, start, disch = adm["patient"][trig], adm["admit"][trig], adm["discharge"][trig]
+    opened = open_episodes(pat, start, disch, cfg.window_days)
+    pat, start, disch = pat[opened], start[opened], disch[opened]
+    c = ctx.ledger.claims
+    paid = c["amount"] * ctx.price_factor[ctx.patient_payer[c["patient"]]]
+    spend = episode_spending(c["patient"], c["day"], paid, pat, start, disch, cfg.window_days)
+    end = disch + cfg.window_days
+    return {"patient": pat, "start": start, "end": end, "spend": spend,
+            "end_year": np.floor(end / DAYS).astype(int)}
+
+
+@register
+class BundledSettler(BaseSettler):
+    """``type: bundled``."""
+
+    type_name = "bundled"
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+               ) -> list[tuple[str, Statement]]:
+        cfg = self.config
+        p, i = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
+        ep = self._episodes(ctx, p, i)
+        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
+        base_years = [start - 3, start - 2, start - 1]
+        check_history(ctx, base_years, f"bundled target price of {cfg.provider}")
+        base = np.isin(ep["end_year"], base_years)
+        now = ep["end_year"] == year
+        if not base.any():
+            raise ValueError(f"bundled contract {self.label}: no baseline episodes in plan "
+                             f"years {base_years} to set a target price")
+        risk_of = {y: ctx.risk(y) for y in set(ep["end_year"][base | now].tolist())}
+        def mean_risk(mask: np.ndarray) -> float:
+            return float(np.mean([risk_of[y][pt] for y, pt in
+                                  zip(ep["end_year"][mask], ep["patient"][mask], strict=True)]))
+        n = int(now.sum())
+        if n == 0:
+            st = StatementBuilder("bundled")
+            st.line("episodes ending this year", 0.0, "nothing to reconcile")
+            st.value("episodes", 0)
+            return [(cfg.provider, st.build())]
+        case_mix = mean_risk(now) / mean_risk(base)
+        trend = (1.0 + cfg.trend_per_year) ** (year - (start - 2))
+        tp = target_price(ep["spend"][base], trend, case_mix, cfg.discount)
+        score = provider_quality(ctx, year, i, p)
+        st = settle_bundled(tp["target_price_usd"], float(ep["spend"][now].sum()), n, score,
+                            cfg.stop_loss, cfg.stop_gain, cfg.quality_adjustment_max)
+        book.pay(year, cfg.payer, cfg.provider, st.payer_paid_usd, "bundle_reconciliation",
+                 self.label)
+        return [(cfg.provider, tp), (cfg.provider, st)]
+
+    def _episodes(self, ctx: SettlementContext, payer: int, initiator: int
+                  ) -> dict[str, np.ndarray]:
+        key = ("episodes", self.label)
+        if key not in ctx._cache:  # noqa: SLF001 - the context's per-run cache
+            ctx._cache[key] = episodes(ctx, self.config, payer, initiator)  # noqa: SLF001
+        return ctx._cache[key]  # noqa: SLF001

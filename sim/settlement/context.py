@@ -1,0 +1,181 @@
+"""What contracts see of a run: claims with their payer, members, risk, quality measures.
+
+A :class:`SettlementContext` is built once per replication from the care model's ledger
+(one direction: ledger -> contracts). It knows nothing of SimPy. Every query is a
+vectorised aggregate over the claims or the patient-year tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from sim.care.engine import CareRun
+from sim.care.services import Service
+from sim.contracts.quality import MeasureScale, quality_score
+from sim.ledger import Ledger
+from sim.metrics import readmitted_within_30d
+from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
+from sim.scenario.schema import Scenario
+
+DAYS = 365.0
+MEASURES = ("readmission_rate_30d", "diabetes_controlled_share", "annual_visit_share",
+            "ed_visits_per_1000", "acsc_admissions_per_1000")
+
+
+@dataclass
+class SettlementContext:
+    """Claims, members and measures of one replication, ready for settlement."""
+
+    scenario: Scenario
+    ledger: Ledger
+    patient_payer: np.ndarray  # payer index per patient
+    patient_provider: np.ndarray  # attributed primary-care provider per patient
+    provider_names: list[str]
+    provider_kinds: list[str]
+    payer_names: list[str]
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_run(cls, sc: Scenario, run: CareRun) -> SettlementContext:
+        """Build the context of a care-model run."""
+        return cls(scenario=sc, ledger=run.ledger, patient_payer=run.population.payer,
+                   patient_provider=run.population.provider,
+                   provider_names=list(run.providers.names),
+                   provider_kinds=list(run.providers.kinds),
+                   payer_names=[p.name for p in sc.payers])
+
+    # ------------------------------------------------------------------ lookups
+    def provider_index(self, name: str) -> int:
+        """Index of provider ``name``."""
+        return self.provider_names.index(name)
+
+    def payer_index(self, name: str) -> int:
+        """Index of payer ``name``."""
+        return self.payer_names.index(name)
+
+    @cached_property
+    def price_factor(self) -> np.ndarray:
+        """Price factor of each payer."""
+        return np.array([p.price_factor for p in self.scenario.payers])
+
+    @cached_property
+    def cost_to_charge(self) -> np.ndarray:
+        """Unit cost per USD of fee-schedule amount, per provider (implicit ones by kind)."""
+        by_name = {p.name: p.costs.cost_to_charge for p in self.scenario.providers}
+        return np.array([
+            by_name.get(n) if by_name.get(n) is not None else DEFAULT_COST_TO_CHARGE[k]
+            for n, k in zip(self.provider_names, self.provider_kinds, strict=True)])
+
+    def claims(self, year: int) -> dict[str, np.ndarray]:
+        """Claims of plan year ``year`` with ``payer`` and ``paid`` (amount x price factor)."""
+        key = ("claims", year)
+        if key not in self._cache:
+            c = self.ledger.claims
+            m = c["year"] == year
+            out = {k: v[m] for k, v in c.items()}
+            out["payer"] = self.patient_payer[out["patient"]]
+            out["attributed"] = self.patient_provider[out["patient"]]
+            out["paid"] = out["amount"] * self.price_factor[out["payer"]]
+            self._cache[key] = out
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ members
+    def members(self, year: int, payer: int | None = None, provider: int | None = None
+                ) -> np.ndarray:
+        """Boolean mask of patients who were members in ``year`` (optionally of a payer and
+        attributed to a provider)."""
+        m = self.ledger.pyear("member", year).copy()
+        if payer is not None:
+            m &= self.patient_payer == payer
+        if provider is not None:
+            m &= self.patient_provider == provider
+        return m
+
+    def person_years(self, year: int) -> np.ndarray:
+        """Person-years per patient in ``year``."""
+        return self.ledger.pyear("person_years", year)
+
+    def risk(self, year: int) -> np.ndarray:
+        """Coded risk score per patient in ``year``."""
+        return self.ledger.pyear("risk_score", year)
+
+    def spend_per_patient(self, year: int, paid: bool = True) -> np.ndarray:
+        """Spending per patient in ``year`` (payer prices when ``paid``)."""
+        c = self.claims(year)
+        w = c["paid"] if paid else c["amount"]
+        return np.bincount(c["patient"], weights=w, minlength=len(self.patient_payer))
+
+    def truncated_spend(self, year: int, payer: int, pct: float = 99.0
+                        ) -> tuple[np.ndarray, float]:
+        """Per-patient spending truncated at the ``pct`` percentile of annualised spending
+        among all the payer's members (the "national" population of the simulation), and
+        the threshold. MSSP truncates each beneficiary's annualised expenditure so."""
+        spend = self.spend_per_patient(year)
+        py = self.person_years(year)
+        members = self.members(year, payer)
+        annual = np.where(py > 0, spend / np.maximum(py, 1e-12), 0.0)
+        threshold = float(np.percentile(annual[members], pct)) if members.any() else 0.0
+        return np.minimum(annual, threshold) * py, threshold
+
+    # ------------------------------------------------------------------ quality
+    def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
+        """Quality measures of the patients in ``mask`` in ``year``."""
+        led = self.ledger
+        py = float(self.person_years(year)[mask].sum())
+        adm = led.admissions
+        a = (adm["year"] == year) & mask[adm["patient"]]
+        readm = readmitted_within_30d(adm)
+        c = self.claims(year)
+        cm = mask[c["patient"]]
+        pcp = np.bincount(c["patient"][cm & (c["service"] == Service.PCP_VISIT)],
+                          minlength=len(mask)) > 0
+        ed = np.count_nonzero(cm & (c["service"] == Service.ED_FACILITY)) + int(adm["via_ed"][a].sum())
+        dm = led.pyear("diabetic_alive_end", year) & mask
+        dm_ok = dm & ~led.pyear("dm_uncontrolled_end", year)
+        out = {
+            "readmission_rate_30d": float(readm[a].mean()) if a.any() else 0.0,
+            "diabetes_controlled_share": float(dm_ok.sum() / dm.sum()) if dm.any() else 1.0,
+            "annual_visit_share": float(pcp[mask].mean()) if mask.any() else 0.0,
+            "ed_visits_per_1000": 1000.0 * ed / py if py else 0.0,
+            "acsc_admissions_per_1000": 1000.0 * np.count_nonzero(adm["kind"][a] == 1) / py
+            if py else 0.0,
+        }
+        return out
+
+    @cached_property
+    def quality_scale(self) -> dict[str, MeasureScale]:
+        """The scenario's quality scale as rule objects."""
+        q = self.scenario.quality
+        return {name: MeasureScale(name, getattr(q, name).floor, getattr(q, name).ceiling,
+                                   getattr(q, name).weight) for name in MEASURES}
+
+    def quality(self, year: int, mask: np.ndarray, label: str) -> tuple[float, dict[str, float]]:
+        """Quality score (0-100) and measures of the patients in ``mask`` (cached by
+        ``label``, which must name the group the mask selects)."""
+        key = ("quality", year, label)
+        if key not in self._cache:
+            m = self.measures(year, mask)
+            self._cache[key] = (float(quality_score(m, self.quality_scale)["score"]), m)
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ set by the engine
+    def set_coverage(self, year: int, covered: np.ndarray, payer_of_record: np.ndarray) -> None:
+        """Record which of the year's claims capitation-like contracts took out of FFS."""
+        c = self.claims(year)
+        ffs = ~covered
+        n_pay, n_prov = len(self.payer_names), len(self.provider_names)
+        mat = np.zeros((n_pay, n_prov))
+        np.add.at(mat, (c["payer"][ffs], c["provider"][ffs]), c["paid"][ffs])
+        self._cache[("ffs", year)] = mat
+        self._cache[("covered", year)] = (covered, payer_of_record)
+
+    def ffs_paid(self, year: int) -> np.ndarray:
+        """USD paid fee-for-service in ``year``, as a (payer, provider) matrix."""
+        return self._cache[("ffs", year)]
+
+    def covered(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mask of covered claims and the provider paying each (-1: not covered)."""
+        return self._cache[("covered", year)]

@@ -1,0 +1,62 @@
+"""Fee-for-service settler: the FFS statement per provider, with optional MIPS-style P4P.
+
+The claims themselves are paid by the settlement engine (every claim not covered by a
+capitation contract, at the payer's prices); this contract adds the pay-for-performance
+adjustment on each provider's FFS revenue from the payer and itemises it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.contracts.ffs import budget_neutral_scaling, settle_ffs
+from sim.contracts.statement import Statement
+from sim.settlement.base import BaseSettler
+from sim.settlement.book import CashBook
+from sim.settlement.context import SettlementContext
+from sim.settlement.registry import register
+
+
+def provider_quality(ctx: SettlementContext, year: int, provider: int, payer: int
+                     ) -> float:
+    """Quality score of a provider: its attributed patients (primary care) or, for
+    providers without a panel, all of the payer's members."""
+    if ctx.provider_kinds[provider] == "primary_care":
+        mask = ctx.members(year, payer, provider)
+        label = f"{ctx.payer_names[payer]}/{ctx.provider_names[provider]}"
+    else:
+        mask = ctx.members(year, payer)
+        label = ctx.payer_names[payer]
+    return ctx.quality(year, mask, label)[0]
+
+
+@register
+class FFSSettler(BaseSettler):
+    """``type: ffs``."""
+
+    type_name = "ffs"
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+               ) -> list[tuple[str, Statement]]:
+        cfg = self.config
+        payer = ctx.payer_index(cfg.payer)
+        ffs = ctx.ffs_paid(year)  # (payer, provider) -> USD paid fee-for-service
+        if cfg.provider == "all":
+            providers = [i for i in range(len(ctx.provider_names)) if ffs[payer, i] > 0]
+        else:
+            providers = [ctx.provider_index(cfg.provider)]
+        scaling = 1.0
+        scores = {i: provider_quality(ctx, year, i, payer) for i in providers} \
+            if cfg.pay_for_performance else {}
+        if cfg.pay_for_performance and cfg.budget_neutral and providers:
+            scaling = budget_neutral_scaling(np.array([scores[i] for i in providers]),
+                                             np.array([ffs[payer, i] for i in providers]),
+                                             max_positive=cfg.max_positive_adjustment)
+        out = []
+        for i in providers:
+            st = settle_ffs(float(ffs[payer, i]), scores.get(i), cfg.pay_for_performance,
+                            cfg.max_positive_adjustment, scaling)
+            book.pay(year, cfg.payer, ctx.provider_names[i], st["adjustment_usd"],
+                     "p4p_adjustment", self.label)
+            out.append((ctx.provider_names[i], st))
+        return out

@@ -1,0 +1,89 @@
+"""MSSP settler: benchmark from the ACO's own history, then the programme's settlement.
+
+For plan year ``y`` of an agreement period starting in year ``A`` (the first year of the
+ACO's continuous participation, or the configured year; a new period every
+``agreement_years``): baseline years are ``A-3..A-1``; each baseline year's per-capita
+spending of the ACO's assigned beneficiaries (the payer's members attributed to it),
+each beneficiary's annualised spending truncated at the 99th percentile of the payer's
+whole simulated population, is trended and restated in BY3 risk and weighted 10/30/60%
+(first agreement) or equally (later agreements); the performance-year benchmark applies
+the trend to ``y`` and the risk ratio (positive growth capped at 3%). Because a new
+agreement rebases on the latest three years, savings earned in one agreement lower the
+next benchmark: the ratchet. Expenditure is the truncated spending of the year's
+assigned beneficiaries; the settlement itself is
+:func:`sim.contracts.mssp.settle_performance_year`.
+"""
+
+from __future__ import annotations
+
+from sim.contracts.mssp import settle_performance_year
+from sim.contracts.mssp_benchmark import agreement_period, historical_benchmark, updated_benchmark
+from sim.contracts.statement import Statement
+from sim.settlement.base import BaseSettler, check_history, participation_start, per_capita
+from sim.settlement.book import CashBook
+from sim.settlement.context import SettlementContext
+from sim.settlement.registry import register
+
+LOW_REVENUE_SHARE = 0.35  # 42 CFR 425.20: participants' revenue < 35% of expenditure
+
+
+def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
+                  agreement_start: int | None, agreement_years: int, trend: float
+                  ) -> tuple[list[tuple[str, Statement]], float, float, float, float]:
+    """Benchmark statements and ``(benchmark_usd, person_years, expenditure_usd, risk)`` of an
+    ACO's performance year (shared by MSSP and REACH)."""
+    cfg = settler.config
+    p, a = ctx.payer_index(cfg.payer), ctx.provider_index(settler.holder)
+    start = agreement_start if agreement_start is not None else participation_start(
+        ctx.scenario, contract_type, cfg.payer, settler.holder, year)
+    period = agreement_period(year, start, agreement_years)
+    bys = period.baseline_years
+    check_history(ctx, bys, f"{contract_type} benchmark of {settler.holder}")
+    pcs, risks = [], []
+    for by in bys:
+        spend, _ = ctx.truncated_spend(by, p)
+        pc, _, risk = per_capita(ctx, by, p, a, spend)
+        pcs.append(pc)
+        risks.append(risk)
+    trend_to_by3 = [(1.0 + trend) ** (bys[2] - by) for by in bys]
+    hist = historical_benchmark(pcs, risks, period.number, trend_to_by3)
+    spend, _ = ctx.truncated_spend(year, p)
+    _, py, risk_py = per_capita(ctx, year, p, a, spend)
+    upd = updated_benchmark(hist["historical_benchmark_pc_usd"], risks[2], risk_py,
+                            (1.0 + trend) ** (year - bys[2]), py)
+    m = ctx.members(year, p, a)
+    expenditure = float(spend[m].sum())
+    return ([(settler.holder, hist), (settler.holder, upd)], float(upd["benchmark_usd"]), py,
+            expenditure, risk_py)
+
+
+@register
+class MSSPSettler(BaseSettler):
+    """``type: mssp``."""
+
+    type_name = "mssp"
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+               ) -> list[tuple[str, Statement]]:
+        cfg = self.config
+        p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
+        out, benchmark, _, expenditure, _ = aco_benchmark(
+            ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years,
+            cfg.trend_per_year)
+        members = ctx.members(year, p, a)
+        score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
+        standard = ("met" if score >= cfg.quality_standard_score else
+                    "alternative" if score >= cfg.alternative_standard_score else "failed")
+        revenue = float(ctx.ffs_paid(year)[p, a])
+        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
+            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
+        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
+        cal = ctx.scenario.economics.first_calendar_year
+        st = settle_performance_year(
+            track=cfg.track, assigned_beneficiaries=int(members.sum()), benchmark_usd=benchmark,
+            expenditure_usd=expenditure, quality_score=score, quality_standard=standard,
+            msr=cfg.msr, mlr=cfg.mlr, low_revenue=revenue < LOW_REVENUE_SHARE * expenditure,
+            participant_revenue_usd=revenue, performance_year=cal + year,
+            agreement_start_year=cal + period_start)
+        book.pay(year, cfg.payer, cfg.aco, st["earned_usd"], "shared_savings", self.label)
+        return [*out, (cfg.aco, st)]

@@ -1,0 +1,73 @@
+"""ACO REACH settler: historical benchmark, discount, withhold, corridors, optional PCC.
+
+The benchmark is built as for MSSP (``sim.settlement.mssp.aco_benchmark``, first-agreement
+weights; the real model blends in a regional rate, which the simulation does not have).
+With primary-care capitation, the ACO's own primary care of aligned patients is paid by
+a PMPM equal to that care's spending per member-month in the year before the ACO
+joined, and counts as expenditure; the reconciliation is
+:func:`sim.contracts.reach.settle_reach`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.contracts.reach import settle_reach
+from sim.contracts.statement import Statement
+from sim.settlement.base import BaseSettler, check_history, participation_start
+from sim.settlement.book import CashBook
+from sim.settlement.capitation import in_scope
+from sim.settlement.context import SettlementContext
+from sim.settlement.mssp import aco_benchmark
+from sim.settlement.registry import register
+
+AGREEMENT_YEARS = 5
+
+
+@register
+class REACHSettler(BaseSettler):
+    """``type: reach``."""
+
+    type_name = "reach"
+
+    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
+        cfg = self.config
+        if not cfg.primary_care_capitation:
+            return None
+        return in_scope(ctx, claims, ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco),
+                        "primary_care")
+
+    def pcc_pmpm(self, ctx: SettlementContext, year: int) -> float:
+        """PCC rate: the ACO's primary care per member-month in the year before it joined."""
+        cfg = self.config
+        start = participation_start(ctx.scenario, "reach", cfg.payer, cfg.aco, year)
+        check_history(ctx, [start - 1], f"REACH primary-care capitation of {cfg.aco}")
+        p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
+        c = ctx.claims(start - 1)
+        spend = float(c["paid"][in_scope(ctx, c, p, a, "primary_care")].sum())
+        mm = 12.0 * float(ctx.person_years(start - 1)[ctx.members(start - 1, p, a)].sum())
+        return spend / mm
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+               ) -> list[tuple[str, Statement]]:
+        cfg = self.config
+        p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
+        out, benchmark, py, expenditure, _ = aco_benchmark(
+            ctx, self, "reach", year, None, AGREEMENT_YEARS, cfg.trend_per_year)
+        members = ctx.members(year, p, a)
+        pcc = 0.0
+        if cfg.primary_care_capitation:
+            # Covered claims were not paid FFS: take them out of the FFS expenditure.
+            c = ctx.claims(year)
+            cov = in_scope(ctx, c, p, a, "primary_care")
+            expenditure -= float(c["paid"][cov].sum())
+            pcc = self.pcc_pmpm(ctx, year)
+        score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
+        st = settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score,
+                          ctx.scenario.economics.first_calendar_year + year, cfg.discount,
+                          cfg.quality_withhold, pcc, 12.0 * py)
+        book.pay(year, cfg.payer, cfg.aco, st["pcc_usd"], "capitation", self.label)
+        book.pay(year, cfg.payer, cfg.aco, st["shared_savings_usd"], "reach_reconciliation",
+                 self.label)
+        return [*out, (cfg.aco, st)]

@@ -1,0 +1,64 @@
+"""The contract interface and the registry from the YAML ``type:`` name.
+
+A contract settler is built from its validated configuration (a model of
+``sim.scenario.payment``) and, for each plan year it is in force:
+
+* ``covered(ctx, year, claims)`` says which claims it takes out of fee-for-service (only
+  capitation-like contracts do), and who pays for them instead;
+* ``settle(ctx, year, book)`` records its cash flows in the cash book and returns the
+  itemised :class:`~sim.contracts.statement.Statement`.
+
+New payment models register a class with :func:`register`; a scenario then selects it
+with ``type: <name>`` (its configuration model must also be part of the schema).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.contracts.statement import Statement
+    from sim.settlement.book import CashBook
+    from sim.settlement.context import SettlementContext
+
+
+class Coverage(Protocol):
+    """Claims a contract pays instead of fee-for-service."""
+
+    mask: np.ndarray  # which of the year's claims are covered
+    payer_of_record: str  # the provider that pays covered claims of other providers
+
+
+class ContractSettler(Protocol):
+    """What every contract implements."""
+
+    type_name: ClassVar[str]
+    config: Any
+
+    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
+        """Mask of claims taken out of FFS (None: none)."""
+
+    def settle(self, ctx: SettlementContext, year: int, book: CashBook) -> Statement:
+        """Settle plan year ``year``: record flows, return the statement."""
+
+
+REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: make a settler available under its ``type_name``."""
+    REGISTRY[cls.type_name] = cls
+    return cls
+
+
+def settler_for(config: Any, label: str) -> ContractSettler:
+    """The settler of a contract configuration."""
+    try:
+        cls = REGISTRY[config.type]
+    except KeyError:
+        raise ValueError(f"no contract registered for type {config.type!r}; "
+                         f"registered: {', '.join(sorted(REGISTRY))}") from None
+    return cls(config, label)
