@@ -55,8 +55,12 @@ class Settlement:
 
     def statements_frame(self, **ids: object) -> pd.DataFrame:
         """All statements in one long table (``settlements.parquet``)."""
-        frames = [statements_frame([st], year=y, label=label, entity=entity, **ids)
-                  for y, label, entity, st in self.statements]
+        frames = []
+        seen: dict[tuple[int, str, str], int] = {}
+        for y, label, entity, st in self.statements:
+            k = seen[(y, label, entity)] = seen.get((y, label, entity), -1) + 1
+            frames.append(statements_frame([st], year=y, label=label, entity=entity,
+                                           statement=k, **ids))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
