@@ -338,6 +338,8 @@ class CareSimulation:
         py = claimgen.person_years(self, 0)
         self._risk_norm = float(np.average(self._risk_zero, weights=py))
         self.risk_score[: 1 - self.first_year] /= self._risk_norm
+        if self.first_year < 0:  # history rows were already copied into the ledger, raw
+            self.ledger.patient_year["risk_score"][: -self.first_year] /= self._risk_norm
 
     # ------------------------------------------------------------------ run
     def run(self) -> CareRun:

@@ -89,3 +89,37 @@ BILLED_BY: dict[Service, str] = {
 
 #: Services that are primary care (the scope of primary-care capitation).
 PRIMARY_CARE_SERVICES = frozenset({S.PCP_VISIT})
+
+#: The fee-schedule field (``Prices``) that prices each service.
+PRICE_FIELD: dict[Service, str] = {
+    S.PCP_VISIT: "pcp_visit_usd",
+    S.SPECIALIST_VISIT: "specialist_visit_usd",
+    S.LAB: "lab_test_usd",
+    S.IMAGING_FACILITY: "imaging_usd",
+    S.IMAGING_PROFESSIONAL: "imaging_usd",
+    S.ED_FACILITY: "ed_facility_usd",
+    S.ED_PROFESSIONAL: "ed_professional_usd",
+    S.INPATIENT_FACILITY: "admission_mean_usd",
+    S.INPATIENT_PROFESSIONAL: "inpatient_professional_usd",
+    S.ELECTIVE_FACILITY: "elective_admission_usd",
+    S.ELECTIVE_PROFESSIONAL: "elective_professional_usd",
+    S.OUTPATIENT_PROCEDURE_FACILITY: "outpatient_procedure_usd",
+    S.OUTPATIENT_PROCEDURE_PROFESSIONAL: "outpatient_procedure_professional_usd",
+    S.CHRONIC_OUTPATIENT: "chronic_service_usd",
+    S.CHRONIC_PROFESSIONAL: "chronic_service_usd",
+    S.SNF: "snf_per_day_usd",
+    S.HOME_HEALTH: "home_health_period_usd",
+    S.OTHER: "other_claim_usd",
+}
+
+
+def reference_price_ratio(prices: object, reference: object) -> list[float]:
+    """Per service code: reference price / scenario price. Providers' unit costs are a
+    cost-to-charge ratio of the *reference* (default) fee schedule, so a fee change moves
+    margins, not costs."""
+    out = []
+    for s in Service:
+        f = PRICE_FIELD[s]
+        p, r = getattr(prices, f), getattr(reference, f)
+        out.append(r / p if p > 0 else 1.0)
+    return out

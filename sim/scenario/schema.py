@@ -32,6 +32,7 @@ from sim.scenario.payment import (
     ProviderCosts,
     Quality,
     _default_payers,
+    check_history_years,
     check_payment_refs,
 )
 
@@ -424,6 +425,15 @@ class LeverEffects(StrictModel):
         0.70, unit="rate ratio at full effort",
         source="Leppin et al. 2014 JAMA Intern Med (RR 0.82 overall; 0.63 intensive)",
         ge=0, le=1, description="Readmission hazard at full transitional-care effort.")
+    underuse_harm: float = param(
+        0.6, unit="relative hazard increase per unit of intensity below 1",
+        source="assumption; RAND HIE: cutting discretionary care cut effective and "
+        "ineffective care alike (Lohr et al. 1986)", ge=0, le=10,
+        description="Below the FFS norm (intensity < 1), needed care is cut too: ACSC "
+        "admissions and ED visits rise by underuse_harm x (1 - intensity).")
+    underuse_harm_mortality: float = param(
+        0.3, unit="relative hazard increase per unit of intensity below 1", source=ASSUMPTION,
+        ge=0, le=10, description="Death hazard rises by this x (1 - intensity) below the norm.")
     transitional_snf_rr: float = param(
         0.85, unit="rate ratio at full effort", source=ASSUMPTION, ge=0, le=1,
         description="SNF discharge probability at full transitional-care effort.")
@@ -626,6 +636,7 @@ class Scenario(StrictModel):
                                  "are routed to one provider)")
         check_payment_refs(self.payers, self.plan, {p.name: p.kind for p in self.providers},
                            self.investments, self.horizon_years)
+        check_history_years(self.plan, self.horizon_years, self.warmup_years)
         return self
 
     @property

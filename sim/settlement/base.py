@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from sim.scenario.payment import participation_start as plan_participation_start
+
 if TYPE_CHECKING:
     from sim.contracts.statement import Statement
     from sim.scenario.schema import Scenario
@@ -42,19 +44,8 @@ def participation_start(sc: Scenario, contract_type: str, payer: str, holder: st
                         year: int) -> int:
     """First year of the holder's continuous participation in ``contract_type`` with the
     payer, up to ``year`` (baseline years are the three years before it)."""
-    def holds(y: int) -> bool:
-        for period in sc.plan:
-            if y in period.year_list(sc.horizon_years):
-                for c in period.contracts:
-                    who = getattr(c, "aco", None) or getattr(c, "provider", None)
-                    if c.type == contract_type and c.payer == payer and who == holder:
-                        return True
-        return False
-
-    start = year
-    while start - 1 >= 0 and holds(start - 1):
-        start -= 1
-    return start
+    return plan_participation_start(sc.plan, sc.horizon_years, contract_type, payer, holder,
+                                    year)
 
 
 def per_capita(ctx: SettlementContext, year: int, payer: int, provider: int,

@@ -73,8 +73,7 @@ class CapitationSettler(BaseSettler):
         own = scope & (c["provider"] == a)
         others = scope & ~own
         n = len(ctx.patient_payer)
-        cost = np.bincount(c["patient"][own], weights=c["amount"][own] * ctx.cost_to_charge[a],
-                           minlength=n)
+        cost = np.bincount(c["patient"][own], weights=ctx.own_cost(c)[own], minlength=n)
         cost += np.bincount(c["patient"][others], weights=c["paid"][others], minlength=n)
         members = ctx.members(year, p, a)
         mm = 12.0 * ctx.person_years(year)[members]

@@ -18,7 +18,8 @@ from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.metrics import readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
-from sim.scenario.schema import Scenario
+from sim.care.services import reference_price_ratio
+from sim.scenario.schema import Prices, Scenario
 
 DAYS = 365.0
 MEASURES = ("readmission_rate_30d", "diabetes_controlled_share", "annual_visit_share",
@@ -68,6 +69,17 @@ class SettlementContext:
         return np.array([
             by_name.get(n) if by_name.get(n) is not None else DEFAULT_COST_TO_CHARGE[k]
             for n, k in zip(self.provider_names, self.provider_kinds, strict=True)])
+
+    @cached_property
+    def reference_ratio(self) -> np.ndarray:
+        """Per service code: default-fee-schedule price / scenario price."""
+        return np.array(reference_price_ratio(self.scenario.prices, Prices()))
+
+    def own_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
+        """Unit cost to the billing provider of each claim: cost-to-charge ratio x the
+        claim's amount at the reference fee schedule."""
+        return (claims["amount"] * self.reference_ratio[claims["service"]]
+                * self.cost_to_charge[claims["provider"]])
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` with ``payer`` and ``paid`` (amount x price factor)."""

@@ -10,7 +10,7 @@ For each plan year, in a fixed order:
 4. each contract settles (P4P adjustments, capitation, shared savings or losses, episode
    reconciliations), recording its flows and an itemised statement;
 5. provider economics: revenue = all flows received; cost = own services at unit cost
-   (cost-to-charge x fee-schedule amount) + covered claims paid to others + fixed costs +
+   (cost-to-charge x amount at the reference, i.e. default, fee schedule) + covered claims paid to others + fixed costs +
    investments + the cost of care-management and transitional-care effort;
    margin = revenue - cost.
 
@@ -127,8 +127,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     flows = book.frame()
     flows = flows[flows["year"] == year]
     c = ctx.claims(year)
-    own_cost = np.bincount(c["provider"], weights=c["amount"], minlength=len(ctx.provider_names))
-    own_cost = own_cost * ctx.cost_to_charge
+    own_cost = np.bincount(c["provider"], weights=ctx.own_cost(c), minlength=len(ctx.provider_names))
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
