@@ -53,6 +53,8 @@ class Ledger:
     first_year: int = 0  # plan years first_year..-1 are history (warm-up kept for baselines)
     provider_names: list[str] = field(default_factory=list)
     _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+    _service_counts: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(Service), np.int64), repr=False)
     _adm_chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
 
     def add_claims(self, year: int, patient: np.ndarray, provider: np.ndarray,
@@ -71,6 +73,11 @@ class Ledger:
             "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
         }
         self._chunks.append(chunk)
+        codes = chunk["service"]
+        if isinstance(service, (int, np.integer)):
+            self._service_counts[int(service)] += n
+        else:
+            self._service_counts += np.bincount(codes, minlength=len(Service))
 
     def add_admissions(self, chunk: dict[str, np.ndarray]) -> None:
         """Append a block of hospital stays."""
@@ -79,12 +86,12 @@ class Ledger:
 
     def finalise(self) -> None:
         """Concatenate the appended blocks into the final columns."""
-        if self._chunks:
-            self.claims = {k: np.concatenate([c[k] for c in self._chunks]).astype(t, copy=False)
-                           for k, t in CLAIM_DTYPES.items()}
-        else:
-            self.claims = {k: np.empty(0, t) for k, t in CLAIM_DTYPES.items()}
-        self._chunks = []
+        chunks, self._chunks = self._chunks, []
+        claims = {}
+        for k, t in CLAIM_DTYPES.items():  # one column at a time, freeing chunks as we go
+            claims[k] = np.concatenate([c.pop(k) for c in chunks]).astype(t, copy=False) \
+                if chunks else np.empty(0, t)
+        self.claims = claims
         if self._adm_chunks:
             keys = self._adm_chunks[0].keys()
             self.admissions = {k: np.concatenate([c[k] for c in self._adm_chunks]) for k in keys}
@@ -106,8 +113,7 @@ class Ledger:
 
     def count_by_service(self) -> dict[str, int]:
         """Number of claims per service name."""
-        counts = np.bincount(self.claims["service"], minlength=len(Service))
-        return {s.name.lower(): int(counts[s]) for s in Service}
+        return {s.name.lower(): int(self._service_counts[s]) for s in Service}
 
     def spend_by_category(self, year: int) -> dict[str, float]:
         """Allowed amount per spending category in plan year ``year``."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 from simpy.events import URGENT
 
-from sim.care.model import H_DEATH, H_DM, H_ELECTIVE, H_READMIT
+from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 
 if TYPE_CHECKING:
     from sim.care.engine import CareSimulation
@@ -49,42 +49,61 @@ class UrgentTimeout(simpy.events.Event):
 
 
 def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
-    """The life of patient ``pid`` in the panel, from joining to death or the horizon."""
+    """The life of patient ``pid`` in the panel, from joining to death or the horizon.
+
+    At each plan-year start the process copies its own row of the year's rate tables and
+    uniforms into local lists (one conversion per patient-year); a patient with no state
+    event before the year ends waits on the shared year-end event instead of a timeout.
+    """
     env = sim.env
     log = math.log
     horizon = sim.horizon_days
     iv_pid, iv_t0, iv_t1, iv_state = sim.iv_pid, sim.iv_t0, sim.iv_t1, sim.iv_state
+    pcp_rate = sim.pcp_rate
     dm_state = 2 if sim.dm_uncontrolled[pid] else 0
     window_end = -1.0
-    sim.set_pcp_rate(pid, dm_state)
+    year = -1
     while True:
         now = env.now
         if now >= horizon:
             return
-        year_end = sim.year_end
+        if sim.year != year:  # a new plan year: fresh rates and random numbers
+            year = sim.year
+            year_end = sim.year_end
+            table = sim.packed[pid].tolist()  # per state: total, cum hazards (6), pcp rate
+            u = sim.uniform_row(pid)
+            ui = 0
+            pcp_rate[pid] = table[dm_state + (1 if now < window_end else 0)][7]
+        if len(u) - ui < 6:
+            u = u[ui:] + sim.more_uniforms(pid)
+            ui = 0
         if now < window_end:
             state = dm_state + 1
             bound = window_end if window_end < year_end else year_end
         else:
             state = dm_state
             bound = year_end
-        total = sim.total[pid][state]
-        t_next = now - DAYS_PER_YEAR * log(1.0 - sim.uniform(pid)) / total if total > 0.0 else INF
+        row = table[state]
+        total = row[0]
+        t_next = now - DAYS_PER_YEAR * log(1.0 - u[ui]) / total if total > 0.0 else INF
+        ui += 1
         iv_pid.append(pid)
         iv_t0.append(now)
         iv_state.append(state)
         if t_next >= bound:
             iv_t1.append(bound)
-            yield env.timeout(bound - now)
-            if state & 1 and env.now >= window_end:
-                sim.set_pcp_rate(pid, dm_state)
+            if bound == year_end:
+                yield sim.year_end_event
+            else:
+                yield env.timeout(bound - now)
+                pcp_rate[pid] = table[dm_state][7]
             continue
         iv_t1.append(t_next)
         yield env.timeout(t_next - now)
-        x = sim.uniform(pid) * total
-        cum = sim.cum[pid][state]
+        x = u[ui] * total
+        ui += 1
         k = 0
-        while k < 5 and x > cum[k]:
+        while k < 5 and x > row[k + 1]:
             k += 1
         if k == H_DEATH:
             sim.death(pid)
@@ -92,21 +111,23 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         if k == H_DM:
             dm_state = 2 - dm_state
             sim.control_change(pid, dm_state == 2)
-            sim.set_pcp_rate(pid, dm_state + (1 if env.now < window_end else 0))
+            pcp_rate[pid] = table[dm_state + (1 if env.now < window_end else 0)][7]
             continue
         # A hospital stay: unplanned (ACSC, other, readmission) or elective.
-        elective = k == H_ELECTIVE
-        los = sim.length_of_stay(pid, elective)
-        sim.pcp_rate[pid] = 0.0
+        los = sim.length_of_stay(k == H_ELECTIVE, u[ui])
+        ui += 1
+        pcp_rate[pid] = 0.0
         admit_day = env.now
         bed = sim.beds.request()
         yield bed
         wait = env.now - admit_day
         yield env.timeout(los)
         sim.beds.release(bed)
-        sim.discharge(pid, admit_day, wait, los, k, readmission=(k == H_READMIT))
+        sim.discharge(pid, admit_day, wait, k, u[ui], u[ui + 1])
+        ui += 2
         window_end = env.now + WINDOW_DAYS
-        sim.set_pcp_rate(pid, dm_state + 1)
+        if sim.year == year:
+            pcp_rate[pid] = table[dm_state + 1][7]
 
 
 def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
@@ -121,3 +142,6 @@ def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
             sim.close_year(day // 365 - 1)
             if day >= sim.horizon_days:
                 return
+            # Wake the patients waiting for the new year (after the year was set up).
+            ended, sim.year_end_event = sim.year_end_event, env.event()
+            ended.succeed()

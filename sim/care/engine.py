@@ -39,7 +39,7 @@ from sim.rng import stream
 from sim.scenario.schema import Levers, Scenario
 
 DAYS_PER_YEAR = 365
-UNIFORMS_PER_PATIENT_YEAR = 24
+UNIFORMS_PER_PATIENT_YEAR = 12
 _QUANTILES = 512
 
 #: Year-end hook: (year, simulation) -> levers by provider name for the next year, or None.
@@ -113,7 +113,8 @@ class CareSimulation:
         self.providers = ProviderTable.from_scenario(sc)
         pc_shares = np.array([sc.providers[i].panel_share for i in self.providers.primary_care])
         n0 = sc.population.size
-        n_reserve = int(math.ceil(n0 * 0.15 * self.sim_years)) + 50
+        # Future entrants: deaths run at ~4-5% a year; 8% a year leaves a wide margin.
+        n_reserve = int(math.ceil(n0 * 0.08 * self.sim_years)) + 50
         self.pop = generate_population(
             sc.population, stream(seed_seq, "population"), n_entrants=n_reserve,
             dm_controlled_share=sc.clinical.diabetes.controlled_share_start,
@@ -168,6 +169,7 @@ class CareSimulation:
         self.year = 0
         self.year_end = float(DAYS_PER_YEAR)
         self.env = simpy.Environment()
+        self.year_end_event = self.env.event()
         self.beds = simpy.Resource(
             self.env, capacity=max(1, int(round(sc.capacity.beds_per_1000 * n0 / 1000.0))))
         self._start_year(0)
@@ -199,9 +201,9 @@ class CareSimulation:
         levers = self._lever_arrays()
         rates = year_rates(sc, age, morb, self.pop.conditions, levers)
         self.rates: YearRates = rates
-        self.total = rates.total.tolist()
-        self.cum = np.cumsum(rates.hazards, axis=-1).tolist()
-        self.pcp_table = rates.routine[:, :, R_PCP].tolist()
+        # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
+        self.packed = np.concatenate([rates.total[..., None], np.cumsum(rates.hazards, axis=-1),
+                                      rates.routine[:, :, R_PCP, None]], axis=-1)
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
         if plan_year >= self.first_year:
@@ -215,9 +217,8 @@ class CareSimulation:
                                                  np.zeros_like(levers.coding_intensity))
             self.age_by_year[row] = age
             self.utility_by_year[row] = rates.utility
-        u = stream(self.seed_seq, "des", year).random((self.n, UNIFORMS_PER_PATIENT_YEAR))
-        self._u_rows = u.tolist()
-        self._u_pos = [0] * self.n
+        self._u = stream(self.seed_seq, "des", year).random((self.n, UNIFORMS_PER_PATIENT_YEAR))
+        self._u_extra: dict[int, int] = {}
         self.clinic_rng = stream(self.seed_seq, "clinic", year)
         self.year_rng = stream(self.seed_seq, "claims", year)
         alive = self.alive
@@ -234,40 +235,36 @@ class CareSimulation:
         self._clinics_prev = self.clinics
 
     # ------------------------------------------------------------------ DES callbacks
-    def uniform(self, pid: int) -> float:
-        """Next uniform of patient ``pid``'s stream for this year."""
-        i = self._u_pos[pid]
-        row = self._u_rows[pid]
-        if i == len(row):
-            self.uniform_overflows += 1
-            extra = stream(self.seed_seq, "des-overflow", self.year, pid, len(row))
-            row.extend(extra.random(UNIFORMS_PER_PATIENT_YEAR).tolist())
-        self._u_pos[pid] = i + 1
-        return row[i]
+    def uniform_row(self, pid: int) -> list[float]:
+        """Patient ``pid``'s block of uniforms for this year."""
+        return self._u[pid].tolist()
 
-    def set_pcp_rate(self, pid: int, state: int) -> None:
-        """Primary-care demand rate of ``pid`` in ``state`` (0 while away or dead)."""
-        self.pcp_rate[pid] = self.pcp_table[pid][state]
+    def more_uniforms(self, pid: int) -> list[float]:
+        """A further block for a patient who used up its year's block (its own stream)."""
+        self.uniform_overflows += 1
+        k = self._u_extra[pid] = self._u_extra.get(pid, 0) + 1
+        return stream(self.seed_seq, "des-overflow", self.year, pid, k).random(
+            UNIFORMS_PER_PATIENT_YEAR).tolist()
 
-    def length_of_stay(self, pid: int, elective: bool) -> float:
-        """Length of stay in days (gamma by inverse-CDF table)."""
+    def length_of_stay(self, elective: bool, u: float) -> float:
+        """Length of stay in days (gamma, by inverse-CDF table at uniform ``u``)."""
         ad = self.sc.clinical
         mean = ad.electives.los_mean_days if elective else ad.admissions.los_mean_days
-        return mean * self._los_unplanned[int(self.uniform(pid) * _QUANTILES)]
+        return mean * self._los_unplanned[int(u * _QUANTILES)]
 
-    def discharge(self, pid: int, admit: float, wait: float, los: float, kind: int,
-                  readmission: bool) -> None:
-        """Record a discharge and decide post-acute care."""
+    def discharge(self, pid: int, admit: float, wait: float, kind: int, u1: float,
+                  u2: float) -> None:
+        """Record a discharge and decide post-acute care (uniforms ``u1``, ``u2``)."""
         now = self.env.now
         if now > self.horizon_days:
             return
         snf_days = 0.0
         hh = False
-        if self.uniform(pid) < self.rates.p_snf[pid]:
+        if u1 < self.rates.p_snf[pid]:
             snf_days = self.sc.clinical.post_acute.snf_los_mean_days * self._los_snf[
-                int(self.uniform(pid) * _QUANTILES)]
+                int(u2 * _QUANTILES)]
         else:
-            hh = self.uniform(pid) < self.rates.p_home_health[pid]
+            hh = u2 < self.rates.p_home_health[pid]
         a = self.adm
         a["pid"].append(pid)
         a["admit"].append(admit)
@@ -367,8 +364,10 @@ class CareSimulation:
                         "uncontrolled": np.array([c[2] for c in control], bool)},
         }
         person_years = float(claimgen.person_years(self).sum())
+        span = np.clip(self.exited, 0, self.horizon_days) - np.clip(self.entered, 0, self.horizon_days)
         stats = {
             "patient_years": person_years,
+            "simulated_patient_years": float(np.maximum(span, 0).sum() / DAYS_PER_YEAR),
             "claims": len(self.ledger),
             "claims_by_service": self.ledger.count_by_service(),
             "simpy_events": self.events_processed,

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
     HISTORY_CONTRACTS,
@@ -204,7 +205,7 @@ class Admissions(StrictModel):
     """Unplanned (emergency) hospital admissions and readmissions."""
 
     rate_per_year: float = param(
-        0.15, unit="per patient-year", source="calibrated to PUF2024 ADM (258 per 1,000)",
+        0.155, unit="per patient-year", source="calibrated to PUF2024 ADM (258 per 1,000)",
         ge=0, le=10, description="Unplanned admission hazard at morbidity 1 with no conditions.")
     morbidity_exponent: float = param(
         1.0, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=3,
@@ -308,18 +309,18 @@ class Utilisation(StrictModel):
         0.55, unit="per patient-year", source=ASSUMPTION, ge=0, le=20,
         description="Ambulatory procedures (endoscopy, cataract, minor surgery) at intensity 1.")
     chronic_services_per_year: float = param(
-        1.8, unit="claims per patient-year at morbidity 1",
+        1.9, unit="claims per patient-year at morbidity 1",
         source="calibrated to PUF2024 outpatient + professional spending", ge=0, le=100,
         description="Outpatient drugs, infusions, dialysis and therapy claims: the part of "
         "spending that tracks chronic morbidity.")
     chronic_services_morbidity_exponent: float = param(
-        1.55, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
+        1.35, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
         description="Chronic-service rate scales with morbidity**exponent.")
     other_claims_per_year: float = param(
         0.9, unit="claims per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=100,
         description="DME, hospice and other claims.")
     other_claims_morbidity_exponent: float = param(
-        1.4, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
+        1.2, unit="elasticity", source="calibrated to Wallis et al. 2021", ge=0, le=4,
         description="Other-claim rate scales with morbidity**exponent (hospice, DME).")
 
 
@@ -562,7 +563,12 @@ class Provider(StrictModel):
         0.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
         description="Share of patients attributed to this primary-care group (must sum to 1 "
         "over primary_care providers).")
-    levers: Levers = Field(default_factory=Levers, description="Practice levers (fixed here).")
+    levers: Levers = Field(default_factory=Levers, description="Reference practice levers: "
+                           "what the provider does under FFS at the default fee schedule (used "
+                           "every year with `behavior: fixed`).")
+    behavior: BehaviourParams = Field(default_factory=BehaviourParams,
+                                      description="How a primary-care provider responds to "
+                                      "incentives (ignored for other kinds).")
     costs: ProviderCosts = Field(default_factory=ProviderCosts,
                                  description="Unit costs, fixed costs and the cost of effort.")
 
@@ -597,6 +603,10 @@ class Scenario(StrictModel):
         le=10, description="Years simulated before plan year 0 and not reported: the starting "
         "panel is drawn from cross-sectional prevalence, and three years of history remove the "
         "start-up transient (frailty selection, empty queues, no recent discharges).")
+    behavior: Literal["incentives", "fixed"] = Field(
+        "incentives", description="incentives: primary-care providers re-choose their levers "
+        "each year from their contracts (docs/behaviour.md); fixed: the reference levers "
+        "every year (pure payment effect).")
     population: Population = Field(default_factory=Population, description="The panel.")
     risk_score: RiskScore = Field(default_factory=RiskScore, description="Coded risk score.")
     clinical: Clinical = Field(default_factory=Clinical, description="Care model rates.")
