@@ -13,12 +13,11 @@ from functools import cached_property
 import numpy as np
 
 from sim.care.engine import CareRun
-from sim.care.services import Service
+from sim.care.services import Service, reference_price_ratio
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.metrics import readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
-from sim.care.services import reference_price_ratio
 from sim.scenario.schema import Prices, Scenario
 
 DAYS = 365.0

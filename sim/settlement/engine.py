@@ -10,8 +10,9 @@ For each plan year, in a fixed order:
 4. each contract settles (P4P adjustments, capitation, shared savings or losses, episode
    reconciliations), recording its flows and an itemised statement;
 5. provider economics: revenue = all flows received; cost = own services at unit cost
-   (cost-to-charge x amount at the reference, i.e. default, fee schedule) + covered claims paid to others + fixed costs +
-   investments + the cost of care-management and transitional-care effort;
+   (cost-to-charge x amount at the reference, i.e. default, fee schedule) + covered
+   claims paid to others + fixed costs + investments + the cost of care-management and
+   transitional-care effort;
    margin = revenue - cost.
 
 Every flow is recorded once in the cash book, so what payers pay is what providers
