@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.behaviour.decide import BehaviourHook
+from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import simulate_population
 from sim.metrics import population_metrics
 from sim.scenario.schema import Scenario
@@ -33,7 +35,8 @@ def simulate_replication(
     scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
-    run = simulate_population(scenario, seed_seq)
+    behaviour = BehaviourHook(scenario)
+    run = simulate_population(scenario, seed_seq, on_year_end=behaviour)
     settlement = settle_run(scenario, run, run.levers_by_year)
     metrics = population_metrics(run.ledger, scenario.horizon_years)
     rows = [
@@ -43,6 +46,11 @@ def simulate_replication(
     ]
     rows += [(replication, scenario.name, year, entity, metric, value)
              for year, entity, metric, value in settlement.rows]
+    for d in behaviour.decisions:
+        rows += [(replication, scenario.name, d.year, d.provider, f"lever_{n}", getattr(d.levers, n))
+                 for n in LEVER_NAMES]
+        rows += [(replication, scenario.name, d.year, d.provider, f"incentive_{n}_usd", v)
+                 for n, v in d.incentives.items()]
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     flows = settlement.flows
     flows.insert(0, "scenario", scenario.name)

@@ -42,7 +42,8 @@ DAYS_PER_YEAR = 365
 UNIFORMS_PER_PATIENT_YEAR = 12
 _QUANTILES = 512
 
-#: Year-end hook: (year, simulation) -> levers by provider name for the next year, or None.
+#: Year-end hook, called when plan year ``year`` (from -1, the last warm-up year) closes and a
+#: plan year follows: (year, simulation) -> levers by provider name for year + 1, or None.
 YearEndHook = Callable[[int, "CareSimulation"], dict[str, Levers] | None]
 
 
@@ -113,8 +114,9 @@ class CareSimulation:
         self.providers = ProviderTable.from_scenario(sc)
         pc_shares = np.array([sc.providers[i].panel_share for i in self.providers.primary_care])
         n0 = sc.population.size
-        # Future entrants: deaths run at ~4-5% a year; 8% a year leaves a wide margin.
-        n_reserve = int(math.ceil(n0 * 0.08 * self.sim_years)) + 50
+        # Future entrants: deaths run at ~4-5% a year; 6% a year leaves a margin. If the
+        # reserve runs out, later deaths are not replaced (stats["reserve_exhausted"]).
+        n_reserve = int(math.ceil(n0 * 0.06 * self.sim_years)) + 100
         self.pop = generate_population(
             sc.population, stream(seed_seq, "population"), n_entrants=n_reserve,
             dm_controlled_share=sc.clinical.diabetes.controlled_share_start,
@@ -194,8 +196,7 @@ class CareSimulation:
         if year > 0:
             self.z = evolve_morbidity(self.z, stream(self.seed_seq, "morbidity", year),
                                       sc.population.morbidity_persistence)
-        years_in = np.maximum(year * DAYS_PER_YEAR - np.minimum(self.entered, 1e12), 0.0) / 365
-        age = self.pop.age0 + np.where(np.isfinite(self.entered), years_in, 0.0)
+        age = self.ages_at(year)
         morb = morbidity(self.z, sc.population.morbidity_sd) * np.exp(
             sc.population.morbidity_age_gradient * (age - 75.0))
         levers = self._lever_arrays()
@@ -204,6 +205,7 @@ class CareSimulation:
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
         self.packed = np.concatenate([rates.total[..., None], np.cumsum(rates.hazards, axis=-1),
                                       rates.routine[:, :, R_PCP, None]], axis=-1)
+        rates.hazards = rates.total = None  # packed now; free the memory
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
         if plan_year >= self.first_year:
@@ -233,6 +235,11 @@ class CareSimulation:
                 clinic.queue_pid, clinic.queue_day = old.queue_pid, old.queue_day
             self.clinics[i] = clinic
         self._clinics_prev = self.clinics
+
+    def ages_at(self, sim_year: int) -> np.ndarray:
+        """Every patient's age at the start of simulation year ``sim_year``."""
+        years_in = np.maximum(sim_year * DAYS_PER_YEAR - np.minimum(self.entered, 1e12), 0.0) / 365
+        return self.pop.age0 + np.where(np.isfinite(self.entered), years_in, 0.0)
 
     # ------------------------------------------------------------------ DES callbacks
     def uniform_row(self, pid: int) -> list[float]:
@@ -321,7 +328,7 @@ class CareSimulation:
         if plan_year == 0:
             self._normalise_risk_scores()
         claimgen.close_year(self, year)
-        if self.on_year_end is not None and plan_year >= 0:
+        if self.on_year_end is not None and -1 <= plan_year < self.years - 1:
             new = self.on_year_end(plan_year, self)
             if new:
                 self.levers.update(new)
@@ -373,6 +380,7 @@ class CareSimulation:
             "simpy_events": self.events_processed,
             "uniform_overflows": self.uniform_overflows,
             "entrants": self.next_entrant - self.pop.n_start,
+            "reserve_exhausted": self.next_entrant >= self.n,
         }
         return CareRun(ledger=self.ledger, population=self.pop, providers=self.providers,
                        levers_by_year=self.levers_by_year, stats=stats)

@@ -27,8 +27,9 @@ clinic's appointment capacity.
 Lever effects (see ``LeverEffects`` in the schema for values and sources):
 
 * discretionary intensity ``d`` (1 = FFS norm) scales a discretionary rate by ``d**e``;
-  below the norm, needed care is cut too: ACSC admissions and ED visits rise by
-  ``underuse_harm * (1 - d)``, deaths by ``underuse_harm_mortality * (1 - d)``;
+  below the norm, needed care is cut too: ACSC admissions rise by
+  ``underuse_harm * (1 - d)**2``, deaths by ``underuse_harm_mortality * (1 - d)**2``
+  (quadratic: a small cut removes mostly low-value care, a deep cut needed care);
 * prevention effort ``p`` in [0, 1] scales ACSC admissions by ``1 - (1 - RR) p``, ED visits
   likewise, raises the rate of regaining diabetic control by ``(1 + gain p)``, lowers the
   rate of losing it by ``1 / (1 + gain p / 2)`` and adds care-management PCP contacts;
@@ -122,7 +123,7 @@ def year_rates(
     death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
              * cond_ratio(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd, mo.hr_diabetes)
              * morb**mo.morbidity_exponent)
-    underuse = np.maximum(1.0 - d, 0.0)  # needed care cut below the FFS norm
+    underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
     death = death * (1.0 + le.underuse_harm_mortality * underuse)
     death = (death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0)
              * np.where(window, mo.post_discharge_hr, 1.0))
@@ -157,7 +158,7 @@ def year_rates(
     spec = ((ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond) * vm
             * d**le.elasticity_specialist)
     ed = (ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
-          * _linear_rr(le.prevention_ed_rr, p) * (1.0 + le.underuse_harm * underuse))
+          * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
     ed = ed[:, None] * np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0)
     opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
     chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.fields import StrictModel, param
 
@@ -255,6 +255,12 @@ class QualityMeasureScale(StrictModel):
     weight: float = param(1.0, unit="relative weight", source=ASSUMPTION, ge=0,
                           description="Weight in the composite score.")
 
+    @model_validator(mode="after")
+    def _floor_differs(self) -> QualityMeasureScale:
+        if self.floor == self.ceiling:
+            raise ValueError(f"floor and ceiling must differ (both {self.floor:g})")
+        return self
+
 
 def _scale(floor: float, ceiling: float, weight: float = 1.0) -> QualityMeasureScale:
     return QualityMeasureScale(floor=floor, ceiling=ceiling, weight=weight)
@@ -280,6 +286,12 @@ class Quality(StrictModel):
     acsc_admissions_per_1000: QualityMeasureScale = Field(
         default_factory=lambda: _scale(45.0, 15.0, 0.5),
         description="Preventable (ACSC) admissions per 1,000 (AHRQ PQI-like; assumption).")
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Quality:
+        if not any(getattr(self, name).weight > 0 for name in type(self).model_fields):
+            raise ValueError("at least one quality measure needs a positive weight")
+        return self
 
 
 class Economics(StrictModel):
@@ -324,6 +336,13 @@ def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: d
     names = [p.name for p in payers]
     if len(set(names)) != len(names):
         raise ValueError("payer names must be unique")
+    clash = sorted(set(names) & set(providers))
+    if clash:
+        raise ValueError(f"payer and provider names must differ (each is an `entity` of the "
+                         f"results): {', '.join(clash)}")
+    if "population" in names or "population" in providers:
+        raise ValueError("'population' is the `entity` of the population's results; give the "
+                         "payer or provider another name")
     total = sum(p.share for p in payers)
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"payer shares must sum to 1, got {total:.6g}")
@@ -342,9 +361,10 @@ def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: d
                 raise ValueError(f"{where}: unknown provider {who!r}; providers: "
                                  f"{', '.join(providers)}")
             if c.type in ("capitation", "mssp", "reach") and providers.get(who) != "primary_care":
-                raise ValueError(f"{where}: a {c.type} contract is held by a primary_care "
+                raise ValueError(f"{where}: a {c.type} contract must be held by a primary_care "
                                  f"provider, {who!r} is {providers.get(who)!r}")
     seen: dict[tuple[int, str], str] = {}
+    covering: dict[tuple[int, str, str], str] = {}
     for period in plan:
         for y in period.year_list(horizon):
             for c in period.contracts:
@@ -355,6 +375,87 @@ def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: d
                         raise ValueError(f"year {y}: {who} holds two overlapping "
                                          f"{c.type}/{seen[key]} contracts with {c.payer}")
                     seen[key] = c.type
+                # Contracts that take claims out of FFS: every scope includes the holder's
+                # own primary care of its attributed patients, so two of them overlap.
+                if c.type == "capitation" or (c.type == "reach" and c.primary_care_capitation):
+                    who = getattr(c, "aco", None) or c.provider  # type: ignore[union-attr]
+                    what = f"{c.type} ({getattr(c, 'scope', 'primary-care capitation')})"
+                    ckey = (y, c.payer, who)
+                    if ckey in covering:
+                        raise ValueError(f"year {y}: {who} holds two contracts with {c.payer} "
+                                         f"that both pay its primary care instead of FFS: "
+                                         f"{covering[ckey]} and {what}")
+                    covering[ckey] = what
     for inv in investments:
         if inv.provider not in providers:
             raise ValueError(f"investments: unknown provider {inv.provider!r}")
+
+
+#: Baseline years before a contract's first year (benchmarks, target prices, rates).
+BASELINE_YEARS = 3
+
+
+def contract_holder(c: object) -> str | None:
+    """The provider that holds a contract (``aco`` or ``provider``)."""
+    return getattr(c, "aco", None) or getattr(c, "provider", None)
+
+
+def participation_start(plan: list[PlanPeriod], horizon: int, contract_type: str, payer: str,
+                        holder: str, year: int) -> int:
+    """First plan year of the holder's continuous participation in ``contract_type`` with
+    the payer, up to ``year`` (baseline years are the three years before it)."""
+    def holds(y: int) -> bool:
+        return any(c.type == contract_type and c.payer == payer and contract_holder(c) == holder
+                   for period in plan if y in period.year_list(horizon)
+                   for c in period.contracts)
+
+    start = year
+    while start - 1 >= 0 and holds(start - 1):
+        start -= 1
+    return start
+
+
+#: Simulated years whose start-up transient makes them unfit as baseline history.
+TRANSIENT_YEARS = 2
+
+
+def check_history_years(plan: list[PlanPeriod], horizon: int, warmup_years: int) -> None:
+    """Refuse contracts whose baseline years the run will not record (raised as ValueError).
+
+    A run keeps at most the last three warm-up years as history (plan years -k..-1,
+    k = min(warmup_years - 2, 3): the first two simulated years are a start-up
+    transient); capitation without a given rate, bundles, MSSP and REACH
+    need the three years before the start of their participation (MSSP: of its first
+    agreement period).
+    """
+    kept = min(max(warmup_years - TRANSIENT_YEARS, 0), BASELINE_YEARS)
+    history = ("no history years" if kept == 0 else "history only for plan year -1" if kept == 1
+               else f"history only for plan years {-kept}..-1")
+    for i, period in enumerate(plan):
+        for j, c in enumerate(period.contracts):
+            if c.type not in HISTORY_CONTRACTS:
+                continue
+            if c.type == "capitation" and c.base_pmpm_usd is not None:  # type: ignore[union-attr]
+                continue
+            where = f"plan[{i}].contracts[{j}]"
+            for y in period.year_list(horizon):
+                agreement = getattr(c, "agreement_start_year", None)
+                if agreement is not None:
+                    if agreement > y:
+                        raise ValueError(f"{where}.agreement_start_year: {agreement} is after "
+                                         f"plan year {y}, in which the contract is in force")
+                    start = agreement
+                else:
+                    start = participation_start(plan, horizon, c.type, c.payer,
+                                                contract_holder(c) or "", y)
+                first = start - BASELINE_YEARS
+                if first < -kept:
+                    need = TRANSIENT_YEARS + BASELINE_YEARS - start
+                    fix = (f"set warmup_years >= {need} or start the contract "
+                           f"in plan year {BASELINE_YEARS - kept} or later" if start >= 0 else
+                           f"at most {BASELINE_YEARS} warm-up years are kept as history; use "
+                           f"agreement_start_year >= 0")
+                    raise ValueError(
+                        f"{where}: a {c.type} contract starting in plan year {start} needs "
+                        f"baseline years {first}..{start - 1}, but warmup_years={warmup_years} "
+                        f"keeps {history}; {fix}")

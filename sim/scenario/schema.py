@@ -25,6 +25,7 @@ from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
     HISTORY_CONTRACTS,
+    TRANSIENT_YEARS,
     Economics,
     FFSContract,
     Investment,
@@ -402,6 +403,10 @@ class LeverEffects(StrictModel):
     elasticity_electives: float = param(
         1.8, unit="elasticity", source="assumption; Clemens & Gottlieb 2014 (elective care "
         "most responsive)", ge=0, le=5, description="Elective inpatient procedures vs intensity.")
+    elasticity_ed: float = param(
+        1.0, unit="elasticity", source="assumption; about a third of ED visits are non-urgent "
+        "(CDC NHAMCS) and respond to access and care management", ge=0, le=5,
+        description="Treat-and-release ED visits vs intensity (low-acuity ED use).")
     elasticity_post_acute: float = param(
         1.0, unit="elasticity", source="assumption; post-acute is the most discretionary "
         "spending (IOM 2013 geographic variation report)", ge=0, le=5,
@@ -412,7 +417,7 @@ class LeverEffects(StrictModel):
         0.60, unit="rate ratio at full effort",
         source="McAlister et al. 2004 (HF programmes: HF admissions RR 0.73); assumption",
         ge=0, le=1, description="ACSC admissions at full prevention effort relative to none.")
-    prevention_ed_rr: float = param(0.85, unit="rate ratio at full effort", source=ASSUMPTION,
+    prevention_ed_rr: float = param(0.75, unit="rate ratio at full effort", source=ASSUMPTION,
                                     ge=0, le=1, description="ED visits at full prevention effort.")
     prevention_control_gain: float = param(
         1.0, unit="relative increase at full effort",
@@ -427,14 +432,15 @@ class LeverEffects(StrictModel):
         source="Leppin et al. 2014 JAMA Intern Med (RR 0.82 overall; 0.63 intensive)",
         ge=0, le=1, description="Readmission hazard at full transitional-care effort.")
     underuse_harm: float = param(
-        0.6, unit="relative hazard increase per unit of intensity below 1",
+        2.0, unit="relative hazard increase per squared unit of intensity below 1",
         source="assumption; RAND HIE: cutting discretionary care cut effective and "
-        "ineffective care alike (Lohr et al. 1986)", ge=0, le=10,
+        "ineffective care alike (Lohr et al. 1986)", ge=0, le=50,
         description="Below the FFS norm (intensity < 1), needed care is cut too: ACSC "
-        "admissions and ED visits rise by underuse_harm x (1 - intensity).")
+        "admissions rise by underuse_harm x (1 - intensity)^2 (+8% at 0.8, +18% at 0.7).")
     underuse_harm_mortality: float = param(
-        0.3, unit="relative hazard increase per unit of intensity below 1", source=ASSUMPTION,
-        ge=0, le=10, description="Death hazard rises by this x (1 - intensity) below the norm.")
+        0.3, unit="relative hazard increase per squared unit of intensity below 1",
+        source=ASSUMPTION, ge=0, le=50,
+        description="Death hazard rises by this x (1 - intensity)^2 below the norm.")
     transitional_snf_rr: float = param(
         0.85, unit="rate ratio at full effort", source=ASSUMPTION, ge=0, le=1,
         description="SNF discharge probability at full transitional-care effort.")
@@ -599,10 +605,11 @@ class Scenario(StrictModel):
     seed: int = param(20_240_101, unit="integer", source=ASSUMPTION, ge=0,
                       description="Root seed of numpy.random.SeedSequence.")
     warmup_years: int = param(
-        3, unit="years", source="assumption (lets frailty selection and queues settle)", ge=0,
+        5, unit="years", source="assumption (lets frailty selection and queues settle)", ge=0,
         le=10, description="Years simulated before plan year 0 and not reported: the starting "
-        "panel is drawn from cross-sectional prevalence, and three years of history remove the "
-        "start-up transient (frailty selection, empty queues, no recent discharges).")
+        "panel is drawn from cross-sectional prevalence, and the first two simulated years "
+        "remove the start-up transient (frailty selection, empty queues, no recent "
+        "discharges); the last three serve as baseline history when contracts need it.")
     behavior: Literal["incentives", "fixed"] = Field(
         "incentives", description="incentives: primary-care providers re-choose their levers "
         "each year from their contracts (docs/behaviour.md); fixed: the reference levers "
@@ -654,4 +661,4 @@ class Scenario(StrictModel):
         """Warm-up years whose claims are kept as history (plan years -k..-1): the three
         baseline years that benchmarks and target prices need, when a contract needs them."""
         needs = any(c.type in HISTORY_CONTRACTS for period in self.plan for c in period.contracts)
-        return min(self.warmup_years, 3) if needs else 0
+        return min(max(self.warmup_years - TRANSIENT_YEARS, 0), 3) if needs else 0

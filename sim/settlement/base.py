@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
     from sim.settlement.book import CashBook
     from sim.settlement.context import SettlementContext
+    from sim.settlement.expectation import PayoffInputs
 
 
 class BaseSettler:
@@ -38,6 +39,13 @@ class BaseSettler:
                ) -> list[tuple[str, Statement]]:
         """Record the year's flows; return ``(entity, statement)`` pairs."""
         raise NotImplementedError
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """Mean and variance of this contract's payoff to ``inp.provider`` in ``year`` under
+        the expected panel ``inp.exp`` (None: the contract pays that provider nothing that
+        its levers move). Behaviour derives each lever's incentive from it."""
+        return None
 
 
 def participation_start(sc: Scenario, contract_type: str, payer: str, holder: str,
@@ -69,4 +77,4 @@ def check_history(ctx: SettlementContext, years: tuple[int, ...] | list[int], wh
     if missing:
         raise ValueError(f"{what} needs baseline years {list(years)} but the run recorded "
                          f"history only from plan year {first}; set warmup_years >= "
-                         f"{-min(missing)} or start the contract later")
+                         f"{2 - min(missing)} or start the contract later")

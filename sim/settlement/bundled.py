@@ -20,6 +20,7 @@ from sim.contracts.statement import Statement, StatementBuilder
 from sim.settlement.base import BaseSettler, check_history, participation_start
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
+from sim.settlement.expectation import PayoffInputs
 from sim.settlement.ffs import provider_quality
 from sim.settlement.registry import register
 
@@ -95,3 +96,22 @@ class BundledSettler(BaseSettler):
         if key not in ctx._cache:  # noqa: SLF001 - the context's per-run cache
             ctx._cache[key] = episodes(ctx, self.config, payer, initiator)  # noqa: SLF001
         return ctx._cache[key]  # noqa: SLF001
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """Expected reconciliation when the initiator is the deciding primary-care group:
+        expected episodes x (target - expected episode spending), within the limits."""
+        cfg = self.config
+        if ctx.provider_index(cfg.provider) != inp.provider:
+            return None
+        p = ctx.payer_index(cfg.payer)
+        ep = self._episodes(ctx, p, inp.provider)
+        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
+        base = np.isin(ep["end_year"], [start - 3, start - 2, start - 1])
+        if not base.any():
+            return None
+        target = float(ep["spend"][base].mean()) * (1.0 - cfg.discount)
+        n = float(inp.exp.episodes[p])
+        recon = n * (target - float(inp.exp.episode_spend[p]) * ctx.price_factor[p])
+        lim = n * target
+        return float(np.clip(recon, -cfg.stop_loss * lim, cfg.stop_gain * lim)), 0.0

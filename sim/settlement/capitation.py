@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.care.services import Service
-from sim.contracts.capitation import settle_capitation
+from sim.contracts.capitation import apply_corridors, settle_capitation
 from sim.contracts.statement import Statement
 from sim.settlement.base import BaseSettler, check_history, participation_start
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
+from sim.settlement.expectation import PayoffInputs
 from sim.settlement.registry import register
 
 PRIMARY_CARE_CODES = np.array([Service.PCP_VISIT, Service.LAB])
@@ -93,6 +94,27 @@ class CapitationSettler(BaseSettler):
                  "capitation_settlement", self.label)
         st = _with_fact(st, "base_pmpm_source", how)
         return [(cfg.provider, st)]
+
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """Mean and variance of the capitated provider's result (capitation minus in-scope
+        costs, corridors applied to the mean; stop-loss not anticipated)."""
+        cfg = self.config
+        if ctx.provider_index(cfg.provider) != inp.provider:
+            return None
+        p = ctx.payer_index(cfg.payer)
+        py = float(inp.exp.person_years[p])
+        rate, _ = ctx.memo(("pmpm", self.label, year), lambda: self.base_pmpm(ctx, year))
+        revenue = rate * float(inp.exp.risk[p]) * 12.0 * py
+        own_cost, others_paid, covered = inp.scope_cost(p, cfg.scope)
+        result = revenue - own_cost - others_paid
+        if cfg.corridors is not None and revenue > 0:
+            result, _ = apply_corridors(result, revenue, [(b.upper, b.provider_share)
+                                                          for b in cfg.corridors])
+        total = max(inp.exp.total(p) * ctx.price_factor[p], 1e-9)
+        sd = float(inp.sd_per_patient[p]) * np.sqrt(py) * covered / total
+        return float(result), sd * sd
 
 
 def _with_fact(st: Statement, name: str, value: str) -> Statement:

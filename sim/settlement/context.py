@@ -115,21 +115,29 @@ class SettlementContext:
 
     def spend_per_patient(self, year: int, paid: bool = True) -> np.ndarray:
         """Spending per patient in ``year`` (payer prices when ``paid``)."""
-        c = self.claims(year)
-        w = c["paid"] if paid else c["amount"]
-        return np.bincount(c["patient"], weights=w, minlength=len(self.patient_payer))
+        key = ("spend", year, paid)
+        if key not in self._cache:
+            c = self.claims(year)
+            w = c["paid"] if paid else c["amount"]
+            self._cache[key] = np.bincount(c["patient"], weights=w,
+                                           minlength=len(self.patient_payer))
+        return self._cache[key]
 
     def truncated_spend(self, year: int, payer: int, pct: float = 99.0
                         ) -> tuple[np.ndarray, float]:
         """Per-patient spending truncated at the ``pct`` percentile of annualised spending
         among all the payer's members (the "national" population of the simulation), and
         the threshold. MSSP truncates each beneficiary's annualised expenditure so."""
+        key = ("truncated", year, payer, pct)
+        if key in self._cache:
+            return self._cache[key]
         spend = self.spend_per_patient(year)
         py = self.person_years(year)
         members = self.members(year, payer)
         annual = np.where(py > 0, spend / np.maximum(py, 1e-12), 0.0)
         threshold = float(np.percentile(annual[members], pct)) if members.any() else 0.0
-        return np.minimum(annual, threshold) * py, threshold
+        self._cache[key] = (np.minimum(annual, threshold) * py, threshold)
+        return self._cache[key]
 
     # ------------------------------------------------------------------ quality
     def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
@@ -162,6 +170,12 @@ class SettlementContext:
         q = self.scenario.quality
         return {name: MeasureScale(name, getattr(q, name).floor, getattr(q, name).ceiling,
                                    getattr(q, name).weight) for name in MEASURES}
+
+    def memo(self, key: tuple, compute):  # noqa: ANN001 - any value
+        """``compute()`` once per run context and key (for contracts' per-year constants)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def quality(self, year: int, mask: np.ndarray, label: str) -> tuple[float, dict[str, float]]:
         """Quality score (0-100) and measures of the patients in ``mask`` (cached by

@@ -156,7 +156,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
         to_providers = float(paid_out["amount_usd"].sum())
         cost = float(own_cost[i]) + to_providers + fixed + invest + effort
         if ctx.provider_kinds[i] == "primary_care":
-            mask, label = ctx.patient_provider == i, name
+            mask, label = ctx.patient_provider == i, f"provider:{name}"
         else:
             mask, label = np.ones(len(ctx.patient_provider), bool), "population"
         score, _ = ctx.quality(year, mask & ctx.members(year), label)

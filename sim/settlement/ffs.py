@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.contracts.ffs import budget_neutral_scaling, settle_ffs
+from sim.contracts.ffs import budget_neutral_scaling, mips_adjustment, settle_ffs
 from sim.contracts.statement import Statement
 from sim.settlement.base import BaseSettler
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
+from sim.settlement.expectation import PayoffInputs
 from sim.settlement.registry import register
 
 
@@ -26,7 +27,7 @@ def provider_quality(ctx: SettlementContext, year: int, provider: int, payer: in
         label = f"{ctx.payer_names[payer]}/{ctx.provider_names[provider]}"
     else:
         mask = ctx.members(year, payer)
-        label = ctx.payer_names[payer]
+        label = f"payer:{ctx.payer_names[payer]}"  # names cannot hold ':' or '/'
     return ctx.quality(year, mask, label)[0]
 
 
@@ -60,3 +61,16 @@ class FFSSettler(BaseSettler):
                      "p4p_adjustment", self.label)
             out.append((ctx.provider_names[i], st))
         return out
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """The expected pay-for-performance adjustment of the provider's FFS revenue (the
+        fees themselves are every provider's baseline and are counted by behaviour)."""
+        cfg = self.config
+        if not cfg.pay_for_performance:
+            return None
+        if cfg.provider != "all" and ctx.provider_index(cfg.provider) != inp.provider:
+            return None
+        p = ctx.payer_index(cfg.payer)
+        rate = float(mips_adjustment(inp.quality(ctx), cfg.max_positive_adjustment))
+        return rate * float(inp.ffs_revenue[p]), 0.0

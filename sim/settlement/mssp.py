@@ -16,22 +16,45 @@ assigned beneficiaries; the settlement itself is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from sim.contracts.mssp import settle_performance_year
 from sim.contracts.mssp_benchmark import agreement_period, historical_benchmark, updated_benchmark
 from sim.contracts.statement import Statement
 from sim.settlement.base import BaseSettler, check_history, participation_start, per_capita
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
+from sim.settlement.expectation import PayoffInputs, normal_expectation
 from sim.settlement.registry import register
 
 LOW_REVENUE_SHARE = 0.35  # 42 CFR 425.20: participants' revenue < 35% of expenditure
+_RATES = np.linspace(-0.4, 0.4, 161)  # savings-rate grid (0.5% steps) for expected payoffs
 
 
-def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
-                  agreement_start: int | None, agreement_years: int, trend: float
-                  ) -> tuple[list[tuple[str, Statement]], float, float, float, float]:
-    """Benchmark statements and ``(benchmark_usd, person_years, expenditure_usd, risk)`` of an
-    ACO's performance year (shared by MSSP and REACH)."""
+@dataclass
+class HistoricalBenchmark:
+    """The part of an ACO benchmark known before its performance year."""
+
+    statement: Statement  # historical benchmark (BY1..BY3), per capita
+    per_capita_usd: float
+    by3_risk: float
+    by3: int
+    trend: float
+    payer: int
+    aco: int
+
+    def updated(self, year: int, person_years: float, risk: float) -> Statement:
+        """Performance-year benchmark for ``person_years`` at mean risk ``risk``."""
+        return updated_benchmark(self.per_capita_usd, self.by3_risk, risk,
+                                 (1.0 + self.trend) ** (year - self.by3), person_years)
+
+
+def historical_part(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
+                    agreement_start: int | None, agreement_years: int, trend: float
+                    ) -> HistoricalBenchmark:
+    """The historical benchmark of an ACO's agreement period containing ``year``."""
     cfg = settler.config
     p, a = ctx.payer_index(cfg.payer), ctx.provider_index(settler.holder)
     start = agreement_start if agreement_start is not None else participation_start(
@@ -47,14 +70,31 @@ def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: s
         risks.append(risk)
     trend_to_by3 = [(1.0 + trend) ** (bys[2] - by) for by in bys]
     hist = historical_benchmark(pcs, risks, period.number, trend_to_by3)
-    spend, _ = ctx.truncated_spend(year, p)
-    _, py, risk_py = per_capita(ctx, year, p, a, spend)
-    upd = updated_benchmark(hist["historical_benchmark_pc_usd"], risks[2], risk_py,
-                            (1.0 + trend) ** (year - bys[2]), py)
-    m = ctx.members(year, p, a)
+    return HistoricalBenchmark(hist, float(hist["historical_benchmark_pc_usd"]), risks[2],
+                               bys[2], trend, p, a)
+
+
+def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
+                  agreement_start: int | None, agreement_years: int, trend: float
+                  ) -> tuple[list[tuple[str, Statement]], float, float, float, float]:
+    """Benchmark statements and ``(benchmark_usd, person_years, expenditure_usd, risk)`` of an
+    ACO's performance year (shared by MSSP and REACH)."""
+    hb = historical_part(ctx, settler, contract_type, year, agreement_start, agreement_years,
+                         trend)
+    spend, _ = ctx.truncated_spend(year, hb.payer)
+    _, py, risk_py = per_capita(ctx, year, hb.payer, hb.aco, spend)
+    upd = hb.updated(year, py, risk_py)
+    m = ctx.members(year, hb.payer, hb.aco)
     expenditure = float(spend[m].sum())
-    return ([(settler.holder, hist), (settler.holder, upd)], float(upd["benchmark_usd"]), py,
-            expenditure, risk_py)
+    return ([(settler.holder, hb.statement), (settler.holder, upd)], float(upd["benchmark_usd"]),
+            py, expenditure, risk_py)
+
+
+def quality_standard(score: float, cfg: object) -> str:
+    """MSSP quality standard met, alternative or failed for a score."""
+    if score >= cfg.quality_standard_score:  # type: ignore[attr-defined]
+        return "met"
+    return "alternative" if score >= cfg.alternative_standard_score else "failed"  # type: ignore[attr-defined]
 
 
 @register
@@ -72,9 +112,12 @@ class MSSPSettler(BaseSettler):
             cfg.trend_per_year)
         members = ctx.members(year, p, a)
         score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
-        standard = ("met" if score >= cfg.quality_standard_score else
-                    "alternative" if score >= cfg.alternative_standard_score else "failed")
-        revenue = float(ctx.ffs_paid(year)[p, a])
+        standard = quality_standard(score, cfg)
+        # Participant revenue: FFS paid to the ACO, plus its own services a capitation
+        # contract pays instead (at their FFS value, as they count in the expenditure).
+        c = ctx.claims(year)
+        capitated = ctx.covered(year)[0] & (c["provider"] == a) & (c["payer"] == p)
+        revenue = float(ctx.ffs_paid(year)[p, a]) + float(c["paid"][capitated].sum())
         start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
             participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
         period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
@@ -87,3 +130,44 @@ class MSSPSettler(BaseSettler):
             agreement_start_year=cal + period_start)
         book.pay(year, cfg.payer, cfg.aco, st["earned_usd"], "shared_savings", self.label)
         return [*out, (cfg.aco, st)]
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """Mean and variance of the ACO's earned savings (or owed losses) in ``year``."""
+        cfg = self.config
+        if ctx.provider_index(cfg.aco) != inp.provider:
+            return None
+        hb = ctx.memo(("historical", self.label, year), lambda: historical_part(
+            ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years,
+            cfg.trend_per_year))
+        p = hb.payer
+        py = float(inp.exp.person_years[p])
+        benchmark = float(hb.updated(year, py, float(inp.exp.risk[p]))["benchmark_usd"])
+        mu, sd = inp.spending(ctx, p)
+        score = inp.quality(ctx)
+        revenue = float(inp.ffs_revenue[p])
+        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
+            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
+        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
+        cal = ctx.scenario.economics.first_calendar_year
+        n = max(int(round(py)), 1)
+
+        def earned(expenditure: float) -> float:
+            e = max(expenditure, 0.0)
+            return float(settle_performance_year(
+                track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
+                expenditure_usd=e, quality_score=score, quality_standard=quality_standard(score, cfg),
+                msr=cfg.msr, mlr=cfg.mlr, low_revenue=revenue < LOW_REVENUE_SHARE * e,
+                participant_revenue_usd=revenue, performance_year=cal + year,
+                agreement_start_year=cal + period_start)["earned_usd"])
+
+        # The rule is piecewise linear in the savings rate and, given size, quality and
+        # revenue / benchmark, proportional to the benchmark: tabulate earned / benchmark once
+        # per (rounded) such setting, then interpolate at the quadrature nodes.
+        key = ("mssp_curve", self.label, year, n, round(score * 2) / 2,
+               round(revenue / benchmark, 3))
+        table = ctx.memo(key, lambda: np.array([earned(benchmark * (1 - r)) / benchmark
+                                                for r in _RATES]))
+        return normal_expectation(
+            lambda e: benchmark * float(np.interp((benchmark - e) / benchmark, _RATES, table)),
+            mu, sd)

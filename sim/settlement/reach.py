@@ -18,7 +18,8 @@ from sim.settlement.base import BaseSettler, check_history, participation_start
 from sim.settlement.book import CashBook
 from sim.settlement.capitation import in_scope
 from sim.settlement.context import SettlementContext
-from sim.settlement.mssp import aco_benchmark
+from sim.settlement.expectation import PayoffInputs, normal_expectation
+from sim.settlement.mssp import aco_benchmark, historical_part
 from sim.settlement.registry import register
 
 AGREEMENT_YEARS = 5
@@ -71,3 +72,36 @@ class REACHSettler(BaseSettler):
         book.pay(year, cfg.payer, cfg.aco, st["shared_savings_usd"], "reach_reconciliation",
                  self.label)
         return [*out, (cfg.aco, st)]
+
+    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+                        ) -> tuple[float, float] | None:
+        """Mean and variance of the ACO's PCC plus reconciliation in ``year``."""
+        cfg = self.config
+        if ctx.provider_index(cfg.aco) != inp.provider:
+            return None
+        hb = ctx.memo(("historical", self.label, year), lambda: historical_part(
+            ctx, self, "reach", year, None, AGREEMENT_YEARS, cfg.trend_per_year))
+        p = hb.payer
+        py = float(inp.exp.person_years[p])
+        benchmark = float(hb.updated(year, py, float(inp.exp.risk[p]))["benchmark_usd"])
+        mu, sd = inp.spending(ctx, p)
+        pcc = 0.0
+        if cfg.primary_care_capitation:
+            pcc = ctx.memo(("pcc", self.label, year), lambda: self.pcc_pmpm(ctx, year))
+            mu -= inp.scope_cost(p, "primary_care")[2]
+        score = inp.quality(ctx)
+        cal = ctx.scenario.economics.first_calendar_year
+
+        def paid(expenditure: float) -> float:
+            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal + year,
+                                      cfg.discount, cfg.quality_withhold, pcc, 12.0 * py).payer_paid_usd)
+
+        rates = np.linspace(-0.6, 0.6, 241)  # piecewise linear in the savings rate: tabulate
+        key = ("reach_curve", self.label, year, round(benchmark, -3), round(score * 2) / 2,
+               round(py))
+        table = ctx.memo(key, lambda: np.array([paid(benchmark * (1 - r)) for r in rates]))
+        mean, var = normal_expectation(
+            lambda e: float(np.interp((benchmark - e) / benchmark, rates, table)), mu, sd)
+        if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
+            mean -= inp.scope_cost(p, "primary_care")[0]
+        return mean, var

@@ -98,8 +98,8 @@ def test_morbidity_and_age_raise_hazards():
 def test_cutting_discretionary_care_below_the_norm_harms():
     le = SC.lever_effects
     r1, r7 = rates(d=1.0), rates(d=0.7)
-    assert r7.hazards[0, 0, H_ACSC] / r1.hazards[0, 0, H_ACSC] == pytest.approx(1 + 0.3 * le.underuse_harm)
+    assert r7.hazards[0, 0, H_ACSC] / r1.hazards[0, 0, H_ACSC] == pytest.approx(1 + 0.09 * le.underuse_harm)
     assert r7.hazards[0, 0, H_DEATH] / r1.hazards[0, 0, H_DEATH] == pytest.approx(
-        1 + 0.3 * le.underuse_harm_mortality)
+        1 + 0.09 * le.underuse_harm_mortality)
     # Above the norm there is no extra benefit or harm on these hazards.
     assert rates(d=1.3).hazards[0, 0, H_ACSC] == pytest.approx(r1.hazards[0, 0, H_ACSC])

@@ -1,0 +1,1 @@
+"""Provider behaviour: practice levers chosen each year from the incentives of contracts."""

@@ -1,0 +1,123 @@
+"""The year-end hook that lets primary-care providers re-choose their levers.
+
+Called by the care model when a plan year (or the last warm-up year) closes, it builds
+the settlement context from the ledger so far, sets up the contracts in force next year
+and solves each primary-care provider's problem (``sim.behaviour.model``). With
+``behavior: fixed`` the reference levers are kept, and only the incentives are reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.behaviour.expected import LEVER_NAMES, PanelSample
+from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
+from sim.population import morbidity, raw_risk_score
+from sim.scenario.schema import Levers, Scenario
+from sim.settlement.context import SettlementContext
+from sim.settlement.engine import active_contracts
+from sim.settlement.registry import settler_for
+
+if TYPE_CHECKING:
+    from sim.care.engine import CareSimulation
+
+
+class BehaviourHook:
+    """Year-end hook: levers for the next plan year, decisions kept for the results."""
+
+    def __init__(self, sc: Scenario) -> None:
+        self.sc = sc
+        self.decisions: list[Decision] = []
+
+    def __call__(self, closed_year: int, sim: CareSimulation) -> dict[str, Levers] | None:
+        sc = self.sc
+        year = closed_year + 1
+        sim.ledger.finalise()
+        ctx = SettlementContext(scenario=sc, ledger=sim.ledger, patient_payer=sim.pop.payer,
+                                patient_provider=sim.pop.provider,
+                                provider_names=list(sim.providers.names),
+                                provider_kinds=list(sim.providers.kinds),
+                                payer_names=[p.name for p in sc.payers])
+        settlers = [settler_for(cfg, label) for label, cfg in active_contracts(sc, year)]
+        observed = closed_year >= sim.ledger.first_year and closed_year in sim.ledger.year_stats
+        out: dict[str, Levers] = {}
+        for i in sim.providers.primary_care:
+            name = sim.providers.names[i]
+            cfg = next(p for p in sc.providers if p.name == name)
+            sample = _sample(sim, i, len(ctx.payer_names))
+            if sample is None:
+                continue
+            current = sim.levers[name]
+            cur = tuple(getattr(current, n) for n in LEVER_NAMES)
+            problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
+                                      *_observed(ctx, sim, i, closed_year, observed, cfg))
+            problem.calibrate()
+            if sc.behavior == "fixed":
+                optimum = chosen = tuple(getattr(cfg.levers, n) for n in LEVER_NAMES)
+            else:
+                optimum = problem.solve(cur)
+                rate = cfg.behavior.adaptation_rate
+                chosen = tuple(c + rate * (o - c) for c, o in zip(cur, optimum, strict=True))
+            levers = Levers(**{n: float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
+                                                                                 strict=True)})
+            self.decisions.append(Decision(name, year, levers, optimum,
+                                           problem.incentives(tuple(getattr(levers, n)
+                                                                    for n in LEVER_NAMES))))
+            out[name] = levers
+        return out
+
+
+def _bounds(name: str) -> tuple[float, float]:
+    f = Levers.model_fields[name]
+    lo = next(m.ge for m in f.metadata if hasattr(m, "ge"))
+    hi = next(m.le for m in f.metadata if hasattr(m, "le"))
+    return lo, hi
+
+
+def _sample(sim: CareSimulation, provider: int, n_payers: int) -> PanelSample | None:
+    rows = np.flatnonzero(sim.alive & (sim.pop.provider == provider))
+    if len(rows) == 0:
+        return None
+    step = max(1, len(rows) // SAMPLE_SIZE)
+    pick = rows[::step]
+    age = sim.ages_at(sim.year + 1)[pick]
+    sc = sim.sc
+    morb = morbidity(sim.z[pick], sc.population.morbidity_sd) * np.exp(
+        sc.population.morbidity_age_gradient * (age - 75.0))
+    norm = sim._risk_norm  # noqa: SLF001
+    if norm is None:
+        zero = raw_risk_score(sim.pop, sim.ages_at(sim.year + 1), morbidity(
+            sim.z, sc.population.morbidity_sd), sc.risk_score, np.zeros(len(sim.pop)))
+        norm = float(zero[sim.alive].mean())
+    return PanelSample(age=age, morb=morb, conditions=sim.pop.conditions[pick],
+                       coding_u=sim.pop.coding_u[pick], payer=sim.pop.payer[pick].astype(np.int64),
+                       weight=np.full(len(pick), len(rows) / len(pick)), risk_norm=norm)
+
+
+def _observed(ctx: SettlementContext, sim: CareSimulation, provider: int, year: int,
+              observed: bool, cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per payer: SD of a member's annual spending, truncation ratio, and the observed
+    allowed spending per person-year (NaN: nothing observed) of the provider's panel."""
+    n_pay = len(ctx.payer_names)
+    sd = np.full(n_pay, np.nan)  # NaN: use spend_cv x the expected mean
+    trunc = np.ones(n_pay)
+    observed_pc = np.full(n_pay, np.nan)
+    if not observed:
+        return sd, trunc, observed_pc
+    spend = ctx.spend_per_patient(year)
+    py = ctx.person_years(year)
+    for p in range(n_pay):
+        m = ctx.members(year, p, provider)
+        if not m.any():
+            continue
+        observed_pc[p] = float(ctx.spend_per_patient(year, paid=False)[m].sum() / py[m].sum())
+        annual = spend[m] / np.maximum(py[m], 1e-9)
+        sd[p] = float(np.sqrt(np.average((annual - np.average(annual, weights=py[m])) ** 2,
+                                         weights=py[m])))
+        tspend, _ = ctx.truncated_spend(year, p)
+        total = float(spend[m].sum())
+        trunc[p] = float(tspend[m].sum()) / total if total > 0 else 1.0
+    del sim, cfg
+    return sd, trunc, observed_pc

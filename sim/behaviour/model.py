@@ -1,0 +1,282 @@
+"""How a primary-care provider chooses its practice levers each year (docs/behaviour.md).
+
+At the start of each plan year, each primary-care provider with ``behavior: incentives``
+chooses ``L = (d, p, t, c)`` — discretionary intensity, prevention effort, transitional-
+care effort, coding intensity — to maximise
+
+    U(L) = F(L) + pass_through * V(L) - E(L) + altruism * QALY value * Q(L)
+           - risk_aversion / 2 * Var(L) - N(L)
+
+* ``F``: fee-for-service margins (fee at the payer's prices minus unit cost at the
+  reference fee schedule) on the services of the provider's panel that are still paid
+  per service: its own, and the specialists' weighted by ``specialist_margin_weight``;
+* ``V``: the expected payoffs of its value-based contracts, each reported by the
+  contract itself from its own rules (``expected_payoff``); pay-for-performance
+  adjustments of fees count in full, as fees do;
+* ``E``: cash cost of care-management and transitional-care effort;
+* ``Q``: expected QALYs of the panel, minus QALYs lost to deaths;
+* ``Var``: variance of the contract payoffs (the organisation's financial risk);
+* ``N``: the cost of departing from the provider's norm, quadratic in each lever, with
+  norms set so that under the *reference* contract (FFS at the default fee schedule)
+  the optimum is the provider's reference levers, and the discretionary curvature set so
+  that fee changes move discretionary volume with the elasticity ``fee_elasticity``.
+
+Expected outcomes come from the care model's own rates (``sim.behaviour.expected``).
+Levers then move ``adaptation_rate`` of the way from last year's to the optimum. The
+incentive reported for each lever is the marginal net revenue (F + V - E, contracts at
+face value) of one unit of the lever at the chosen levers, in USD per year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
+from sim.care.services import BILLED_BY, Service, reference_price_ratio
+from sim.scenario.schema import Levers, Prices, Scenario
+from sim.settlement.context import SettlementContext
+from sim.settlement.expectation import PayoffInputs
+
+BOUNDS = ((0.3, 2.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
+SAMPLE_SIZE = 1000
+_STEP = (1e-4, 1e-4, 1e-4, 1e-4)  # small: the underuse harm bends at intensity 1
+
+#: Services billed by the primary-care provider itself (labs: the share ordered at its visits).
+_OWN = {Service.PCP_VISIT: 1.0}
+_SPEC = [s for s, k in BILLED_BY.items() if k == "specialist"]
+
+
+@dataclass
+class Decision:
+    """A provider's levers for one year and the incentives behind them."""
+
+    provider: str
+    year: int
+    levers: Levers
+    optimum: tuple[float, ...]
+    incentives: dict[str, float] = field(default_factory=dict)
+
+
+def _scale_prices(prices: Prices, factor: float) -> Prices:
+    return prices.model_copy(update={k: getattr(prices, k) * factor
+                                     for k in Prices.model_fields if k.endswith("_usd")})
+
+
+class ProviderProblem:
+    """The choice problem of one primary-care provider for one plan year."""
+
+    def __init__(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
+                 provider: int, sample: PanelSample, reference: Levers,
+                 current: tuple[float, ...], sd_per_patient: np.ndarray, truncation: np.ndarray,
+                 observed_pc: np.ndarray) -> None:
+        self.sc, self.ctx, self.settlers, self.year = sc, ctx, settlers, year
+        self.provider = provider
+        self.sample = sample
+        self.name = ctx.provider_names[provider]
+        self.params = next(p.behavior for p in sc.providers if p.name == self.name)
+        self.costs = next(p.costs for p in sc.providers if p.name == self.name)
+        self.reference = tuple(getattr(reference, n) for n in LEVER_NAMES)
+        self.n_payers = len(ctx.payer_names)
+        self.truncation = truncation
+        # Anchor the model's expectation to the spending observed last year (at the levers
+        # in force then): expected(L) x observed / expected(current levers).
+        self.anchor = np.ones(len(ctx.payer_names))
+        now = expected_panel(sc, sample, tuple(current), None, len(ctx.payer_names))
+        model_pc = now.total_by_payer() / np.maximum(now.person_years, 1e-12)
+        ok = np.isfinite(observed_pc) & (model_pc > 0)
+        self.anchor[ok] = observed_pc[ok] / model_pc[ok]
+        mean_pc = model_pc * self.anchor * ctx.price_factor
+        self.sd_pp = np.where(np.isfinite(sd_per_patient), sd_per_patient,
+                              self.params_cv(sc, ctx, provider) * mean_pc)
+        self.ratio = ctx.reference_ratio
+        self.ctc = ctx.cost_to_charge
+        spec = [i for i, k in enumerate(ctx.provider_kinds) if k == "specialist"]
+        self.spec_ctc = float(self.ctc[spec[0]]) if spec else 0.85
+        self.coverage = {}
+        for s in settlers:
+            scope = _coverage_of(s, ctx, provider)
+            if scope is not None:
+                self.coverage[scope[0]] = scope[1]
+        self._cache: dict = {}
+        self.norms: np.ndarray | None = None
+        self.kappa: np.ndarray | None = None
+
+    @staticmethod
+    def params_cv(sc: Scenario, ctx: SettlementContext, provider: int) -> float:
+        name = ctx.provider_names[provider]
+        return next(p.behavior.spend_cv for p in sc.providers if p.name == name)
+
+    # ------------------------------------------------------------------ expectations
+    def panel(self, levers: tuple[float, ...], prices: Prices | None = None) -> ExpectedPanel:
+        key = (tuple(round(x, 9) for x in levers),
+               None if prices is None else tuple(prices.model_dump().values()))
+        if key not in self._cache:
+            exp = expected_panel(self.sc, self.sample, tuple(levers), prices, self.n_payers)
+            exp.spend *= self.anchor[:, None]
+            exp.count *= self.anchor[:, None]
+            self._cache[key] = exp
+        return self._cache[key]
+
+    def _shares(self, exp: ExpectedPanel) -> tuple[np.ndarray, np.ndarray]:
+        """Per service: share billed by the provider itself and by the specialists."""
+        own = np.zeros(len(Service))
+        spec = np.zeros(len(Service))
+        own[Service.PCP_VISIT] = 1.0
+        own[Service.LAB] = exp.lab_at_pcp_share
+        for s in _SPEC:
+            spec[s] = 1.0
+        spec[Service.LAB] = 1.0 - exp.lab_at_pcp_share
+        return own, spec
+
+    def scope_cost(self, exp: ExpectedPanel, payer: int, scope: str) -> tuple[float, float, float]:
+        """(own services at unit cost, others' claims at payer prices, covered total)."""
+        own, _ = self._shares(exp)
+        f = self.ctx.price_factor[payer]
+        spend = exp.spend[payer]
+        if scope == "primary_care":
+            own_spend = spend * own
+            return (float((own_spend * self.ratio).sum() * self.ctc[self.provider]), 0.0,
+                    float(own_spend.sum() * f))
+        own_spend = spend * own
+        others = spend * (1.0 - own)
+        return (float((own_spend * self.ratio).sum() * self.ctc[self.provider]),
+                float(others.sum() * f), float(spend.sum() * f))
+
+    def money(self, levers: tuple[float, ...], prices: Prices | None = None,
+              contracts: bool = True) -> tuple[float, float, float, ExpectedPanel]:
+        """(FFS margins - effort cash costs, contract payoffs mean, their variance, panel)."""
+        exp = self.panel(levers, prices)
+        own, spec = self._shares(exp)
+        # Unit costs are at the reference fee schedule whatever prices the panel is priced at.
+        ratio = self.ratio if prices is None else self._ratio_for(prices)
+        ffs = 0.0
+        ffs_revenue = np.zeros(self.n_payers)
+        for p in range(self.n_payers):
+            f = self.ctx.price_factor[p]
+            spend = exp.spend[p]
+            # Covered own services (either scope covers them) earn no fee.
+            covered = contracts and p in self.coverage
+            own_unc = np.zeros_like(own) if covered else own
+            ffs_revenue[p] = float((spend * own_unc).sum() * f)
+            ffs += ffs_revenue[p] - float((spend * own_unc * ratio).sum()
+                                          * self.ctc[self.provider])
+            spec_margin = float((spend * spec).sum() * f
+                                - (spend * spec * ratio).sum() * self.spec_ctc)
+            ffs += self.params.specialist_margin_weight * spec_margin
+        d, pe, te, _ = levers
+        py = float(exp.person_years.sum())
+        discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
+                           + exp.count[:, Service.ELECTIVE_FACILITY].sum())
+        effort = (pe * self.costs.care_management_usd_per_patient_year * py
+                  + te * self.costs.transitional_care_usd_per_discharge * discharges)
+        mean = var = 0.0
+        if contracts:
+            inp = PayoffInputs(
+                provider=self.provider, exp=exp,
+                sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
+                    self._ref_totals, 1e-9),
+                truncation=self.truncation, ffs_revenue=ffs_revenue,
+                scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope))
+            for s in self.settlers:
+                out = s.expected_payoff(self.ctx, self.year, inp)
+                if out is None:
+                    continue
+                m, v = out
+                weight = 1.0 if s.type_name == "ffs" else self.params.pass_through
+                mean += weight * m
+                var += v
+        return ffs - effort, mean, var, exp
+
+    def _ratio_for(self, prices: Prices) -> np.ndarray:
+        key = ("ratio", tuple(prices.model_dump().values()))
+        if key not in self._cache:
+            self._cache[key] = np.array(reference_price_ratio(prices, Prices()))
+        return self._cache[key]
+
+    def health(self, exp: ExpectedPanel) -> float:
+        """Patient benefit valued in USD (altruism x QALY value x QALYs net of deaths)."""
+        b = self.params
+        return b.altruism_weight * b.qaly_value_usd * (exp.qalys - b.qalys_lost_per_death * exp.deaths)
+
+    # ------------------------------------------------------------------ objective
+    def utility(self, levers: tuple[float, ...], prices: Prices | None = None,
+                contracts: bool = True, norms: bool = True) -> float:
+        base, mean, var, exp = self.money(levers, prices, contracts)
+        u = base + mean + self.health(exp) - 0.5 * self.params.risk_aversion * var
+        if norms and self.norms is not None:
+            py = float(exp.person_years.sum())
+            dev = np.asarray(levers) - self.norms
+            u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
+        return u
+
+    def _grad(self, fn, levers: tuple[float, ...]) -> np.ndarray:
+        g = np.zeros(4)
+        for i in range(4):
+            hi = list(levers)
+            lo = list(levers)
+            hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
+            lo[i] = max(levers[i] - _STEP[i], BOUNDS[i][0])
+            g[i] = (fn(tuple(hi)) - fn(tuple(lo))) / (hi[i] - lo[i])
+        return g
+
+    def calibrate(self) -> None:
+        """Norms and curvatures so that the reference contract's optimum is the reference."""
+        ref = self.reference
+        default = Prices()
+        up = _scale_prices(default, 1.01)
+        self._ref_totals = self.panel(ref).total_by_payer()
+
+        def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
+            return self.utility(lv, prices, contracts=False, norms=False)
+
+        g = self._grad(ref_u, ref)
+        g_up = self._grad(lambda lv: ref_u(lv, up), ref)
+        py = float(self.panel(ref).person_years.sum())
+        vol = [self.panel((ref[0] + s, *ref[1:]), default).discretionary_volume()
+               for s in (-0.01, 0.01)]
+        e_v = (np.log(vol[1]) - np.log(vol[0])) / 0.02 * ref[0]
+        dg_dlnf = (g_up[0] - g[0]) / np.log(1.01)
+        b = self.params
+        kappa_d = max(e_v * dg_dlnf / (b.fee_elasticity * ref[0]), 1e-6) / py
+        self.kappa = np.array([kappa_d, b.prevention_effort_cost_usd,
+                               b.transitional_effort_cost_usd, b.coding_effort_cost_usd])
+        self.norms = np.asarray(ref) - g / (self.kappa * py)
+
+    def solve(self, start: tuple[float, ...]) -> tuple[float, ...]:
+        """The levers that maximise the objective: the best of ``start`` and a coarse grid
+        (the objective need not be concave: a minimum savings rate is a cliff), refined
+        by L-BFGS-B."""
+        grid = [start] + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
+                          for p in (0.1, 0.5) for t in (0.1, 0.5)]
+        best = max(grid, key=lambda lv: self.utility(tuple(lv)))
+        x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
+        u0 = self.utility(tuple(x0))
+        py = float(self.panel(tuple(x0)).person_years.sum())
+        res = minimize(lambda x: -(self.utility(tuple(x)) - u0) / py, x0, method="L-BFGS-B",
+                       bounds=BOUNDS, options={"eps": 1e-5, "maxiter": 30, "ftol": 1e-10})
+        return tuple(float(x) for x in res.x)
+
+    def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
+        """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
+        costs) of one unit of each lever, USD per year."""
+        pt = self.params.pass_through
+
+        def face(lv: tuple[float, ...]) -> float:
+            base, mean, _, _ = self.money(lv)
+            return base + mean / pt if pt > 0 else base
+
+        g = self._grad(face, levers)
+        return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
+
+
+def _coverage_of(settler, ctx: SettlementContext, provider: int) -> tuple[int, str] | None:
+    cfg = settler.config
+    if settler.type_name == "capitation" and ctx.provider_index(cfg.provider) == provider:
+        return ctx.payer_index(cfg.payer), cfg.scope
+    if (settler.type_name == "reach" and cfg.primary_care_capitation
+            and ctx.provider_index(cfg.aco) == provider):
+        return ctx.payer_index(cfg.payer), "primary_care"
+    return None

@@ -1,0 +1,71 @@
+"""Scenario schema of provider behaviour: how a primary-care group chooses its levers.
+
+The group's ``levers`` (in ``providers``) are its *reference practice*: what it does under
+fee-for-service at the default fee schedule. With ``behavior: incentives`` (the default)
+it re-chooses its levers every year by maximising the objective of
+``docs/behaviour.md``; with ``behavior: fixed`` the reference levers are used every year
+(a pure payment effect, no response).
+"""
+
+from __future__ import annotations
+
+from sim.scenario.fields import StrictModel, param
+
+ASSUMPTION = "assumption"
+
+
+class BehaviourParams(StrictModel):
+    """Behaviour parameters of one primary-care provider."""
+
+    fee_elasticity: float = param(
+        1.5, unit="elasticity of discretionary volume to fees",
+        source="Clemens & Gottlieb, AER 2014 (a 2% fee rise raised care ~3%)", gt=0, le=10,
+        description="Sets how costly it is to depart from the reference discretionary "
+        "intensity, so that FFS fee changes move volume with this elasticity.")
+    prevention_effort_cost_usd: float = param(
+        150.0, unit="USD per patient-year per unit effort squared", source=ASSUMPTION, gt=0,
+        description="Non-cash cost (disutility, organisation) of departing from the reference "
+        "prevention effort: cost = value x (effort - norm)^2 / 2 per attributed patient-year.")
+    transitional_effort_cost_usd: float = param(
+        150.0, unit="USD per patient-year per unit effort squared", source=ASSUMPTION, gt=0,
+        description="Same for transitional-care effort.")
+    coding_effort_cost_usd: float = param(
+        150.0, unit="USD per patient-year per unit intensity squared",
+        source="assumption (coding reviews, audit risk)", gt=0,
+        description="Same for coding intensity.")
+    altruism_weight: float = param(
+        0.5, unit="share of patient benefit valued", source=ASSUMPTION, ge=0, le=5,
+        description="Weight of patients' QALYs in the provider's objective.")
+    qaly_value_usd: float = param(
+        100_000.0, unit="USD per QALY", source="Neumann, Cohen & Weinstein, NEJM 2014 "
+        "($100,000-150,000 per QALY)", ge=0, description="Value of a QALY to patients.")
+    qalys_lost_per_death: float = param(
+        5.0, unit="QALYs", source="assumption (remaining quality-adjusted life expectancy of "
+        "a frail Medicare decedent)", ge=0, le=30,
+        description="QALYs lost by a death the provider's practice could have prevented.")
+    risk_aversion: float = param(
+        2e-7, unit="per USD (absolute risk aversion)", source="assumption (relative risk "
+        "aversion ~2 for an organisation with ~$10M of capital)", ge=0, le=1e-3,
+        description="Certainty equivalent = mean - risk_aversion/2 x variance of the year's "
+        "net revenue.")
+    pass_through: float = param(
+        0.4, unit="share 0-1",
+        source="assumption, calibrated so a one-sided MSSP lowers spending ~1-5% "
+        "(McWilliams et al., NEJM 2016, 2018) with the fee elasticity above",
+        ge=0, le=1,
+        description="Share of organisation-level payments (shared savings and losses, "
+        "capitation margins, reconciliations) that reaches clinical decisions; fees reach "
+        "the billing clinician in full.")
+    specialist_margin_weight: float = param(
+        1.0, unit="share 0-1", source="assumption (a multispecialty physician group)", ge=0,
+        le=1, description="Share of the specialists' fee-for-service margins the group counts "
+        "as its own (1 = one physician organisation; 0 = independent primary care).")
+    adaptation_rate: float = param(
+        0.5, unit="share of the gap closed per year",
+        source="assumption (ACO savings grew with years in the programme, McWilliams 2016)",
+        gt=0, le=1, description="Each year levers move this share of the way to the optimum.")
+    spend_cv: float = param(
+        2.5, unit="coefficient of variation of annual per-patient spending",
+        source="assumption (Medicare FFS; used before any year was observed)", gt=0, le=20,
+        description="Spread of one patient's annual spending, for the variance of contract "
+        "payoffs when no realised year is available.")

@@ -1,0 +1,59 @@
+"""What a contract needs to report its expected payoff for a candidate lever setting.
+
+Behaviour (``sim.behaviour``) computes the expected year of a provider's panel under a
+lever setting and hands it to every contract through :class:`PayoffInputs`; each contract
+answers with the mean and variance of its payoff to that provider, applying its own
+rules (for nonlinear rules, by Gauss-Hermite quadrature over the year's spending). The
+contracts' marginal incentives are differences of these payoffs between lever settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.contracts.quality import quality_score
+
+if TYPE_CHECKING:
+    from sim.behaviour.expected import ExpectedPanel
+    from sim.settlement.context import SettlementContext
+
+_X, _W = np.polynomial.hermite.hermgauss(12)
+
+
+def normal_expectation(payoff: Callable[[float], float], mean: float, sd: float
+                       ) -> tuple[float, float]:
+    """Mean and variance of ``payoff(X)`` for ``X ~ Normal(mean, sd)`` (12-point quadrature)."""
+    if sd <= 0:
+        v = payoff(mean)
+        return v, 0.0
+    vals = np.array([payoff(mean + np.sqrt(2.0) * sd * x) for x in _X])
+    m = float(np.sum(_W * vals) / np.sqrt(np.pi))
+    var = float(np.sum(_W * (vals - m) ** 2) / np.sqrt(np.pi))
+    return m, var
+
+
+@dataclass
+class PayoffInputs:
+    """A provider's expected year, as the contracts need it."""
+
+    provider: int
+    exp: ExpectedPanel
+    sd_per_patient: np.ndarray  # (payers,) SD of one member's annual spending (payer prices)
+    truncation: np.ndarray  # (payers,) truncated / untruncated spending, last observed year
+    ffs_revenue: np.ndarray  # (payers,) expected FFS revenue of the provider's own services
+    scope_cost: Callable[[int, str], tuple[float, float, float]]  # (payer, scope) ->
+    # (own services at unit cost, others' claims at payer prices, all covered at payer prices)
+
+    def quality(self, ctx: SettlementContext) -> float:
+        """Expected quality score of the panel."""
+        return float(quality_score(self.exp.measures, ctx.quality_scale)["score"])
+
+    def spending(self, ctx: SettlementContext, payer: int) -> tuple[float, float]:
+        """Mean and SD of the payer's truncated spending on the panel (payer prices)."""
+        mu = self.exp.total(payer) * ctx.price_factor[payer] * self.truncation[payer]
+        sd = self.sd_per_patient[payer] * np.sqrt(max(self.exp.person_years[payer], 0.0))
+        return float(mu), float(sd)
