@@ -85,17 +85,21 @@ class Ledger:
             self._adm_chunks.append(chunk)
 
     def finalise(self) -> None:
-        """Concatenate the appended blocks into the final columns."""
+        """Concatenate the appended blocks into the columns (may be called again later:
+        new blocks are appended to what is already there)."""
         chunks, self._chunks = self._chunks, []
+        if self.claims:
+            chunks.insert(0, self.claims)
         claims = {}
         for k, t in CLAIM_DTYPES.items():  # one column at a time, freeing chunks as we go
             claims[k] = np.concatenate([c.pop(k) for c in chunks]).astype(t, copy=False) \
                 if chunks else np.empty(0, t)
         self.claims = claims
-        if self._adm_chunks:
-            keys = self._adm_chunks[0].keys()
-            self.admissions = {k: np.concatenate([c[k] for c in self._adm_chunks]) for k in keys}
-        self._adm_chunks = []
+        adm, self._adm_chunks = self._adm_chunks, []
+        if self.admissions:
+            adm.insert(0, self.admissions)
+        if adm:
+            self.admissions = {k: np.concatenate([c[k] for c in adm]) for k in adm[0]}
 
     def __len__(self) -> int:
         if self.claims:
