@@ -1,0 +1,95 @@
+"""Bundled payments in a run: episodes, target price and reconciliation, from the ledger.
+
+Medicare's joint-replacement bundle held by the hospital, with a commercial payer
+beside it (its patients' stays open no Medicare episode). Episodes run from admission
+to 90 days after discharge and are reconciled in the plan year in which they end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
+
+from sim.contracts.bundled import open_episodes
+from sim.settlement.context import SettlementContext
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    sc = scenario(size=3000, horizon=3, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
+                  plan=[{"years": "all", "contracts": [
+                      FFS_ALL, {"type": "ffs", "payer": "commercial"},
+                      {"type": "bundled", "payer": "medicare", "provider": "hospital"}]}])
+    return run(sc, seed=8)
+
+
+def _episodes(r) -> dict[str, np.ndarray]:
+    """Medicare's joint-replacement episodes, their spending and the year they end."""
+    adm = r.run.ledger.admissions
+    trig = adm["joint_replacement"] & (r.payer_of[adm["patient"]] == r.payer_index("medicare"))
+    pat, start, disch = adm["patient"][trig], adm["admit"][trig], adm["discharge"][trig]
+    opened = open_episodes(pat, start, disch, 90)  # a stay inside an open episode opens none
+    pat, start, end = pat[opened], start[opened], disch[opened] + 90.0
+    c = r.run.ledger.claims
+    factors = np.array([p.price_factor for p in r.sc.payers])
+    paid = c["amount"] * factors[r.payer_of[c["patient"]]]
+    day = c["day"].astype(float)
+    spend = np.array([paid[(c["patient"] == p) & (day >= s) & (day <= e)].sum()
+                      for p, s, e in zip(pat, start, end, strict=True)])
+    return {"patient": pat, "spend": spend, "end_year": np.floor(end / DAYS).astype(int),
+            "start_year": np.floor(start / DAYS).astype(int)}
+
+
+def _mean_risk(r, ep, mask) -> float:
+    return float(np.mean([r.pyear("risk_score", y)[p] for y, p in
+                          zip(ep["end_year"][mask], ep["patient"][mask], strict=True)]))
+
+
+def test_episodes_target_and_reconciliation_recomputed(bundle):
+    r = bundle
+    ep = _episodes(r)
+    ctx = SettlementContext.from_run(r.sc, r.run)
+    base = np.isin(ep["end_year"], [-3, -2, -1])
+    assert base.sum() >= 30  # enough baseline episodes for a target price
+    for year in range(r.sc.horizon_years):
+        now = ep["end_year"] == year
+        target_st, st = r.statements_of(year, "bundled_target") + r.statements_of(year, "bundled")
+        n = int(now.sum())
+        assert st["episodes"] == n > 0
+        case_mix = _mean_risk(r, ep, now) / _mean_risk(r, ep, base)
+        target = float(ep["spend"][base].mean()) * case_mix * (1 - 0.03)
+        assert close(target_st["target_price_usd"], target)
+        actual = float(ep["spend"][now].sum())
+        assert close(st["actual_spending_usd"], actual)
+        amount = target * n
+        assert close(st["target_amount_usd"], amount)
+        limited = min(max(amount - actual, -0.2 * amount), 0.2 * amount)
+        assert close(st["limited_reconciliation_usd"], limited)
+        assert abs(st["limited_reconciliation_usd"]) <= 0.2 * amount * (1 + 1e-12)
+        # quality of the contract's patients: all Medicare members (the hospital's own
+        # quality_score row covers both payers); the measures are not under test here
+        q = ctx.quality(year, r.members(year, "medicare"), "test:medicare")[0]
+        pct = 0.1 * ((100 - q) if limited > 0 else q) / 100
+        assert close(st["net_payment_usd"], limited * (1 - pct))
+        assert close(r.metric("hospital", "settlement_usd", year), st["net_payment_usd"])
+        for other in ("pc_a", "pc_b", "specialists"):
+            assert r.metric(other, "settlement_usd", year) == 0.0
+
+
+def test_episodes_are_the_payers_stays_ending_in_the_year(bundle):
+    r = bundle
+    ep = _episodes(r)
+    adm = r.run.ledger.admissions
+    joint = adm["joint_replacement"]
+    commercial = r.payer_of[adm["patient"]] == r.payer_index("commercial")
+    assert (joint & commercial).sum() > 0  # commercial stays exist and are left out
+    # an episode ending in year y may have started in y-1 (discharged in its last 90 days)
+    started_before = 0
+    for year in range(r.sc.horizon_years):
+        now = ep["end_year"] == year
+        started_before += int(np.sum(now & (ep["start_year"] < year)))
+        assert r.statements_of(year, "bundled")[0]["episodes"] == int(now.sum())
+    assert started_before > 0
+    # bundles carry every claim in the window: more than the anchor stay (~$16,000)
+    assert np.median(ep["spend"]) > 16_000
