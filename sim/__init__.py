@@ -5,7 +5,10 @@ The import package is ``sim``; the distribution is ``vbcsim``; the command is ``
     >>> import sim
     >>> result = sim.run("scenarios/ffs_baseline.yaml", replications=10, seed=1)
     >>> result.summary()          # mean, sd, se, p2.5, p97.5, n per metric
+    >>> result.risk()             # P(loss), VaR95/CVaR95 of margin and settlement, ...
     >>> result.to_dir("results/ffs_baseline")
+    >>> both = sim.compare(["ffs.yaml", "aco.yaml"], replications=50)  # common random numbers
+    >>> both.compare().incremental  # paired differences, ICER/NMB, CEAC, P(best), NPV
 
 The public names below are imported on first use, so ``import sim`` stays light.
 """
@@ -28,16 +31,29 @@ _LAZY: dict[str, str] = {
     "load_scenario": "sim.scenario",
     "scenario_from_dict": "sim.scenario",
     "run": "sim.runner",
+    "compare": "sim.runner",
     "RunResult": "sim.runner",
+    "load_experiment": "sim.experiment",
+    "draw_parameters": "sim.uncertainty",
+    "risk_table": "sim.risk",
+    "precision": "sim.risk",
+    "compare_results": "sim.comparison",
+    "tornado": "sim.sensitivity",
+    "sobol": "sim.sensitivity",
     "summarise": "sim.results",
     "format_summary": "sim.results",
     "write_results_dir": "sim.results",
 }
 
 if TYPE_CHECKING:
+    from sim.comparison import compare_results
+    from sim.experiment import load_experiment
     from sim.results import format_summary, summarise, write_results_dir
-    from sim.runner import RunResult, run
+    from sim.risk import precision, risk_table
+    from sim.runner import RunResult, compare, run
     from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+    from sim.sensitivity import sobol, tornado
+    from sim.uncertainty import draw_parameters
 
 
 def __getattr__(name: str) -> Any:
@@ -58,10 +74,18 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "compare",
+    "compare_results",
+    "draw_parameters",
     "format_summary",
+    "load_experiment",
     "load_scenario",
+    "precision",
+    "risk_table",
     "run",
     "scenario_from_dict",
+    "sobol",
     "summarise",
+    "tornado",
     "write_results_dir",
 ]

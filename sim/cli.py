@@ -1,7 +1,12 @@
 """The ``vbcsim`` command.
 
-    vbcsim run SCENARIO [--replications R] [--seed S] [--out DIR] [--workers W]
+    vbcsim run SCENARIO|EXPERIMENT [--replications R] [--seed S] [--out DIR | --resume DIR]
+                        [--workers W | --scheduler ADDRESS | --dask-local N]
                         [--quiet] [--overwrite] [--debug]
+    vbcsim compare A.yaml B.yaml [...] | EXPERIMENT.yaml [--reference NAME] [--no-crn]
+                        [--wtp USD ...] [--discount-rate R] [run options]
+    vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
+                        [--entity E] [--replications R] [--seed S] [--out DIR] [...]
     vbcsim validate FILE [FILE ...]
     vbcsim --version
 
@@ -72,26 +77,94 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser(
-        "run", parents=[debug], help="run a scenario and write its results",
-        description="Run the Monte Carlo replications of a scenario, print a summary (mean "
-        "and 95% interval per metric) and write the results directory.",
-    )
-    run.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario YAML file")
-    run.add_argument("--replications", "-r", metavar="R", type=positive_int,
+    execution = argparse.ArgumentParser(add_help=False)
+    ex = execution.add_argument_group("execution (results never depend on it)")
+    ex.add_argument("--workers", "-w", metavar="W", type=positive_int,
+                    help="local worker processes; 1 runs in this process (default: one per "
+                    "CPU, at most one per replication)")
+    ex.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on the Dask cluster whose scheduler is at ADDRESS "
+                    "(e.g. tcp://10.0.0.5:8786; needs vbcsim[dask])")
+    ex.add_argument("--dask-local", metavar="N", type=positive_int,
+                    help="run on a local Dask cluster of N worker processes")
+    ex.add_argument("--quiet", "-q", action="store_true",
+                    help="no progress bar and no messages; the summary is still printed")
+
+    output = argparse.ArgumentParser(add_help=False)
+    out = output.add_argument_group("results")
+    out.add_argument("--replications", "-r", metavar="R", type=positive_int,
                      help="number of replications (default: the scenario's)")
-    run.add_argument("--seed", "-s", metavar="S", type=non_negative_int,
+    out.add_argument("--seed", "-s", metavar="S", type=non_negative_int,
                      help="root random seed (default: the scenario's)")
-    run.add_argument("--out", "-o", metavar="DIR", type=Path,
-                     help="results directory (default: results/<scenario name>)")
-    run.add_argument("--workers", "-w", metavar="W", type=positive_int,
-                     help="worker processes; 1 runs in this process; results do not depend "
-                     "on it (default: one per CPU, at most one per replication)")
-    run.add_argument("--quiet", "-q", action="store_true",
-                     help="no progress bar and no messages; the summary is still printed")
-    run.add_argument("--overwrite", action="store_true",
+    out.add_argument("--out", "-o", metavar="DIR", type=Path,
+                     help="results directory (default: results/<name>)")
+    out.add_argument("--resume", metavar="DIR", type=Path,
+                     help="complete the interrupted run in DIR (same scenario files and "
+                     "settings)")
+    out.add_argument("--overwrite", action="store_true",
                      help="replace an existing results directory")
+
+    run = sub.add_parser(
+        "run", parents=[debug, output, execution], help="run a scenario and write its results",
+        description="Run the Monte Carlo replications of a scenario (or of the scenarios of "
+        "an experiment file), print a summary (mean and 95% interval per metric) and write "
+        "the results directory. Every finished replication is saved at once, so an "
+        "interrupted run can be completed with --resume.",
+    )
+    run.add_argument("scenario", metavar="SCENARIO", type=Path,
+                     help="scenario YAML file, or an experiment file")
     run.set_defaults(handler=_cmd_run)
+
+    cmp = sub.add_parser(
+        "compare", parents=[debug, output, execution],
+        help="run scenarios together and compare them with a reference",
+        description="Run several scenarios with common random numbers (same seed sequence "
+        "and parameter draws per replication), print their summaries and the comparison with "
+        "the reference (paired differences, ICER, NMB, probability best) and write the "
+        "results directory.",
+    )
+    cmp.add_argument("scenarios", metavar="FILE", nargs="+", type=Path,
+                     help="two or more scenario files, or one experiment file")
+    cmp.add_argument("--reference", metavar="NAME",
+                     help="scenario the others are compared with (default: the first)")
+    cmp.add_argument("--no-crn", action="store_true",
+                     help="independent random streams per scenario instead of common random "
+                     "numbers (for comparison only)")
+    cmp.add_argument("--wtp", metavar="USD", type=float, nargs="+",
+                     help="willingness-to-pay values per QALY (default 50000 100000 150000)")
+    cmp.add_argument("--discount-rate", metavar="R", type=float,
+                     help="yearly discount rate of costs, QALYs and margins (default: the "
+                    "reference scenario's economics.discount_rate)")
+    cmp.set_defaults(handler=_cmd_compare)
+
+    sens = sub.add_parser(
+        "sensitivity", parents=[debug, execution],
+        help="one-way (tornado) or Sobol sensitivity of an output metric",
+        description="One-way sensitivity (--tornado) or variance-based global sensitivity "
+        "(--sobol N, Sobol indices via SALib) of one output metric.",
+    )
+    sens.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario YAML file")
+    sens.add_argument("--metric", "-m", metavar="M", required=True,
+                      help="output metric (e.g. spend_total_usd)")
+    sens.add_argument("--entity", metavar="E", default="population",
+                      help="entity of the metric (default: population)")
+    kind = sens.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--tornado", metavar="PATH[=LOW:HIGH]", nargs="+",
+                      help="parameters to vary one at a time: over LOW..HIGH, or over the "
+                      "95%% interval of their declared distribution")
+    kind.add_argument("--sobol", metavar="N", type=positive_int,
+                      help="Sobol indices from N base samples (a power of 2) over the "
+                      "declared distributions: N x (parameters + 2) points")
+    sens.add_argument("--replications", "-r", metavar="R", type=positive_int,
+                      help="replications per point (default: the scenario's for --tornado, "
+                      "1 for --sobol)")
+    sens.add_argument("--seed", "-s", metavar="S", type=non_negative_int,
+                      help="root random seed (default: the scenario's)")
+    sens.add_argument("--over-years", choices=["mean", "total"], default="mean",
+                      help="average the metric over the years (default) or sum it")
+    sens.add_argument("--out", "-o", metavar="DIR", type=Path,
+                      help="also write the table (and a tornado figure) into DIR")
+    sens.set_defaults(handler=_cmd_sensitivity)
 
     validate = sub.add_parser(
         "validate", parents=[debug], help="check scenario files without running them",
@@ -118,57 +191,206 @@ def _load(path: Path, what: str):
 
 
 def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.experiment import is_experiment_file, load_experiment
     from sim.scenario import ScenarioError
+    from sim.scenario.distributions import uncertainty_of
 
     status = EXIT_OK
     for path in args.files:
         try:
+            if path.is_file() and is_experiment_file(path):
+                exp = load_experiment(path)
+                print(f"{path}: ok (experiment {exp.name!r}: scenarios "
+                      f"{', '.join(s.name for s in exp.scenarios)}; reference {exp.reference})",
+                      file=out)
+                continue
             scenario = _load(path, "FILE")
         except (ScenarioError, UsageError, OSError) as exc:
             _report(exc, args.debug)
             status = EXIT_BAD_INPUT
             continue
+        n_uncertain = len(uncertainty_of(scenario).parameters)
+        uncertain = f", {n_uncertain} uncertain parameter(s)" if n_uncertain else ""
         print(
             f"{path}: ok (scenario {scenario.name!r}: {scenario.population.size:,} patients, "
-            f"{scenario.horizon_years} year(s), {scenario.replications} replication(s))",
+            f"{scenario.horizon_years} year(s), {scenario.replications} replication(s)"
+            f"{uncertain})",
             file=out,
         )
     return status
 
 
-def _cmd_run(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
-    from sim.results import ResultsDirError, check_results_dir
-    from sim.runner import OverrideError, apply_overrides, run
+def _execution(args: argparse.Namespace) -> dict:
+    chosen = [name for name, value in (("--workers", args.workers),
+                                       ("--scheduler", args.scheduler),
+                                       ("--dask-local", args.dask_local)) if value is not None]
+    if len(chosen) > 1:
+        raise UsageError(f"argument {chosen[1]}: not allowed with {chosen[0]}")
+    if args.scheduler is not None or args.dask_local is not None:
+        from sim.executors import DaskUnavailable, make_executor
 
-    # Everything is checked before anything runs.
-    scenario = _load(args.scenario, "SCENARIO")
+        try:
+            executor = make_executor(scheduler=args.scheduler, dask_local=args.dask_local)
+        except DaskUnavailable as exc:
+            raise UsageError(f"argument {chosen[0]}: {exc}") from None
+        return {"executor": executor}
+    return {"workers": args.workers}
+
+
+def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[list, Path, bool]:
+    """Check overrides and the results directory before anything runs."""
+    from sim.results import ResultsDirError, check_results_dir
+    from sim.runner import OverrideError, prepare
+
+    if args.resume is not None and (args.out is not None or args.overwrite):
+        raise UsageError("argument --resume: not allowed with --out or --overwrite (the "
+                         "results go where the interrupted run was to write them)")
     try:
-        scenario = apply_overrides(scenario, replications=args.replications, seed=args.seed)
+        prepared = prepare(scenarios, args.replications, args.seed)
     except OverrideError as exc:
         raise UsageError(f"argument --{exc.name}: {exc.message}") from None
-    out_dir = args.out if args.out is not None else Path("results") / scenario.name
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.resume is not None:
+        return prepared, args.resume, True
+    out_dir = args.out if args.out is not None else Path("results") / name
     try:
         check_results_dir(out_dir, overwrite=args.overwrite)
     except ResultsDirError as exc:
-        raise UsageError(f"argument --out: {exc}") from None
+        hint = "" if args.overwrite else " (or --resume it if it was interrupted)"
+        raise UsageError(f"argument --out: {exc}{hint}") from None
+    return prepared, out_dir, False
 
+
+def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: list,
+        label: str, **extra) -> int:
+    from sim.checkpoint import ResumeError
+    from sim.runner import run_scenarios
+
+    execution = _execution(args)
+    prepared, out_dir, resume = _settings(args, scenarios, label)
+    first = prepared[0]
     if not args.quiet:
-        print(f"Running {scenario.name}: {scenario.replications} replication(s), "
-              f"seed {scenario.seed} ...", file=sys.stderr)
+        what = first.name if len(prepared) == 1 else ", ".join(s.name for s in prepared)
+        verb = "Resuming" if resume else "Running"
+        print(f"{verb} {what}: {first.replications} replication(s), seed {first.seed} ...",
+              file=sys.stderr)
     t0 = time.perf_counter()
-    result = run(scenario, workers=args.workers, progress=False if args.quiet else None)
+    try:
+        result = run_scenarios(
+            scenarios, replications=args.replications, seed=args.seed,
+            progress=False if args.quiet else None, out=out_dir, resume=resume,
+            overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra)
+    except ResumeError as exc:
+        raise UsageError(f"argument --resume: {exc}") from None
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
-    written = result.to_dir(
-        out_dir,
-        command=shlex.join([PROG, *argv]),
-        overwrite=args.overwrite,
-        source=args.scenario,
-    )
+    if len(prepared) > 1:
+        print("\n" + result.compare().format(), file=out)
     if not args.quiet:
-        print(f"\nResults written to {written}/ ({elapsed:.1f} s, {result.workers} worker(s))",
-              file=sys.stderr)
+        print(f"\nResults written to {out_dir}/ ({elapsed:.1f} s, {result.workers} "
+              f"worker(s), {result.backend})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.experiment import is_experiment_file
+
+    if args.scenario.is_file() and is_experiment_file(args.scenario):
+        return _run_experiment(args, argv, out, args.scenario)
+    scenario = _load(args.scenario, "SCENARIO")
+    return _go(args, argv, out, [scenario], scenario.name, sources=[str(args.scenario)])
+
+
+def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, path: Path,
+                    **overrides) -> int:
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(path)
+    return _go(args, argv, out, list(exp.scenarios), exp.name,
+               sources=list(exp.sources), crn=overrides.get("crn", exp.crn),
+               reference=overrides.get("reference") or exp.reference, name=exp.name,
+               source=exp.source,
+               wtp=overrides.get("wtp") or exp.wtp,
+               discount_rate=(exp.discount_rate if overrides.get("discount_rate") is None
+                              else overrides["discount_rate"]))
+
+
+def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.experiment import DEFAULT_WTP, is_experiment_file
+
+    if args.discount_rate is not None and not 0 <= args.discount_rate <= 1:
+        raise UsageError(f"argument --discount-rate: expected a number from 0 to 1, got "
+                         f"{args.discount_rate}")
+    if args.wtp is not None and any(w < 0 for w in args.wtp):
+        raise UsageError("argument --wtp: expected numbers >= 0")
+    overrides = {"reference": args.reference, "wtp": args.wtp,
+                 "discount_rate": args.discount_rate}
+    if len(args.scenarios) == 1:
+        path = args.scenarios[0]
+        if path.is_file() and is_experiment_file(path):
+            if args.no_crn:
+                overrides["crn"] = False
+            return _run_experiment(args, argv, out, path, **overrides)
+        raise UsageError("argument FILE: give two or more scenario files, or one experiment "
+                         "file (with a top-level 'experiment:')")
+    scenarios = [_load(p, "FILE") for p in args.scenarios]
+    names = [s.name for s in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UsageError(f"argument FILE: scenario names must differ; repeated: "
+                         f"{', '.join(dup)} (set 'name:' in the files)")
+    if args.reference is not None and args.reference not in names:
+        raise UsageError(f"argument --reference: expected one of {', '.join(names)}, got "
+                         f"{args.reference!r}")
+    return _go(args, argv, out, scenarios, "_vs_".join(names),
+               sources=[str(p) for p in args.scenarios], crn=not args.no_crn,
+               reference=args.reference or names[0],
+               wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate)
+
+
+def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.results import check_results_dir
+    from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
+
+    scenario = _load(args.scenario, "SCENARIO")
+    execution = _execution(args)
+    if args.out is not None:
+        try:
+            check_results_dir(args.out)
+        except OSError as exc:
+            raise UsageError(f"argument --out: {exc}") from None
+    if "executor" not in execution:
+        from sim.runner import choose_executor
+
+        reps = args.replications or (scenario.replications if args.tornado else 1)
+        execution = {"executor": choose_executor(None, args.workers, None, None, reps,
+                                                 10**6)}
+    progress = False if args.quiet else None
+    try:
+        if args.tornado:
+            table = tornado(scenario, args.tornado, args.metric, entity=args.entity,
+                            replications=args.replications, seed=args.seed,
+                            over_years=args.over_years, progress=progress, **execution)
+            title = f"One-way sensitivity of {args.metric} ({args.entity})"
+        else:
+            table = sobol(scenario, args.sobol, args.metric, entity=args.entity,
+                          replications=args.replications or 1, seed=args.seed,
+                          over_years=args.over_years, progress=progress, **execution)
+            title = f"Sobol indices of {args.metric} ({args.entity}), n = {args.sobol}"
+    except SensitivityError as exc:
+        raise UsageError(str(exc)) from None
+    print(title, file=out)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
+    if args.out is not None:
+        args.out.mkdir(parents=True)
+        name = "tornado" if args.tornado else "sobol"
+        table.to_csv(args.out / f"{name}.csv", index=False)
+        if args.tornado:
+            tornado_figure(table).savefig(args.out / "tornado.png", dpi=120)
+        if not args.quiet:
+            print(f"\nWritten to {args.out}/", file=sys.stderr)
     return EXIT_OK
 
 
@@ -198,8 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ScenarioError) as exc:
         _report(exc, args.debug)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        partial = getattr(exc, "partial_run", None)
+        if partial is not None and partial.done:
+            print(f"{PROG}: interrupted; {partial.done} of {partial.total} replication(s) are "
+                  f"saved in {partial.path}; complete them with --resume {partial.path}",
+                  file=sys.stderr)
+        else:
+            print(f"{PROG}: interrupted; no replication finished", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `vbcsim run x | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -207,6 +435,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as exc:
         _report(exc, args.debug)
+        partial = getattr(exc, "partial_run", None)
+        if partial is not None and partial.done:
+            print(f"{PROG}: {partial.done} of {partial.total} replication(s) finished and are "
+                  f"saved in {partial.path} (--resume {partial.path} completes the run once "
+                  "the cause is fixed)", file=sys.stderr)
         if not args.debug:
             print(f"{PROG}: (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_FAILED

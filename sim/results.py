@@ -35,7 +35,8 @@ from sim.scenario.schema import Scenario
 OverYears = Literal["mean", "by_year"]
 STAT_COLUMNS = ["mean", "sd", "se", "p2.5", "p97.5", "n"]
 MANIFEST_FORMAT = 1
-RESERVED_FILES = frozenset({"results", "summary", "scenario", "manifest"})
+RESERVED_FILES = frozenset({"results", "summary", "scenario", "manifest", "draws", "run",
+                            "scenarios", "parts"})
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
@@ -46,6 +47,7 @@ def summarise(
     results: pd.DataFrame,
     by: Sequence[str] = ("scenario", "entity", "metric"),
     over_years: OverYears = "mean",
+    percentiles: Sequence[float] = (),
 ) -> pd.DataFrame:
     """Summarise ``value`` across replications for each group of ``by``.
 
@@ -57,7 +59,8 @@ def summarise(
     Returns one row per group, in order of first appearance, with columns ``*by``
     (``year`` too when by year), ``mean``, ``sd`` (sample SD, ddof 1), ``se`` (sd/sqrt(n)),
     ``p2.5``, ``p97.5`` (percentiles across replications, linear interpolation) and ``n``
-    (replications with a value).
+    (replications with a value). ``percentiles`` (in percent, e.g. ``(5, 50, 95)``) adds a
+    column ``p<q>`` for each.
     """
     by = list(by)
     if over_years not in ("mean", "by_year"):
@@ -69,8 +72,12 @@ def summarise(
     if missing:
         raise ValueError(f"results lack column(s) {missing}; expected {RESULT_COLUMNS}")
 
+    extra_q = [float(q) for q in percentiles if float(q) not in (2.5, 97.5)]
+    if any(not 0 <= q <= 100 for q in extra_q):
+        raise ValueError(f"percentiles must lie between 0 and 100, got {list(percentiles)}")
+    extra_cols = [percentile_column(q) for q in extra_q]
     if results.empty:
-        return pd.DataFrame(columns=[*keys, *STAT_COLUMNS])
+        return pd.DataFrame(columns=[*keys, *STAT_COLUMNS, *extra_cols])
     per_rep = (
         results.groupby(["replication", *keys], sort=False, observed=True)["value"]
         .mean()
@@ -78,12 +85,20 @@ def summarise(
     )
     grouped = per_rep.groupby(keys, sort=False, observed=True)["value"]
     stats = grouped.agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "n"})
-    quantiles = grouped.quantile([0.025, 0.975]).unstack()
+    qs = [0.025, 0.975, *(q / 100 for q in extra_q)]
+    quantiles = grouped.quantile(qs).unstack()
     stats["p2.5"] = quantiles[0.025]
     stats["p97.5"] = quantiles[0.975]
+    for q, col in zip(extra_q, extra_cols, strict=True):
+        stats[col] = quantiles[q / 100]
     stats["se"] = stats["sd"] / np.sqrt(stats["n"])
     stats["n"] = stats["n"].astype("int64")
-    return stats[STAT_COLUMNS].reset_index()
+    return stats[STAT_COLUMNS + extra_cols].reset_index()
+
+
+def percentile_column(q: float) -> str:
+    """The column name of percentile ``q`` (in percent): ``p5``, ``p2.5``, ``p99.9``."""
+    return f"p{float(q):g}"
 
 
 def is_money(metric: str) -> bool:
@@ -190,8 +205,13 @@ class ResultsDirError(FileExistsError):
 
 
 def _is_results_dir(path: Path) -> bool:
-    """An empty directory, or one whose manifest.json was written by vbcsim."""
+    """An empty directory, one whose manifest.json was written by vbcsim, or the working
+    directory of an unfinished vbcsim run."""
     if not any(path.iterdir()):
+        return True
+    from sim.checkpoint import read_state
+
+    if read_state(path) is not None:
         return True
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -309,12 +329,19 @@ def write_results_dir(
     finished_at: datetime | None = None,
     source: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    scenarios: Sequence[Scenario] | None = None,
+    draws: pd.DataFrame | None = None,
+    reports: Mapping[str, pd.DataFrame] | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a results directory and return its path.
 
     Files: ``results.parquet``, ``results.csv`` (the tidy table), ``summary.csv``
     (:func:`summarise`), ``scenario.yaml`` (the resolved scenario; re-running it reproduces
-    the run), ``<name>.parquet`` per side table, and ``manifest.json`` (written last).
+    the run) — or, for several ``scenarios`` run together, ``scenarios/<name>.yaml`` each —
+    ``draws.parquet`` (the parameter draws, when any parameter is uncertain),
+    ``<name>.parquet`` per side table, ``<name>.csv`` per report (e.g. ``risk``,
+    ``comparison``), and ``manifest.json`` (written last).
 
     Everything is written into a hidden temporary sibling directory that is then renamed into
     place; with ``overwrite`` an existing results directory is moved aside first and deleted
@@ -322,7 +349,8 @@ def write_results_dir(
     exists and may not be replaced.
     """
     tables = dict(tables or {})
-    for name in tables:
+    reports = dict(reports or {})
+    for name in [*tables, *reports]:
         if not _TABLE_NAME.match(name) or name in RESERVED_FILES:
             raise ValueError(
                 f"side table name {name!r} cannot be a file name: expected letters, digits, "
@@ -331,17 +359,33 @@ def write_results_dir(
     out = check_results_dir(path, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _make_sibling(out, "partial")
+    several = scenarios is not None and len(scenarios) > 1
     try:
-        scenario_text = resolved_scenario_yaml(scenario)
-        scenario_bytes = scenario_text.encode("utf-8")
-        (tmp / "scenario.yaml").write_bytes(scenario_bytes)
+        scenario_bytes = resolved_scenario_yaml(scenario).encode("utf-8")
+        scenario_files: list[dict[str, str]] = []
+        if several:
+            (tmp / "scenarios").mkdir()
+            for sc in scenarios or ():
+                data = resolved_scenario_yaml(sc).encode("utf-8")
+                (tmp / "scenarios" / f"{sc.name}.yaml").write_bytes(data)
+                scenario_files.append({"name": sc.name, "file": f"scenarios/{sc.name}.yaml",
+                                       "sha256": hashlib.sha256(data).hexdigest()})
+        else:
+            (tmp / "scenario.yaml").write_bytes(scenario_bytes)
         results.to_parquet(tmp / "results.parquet", index=False)
         results.to_csv(tmp / "results.csv", index=False)
         summarise(results).to_csv(tmp / "summary.csv", index=False)
-        files = ["results.parquet", "results.csv", "summary.csv", "scenario.yaml"]
+        files = ["results.parquet", "results.csv", "summary.csv"]
+        files += [f["file"] for f in scenario_files] if several else ["scenario.yaml"]
+        if draws is not None and len(draws):
+            draws.to_parquet(tmp / "draws.parquet", index=False)
+            files.append("draws.parquet")
         for name, table in tables.items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             files.append(f"{name}.parquet")
+        for name, report in reports.items():
+            report.to_csv(tmp / f"{name}.csv", index=False)
+            files.append(f"{name}.csv")
         manifest = build_manifest(
             scenario=scenario,
             scenario_sha256=hashlib.sha256(scenario_bytes).hexdigest(),
@@ -353,6 +397,9 @@ def write_results_dir(
             source=source,
             files=files,
         )
+        if several:
+            manifest["scenarios"] = scenario_files
+        manifest.update(extra_manifest or {})
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         _move_into_place(tmp, out, overwrite=overwrite)
     except BaseException:
@@ -405,6 +452,7 @@ __all__ = [
     "format_number",
     "format_summary",
     "is_money",
+    "percentile_column",
     "read_manifest",
     "resolved_scenario_yaml",
     "summarise",

@@ -118,7 +118,7 @@ def test_run_writes_all_files_and_prints_a_summary(tiny_yaml, fake_model, tmp_pa
     assert code == 0, err
     assert {p.name for p in out_dir.iterdir()} == {
         "results.parquet", "results.csv", "summary.csv", "scenario.yaml", "manifest.json",
-        "settlements.parquet"}
+        "settlements.parquet", "risk.csv"}
     lines = out.splitlines()
     assert lines[0].startswith("Scenario tiny: 3 replication(s)")
     assert "population" in lines and "payer_spending_usd" in out and "95% interval" in out
@@ -194,7 +194,7 @@ def test_invalid_scenario_exits_2_before_running(tmp_path, fake_model, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_a_failing_run_exits_1_without_traceback_and_writes_nothing(
+def test_a_failing_run_exits_1_without_traceback_and_keeps_finished_replications(
     tiny_yaml, tmp_path, capsys, monkeypatch
 ):
     from conftest import fake_replicate_failing
@@ -207,7 +207,12 @@ def test_a_failing_run_exits_1_without_traceback_and_writes_nothing(
     assert code == 1
     assert "replication 1 failed" in err and "boom" in err and "--debug" in err
     assert "Traceback" not in err
-    assert not (tmp_path / "r").exists()
+    # replication 0 finished before replication 1 failed: it is kept, resumable, and no
+    # final results were written
+    assert "1 of 3 replication(s) finished" in err and "--resume" in err
+    assert (tmp_path / "r" / "run.json").is_file()
+    assert not (tmp_path / "r" / "manifest.json").exists()
+    assert [p.name for p in (tmp_path / "r" / "parts").iterdir()] == ["task-000000"]
 
 
 def test_workers_do_not_change_the_files(tiny_yaml, fake_model, tmp_path, capsys):

@@ -29,11 +29,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sim import __version__
+from sim.scenario import distributions as dists
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.fields import unit_of
 from sim.scenario.schema import Scenario
@@ -107,8 +109,13 @@ def resolved_yaml(scenario: Scenario) -> str:
     """
     header = (f"# Resolved scenario '{scenario.name}' (vbcsim {__version__}): every field, "
               "defaults filled in.\n")
-    body = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False,
-                          allow_unicode=True, width=100)
+    data = scenario.model_dump(mode="json")
+    uncertainty = dists.uncertainty_of(scenario)
+    for p in uncertainty.parameters:  # put the distributions back where they were written
+        dists.set_at(data, p.keys, p.dist.spec())
+    if uncertainty.groups:
+        data[dists.GROUPS_KEY] = {g.name: g.spec() for g in uncertainty.groups}
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     return header + body
 
 
@@ -342,7 +349,8 @@ def _merge_into(
     for key, value in over.items():
         p = (*path, str(key))
         old = target.get(key)
-        if isinstance(value, dict) and isinstance(old, dict):
+        # a distribution written over a base value (or another distribution) replaces it
+        if isinstance(value, dict) and isinstance(old, dict) and dists.DIST_KEY not in value:
             _merge_into(old, tprov, value, oprov, p)
         else:
             for q in [q for q in tprov if q[: len(p)] == p]:
@@ -357,6 +365,21 @@ def _merge_into(
 
 
 def _validate(data: dict[str, Any], prov: Provenance, top: str) -> Scenario:
+    data, uncertainty = _extract_uncertainty(data, prov, top)
+    scenario = _validate_means(data, prov, top)
+    if not uncertainty:
+        return scenario
+    from sim.uncertainty import DrawError, apply_values, draw_parameters
+
+    try:  # one sample draw must give a valid scenario too (cross-field rules, e.g. sums)
+        apply_values(scenario, draw_parameters(uncertainty, np.random.SeedSequence(0)))
+    except DrawError as exc:
+        raise ScenarioError(top, "", f"a sample draw of the uncertain parameters is "
+                            f"refused: {exc}") from None
+    return dists.with_uncertainty(scenario, uncertainty)
+
+
+def _validate_means(data: dict[str, Any], prov: Provenance, top: str) -> Scenario:
     try:
         return Scenario.model_validate(data, strict=True)
     except ValidationError as exc:
@@ -599,3 +622,155 @@ def _mark(value: Any, path: FieldPath, source: str, prov: Provenance) -> None:
     for key, item in items:
         prov[(*path, str(key))] = (source, None)
         _mark(item, (*path, str(key)), source, prov)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def _where(prov: Provenance, keys: FieldPath, top: str) -> Origin:
+    for n in range(len(keys), 0, -1):
+        if keys[:n] in prov:
+            return prov[keys[:n]]
+    return top, None
+
+
+def _find_specs(value: Any, keys: FieldPath, out: list[FieldPath]) -> None:
+    if isinstance(value, dict):
+        if dists.DIST_KEY in value:
+            out.append(keys)
+            return
+        for key, item in value.items():
+            _find_specs(item, (*keys, str(key)), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _find_specs(item, (*keys, str(i)), out)
+
+
+def _bounds(owner: tuple[type[BaseModel], str]) -> list[tuple[str, float]]:
+    model, name = owner
+    out = []
+    for meta in model.model_fields[name].metadata:
+        for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            bound = getattr(meta, attr, None)
+            if bound is not None:
+                out.append((op, float(bound)))
+    return out
+
+
+def _check_support(dist: Any, owner: tuple[type[BaseModel], str]) -> str | None:
+    lo, hi = dist.draw_range()
+    unit = unit_of(*owner)
+    unit_text = f" ({unit})" if unit else ""
+    for op, bound in _bounds(owner):
+        if op in (">=", ">") and lo < bound:
+            below = f"{lo:.6g}"
+            return (f"a {dist.kind} distribution can draw values down to {below}, but the "
+                    f"field expects a number {op} {_number(bound)}{unit_text}; choose a "
+                    f"distribution that stays within the bounds (e.g. give low/high)")
+        if op in ("<=", "<") and hi > bound:
+            above = f"{hi:.6g}"
+            return (f"a {dist.kind} distribution can draw values up to {above}, but the "
+                    f"field expects a number {op} {_number(bound)}{unit_text}; choose a "
+                    f"distribution that stays within the bounds (e.g. a beta for shares)")
+    return None
+
+
+def _extract_uncertainty(
+    data: dict[str, Any], prov: Provenance, top: str
+) -> tuple[dict[str, Any], dists.Uncertainty]:
+    """Replace every ``{dist: ...}`` by its mean; return the data and the uncertainty."""
+    groups_raw = data.pop(dists.GROUPS_KEY, None)
+    found: list[FieldPath] = []
+    _find_specs(data, (), found)
+    if not found and groups_raw is None:
+        return data, dists.Uncertainty()
+    params: list[dists.UncertainParameter] = []
+    for keys in found:
+        file, line = _where(prov, keys, top)
+        field = ".".join(keys)
+        spec = dists.get_at(data, keys)
+        try:
+            dist = dists.parse_distribution(spec)
+        except dists.SpecError as exc:
+            raise ScenarioError(file, field, str(exc), line) from None
+        tp, owner = _type_at(keys, data)
+        if isinstance(dist, dists.Dirichlet):
+            fields = list(tp.model_fields) if _is_model(tp) else None
+            if fields is None or not all(tp.model_fields[f].annotation is float for f in fields):
+                raise ScenarioError(file, field, "a dirichlet can stand only for a mapping of "
+                                    "shares (e.g. population.age_bands)", line)
+            if set(dist.keys) != set(fields):
+                raise ScenarioError(file, field, f"a dirichlet here needs exactly the shares "
+                                    f"{', '.join(fields)}; got {', '.join(dist.keys)}", line)
+            for k in fields:
+                problem = _check_support(_UNIT_INTERVAL, (tp, k))
+                if problem:
+                    raise ScenarioError(file, f"{field}.{k}", problem, line)
+            mean: Any = dist.mean_shares()
+        else:
+            if tp is not float or owner is None:
+                what = _KIND_TEXT.get(tp, "a section") if isinstance(tp, type) else "a section"
+                if tp is None:
+                    what = "not a scenario parameter"
+                raise ScenarioError(file, field, f"a distribution can stand only for a "
+                                    f"real-valued parameter; this field is {what}", line)
+            problem = _check_support(dist, owner)
+            if problem:
+                raise ScenarioError(file, field, problem, line)
+            mean = dist.mean()
+        params.append(dists.UncertainParameter(dists.data_path(data, keys), keys, dist))
+        dists.set_at(data, keys, mean)
+    groups = _groups(groups_raw, params, data, prov, top)
+    return data, dists.Uncertainty(tuple(params), groups)
+
+
+class _UnitInterval:
+    kind = "dirichlet"
+
+    @staticmethod
+    def draw_range() -> tuple[float, float]:
+        return 0.0, 1.0
+
+
+_UNIT_INTERVAL = _UnitInterval()
+
+
+def _groups(
+    raw: Any, params: list[dists.UncertainParameter], data: dict[str, Any], prov: Provenance,
+    top: str,
+) -> tuple[dists.CorrelationGroup, ...]:
+    if raw is None:
+        return ()
+    file, line = _where(prov, (dists.GROUPS_KEY,), top)
+    if not isinstance(raw, dict):
+        raise ScenarioError(file, dists.GROUPS_KEY, "expected a mapping of group name to "
+                            f"{{parameters, correlation}}, got {_describe(raw)}", line)
+    scalar = {p.path: p for p in params if not isinstance(p.dist, dists.Dirichlet)}
+    taken: dict[str, str] = {}
+    groups = []
+    for name, spec in raw.items():
+        keys = (dists.GROUPS_KEY, str(name))
+        file, line = _where(prov, keys, top)
+        field = ".".join(keys)
+        try:
+            group = dists.CorrelationGroup.parse(str(name), spec)
+        except dists.SpecError as exc:
+            raise ScenarioError(file, field, str(exc), line) from None
+        members = []
+        for path in group.parameters:
+            try:
+                shown = dists.data_path(data, dists.locate(data, path))
+            except KeyError:
+                shown = path
+            if shown not in scalar:
+                valid = ", ".join(scalar) or "none"
+                raise ScenarioError(file, f"{field}.parameters", f"'{path}' is not an uncertain "
+                                    f"(non-dirichlet) parameter of this scenario; uncertain "
+                                    f"parameters: {valid}", line)
+            if shown in taken:
+                raise ScenarioError(file, f"{field}.parameters", f"'{path}' is already in "
+                                    f"correlation group '{taken[shown]}'", line)
+            taken[shown] = str(name)
+            members.append(shown)
+        groups.append(dists.CorrelationGroup(group.name, tuple(members), group.correlation))
+    return tuple(groups)

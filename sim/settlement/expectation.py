@@ -57,3 +57,21 @@ class PayoffInputs:
         mu = self.exp.total(payer) * ctx.price_factor[payer] * self.truncation[payer]
         sd = self.sd_per_patient[payer] * np.sqrt(max(self.exp.person_years[payer], 0.0))
         return float(mu), float(sd)
+
+
+def expected_by_savings_rate(ctx: SettlementContext, key: tuple, rates: np.ndarray,
+                             rule: Callable[[float], float], benchmark: float, mean: float,
+                             sd: float) -> tuple[float, float]:
+    """Mean and variance of an ACO rule's payoff when spending is ``Normal(mean, sd)``.
+
+    ACO settlement rules are piecewise linear in the savings rate and, with everything
+    else fixed, proportional to the benchmark: the rule's payoff per dollar of benchmark
+    is tabulated once at the savings ``rates`` (cached in the context under ``key``,
+    which must name everything else the rule depends on) and interpolated at the
+    quadrature nodes.
+    """
+    table = ctx.memo(key, lambda: np.array([rule(benchmark * (1 - r)) / benchmark
+                                            for r in rates]))
+    return normal_expectation(
+        lambda e: benchmark * float(np.interp((benchmark - e) / benchmark, rates, table)),
+        mean, sd)

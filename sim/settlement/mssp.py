@@ -26,7 +26,7 @@ from sim.contracts.statement import Statement
 from sim.settlement.base import BaseSettler, check_history, participation_start, per_capita
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs, normal_expectation
+from sim.settlement.expectation import PayoffInputs, expected_by_savings_rate
 from sim.settlement.registry import register
 
 LOW_REVENUE_SHARE = 0.35  # 42 CFR 425.20: participants' revenue < 35% of expenditure
@@ -90,6 +90,17 @@ def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: s
             py, expenditure, risk_py)
 
 
+def expected_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str,
+                       year: int, agreement_start: int | None, agreement_years: int,
+                       trend: float, inp: PayoffInputs) -> tuple[int, float, float]:
+    """``(payer, person-years, benchmark USD)`` of an ACO's coming year under the expected
+    panel ``inp.exp`` (its risk score moves the benchmark, within the cap)."""
+    hb = ctx.memo(("historical", settler.label, year), lambda: historical_part(
+        ctx, settler, contract_type, year, agreement_start, agreement_years, trend))
+    py = float(inp.exp.person_years[hb.payer])
+    return hb.payer, py, float(hb.updated(year, py, float(inp.exp.risk[hb.payer]))["benchmark_usd"])
+
+
 def quality_standard(score: float, cfg: object) -> str:
     """MSSP quality standard met, alternative or failed for a score."""
     if score >= cfg.quality_standard_score:  # type: ignore[attr-defined]
@@ -137,12 +148,8 @@ class MSSPSettler(BaseSettler):
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
-        hb = ctx.memo(("historical", self.label, year), lambda: historical_part(
-            ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years,
-            cfg.trend_per_year))
-        p = hb.payer
-        py = float(inp.exp.person_years[p])
-        benchmark = float(hb.updated(year, py, float(inp.exp.risk[p]))["benchmark_usd"])
+        p, py, benchmark = expected_benchmark(ctx, self, "mssp", year, cfg.agreement_start_year,
+                                              cfg.agreement_years, cfg.trend_per_year, inp)
         mu, sd = inp.spending(ctx, p)
         score = inp.quality(ctx)
         revenue = float(inp.ffs_revenue[p])
@@ -161,13 +168,6 @@ class MSSPSettler(BaseSettler):
                 participant_revenue_usd=revenue, performance_year=cal + year,
                 agreement_start_year=cal + period_start)["earned_usd"])
 
-        # The rule is piecewise linear in the savings rate and, given size, quality and
-        # revenue / benchmark, proportional to the benchmark: tabulate earned / benchmark once
-        # per (rounded) such setting, then interpolate at the quadrature nodes.
         key = ("mssp_curve", self.label, year, n, round(score * 2) / 2,
                round(revenue / benchmark, 3))
-        table = ctx.memo(key, lambda: np.array([earned(benchmark * (1 - r)) / benchmark
-                                                for r in _RATES]))
-        return normal_expectation(
-            lambda e: benchmark * float(np.interp((benchmark - e) / benchmark, _RATES, table)),
-            mu, sd)
+        return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd)

@@ -18,11 +18,12 @@ from sim.settlement.base import BaseSettler, check_history, participation_start
 from sim.settlement.book import CashBook
 from sim.settlement.capitation import in_scope
 from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs, normal_expectation
-from sim.settlement.mssp import aco_benchmark, historical_part
+from sim.settlement.expectation import PayoffInputs, expected_by_savings_rate
+from sim.settlement.mssp import aco_benchmark, expected_benchmark
 from sim.settlement.registry import register
 
 AGREEMENT_YEARS = 5
+_RATES = np.linspace(-0.6, 0.6, 241)  # savings-rate grid for expected payoffs (corridors to 50%)
 
 
 @register
@@ -79,11 +80,8 @@ class REACHSettler(BaseSettler):
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
-        hb = ctx.memo(("historical", self.label, year), lambda: historical_part(
-            ctx, self, "reach", year, None, AGREEMENT_YEARS, cfg.trend_per_year))
-        p = hb.payer
-        py = float(inp.exp.person_years[p])
-        benchmark = float(hb.updated(year, py, float(inp.exp.risk[p]))["benchmark_usd"])
+        p, py, benchmark = expected_benchmark(ctx, self, "reach", year, None, AGREEMENT_YEARS,
+                                              cfg.trend_per_year, inp)
         mu, sd = inp.spending(ctx, p)
         pcc = 0.0
         if cfg.primary_care_capitation:
@@ -96,12 +94,9 @@ class REACHSettler(BaseSettler):
             return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal + year,
                                       cfg.discount, cfg.quality_withhold, pcc, 12.0 * py).payer_paid_usd)
 
-        rates = np.linspace(-0.6, 0.6, 241)  # piecewise linear in the savings rate: tabulate
-        key = ("reach_curve", self.label, year, round(benchmark, -3), round(score * 2) / 2,
-               round(py))
-        table = ctx.memo(key, lambda: np.array([paid(benchmark * (1 - r)) for r in rates]))
-        mean, var = normal_expectation(
-            lambda e: float(np.interp((benchmark - e) / benchmark, rates, table)), mu, sd)
+        key = ("reach_curve", self.label, year, round(score * 2) / 2,
+               round(12.0 * py * pcc / benchmark, 4))
+        mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd)
         if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
             mean -= inp.scope_cost(p, "primary_care")[0]
         return mean, var

@@ -1,0 +1,367 @@
+"""Comparisons of scenarios (plans) against a reference, from the tidy results table.
+
+All differences are **paired by replication**: replication ``r`` of every scenario shares
+its random numbers and parameter draws (common random numbers), so the difference of
+replication ``r`` is a draw of the policy effect. Intervals:
+
+* ``ci_low``/``ci_high`` — 95% confidence interval of the *mean* difference
+  (mean +- 1.96 x Monte Carlo standard error): how precisely the runs pin the mean down;
+* ``p2.5``/``p97.5`` — percentiles of the paired differences across replications: the
+  spread of the effect under parameter (and stochastic) uncertainty, as a PSA reports it.
+
+Quantities (``payer spending`` is ``payer_spend_usd`` of the ``population`` entity when the
+table has it, else ``spend_total_usd``):
+
+* ``incremental`` — plan totals (sums over years) of payer spending, QALYs, and each
+  entity's ``margin_usd``, scenario minus reference;
+* ``cost_effectiveness`` — discounted incremental payer spending (cost) and QALYs, the
+  ICER (mean dCost / mean dQALY) and the net monetary benefit ``NMB = wtp x dQALY - dCost``
+  at each willingness-to-pay, with P(NMB > 0);
+* ``ceac`` — for each willingness-to-pay, the probability that each scenario has the
+  highest NMB (``wtp x QALYs - cost``);
+* ``best`` — for each metric, the probability that each scenario is best (lowest for
+  spending and cost metrics, highest otherwise; ties shared);
+* ``npv`` — net present value of each provider's margin, ``sum_t margin_t / (1 + r)^t``
+  (``t`` = 0 for the first plan year), and its paired difference from the reference;
+* ``cumulative_savings`` — payer savings (reference spending minus scenario spending)
+  accumulated year by year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.results import format_number, is_money
+
+Z95 = 1.959963984540054
+DEFAULT_WTP_GRID = tuple(float(x) for x in range(0, 200_001, 10_000))
+
+
+def payer_spending_metric(results: pd.DataFrame) -> str:
+    """``payer_spend_usd`` if the table has it, else ``spend_total_usd``."""
+    metrics = set(results["metric"].unique())
+    return "payer_spend_usd" if "payer_spend_usd" in metrics else "spend_total_usd"
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether smaller values of ``metric`` are better (spending, costs, deaths, waits)."""
+    name = metric.lower()
+    return any(w in name for w in ("spend", "cost", "death", "wait", "readmission",
+                                   "admissions", "ed_visits", "given_up"))
+
+
+def plan_values(
+    results: pd.DataFrame, entity: str, metric: str, discount_rate: float = 0.0,
+    how: str = "total",
+) -> pd.DataFrame:
+    """Replication x scenario table of ``metric`` of ``entity``: the (discounted) sum over
+    years (``how="total"``) or the mean over years (``"mean"``)."""
+    rows = results[(results["entity"] == entity) & (results["metric"] == metric)]
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.groupby(["replication", "scenario", "year"], observed=True,
+                        sort=False)["value"].sum().reset_index()
+    if how == "mean":
+        out = rows.groupby(["replication", "scenario"], observed=True, sort=False)[
+            "value"].mean()
+    else:
+        t = rows["year"] - results["year"].min()
+        rows = rows.assign(value=rows["value"] / (1.0 + discount_rate) ** t)
+        out = rows.groupby(["replication", "scenario"], observed=True, sort=False)[
+            "value"].sum()
+    table = out.unstack("scenario")
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+def _diff_stats(diff: pd.Series) -> dict[str, float]:
+    d = diff.dropna().to_numpy(dtype=float)
+    n = len(d)
+    mean = float(d.mean()) if n else np.nan
+    se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    return {
+        "diff_mean": mean, "diff_se": se,
+        "ci_low": mean - Z95 * se, "ci_high": mean + Z95 * se,
+        "p2.5": float(np.quantile(d, 0.025)) if n else np.nan,
+        "p97.5": float(np.quantile(d, 0.975)) if n else np.nan,
+        "p_positive": float((d > 0).mean()) if n else np.nan,
+        "n": n,
+    }
+
+
+def default_metrics(results: pd.DataFrame) -> list[tuple[str, str]]:
+    """(entity, metric) pairs compared by default: payer spending and QALYs of the
+    population, each entity's margin and settlement, each payer's spending."""
+    pairs = set(zip(results["entity"].astype(str), results["metric"].astype(str), strict=True))
+    spend = payer_spending_metric(results)
+    out = [(e, m) for e, m in [("population", spend), ("population", "qalys")] if (e, m) in pairs]
+    entities = list(dict.fromkeys(results["entity"].astype(str)))
+    for metric in ("margin_usd", "settlement_usd", "payer_spend_usd"):
+        out += [(e, metric) for e in entities
+                if e != "population" and (e, metric) in pairs and (e, metric) not in out]
+    return out
+
+
+def incremental(
+    results: pd.DataFrame, reference: str, metrics: Sequence[tuple[str, str]] | None = None,
+    how: str = "total",
+) -> pd.DataFrame:
+    """Paired differences (scenario minus ``reference``) of plan totals per (entity,
+    metric); see the module doc for the columns."""
+    rows = []
+    for entity, metric in metrics if metrics is not None else default_metrics(results):
+        table = plan_values(results, entity, metric, how=how)
+        if table.empty or reference not in table:
+            continue
+        for scen in table.columns:
+            if scen == reference:
+                continue
+            rows.append({"scenario": scen, "reference": reference, "entity": entity,
+                         "metric": metric, "reference_mean": float(table[reference].mean()),
+                         "scenario_mean": float(table[scen].mean()),
+                         **_diff_stats(table[scen] - table[reference])})
+    return pd.DataFrame(rows)
+
+
+def _cost_qalys(
+    results: pd.DataFrame, discount_rate: float
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    cost = plan_values(results, "population", payer_spending_metric(results), discount_rate)
+    qalys = plan_values(results, "population", "qalys", discount_rate)
+    if cost.empty or qalys.empty:
+        return None
+    return cost, qalys
+
+
+def cost_effectiveness(
+    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = 0.03
+) -> pd.DataFrame:
+    """ICER and NMB of every scenario against ``reference`` (discounted costs and QALYs)."""
+    both = _cost_qalys(results, discount_rate)
+    if both is None or reference not in both[0]:
+        return pd.DataFrame()
+    cost, qalys = both
+    rows = []
+    for scen in cost.columns:
+        if scen == reference:
+            continue
+        dc = cost[scen] - cost[reference]
+        dq = qalys[scen] - qalys[reference]
+        mc, mq = float(dc.mean()), float(dq.mean())
+        if mq > 0 and mc <= 0:
+            verdict = "dominant (fewer costs, more QALYs)"
+        elif mq < 0 and mc >= 0:
+            verdict = "dominated (more costs, fewer QALYs)"
+        elif mq == 0:
+            verdict = "no QALY difference"
+        else:
+            verdict = "trade-off"
+        icer = mc / mq if mq != 0 else np.nan
+        for w in wtp:
+            nmb = w * dq - dc
+            rows.append({
+                "scenario": scen, "reference": reference, "wtp_usd_per_qaly": float(w),
+                "d_cost_usd": mc, "d_qalys": mq, "icer_usd_per_qaly": icer, "verdict": verdict,
+                "nmb_mean": float(nmb.mean()),
+                "nmb_se": float(nmb.std(ddof=1) / np.sqrt(len(nmb))) if len(nmb) > 1 else np.nan,
+                "nmb_p2.5": float(nmb.quantile(0.025)), "nmb_p97.5": float(nmb.quantile(0.975)),
+                "p_nmb_positive": float((nmb > 0).mean()), "discount_rate": discount_rate,
+            })
+    return pd.DataFrame(rows)
+
+
+def ceac(
+    results: pd.DataFrame, wtp: Sequence[float] = DEFAULT_WTP_GRID, discount_rate: float = 0.03
+) -> pd.DataFrame:
+    """Cost-effectiveness acceptability curve: P(highest NMB) per scenario and WTP."""
+    both = _cost_qalys(results, discount_rate)
+    if both is None:
+        return pd.DataFrame()
+    cost, qalys = both
+    scenarios = list(cost.columns)
+    rows = []
+    for w in sorted(set(float(x) for x in wtp)):
+        nmb = (w * qalys[scenarios] - cost[scenarios]).to_numpy()
+        share = _best_share(nmb, higher=True)
+        rows += [{"wtp_usd_per_qaly": w, "scenario": s, "probability": p}
+                 for s, p in zip(scenarios, share, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def _best_share(values: np.ndarray, higher: bool) -> np.ndarray:
+    """Share of rows (replications) in which each column is best; ties shared."""
+    values = values[~np.isnan(values).any(axis=1)]
+    if not len(values):
+        return np.full(values.shape[1], np.nan)
+    target = values.max(axis=1) if higher else values.min(axis=1)
+    best = values == target[:, None]
+    return (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+
+
+def probability_best(
+    results: pd.DataFrame, metrics: Sequence[tuple[str, str]] | None = None
+) -> pd.DataFrame:
+    """P(each scenario is best) per (entity, metric) on plan totals."""
+    rows = []
+    for entity, metric in metrics if metrics is not None else default_metrics(results):
+        table = plan_values(results, entity, metric)
+        if table.empty:
+            continue
+        lower = lower_is_better(metric)
+        share = _best_share(table.to_numpy(), higher=not lower)
+        rows += [{"entity": entity, "metric": metric, "best_is": "lowest" if lower else "highest",
+                  "scenario": s, "probability": float(p)}
+                 for s, p in zip(table.columns, share, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def npv(results: pd.DataFrame, reference: str | None, discount_rate: float = 0.03,
+        metric: str = "margin_usd") -> pd.DataFrame:
+    """NPV of ``metric`` per scenario and entity, and its paired difference from
+    ``reference``."""
+    rows = []
+    entities = list(dict.fromkeys(results.loc[results["metric"] == metric, "entity"]))
+    for entity in entities:
+        table = plan_values(results, entity, metric, discount_rate)
+        for scen in table.columns:
+            v = table[scen].dropna()
+            row = {"scenario": scen, "entity": entity, "metric": metric,
+                   "discount_rate": discount_rate, "npv_mean": float(v.mean()),
+                   "npv_p2.5": float(v.quantile(0.025)), "npv_p97.5": float(v.quantile(0.975)),
+                   "p_negative": float((v < 0).mean())}
+            if reference is not None and reference in table and scen != reference:
+                s = _diff_stats(table[scen] - table[reference])
+                row.update({"d_npv_mean": s["diff_mean"], "d_npv_p2.5": s["p2.5"],
+                            "d_npv_p97.5": s["p97.5"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cumulative_savings(results: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Payer savings (reference minus scenario spending) accumulated by year."""
+    metric = payer_spending_metric(results)
+    rows = results[(results["entity"] == "population") & (results["metric"] == metric)]
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.groupby(["replication", "year", "scenario"], observed=True)["value"].sum() \
+        .unstack("scenario")
+    wide.columns = [str(c) for c in wide.columns]
+    if reference not in wide:
+        return pd.DataFrame()
+    out = []
+    for scen in wide.columns:
+        if scen == reference:
+            continue
+        saving = (wide[reference] - wide[scen]).unstack("year").sort_index(axis=1)
+        cum = saving.cumsum(axis=1)
+        for year in cum.columns:
+            c = cum[year].dropna()
+            out.append({"scenario": scen, "reference": reference, "year": int(year),
+                        "metric": metric, "saving_mean": float(saving[year].mean()),
+                        "cumulative_mean": float(c.mean()),
+                        "cumulative_p2.5": float(c.quantile(0.025)),
+                        "cumulative_p97.5": float(c.quantile(0.975)),
+                        "p_cumulative_positive": float((c > 0).mean())})
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """All comparisons of an experiment with its reference (DataFrames)."""
+
+    reference: str
+    incremental: pd.DataFrame
+    cost_effectiveness: pd.DataFrame
+    ceac: pd.DataFrame
+    best: pd.DataFrame
+    npv: pd.DataFrame
+    cumulative_savings: pd.DataFrame
+    wtp: tuple[float, ...] = field(default=())
+    discount_rate: float = 0.03
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"incremental": self.incremental, "cost_effectiveness": self.cost_effectiveness,
+                "ceac": self.ceac, "best": self.best, "npv": self.npv,
+                "cumulative_savings": self.cumulative_savings}
+
+    def format(self) -> str:
+        """A readable plain-text report of the main comparisons."""
+        lines = [f"Compared with {self.reference} (paired by replication, plan totals; "
+                 "mean difference and 95% interval of the paired differences):"]
+        inc = self.incremental
+        if inc.empty:
+            return "\n".join([*lines, "  (nothing to compare)"])
+        cells = []
+        for r in inc.to_dict("records"):
+            money = is_money(r["metric"])
+            cells.append((str(r["scenario"]), str(r["entity"]), str(r["metric"]),
+                          format_number(r["diff_mean"], money=money),
+                          f"{format_number(r['p2.5'], money=money, like=r['diff_mean'])} to "
+                          f"{format_number(r['p97.5'], money=money, like=r['diff_mean'])}"))
+        header = ("scenario", "entity", "metric", "difference", "95% interval")
+        widths = [max(len(c[i]) for c in [header, *cells]) for i in range(5)]
+        for c in [header, *cells]:
+            lines.append("  " + "   ".join([c[0].ljust(widths[0]), c[1].ljust(widths[1]),
+                                            c[2].ljust(widths[2]), c[3].rjust(widths[3]),
+                                            c[4]]).rstrip())
+        ce = self.cost_effectiveness
+        if not ce.empty:
+            lines += ["", f"Cost-effectiveness (payer spending vs QALYs, discounted at "
+                      f"{self.discount_rate:.1%} a year):"]
+            for scen, part in ce.groupby("scenario", sort=False):
+                first = part.iloc[0]
+                icer = first["icer_usd_per_qaly"]
+                icer_text = "n/a" if not np.isfinite(icer) else f"{icer:,.0f} USD/QALY"
+                lines.append(f"  {scen}: dCost {first['d_cost_usd']:,.0f} USD, dQALYs "
+                             f"{first['d_qalys']:.3g}, ICER {icer_text} ({first['verdict']})")
+                for r in part.to_dict("records"):
+                    lines.append(f"    WTP {r['wtp_usd_per_qaly']:,.0f}: NMB "
+                                 f"{r['nmb_mean']:,.0f} USD, P(NMB > 0) = "
+                                 f"{r['p_nmb_positive']:.2f}")
+        return "\n".join(lines)
+
+
+def compare_results(
+    results: pd.DataFrame,
+    reference: str,
+    *,
+    wtp: Sequence[float] = (50_000.0, 100_000.0, 150_000.0),
+    discount_rate: float = 0.03,
+    metrics: Sequence[tuple[str, str]] | None = None,
+) -> Comparison:
+    """Every comparison of the module doc, against ``reference``."""
+    names = list(dict.fromkeys(results["scenario"].astype(str)))
+    if reference not in names:
+        raise ValueError(f"reference {reference!r} is not among the scenarios {names}")
+    grid = sorted(set(DEFAULT_WTP_GRID) | {float(w) for w in wtp})
+    return Comparison(
+        reference=reference,
+        incremental=incremental(results, reference, metrics),
+        cost_effectiveness=cost_effectiveness(results, reference, wtp, discount_rate),
+        ceac=ceac(results, grid, discount_rate),
+        best=probability_best(results, metrics),
+        npv=npv(results, reference, discount_rate),
+        cumulative_savings=cumulative_savings(results, reference),
+        wtp=tuple(float(w) for w in wtp),
+        discount_rate=discount_rate,
+    )
+
+
+__all__ = [
+    "Comparison",
+    "ceac",
+    "compare_results",
+    "cost_effectiveness",
+    "cumulative_savings",
+    "default_metrics",
+    "incremental",
+    "lower_is_better",
+    "npv",
+    "payer_spending_metric",
+    "plan_values",
+    "probability_best",
+]

@@ -1,0 +1,306 @@
+"""Executors: run one pure, picklable function over many work items, on some backend.
+
+Every executor has the same small interface: ``run(fn, items)`` is a generator that yields
+``(index, fn(items[index]))`` as items finish (in any order), and ``None`` now and then while
+it waits (a heartbeat that lets a progress bar redraw). A failing item raises
+:class:`TaskFailed` naming its index. Callers put results back in item order, so results do
+not depend on the backend or the number of workers.
+
+* :class:`SerialExecutor` — in this process, one item after the other;
+* :class:`ProcessExecutor` — local worker processes (``concurrent.futures`` with an explicitly
+  chosen ``spawn`` context: the global start method is never touched). Workers ignore
+  Ctrl-C; the parent cancels what is pending and stops them;
+* :class:`DaskExecutor` — a Dask distributed cluster: an existing scheduler (``address``) or
+  a :class:`distributed.LocalCluster` of ``local_workers`` single-threaded processes started
+  for the run and closed after it. Dask is imported only here, when used (optional extra
+  ``vbcsim[dask]``).
+
+Nothing here has side effects at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+START_METHOD = "spawn"
+HEARTBEAT_SECONDS = 0.5
+
+Events = Generator[tuple[int, Any] | None, None, None]
+
+
+class TaskFailed(RuntimeError):
+    """Work item ``index`` raised ``error``."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        self.index = index
+        self.error = error
+        super().__init__(f"item {index} failed: {type(error).__name__}: {error}")
+
+
+class Executor(Protocol):
+    """What the runner needs from a backend."""
+
+    name: str
+
+    @property
+    def workers(self) -> int: ...
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Events: ...
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (respects affinity masks, e.g. in containers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_picklable(fn: Callable[..., Any], where: str) -> None:
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise TypeError(
+            f"the replication function must be picklable (a module-level function) to run on "
+            f"{where}: {exc}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- serial
+
+
+class SerialExecutor:
+    """Run items one after the other in this process."""
+
+    name = "serial"
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Events:
+        for i, item in enumerate(items):
+            try:
+                result = fn(item)
+            except Exception as exc:
+                raise TaskFailed(i, exc) from exc
+            yield i, result
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _ignore_sigint() -> None:
+    """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Generator[None, None, None]:
+    """Ignore Ctrl-C while worker processes are started, so that they inherit it from their
+    first instruction. Only possible in the main thread; elsewhere the worker initialiser
+    does it a bit later."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class ProcessExecutor:
+    """Run items on ``workers`` local worker processes (``spawn`` context)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self._workers = max(1, int(workers))
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Events:
+        _check_picklable(fn, f"{self._workers} worker processes")
+        n = min(self._workers, len(items))
+        if n == 0:
+            return
+        ctx = multiprocessing.get_context(START_METHOD)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint)
+        clean = False
+        try:
+            with _sigint_ignored():  # workers start now and inherit "ignore Ctrl-C"
+                pending: dict[Future[Any], int] = {
+                    pool.submit(fn, item): i for i, item in enumerate(items)
+                }
+            while pending:
+                done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield None
+                for fut in sorted(done, key=pending.__getitem__):
+                    i = pending.pop(fut)
+                    exc = fut.exception()
+                    if exc is not None:
+                        raise TaskFailed(i, exc) from exc
+                    yield i, fut.result()
+            clean = True
+        finally:
+            if clean:
+                pool.shutdown(wait=True)
+            else:
+                _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel pending items and stop the pool's worker processes (started here)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+        terminate()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- dask
+
+
+class DaskUnavailable(ImportError):
+    """Dask distributed is not installed."""
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise DaskUnavailable(
+            "Dask execution needs the optional extra: pip install 'vbcsim[dask]'"
+        ) from exc
+    return distributed
+
+
+class DaskExecutor:
+    """Run items on a Dask distributed cluster.
+
+    ``address``: the scheduler of a running cluster (``tcp://host:8786``); or
+    ``local_workers``: start a :class:`distributed.LocalCluster` of that many single-threaded
+    worker processes for the run. Workers must be able to import vbcsim (and the replication
+    function's module).
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, local_workers: int | None = None) -> None:
+        if (address is None) == (local_workers is None):
+            raise ValueError("give either a scheduler address or a number of local workers")
+        self.address = address
+        self.local_workers = local_workers
+        self._seen_workers: int | None = None
+        _import_distributed()  # refuse early, before anything runs
+
+    @property
+    def workers(self) -> int:
+        if self.local_workers is not None:
+            return self.local_workers
+        return self._seen_workers or 0
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Events:
+        distributed = _import_distributed()
+        _check_picklable(fn, "Dask workers")
+        if not items:
+            return
+        with contextlib.ExitStack() as stack:
+            if self.local_workers is not None:
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=self.local_workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None))
+                client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
+            else:
+                client = stack.enter_context(
+                    distributed.Client(self.address, set_as_default=False, timeout="30s"))
+                self._seen_workers = len(client.scheduler_info().get("workers", {}))
+            token = os.urandom(4).hex()
+            pending = {
+                client.submit(fn, item, key=f"vbcsim-{token}-{i}", pure=False): i
+                for i, item in enumerate(items)
+            }
+            finished = distributed.as_completed(list(pending), loop=client.loop)
+            try:
+                last = time.monotonic()
+                while pending:
+                    if not finished.has_ready():
+                        time.sleep(0.02)
+                        if time.monotonic() - last >= HEARTBEAT_SECONDS:
+                            last = time.monotonic()
+                            yield None
+                        continue
+                    for fut in sorted(finished.next_batch(block=False),
+                                      key=pending.__getitem__):
+                        i = pending.pop(fut)
+                        if fut.status == "error":
+                            exc = fut.exception()
+                            raise TaskFailed(i, exc) from exc
+                        if fut.status == "cancelled":
+                            raise TaskFailed(i, RuntimeError("cancelled by the Dask cluster"))
+                        result = fut.result()
+                        fut.release()
+                        yield i, result
+            finally:
+                if pending:
+                    client.cancel(list(pending))
+
+
+# --------------------------------------------------------------------------- choice
+
+
+def make_executor(
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    tasks: int | None = None,
+) -> SerialExecutor | ProcessExecutor | DaskExecutor:
+    """The executor for these settings.
+
+    ``scheduler`` (a Dask scheduler address) or ``dask_local`` (a local Dask cluster of that
+    many workers) choose Dask; otherwise ``workers`` local processes (default one per CPU,
+    at most one per task), and a single worker runs serially in this process.
+    """
+    if scheduler is not None and dask_local is not None:
+        raise ValueError("give a Dask scheduler address or a local Dask cluster, not both")
+    if scheduler is not None:
+        return DaskExecutor(address=scheduler)
+    if dask_local is not None:
+        return DaskExecutor(local_workers=dask_local)
+    n = available_cpus() if workers is None else workers
+    if tasks is not None:
+        n = min(n, max(1, tasks))
+    return SerialExecutor() if n <= 1 else ProcessExecutor(n)
+
+
+__all__ = [
+    "DaskExecutor",
+    "DaskUnavailable",
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "TaskFailed",
+    "available_cpus",
+    "make_executor",
+]

@@ -1,0 +1,281 @@
+"""Deterministic and global sensitivity analysis of one output metric.
+
+* :func:`tornado` — one-way sensitivity: every parameter in turn at a low and a high value,
+  all others at their base case (uncertain parameters at their means). The low/high values
+  are given (``"path=LOW:HIGH"`` or ``(path, low, high)``) or, for a parameter declared with
+  a distribution, its 2.5th and 97.5th percentiles.
+* :func:`sobol` — variance-based global sensitivity (Sobol first-order and total indices,
+  via SALib): Saltelli/Sobol sampling of the declared distributions (each factor is the
+  probability at which the distribution's quantile is taken, so the sample follows the
+  declared distributions; a Dirichlet contributes one factor per share). Sobol indices
+  assume independent inputs, so correlation groups are ignored here.
+
+Every design point runs ``replications`` replications with the same seed sequences (common
+random numbers), so the stochastic noise is the same at every point; the output of a point
+is the mean over replications of ``metric`` of ``entity`` (averaged over the years, or
+summed with ``over_years="total"``). Points run on any executor, like experiments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.executors import Executor
+from sim.experiment import Replicate, Task
+from sim.rng import replication_seeds
+from sim.scenario.distributions import (
+    EDGE,
+    Dirichlet,
+    get_at,
+    locate,
+    uncertainty_of,
+)
+from sim.scenario.schema import Scenario
+from sim.uncertainty import mean_values
+
+
+class SensitivityError(ValueError):
+    """A sensitivity analysis was asked for something it cannot do."""
+
+
+def parse_range(text: str) -> tuple[str, float | None, float | None]:
+    """``"path"`` or ``"path=LOW:HIGH"`` -> (path, low, high)."""
+    if "=" not in text:
+        return text, None, None
+    path, _, rng = text.partition("=")
+    lo, sep, hi = rng.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return path, float(lo), float(hi)
+    except ValueError:
+        raise SensitivityError(f"{text!r}: expected PATH or PATH=LOW:HIGH (two numbers)") \
+            from None
+
+
+def _point_values(
+    scenario: Scenario, items: Sequence[str | tuple[str, float | None, float | None]]
+) -> list[tuple[str, float, float, float]]:
+    """(path, base, low, high) for each tornado parameter."""
+    uncertainty = uncertainty_of(scenario)
+    data = scenario.model_dump()
+    out = []
+    for item in items:
+        path, lo, hi = parse_range(item) if isinstance(item, str) else item
+        try:
+            keys = locate(data, path)
+        except KeyError as exc:
+            raise SensitivityError(f"{path}: {exc.args[0]}") from None
+        base = get_at(data, keys)
+        if isinstance(base, bool) or not isinstance(base, int | float):
+            raise SensitivityError(f"{path}: not a numeric parameter")
+        shown = ".".join(str(k) for k in keys)
+        param = next((p for p in uncertainty.parameters
+                      if ".".join(p.keys) == shown), None)
+        if lo is None or hi is None:
+            if param is None:
+                declared = ", ".join(uncertainty.paths()) or "none"
+                raise SensitivityError(
+                    f"{path}: give a range (PATH=LOW:HIGH) or declare a distribution for it in "
+                    f"the scenario; parameters with distributions: {declared}")
+            if isinstance(param.dist, Dirichlet):
+                raise SensitivityError(f"{path}: a dirichlet share cannot move alone (the "
+                                       "shares must sum to 1)")
+            lo, hi = param.dist.interval(0.95)
+        out.append((param.path if param is not None else path, float(base), lo, hi))
+    return out
+
+
+def _run_points(
+    scenario: Scenario, points: list[dict[str, float]], metric: str, entity: str,
+    replications: int, seed: int, over_years: str, replicate: Replicate | None,
+    executor: Executor | None, progress: bool | None, desc: str,
+) -> np.ndarray:
+    from sim.runner import execute_tasks
+
+    seeds = replication_seeds(seed, replications)
+    tasks = [Task(k, scenario, r, seeds[r], values=values)
+             for k, values in enumerate(points) for r in range(replications)]
+    outputs = execute_tasks(tasks, replicate=replicate, executor=executor, progress=progress,
+                            desc=desc)
+    sums = np.zeros(len(points))
+    counts = np.zeros(len(points))
+    for task, out in zip(tasks, outputs, strict=True):
+        res = out.results
+        rows = res[(res["entity"] == entity) & (res["metric"] == metric)]
+        if rows.empty:
+            known = sorted(set(res["metric"].astype(str)))
+            raise SensitivityError(f"no metric {metric!r} for entity {entity!r} in the results; "
+                                   f"metrics: {', '.join(known)}")
+        v = rows["value"].to_numpy(float)
+        sums[task.scenario_index] += v.sum() if over_years == "total" else v.mean()
+        counts[task.scenario_index] += 1
+    return sums / counts
+
+
+def tornado(
+    scenario: Scenario,
+    parameters: Sequence[str | tuple[str, float | None, float | None]],
+    metric: str,
+    *,
+    entity: str = "population",
+    replications: int | None = None,
+    seed: int | None = None,
+    over_years: str = "mean",
+    replicate: Replicate | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """One-way sensitivity of ``metric`` (of ``entity``) to each parameter.
+
+    Returns one row per parameter, largest swing first: ``parameter``, ``base_value``,
+    ``low_value``, ``high_value``, ``metric_base``, ``metric_low``, ``metric_high``,
+    ``swing`` (|metric_high - metric_low|).
+    """
+    if not parameters:
+        raise SensitivityError("name at least one parameter")
+    specs = _point_values(scenario, parameters)
+    base = mean_values(uncertainty_of(scenario))
+    points = [dict(base)]
+    for path, _, lo, hi in specs:
+        points += [{**base, path: lo}, {**base, path: hi}]
+    y = _run_points(scenario, points, metric, entity,
+                    replications or scenario.replications,
+                    scenario.seed if seed is None else seed, over_years, replicate, executor,
+                    progress, f"tornado {metric}")
+    rows = []
+    for i, (path, value, lo, hi) in enumerate(specs):
+        rows.append({"parameter": path, "base_value": base.get(path, value), "low_value": lo,
+                     "high_value": hi, "metric": metric, "entity": entity,
+                     "metric_base": y[0], "metric_low": y[1 + 2 * i],
+                     "metric_high": y[2 + 2 * i], "swing": abs(y[2 + 2 * i] - y[1 + 2 * i])})
+    table = pd.DataFrame(rows)
+    return table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def tornado_figure(table: pd.DataFrame) -> Any:
+    """A tornado diagram of a :func:`tornado` table (a matplotlib ``Figure``)."""
+    from matplotlib.figure import Figure
+
+    rows = table.iloc[::-1]
+    fig = Figure(figsize=(7, 0.5 + 0.45 * max(1, len(rows))))
+    ax = fig.add_subplot()
+    base = float(table["metric_base"].iloc[0]) if len(table) else 0.0
+    y = np.arange(len(rows))
+    ax.barh(y, rows["metric_low"] - base, left=base, color="#4c72b0", label="low value")
+    ax.barh(y, rows["metric_high"] - base, left=base, color="#dd8452", label="high value")
+    ax.axvline(base, color="black", linewidth=0.8)
+    ax.set_yticks(y, rows["parameter"])
+    ax.set_xlabel(f"{table['metric'].iloc[0]} ({table['entity'].iloc[0]})" if len(table) else "")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def _factors(scenario: Scenario, parameters: Sequence[str] | None) -> list[tuple[str, Any]]:
+    """(factor name, (parameter, share or None)) for every Sobol factor."""
+    uncertainty = uncertainty_of(scenario)
+    if not uncertainty:
+        raise SensitivityError("Sobol indices need parameters declared with distributions; "
+                               "this scenario has none")
+    chosen = list(uncertainty.parameters)
+    if parameters:
+        known = {p.path: p for p in chosen}
+        missing = [p for p in parameters if p not in known]
+        if missing:
+            raise SensitivityError(f"not uncertain parameters of the scenario: "
+                                   f"{', '.join(missing)}; declared: {', '.join(known)}")
+        chosen = [known[p] for p in parameters]
+    out: list[tuple[str, Any]] = []
+    for p in chosen:
+        if isinstance(p.dist, Dirichlet):
+            out += [(f"{p.path}.{k}", (p, k)) for k in p.dist.keys]
+        else:
+            out.append((p.path, (p, None)))
+    return out
+
+
+def _values_at(
+    factors: list[tuple[str, Any]], u: np.ndarray, base: dict[str, float]
+) -> dict[str, float]:
+    from scipy.stats import gamma
+
+    values = dict(base)
+    u = np.clip(u, EDGE, 1 - EDGE)
+    shares: dict[str, dict[str, float]] = {}
+    for (name, (param, share)), ui in zip(factors, u, strict=True):
+        if share is None:
+            values[name] = float(param.dist.ppf(ui))
+        else:
+            alpha = dict(zip(param.dist.keys, param.dist.alpha, strict=True))[share]
+            shares.setdefault(param.path, {})[share] = float(gamma(alpha).ppf(ui))
+    for path, g in shares.items():
+        total = sum(g.values())
+        values.update({f"{path}.{k}": v / total for k, v in g.items()})
+    return values
+
+
+def sobol(
+    scenario: Scenario,
+    n: int,
+    metric: str,
+    *,
+    entity: str = "population",
+    parameters: Sequence[str] | None = None,
+    replications: int = 1,
+    seed: int | None = None,
+    over_years: str = "mean",
+    replicate: Replicate | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Sobol first-order (``S1``) and total (``ST``) indices of ``metric`` for the declared
+    uncertain parameters (or those named), with 95% bootstrap half-widths (``*_conf``).
+
+    ``n`` base samples (a power of 2) give ``n * (D + 2)`` design points for ``D`` factors,
+    each run ``replications`` times.
+    """
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    if n < 2 or n & (n - 1):
+        raise SensitivityError(f"n must be a power of 2 (>= 2), got {n}")
+    factors = _factors(scenario, parameters)
+    root = scenario.seed if seed is None else seed
+    problem = {"num_vars": len(factors), "names": [f for f, _ in factors],
+               "bounds": [[0.0, 1.0]] * len(factors)}
+    sample = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True,
+                                 seed=root % 2**32)
+    base = mean_values(uncertainty_of(scenario))
+    points = [_values_at(factors, row, base) for row in sample]
+    y = _run_points(scenario, points, metric, entity, replications, root, over_years,
+                    replicate, executor, progress, f"sobol {metric}")
+    if np.ptp(y) == 0:
+        raise SensitivityError(f"{metric} does not vary over the sample; no variance to "
+                               "attribute")
+    si = sobol_analyze.analyze(problem, y, calc_second_order=False, print_to_console=False,
+                               seed=root % 2**32)
+    return pd.DataFrame({
+        "parameter": problem["names"], "metric": metric, "entity": entity,
+        "S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"], "ST_conf": si["ST_conf"],
+        "n": n, "points": len(points),
+    }).sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sobol_points(n: int, factors: int) -> int:
+    """Design points of :func:`sobol` (first-order and total indices)."""
+    return n * (factors + 2)
+
+
+__all__ = [
+    "SensitivityError",
+    "parse_range",
+    "sobol",
+    "sobol_points",
+    "tornado",
+    "tornado_figure",
+]

@@ -1,0 +1,170 @@
+"""Probabilistic sensitivity analysis: draw uncertain parameters, then build the scenario.
+
+Drawing is a step of its own, before simulating (hesim's "draw, simulate, decide"):
+
+* :func:`draw_parameters` turns an :class:`~sim.scenario.distributions.Uncertainty` and a
+  replication's ``SeedSequence`` into ``{parameter path: value}``;
+* :func:`apply_values` substitutes values into a scenario and validates the result, giving a
+  new, plain :class:`~sim.scenario.Scenario` (the input is never changed).
+
+Random numbers: every drawn value ``p`` takes one standard normal score from its own stream
+``stream(seed_seq, "parameters:" + p)`` (:func:`sim.rng.stream`), and its value is the
+distribution's quantile at ``Phi(score)``. Members of a correlation group get the scores
+``L @ z`` (``L`` the Cholesky factor of the group's correlation matrix: a Gaussian copula).
+A Dirichlet draws one gamma per share from the share's own stream and normalises. Hence:
+
+* two scenarios of an experiment that declare the same parameter with the same
+  distribution draw the *same value* in a replication (and with different distributions,
+  the same quantile) — parameter draws are common random numbers too;
+* adding or removing an uncertain parameter does not change the draws of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from scipy.special import ndtr
+
+from sim.rng import stream
+from sim.scenario.distributions import (
+    EDGE,
+    Dirichlet,
+    Uncertainty,
+    locate,
+    set_at,
+    uncertainty_of,
+)
+from sim.scenario.schema import Scenario
+
+DRAW_COLUMNS = ["replication", "scenario", "parameter", "value"]
+
+
+class DrawError(ValueError):
+    """Drawn (or substituted) parameter values give an invalid scenario."""
+
+
+def _score(seed_seq: np.random.SeedSequence, path: str) -> float:
+    return float(stream(seed_seq, f"parameters:{path}").standard_normal())
+
+
+def _uniform(z: float) -> float:
+    return float(np.clip(ndtr(z), EDGE, 1 - EDGE))
+
+
+def draw_parameters(
+    uncertainty: Uncertainty, seed_seq: np.random.SeedSequence
+) -> dict[str, float]:
+    """One draw of every uncertain parameter: ``{path: value}`` (Dirichlet shares as
+    ``path.share``), in declaration order."""
+    scores: dict[str, float] = {}
+    for p in uncertainty.parameters:
+        if not isinstance(p.dist, Dirichlet):
+            scores[p.path] = _score(seed_seq, p.path)
+    for group in uncertainty.groups:
+        z = np.array([scores[path] for path in group.parameters])
+        for path, value in zip(group.parameters, group.cholesky() @ z, strict=True):
+            scores[path] = float(value)
+    values: dict[str, float] = {}
+    for p in uncertainty.parameters:
+        if isinstance(p.dist, Dirichlet):
+            from scipy.stats import gamma
+
+            g = {k: float(gamma(a).ppf(_uniform(_score(seed_seq, f"{p.path}.{k}"))))
+                 for k, a in zip(p.dist.keys, p.dist.alpha, strict=True)}
+            total = sum(g.values())
+            values.update({f"{p.path}.{k}": v / total for k, v in g.items()})
+        else:
+            values[p.path] = float(p.dist.ppf(_uniform(scores[p.path])))
+    return values
+
+
+def mean_values(uncertainty: Uncertainty) -> dict[str, float]:
+    """Every uncertain parameter at its mean (the base case)."""
+    out: dict[str, float] = {}
+    for p in uncertainty.parameters:
+        if isinstance(p.dist, Dirichlet):
+            out.update({f"{p.path}.{k}": v for k, v in p.dist.mean_shares().items()})
+        else:
+            out[p.path] = p.dist.mean()
+    return out
+
+
+def apply_values(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
+    """A new, validated :class:`Scenario`: ``scenario`` with ``values`` substituted.
+
+    Paths name list items by ``name`` or index (``providers.primary_care_group.levers.
+    prevention_effort``). Raises :class:`DrawError` naming the paths if a path does not
+    exist or the result is refused by the schema.
+    """
+    data = scenario.model_dump()
+    if not values:
+        return scenario if type(scenario) is Scenario else Scenario.model_validate(data)
+    for path, value in values.items():
+        try:
+            keys = locate(data, path)
+        except KeyError as exc:
+            raise DrawError(f"{path}: {exc.args[0]}") from None
+        set_at(data, keys, float(value))
+    try:
+        return Scenario.model_validate(data, strict=True)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in err['loc']) or 'scenario'}: {err['msg']}"
+            for err in exc.errors(include_url=False))
+        shown = ", ".join(f"{k}={v:.6g}" for k, v in values.items())
+        raise DrawError(f"the parameter values ({shown}) give an invalid scenario: "
+                        f"{problems}") from None
+
+
+def drawn_scenario(
+    scenario: Scenario, seed_seq: np.random.SeedSequence
+) -> tuple[Scenario, dict[str, float]]:
+    """The scenario of one replication: its uncertain parameters drawn from ``seed_seq``
+    and substituted (the scenario itself when it declares none), and the draw."""
+    uncertainty = uncertainty_of(scenario)
+    if not uncertainty:
+        return scenario, {}
+    draw = draw_parameters(uncertainty, seed_seq)
+    return apply_values(scenario, draw), draw
+
+
+def draws_frame(records: list[tuple[int, str, str, float]]) -> pd.DataFrame:
+    """The draws table: ``replication, scenario, parameter, value``."""
+    frame = pd.DataFrame(records, columns=DRAW_COLUMNS)
+    return frame.astype({"replication": "int64", "scenario": "string", "parameter": "string",
+                         "value": "float64"})
+
+
+def describe(uncertainty: Uncertainty) -> pd.DataFrame:
+    """One row per uncertain parameter: path, distribution, mean and 95% interval."""
+    rows: list[dict[str, Any]] = []
+    for p in uncertainty.parameters:
+        if isinstance(p.dist, Dirichlet):
+            from scipy.stats import beta
+
+            total = sum(p.dist.alpha)
+            for k, a in zip(p.dist.keys, p.dist.alpha, strict=True):
+                lo, hi = beta(a, total - a).ppf([0.025, 0.975])
+                rows.append({"parameter": f"{p.path}.{k}", "dist": "dirichlet",
+                             "mean": a / total, "p2.5": float(lo), "p97.5": float(hi)})
+        else:
+            lo, hi = p.dist.interval(0.95)
+            rows.append({"parameter": p.path, "dist": p.dist.kind, "mean": p.dist.mean(),
+                         "p2.5": lo, "p97.5": hi})
+    return pd.DataFrame(rows, columns=["parameter", "dist", "mean", "p2.5", "p97.5"])
+
+
+__all__ = [
+    "DRAW_COLUMNS",
+    "DrawError",
+    "apply_values",
+    "describe",
+    "draw_parameters",
+    "drawn_scenario",
+    "draws_frame",
+    "mean_values",
+]

@@ -1,0 +1,192 @@
+"""Experiments: several scenarios together, common random numbers, experiment files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, fake_replicate
+
+from sim.cli import main
+from sim.experiment import is_experiment_file, load_experiment, task_seed
+from sim.results import read_manifest
+from sim.rng import replication_seeds
+from sim.runner import compare
+from sim.scenario import ScenarioError, scenario_from_dict
+
+
+def providers(effort: float) -> list[dict]:
+    return [{"name": "primary_care_group", "kind": "primary_care", "panel_share": 1.0,
+             "levers": {"prevention_effort": effort}}]
+
+
+@pytest.fixture
+def pair():
+    a = scenario_from_dict({**TINY, "name": "a"})
+    b = scenario_from_dict({**TINY, "name": "b", "providers": providers(0.8)})
+    return a, b
+
+
+def test_every_scenario_gets_the_same_seed_sequence_per_replication(pair):
+    seen = []
+
+    def spy(scenario, replication, seed_seq):
+        seen.append((scenario.name, replication, seed_seq.spawn_key))
+        return fake_replicate(scenario, replication, seed_seq)
+
+    result = compare(pair, replicate=spy, workers=1, replications=3)
+    keys = {(name, rep): key for name, rep, key in seen}
+    for rep in range(3):
+        assert keys[("a", rep)] == keys[("b", rep)] == replication_seeds(7, 3)[rep].spawn_key
+    assert list(dict.fromkeys(result.results["scenario"])) == ["a", "b"]
+    assert result.reference == "a" and result.crn
+    # identical scenarios apart from the name would give identical numbers
+    ra = result.results[result.results["scenario"] == "a"]["value"].to_numpy()
+    rb = result.results[result.results["scenario"] == "b"]["value"].to_numpy()
+    np.testing.assert_array_equal(ra, rb)  # the fake model ignores the levers
+
+
+def test_without_crn_the_streams_differ_per_scenario(pair):
+    result = compare(pair, replicate=fake_replicate, workers=1, crn=False)
+    ra = result.results[result.results["scenario"] == "a"]["value"].to_numpy()
+    rb = result.results[result.results["scenario"] == "b"]["value"].to_numpy()
+    assert not np.allclose(ra, rb)
+    s = replication_seeds(7, 1)[0]
+    assert task_seed(s, "a", crn=True) is s
+    assert task_seed(s, "a", crn=False).spawn_key != task_seed(s, "b", crn=False).spawn_key
+
+
+def test_same_uncertain_parameter_same_draw_in_every_scenario():
+    dist = {"dist": "gamma", "mean": 0.15, "sd": 0.03}
+    a = scenario_from_dict({**TINY, "name": "a", "clinical": {"admissions": {
+        "rate_per_year": dist}}})
+    b = scenario_from_dict({**TINY, "name": "b", "providers": providers(0.8), "clinical": {
+        "admissions": {"rate_per_year": dist, "los_mean_days": {"dist": "uniform", "low": 4,
+                                                                "high": 6}}}})
+    result = compare([a, b], replicate=fake_replicate, workers=1, replications=4)
+    d = result.draws
+    rate = d[d["parameter"] == "clinical.admissions.rate_per_year"].pivot(
+        index="replication", columns="scenario", values="value")
+    np.testing.assert_array_equal(rate["a"], rate["b"])
+    assert rate["a"].nunique() == 4
+    assert set(d.loc[d["parameter"] == "clinical.admissions.los_mean_days", "scenario"]) == {"b"}
+
+
+def test_scenarios_must_have_different_names(pair):
+    with pytest.raises(ValueError, match="different names"):
+        compare([pair[0], pair[0]], replicate=fake_replicate, workers=1)
+
+
+@pytest.mark.real_model
+def test_common_random_numbers_shrink_the_variance_of_the_difference(real_model):
+    """Two plans that differ in one provider lever: the variance across replications of
+    the difference in total spending is at least 5x smaller with common random numbers."""
+    base = {"population": {"size": 2000}, "horizon_years": 2, "warmup_years": 1,
+            "replications": 16, "seed": 11}
+    low = scenario_from_dict({**base, "name": "low", "providers": providers(0.1)})
+    high = scenario_from_dict({**base, "name": "high", "providers": providers(0.8)})
+    variances = {}
+    for crn in (True, False):
+        r = compare([low, high], workers=2, crn=crn, progress=False).results
+        spend = r[(r["metric"] == "spend_total_usd") & (r["entity"] == "population")]
+        totals = spend.groupby(["scenario", "replication"])["value"].sum().unstack("scenario")
+        variances[crn] = (totals["high"] - totals["low"]).var(ddof=1)
+    assert variances[True] * 5 <= variances[False], variances
+
+
+# --------------------------------------------------------------------------- files and CLI
+
+
+def write_pair(tmp_path):
+    (tmp_path / "ffs.yaml").write_text("name: ffs\npopulation: {size: 300}\nhorizon_years: 2\n"
+                                       "replications: 2\nseed: 7\n")
+    (tmp_path / "aco.yaml").write_text(
+        "extends: ffs.yaml\nname: aco\nproviders:\n  - {name: primary_care_group, kind: "
+        "primary_care, panel_share: 1.0, levers: {prevention_effort: 0.8}}\n")
+    return tmp_path / "ffs.yaml", tmp_path / "aco.yaml"
+
+
+def test_experiment_file(tmp_path):
+    write_pair(tmp_path)
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment:\n  scenarios: [ffs.yaml, aco.yaml]\n  reference: ffs\n"
+                    "  replications: 3\n  seed: 4\n  wtp_usd_per_qaly: [100000]\n"
+                    "  discount_rate: 0.035\n")
+    assert is_experiment_file(path) and not is_experiment_file(tmp_path / "ffs.yaml")
+    exp = load_experiment(path)
+    assert [s.name for s in exp.scenarios] == ["ffs", "aco"]
+    assert (exp.replications, exp.seed, exp.wtp, exp.discount_rate) == (3, 4, (1e5,), 0.035)
+    result = compare(path, replicate=fake_replicate, workers=1)
+    assert result.replications == 3 and result.seed == 4
+    assert {s.seed for s in result.scenarios} == {4}
+    assert result.compare().cost_effectiveness.empty  # the fake model has no QALYs
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("experiment:\n  scenarios: [ffs.yaml]\n  replication: 3\n",
+         "exp.yaml:3: experiment.replication: unknown key 'replication'"),
+        ("experiment:\n  scenarios: [ffs.yaml, missing.yaml]\n",
+         "scenario file 'missing.yaml' not found"),
+        ("experiment:\n  scenarios: [ffs.yaml, aco.yaml]\n  reference: pfs\n",
+         "experiment.reference: expected one of ffs, aco"),
+        ("experiment:\n  scenarios: [ffs.yaml, ffs.yaml]\n", "repeated: ffs"),
+        ("experiment:\n  scenarios: [ffs.yaml]\n  discount_rate: 3\n",
+         "expected a number from 0 to 1"),
+        ("experiment:\n  scenarios: [ffs.yaml]\nextra: 1\n", "an experiment file holds one"),
+    ],
+)
+def test_bad_experiment_files_name_file_line_and_field(tmp_path, text, message):
+    write_pair(tmp_path)
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load_experiment(path)
+    assert message in str(info.value)
+
+
+def test_cli_compare_prints_the_comparison_and_writes_every_scenario(tmp_path, fake_model,
+                                                                     capsys):
+    ffs, aco = write_pair(tmp_path)
+    out = tmp_path / "r"
+    code = main(["compare", str(ffs), str(aco), "--out", str(out), "-w", "1", "-q",
+                 "--replications", "3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Scenarios ffs, aco: 3 replication(s)" in captured.out
+    assert "Compared with ffs" in captured.out
+    names = {p.name for p in out.iterdir()}
+    assert {"results.parquet", "summary.csv", "scenarios", "manifest.json", "risk.csv",
+            "compare_incremental.csv"} <= names
+    assert sorted(p.name for p in (out / "scenarios").iterdir()) == ["aco.yaml", "ffs.yaml"]
+    m = read_manifest(out)
+    assert m["common_random_numbers"] is True and m["reference"] == "ffs"
+    assert [s["name"] for s in m["scenarios"]] == ["ffs", "aco"]
+    results = pd.read_parquet(out / "results.parquet")
+    assert list(dict.fromkeys(results["scenario"])) == ["ffs", "aco"]
+
+
+def test_cli_compare_refuses_bad_input_before_running(tmp_path, fake_model, capsys):
+    ffs, aco = write_pair(tmp_path)
+    assert main(["compare", str(ffs)]) == 2
+    assert "two or more scenario files" in capsys.readouterr().err
+    assert main(["compare", str(ffs), str(aco), "--reference", "x"]) == 2
+    assert "--reference" in capsys.readouterr().err
+    assert main(["compare", str(ffs), str(ffs)]) == 2
+    assert "names must differ" in capsys.readouterr().err
+    assert main(["compare", str(ffs), str(aco), "--workers", "2", "--dask-local", "2"]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+def test_cli_runs_an_experiment_file_with_no_crn(tmp_path, fake_model, capsys):
+    write_pair(tmp_path)
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment:\n  scenarios: [ffs.yaml, aco.yaml]\n")
+    out = tmp_path / "r"
+    code = main(["compare", str(path), "--no-crn", "-w", "1", "-q", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert read_manifest(out)["common_random_numbers"] is False
+    code = main(["validate", str(path)])
+    assert code == 0 and "experiment 'exp'" in capsys.readouterr().out

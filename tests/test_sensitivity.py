@@ -1,0 +1,103 @@
+"""Sensitivity analysis: tornado and Sobol indices, on a model with a known answer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import TINY
+
+from sim.cli import main
+from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.scenario import scenario_from_dict
+from sim.sensitivity import SensitivityError, parse_range, sobol, tornado, tornado_figure
+
+
+def linear_model(scenario, replication, seed_seq):
+    """metric = 1000 x admission rate + 10 x mean length of stay (+ no noise)."""
+    adm = scenario.clinical.admissions
+    value = 1000.0 * adm.rate_per_year + 10.0 * adm.los_mean_days
+    rows = [(replication, scenario.name, year, "population", "y", value)
+            for year in range(scenario.horizon_years)]
+    return ReplicationOutput(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+
+
+@pytest.fixture
+def uncertain():
+    return scenario_from_dict({**TINY, "clinical": {"admissions": {
+        "rate_per_year": {"dist": "uniform", "low": 0.1, "high": 0.2},
+        "los_mean_days": {"dist": "uniform", "low": 4.0, "high": 6.0}}}})
+
+
+def test_parse_range():
+    assert parse_range("a.b") == ("a.b", None, None)
+    assert parse_range("a.b=1:2.5") == ("a.b", 1.0, 2.5)
+    with pytest.raises(SensitivityError, match="PATH=LOW:HIGH"):
+        parse_range("a.b=1")
+
+
+def test_tornado_by_hand(uncertain):
+    table = tornado(uncertain, ["clinical.admissions.rate_per_year",
+                                "clinical.admissions.los_mean_days=3:8",
+                                "prices.imaging_usd=100:500"],
+                    "y", replicate=linear_model, replications=2)
+    t = table.set_index("parameter")
+    base = 1000 * 0.15 + 10 * 5.0
+    assert t["metric_base"].tolist() == pytest.approx([base] * 3)
+    rate = t.loc["clinical.admissions.rate_per_year"]
+    assert (rate["low_value"], rate["high_value"]) == pytest.approx((0.1025, 0.1975))
+    assert rate["swing"] == pytest.approx(1000 * 0.095)
+    los = t.loc["clinical.admissions.los_mean_days"]
+    assert (los["metric_low"], los["metric_high"]) == pytest.approx((base - 20, base + 30))
+    assert t.loc["prices.imaging_usd", "swing"] == 0
+    assert list(table["parameter"])[0] == "clinical.admissions.rate_per_year"  # largest first
+    fig = tornado_figure(table)
+    assert fig.axes[0].get_yticklabels()
+
+
+def test_tornado_refusals(uncertain):
+    with pytest.raises(SensitivityError, match="give a range"):
+        tornado(uncertain, ["prices.imaging_usd"], "y", replicate=linear_model)
+    with pytest.raises(SensitivityError, match="no field 'nope'"):
+        tornado(uncertain, ["prices.nope=1:2"], "y", replicate=linear_model)
+    with pytest.raises(SensitivityError, match="no metric 'z'"):
+        tornado(uncertain, ["prices.imaging_usd=1:2"], "z", replicate=linear_model,
+                replications=1)
+
+
+def test_sobol_indices_of_a_linear_model(uncertain):
+    # Var(1000 x U(.1,.2)) = 100^2/12 ; Var(10 x U(4,6)) = 20^2/12 -> S1 = 100/104, 4/104
+    table = sobol(uncertain, 128, "y", replicate=linear_model).set_index("parameter")
+    rate, los = table.loc["clinical.admissions.rate_per_year"], table.loc[
+        "clinical.admissions.los_mean_days"]
+    assert rate["S1"] == pytest.approx(100 / 104, abs=0.05)
+    assert rate["ST"] == pytest.approx(100 / 104, abs=0.05)
+    assert los["S1"] == pytest.approx(4 / 104, abs=0.03)
+    assert list(table.index) == ["clinical.admissions.rate_per_year",
+                                 "clinical.admissions.los_mean_days"]
+    assert set(table["points"]) == {128 * 4}
+    with pytest.raises(SensitivityError, match="power of 2"):
+        sobol(uncertain, 100, "y", replicate=linear_model)
+    with pytest.raises(SensitivityError, match="none"):
+        sobol(scenario_from_dict(dict(TINY)), 8, "y", replicate=linear_model)
+
+
+@pytest.mark.real_model
+def test_cli_sensitivity(real_model, tmp_path, capsys):
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: s\npopulation: {size: 300}\nhorizon_years: 1\nwarmup_years: 0\n"
+                    "replications: 2\nclinical:\n  admissions:\n"
+                    "    rate_per_year: {dist: gamma, mean: 0.15, sd: 0.03}\n"
+                    "    los_mean_days: {dist: uniform, low: 4, high: 6}\n")
+    code = main(["sensitivity", str(scen), "--metric", "spend_total_usd", "-w", "1", "-q",
+                 "--tornado", "clinical.admissions.rate_per_year", "prices.pcp_visit_usd=100:150",
+                 "--out", str(tmp_path / "t")])
+    out = capsys.readouterr().out
+    assert code == 0 and "One-way sensitivity of spend_total_usd" in out
+    assert {p.name for p in (tmp_path / "t").iterdir()} == {"tornado.csv", "tornado.png"}
+    code = main(["sensitivity", str(scen), "--metric", "spend_total_usd", "--sobol", "4", "-q",
+                 "-w", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Sobol indices" in out and "ST" in out
+    code = main(["sensitivity", str(scen), "--metric", "spend_total_usd", "-q",
+                 "--tornado", "prices.pcp_visit_usd"])
+    assert code == 2 and "give a range" in capsys.readouterr().err
