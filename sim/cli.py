@@ -286,6 +286,14 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
+    statements = result.tables.get("settlements")
+    if statements is not None and len(statements):
+        from sim.settlement.report import format_statements
+
+        for name in statements["scenario"].unique():
+            text = format_statements(statements[statements["scenario"] == name])
+            if text:
+                print(f"\n[{name}] {text}" if len(prepared) > 1 else f"\n{text}", file=out)
     if len(prepared) > 1:
         print("\n" + result.compare().format(), file=out)
     if not args.quiet:

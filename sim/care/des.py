@@ -51,9 +51,10 @@ class UrgentTimeout(simpy.events.Event):
 def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
     """The life of patient ``pid`` in the panel, from joining to death or the horizon.
 
-    At each plan-year start the process copies its own row of the year's rate tables and
-    uniforms into local lists (one conversion per patient-year); a patient with no state
-    event before the year ends waits on the shared year-end event instead of a timeout.
+    Each interval reads the patient's row of the year's rate table for its state (one
+    small conversion, no per-patient copy kept); at each plan-year start the process takes
+    its block of uniforms for the year. A patient with no state event before the year ends
+    waits on the shared year-end event instead of a timeout.
     """
     env = sim.env
     log = math.log
@@ -70,10 +71,10 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         if sim.year != year:  # a new plan year: fresh rates and random numbers
             year = sim.year
             year_end = sim.year_end
-            table = sim.packed[pid].tolist()  # per state: total, cum hazards (6), pcp rate
+            packed = sim.packed[pid]  # per state: total, cumulative hazards (6), pcp rate
             u = sim.uniform_row(pid)
             ui = 0
-            pcp_rate[pid] = table[dm_state + (1 if now < window_end else 0)][7]
+            pcp_rate[pid] = packed[dm_state + (1 if now < window_end else 0), 7]
         if len(u) - ui < 6:
             u = u[ui:] + sim.more_uniforms(pid)
             ui = 0
@@ -83,7 +84,7 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         else:
             state = dm_state
             bound = year_end
-        row = table[state]
+        row = packed[state].tolist()
         total = row[0]
         t_next = now - DAYS_PER_YEAR * log(1.0 - u[ui]) / total if total > 0.0 else INF
         ui += 1
@@ -96,7 +97,7 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
                 yield sim.year_end_event
             else:
                 yield env.timeout(bound - now)
-                pcp_rate[pid] = table[dm_state][7]
+                pcp_rate[pid] = packed[dm_state, 7]
             continue
         iv_t1.append(t_next)
         yield env.timeout(t_next - now)
@@ -111,7 +112,7 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         if k == H_DM:
             dm_state = 2 - dm_state
             sim.control_change(pid, dm_state == 2)
-            pcp_rate[pid] = table[dm_state + (1 if env.now < window_end else 0)][7]
+            pcp_rate[pid] = packed[dm_state + (1 if env.now < window_end else 0), 7]
             continue
         # A hospital stay: unplanned (ACSC, other, readmission) or elective.
         los = sim.length_of_stay(k == H_ELECTIVE, u[ui])
@@ -127,7 +128,7 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         ui += 2
         window_end = env.now + WINDOW_DAYS
         if sim.year == year:
-            pcp_rate[pid] = table[dm_state + 1][7]
+            pcp_rate[pid] = packed[dm_state + 1, 7]
 
 
 def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
