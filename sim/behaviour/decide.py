@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
-from sim.population import morbidity, raw_risk_score
+from sim.population import morbidity
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
@@ -86,11 +86,9 @@ def _sample(sim: CareSimulation, provider: int, n_payers: int) -> PanelSample | 
     sc = sim.sc
     morb = morbidity(sim.z[pick], sc.population.morbidity_sd) * np.exp(
         sc.population.morbidity_age_gradient * (age - 75.0))
-    norm = sim._risk_norm  # noqa: SLF001
-    if norm is None:
-        zero = raw_risk_score(sim.pop, sim.ages_at(sim.year + 1), morbidity(
-            sim.z, sc.population.morbidity_sd), sc.risk_score, np.zeros(len(sim.pop)))
-        norm = float(zero[sim.alive].mean())
+    # Before plan year 0 closes, recorded risk scores are still raw (not normalised):
+    # the expectation then uses raw scores too, so ratios to baseline years stay right.
+    norm = sim._risk_norm if sim._risk_norm is not None else 1.0  # noqa: SLF001
     return PanelSample(age=age, morb=morb, conditions=sim.pop.conditions[pick],
                        coding_u=sim.pop.coding_u[pick], payer=sim.pop.payer[pick].astype(np.int64),
                        weight=np.full(len(pick), len(rows) / len(pick)), risk_norm=norm)

@@ -147,7 +147,9 @@ class ProviderProblem:
 
     def money(self, levers: tuple[float, ...], prices: Prices | None = None,
               contracts: bool = True) -> tuple[float, float, float, ExpectedPanel]:
-        """(FFS margins - effort cash costs, contract payoffs mean, their variance, panel)."""
+        """(FFS margins - effort cash costs, contract payoffs mean as the clinicians weigh it
+        (pass-through applied), their variance, panel); the face value of the payoffs is
+        kept in ``self.last_face``."""
         exp = self.panel(levers, prices)
         own, spec = self._shares(exp)
         # Unit costs are at the reference fee schedule whatever prices the panel is priced at.
@@ -172,7 +174,7 @@ class ProviderProblem:
                            + exp.count[:, Service.ELECTIVE_FACILITY].sum())
         effort = (pe * self.costs.care_management_usd_per_patient_year * py
                   + te * self.costs.transitional_care_usd_per_discharge * discharges)
-        mean = var = 0.0
+        mean = var = face = 0.0
         if contracts:
             inp = PayoffInputs(
                 provider=self.provider, exp=exp,
@@ -187,7 +189,9 @@ class ProviderProblem:
                 m, v = out
                 weight = 1.0 if s.type_name == "ffs" else self.params.pass_through
                 mean += weight * m
+                face += m
                 var += v
+        self.last_face = face
         return ffs - effort, mean, var, exp
 
     def _ratio_for(self, prices: Prices) -> np.ndarray:
@@ -262,11 +266,9 @@ class ProviderProblem:
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
         costs) of one unit of each lever, USD per year."""
-        pt = self.params.pass_through
-
         def face(lv: tuple[float, ...]) -> float:
-            base, mean, _, _ = self.money(lv)
-            return base + mean / pt if pt > 0 else base
+            base, _, _, _ = self.money(lv)
+            return base + self.last_face
 
         g = self._grad(face, levers)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
