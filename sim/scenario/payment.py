@@ -190,8 +190,24 @@ class REACHContract(ContractBase):
                                   description="Trend from baseline to performance year.")
 
 
+class CustomContract(ContractBase):
+    """A payment model written in Python and registered under ``kind``.
+
+    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available; the settler
+    receives this configuration (``params`` holds its own parameters) and settles like the
+    built-in contracts (``docs/contracts.md``, notebook ``03_custom_contract.ipynb``).
+    """
+
+    type: Literal["custom"] = "custom"
+    kind: str = Field(description="Name the Python implementation was registered under.",
+                      min_length=1)
+    provider: str = Field(description="The provider that holds the contract.")
+    params: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="Parameters of the custom contract (its own units).")
+
+
 Contract = Annotated[FFSContract | CapitationContract | BundledContract | MSSPContract
-                     | REACHContract, Field(discriminator="type")]
+                     | REACHContract | CustomContract, Field(discriminator="type")]
 
 #: Contracts that need spending history (baseline years before their first year).
 HISTORY_CONTRACTS = ("capitation", "bundled", "mssp", "reach")

@@ -54,8 +54,30 @@ def register(cls: type) -> type:
     return cls
 
 
+#: Payment models written in Python, selected with ``type: custom, kind: <name>``.
+CUSTOM_REGISTRY: dict[str, type] = {}
+
+
+def register_custom(kind: str, cls: type) -> type:
+    """Make a Python settler class available to scenarios as ``type: custom, kind: <kind>``.
+
+    The class follows the settler interface (see ``sim.settlement.base.BaseSettler``):
+    ``covered``, ``settle`` and, for behaviour, ``expected_payoff``.
+    """
+    CUSTOM_REGISTRY[kind] = cls
+    return cls
+
+
 def settler_for(config: Any, label: str) -> ContractSettler:
     """The settler of a contract configuration."""
+    if config.type == "custom":
+        try:
+            return CUSTOM_REGISTRY[config.kind](config, label)
+        except KeyError:
+            raise ValueError(f"contract {label}: no custom contract registered as "
+                             f"{config.kind!r}; registered: "
+                             f"{', '.join(sorted(CUSTOM_REGISTRY)) or 'none'} (use "
+                             "sim.settlement.register_custom)") from None
     try:
         cls = REGISTRY[config.type]
     except KeyError:
