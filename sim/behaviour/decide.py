@@ -15,7 +15,7 @@ import numpy as np
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
 from sim.population import morbidity
-from sim.scenario.schema import Levers, Scenario
+from sim.scenario.schema import Levers, Prices, Scenario
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
 from sim.settlement.registry import settler_for
@@ -54,8 +54,14 @@ class BehaviourHook:
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
                                       *_observed(ctx, sim, i, closed_year, observed, cfg))
             problem.calibrate()
-            if sc.behavior == "fixed":
-                optimum = chosen = tuple(getattr(cfg.levers, n) for n in LEVER_NAMES)
+            if sc.behavior == "fixed" or _is_reference(sc, settlers):
+                # Fixed behaviour, or the reference contract itself (FFS at the default fee
+                # schedule, no pay-for-performance): the norms are calibrated so that the
+                # reference levers are the optimum, so there is nothing to solve.
+                optimum = tuple(getattr(cfg.levers, n) for n in LEVER_NAMES)
+                chosen = optimum if sc.behavior == "fixed" else tuple(
+                    c + cfg.behavior.adaptation_rate * (o - c)
+                    for c, o in zip(cur, optimum, strict=True))
             else:
                 optimum = problem.solve(cur)
                 rate = cfg.behavior.adaptation_rate
@@ -67,6 +73,14 @@ class BehaviourHook:
                                                                     for n in LEVER_NAMES))))
             out[name] = levers
         return out
+
+
+def _is_reference(sc: Scenario, settlers: list) -> bool:
+    """Whether next year's payment is the reference: FFS only, at the default fee schedule
+    and Medicare prices, without pay-for-performance."""
+    plain = all(s.type_name == "ffs" and not s.config.pay_for_performance for s in settlers)
+    return (plain and sc.prices == Prices()
+            and all(p.price_factor == 1.0 for p in sc.payers))
 
 
 def _bounds(name: str) -> tuple[float, float]:
