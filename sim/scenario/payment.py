@@ -193,7 +193,8 @@ class REACHContract(ContractBase):
 class CustomContract(ContractBase):
     """A payment model written in Python and registered under ``kind``.
 
-    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available; the settler
+    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available (or give
+    ``kind: package.module:Class`` to import it, which also works in worker processes); the settler
     receives this configuration (``params`` holds its own parameters) and settles like the
     built-in contracts (``docs/contracts.md``, notebook ``03_custom_contract.ipynb``).
     """
@@ -204,6 +205,8 @@ class CustomContract(ContractBase):
     provider: str = Field(description="The provider that holds the contract.")
     params: dict[str, float | int | str | bool] = Field(
         default_factory=dict, description="Parameters of the custom contract (its own units).")
+    needs_history: bool = Field(False, description="Keep three baseline years of history "
+                                "(plan years -3..-1) for this contract, as MSSP does.")
 
 
 Contract = Annotated[FFSContract | CapitationContract | BundledContract | MSSPContract
@@ -449,7 +452,7 @@ def check_history_years(plan: list[PlanPeriod], horizon: int, warmup_years: int)
                else f"history only for plan years {-kept}..-1")
     for i, period in enumerate(plan):
         for j, c in enumerate(period.contracts):
-            if c.type not in HISTORY_CONTRACTS:
+            if c.type not in HISTORY_CONTRACTS and not getattr(c, "needs_history", False):
                 continue
             if c.type == "capitation" and c.base_pmpm_usd is not None:  # type: ignore[union-attr]
                 continue

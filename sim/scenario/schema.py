@@ -660,5 +660,6 @@ class Scenario(StrictModel):
     def history_years(self) -> int:
         """Warm-up years whose claims are kept as history (plan years -k..-1): the three
         baseline years that benchmarks and target prices need, when a contract needs them."""
-        needs = any(c.type in HISTORY_CONTRACTS for period in self.plan for c in period.contracts)
+        needs = any(c.type in HISTORY_CONTRACTS or getattr(c, "needs_history", False)
+                    for period in self.plan for c in period.contracts)
         return min(max(self.warmup_years - TRANSIENT_YEARS, 0), 3) if needs else 0

@@ -14,6 +14,7 @@ with ``type: <name>`` (its configuration model must also be part of the schema).
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -71,16 +72,28 @@ def register_custom(kind: str, cls: type) -> type:
 def settler_for(config: Any, label: str) -> ContractSettler:
     """The settler of a contract configuration."""
     if config.type == "custom":
-        try:
-            return CUSTOM_REGISTRY[config.kind](config, label)
-        except KeyError:
-            raise ValueError(f"contract {label}: no custom contract registered as "
-                             f"{config.kind!r}; registered: "
-                             f"{', '.join(sorted(CUSTOM_REGISTRY)) or 'none'} (use "
-                             "sim.settlement.register_custom)") from None
+        return _custom_class(config.kind, label)(config, label)
     try:
         cls = REGISTRY[config.type]
     except KeyError:
         raise ValueError(f"no contract registered for type {config.type!r}; "
                          f"registered: {', '.join(sorted(REGISTRY))}") from None
     return cls(config, label)
+
+
+def _custom_class(kind: str, label: str) -> type:
+    """A registered custom settler, or ``package.module:Class`` imported by path (which also
+    works in worker processes, where registrations made elsewhere are unknown)."""
+    if kind in CUSTOM_REGISTRY:
+        return CUSTOM_REGISTRY[kind]
+    if ":" in kind:
+        module, _, name = kind.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"contract {label}: cannot import custom contract {kind!r}: "
+                             f"{exc}") from None
+    raise ValueError(f"contract {label}: no custom contract registered as {kind!r}; "
+                     f"registered in this process: {', '.join(sorted(CUSTOM_REGISTRY)) or 'none'}"
+                     " (register it with sim.settlement.register_custom, or give "
+                     "kind: 'package.module:Class' so that worker processes can import it)")
