@@ -8,6 +8,8 @@
     vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
                         [--entity E] [--replications R] [--seed S] [--out DIR] [...]
     vbcsim validate FILE [FILE ...]
+    vbcsim scenarios [--dir DIR]
+    vbcsim report RESULTS_DIR [RESULTS_DIR ...] [-o FILE] [--title T] [--overwrite]
     vbcsim --version
 
 Every argument and the scenario are checked before anything runs. Errors go to stderr as one
@@ -19,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
+import site
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Sequence
@@ -59,13 +64,48 @@ positive_int = _whole_number(1, "a whole number of 1 or more")
 non_negative_int = _whole_number(0, "a whole number of 0 or more")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions and epilogs paragraph by paragraph, but keeps a paragraph whose
+    lines after the first are indented (a list of examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            lines = paragraph.split("\n")
+            if any(line.startswith(" ") for line in lines):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(textwrap.fill(" ".join(paragraph.split()), width,
+                                         initial_indent=indent, subsequent_indent=indent,
+                                         break_on_hyphens=False))
+        return "\n\n".join(out)
+
+
+EPILOG = """\
+a study, step by step:
+  vbcsim scenarios                                    list the shipped scenarios
+  vbcsim validate scenarios/aco_enhanced.yaml         check a scenario file
+  vbcsim run scenarios/ffs_baseline.yaml              run one scenario
+  vbcsim compare scenarios/ffs_baseline.yaml scenarios/aco_enhanced.yaml --out results/cmp
+  vbcsim report results/cmp -o report.html            HTML report for strategists
+
+Every scenario field, with its unit, default, allowed range and source, is listed in \
+docs/scenario-reference.md. Errors are one line on stderr (--debug adds the traceback). \
+Exit codes: 0 success, 1 the run failed, 2 bad input, 130 interrupted. Run `vbcsim COMMAND \
+--help` for the options of a command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``vbcsim`` command."""
     from sim import __version__
 
     parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Simulate what a healthcare payment model does to care, cost and money.",
+        prog=PROG, formatter_class=_HelpFormatter, epilog=EPILOG,
+        description="Simulate what a healthcare payment model does to care, cost and money: "
+        "a population of patients (SimPy processes) generates visits, tests, admissions and "
+        "procedures; providers choose how they practise from the incentives of the contracts "
+        "that pay them; contracts turn the claims into cash; Monte Carlo replications give "
+        "distributions of cost, outcomes and financial risk.",
     )
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback when something fails")
@@ -74,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback when something fails")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
+                        help="show the version of vbcsim and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                title="commands")
 
     execution = argparse.ArgumentParser(add_help=False)
     ex = execution.add_argument_group("execution (results never depend on it)")
@@ -106,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", parents=[debug, output, execution], help="run a scenario and write its results",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim run scenarios/ffs_baseline.yaml\n"
+        "  vbcsim run scenarios/aco_enhanced.yaml --replications 50 --seed 7 --out results/enh\n"
+        "  vbcsim run my_experiment.yaml --dask-local 4\n"
+        "  vbcsim run scenarios/aco_enhanced.yaml --replications 50 --seed 7 \\\n"
+        "      --resume results/enh   # complete an interrupted run",
         description="Run the Monte Carlo replications of a scenario (or of the scenarios of "
         "an experiment file), print a summary (mean and 95% interval per metric) and write "
         "the results directory. Every finished replication is saved at once, so an "
@@ -118,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser(
         "compare", parents=[debug, output, execution],
         help="run scenarios together and compare them with a reference",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim compare scenarios/ffs_baseline.yaml scenarios/aco_basic_glide.yaml \\\n"
+        "                 scenarios/capitation_global.yaml --out results/plans\n"
+        "  vbcsim compare my_experiment.yaml --wtp 100000 --discount-rate 0.03\n"
+        "  vbcsim report results/plans -o plans.html   # the HTML report of the comparison",
         description="Run several scenarios with common random numbers (same seed sequence "
         "and parameter draws per replication), print their summaries and the comparison with "
         "the reference (paired differences, ICER, NMB, probability best) and write the "
@@ -140,10 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
     sens = sub.add_parser(
         "sensitivity", parents=[debug, execution],
         help="one-way (tornado) or Sobol sensitivity of an output metric",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim sensitivity scenarios/aco_enhanced.yaml --metric margin_usd \\\n"
+        "      --entity primary_care_group \\\n"
+        "      --tornado lever_effects.prevention_acsc_rr=0.5:0.8 \\\n"
+        "                prices.admission_mean_usd=11000:15000 \\\n"
+        "                providers.primary_care_group.behavior.pass_through=0.2:0.6\n"
+        "  vbcsim sensitivity my_uncertain.yaml --metric spend_total_usd --sobol 256 "
+        "--out sens",
         description="One-way sensitivity (--tornado) or variance-based global sensitivity "
         "(--sobol N, Sobol indices via SALib) of one output metric.",
     )
-    sens.add_argument("scenario", metavar="SCENARIO", type=Path, help="scenario YAML file")
+    sens.add_argument("scenario", metavar="SCENARIO", type=Path,
+                      help="scenario YAML file (distributions in it define --sobol's ranges)")
     sens.add_argument("--metric", "-m", metavar="M", required=True,
                       help="output metric (e.g. spend_total_usd)")
     sens.add_argument("--entity", metavar="E", default="population",
@@ -168,11 +233,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate", parents=[debug], help="check scenario files without running them",
-        description="Check scenario files (with what they extend); exit 2 if any is refused.",
+        description="Check scenario files (with what they extend); exit 2 if any is refused. "
+        "An error names the file, the line, the field and what was expected.",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim validate scenarios/ffs_baseline.yaml\n"
+        "  vbcsim validate scenarios/*.yaml\n\n"
+        "Every field, with its unit, default, allowed range and source: "
+        "docs/scenario-reference.md.",
     )
     validate.add_argument("files", metavar="FILE", nargs="+", type=Path,
-                          help="scenario YAML file(s)")
+                          help="scenario or experiment YAML file(s)")
     validate.set_defaults(handler=_cmd_validate)
+
+    scen = sub.add_parser(
+        "scenarios", parents=[debug], help="list the shipped scenarios and what each answers",
+        description="List the scenario files of a folder with the one-line purpose from each "
+        "file's header comment (`# name — purpose`). Without --dir, the first folder with "
+        "scenario files among ./scenarios, the scenarios/ folder of the vbcsim source "
+        "checkout and the installed copy (<prefix>/share/vbcsim/scenarios) is listed.",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim scenarios\n"
+        "  vbcsim scenarios --dir my_study/\n"
+        "  vbcsim run scenarios/payer_mix_blend.yaml   # run one of them",
+    )
+    scen.add_argument("--dir", metavar="DIR", type=Path,
+                      help="list the scenario files (*.yaml) in DIR instead")
+    scen.set_defaults(handler=_cmd_scenarios)
+
+    rpt = sub.add_parser(
+        "report", parents=[debug], help="write an HTML report comparing results directories",
+        description="Write one self-contained HTML file (images embedded, no network needed) "
+        "comparing the scenarios or transition plans of one or more results directories "
+        "(written by vbcsim run or vbcsim compare): a plain-language summary, a side-by-side "
+        "table of spending, margin, risk of loss and outcomes, and captioned charts.",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim compare scenarios/ffs_baseline.yaml scenarios/aco_enhanced.yaml "
+        "--out results/cmp\n"
+        "  vbcsim report results/cmp -o report.html\n"
+        "  vbcsim report results/ffs_baseline results/aco_enhanced -o two.html "
+        "--title 'FFS or ENHANCED?'",
+    )
+    rpt.add_argument("results", metavar="RESULTS_DIR", nargs="+", type=Path,
+                     help="results directory written by vbcsim run or vbcsim compare")
+    rpt.add_argument("--output", "-o", metavar="FILE", type=Path, default=Path("report.html"),
+                     help="the HTML file to write (default: report.html)")
+    rpt.add_argument("--title", "-t", metavar="T",
+                     help="title of the report (default: from the scenario names)")
+    rpt.add_argument("--overwrite", action="store_true",
+                     help="replace FILE if it exists")
+    rpt.set_defaults(handler=_cmd_report)
     return parser
 
 
@@ -287,11 +399,17 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
 
     print(result.format_summary(), file=out)
     statements = result.tables.get("settlements")
-    if statements is not None and len(statements):
+    # itemised statements of the settlement engine (a replaced replication function may
+    # keep another table under this name: it is written, not printed)
+    if statements is not None and len(statements) and {"kind", "contract"} <= set(
+            statements.columns):
         from sim.settlement.report import format_statements
 
-        for name in statements["scenario"].unique():
-            text = format_statements(statements[statements["scenario"] == name])
+        by_scenario = ([(n, statements[statements["scenario"] == n])
+                        for n in statements["scenario"].unique()]
+                       if "scenario" in statements.columns else [(first.name, statements)])
+        for name, rows in by_scenario:
+            text = format_statements(rows)
             if text:
                 print(f"\n[{name}] {text}" if len(prepared) > 1 else f"\n{text}", file=out)
     if len(prepared) > 1:
@@ -399,6 +517,159 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
             tornado_figure(table).savefig(args.out / "tornado.png", dpi=120)
         if not args.quiet:
             print(f"\nWritten to {args.out}/", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- scenarios
+
+#: ``# name — purpose`` (an en dash or a hyphen is accepted too)
+_HEADER = re.compile(r"^#\s*(?P<name>[A-Za-z0-9_.\-]+)\s+(?:—|–|--?)\s+(?P<purpose>\S.*?)\s*$")
+
+
+def scenario_dirs() -> list[Path]:
+    """Where ``vbcsim scenarios`` looks, in order: ./scenarios, the source checkout's
+    scenarios/ folder, the installed copy (``<prefix>/share/vbcsim/scenarios``)."""
+    import sim
+
+    found = [Path("scenarios"), Path(sim.__file__).resolve().parents[1] / "scenarios"]
+    for prefix in (sys.prefix, site.getuserbase()):
+        found.append(Path(prefix) / "share" / "vbcsim" / "scenarios")
+    unique: list[Path] = []
+    for d in found:
+        if not any(_same(d, u) for u in unique):
+            unique.append(d)
+    return unique
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def scenario_purpose(path: Path) -> str:
+    """The one-line purpose of a scenario file: its header line ``# name — purpose``,
+    else the first sentence of its ``description:``, else ``""``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    first = text.splitlines()[0] if text else ""
+    match = _HEADER.match(first)
+    if match:
+        return match["purpose"]
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return ""
+    description = data.get("description") if isinstance(data, dict) else None
+    if not isinstance(description, str):
+        return ""
+    return " ".join(description.split()).split(". ")[0].rstrip(".") + "."
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    for p, cwd in ((path.absolute(), Path.cwd()), (path.resolve(), Path.cwd().resolve())):
+        try:
+            return str(p.relative_to(cwd))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    if args.dir is not None:
+        if not args.dir.is_dir():
+            raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
+        folder = args.dir
+        files = sorted(folder.glob("*.yaml"))
+        if not files:
+            raise UsageError(f"argument --dir: no scenario files (*.yaml) in {str(folder)!r}")
+    else:
+        looked = scenario_dirs()
+        folder = next((d for d in looked if d.is_dir() and any(d.glob("*.yaml"))), None)
+        if folder is None:
+            raise UsageError("no scenario files found; looked in " + ", ".join(
+                str(d) for d in looked) + " (use --dir DIR)")
+        files = sorted(folder.glob("*.yaml"))
+    shown = _shown(folder)
+    width = max(len(f.stem) for f in files)
+    print(f"Scenarios in {shown}/ (run one with: vbcsim run {shown}/NAME.yaml)\n", file=out)
+    for f in files:
+        print(f"  {f.stem:<{width}}  {scenario_purpose(f) or '(no header comment)'}", file=out)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _check_results_input(path: Path) -> None:
+    """Refuse what is not a finished vbcsim results directory (a usage error)."""
+    import json
+
+    where = f"argument RESULTS_DIR: {str(path)!r}"
+    if not path.exists():
+        raise UsageError(f"{where}: no such directory")
+    if not path.is_dir():
+        raise UsageError(f"{where}: not a directory (give a results directory written by "
+                         "vbcsim run or vbcsim compare)")
+    manifest = path / "manifest.json"
+    if not manifest.is_file():
+        if (path / "run.json").is_file():
+            raise UsageError(f"{where}: the run did not finish; complete it with "
+                             f"`vbcsim run --resume {path}`")
+        raise UsageError(f"{where}: not a vbcsim results directory (no manifest.json)")
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{where}: unreadable manifest.json ({exc})") from None
+    if not isinstance(data, dict) or "vbcsim_version" not in data:
+        raise UsageError(f"{where}: not a vbcsim results directory (manifest.json was not "
+                         "written by vbcsim)")
+    if not (path / "results.parquet").is_file():
+        raise UsageError(f"{where}: results.parquet is missing")
+
+
+def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    seen: list[Path] = []
+    for path in args.results:
+        _check_results_input(path)
+        if any(_same(path, s) for s in seen):
+            raise UsageError(f"argument RESULTS_DIR: {str(path)!r} is given twice")
+        seen.append(path)
+    output: Path = args.output
+    if output.is_dir():
+        raise UsageError(f"argument --output: {str(output)!r} is a directory; give a file "
+                         "name such as report.html")
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"argument --output: {str(output)!r} already exists; pass "
+                         "--overwrite to replace it")
+    parent = output.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"argument --output: no such directory: {str(parent)!r}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"argument --output: {str(parent)!r} is not writable")
+    try:
+        from sim.report import write_report
+    except ImportError as exc:
+        if exc.name != "sim.report":  # e.g. a library the report needs: say which
+            raise
+        raise RuntimeError("the HTML report is not available in this installation of "
+                           "vbcsim (no sim.report module)") from exc
+
+    # Written next to the target and moved into place at the end, so that a failure never
+    # leaves a half-written report or destroys the previous one.
+    tmp = parent / f".{output.name}.{os.getpid()}.tmp{output.suffix or '.html'}"
+    try:
+        written = Path(write_report(list(args.results), tmp, title=args.title))
+        os.replace(written, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"Report written to {output}", file=out)
     return EXIT_OK
 
 

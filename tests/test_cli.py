@@ -240,3 +240,267 @@ def test_real_model_cli_run_writes_outputs(real_model, tiny_yaml, tmp_path, caps
     assert set(results["replication"]) == {0, 1} and results["year"].nunique() == 2
     assert "population" in out
     assert read_manifest(out_dir)["workers"] == 2
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _subparsers():
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    return parser, sub.choices
+
+
+def test_main_help_lists_every_command_with_an_example(capsys):
+    code, out, _ = run_cli("--help", capsys=capsys)
+    assert code == 0
+    for command in ("run", "compare", "sensitivity", "validate", "scenarios", "report"):
+        assert f"    {command}" in out
+    assert "vbcsim report results/cmp -o report.html" in out
+    assert "docs/scenario-reference.md" in out and "Exit codes" in out
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sensitivity", "validate", "scenarios",
+                                     "report"])
+def test_every_subcommand_help_is_complete(command, capsys):
+    parser, subparsers = _subparsers()
+    sub = subparsers[command]
+    assert sub.description and len(sub.description) > 40
+    assert sub.epilog and sub.epilog.startswith("examples:") and f"vbcsim {command}" in sub.epilog
+    for action in sub._actions:
+        assert action.help and action.help != "==SUPPRESS==", (command, action.dest)
+    code, out, _ = run_cli(command, "--help", capsys=capsys)
+    assert code == 0 and out.startswith(f"usage: vbcsim {command}") and "examples:" in out
+    # the examples keep their lines (they are not re-wrapped)
+    first_example = sub.epilog.splitlines()[1]
+    assert first_example in out
+
+
+def test_every_top_level_option_has_help():
+    parser, subparsers = _subparsers()
+    for action in parser._actions:
+        assert action.help or action.dest == "command", action.dest  # commands: listed
+    for name, sub in subparsers.items():
+        assert any(a.dest == "debug" for a in sub._actions), name
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_scenarios_lists_the_shipped_library_with_purposes(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    code, out, err = run_cli("scenarios", capsys=capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "Scenarios in scenarios/ (run one with: vbcsim run scenarios/NAME.yaml)"
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in lines[2:]}
+    assert list(listed) == [p.stem for p in SHIPPED]
+    assert listed["ffs_baseline"] == "traditional Medicare fee-for-service, aged 65+."
+    assert all(purpose and purpose != "(no header comment)" for purpose in listed.values())
+
+
+def test_scenarios_found_from_another_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./scenarios: the source checkout's folder is used
+    code, out, _ = run_cli("scenarios", capsys=capsys)
+    assert code == 0
+    assert str(REPO / "scenarios") in out.splitlines()[0] and "ffs_baseline" in out
+
+
+def test_scenarios_dir_option_and_purpose_fallbacks(tmp_path, capsys):
+    (tmp_path / "a.yaml").write_text("# a — what happens under plan A for a test\nname: a\n")
+    (tmp_path / "b.yaml").write_text("description: >-\n  Plan B for tests. More text.\n")
+    (tmp_path / "c.yaml").write_text("name: c\n")
+    (tmp_path / "notes.txt").write_text("not a scenario\n")
+    code, out, _ = run_cli("scenarios", "--dir", tmp_path, capsys=capsys)
+    assert code == 0
+    rows = [line.split(None, 1) for line in out.splitlines()[2:]]
+    assert rows == [["a", "what happens under plan A for a test"], ["b", "Plan B for tests."],
+                    ["c", "(no header comment)"]]
+
+
+def test_scenarios_dir_errors_exit_2(tmp_path, capsys):
+    code, out, err = run_cli("scenarios", "--dir", tmp_path / "nope", capsys=capsys)
+    assert code == 2 and "--dir" in err and "no such directory" in err and out == ""
+    assert "Traceback" not in err
+    code, _, err = run_cli("scenarios", "--dir", tmp_path, capsys=capsys)
+    assert code == 2 and "no scenario files" in err
+
+
+def test_scenarios_says_where_it_looked(tmp_path, capsys, monkeypatch):
+    import sim.cli
+
+    looked = [tmp_path / "here", tmp_path / "there"]
+    monkeypatch.setattr(sim.cli, "scenario_dirs", lambda: looked)
+    code, out, err = run_cli("scenarios", capsys=capsys)
+    assert code == 2 and out == ""
+    assert "no scenario files found" in err and all(str(d) in err for d in looked)
+    assert "--dir" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _results_dir(path: Path, **manifest) -> Path:
+    import json
+
+    path.mkdir(parents=True)
+    (path / "manifest.json").write_text(json.dumps({"vbcsim_version": "0.1.0", **manifest}))
+    pd.DataFrame({"replication": [0], "scenario": ["s"], "year": [0], "entity": ["population"],
+                  "metric": ["x"], "value": [1.0]}).to_parquet(path / "results.parquet")
+    return path
+
+
+@pytest.fixture
+def fake_report(monkeypatch):
+    """A stand-in for sim.report (written in parallel): records calls, writes a page."""
+    import types
+
+    calls = []
+
+    def write_report(result_dirs, output, title=None):
+        calls.append((list(result_dirs), Path(output), title))
+        Path(output).write_text(f"<html><title>{title}</title></html>")
+        return Path(output)
+
+    module = types.ModuleType("sim.report")
+    module.write_report = write_report
+    monkeypatch.setitem(sys.modules, "sim.report", module)
+    return calls
+
+
+def test_report_calls_write_report_and_writes_the_file(tmp_path, fake_report, capsys):
+    a, b = _results_dir(tmp_path / "a"), _results_dir(tmp_path / "b")
+    target = tmp_path / "report.html"
+    code, out, err = run_cli("report", a, b, "-o", target, "--title", "Plans", capsys=capsys)
+    assert code == 0, err
+    (dirs, written, title) = fake_report[0]
+    assert dirs == [a, b] and title == "Plans"
+    assert written.parent == tmp_path and written != target  # written aside, then moved
+    assert target.read_text() == "<html><title>Plans</title></html>"
+    assert f"Report written to {target}" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "report.html"]
+
+
+def test_report_default_output_is_report_html(tmp_path, fake_report, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _results_dir(tmp_path / "r")
+    code, _, err = run_cli("report", "r", capsys=capsys)
+    assert code == 0, err
+    assert (tmp_path / "report.html").is_file() and fake_report[0][2] is None
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda d: None, "no such directory"),
+        (lambda d: d.write_text("x"), "not a directory"),
+        (lambda d: d.mkdir(), "not a vbcsim results directory (no manifest.json)"),
+        (lambda d: (d.mkdir(), (d / "run.json").write_text("{}")), "--resume"),
+        (lambda d: (d.mkdir(), (d / "manifest.json").write_text('{"other": 1}')),
+         "not written by vbcsim"),
+        (lambda d: (d.mkdir(), (d / "manifest.json").write_text("{oops")), "unreadable"),
+        (lambda d: ((d / "results.parquet").unlink() if _results_dir(d) else None),
+         "results.parquet is missing"),
+    ],
+    ids=["missing", "file", "no-manifest", "unfinished", "foreign-manifest", "bad-manifest",
+         "no-results"],
+)
+def test_report_refuses_what_is_not_a_results_dir(tmp_path, fake_report, capsys, make,
+                                                  expected):
+    bad = tmp_path / "bad"
+    make(bad)
+    good = _results_dir(tmp_path / "good")
+    code, out, err = run_cli("report", good, bad, "-o", tmp_path / "r.html", capsys=capsys)
+    assert code == 2 and out == ""
+    assert "RESULTS_DIR" in err and str(bad) in err and expected in err
+    assert "Traceback" not in err
+    assert fake_report == [] and not (tmp_path / "r.html").exists()
+
+
+def test_report_output_errors_exit_2_and_keep_existing_files(tmp_path, fake_report, capsys):
+    r = _results_dir(tmp_path / "r")
+    existing = tmp_path / "old.html"
+    existing.write_text("keep me")
+    code, _, err = run_cli("report", r, "-o", existing, capsys=capsys)
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert existing.read_text() == "keep me"
+    code, _, err = run_cli("report", r, "-o", tmp_path, capsys=capsys)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run_cli("report", r, "-o", tmp_path / "no" / "r.html", capsys=capsys)
+    assert code == 2 and "no such directory" in err
+    code, _, err = run_cli("report", r, r, "-o", tmp_path / "x.html", capsys=capsys)
+    assert code == 2 and "given twice" in err
+    assert fake_report == []
+    code, _, err = run_cli("report", r, "-o", existing, "--overwrite", capsys=capsys)
+    assert code == 0, err
+    assert existing.read_text().startswith("<html>")
+
+
+def test_report_failure_exits_1_and_leaves_the_previous_report(tmp_path, capsys, monkeypatch):
+    import types
+
+    def broken(result_dirs, output, title=None):
+        Path(output).write_text("<html>half")
+        raise ValueError("cannot draw the fan chart")
+
+    module = types.ModuleType("sim.report")
+    module.write_report = broken
+    monkeypatch.setitem(sys.modules, "sim.report", module)
+    r = _results_dir(tmp_path / "r")
+    old = tmp_path / "report.html"
+    old.write_text("previous report")
+    code, out, err = run_cli("report", r, "-o", old, "--overwrite", capsys=capsys)
+    assert code == 1 and out == ""
+    assert "cannot draw the fan chart" in err and "--debug" in err and "Traceback" not in err
+    assert old.read_text() == "previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r", "report.html"]
+
+
+def test_report_without_the_report_module_fails_clearly(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sim.report", None)  # import of sim.report fails
+    r = _results_dir(tmp_path / "r")
+    code, _, err = run_cli("report", r, "-o", tmp_path / "x.html", capsys=capsys)
+    assert code == 1 and "not available" in err and "Traceback" not in err
+
+
+def test_report_needs_at_least_one_results_dir(capsys):
+    code, _, err = run_cli("report", capsys=capsys)
+    assert code == 2 and "RESULTS_DIR" in err
+
+
+def test_installed_scenarios_are_where_vbcsim_scenarios_looks():
+    import tomllib
+
+    from sim.cli import scenario_dirs
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    data_files = config["tool"]["setuptools"]["data-files"]
+    assert data_files["share/vbcsim/scenarios"] == ["scenarios/*.yaml"]
+    assert Path(sys.prefix) / "share" / "vbcsim" / "scenarios" in scenario_dirs()
+
+
+def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
+    """compare two tiny real scenarios, then `vbcsim report` their results directory."""
+    try:
+        from sim.report import write_report  # noqa: F401
+    except ImportError:
+        pytest.skip("sim.report is not available")
+    monkeypatch.chdir(tmp_path)
+    for name in ("ffs_baseline", "aco_enhanced"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"extends: {REPO / 'scenarios' / name}.yaml\nname: {name}\n"
+            "population: {size: 600}\nhorizon_years: 1\nreplications: 2\n")
+    code, _, err = run_cli("compare", "ffs_baseline.yaml", "aco_enhanced.yaml", "--out", "res",
+                           "-q", "-w", "1", capsys=capsys)
+    assert code == 0, err
+    code, out, err = run_cli("report", "res", "-o", "plans.html", "--title", "Two plans",
+                             capsys=capsys)
+    assert code == 0, err
+    assert out.strip() == "Report written to plans.html"
+    html = (tmp_path / "plans.html").read_text(encoding="utf-8")
+    assert "Two plans" in html and "aco_enhanced" in html and "ffs_baseline" in html
+    assert "data:image" in html and 'src="http' not in html  # self-contained
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "aco_enhanced.yaml", "ffs_baseline.yaml", "plans.html", "res"]
