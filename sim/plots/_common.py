@@ -1,0 +1,245 @@
+"""What every plot shares: reading results, metric labels and units, colours, money axes.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so
+nothing here touches matplotlib's global state and every function works under Agg.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
+
+#: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#999999")
+LOSS_COLOUR = "#C0392B"
+
+#: Readable names of the metrics a strategist sees; units come from :func:`metric_unit`.
+LABELS: dict[str, str] = {
+    "spend_total_usd": "Allowed spending",
+    "spend_per_capita_usd": "Allowed spending per capita",
+    "payer_spend_usd": "Payer spending",
+    "payer_spend_per_capita_usd": "Payer spending per capita",
+    "admissions_per_1000": "Hospital admissions",
+    "acsc_admissions_per_1000": "Preventable (ACSC) admissions",
+    "ed_visits_per_1000": "Emergency department visits",
+    "readmission_rate_30d": "30-day readmission rate",
+    "diabetes_controlled_share": "Diabetics in control",
+    "deaths_per_1000": "Deaths",
+    "qalys": "QALYs",
+    "qalys_per_capita": "QALYs per capita",
+    "revenue_usd": "Revenue",
+    "ffs_revenue_usd": "Fee-for-service revenue",
+    "capitation_revenue_usd": "Capitation revenue",
+    "settlement_usd": "Settlement (reconciliation)",
+    "cost_usd": "Cost",
+    "margin_usd": "Margin",
+    "quality_score": "Quality score",
+    "risk_score_mean": "Mean coded risk score",
+}
+
+_UNITS: dict[str, str] = {
+    "payer_spend_usd": "USD per year",
+    "payer_spend_per_capita_usd": "USD per person-year",
+    "quality_score": "points, 0-100",
+    "qalys": "QALYs per year",
+}
+
+
+def metric_label(metric: str) -> str:
+    """A readable name of ``metric`` (``"admissions_per_1000"`` -> ``"Hospital admissions"``)."""
+    if metric in LABELS:
+        return LABELS[metric]
+    if metric.startswith("lever_"):
+        return "Lever: " + metric[len("lever_"):].replace("_", " ")
+    name = metric
+    for suffix in ("_usd", "_per_1000", "_share"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.replace("_", " ").capitalize()
+
+
+def metric_unit(metric: str) -> str:
+    """The unit of ``metric``: from :data:`sim.metrics.POPULATION_METRICS`, else its name."""
+    if metric in _UNITS:
+        return _UNITS[metric]
+    from sim.metrics import POPULATION_METRICS
+
+    if metric in POPULATION_METRICS and POPULATION_METRICS[metric] != "USD":
+        return POPULATION_METRICS[metric]
+    if metric.endswith("_usd"):
+        return "USD per year"
+    if metric.endswith("_per_1000"):
+        return "per 1,000 person-years"
+    if metric.endswith(("_share", "_rate", "_rate_30d")):
+        return "share"
+    return ""
+
+
+def axis_label(metric: str) -> str:
+    """``"Label (unit)"``."""
+    unit = metric_unit(metric)
+    return f"{metric_label(metric)} ({unit})" if unit else metric_label(metric)
+
+
+def is_share(metric: str) -> bool:
+    """Whether ``metric`` is a share between 0 and 1 (shown as a percentage)."""
+    return metric.endswith(("_share", "_rate_30d")) or metric in ("readmission_rate_30d",)
+
+
+def as_results(results: Any) -> pd.DataFrame:
+    """The tidy results table from a DataFrame, a :class:`~sim.runner.RunResult`, a results
+    directory or a ``results.parquet``/``.csv`` file; ``scenario``/``entity``/``metric`` as
+    plain strings."""
+    if isinstance(results, str | os.PathLike):
+        p = Path(results)
+        if p.is_dir():
+            p = p / "results.parquet" if (p / "results.parquet").exists() else p / "results.csv"
+        if not p.exists():
+            raise FileNotFoundError(f"{results}: no results.parquet or results.csv")
+        frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    elif isinstance(results, pd.DataFrame):
+        frame = results
+    elif hasattr(results, "results") and isinstance(results.results, pd.DataFrame):
+        frame = results.results
+    else:
+        raise TypeError(f"expected a results table, a RunResult or a results directory, got "
+                        f"{type(results).__name__}")
+    missing = [c for c in ("replication", "scenario", "year", "entity", "metric", "value")
+               if c not in frame.columns]
+    if missing:
+        raise ValueError(f"not a results table: missing column(s) {missing}")
+    frame = frame.copy()
+    for col in ("scenario", "entity", "metric"):
+        frame[col] = frame[col].astype(str)
+    return frame
+
+
+def pick_scenarios(results: pd.DataFrame, scenarios: Sequence[str] | None) -> list[str]:
+    """``scenarios`` (checked) or every scenario in order of appearance."""
+    present = list(dict.fromkeys(results["scenario"]))
+    if scenarios is None:
+        return present
+    unknown = [s for s in scenarios if s not in present]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {unknown}; the results have {present}")
+    return list(scenarios)
+
+
+def rows_of(results: pd.DataFrame, entity: str, metric: str) -> pd.DataFrame:
+    """The rows of ``metric`` of ``entity``; a clear error naming what exists otherwise."""
+    rows = results[(results["entity"] == entity) & (results["metric"] == metric)]
+    if rows.empty:
+        entities = sorted(results.loc[results["metric"] == metric, "entity"].unique())
+        hint = (f"entities with {metric!r}: {', '.join(entities)}" if entities
+                else f"metrics: {', '.join(sorted(results['metric'].unique()))}")
+        raise ValueError(f"no {metric!r} for entity {entity!r} in the results; {hint}")
+    return rows
+
+
+def scenario_colours(names: Iterable[str]) -> dict[str, str]:
+    """One colour per scenario, by position (so every chart of a report agrees)."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure not registered with pyplot, with the house style."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def style_axes(ax: Any) -> None:
+    """Light grid, no top/right spines."""
+    ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def money(value: float, decimals: int | None = None) -> str:
+    """``$1.2M``, ``$350k``, ``-$12,345``: a compact dollar amount for labels."""
+    if not np.isfinite(value):
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e9:
+        return f"{sign}${v / 1e9:.{1 if decimals is None else decimals}f}B"
+    if v >= 1e6:
+        return f"{sign}${v / 1e6:.{1 if decimals is None else decimals}f}M"
+    if v >= 1e5:
+        return f"{sign}${v / 1e3:.{0 if decimals is None else decimals}f}k"
+    return f"{sign}${v:,.0f}"
+
+
+def plain(text: str) -> str:
+    """``text`` with its dollar signs escaped, so matplotlib does not read them as maths."""
+    return text.replace("$", r"\$")
+
+
+class MoneyFormatter(Formatter):
+    """Dollar tick labels with one scale for the whole axis (``$1.5M``, ``$250k``)."""
+
+    def __init__(self) -> None:
+        self.scale, self.suffix, self.decimals = 1.0, "", 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        finite = np.asarray([x for x in locs if np.isfinite(x)], float)
+        top = float(np.abs(finite).max()) if len(finite) else 0.0
+        self.scale, self.suffix = ((1e9, "B") if top >= 1e9 else (1e6, "M") if top >= 1e6
+                                   else (1e3, "k") if top >= 1e5 else (1.0, ""))
+        step = float(np.min(np.diff(np.sort(finite)))) / self.scale if len(finite) > 1 else 1.0
+        self.decimals = 0 if step >= 1 or step == 0 else min(3, int(np.ceil(-np.log10(step))))
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if abs(x) < 1e-9 * self.scale:
+            return r"\$0"
+        sign = "-" if x < 0 else ""
+        v = abs(x) / self.scale
+        return sign + r"\$" + f"{v:,.{self.decimals}f}{self.suffix}"
+
+
+def percent_axis(axis: Any) -> None:
+    """Show a 0-1 axis as percentages."""
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+
+
+def value_axis(axis: Any, metric: str) -> None:
+    """Money as dollars, shares as percentages, others with thousands separators."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    if metric.endswith("_usd"):
+        axis.set_major_formatter(MoneyFormatter())
+    elif is_share(metric):
+        from matplotlib.ticker import PercentFormatter
+
+        axis.set_major_formatter(PercentFormatter(xmax=1.0))
+    else:
+        axis.set_major_formatter(StrMethodFormatter("{x:,g}"))
+
+
+__all__ = [
+    "LABELS",
+    "PALETTE",
+    "MoneyFormatter",
+    "as_results",
+    "axis_label",
+    "is_share",
+    "metric_label",
+    "metric_unit",
+    "money",
+    "new_figure",
+    "pick_scenarios",
+    "plain",
+    "rows_of",
+    "scenario_colours",
+    "style_axes",
+]

@@ -1,0 +1,159 @@
+"""The charts of a report, each with a caption generated from the numbers it shows."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from sim import plots
+from sim.comparison import DEFAULT_WTP_GRID
+from sim.comparison import ceac as ceac_table
+from sim.report.inputs import ReportInputs
+from sim.report.numbers import OUTCOMES, fmt_money, fmt_probability, fmt_value, population_metrics
+from sim.risk import var
+
+DPI = 150
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One figure of the report: anchor id, section, heading, PNG data URI, alt text and
+    caption."""
+
+    id: str
+    section: str
+    heading: str
+    data_uri: str
+    alt: str
+    caption: str
+
+
+def png_data_uri(fig: Any) -> str:
+    """The figure as a base64 PNG ``data:`` URI."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _list(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
+
+
+def _fan_caption(inputs: ReportInputs, metric: str, entity: str, what: str) -> str:
+    table = plots.fan_table(inputs.results, metric, entity)
+    last = int(table["year"].max())
+    at = table[table["year"] == last]
+    medians = _list([f"{fmt_value(metric, float(r.p50))} under {r.scenario}"
+                     for r in at.itertuples()])
+    n = int(table["n"].min())
+    return (f"{what} by plan year ({plots.metric_unit(metric)}). Line: the median of the "
+            f"{n} replications; dark band: the middle 50% of replications; light band: the "
+            f"middle 90%. In plan year {last} the median is {medians}.")
+
+
+def build_charts(inputs: ReportInputs) -> list[Chart]:
+    """Every chart the inputs allow, in report order."""
+    res, names, ref, p = inputs.results, list(inputs.scenarios), inputs.reference, \
+        inputs.provider
+    charts: list[Chart] = []
+
+    def add(id_: str, section: str, heading: str, fig: Any, alt: str, caption: str) -> None:
+        charts.append(Chart(id_, section, heading, png_data_uri(fig), alt, caption))
+
+    spend = next((m for m, _, _ in population_metrics(inputs) if m.endswith("per_capita_usd")),
+                 None)
+    if spend:
+        add("fig-spending", "spending", "Spending by plan year",
+            plots.fan_chart(res, spend), f"Fan chart of {plots.metric_label(spend).lower()}",
+            _fan_caption(inputs, spend, "population", plots.metric_label(spend)))
+    if p is not None and ((res["entity"] == p) & (res["metric"] == "margin_usd")).any():
+        fan = plots.fan_chart(res, "margin_usd", entity=p)
+        separate = len(fan.axes) > 1
+        add("fig-margin", "margin", f"{p}: margin by plan year", fan,
+            f"Fan chart of {p}'s margin",
+            _fan_caption(inputs, "margin_usd", p, f"{p}'s margin (revenue minus costs)")
+            + (" Scenarios whose margins differ too much in size to share a scale are drawn "
+               "in separate panels." if separate else ""))
+        values = plots.margin_values(res, p)
+        dist = plots.margin_distribution(res, p)
+        stats = []
+        for s in names:
+            x = values.loc[values["scenario"] == s, "value"].to_numpy(float)
+            stats.append(f"{s}: P(loss) {fmt_probability(float((x < 0).mean()))}, VaR95 "
+                         f"{fmt_money(var(x))}")
+        add("fig-distribution", "margin", f"{p}: distribution of the plan-total margin", dist,
+            f"Histograms of {p}'s plan-total margin by scenario",
+            f"How {p}'s margin summed over the plan varies across replications, one panel per "
+            "scenario (bars: number of replications; ticks below: each replication; curve: "
+            "smoothed density when there are 8 or more). The red region is a loss (margin "
+            "below zero); the solid line marks the mean and the dashed line VaR95, the 5th "
+            "percentile: 1 replication in 20 does worse. Every dollar axis includes zero; "
+            "panels get their own scale when the margins differ greatly in size. "
+            + "; ".join(stats) + ".")
+        owing = plots.owing_table(res, p)
+        worst = owing.groupby("scenario")["p_owing"].max().fillna(0.0)
+        owes = [f"{s} up to {fmt_probability(float(worst[s]))}" for s in names
+                if s in worst and worst[s] > 0]
+        add("fig-owing", "margin", f"{p}: probability of owing money by plan year",
+            plots.owing_probability(res, p), f"Bar chart of the probability that {p} owes "
+            "money, by plan year",
+            f"Left: the share of replications in which {p} owes the payer money in a plan "
+            "year (its settlement is negative, e.g. shared losses or a repayment); right: the "
+            "share in which it makes a loss that year (margin below zero). "
+            + (f"It owes money in some year under {_list(owes)}." if owes else
+               "It never owes the payer money in any scenario, replication or year."))
+        table = plots.waterfall_table({"results": res, "cash_flows": inputs.cash_flows}, p)
+        year = int(table["year"].iloc[0])
+        margins = _list([f"{fmt_money(float(r.value))} under {r.scenario}" for r in
+                         table[table["metric"] == "margin_usd"].itertuples()])
+        add("fig-waterfall", "margin", f"{p}: from revenue to margin in plan year {year}",
+            plots.settlement_waterfall({"results": res, "cash_flows": inputs.cash_flows}, p),
+            f"Waterfall from {p}'s revenue to its margin",
+            f"From revenue to margin for {p} in plan year {year}, the last of the plan (the "
+            "contracts in force at its end), mean over replications: fee-for-service revenue, "
+            "capitation and settlements with the payer add up to revenue (green adds, red "
+            "takes away), then the costs of its own services, of claims it pays other "
+            "providers (under capitation), of investment and of changing practice leave the "
+            f"margin: {margins}.")
+    if len(names) > 1:
+        metrics: list[Any] = [m for m, _, _ in population_metrics(inputs)
+                              if m.endswith("per_capita_usd") or m in OUTCOMES]
+        if p is not None and ((res["entity"] == p) & (res["metric"] == "quality_score")).any():
+            metrics.append((p, "quality_score"))
+        interval = "replications" if inputs.paired else "mean"
+        add("fig-outcomes", "outcomes", "Spending, outcomes and quality compared",
+            plots.scenario_comparison(res, metrics, ref, interval=interval),
+            f"Bar chart of differences from {ref}",
+            f"Difference of each scenario from {ref}, in percent of {ref}'s mean per plan "
+            "year, for spending, use of care, outcomes and quality; whiskers: the 95% interval "
+            + ("of the paired differences across replications" if inputs.paired else
+               "of the mean difference") + ". A difference whose whiskers cross zero is not "
+            "clear at this number of replications.")
+        if (res["metric"] == "qalys").any():
+            curve = ceac_table(res, DEFAULT_WTP_GRID, inputs.discount_rate)
+            if len(curve):
+                add("fig-ceac", "outcomes", "Cost-effectiveness acceptability curve",
+                    plots.ceac(curve), "Cost-effectiveness acceptability curve",
+                    "For each amount the payer is willing to pay for one quality-adjusted "
+                    "life year (QALY), the share of replications in which each scenario has "
+                    "the highest net monetary benefit (willingness to pay x QALYs minus payer "
+                    f"spending, both discounted at {inputs.discount_rate:.1%} a year).")
+    for sens in inputs.sensitivity:
+        if sens.kind == "tornado":
+            fig, what = plots.tornado(sens.table), "One-way sensitivity (tornado)"
+            caption = ("How much the output moves when each assumption in turn is set to its "
+                       "low and then its high value (labels: low → high), all others at their "
+                       "base case; the largest swings, on top, are the assumptions that "
+                       f"matter most. From {sens.path}.")
+        else:
+            fig, what = plots.sobol_indices(sens.table), "Global sensitivity (Sobol indices)"
+            caption = ("Share of the output's variance due to each uncertain assumption alone "
+                       "(first order, S1) and with its interactions (total, ST), with 95% "
+                       f"bootstrap intervals; the largest matter most. From {sens.path}.")
+        add(f"fig-{sens.kind}-{len(charts)}", "assumptions", what, fig, what, caption)
+    return charts
+
+
+__all__ = ["Chart", "build_charts", "png_data_uri"]

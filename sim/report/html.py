@@ -1,0 +1,304 @@
+"""Render a report as one self-contained HTML page (inline CSS, images as data URIs).
+
+A Content-Security-Policy in the page forbids every network request, so the page shows the
+same offline as online, and a stray external reference could not load even if one slipped
+in. Key table cells carry ``data-scenario``, ``data-entity``, ``data-metric``, ``data-stat``
+and ``data-value`` (the full-precision number) so that they can be traced to the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from html import escape
+
+from sim.plots._common import metric_label, scenario_colours
+from sim.plots.sensitivity import short_number
+from sim.report.charts import Chart
+from sim.report.inputs import ReportInputs, Sensitivity
+from sim.report.numbers import Row, Summary, fmt_value
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+       "script-src 'unsafe-inline'")
+
+CSS = """
+:root { --ink: #1d2733; --muted: #5b6673; --rule: #d9dee4; --band: #f4f6f8;
+        --better: #0b7a55; --worse: #b03a2e; --accent: #0072B2; }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body { margin: 0; color: var(--ink); background: #fff;
+       font: 15px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+             "Liberation Sans", sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 28px 28px 60px; }
+header.top { border-bottom: 3px solid var(--accent); margin-bottom: 20px; padding-bottom: 10px; }
+h1 { font-size: 27px; line-height: 1.2; margin: 0 0 6px; }
+h2 { font-size: 20px; margin: 34px 0 10px; padding-bottom: 4px;
+     border-bottom: 1px solid var(--rule); }
+h3 { font-size: 16px; margin: 24px 0 6px; }
+.meta { color: var(--muted); font-size: 13px; margin: 0; }
+nav.toc { font-size: 13px; color: var(--muted); margin: 8px 0 0; }
+nav.toc a { color: var(--accent); text-decoration: none; margin-right: 12px; }
+section.summary { background: var(--band); border-left: 4px solid var(--accent);
+                  padding: 6px 20px; border-radius: 4px; }
+section.summary h2 { margin-top: 12px; }
+section.summary h3 { margin: 14px 0 4px; font-size: 15px; }
+section.summary ul { margin: 4px 0 8px; padding-left: 22px; }
+section.summary li { margin: 4px 0; }
+section.summary p { margin: 10px 0; }
+section.summary p.how { color: var(--muted); font-size: 13.5px; }
+.chip { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+        margin-right: 6px; vertical-align: baseline; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 13.5px; }
+table.key th, table.key td { padding: 6px 10px; border-bottom: 1px solid var(--rule);
+                             vertical-align: top; }
+table.key thead th { text-align: right; font-size: 13px; border-bottom: 2px solid var(--ink);
+                     white-space: nowrap; }
+table.key thead th:first-child { text-align: left; }
+table.key tbody th { text-align: left; font-weight: 600; }
+table.key tr.group th { background: var(--band); font-size: 12.5px; text-transform: uppercase;
+                        letter-spacing: .03em; color: var(--muted); padding-top: 10px; }
+table.key td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.unit { display: block; font-weight: 400; color: var(--muted); font-size: 12px; }
+.v { display: block; font-weight: 600; font-size: 14.5px; }
+.ci { display: block; color: var(--muted); font-size: 11.5px; }
+.d { display: block; font-size: 12px; color: var(--muted); }
+.d.better { color: var(--better); font-weight: 600; }
+.d.worse { color: var(--worse); font-weight: 600; }
+.ref-tag { font-weight: 400; color: var(--muted); font-size: 11px; display: block; }
+p.note { color: var(--muted); font-size: 12.5px; margin: 6px 0 0; }
+figure.chart { margin: 22px 0; padding: 12px; border: 1px solid var(--rule); border-radius: 6px;
+               break-inside: avoid; page-break-inside: avoid; }
+figure.chart img { display: block; width: 100%; max-width: 900px; height: auto; margin: 0 auto; }
+figcaption { font-size: 13.5px; color: var(--ink); margin-top: 8px; }
+figcaption strong { color: var(--accent); }
+dl.defs dt { font-weight: 600; margin-top: 8px; }
+dl.defs dd { margin: 2px 0 0 0; color: var(--muted); font-size: 13.5px; }
+table.sources td, table.sources th { padding: 5px 8px; border-bottom: 1px solid var(--rule);
+                                     text-align: left; vertical-align: top; font-size: 12.5px; }
+pre.cmd { white-space: pre-wrap; word-break: break-word; background: var(--band);
+          padding: 8px 10px; border-radius: 4px; font-size: 12px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;
+       background: var(--band); padding: 1px 4px; border-radius: 3px; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--rule);
+         padding-top: 10px; }
+@media print { main { max-width: none; padding: 0; } nav.toc { display: none; } }
+"""
+
+# Records in the page whether every image decoded (read by the browser test; harmless
+# without JavaScript).
+SELF_CHECK = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute('data-images', String(imgs.length));
+  document.body.setAttribute('data-images-rendered', String(ok.length));
+});
+"""
+
+SECTIONS = (("spending", "Payer spending"), ("margin", "Provider margin and financial risk"),
+            ("outcomes", "Outcomes and value"), ("assumptions", "Assumptions that matter most"))
+
+
+def _e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _data_value(v: float) -> str:
+    return repr(float(v)) if math.isfinite(v) else "nan"
+
+
+def render_table(rows: Sequence[Row], inputs: ReportInputs) -> str:
+    colours = scenario_colours(inputs.scenarios)
+    head = ["<th scope=\"col\">Measure</th>"]
+    for s in inputs.scenarios:
+        tag = "<span class=\"ref-tag\">reference</span>" if (
+            s == inputs.reference and len(inputs.scenarios) > 1) else ""
+        head.append(f"<th scope=\"col\" data-scenario=\"{_e(s)}\"><span class=\"chip\" "
+                    f"style=\"background:{colours[s]}\"></span>{_e(s)}{tag}</th>")
+    out = ["<div class=\"scroll\"><table class=\"key\" id=\"key-table\">",
+           "<thead><tr>" + "".join(head) + "</tr></thead><tbody>"]
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            out.append(f"<tr class=\"group\"><th colspan=\"{len(inputs.scenarios) + 1}\">"
+                       f"{_e(group)}</th></tr>")
+        cells = [f"<th scope=\"row\">{_e(row.label)}<span class=\"unit\">{_e(row.unit)}"
+                 "</span></th>"]
+        for c in row.cells:
+            parts = [f"<span class=\"v\">{_e(c.text)}</span>"]
+            if c.interval:
+                parts.append(f"<span class=\"ci\">{_e(c.interval)}</span>")
+            if c.delta:
+                cls = f"d {c.verdict}".strip()
+                parts.append(f"<span class=\"{cls}\">{_e(c.delta)} vs "
+                             f"{_e(inputs.reference)}</span>")
+            cells.append(f"<td data-scenario=\"{_e(c.scenario)}\" data-entity=\"{_e(row.entity)}\" "
+                         f"data-metric=\"{_e(row.metric)}\" data-stat=\"{_e(row.stat)}\" "
+                         f"data-value=\"{_data_value(c.value)}\">{''.join(parts)}</td>")
+        out.append(f"<tr>{''.join(cells)}</tr>")
+    out.append("</tbody></table></div>")
+    compared = len(inputs.scenarios) > 1
+    out.append(
+        "<p class=\"note\">Bold: mean across replications of each replication's average over "
+        "the plan years (risk rows: over the whole plan). Grey: 95% interval across "
+        "replications (2.5th to 97.5th percentile)."
+        + (f" Under it: the difference from {_e(inputs.reference)}, in percent (percentage "
+           "points for rates and shares), green when clearly better, red when clearly worse "
+           "(its 95% interval excludes zero), grey otherwise." if compared else "") + "</p>")
+    return "\n".join(out)
+
+
+def render_figure(chart: Chart, number: int) -> str:
+    return (f"<figure class=\"chart\" id=\"{_e(chart.id)}\">"
+            f"<img src=\"{chart.data_uri}\" alt=\"{_e(chart.alt)}\">"
+            f"<figcaption><strong>Figure {number}.</strong> {_e(chart.caption)}"
+            "</figcaption></figure>")
+
+
+def _no_sensitivity(sensitivity: Sequence[Sensitivity]) -> str:
+    if sensitivity:
+        return ""
+    return ("<p id=\"no-sensitivity\">No sensitivity analysis was run for these results, so "
+            "this report cannot say which assumptions drive them. To find out, run a one-way "
+            "analysis of the output that matters, for example</p><pre class=\"cmd\"><code>"
+            "vbcsim sensitivity scenarios/mssp_one_sided.yaml --metric "
+            "payer_spend_per_capita_usd \\\n    --tornado "
+            "clinical.admissions.rate_per_year=0.12:0.18 prices.admission_mean_usd=11000:15000 "
+            "\\\n    --out results/sensitivity</code></pre><p>(or <code>--sobol 64</code> for "
+            "uncertain parameters declared with distributions), then add "
+            "<code>results/sensitivity</code> to the directories given to "
+            "<code>vbcsim report</code>.</p>")
+
+
+def _top_assumptions(sensitivity: Sequence[Sensitivity]) -> str:
+    items = []
+    for sens in sensitivity:
+        t = sens.table
+        if sens.kind == "tornado" and {"parameter", "metric_low", "metric_high"} <= set(t):
+            t = t.assign(swing=(t["metric_high"] - t["metric_low"]).abs()).sort_values(
+                "swing", ascending=False)
+            metric = str(t["metric"].iloc[0]) if "metric" in t else "output"
+            what = metric_label(metric).lower() if metric != "output" else "the output"
+            for r in t.head(3).itertuples():
+                items.append(
+                    f"<li><code>{_e(r.parameter)}</code> from {_e(short_number(r.low_value))} to "
+                    f"{_e(short_number(r.high_value))}: {_e(what)} moves from "
+                    f"{_e(fmt_value(metric, r.metric_low))} to "
+                    f"{_e(fmt_value(metric, r.metric_high))}</li>")
+        elif sens.kind == "sobol" and {"parameter", "ST"} <= set(t):
+            for r in t.sort_values("ST", ascending=False).head(3).itertuples():
+                items.append(f"<li><code>{_e(r.parameter)}</code>: {100 * r.ST:.0f}% of the "
+                             f"variance with its interactions (alone: {100 * r.S1:.0f}%)</li>")
+    if not items:
+        return ""
+    return "<p>The assumptions with the largest effect:</p><ul>" + "".join(items) + "</ul>"
+
+
+def _definitions(inputs: ReportInputs) -> str:
+    defs = [
+        ("Replication", "One run of the whole simulation with its own random numbers (and, "
+         "when parameters are uncertain, its own parameter draw). Spread across replications "
+         "is the uncertainty the report shows."),
+        ("Mean per plan year", "Each replication's yearly values averaged over the plan years, "
+         "then averaged across replications (as in summary.csv)."),
+        ("95% interval", "The 2.5th to 97.5th percentile across replications"
+         + ("; for a difference between scenarios, of the paired differences (replication by "
+            "replication)." if len(inputs.scenarios) > 1 and inputs.paired else ".")),
+        ("Margin", "Revenue (fee-for-service, capitation, settlements) minus costs (own "
+         "services, claims paid to others, investment, effort of changing practice)."),
+        ("Settlement", "The reconciliation between payer and provider (shared savings or "
+         "losses, capitation settlements, bundle reconciliations); negative means the "
+         "provider owes the payer."),
+        ("Probability of a loss", "The share of replications in which the margin summed over "
+         "the plan is below zero."),
+        ("VaR95 / CVaR95", "VaR95 is the 5th percentile of the plan-total margin: 1 replication "
+         "in 20 does worse. CVaR95 is the mean of the replications at or below it. A negative "
+         "value is a loss."),
+        ("Net present value", f"The margins of the plan years discounted at "
+         f"{inputs.discount_rate:.1%} a year to the first plan year, summed."),
+    ]
+    return "<dl class=\"defs\">" + "".join(f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>"
+                                           for t, d in defs) + "</dl>"
+
+
+def _sources(inputs: ReportInputs) -> str:
+    rows = []
+    for s in inputs.sources:
+        m = s.manifest
+        renamed = "; ".join(f"{a} shown as {b}" for a, b in s.renamed.items())
+        rows.append(
+            "<tr>" + "".join(f"<td>{v}</td>" for v in (
+                f"<code>{_e(s.path)}</code>", _e(", ".join(s.scenarios))
+                + (f" ({_e(renamed)})" if renamed else ""),
+                _e(m.get("replications", "?")), _e(m.get("seed", "?")),
+                _e(m.get("finished_at") or "?"), _e(m.get("vbcsim_version", "?")),
+                f"<code title=\"{_e(s.results_sha256)}\">{_e(s.results_file)} "
+                f"sha256 {_e(s.results_sha256[:12])}</code>")) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Directory", "Scenarios", "Replications", "Seed",
+                                             "Finished (UTC)", "vbcsim", "Results file"))
+    sens = "".join(f"<li><code>{_e(s.path)}</code></li>" for s in inputs.sensitivity)
+    return ("<div class=\"scroll\"><table class=\"sources\"><thead><tr>" + head
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
+            + (f"<p>Sensitivity analyses:</p><ul>{sens}</ul>" if sens else ""))
+
+
+def render_page(
+    title: str, inputs: ReportInputs, summary: Summary, rows: Sequence[Row],
+    charts: Sequence[Chart],
+) -> str:
+    """The whole HTML document."""
+    import sim
+
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    numbers = {c.id: i + 1 for i, c in enumerate(charts)}
+    present = [(k, v) for k, v in SECTIONS
+               if k == "assumptions" or any(c.section == k for c in charts)]
+    body = [f"<header class=\"top\"><h1>{_e(title)}</h1>"
+            f"<p class=\"meta\">vbcsim {_e(sim.__version__)} · generated {now} · "
+            f"{len(inputs.scenarios)} scenario(s), plan years {inputs.years[0]} to "
+            f"{inputs.years[-1]}"
+            + (f" · provider: {_e(inputs.provider)}" if inputs.provider else "") + "</p>"
+            "<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#table\">Side by "
+            "side</a>" + "".join(f"<a href=\"#{k}\">{_e(v)}</a>" for k, v in present)
+            + "<a href=\"#method\">Method and sources</a></nav></header>"]
+    paras = [f"<p>{_e(summary.intro)}</p>"]
+    for heading, items in summary.blocks:
+        paras.append(f"<h3>{_e(heading)}</h3><ul>"
+                     + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>")
+    paras.append(f"<p class=\"how\">{_e(summary.caveat)}</p>")
+    body.append("<section class=\"summary\" id=\"summary\"><h2>Summary</h2>"
+                + "".join(paras) + "</section>")
+    body.append("<section id=\"table\"><h2>Side by side</h2>" + render_table(rows, inputs)
+                + "</section>")
+    for key, heading in present:
+        figs = [c for c in charts if c.section == key]
+        parts = [f"<section id=\"{key}\"><h2>{_e(heading)}</h2>"]
+        if key == "assumptions":
+            parts.append(_top_assumptions(inputs.sensitivity)
+                         + _no_sensitivity(inputs.sensitivity))
+        for c in figs:
+            parts.append(render_figure(c, numbers[c.id]))
+        parts.append("</section>")
+        body.append("".join(parts))
+    pairing = (inputs.pairing[0].upper() + inputs.pairing[1:] + ". "
+               if len(inputs.scenarios) > 1 else "")
+    body.append("<section id=\"method\"><h2>Method and sources</h2>"
+                f"<p>{_e(pairing)}Every number in "
+                "this report is computed from the results files below (the table cells carry "
+                "their scenario, entity, metric and full-precision value as data attributes)."
+                "</p>" + _definitions(inputs) + "<h3>Results used</h3>" + _sources(inputs)
+                + "</section>")
+    body.append("<footer>Made by <code>vbcsim report</code>; self-contained: opens without a "
+                "network connection.</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<meta name=\"generator\" content=\"vbcsim {_e(sim.__version__)}\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>\n"
+            + "\n".join(body) + f"\n</main><script>{SELF_CHECK}</script></body></html>\n")
+
+
+__all__ = ["render_page", "render_table"]

@@ -1,0 +1,463 @@
+"""The numbers of a report: the side-by-side table, differences from the reference, and the
+plain-language summary generated from them.
+
+Every number is computed from the results table by the library's own functions:
+:func:`sim.results.summarise` (means and 95% intervals across replications, yearly values
+averaged over the plan years per replication, as ``summary.csv``), :func:`sim.risk.risk_table`
+(probabilities of loss and owing, VaR95/CVaR95 of the plan-total margin),
+:func:`sim.comparison.npv` and :func:`sim.comparison.incremental` (paired differences).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.comparison import Z95, incremental, lower_is_better, npv
+from sim.plots._common import is_share
+from sim.plots.risk import owing_table
+from sim.report.inputs import ReportInputs
+from sim.results import format_number, summarise
+from sim.risk import risk_table
+
+#: population rows of the table: metric, label, unit
+POPULATION_ROWS = (
+    ("payer_spend_per_capita_usd", "Payer spending per capita", "USD per person-year"),
+    ("payer_spend_usd", "Payer spending, whole population", "USD per year"),
+    ("admissions_per_1000", "Hospital admissions", "per 1,000 person-years"),
+    ("readmission_rate_30d", "30-day readmission rate", "share of discharges"),
+    ("ed_visits_per_1000", "Emergency department visits", "per 1,000 person-years"),
+    ("diabetes_controlled_share", "Diabetics in control (HbA1c)", "share of diabetics"),
+    ("qalys", "QALYs", "per plan year, whole population"),
+)
+FALLBACK = {"payer_spend_per_capita_usd": ("spend_per_capita_usd", "Allowed spending per capita"),
+            "payer_spend_usd": ("spend_total_usd", "Allowed spending, whole population")}
+PROVIDER_ROWS = (
+    ("margin_usd", "Margin", "USD per year"),
+    ("settlement_usd", "Settlement from the payer (negative: owed)", "USD per year"),
+    ("quality_score", "Quality score", "points, 0-100"),
+)
+#: plan-level risk rows: stat (column of risk_table, or "npv"), label, unit
+RISK_ROWS = (
+    ("npv", "Net present value of the margin", "USD over the plan"),
+    ("p_negative_margin", "Probability of a loss over the plan", "share of replications"),
+    ("p_cumulative_loss", "Probability of being in the red at some year end",
+     "share of replications"),
+    ("p_owing", "Probability of owing the payer over the plan", "share of replications"),
+    ("margin_var95", "VaR95 of the plan-total margin (5th percentile)", "USD over the plan"),
+    ("margin_cvar95", "CVaR95 of the plan-total margin (mean of the worst 5%)",
+     "USD over the plan"),
+)
+OUTCOMES = ("admissions_per_1000", "readmission_rate_30d", "ed_visits_per_1000",
+            "diabetes_controlled_share", "qalys")
+FEW_REPLICATIONS = 30
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_money(v: float) -> str:
+    """``$12,346``; ``$18.43M`` from a million; ``-$1,234``."""
+    if not math.isfinite(v):
+        return "n/a"
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    return f"{sign}${a / 1e6:,.2f}M" if a >= 1e6 else f"{sign}${a:,.0f}"
+
+
+def fmt_value(metric: str, v: float) -> str:
+    """How a value of ``metric`` is shown in the report."""
+    if not math.isfinite(v):
+        return "n/a"
+    if metric.endswith("_usd"):
+        return fmt_money(v)
+    if is_share(metric):
+        return f"{100 * v:.1f}%"
+    if metric == "qalys":
+        return f"{v:,.1f}"
+    return format_number(v)
+
+
+def fmt_probability(p: float) -> str:
+    return "n/a" if not math.isfinite(p) else f"{100 * p:.0f}%"
+
+
+def fmt_delta(metric: str, diff: float, ref: float) -> str:
+    """A difference: percentage points for shares, percent of the reference otherwise."""
+    if not math.isfinite(diff):
+        return "n/a"
+    if is_share(metric):
+        return f"{100 * diff:+.1f} pts"
+    if ref == 0 or not math.isfinite(ref):
+        return ("+" if diff > 0 else "") + fmt_money(diff) if metric.endswith("_usd") \
+            else f"{diff:+,.4g}"
+    pct = 100 * diff / abs(ref)
+    return f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
+
+
+# --------------------------------------------------------------------------- differences
+
+
+def differences(inputs: ReportInputs, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Each scenario minus the reference, values averaged over the plan years: ``scenario,
+    entity, metric, reference_mean, scenario_mean, diff_mean, low, high, n``, ``agree``
+    (replications whose difference has the sign of the mean difference; paired only) and
+    ``clear`` (the 95% interval excludes zero).
+
+    Paired runs: the interval is the 2.5th to 97.5th percentile of the paired differences
+    (:func:`sim.comparison.incremental`); otherwise the 95% confidence interval of the
+    difference of two independent means."""
+    res, ref = inputs.results, inputs.reference
+    if inputs.paired:
+        table = incremental(res, ref, pairs, how="mean")
+        if table.empty:
+            return table
+        table = table.rename(columns={"p2.5": "low", "p97.5": "high"})
+        up = table["p_positive"]
+        table["agree"] = np.where(table["diff_mean"] >= 0, up, 1 - up) * table["n"]
+        table["agree"] = table["agree"].round().astype("Int64")
+    else:
+        rows = []
+        for entity, metric in pairs:
+            sub = res[(res["entity"] == entity) & (res["metric"] == metric)]
+            per = sub.groupby(["scenario", "replication"])["value"].mean()
+            if ref not in per.index.get_level_values(0):
+                continue
+            a = per.loc[ref]
+            for scen in inputs.scenarios:
+                if scen == ref or scen not in per.index.get_level_values(0):
+                    continue
+                b = per.loc[scen]
+                d = float(b.mean() - a.mean())
+                se = math.sqrt(b.var(ddof=1) / len(b) + a.var(ddof=1) / len(a)) \
+                    if len(a) > 1 and len(b) > 1 else math.nan
+                rows.append({"scenario": scen, "reference": ref, "entity": entity,
+                             "metric": metric, "reference_mean": float(a.mean()),
+                             "scenario_mean": float(b.mean()), "diff_mean": d,
+                             "low": d - Z95 * se, "high": d + Z95 * se,
+                             "n": min(len(a), len(b)), "agree": pd.NA})
+        table = pd.DataFrame(rows)
+        if table.empty:
+            return table
+    table["clear"] = (table["low"] > 0) | (table["high"] < 0)
+    return table
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scenario's value in a row: the raw number, its text, its 95% interval and (for
+    a scenario other than the reference) its difference from the reference."""
+
+    scenario: str
+    value: float
+    text: str
+    interval: str = ""
+    delta: str = ""
+    verdict: str = ""  # "better", "worse" (clear differences) or "" (none / not clear)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the side-by-side table; ``stat`` says which statistic of ``metric`` of
+    ``entity`` the cells hold (``mean`` per plan year, ``npv``, a risk column)."""
+
+    group: str
+    label: str
+    unit: str
+    entity: str
+    metric: str
+    stat: str
+    cells: tuple[Cell, ...]
+
+
+def _present(res: pd.DataFrame, entity: str, metric: str) -> bool:
+    return bool(((res["entity"] == entity) & (res["metric"] == metric)).any())
+
+
+def population_metrics(inputs: ReportInputs) -> list[tuple[str, str, str]]:
+    """(metric, label, unit) of the population rows present in the results."""
+    out = []
+    for metric, label, unit in POPULATION_ROWS:
+        if not _present(inputs.results, "population", metric) and metric in FALLBACK:
+            metric, label = FALLBACK[metric]
+        if _present(inputs.results, "population", metric):
+            out.append((metric, label, unit))
+    return out
+
+
+def key_table(inputs: ReportInputs) -> list[Row]:
+    """The rows of the side-by-side table (see the module doc for where each comes from)."""
+    res, names, ref = inputs.results, inputs.scenarios, inputs.reference
+    summary = summarise(res).set_index(["scenario", "entity", "metric"])
+    provider = inputs.provider
+    mean_rows = [("Payer and patients (mean per plan year)", "population", m, label, unit)
+                 for m, label, unit in population_metrics(inputs)]
+    if provider is not None:
+        mean_rows += [(f"{provider} (mean per plan year)", provider, m, label, unit)
+                      for m, label, unit in PROVIDER_ROWS if _present(res, provider, m)]
+    diffs = differences(inputs, [(e, m) for _, e, m, _, _ in mean_rows]) if len(names) > 1 \
+        else pd.DataFrame()
+    rows = []
+    for group, entity, metric, label, unit in mean_rows:
+        cells = []
+        for scen in names:
+            key = (scen, entity, metric)
+            if key not in summary.index:
+                cells.append(Cell(scen, math.nan, "n/a"))
+                continue
+            s = summary.loc[key]
+            mean, lo, hi = float(s["mean"]), float(s["p2.5"]), float(s["p97.5"])
+            delta, verdict = "", ""
+            if scen != ref and len(diffs):
+                d = diffs[(diffs["scenario"] == scen) & (diffs["entity"] == entity)
+                          & (diffs["metric"] == metric)]
+                if len(d):
+                    r = d.iloc[0]
+                    delta = fmt_delta(metric, float(r["diff_mean"]), float(r["reference_mean"]))
+                    if bool(r["clear"]) and metric != "settlement_usd":
+                        good = (r["diff_mean"] < 0) == lower_is_better(metric)
+                        verdict = "better" if good else "worse"
+            cells.append(Cell(scen, mean, fmt_value(metric, mean),
+                              f"{fmt_value(metric, lo)} to {fmt_value(metric, hi)}", delta,
+                              verdict))
+        rows.append(Row(group, label, unit, entity, metric, "mean", tuple(cells)))
+    if provider is not None and _present(res, provider, "margin_usd"):
+        rows += _risk_rows(inputs, provider)
+    return rows
+
+
+def _risk_rows(inputs: ReportInputs, provider: str) -> list[Row]:
+    res, names = inputs.results, inputs.scenarios
+    risk = risk_table(res[res["entity"] == provider], over_years="total").set_index("scenario")
+    npvs = npv(res[res["entity"] == provider], None, inputs.discount_rate).set_index("scenario")
+    group = f"{provider}: risk over the whole plan ({len(inputs.years)} years)"
+    rows = []
+    for stat, label, unit in RISK_ROWS:
+        if stat == "npv":
+            label = f"{label} (discounted at {inputs.discount_rate:.1%} a year)"
+        cells = []
+        for scen in names:
+            if stat == "npv":
+                ok = scen in npvs.index
+                v = float(npvs.loc[scen, "npv_mean"]) if ok else math.nan
+                interval = (f"{fmt_money(float(npvs.loc[scen, 'npv_p2.5']))} to "
+                            f"{fmt_money(float(npvs.loc[scen, 'npv_p97.5']))}") if ok else ""
+                cells.append(Cell(scen, v, fmt_money(v), interval))
+                continue
+            ok = scen in risk.index and stat in risk.columns
+            v = float(risk.loc[scen, stat]) if ok else math.nan
+            text = fmt_probability(v) if stat.startswith("p_") else fmt_money(v)
+            cells.append(Cell(scen, v, text))
+        if all(not math.isfinite(c.value) for c in cells):
+            continue
+        rows.append(Row(group, label, unit, provider, "margin_usd" if stat != "p_owing"
+                        else "settlement_usd", stat, tuple(cells)))
+    return rows
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+SENTENCE_LABELS = {
+    "payer_spend_per_capita_usd": "payer spending per capita",
+    "spend_per_capita_usd": "allowed spending per capita",
+    "admissions_per_1000": "hospital admissions",
+    "readmission_rate_30d": "30-day readmission rate",
+    "ed_visits_per_1000": "emergency department visits",
+    "diabetes_controlled_share": "diabetic control (HbA1c)",
+    "qalys": "QALYs",
+}
+
+
+def _label(metric: str) -> str:
+    """How ``metric`` is named within a sentence."""
+    if metric in SENTENCE_LABELS:
+        return SENTENCE_LABELS[metric]
+    for m, label, _ in (*POPULATION_ROWS, *PROVIDER_ROWS):
+        if m == metric:
+            return label
+    for alt, label in FALLBACK.values():
+        if alt == metric:
+            return label
+    return metric.replace("_", " ")
+
+
+def _interval_words(metric: str, r: pd.Series, paired: bool) -> str:
+    """``95% interval 3.2% to 5.0% lower`` or ``... from 1.0% lower to 2.0% higher``."""
+    ref = float(r["reference_mean"])
+
+    def amount(x: float) -> tuple[str, str]:
+        if is_share(metric):
+            return f"{abs(100 * x):.1f} points", "lower" if x < 0 else "higher"
+        return f"{abs(100 * x / ref):.1f}%", "lower" if x < 0 else "higher"
+
+    (lo, lo_dir), (hi, hi_dir) = amount(float(r["low"])), amount(float(r["high"]))
+    what = "95% interval across replications" if paired else "95% confidence interval"
+    if lo_dir == hi_dir:
+        a, b = (hi, lo) if lo_dir == "lower" else (lo, hi)
+        return f"{what}: {a} to {b} {lo_dir}"
+    return f"{what}: from {lo} {lo_dir} to {hi} {hi_dir}, so not clearly different"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The plain-language summary: an opening sentence, one block of statements per
+    scenario (``(heading, [sentences])``) and how sure the numbers are."""
+
+    intro: str
+    blocks: tuple[tuple[str, tuple[str, ...]], ...]
+    caveat: str
+
+    def text(self) -> str:
+        """The summary as plain text."""
+        lines = [self.intro]
+        for heading, items in self.blocks:
+            lines += [heading, *(f"- {i}" for i in items)]
+        return "\n".join([*lines, self.caveat])
+
+
+def summary(inputs: ReportInputs, rows: list[Row]) -> Summary:
+    """The plain-language summary, generated from the numbers of ``rows``."""
+    names, ref, res = inputs.scenarios, inputs.reference, inputs.results
+    reps = inputs.replications
+    n_min = min(reps.values())
+    years = inputs.years
+    provider = inputs.provider
+    blocks = []
+    scen_list = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    span = f"plan years {years[0]} to {years[-1]}" if len(years) > 1 else f"plan year {years[0]}"
+    reps_text = (f"{n_min} replications each" if len(set(reps.values())) == 1
+                 else "replications " + ", ".join(f"{s}: {n}" for s, n in reps.items()))
+    who = f" and for {provider}" if provider else ""
+    verb = "compares" if len(names) > 1 else "describes"
+    intro = (f"This report {verb} {scen_list} over {span} ({len(years)} years), with "
+             f"{reps_text}, for the payer and the patients{who}."
+             + (f" Differences are against {ref}." if len(names) > 1 else ""))
+    by = {(r.entity, r.metric, r.stat): r for r in rows}
+    spend = next((r for r in rows if r.entity == "population" and r.stat == "mean"
+                  and r.metric.endswith("per_capita_usd")), None)
+    pop_metrics = [r.metric for r in rows if r.entity == "population" and r.stat == "mean"]
+    pairs = [("population", m) for m in pop_metrics]
+    if provider:
+        pairs += [(provider, m) for m in ("margin_usd", "quality_score")
+                  if (provider, m, "mean") in by]
+    diffs = differences(inputs, pairs) if len(names) > 1 else pd.DataFrame()
+    owing = owing_table(res, provider) if provider and (provider, "margin_usd", "mean") in by \
+        else None
+    for scen in names:
+        if scen == ref and len(names) > 1:
+            continue
+        parts = []
+        d = diffs[diffs["scenario"] == scen] if len(diffs) else diffs
+        if spend is not None:
+            cell = next(c for c in spend.cells if c.scenario == scen)
+            if len(names) > 1 and len(d):
+                r = d[(d["entity"] == "population") & (d["metric"] == spend.metric)].iloc[0]
+                pct = 100 * r["diff_mean"] / r["reference_mean"]
+                word = "lower" if pct < 0 else "higher"
+                agree = (f"; {word} in {int(r['agree'])} of {int(r['n'])} replications"
+                         if inputs.paired and pd.notna(r["agree"]) else "")
+                parts.append(
+                    f"Under {scen}, {_label(spend.metric)} is {abs(pct):.1f}% {word} "
+                    f"than under {ref} ({cell.text} against "
+                    f"{fmt_money(float(r['reference_mean']))} per person-year; "
+                    f"{_interval_words(spend.metric, r, inputs.paired)}{agree}).")
+            else:
+                parts.append(f"Under {scen}, {_label(spend.metric)} averages "
+                             f"{cell.text} per person-year (95% interval across replications "
+                             f"{cell.interval}).")
+        if provider and (provider, "margin_usd", "mean") in by:
+            parts.append(_provider_sentence(inputs, by, scen, owing))
+        if len(names) > 1 and len(d):
+            parts.append(_outcomes_sentence(d, provider))
+        heading = f"{scen} compared with {ref}" if scen != ref else scen
+        blocks.append((heading, tuple(p for p in parts if p)))
+    paired = f"{inputs.pairing}. " if len(names) > 1 else ""
+    caveat = (f"How sure: {paired}The intervals are 95% intervals across "
+              "replications: they hold the chance variation of individual patients and, when "
+              "parameters are drawn per replication, the uncertainty of the parameters.")
+    if n_min < FEW_REPLICATIONS:
+        caveat += (f" With only {n_min} replications per scenario, treat the intervals, and "
+                   "above all the tail measures (VaR95, CVaR95: the worst 5% of replications), "
+                   "as rough; rerun with more (e.g. --replications 200) before relying on them.")
+    return Summary(intro, tuple(blocks), caveat)
+
+
+def _cell(by: dict, key: tuple[str, str, str], scen: str) -> Cell | None:
+    row = by.get(key)
+    return None if row is None else next((c for c in row.cells if c.scenario == scen), None)
+
+
+def _provider_sentence(inputs: ReportInputs, by: dict, scen: str,
+                       owing: pd.DataFrame | None) -> str:
+    p, ref = inputs.provider, inputs.reference
+    margin = _cell(by, (p, "margin_usd", "mean"), scen)
+    npv_cell = _cell(by, (p, "margin_usd", "npv"), scen)
+    loss = _cell(by, (p, "margin_usd", "p_negative_margin"), scen)
+    var95 = _cell(by, (p, "margin_usd", "margin_var95"), scen)
+    text = f"For {p}, the margin averages {margin.text} a year" if margin else f"For {p}"
+    if scen != ref:
+        ref_margin = _cell(by, (p, "margin_usd", "mean"), ref)
+        if ref_margin:
+            text += f" (under {ref}: {ref_margin.text})"
+    if npv_cell:
+        text += (f", a net present value of {npv_cell.text} over the plan at "
+                 f"{inputs.discount_rate:.1%} a year")
+    text += "."
+    if loss and var95:
+        text += (f" The probability of a loss over the whole plan is {loss.text}; in the worst "
+                 f"5% of replications the plan-total margin is {var95.text} or less (VaR95).")
+    if owing is not None:
+        part = owing[owing["scenario"] == scen]
+        p_owe = part["p_owing"].fillna(0.0)
+        if len(part) and float(p_owe.max()) > 0:
+            k = int(part.loc[p_owe.idxmax(), "year"])
+            text += (f" It owes the payer money in some replications: most often in plan year "
+                     f"{k} ({fmt_probability(float(p_owe.max()))} of replications).")
+        elif len(part):
+            text += " It never owes the payer money, in any replication or year."
+    return text
+
+
+def _outcomes_sentence(d: pd.DataFrame, provider: str | None) -> str:
+    clear, unclear = [], []
+    wanted = [("population", m) for m in OUTCOMES] + ([(provider, "quality_score")]
+                                                      if provider else [])
+    for entity, metric in wanted:
+        r = d[(d["entity"] == entity) & (d["metric"] == metric)]
+        if r.empty:
+            continue
+        r = r.iloc[0]
+        label = _label(metric) if metric != "quality_score" else f"{provider}'s quality score"
+        if bool(r["clear"]):
+            delta = fmt_delta(metric, float(r["diff_mean"]), float(r["reference_mean"]))
+            clear.append(f"{label} {delta}")
+        else:
+            unclear.append(label)
+    text = ""
+    if clear:
+        text += "Clear differences in outcomes (95% interval excludes zero): " + \
+            ", ".join(clear) + "."
+    if unclear:
+        text += (" " if text else "") + "No clear difference: " + ", ".join(unclear) + "."
+    return text
+
+
+__all__ = [
+    "Cell",
+    "Summary",
+    "Row",
+    "differences",
+    "fmt_delta",
+    "fmt_money",
+    "fmt_probability",
+    "fmt_value",
+    "key_table",
+    "summary",
+]

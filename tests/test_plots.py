@@ -1,0 +1,267 @@
+"""Plots: every function returns a matplotlib Figure drawing the numbers of the results.
+
+One tiny real experiment (FFS, one-sided MSSP and global capitation; 500 patients, 2 plan
+years, 3 replications, common random numbers) feeds every test; each test recomputes what
+a chart should show straight from the tidy results table and compares it with what was
+drawn (line data, bar sizes, marker positions).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+import sim
+from sim import plots
+from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.sensitivity import tornado as tornado_analysis
+
+PROVIDER = "primary_care_group"
+SPEND = "payer_spend_per_capita_usd"
+NAMES = ["ffs_baseline", "mssp_one_sided", "capitation_global"]
+
+
+def small(path: str):
+    sc = sim.load_scenario(path)
+    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": 500}),
+                                 "horizon_years": 2})
+
+
+@pytest.fixture(scope="module")
+def run():
+    return sim.compare([small(f"scenarios/{n}.yaml") for n in NAMES], replications=3,
+                       workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def results(run):
+    return run.results
+
+
+def values(results, entity, metric):
+    rows = results[(results["entity"] == entity) & (results["metric"] == metric)]
+    return rows.astype({"scenario": str})
+
+
+def bars(ax):
+    return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() != 0
+            and p.get_height() != 0]
+
+
+def test_no_pyplot_state(results):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    fig = plots.fan_chart(results, SPEND)
+    assert isinstance(fig, Figure) and plt.get_fignums() == before
+
+
+def test_fan_chart_draws_the_median_and_bands(results):
+    fig = plots.fan_chart(results, SPEND)
+    assert len(fig.axes) == 1  # spending fans overlap: one shared panel
+    ax = fig.axes[0]
+    expected = values(results, "population", SPEND).groupby(["scenario", "year"])["value"]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    for name in NAMES:
+        x, y = lines[name].get_data()
+        med = expected.median().loc[name]
+        assert list(x) == list(med.index) == [0, 1]
+        np.testing.assert_allclose(y, med.to_numpy(), rtol=1e-12)
+    assert len(ax.collections) == 2 * len(NAMES)  # a 50% and a 90% band per scenario
+    assert "USD per person-year" in ax.get_ylabel()
+    assert "Plan year" in ax.get_xlabel()
+    assert "Payer spending per capita" in fig._suptitle.get_text()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "middle 50% of replications" in legend and "middle 90% of replications" in legend
+
+
+def test_fan_table_quantiles(results):
+    table = plots.fan_table(results, SPEND, scenarios=["mssp_one_sided"])
+    raw = values(results, "population", SPEND)
+    raw = raw[raw["scenario"] == "mssp_one_sided"]
+    for r in table.itertuples():
+        v = raw.loc[raw["year"] == r.year, "value"].to_numpy()
+        assert (r.n, r.p5, r.p50, r.p95) == pytest.approx(
+            (3, np.quantile(v, 0.05), np.median(v), np.quantile(v, 0.95)))
+
+
+def test_fan_chart_gives_distant_fans_their_own_panel(results):
+    fig = plots.fan_chart(results, "margin_usd", entity=PROVIDER)
+    drawn = [ln.get_label() for ax in fig.axes for ln in ax.get_lines()]
+    assert sorted(drawn) == sorted(NAMES)
+    capitation = next(ax for ax in fig.axes
+                      if "capitation_global" in [ln.get_label() for ln in ax.get_lines()])
+    assert len(capitation.get_lines()) == 1  # its margin is far larger than the others'
+    assert len(plots.fan_chart(results, "margin_usd", PROVIDER, separate=False).axes) == 1
+
+
+def test_margin_distribution_marks_loss_region_and_var(results):
+    fig = plots.margin_distribution(results, PROVIDER)
+    assert len(fig.axes) == len(NAMES)
+    totals = values(results, PROVIDER, "margin_usd").groupby(["scenario", "replication"])[
+        "value"].sum()
+    for ax, name in zip(fig.axes, NAMES, strict=True):
+        x = totals.loc[name].to_numpy()
+        assert ax.get_title(loc="left") == name
+        vlines = {ln.get_label(): ln.get_xdata()[0] for ln in ax.get_lines()
+                  if ln.get_label() in ("mean", "VaR95 (5th percentile)")}
+        assert vlines["VaR95 (5th percentile)"] == pytest.approx(np.quantile(x, 0.05))
+        assert vlines["mean"] == pytest.approx(x.mean())
+        lo, hi = ax.get_xlim()
+        assert lo < 0 < hi  # zero (the loss threshold) always shown
+        loss = matplotlib.colors.to_rgb("#C0392B")
+        assert any(p.get_facecolor()[:3] == loss for p in ax.patches), "loss region not shaded"
+        assert f"P(loss) {(x < 0).mean():.0%}" in ax.get_title(loc="right")
+        hist = ax.containers[0]
+        assert sum(p.get_height() for p in hist) == len(x)  # one count per replication
+    assert "USD over the plan" in fig.axes[-1].get_xlabel()
+
+
+def test_margin_distribution_per_year(results):
+    fig = plots.margin_distribution(results, PROVIDER, ["ffs_baseline"], period="year")
+    assert len(fig.axes) == 1
+    assert sum(p.get_height() for p in fig.axes[0].containers[0]) == 3 * 2  # reps x years
+    assert "USD per year" in fig.axes[0].get_xlabel()
+
+
+def test_owing_probability_bars_match_settlements(results):
+    fig = plots.owing_probability(results, PROVIDER)
+    owe_ax, loss_ax = fig.axes
+    settle = values(results, PROVIDER, "settlement_usd")
+    margin = values(results, PROVIDER, "margin_usd")
+    for ax, rows in ((owe_ax, settle), (loss_ax, margin)):
+        expected = rows.assign(neg=rows["value"] < 0).groupby(["scenario", "year"])["neg"].mean()
+        heights = [[b.get_height() for b in c] for c in ax.containers]
+        for name, h in zip(NAMES, heights, strict=True):
+            assert h == pytest.approx(expected.loc[name].to_numpy())
+    assert "Share of replications" in owe_ax.get_ylabel()
+    assert "owing" in fig._suptitle.get_text()
+
+
+def test_settlement_waterfall_adds_up(run, results):
+    table = plots.waterfall_table(run, PROVIDER)
+    last = values(results, PROVIDER, "margin_usd")["year"].max()
+    assert set(table["year"]) == {last}
+    for name, part in table.groupby("scenario"):
+        means = values(results, PROVIDER, "revenue_usd")
+        rev = means[(means["scenario"] == name) & (means["year"] == last)]["value"].mean()
+        marg = values(results, PROVIDER, "margin_usd")
+        m = marg[(marg["scenario"] == name) & (marg["year"] == last)]["value"].mean()
+        assert part.loc[part["item"] == "Revenue", "value"].item() == pytest.approx(rev)
+        assert part.loc[part["item"] == "Margin", "value"].item() == pytest.approx(m)
+        deltas = part[part["kind"] == "delta"]
+        before = deltas["step"] < part.loc[part["item"] == "Revenue", "step"].item()
+        assert deltas.loc[before, "value"].sum() == pytest.approx(rev)
+        assert rev + deltas.loc[~before, "value"].sum() == pytest.approx(m, abs=1e-6)
+    cap = table[table["scenario"] == "capitation_global"]
+    assert cap.loc[cap["item"] == "Capitation", "value"].item() > 0
+    fig = plots.settlement_waterfall(run, PROVIDER, year=0, scenario=["ffs_baseline"])
+    assert len(fig.axes) == 1
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "Fee-for-service revenue" and labels[-1] == "Margin"
+    assert "plan year 0" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match="no plan year 7"):
+        plots.waterfall_table(run, PROVIDER, year=7)
+
+
+def test_scenario_comparison_relative(results):
+    metrics = [SPEND, "admissions_per_1000", (PROVIDER, "quality_score")]
+    fig = plots.scenario_comparison(results, metrics, "ffs_baseline")
+    ax = fig.axes[0]
+    per = values(results, "population", SPEND).groupby(["scenario", "replication"])[
+        "value"].mean().unstack("scenario")
+    pct = 100 * (per["mssp_one_sided"] - per["ffs_baseline"]).mean() / per["ffs_baseline"].mean()
+    drawn = [b for b in bars(ax) if b.get_facecolor()[:3] == matplotlib.colors.to_rgb("#D55E00")]
+    assert drawn[0].get_width() == pytest.approx(pct)  # first metric, mssp_one_sided
+    assert len(bars(ax)) == len(metrics) * 2  # two scenarios against the reference
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("Payer spending per capita") and "lower is better" in labels[0]
+    assert "ffs_baseline" in ax.get_xlabel()
+    table = plots.comparison_table(results, metrics, "ffs_baseline")
+    row = table[(table["scenario"] == "mssp_one_sided") & (table["metric"] == SPEND)].iloc[0]
+    assert row["pct_diff_mean"] == pytest.approx(pct)
+
+
+def test_scenario_comparison_absolute(results):
+    fig = plots.scenario_comparison(results, ["admissions_per_1000"], relative=False)
+    ax = fig.axes[0]
+    per = values(results, "population", "admissions_per_1000").groupby(
+        ["scenario", "replication"])["value"].mean()
+    heights = [b.get_height() for b in bars(ax)]
+    assert heights == pytest.approx([per.loc[n].mean() for n in NAMES])
+    assert ax.get_title() == "Hospital admissions"
+
+
+def test_ceac(run):
+    table = run.compare().ceac
+    fig = plots.ceac(table)
+    ax = fig.axes[0]
+    for line in ax.get_lines():
+        part = table[table["scenario"] == line.get_label()].sort_values("wtp_usd_per_qaly")
+        np.testing.assert_allclose(line.get_ydata(), part["probability"])
+    assert {ln.get_label() for ln in ax.get_lines()} == set(NAMES)
+    assert "USD per QALY" in ax.get_xlabel()
+    assert plots.ceac(run.compare()).axes  # a Comparison works too
+
+
+def linear_model(scenario, replication, seed_seq):
+    """Output = 1000 x admission rate + 10 x mean length of stay: a known tornado."""
+    adm = scenario.clinical.admissions
+    rows = [(replication, scenario.name, y, "population", SPEND,
+             1000.0 * adm.rate_per_year + 10.0 * adm.los_mean_days)
+            for y in range(scenario.horizon_years)]
+    return ReplicationOutput(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+
+
+def test_tornado():
+    scenario = small("scenarios/ffs_baseline.yaml")
+    table = tornado_analysis(scenario, ["clinical.admissions.rate_per_year=0.1:0.2",
+                                        "clinical.admissions.los_mean_days=4:6"], SPEND,
+                             replicate=linear_model, replications=1, progress=False)
+    fig = plots.tornado(table)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1].startswith("clinical.admissions.rate_per_year")  # largest swing on top
+    assert "0.1 → 0.2" in labels[-1]
+    t = table.set_index("parameter")
+    swings = (t["metric_high"] - t["metric_low"]).to_dict()
+    assert swings == pytest.approx({"clinical.admissions.rate_per_year": 100.0,  # 0.1 x 1000
+                                    "clinical.admissions.los_mean_days": 20.0})  # 2 days x 10
+    widths = sorted(b.get_width() for b in bars(ax))
+    expected = sorted(w for w in [*(t["metric_low"] - t["metric_base"]),
+                                  *(t["metric_high"] - t["metric_base"])] if w != 0)
+    assert widths == pytest.approx(expected)
+    base = [ln.get_xdata()[0] for ln in ax.get_lines()]
+    assert base == pytest.approx([t["metric_base"].iloc[0]])  # the base-case line
+    assert "USD per person-year" in ax.get_xlabel()
+
+
+def test_sobol_indices():
+    table = pd.DataFrame({"parameter": ["a", "b"], "metric": SPEND, "S1": [0.6, 0.2],
+                          "S1_conf": [0.05, 0.05], "ST": [0.7, 0.3], "ST_conf": [0.05, 0.04]})
+    ax = plots.sobol_indices(table).axes[0]
+    assert sorted(round(b.get_width(), 6) for b in bars(ax)) == [0.2, 0.3, 0.6, 0.7]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
+
+
+def test_inputs_and_errors(run, tmp_path):
+    run.to_dir(tmp_path / "out")
+    from_dir = plots.fan_table(tmp_path / "out", SPEND)
+    assert from_dir.equals(plots.fan_table(run, SPEND))
+    with pytest.raises(ValueError, match="no 'nope' for entity 'population'"):
+        plots.fan_chart(run, "nope")
+    with pytest.raises(ValueError, match="unknown scenario"):
+        plots.fan_chart(run, SPEND, scenarios=["nope"])
+    with pytest.raises(ValueError, match="no 'margin_usd' for entity 'nobody'"):
+        plots.margin_distribution(run, "nobody")
+    with pytest.raises(TypeError, match="expected a results table"):
+        plots.fan_chart(42, SPEND)
+    with pytest.raises(ValueError, match="not a tornado table"):
+        plots.tornado(pd.DataFrame({"x": [1]}))
