@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
+from sim.care.services import BILLED_BY, PRICE_FIELD
 from sim.population import morbidity
 from sim.scenario.schema import Levers, Prices, Scenario
 from sim.settlement.context import SettlementContext
@@ -75,12 +76,21 @@ class BehaviourHook:
         return out
 
 
+def _physician_price_fields() -> set[str]:
+    """Fee-schedule fields that price what physicians bill (the fees in the objective)."""
+    fields = {PRICE_FIELD[s] for s, kind in BILLED_BY.items()
+              if kind in ("primary_care", "specialist", "ordering")}
+    return fields | {"imaging_facility_share", "chronic_service_professional_share"}
+
+
 def _is_reference(sc: Scenario, settlers: list) -> bool:
-    """Whether next year's payment is the reference: FFS only, at the default fee schedule
-    and Medicare prices, without pay-for-performance."""
+    """Whether next year's payment is the reference: FFS only, without pay-for-performance,
+    at Medicare prices and the default physician fees (facility prices do not enter the
+    group's objective, so they may differ, e.g. drawn in a PSA)."""
     plain = all(s.type_name == "ffs" and not s.config.pay_for_performance for s in settlers)
-    return (plain and sc.prices == Prices()
-            and all(p.price_factor == 1.0 for p in sc.payers))
+    default = Prices()
+    fees = all(getattr(sc.prices, f) == getattr(default, f) for f in _physician_price_fields())
+    return plain and fees and all(p.price_factor == 1.0 for p in sc.payers)
 
 
 def _bounds(name: str) -> tuple[float, float]:

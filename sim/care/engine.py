@@ -302,14 +302,14 @@ class CareSimulation:
 
     def clinic_day(self, day: int) -> None:
         """Draw day ``day``'s primary-care requests and let every clinic work."""
-        rate = self.pcp_rate
+        rate = self.pcp_rate[: self.next_entrant]  # rows beyond have not joined yet
         total = rate.sum()
         if total <= 0:
             return
         rng = self.clinic_rng
         k = rng.poisson(total / DAYS_PER_YEAR)
         pids = np.searchsorted(np.cumsum(rate), rng.random(k) * total, side="right")
-        pids = np.minimum(pids, self.n - 1)
+        pids = np.minimum(pids, len(rate) - 1)
         prov = self.pop.provider[pids]
         for i, clinic in self.clinics.items():
             served, waits, ed, lost = clinic.day(float(day), pids[prov == i], self.alive, rng)
