@@ -39,7 +39,7 @@ from sim.rng import stream
 from sim.scenario.schema import Levers, Scenario
 
 DAYS_PER_YEAR = 365
-UNIFORMS_PER_PATIENT_YEAR = 12
+UNIFORMS_PER_PATIENT_YEAR = 16
 _QUANTILES = 512
 
 #: Year-end hook, called when plan year ``year`` (from -1, the last warm-up year) closes and a
