@@ -54,16 +54,16 @@ class BehaviourHook:
             cur = tuple(getattr(current, n) for n in LEVER_NAMES)
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
                                       *_observed(ctx, sim, i, closed_year, observed, cfg))
-            problem.calibrate()
             if sc.behavior == "fixed" or _is_reference(sc, settlers):
                 # Fixed behaviour, or the reference contract itself (FFS at the default fee
                 # schedule, no pay-for-performance): the norms are calibrated so that the
-                # reference levers are the optimum, so there is nothing to solve.
+                # reference levers are the optimum, so there is nothing to calibrate or solve.
                 optimum = tuple(getattr(cfg.levers, n) for n in LEVER_NAMES)
                 chosen = optimum if sc.behavior == "fixed" else tuple(
                     c + cfg.behavior.adaptation_rate * (o - c)
                     for c, o in zip(cur, optimum, strict=True))
             else:
+                problem.calibrate()
                 optimum = problem.solve(cur)
                 rate = cfg.behavior.adaptation_rate
                 chosen = tuple(c + rate * (o - c) for c, o in zip(cur, optimum, strict=True))

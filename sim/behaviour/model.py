@@ -179,7 +179,7 @@ class ProviderProblem:
             inp = PayoffInputs(
                 provider=self.provider, exp=exp,
                 sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
-                    self._ref_totals, 1e-9),
+                    self.reference_totals, 1e-9),
                 truncation=self.truncation, ffs_revenue=ffs_revenue,
                 scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope))
             for s in self.settlers:
@@ -216,6 +216,11 @@ class ProviderProblem:
             u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
         return u
 
+    @property
+    def reference_totals(self) -> np.ndarray:
+        """Expected spending per payer at the reference levers (scales payoff variances)."""
+        return self.panel(self.reference).total_by_payer()
+
     def _grad(self, fn, levers: tuple[float, ...]) -> np.ndarray:
         g = np.zeros(4)
         for i in range(4):
@@ -231,7 +236,6 @@ class ProviderProblem:
         ref = self.reference
         default = Prices()
         up = _scale_prices(default, 1.01)
-        self._ref_totals = self.panel(ref).total_by_payer()
 
         def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
             return self.utility(lv, prices, contracts=False, norms=False)
