@@ -11,12 +11,15 @@ Measures, on the default FFS baseline resized to ``--patients`` x ``--years``:
    effect and age mix) of ``--psa-replications`` replications on local processes, writing
    every replication as a part (as ``vbcsim run --out`` does); the wall time of 1,000
    replications is extrapolated linearly from it unless ``--psa-replications 1000``
-   (target < 20 minutes on 2 cores).
+   (target < 20 minutes on 2 cores; the linear extrapolation counts worker start-up 1,000/N
+   times, so it slightly overstates).
 
-Every configuration gives bit-identical results (checked). Wall times include starting the
-workers. Usage, from the repository root::
+Every configuration gives bit-identical results (checked). Wall times include starting and
+stopping the workers (for Dask also the scheduler and nannies). Usage, from the repository
+root::
 
-    python benchmarks/bench_parallel.py --write      # measure and update benchmarks/README.md
+    python benchmarks/bench_parallel.py --psa-replications 1000 --write   # ~22 min, recorded
+    python benchmarks/bench_parallel.py --write      # ~4 min, PSA extrapolated from 40
     python benchmarks/bench_parallel.py --quick      # 2,000 x 2 years, smoke test
 """
 
@@ -27,6 +30,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -125,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     numbers["load_average_start"] = round(load0, 2)
     numbers["load_average_end"] = round(os.getloadavg()[0], 2)
     numbers["cpus"] = len(os.sched_getaffinity(0))
+    numbers["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    numbers["commit"] = _commit()
     numbers["python"] = platform.python_version()
     print(json.dumps(numbers, indent=2))
     if args.json:
@@ -135,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _commit() -> str:
+    """The checked-out commit (``-dirty`` with uncommitted changes), or ``unknown``."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
+                             capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def write_readme(n: dict, command: str) -> None:
     dask = (f"| Dask local cluster, {n['workers']} workers | {n['dask_s']:.1f} s | overhead vs "
             f"local processes **{n['dask_overhead']:+.1%}** (target <= +10%) |\n"
@@ -142,8 +158,9 @@ def write_readme(n: dict, command: str) -> None:
     how = "extrapolated linearly from" if n["psa_1000_extrapolated"] else "measured:"
     body = (
         f"{START}\n"
-        f"Measured with `{command.replace(' --write', '')}` on {n['cpus']} CPUs, Python "
-        f"{n['python']}; load average {n['load_average_start']} at the start and "
+        f"Measured {n['date']} with `{command.replace(' --write', '')}` at commit "
+        f"`{n['commit']}` on {n['cpus']} CPUs, Python {n['python']}; load average "
+        f"{n['load_average_start']} at the start and "
         f"{n['load_average_end']} at the end (other work on the machine slows the parallel "
         "runs).\n\n"
         f"{n['replications']} replications of {n['patients']:,} patients x {n['years']} years "

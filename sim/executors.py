@@ -227,9 +227,7 @@ class DaskExecutor:
             return
         with contextlib.ExitStack() as stack:
             if self.local_workers is not None:
-                cluster = stack.enter_context(distributed.LocalCluster(
-                    n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None))
+                cluster = stack.enter_context(_local_cluster(distributed, self.local_workers))
                 client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
             else:
                 client = stack.enter_context(
@@ -264,6 +262,37 @@ class DaskExecutor:
             finally:
                 if pending:
                     client.cancel(list(pending))
+
+
+#: Settings of the local Dask cluster's workers, for CPU-bound pure-Python tasks without a
+#: dashboard (measured by ``benchmarks/bench_parallel.py``; together they made a replication
+#: ~20% slower on a Dask worker than on a plain worker process):
+#:
+#: * ``MALLOC_TRIM_THRESHOLD_`` unset: Dask sets it to 64 KiB before spawning workers so that
+#:   freed memory goes back to the OS quickly; setting it also fixes glibc's mmap threshold,
+#:   so every NumPy array above 128 KiB is mapped and unmapped afresh (page faults). A
+#:   replication allocates many such arrays and ran ~10% slower with it;
+#: * the statistical profiler (samples every worker thread's stack every 10 ms) and the GIL
+#:   contention monitor: diagnostics for the dashboard, which a local run does not start.
+LOCAL_WORKER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
+
+
+def _local_cluster(distributed: Any, workers: int) -> Any:
+    """A :class:`distributed.LocalCluster` of ``workers`` single-threaded processes.
+
+    The settings of :data:`LOCAL_WORKER_CONFIG` are in force only while the cluster starts
+    (its nannies copy the configuration and environment for their workers then); the
+    calling process's Dask configuration is restored afterwards.
+    """
+    import dask
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)
 
 
 # --------------------------------------------------------------------------- choice

@@ -121,3 +121,15 @@ def pytest_configure(config):
         "markers", "real_model: end-to-end test of the real care model (skips while it is the "
         "placeholder)"
     )
+
+
+def worker_settings(_: object) -> dict[str, object]:
+    """What a worker process runs with (for the Dask local-cluster test)."""
+    import os
+
+    import dask
+
+    return {"malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+            "profile": dask.config.get("distributed.worker.profile.enabled"),
+            "gil_monitor": dask.config.get("distributed.admin.system-monitor.gil.enabled")}

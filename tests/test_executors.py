@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY, fake_replicate_failing
+from conftest import TINY, fake_replicate_failing, worker_settings
 
 from sim.executors import (
     ProcessExecutor,
@@ -63,6 +63,26 @@ def test_dask_failure_names_the_replication(tiny_scenario):
     with pytest.raises(ReplicationError, match="replication 1 failed: ValueError: boom"):
         run(tiny_scenario, replications=3, replicate=fake_replicate_failing, dask_local=1,
             progress=False)
+
+
+def test_local_dask_workers_are_set_up_for_cpu_bound_tasks():
+    """The local cluster's workers run without Dask's malloc-trim setting, profiler and GIL
+    monitor (each costs run time on pure-Python replications), keep one BLAS thread, and
+    the caller's Dask configuration is left as it was, also for a second cluster."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from sim.executors import DaskExecutor
+
+    before = dask.config.get("distributed.nanny.pre-spawn-environ")
+    for _ in range(2):
+        got = [r for e in DaskExecutor(local_workers=1).run(worker_settings, [0])
+               if e is not None for r in [e[1]]]
+        assert got == [{"malloc_trim": None, "omp_threads": "1", "profile": False,
+                        "gil_monitor": False}]
+        assert dask.config.get("distributed.nanny.pre-spawn-environ") == before
+        assert dask.config.get("distributed.worker.profile.enabled") is True
+        assert dask.config.get("distributed.comm.require-encryption") is None
 
 
 @pytest.mark.real_model

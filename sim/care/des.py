@@ -6,8 +6,8 @@ Two kinds of process run in one ``simpy.Environment`` (time unit: days):
   the competing hazards of its current state (``sim.care.model``), records the interval
   until then (routine services in the interval are drawn later, in one vectorised step,
   which is exact for a Poisson process with a constant rate), and handles the event:
-  death, a change of diabetic control, or a hospital stay (waiting for a bed — a
-  ``simpy.Resource`` — then the length of stay, then the 30-day post-discharge window).
+  death, a change of diabetic control, or a hospital stay (waiting for a bed — see
+  :class:`Beds` — then the length of stay, then the 30-day post-discharge window).
   Intervals end at plan-year boundaries and at the end of the post-discharge window,
   where rates change.
 * ``daily_process`` — one per run, at the start of every day with urgent priority: the
@@ -22,6 +22,7 @@ module-level state and no global random generator.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,40 @@ class UrgentTimeout(simpy.events.Event):
         self._ok = True
         self._value = None
         env.schedule(self, URGENT, delay)
+
+
+class Beds:
+    """Hospital beds: ``capacity`` beds taken first come, first served.
+
+    The same queueing discipline as a ``simpy.Resource`` of that capacity, with the common
+    case made cheap: while a bed is free, :meth:`request` takes it at once and returns
+    ``None`` (no event is scheduled); otherwise it returns an event that succeeds when a
+    released bed passes to this request, in arrival order.
+    """
+
+    __slots__ = ("env", "capacity", "in_use", "queue")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.in_use = 0
+        self.queue: deque[simpy.Event] = deque()
+
+    def request(self) -> simpy.Event | None:
+        """Take a bed now (``None``), or join the queue (yield the returned event)."""
+        if self.in_use < self.capacity and not self.queue:
+            self.in_use += 1
+            return None
+        wait = self.env.event()
+        self.queue.append(wait)
+        return wait
+
+    def release(self) -> None:
+        """Free a bed; the longest-waiting request, if any, takes it now."""
+        if self.queue:
+            self.queue.popleft().succeed()
+        else:
+            self.in_use -= 1
 
 
 def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
@@ -120,10 +155,11 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         pcp_rate[pid] = 0.0
         admit_day = env.now
         bed = sim.beds.request()
-        yield bed
+        if bed is not None:  # all beds taken: wait for one
+            yield bed
         wait = env.now - admit_day
         yield env.timeout(los)
-        sim.beds.release(bed)
+        sim.beds.release()
         sim.discharge(pid, admit_day, wait, k, u[ui], u[ui + 1])
         ui += 2
         window_end = env.now + WINDOW_DAYS

@@ -25,7 +25,7 @@ from scipy.stats import gamma as gamma_dist
 
 from sim.care import claims as claimgen
 from sim.care.clinic import Clinic
-from sim.care.des import daily_process, patient_process
+from sim.care.des import Beds, daily_process, patient_process
 from sim.care.model import R_PCP, LeverArrays, YearRates, year_rates
 from sim.ledger import Ledger
 from sim.population import (
@@ -172,8 +172,7 @@ class CareSimulation:
         self.year_end = float(DAYS_PER_YEAR)
         self.env = simpy.Environment()
         self.year_end_event = self.env.event()
-        self.beds = simpy.Resource(
-            self.env, capacity=max(1, int(round(sc.capacity.beds_per_1000 * n0 / 1000.0))))
+        self.beds = Beds(self.env, max(1, int(round(sc.capacity.beds_per_1000 * n0 / 1000.0))))
         self._start_year(0)
 
     # ------------------------------------------------------------------ year set-up
