@@ -1,9 +1,11 @@
-"""Progress reporting for long runs: a ``tqdm.auto`` bar, or nothing.
+"""Progress reporting for long runs: a ``tqdm`` bar, or nothing.
 
 The bar counts finished replications and shows the rate and the time left. It appears only
 after ``delay`` seconds, so short runs print nothing, and only where someone can see it: on a
 terminal or in a Jupyter kernel, unless asked for (``progress=True``) or refused
-(``progress=False``). ``tqdm`` is imported only when a bar is wanted.
+(``progress=False``). In a Jupyter kernel with ``ipywidgets`` it is a widget; without, a text
+bar redrawn in the cell's output (no "IProgress not found" warning, as ``tqdm.auto`` would
+give). ``tqdm`` is imported only when a bar is wanted.
 """
 
 from __future__ import annotations
@@ -48,6 +50,21 @@ def progress_bar(total: int, *, desc: str, enabled: bool, delay: float = DELAY_S
     """A bar over ``total`` replications (a no-op reporter when ``enabled`` is false)."""
     if not enabled:
         return _NoProgress()
-    from tqdm.auto import tqdm
+    bar = _bar_class()
+    return bar(total=total, desc=desc, unit="rep", delay=delay, dynamic_ncols=True, leave=False)
 
-    return tqdm(total=total, desc=desc, unit="rep", delay=delay, dynamic_ncols=True, leave=False)
+
+def _bar_class() -> Any:
+    """``tqdm.notebook.tqdm`` in a Jupyter kernel that has ``ipywidgets``, else the text bar."""
+    if "ipykernel" in sys.modules:
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            from tqdm.notebook import tqdm as notebook_bar
+
+            return notebook_bar
+    from tqdm.std import tqdm as text_bar
+
+    return text_bar

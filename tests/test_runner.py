@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import sys
+import types
 
 import numpy as np
 import pandas as pd
@@ -216,3 +218,21 @@ def test_real_model_identical_with_one_and_two_workers(real_model):
     assert serial.results["year"].nunique() == 2  # horizon_years
     assert "population" in set(serial.results["entity"])
     assert serial.results["value"].notna().any()
+
+
+def test_progress_bar_in_a_notebook_is_a_widget_only_with_ipywidgets(monkeypatch):
+    """In a Jupyter kernel the bar is a widget when ipywidgets is there, else tqdm's text bar
+    (``tqdm.auto`` would pick the widget bar and warn "IProgress not found")."""
+    import io
+
+    from tqdm.notebook import tqdm as notebook_bar
+    from tqdm.std import tqdm as text_bar
+
+    import sim.progress
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert sim.progress.progress_enabled(None, io.StringIO())
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # importing it fails
+    assert sim.progress._bar_class() is text_bar
+    monkeypatch.setitem(sys.modules, "ipywidgets", types.ModuleType("ipywidgets"))
+    assert sim.progress._bar_class() is notebook_bar
