@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from sim.rng import name_key
 from sim.scenario.distributions import uncertainty_of
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
+from sim.settlement.registry import install_custom_contracts
 from sim.uncertainty import apply_values, drawn_scenario, draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
@@ -74,6 +76,26 @@ class Task:
     values: Mapping[str, float] | None = None
     #: name written in the results' ``scenario`` column (default: the scenario's name)
     label: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskFunction:
+    """What executors run for each task: :func:`execute_task` with the replication function.
+
+    It also carries the custom contracts registered in the calling process that the tasks
+    use (:func:`sim.settlement.registry.custom_contracts_for_workers`), and registers them
+    when it runs in another process, so that a contract class written in a notebook runs on
+    worker processes and Dask workers too.
+    """
+
+    replicate: Replicate
+    custom_contracts: tuple[tuple[str, bytes], ...] = ()
+    origin: tuple[str, int] = field(default_factory=lambda: (socket.gethostname(), os.getpid()))
+
+    def __call__(self, task: Task) -> PartOutput:
+        if self.custom_contracts and (socket.gethostname(), os.getpid()) != self.origin:
+            install_custom_contracts(self.custom_contracts)
+        return execute_task(self.replicate, task)
 
 
 class TaskError(RuntimeError):
@@ -268,6 +290,7 @@ __all__ = [
     "Task",
     "TaskError",
     "check_names",
+    "TaskFunction",
     "execute_task",
     "is_experiment_file",
     "load_experiment",

@@ -24,7 +24,6 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,8 @@ from sim.experiment import (
     Replicate,
     Task,
     TaskError,
+    TaskFunction,
     check_names,
-    execute_task,
     scenario_digest,
     task_seed,
 )
@@ -59,6 +58,7 @@ from sim.results import (
 from sim.rng import replication_seeds
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.distributions import uncertainty_of, with_uncertainty
+from sim.settlement.registry import custom_contracts_for_workers
 from sim.uncertainty import DRAW_COLUMNS, draws_frame
 
 # re-exported for callers of the earlier runner API
@@ -482,7 +482,8 @@ def run_scenarios(
     tasks = build_tasks(prepared, crn)
     first = prepared[0]
     exe = choose_executor(executor, workers, scheduler, dask_local, first.replications, len(tasks))
-    fn = partial(execute_task, simulate_replication if replicate is None else replicate)
+    fn = TaskFunction(simulate_replication if replicate is None else replicate,
+                      custom_contracts_for_workers(prepared) if exe.name != "serial" else ())
     if source is None and sources and len(prepared) == 1:
         source = sources[0]
 
@@ -542,8 +543,11 @@ def execute_tasks(
 ) -> list[PartOutput]:
     """Run ``tasks`` on ``executor`` (default: serial) and return their outputs in task
     order (used by sensitivity analyses, which build their own tasks)."""
-    fn = partial(execute_task, simulate_replication if replicate is None else replicate)
+    tasks = list(tasks)
     exe = executor if executor is not None else make_executor(workers=1)
+    shipped = () if exe.name == "serial" else custom_contracts_for_workers(
+        {id(t.scenario): t.scenario for t in tasks}.values())
+    fn = TaskFunction(simulate_replication if replicate is None else replicate, shipped)
     return _execute(list(tasks), fn, exe, None, progress, desc)
 
 

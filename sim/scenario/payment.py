@@ -193,8 +193,9 @@ class REACHContract(ContractBase):
 class CustomContract(ContractBase):
     """A payment model written in Python and registered under ``kind``.
 
-    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available (or give
-    ``kind: package.module:Class`` to import it, which also works in worker processes); the settler
+    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available to runs started
+    from the same Python session, on any backend (the class is sent to the workers); give
+    ``kind: package.module:Class`` to import it instead (e.g. for ``vbcsim run``); the settler
     receives this configuration (``params`` holds its own parameters) and settles like the
     built-in contracts (``docs/contracts.md``, notebook ``03_custom_contract.ipynb``).
     """

@@ -15,6 +15,8 @@ with ``type: <name>`` (its configuration model must also be part of the schema).
 from __future__ import annotations
 
 import importlib
+import pickle
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -81,6 +83,45 @@ def settler_for(config: Any, label: str) -> ContractSettler:
     return cls(config, label)
 
 
+def custom_contracts_for_workers(scenarios: Iterable[Any]) -> tuple[tuple[str, bytes], ...]:
+    """The custom settlers registered in this process that ``scenarios`` use, serialised for
+    worker processes (which start without this process's registrations).
+
+    ``cloudpickle`` serialises a class defined in ``__main__`` (a notebook, a script) by
+    value, and one from an importable module by reference. Raises ``ValueError`` naming the
+    contract if a class cannot be serialised.
+    """
+    kinds = sorted({c.kind for sc in scenarios for period in sc.plan for c in period.contracts
+                    if c.type == "custom" and c.kind in CUSTOM_REGISTRY})
+    if not kinds:
+        return ()
+    import cloudpickle
+
+    out = []
+    for kind in kinds:
+        cls = CUSTOM_REGISTRY[kind]
+        try:
+            out.append((kind, cloudpickle.dumps(cls)))
+        except Exception as exc:
+            raise ValueError(
+                f"custom contract {kind!r} ({cls.__qualname__}) cannot be sent to worker "
+                f"processes: {type(exc).__name__}: {exc}; run in this process (workers=1) or "
+                "give kind: 'package.module:Class'") from exc
+    return tuple(out)
+
+
+_RECEIVED: dict[str, bytes] = {}
+
+
+def install_custom_contracts(contracts: Iterable[tuple[str, bytes]]) -> None:
+    """Register, in a worker process, the settlers of :func:`custom_contracts_for_workers`
+    (again only when one changed since the last call, e.g. on a long-lived Dask worker)."""
+    for kind, blob in contracts:
+        if _RECEIVED.get(kind) != blob:
+            CUSTOM_REGISTRY[kind] = pickle.loads(blob)  # noqa: S301 - sent by our own parent
+            _RECEIVED[kind] = blob
+
+
 def _custom_class(kind: str, label: str) -> type:
     """A registered custom settler, or ``package.module:Class`` imported by path (which also
     works in worker processes, where registrations made elsewhere are unknown)."""
@@ -95,5 +136,5 @@ def _custom_class(kind: str, label: str) -> type:
                              f"{exc}") from None
     raise ValueError(f"contract {label}: no custom contract registered as {kind!r}; "
                      f"registered in this process: {', '.join(sorted(CUSTOM_REGISTRY)) or 'none'}"
-                     " (register it with sim.settlement.register_custom, or give "
-                     "kind: 'package.module:Class' so that worker processes can import it)")
+                     " (register it with sim.settlement.register_custom before the run, or "
+                     "give kind: 'package.module:Class')")

@@ -56,3 +56,60 @@ def test_custom_contract_by_import_path_works_without_registration():
     pc = out[(out.entity == "primary_care_group") & (out.metric == "settlement_usd")]["value"]
     py = out[(out.entity == "population") & (out.metric == "person_years")]["value"]
     np.testing.assert_allclose(pc.to_numpy(), 5.0 * py.to_numpy())
+
+
+CUSTOM_IN_MAIN = '''# the settler's class is defined in the script's __main__
+import sys
+import numpy as np
+import pandas as pd
+import sim
+from sim.contracts.statement import StatementBuilder
+from sim.settlement import BaseSettler, register_custom
+
+
+{settler_source}
+
+if __name__ == "__main__":
+    register_custom("notebook_bonus", PerMemberBonus)
+    sc = sim.scenario_from_dict({"name": "bonus", "population": {"size": 400},
+                                 "horizon_years": 1, "behavior": "fixed", "replications": 3,
+                                 "plan": [{"contracts": [{"type": "ffs"}, {
+                                     "type": "custom", "kind": "notebook_bonus",
+                                     "provider": "primary_care_group",
+                                     "params": {"usd_per_member_year": 7.0}}]}]})
+    backends = {"serial": {"workers": 1}, "processes": {"workers": 2}}
+    if sys.argv[1] == "dask":
+        backends["dask"] = {"dask_local": 2}
+    runs = {name: sim.run(sc, progress=False, **kw) for name, kw in backends.items()}
+    for name, res in runs.items():
+        assert res.backend == name, (name, res.backend)
+        pd.testing.assert_frame_equal(runs["serial"].results, res.results)
+    out = runs["serial"].results
+    pc = out[(out.entity == "primary_care_group") & (out.metric == "settlement_usd")]["value"]
+    py = out[(out.entity == "population") & (out.metric == "person_years")]["value"]
+    np.testing.assert_allclose(pc.to_numpy(), 7.0 * py.to_numpy())
+    print("ok", sorted(runs))
+'''
+
+
+@pytest.mark.parametrize("backends", ["processes", "dask"])
+def test_a_contract_class_written_in_main_runs_on_worker_processes(tmp_path, backends):
+    """A class defined in ``__main__`` (a notebook, a script) and registered there is sent to
+    the worker processes (and Dask workers), with the same results as in-process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if backends == "dask":
+        pytest.importorskip("distributed")
+    script = tmp_path / "custom_in_main.py"
+    import inspect
+
+    source = CUSTOM_IN_MAIN.replace("{settler_source}", inspect.getsource(PerMemberBonus))
+    script.write_text(source, encoding="utf-8")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, str(script), backends], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().startswith("ok")
