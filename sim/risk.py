@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 MARGIN = "margin_usd"
 SETTLEMENT = "settlement_usd"
@@ -176,7 +176,7 @@ def precision(
                .mean().reset_index())
     g = per_rep.groupby(by, sort=False, observed=True)["value"]
     out = g.agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "n"})
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = float(ndtri(0.5 + confidence / 2))
     out["mcse"] = out["sd"] / np.sqrt(out["n"])
     out["half_width"] = z * out["mcse"]
     with np.errstate(divide="ignore", invalid="ignore"):

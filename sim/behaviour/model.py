@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
 from sim.care.services import BILLED_BY, Service, reference_price_ratio
@@ -263,6 +262,8 @@ class ProviderProblem:
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
         u0 = self.utility(tuple(x0))
         py = float(self.panel(tuple(x0)).person_years.sum())
+        from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
+
         res = minimize(lambda x: -(self.utility(tuple(x)) - u0) / py, x0, method="L-BFGS-B",
                        bounds=BOUNDS, options={"eps": 1e-5, "maxiter": 30, "ftol": 1e-10})
         return tuple(float(x) for x in res.x)

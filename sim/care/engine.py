@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from scipy.stats import gamma as gamma_dist
+from scipy.special import gammaincinv
 
 from sim.care import claims as claimgen
 from sim.care.clinic import Clinic
@@ -50,7 +50,9 @@ YearEndHook = Callable[[int, "CareSimulation"], dict[str, Levers] | None]
 def _gamma_table(shape: float) -> list[float]:
     """Mid-quantiles of a unit-mean gamma distribution (inverse-CDF sampling by table)."""
     q = (np.arange(_QUANTILES) + 0.5) / _QUANTILES
-    values = gamma_dist.ppf(q, shape, scale=1.0 / shape)
+    # = scipy.stats.gamma.ppf(q, shape, scale=1 / shape), bit for bit, without importing
+    # scipy.stats (a fifth of a second in every worker process)
+    values = gammaincinv(shape, q) * (1.0 / shape) + 0.0
     return (values / values.mean()).tolist()
 
 
