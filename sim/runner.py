@@ -482,8 +482,7 @@ def run_scenarios(
     tasks = build_tasks(prepared, crn)
     first = prepared[0]
     exe = choose_executor(executor, workers, scheduler, dask_local, first.replications, len(tasks))
-    fn = TaskFunction(simulate_replication if replicate is None else replicate,
-                      custom_contracts_for_workers(prepared) if exe.name != "serial" else ())
+    fn = _task_function(replicate, prepared, exe)
     if source is None and sources and len(prepared) == 1:
         source = sources[0]
 
@@ -545,10 +544,17 @@ def execute_tasks(
     order (used by sensitivity analyses, which build their own tasks)."""
     tasks = list(tasks)
     exe = executor if executor is not None else make_executor(workers=1)
-    shipped = () if exe.name == "serial" else custom_contracts_for_workers(
-        {id(t.scenario): t.scenario for t in tasks}.values())
-    fn = TaskFunction(simulate_replication if replicate is None else replicate, shipped)
-    return _execute(list(tasks), fn, exe, None, progress, desc)
+    fn = _task_function(replicate, [t.scenario for t in tasks], exe)
+    return _execute(tasks, fn, exe, None, progress, desc)
+
+
+def _task_function(
+    replicate: Replicate | None, scenarios: Sequence[Scenario], exe: Executor
+) -> TaskFunction:
+    """The function ``exe`` runs per task; off this process it carries the custom contracts
+    registered here that ``scenarios`` use (a serial run already has them)."""
+    shipped = () if exe.name == "serial" else custom_contracts_for_workers(scenarios)
+    return TaskFunction(simulate_replication if replicate is None else replicate, shipped)
 
 
 def _execute(
