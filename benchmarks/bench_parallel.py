@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench_care_model import machine_info  # noqa: E402
 
 from sim.runner import run  # noqa: E402
 from sim.scenario import resolve_scenario_dict, scenario_from_dict  # noqa: E402
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers["load_average_end"] = round(os.getloadavg()[0], 2)
     numbers["cpus"] = len(os.sched_getaffinity(0))
     numbers["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    numbers["commit"] = _commit()
+    numbers["commit"] = machine_info()["commit"]
     numbers["python"] = platform.python_version()
     print(json.dumps(numbers, indent=2))
     if args.json:
@@ -139,16 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         write_readme(numbers, " ".join(["python", "benchmarks/bench_parallel.py",
                                          *(argv if argv is not None else sys.argv[1:])]))
     return 0
-
-
-def _commit() -> str:
-    """The checked-out commit (``-dirty`` with uncommitted changes), or ``unknown``."""
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
-                             capture_output=True, text=True, timeout=10)
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() or "unknown"
 
 
 def write_readme(n: dict, command: str) -> None:
