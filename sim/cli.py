@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback when something fails")
+    code = argparse.ArgumentParser(add_help=False)
+    code.add_argument("--allow-code", action="store_true",
+                      help="let custom contracts named 'package.module:Class' in the scenario "
+                      "files be imported (Python code runs: only for files you trust)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
                         help="show the version of vbcsim and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
@@ -147,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace an existing results directory")
 
     run = sub.add_parser(
-        "run", parents=[debug, output, execution], help="run a scenario and write its results",
+        "run", parents=[debug, code, output, execution], help="run a scenario and write its results",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  vbcsim run scenarios/ffs_baseline.yaml\n"
@@ -165,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     cmp = sub.add_parser(
-        "compare", parents=[debug, output, execution],
+        "compare", parents=[debug, code, output, execution],
         help="run scenarios together and compare them with a reference",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -193,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.set_defaults(handler=_cmd_compare)
 
     sens = sub.add_parser(
-        "sensitivity", parents=[debug, execution],
+        "sensitivity", parents=[debug, code, execution],
         help="one-way (tornado) or Sobol sensitivity of an output metric",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -232,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.set_defaults(handler=_cmd_sensitivity)
 
     validate = sub.add_parser(
-        "validate", parents=[debug], help="check scenario files without running them",
+        "validate", parents=[debug, code], help="check scenario files without running them",
         description="Check scenario files (with what they extend); exit 2 if any is refused. "
         "An error names the file, the line, the field and what was expected.",
         formatter_class=_HelpFormatter,
@@ -291,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
-def _load(path: Path, what: str):
+def _load(path: Path, what: str, allow_code: bool = False):
     """Load a scenario file; a missing file is a usage error naming the argument."""
     from sim.scenario import load_scenario
 
@@ -299,7 +303,7 @@ def _load(path: Path, what: str):
         raise UsageError(f"argument {what}: no such file: {str(path)!r}")
     if not path.is_file():
         raise UsageError(f"argument {what}: not a file: {str(path)!r}")
-    return load_scenario(path)
+    return load_scenario(path, allow_code=allow_code)
 
 
 def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -311,12 +315,12 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) ->
     for path in args.files:
         try:
             if path.is_file() and is_experiment_file(path):
-                exp = load_experiment(path)
+                exp = load_experiment(path, allow_code=args.allow_code)
                 print(f"{path}: ok (experiment {exp.name!r}: scenarios "
                       f"{', '.join(s.name for s in exp.scenarios)}; reference {exp.reference})",
                       file=out)
                 continue
-            scenario = _load(path, "FILE")
+            scenario = _load(path, "FILE", args.allow_code)
         except (ScenarioError, UsageError, OSError) as exc:
             _report(exc, args.debug)
             status = EXIT_BAD_INPUT
@@ -425,7 +429,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
 
     if args.scenario.is_file() and is_experiment_file(args.scenario):
         return _run_experiment(args, argv, out, args.scenario)
-    scenario = _load(args.scenario, "SCENARIO")
+    scenario = _load(args.scenario, "SCENARIO", args.allow_code)
     return _go(args, argv, out, [scenario], scenario.name, sources=[str(args.scenario)])
 
 
@@ -433,7 +437,7 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
                     **overrides) -> int:
     from sim.experiment import load_experiment
 
-    exp = load_experiment(path)
+    exp = load_experiment(path, allow_code=args.allow_code)
     return _go(args, argv, out, list(exp.scenarios), exp.name,
                sources=list(exp.sources), crn=overrides.get("crn", exp.crn),
                reference=overrides.get("reference") or exp.reference, name=exp.name,
@@ -461,7 +465,7 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
             return _run_experiment(args, argv, out, path, **overrides)
         raise UsageError("argument FILE: give two or more scenario files, or one experiment "
                          "file (with a top-level 'experiment:')")
-    scenarios = [_load(p, "FILE") for p in args.scenarios]
+    scenarios = [_load(p, "FILE", args.allow_code) for p in args.scenarios]
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -480,7 +484,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
     from sim.results import check_results_dir
     from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
 
-    scenario = _load(args.scenario, "SCENARIO")
+    scenario = _load(args.scenario, "SCENARIO", args.allow_code)
     execution = _execution(args)
     if args.out is not None:
         try:

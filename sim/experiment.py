@@ -181,8 +181,9 @@ def is_experiment_file(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-def load_experiment(path: str | os.PathLike[str]) -> Experiment:
-    """Load an experiment file and the scenarios it names (each validated).
+def load_experiment(path: str | os.PathLike[str], *, allow_code: bool = False) -> Experiment:
+    """Load an experiment file and the scenarios it names (each validated; ``allow_code`` as
+    for :func:`sim.scenario.load_scenario`).
 
     Raises :class:`ScenarioError` naming the file, line and field.
     """
@@ -233,7 +234,7 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
         if not sub.is_file():
             raise fail(("experiment", "scenarios"), f"scenario file '{f}' not found (looked "
                        f"for {sub})")
-        scenarios.append(load_scenario(sub))
+        scenarios.append(load_scenario(sub, allow_code=allow_code))
         sources.append(os.fspath(sub))
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -317,6 +317,7 @@ def run(
     resume: bool = False,
     overwrite: bool = False,
     command: str | None = None,
+    allow_code: bool = False,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -332,11 +333,16 @@ def run(
     the final files are assembled from those parts. ``resume=True`` completes the
     interrupted run in ``out`` (refused if it was made from another scenario, other
     settings or another vbcsim version).
+
+    ``allow_code=True`` lets a custom contract's ``kind: package.module:Class`` be imported
+    (scenario files run no code otherwise; ``docs/contracts.md``).
     """
     source: str | None = None
     if isinstance(scenario, str | os.PathLike):
         source = os.fspath(scenario)
-        scenario = load_scenario(scenario)
+        scenario = load_scenario(scenario, allow_code=allow_code)
+    elif allow_code:
+        custom_contracts_for_workers([scenario], ship=False, allow_code=True)
     return run_scenarios(
         [scenario], sources=[source], replications=replications, seed=seed, workers=workers,
         progress=progress, replicate=replicate, executor=executor, scheduler=scheduler,
@@ -353,6 +359,7 @@ def compare(
     seed: int | None = None,
     wtp: Sequence[float] | None = None,
     discount_rate: float | None = None,
+    allow_code: bool = False,
     **kwargs: Any,
 ) -> RunResult:
     """Run several scenarios together and return their results (compare with
@@ -364,7 +371,7 @@ def compare(
     replications with the same seed sequence per replication and the same parameter
     draws (common random numbers; ``crn=False`` gives independent streams).
     ``reference`` (default: the first scenario) is what ``result.compare()`` compares with.
-    Other keywords as for :func:`run`.
+    Other keywords (``allow_code`` too) as for :func:`run`.
     """
     from sim.experiment import is_experiment_file, load_experiment
 
@@ -372,7 +379,7 @@ def compare(
         if not is_experiment_file(scenarios):
             raise ValueError(f"{os.fspath(scenarios)} is not an experiment file (no top-level "
                              "'experiment:'); pass a list of scenarios")
-        scenarios = load_experiment(scenarios)
+        scenarios = load_experiment(scenarios, allow_code=allow_code)
     if isinstance(scenarios, Experiment):
         exp = scenarios
         return run_scenarios(
@@ -390,10 +397,12 @@ def compare(
     for item in scenarios:
         if isinstance(item, str | os.PathLike):
             sources.append(os.fspath(item))
-            loaded.append(load_scenario(item))
+            loaded.append(load_scenario(item, allow_code=allow_code))
         else:
             sources.append(None)
             loaded.append(item)
+    if allow_code:
+        custom_contracts_for_workers(loaded, ship=False, allow_code=True)
     return run_scenarios(
         loaded, sources=sources, replications=replications, seed=seed,
         crn=True if crn is None else crn, reference=reference,
@@ -552,8 +561,8 @@ def _task_function(
     replicate: Replicate | None, scenarios: Sequence[Scenario], exe: Executor
 ) -> TaskFunction:
     """The function ``exe`` runs per task; off this process it carries the custom contracts
-    registered here that ``scenarios`` use (a serial run already has them)."""
-    shipped = () if exe.name == "serial" else custom_contracts_for_workers(scenarios)
+    that ``scenarios`` use, resolved here before any task runs (a serial run has them)."""
+    shipped = custom_contracts_for_workers(scenarios, ship=exe.name != "serial")
     return TaskFunction(simulate_replication if replicate is None else replicate, shipped)
 
 

@@ -61,13 +61,17 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 # --------------------------------------------------------------------------- public API
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(path: str | os.PathLike[str], *, allow_code: bool = False) -> Scenario:
     """Load, resolve (``extends:``) and validate a scenario YAML file.
+
+    A custom contract's ``kind: package.module:Class`` is imported only with
+    ``allow_code=True`` (see :func:`sim.settlement.registry.resolve_custom`); without it
+    such a file is refused before anything is imported.
 
     Raises :class:`ScenarioError` naming the file, line, field path and what was expected.
     """
     data, prov, shown = _resolve_file(path)
-    return _validate(data, prov, shown)
+    return _check_code(_validate(data, prov, shown), prov, shown, allow_code)
 
 
 def resolve_scenario_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -79,13 +83,15 @@ def scenario_from_dict(
     data: Mapping[str, Any],
     source: str = "<dict>",
     base_dir: str | os.PathLike[str] | None = None,
+    *,
+    allow_code: bool = False,
 ) -> Scenario:
     """Validate a mapping into a :class:`Scenario`, with the same rules as a file.
 
     ``source`` names the mapping in error messages. An ``extends:`` entry is resolved
     relative to ``base_dir`` (default: the working directory); as with files, ``name`` is
     not inherited from a base (the schema default applies). NumPy scalars are accepted as
-    the Python numbers they hold.
+    the Python numbers they hold. ``allow_code`` as for :func:`load_scenario`.
     """
     plain = _plain(data)
     if not isinstance(plain, dict):
@@ -98,7 +104,7 @@ def scenario_from_dict(
     merged, mprov = _apply_extends(plain, prov, source, shown_dir, folder, ())
     if "name" not in plain:
         merged.pop("name", None)
-    return _validate(merged, mprov, source)
+    return _check_code(_validate(merged, mprov, source), mprov, source, allow_code)
 
 
 def resolved_yaml(scenario: Scenario) -> str:
@@ -359,6 +365,32 @@ def _merge_into(
             target[key] = value
         if p in oprov:
             tprov[p] = oprov[p]
+
+
+# --------------------------------------------------------------------------- custom code
+
+
+def _check_code(scenario: Scenario, prov: Provenance, top: str, allow_code: bool) -> Scenario:
+    """Refuse a custom contract naming Python code (``package.module:Class``) unless the user
+    allowed code; with ``allow_code``, import it here, in this process, and check it is a
+    settler class. Other kinds (registered, entry points) are resolved when the run starts.
+    """
+    from sim.settlement import registry
+
+    for i, period in enumerate(scenario.plan):
+        for j, contract in enumerate(period.contracts):
+            if contract.type != "custom" or not registry.is_code_path(contract.kind):
+                continue
+            keys = ("plan", str(i), "contracts", str(j), "kind")
+            file, line = _where(prov, keys, top)
+            if not allow_code:
+                raise ScenarioError(file, ".".join(keys), "custom contract not allowed: "
+                                    + registry.allow_code_hint(contract.kind), line)
+            try:
+                registry.resolve_custom(contract.kind, allow_code=True)
+            except registry.CustomCodeError as exc:
+                raise ScenarioError(file, ".".join(keys), str(exc), line) from None
+    return scenario
 
 
 # --------------------------------------------------------------------------- validation

@@ -46,12 +46,13 @@ def test_unregistered_custom_contract_is_named_in_the_error():
         simulate_replication(sc, 0, np.random.SeedSequence(1))
 
 
-def test_custom_contract_by_import_path_works_without_registration():
+def test_custom_contract_by_import_path_works_with_allow_code():
     sc = scenario_from_dict({"population": {"size": 600}, "horizon_years": 1, "behavior": "fixed",
                              "plan": [{"contracts": [{
                                  "type": "custom", "kind": f"{__name__}:PerMemberBonus",
                                  "provider": "primary_care_group",
-                                 "params": {"usd_per_member_year": 5.0}}]}]})
+                                 "params": {"usd_per_member_year": 5.0}}]}]},
+                            allow_code=True)
     out = simulate_replication(sc, 0, np.random.SeedSequence(2)).results
     pc = out[(out.entity == "primary_care_group") & (out.metric == "settlement_usd")]["value"]
     py = out[(out.entity == "population") & (out.metric == "person_years")]["value"]
