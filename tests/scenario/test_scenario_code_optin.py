@@ -1,0 +1,43 @@
+"""Scenario files run no code unless the user allows it (issue 18, item 1)."""
+
+import pytest
+
+from sim.scenario import ScenarioError, load_scenario
+
+ATTACKS = ["pydoc:pipepager", "os:system", "builtins:exec"]
+
+
+def _write(tmp_path, kind):
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "attack.yaml"
+    path.write_text(
+        "horizon_years: 1\npopulation: {size: 100}\nplan:\n  - contracts:\n"
+        "      - {type: ffs}\n"
+        f"      - {{type: custom, kind: '{kind}', provider: primary_care_group, "
+        f"params: {{name: 'touch {marker}'}}}}\n", encoding="utf-8")
+    return path, marker
+
+
+@pytest.mark.parametrize("kind", ATTACKS)
+def test_code_path_refused_without_opt_in(tmp_path, kind):
+    path, marker = _write(tmp_path, kind)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
+    assert err.value.field == "plan.0.contracts.1.kind"
+    assert "--allow-code" in str(err.value) and "allow_code=True" in str(err.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ATTACKS)
+def test_code_path_must_be_a_settler_class_even_with_opt_in(tmp_path, kind):
+    path, marker = _write(tmp_path, kind)
+    with pytest.raises(ScenarioError, match="not a contract settler class"):
+        load_scenario(path, allow_code=True)
+    assert not marker.exists()
+
+
+def test_a_class_that_is_not_a_settler_is_refused(tmp_path):
+    path, _ = _write(tmp_path, "subprocess:Popen")
+    with pytest.raises(ScenarioError, match="not a contract settler"):
+        load_scenario(path, allow_code=True)
