@@ -590,7 +590,7 @@ def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -
         if not args.dir.is_dir():
             raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
         folder = args.dir
-        files = sorted(folder.glob("*.yaml"))
+        files = sorted(f for f in folder.glob("*.yaml") if f.is_file())  # no FIFOs
         if not files:
             raise UsageError(f"argument --dir: no scenario files (*.yaml) in {str(folder)!r}")
     else:
@@ -599,7 +599,7 @@ def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -
         if folder is None:
             raise UsageError("no scenario files found; looked in " + ", ".join(
                 str(d) for d in looked) + " (use --dir DIR)")
-        files = sorted(folder.glob("*.yaml"))
+        files = sorted(f for f in folder.glob("*.yaml") if f.is_file())
     shown = _shown(folder)
     width = max(len(f.stem) for f in files)
     print(f"Scenarios in {shown}/ (run one with: vbcsim run {shown}/NAME.yaml)\n", file=out)

@@ -133,6 +133,8 @@ def _file_problem(path: Path) -> str | None:
         return "is a directory, expected a .yaml or .yml file"
     if not path.exists():
         return "file not found"
+    if not path.is_file():  # a FIFO, socket or device: reading it could block forever
+        return "not a regular file (a pipe, socket or device); expected a .yaml or .yml file"
     if path.suffix.lower() not in SUFFIXES:
         return f"expected a .yaml or .yml file, got '{path.suffix or 'no extension'}'"
     return None

@@ -41,3 +41,29 @@ def test_a_class_that_is_not_a_settler_is_refused(tmp_path):
     path, _ = _write(tmp_path, "subprocess:Popen")
     with pytest.raises(ScenarioError, match="not a contract settler"):
         load_scenario(path, allow_code=True)
+
+
+def test_a_fifo_named_yaml_is_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "x.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError, match="not a regular file") as err:
+        load_scenario(fifo)
+    assert err.value.file == str(fifo)
+
+
+def test_scenarios_dir_skips_a_fifo(tmp_path):
+    import io
+    import os
+
+    from sim.cli import main
+
+    os.mkfifo(tmp_path / "x.yaml")
+    (tmp_path / "ok.yaml").write_text("# ok — a plain scenario\n", encoding="utf-8")
+    out = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        assert main(["scenarios", "--dir", str(tmp_path)]) == 0
+    assert "ok" in out.getvalue() and " x " not in out.getvalue()
