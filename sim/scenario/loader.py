@@ -151,7 +151,7 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     data, prov = _apply_extends(raw, prov, shown, os.path.dirname(shown), real.parent,
                                 ((real.resolve(), shown),))
     if not own_name:
-        data["name"] = _NAME_CHARS.sub("_", real.stem) or "scenario"
+        data["name"] = _NAME_CHARS.sub("_", real.stem).lstrip(".")[:100] or "scenario"
         prov[("name",)] = (shown, None)
     return data, prov, shown
 
@@ -577,6 +577,10 @@ def _expected(err: Any, path: FieldPath, labels: dict[int, str], data: Any) -> s
         return f"expected one of {ctx.get('expected', '?')}{got}"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"^[A-Za-z0-9_.\-]+$":
         return f"expected letters, digits, '_', '.' or '-' only (no spaces){got}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == (
+            r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}$"):
+        return (f"expected a safe file name: 1 to 100 letters, digits, '_', '.' or '-' (no "
+                f"spaces), not starting with '.' (it names the output folder){got}")
     if kind == "too_short":
         return (f"expected at least {ctx.get('min_length')} item(s), got "
                 f"{ctx.get('actual_length')}")

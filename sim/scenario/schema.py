@@ -596,7 +596,7 @@ class Scenario(StrictModel):
     """Everything a run needs; built from a YAML file by :func:`sim.scenario.load_scenario`."""
 
     name: str = Field("scenario", description="Scenario name (the results `scenario`).",
-                      pattern=r"^[A-Za-z0-9_.\-]+$")
+                      pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}$")
     description: str = Field("", description="What question the scenario answers.")
     horizon_years: int = param(5, unit="years", source=ASSUMPTION, ge=1, le=30,
                                description="Number of plan years simulated.")

@@ -67,3 +67,12 @@ def test_scenarios_dir_skips_a_fifo(tmp_path):
     with contextlib.redirect_stdout(out):
         assert main(["scenarios", "--dir", str(tmp_path)]) == 0
     assert "ok" in out.getvalue() and " x " not in out.getvalue()
+
+
+@pytest.mark.parametrize("name", [".", "..", ".hidden", "a/b", "x\ty", "a" * 101])
+def test_unsafe_scenario_names_are_refused(name):
+    from sim.scenario import scenario_from_dict
+
+    with pytest.raises(ScenarioError, match="name") as err:
+        scenario_from_dict({"name": name})
+    assert err.value.field == "name"
