@@ -52,6 +52,11 @@ Origin = tuple[str, int | None]  # (file as shown to the user, 1-based line or N
 Provenance = dict[FieldPath, Origin]
 
 SUFFIXES = (".yaml", ".yml")
+#: Values one file may hold once YAML aliases are expanded: the shipped scenarios hold a few
+#: hundred, so 100,000 leaves room for big hand-written files and stops an alias bomb early.
+MAX_NODES = 100_000
+#: Nesting levels of a scenario (the schema needs about 8).
+MAX_DEPTH = 64
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -175,6 +180,12 @@ def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
         raise _yaml_error(exc, shown) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(shown, "", f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(shown, "", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(shown, "", f"invalid value: {exc}") from None
     finally:
         loader.dispose()
     if data is None:  # an empty file (or only comments): every default
@@ -237,8 +248,17 @@ class _Builder:
         self.shown = shown
         self.prov = prov
         self.active: set[int] = set()  # nodes on the current path (recursive aliases)
+        self.count = 0  # values built so far (aliases counted each time they are expanded)
 
     def build(self, node: Node, path: FieldPath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:  # YAML aliases expand: a "billion laughs" stops here
+            raise ScenarioError(self.shown, "", f"more than {MAX_NODES:,} values once YAML "
+                                "aliases are expanded; write the scenario without such "
+                                "repetition", node.start_mark.line + 1)
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError(self.shown, ".".join(path[:5]) + "...", f"nested too deeply "
+                                f"(at most {MAX_DEPTH} levels)", node.start_mark.line + 1)
         if isinstance(node, ScalarNode):
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.active:

@@ -76,3 +76,25 @@ def test_unsafe_scenario_names_are_refused(name):
     with pytest.raises(ScenarioError, match="name") as err:
         scenario_from_dict({"name": name})
     assert err.value.field == "name"
+
+
+def test_alias_bomb_is_refused_fast(tmp_path):
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i, n in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{n}: &{n} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="aliases") as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 1000 + "]" * 1000 + "\n",
+                                  "seed: " + "9" * 5000 + "\n"])
+def test_deep_nesting_and_huge_integers_name_the_file(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
