@@ -77,6 +77,7 @@ def test_scenarios_must_have_different_names(pair):
         compare([pair[0], pair[0]], replicate=fake_replicate, workers=1)
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_common_random_numbers_shrink_the_variance_of_the_difference(real_model):
     """FFS against a one-sided MSSP ACO (levers chosen by the behaviour model): the variance

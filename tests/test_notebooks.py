@@ -65,6 +65,7 @@ def test_notebook_is_stripped(path: Path):
     assert nb.cells and nb.cells[0].cell_type == "markdown", "start with a markdown intro"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
 def test_notebook_runs(path: Path):
     nb = nbformat.read(path, as_version=4)
