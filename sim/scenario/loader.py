@@ -172,7 +172,10 @@ def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
     except OSError as exc:
         raise ScenarioError(shown, "", f"cannot read the file: {exc.strerror}") from None
     prov: Provenance = {}
-    loader = _LineLoader(text)
+    try:  # the reader refuses non-printable characters (a NUL byte) as it is built
+        loader = _LineLoader(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(shown, "", f"invalid YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         data = None if node is None else _Builder(loader, shown, prov).build(node, ())
@@ -232,6 +235,8 @@ _LineLoader.add_implicit_resolver(
 
 def _construct_scientific(loader: yaml.SafeLoader, node: ScalarNode) -> int | float:
     value = Decimal(str(loader.construct_scalar(node)).replace("_", ""))
+    if abs(value.adjusted()) > 18:  # 1e999999 as an int would take minutes; a float is inf
+        return float(value)
     return int(value) if value == value.to_integral_value() else float(value)
 
 
