@@ -34,7 +34,6 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -278,10 +277,6 @@ def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
     if dup:
         raise ValueError(f"scenarios run together must have different names; repeated: "
                          f"{', '.join(dup)}")
-
-
-def as_record(task: Task) -> dict[str, Any]:
-    return {"scenario": task.label or task.scenario.name, "replication": task.replication}
 
 
 __all__ = [

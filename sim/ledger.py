@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from sim.care.services import CATEGORY_OF, Category, Service
 
@@ -125,16 +124,3 @@ class Ledger:
         sums = np.bincount(self.category[m], weights=self.claims["amount"][m],
                            minlength=len(Category))
         return {c.name.lower(): float(sums[c]) for c in Category}
-
-    def claims_frame(self) -> pd.DataFrame:
-        """The claims as a DataFrame with readable service, category and provider columns."""
-        df = pd.DataFrame(self.claims)
-        df["service_name"] = pd.Categorical.from_codes(
-            df["service"].astype(int), [s.name.lower() for s in Service])
-        df["category"] = pd.Categorical.from_codes(
-            CATEGORY_BY_CODE[df["service"].to_numpy()].astype(int),
-            [c.name.lower() for c in Category])
-        if self.provider_names:
-            df["provider_name"] = pd.Categorical.from_codes(
-                df["provider"].astype(int), self.provider_names)
-        return df

@@ -46,11 +46,6 @@ class Population:
     def __len__(self) -> int:
         return len(self.age0)
 
-    @property
-    def n_conditions(self) -> np.ndarray:
-        """Number of chronic conditions per patient."""
-        return self.conditions.sum(axis=1)
-
 
 def _age_grid(params: PopulationParams, n: int = 400) -> np.ndarray:
     """Deterministic ages representing the starting age distribution (for solving a_c)."""

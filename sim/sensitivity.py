@@ -266,16 +266,10 @@ def sobol(
     }).sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def sobol_points(n: int, factors: int) -> int:
-    """Design points of :func:`sobol` (first-order and total indices)."""
-    return n * (factors + 2)
-
-
 __all__ = [
     "SensitivityError",
     "parse_range",
     "sobol",
-    "sobol_points",
     "tornado",
     "tornado_figure",
 ]

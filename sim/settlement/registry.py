@@ -34,13 +34,6 @@ if TYPE_CHECKING:
     from sim.settlement.context import SettlementContext
 
 
-class Coverage(Protocol):
-    """Claims a contract pays instead of fee-for-service."""
-
-    mask: np.ndarray  # which of the year's claims are covered
-    payer_of_record: str  # the provider that pays covered claims of other providers
-
-
 class ContractSettler(Protocol):
     """What every contract implements."""
 
