@@ -373,20 +373,40 @@ def _merge_into(
     target: dict[Any, Any], tprov: Provenance, over: dict[Any, Any], oprov: Provenance,
     path: FieldPath,
 ) -> None:
-    """Deep-merge ``over`` into ``target``: mappings key by key, anything else replaced."""
+    """Deep-merge ``over`` into ``target``: mappings key by key, anything else replaced.
+
+    The provenance follows: under a replaced value it comes from ``oprov`` only. Linear in
+    the sizes of both provenance maps (each is scanned once, not once per replaced key).
+    """
+    replaced: set[FieldPath] = set()
+    kept: list[FieldPath] = []  # merged mappings: their own line comes from ``over``
+    _merge_values(target, over, path, replaced, kept)
+    if replaced:
+        def under(q: FieldPath) -> bool:
+            return any(q[:n] in replaced for n in range(len(path) + 1, len(q) + 1))
+
+        for q in [q for q in tprov if under(q)]:
+            del tprov[q]
+        tprov.update({q: o for q, o in oprov.items() if under(q)})
+    for p in kept:
+        if p in oprov:
+            tprov[p] = oprov[p]
+
+
+def _merge_values(
+    target: dict[Any, Any], over: dict[Any, Any], path: FieldPath, replaced: set[FieldPath],
+    kept: list[FieldPath],
+) -> None:
     for key, value in over.items():
         p = (*path, str(key))
         old = target.get(key)
         # a distribution written over a base value (or another distribution) replaces it
         if isinstance(value, dict) and isinstance(old, dict) and dists.DIST_KEY not in value:
-            _merge_into(old, tprov, value, oprov, p)
+            _merge_values(old, value, p, replaced, kept)
+            kept.append(p)
         else:
-            for q in [q for q in tprov if q[: len(p)] == p]:
-                del tprov[q]
-            tprov.update({q: o for q, o in oprov.items() if q[: len(p)] == p})
+            replaced.add(p)
             target[key] = value
-        if p in oprov:
-            tprov[p] = oprov[p]
 
 
 # --------------------------------------------------------------------------- custom code
