@@ -18,6 +18,7 @@ A file is read in three steps, and refused at the first step that fails:
 
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 import os
@@ -57,6 +58,11 @@ SUFFIXES = (".yaml", ".yml")
 MAX_NODES = 100_000
 #: Nesting levels of a scenario (the schema needs about 8).
 MAX_DEPTH = 64
+#: ``extends:`` bases one scenario may name in all (every file's list counted, a base named
+#: twice counted twice): the shipped scenarios use a few; this stops doubling diamonds.
+MAX_BASES = 256
+#: Files in one ``extends:`` chain (a file, its base, the base's base, ...).
+MAX_EXTENDS_DEPTH = 32
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -316,6 +322,15 @@ class _Builder:
 # --------------------------------------------------------------------------- extends
 
 
+class _Bases:
+    """What one load has resolved: each base file once (reused as a deep copy), and a count
+    of the bases named so far, so diamonds and long chains of ``extends:`` stay bounded."""
+
+    def __init__(self) -> None:
+        self.named = 0
+        self.resolved: dict[tuple[Path, str], tuple[dict[str, Any], Provenance]] = {}
+
+
 def _apply_extends(
     data: dict[str, Any],
     prov: Provenance,
@@ -323,6 +338,7 @@ def _apply_extends(
     shown_dir: str,
     folder: Path,
     chain: tuple[tuple[Path, str], ...],
+    bases_seen: _Bases | None = None,
 ) -> tuple[dict[str, Any], Provenance]:
     """Resolve the ``extends:`` of ``data`` (written in ``shown``) and merge ``data`` on top.
 
@@ -331,6 +347,7 @@ def _apply_extends(
     """
     if "extends" not in data:
         return data, prov
+    seen = bases_seen if bases_seen is not None else _Bases()
     ext = data.pop("extends")
     bases = _extends_paths(ext, shown, prov)
     merged: dict[str, Any] = {}
@@ -338,6 +355,13 @@ def _apply_extends(
     for i, base in enumerate(bases):
         origin = prov.get(("extends", str(i)) if isinstance(ext, list) else ("extends",))
         line = origin[1] if origin else None
+        seen.named += 1
+        if seen.named > MAX_BASES:
+            raise ScenarioError(shown, "extends", f"more than {MAX_BASES} base files in all "
+                                "(counting every extends: entry of every base)", line)
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise ScenarioError(shown, "extends", f"extends chain longer than "
+                                f"{MAX_EXTENDS_DEPTH} files (from {chain[0][1]})", line)
         base_real = folder / Path(base).expanduser()
         base_shown = os.path.normpath(os.path.join(shown_dir, base))
         problem = _file_problem(base_real)
@@ -349,10 +373,13 @@ def _apply_extends(
         if key in resolved:
             names = [name for _, name in chain[resolved.index(key):]] + [base_shown]
             raise ScenarioError(shown, "extends", "extends cycle: " + " -> ".join(names), line)
-        raw, bprov = _read_mapping(base_real, base_shown)
-        raw, bprov = _apply_extends(raw, bprov, base_shown, os.path.dirname(base_shown),
-                                    base_real.parent, (*chain, (key, base_shown)))
-        _merge_into(merged, mprov, raw, bprov, ())
+        if (key, base_shown) not in seen.resolved:
+            raw, bprov = _read_mapping(base_real, base_shown)
+            seen.resolved[key, base_shown] = _apply_extends(
+                raw, bprov, base_shown, os.path.dirname(base_shown), base_real.parent,
+                (*chain, (key, base_shown)), seen)
+        raw, bprov = seen.resolved[key, base_shown]
+        _merge_into(merged, mprov, copy.deepcopy(raw), bprov, ())
     own_prov = {p: o for p, o in prov.items() if p[:1] != ("extends",)}
     _merge_into(merged, mprov, data, own_prov, ())
     return merged, mprov
