@@ -58,6 +58,10 @@ SUFFIXES = (".yaml", ".yml")
 MAX_NODES = 100_000
 #: Nesting levels of a scenario (the schema needs about 8).
 MAX_DEPTH = 64
+#: Bytes in one scenario file, checked before reading: the shipped scenarios are a few KB.
+MAX_BYTES = 1024 * 1024
+#: Digits of a number written in exponent notation (``1e999999999`` would need a billion).
+MAX_DIGITS = 4300
 #: ``extends:`` bases one scenario may name in all (every file's list counted, a base named
 #: twice counted twice): the shipped scenarios use a few; this stops doubling diamonds.
 MAX_BASES = 256
@@ -170,7 +174,18 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
 def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
     """Parse one file (no ``extends:``) into a mapping and its provenance."""
     try:
-        text = real.read_bytes().decode("utf-8-sig")
+        too_big = f"file larger than {MAX_BYTES // 1024 ** 2} MiB; a scenario holds a few KB"
+        if real.stat().st_size > MAX_BYTES:
+            raise ScenarioError(shown, "", too_big)
+        with real.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # a file that grew since stat() is refused too
+        if len(raw) > MAX_BYTES:
+            raise ScenarioError(shown, "", too_big)
+        nul = raw.find(b"\0")
+        if nul >= 0:
+            raise ScenarioError(shown, "", f"expected YAML text, found a NUL byte at offset "
+                                f"{nul} (a binary file?)")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start]
         raise ScenarioError(shown, "", f"expected UTF-8 text, found byte 0x{byte:02x} at "
@@ -238,6 +253,9 @@ _LineLoader.add_implicit_resolver(
 
 def _construct_scientific(loader: yaml.SafeLoader, node: ScalarNode) -> int | float:
     value = Decimal(str(loader.construct_scalar(node)).replace("_", ""))
+    if value.adjusted() >= MAX_DIGITS:  # 1e999999999 as an int would take a billion digits
+        raise ValueError(f"the number {node.value[:40]!r} has more than {MAX_DIGITS:,} digits; "
+                         "write a smaller number")
     return int(value) if value == value.to_integral_value() else float(value)
 
 

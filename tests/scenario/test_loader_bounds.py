@@ -7,6 +7,7 @@ import pytest
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.loader import (
     MAX_BASES,
+    MAX_BYTES,
     MAX_EXTENDS_DEPTH,
     _resolve_file,
     resolve_scenario_dict,
@@ -75,3 +76,36 @@ def test_a_long_extends_chain_names_the_file_not_recursion_error(tmp_path):
         load_scenario(tmp_path / "c0.yaml")
     assert err.value.file == str(tmp_path / f"c{MAX_EXTENDS_DEPTH - 1}.yaml")
     assert err.value.field == "extends" and str(tmp_path / "c0.yaml") in str(err.value)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"# " + b"x" * MAX_BYTES + b"\n")
+    with pytest.raises(ScenarioError, match="larger than 1 MiB") as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
+
+
+def test_a_nul_byte_names_the_file_and_offset(tmp_path):
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"seed: 1\n\x00\x01\x02")
+    with pytest.raises(ScenarioError, match="NUL byte at offset 8") as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
+
+
+@pytest.mark.parametrize("number", ["1e999999999", "-2.5E+999999999", "1" * 5000 + "e1"])
+def test_huge_exponent_numbers_are_refused_fast(tmp_path, number):
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"seed: {number}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="digits") as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
+
+
+def test_tiny_exponent_numbers_are_read_as_reals(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("a: 1e-999999999\nb: 1.2e4\nc: 2e-3\n", encoding="utf-8")
+    data = resolve_scenario_dict(path)
+    assert data["a"] == 0.0 and data["b"] == 12000 and isinstance(data["b"], int)
+    assert data["c"] == 0.002
