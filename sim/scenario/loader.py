@@ -43,6 +43,8 @@ from sim.scenario.schema import Scenario
 
 __all__ = [
     "load_scenario",
+    "read_mapping",
+    "read_text",
     "resolve_scenario_dict",
     "resolved_yaml",
     "scenario_from_dict",
@@ -171,8 +173,29 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     return data, prov, shown
 
 
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a YAML file read with the loader's bounds: a regular file (not a pipe) of
+    at most :data:`MAX_BYTES`, UTF-8, no NUL byte. Raises :class:`ScenarioError` naming it."""
+    real, shown = Path(path).expanduser(), os.fspath(path)
+    if real.exists() and not real.is_file():
+        raise ScenarioError(shown, "", "not a regular file; expected a .yaml or .yml file")
+    return _read_text(real, shown)
+
+
+def read_mapping(path: str | os.PathLike[str], text: str | None = None) -> dict[str, Any]:
+    """One YAML file (``text``, if already read with :func:`read_text`) parsed as the loader
+    does, with the same bounds, into a mapping; ``extends:`` is not resolved.
+    Raises :class:`ScenarioError` naming the file."""
+    shown = os.fspath(path)
+    return _parse_mapping(read_text(path) if text is None else text, shown)[0]
+
+
 def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
     """Parse one file (no ``extends:``) into a mapping and its provenance."""
+    return _parse_mapping(_read_text(real, shown), shown)
+
+
+def _read_text(real: Path, shown: str) -> str:
     try:
         too_big = f"file larger than {MAX_BYTES // 1024 ** 2} MiB; a scenario holds a few KB"
         if real.stat().st_size > MAX_BYTES:
@@ -192,6 +215,10 @@ def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
                             f"offset {exc.start}") from None
     except OSError as exc:
         raise ScenarioError(shown, "", f"cannot read the file: {exc.strerror}") from None
+    return text
+
+
+def _parse_mapping(text: str, shown: str) -> tuple[dict[str, Any], Provenance]:
     prov: Provenance = {}
     loader = _LineLoader(text)
     try:

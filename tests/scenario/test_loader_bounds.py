@@ -109,3 +109,47 @@ def test_tiny_exponent_numbers_are_read_as_reals(tmp_path):
     data = resolve_scenario_dict(path)
     assert data["a"] == 0.0 and data["b"] == 12000 and isinstance(data["b"], int)
     assert data["c"] == 0.002
+
+
+DEEP = "description: deep\na: " + "[" * 1000 + "]" * 1000 + "\n"
+
+
+def test_experiment_detection_reads_with_the_loader_bounds(tmp_path):
+    from sim.experiment import is_experiment_file
+
+    deep = tmp_path / "deep.yaml"  # a RecursionError escaped yaml.safe_load here before
+    deep.write_text(DEEP, encoding="utf-8")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"experiment:\n  name: x\n# " + b"x" * MAX_BYTES + b"\n")
+    nul = tmp_path / "nul.yaml"
+    nul.write_bytes(b"experiment:\n\x00")
+    assert not is_experiment_file(deep)
+    assert not is_experiment_file(big) and not is_experiment_file(nul)
+    good = tmp_path / "exp.yaml"
+    good.write_text("# an experiment\nexperiment:\n  name: x\n", encoding="utf-8")
+    late = tmp_path / "late.yaml"
+    late.write_text("description: x\nexperiment:\n  name: x\n", encoding="utf-8")
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("description: x\nseed: 1\n", encoding="utf-8")
+    assert is_experiment_file(good) and is_experiment_file(late)
+    assert not is_experiment_file(scenario)
+    assert not is_experiment_file(tmp_path / "missing.yaml")
+
+
+def test_scenario_purpose_reads_with_the_loader_bounds(tmp_path):
+    import os
+
+    from sim.cli import scenario_purpose
+
+    deep = tmp_path / "deep.yaml"
+    deep.write_text(DEEP, encoding="utf-8")
+    assert scenario_purpose(deep) == ""
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"description: Big. More.\n# " + b"x" * MAX_BYTES + b"\n")
+    assert scenario_purpose(big) == ""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert scenario_purpose(fifo) == ""  # refused, not opened (opening would block)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("description: >\n  Shows a thing. And more.\nseed: 1\n", encoding="utf-8")
+    assert scenario_purpose(ok) == "Shows a thing."
