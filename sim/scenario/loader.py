@@ -9,7 +9,14 @@ A file is read in three steps, and refused at the first step that fails:
    in order): each base is resolved recursively and deep-merged — mappings merge key by key,
    lists and scalars replace wholesale — and the provenance follows the merge, so a value
    taken from a base file is reported with the base file's name and line. ``name`` is never
-   inherited: it defaults to the stem of the file being loaded.
+   inherited: it defaults to the stem of the file being loaded. Each base file is read and
+   resolved once per load (reused as a deep copy), at most :data:`MAX_BASES` bases in all
+   and :data:`MAX_EXTENDS_DEPTH` files in a chain.
+
+Every file is bounded before and while it is parsed (:data:`MAX_BYTES`, no NUL byte,
+:data:`MAX_NODES` values once aliases expand, :data:`MAX_DEPTH` levels, :data:`MAX_DIGITS`
+digits in a number), so a small hostile file is refused with a :class:`ScenarioError`
+naming it instead of hanging or filling memory.
 3. **Validate** with the pydantic schema in strict mode (no numeric strings, no booleans for
    numbers; whole numbers are accepted for real-valued fields) and turn *every* validation
    error into a :class:`~sim.scenario.errors.Problem` naming file, line, dotted field path
