@@ -554,22 +554,24 @@ def _same(a: Path, b: Path) -> bool:
 
 def scenario_purpose(path: Path) -> str:
     """The one-line purpose of a scenario file: its header line ``# name — purpose``,
-    else the first sentence of its ``description:``, else ``""``."""
+    else the first sentence of its ``description:``, else ``""``. Read with the scenario
+    loader's bounds (size, NUL bytes, aliases, nesting)."""
+    from sim.scenario import ScenarioError
+    from sim.scenario.loader import read_mapping, read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path)
+    except ScenarioError:
         return ""
     first = text.splitlines()[0] if text else ""
     match = _HEADER.match(first)
     if match:
         return match["purpose"]
-    import yaml
-
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = read_mapping(path, text)
+    except ScenarioError:
         return ""
-    description = data.get("description") if isinstance(data, dict) else None
+    description = data.get("description")
     if not isinstance(description, str):
         return ""
     return " ".join(description.split()).split(". ")[0].rstrip(".") + "."

@@ -164,18 +164,19 @@ _KEYS = {
 
 
 def is_experiment_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is an experiment file (a top-level ``experiment:`` key)."""
-    import yaml
+    """Whether ``path`` is an experiment file (a top-level ``experiment:`` key).
+
+    Read with the scenario loader's bounds (size, NUL bytes, aliases, nesting)."""
+    from sim.scenario.loader import read_mapping, read_text
 
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            for line in fh:
-                if line.startswith("experiment:"):
-                    return True
-                if line.strip() and not line.startswith(("#", " ", "-")):
-                    data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-                    return isinstance(data, dict) and "experiment" in data
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = read_text(path)
+        for line in text.splitlines():
+            if line.startswith("experiment:"):
+                return True
+            if line.strip() and not line.startswith(("#", " ", "-")):
+                return "experiment" in read_mapping(path, text)
+    except ScenarioError:
         return False
     return False
 

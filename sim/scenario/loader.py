@@ -9,7 +9,14 @@ A file is read in three steps, and refused at the first step that fails:
    in order): each base is resolved recursively and deep-merged — mappings merge key by key,
    lists and scalars replace wholesale — and the provenance follows the merge, so a value
    taken from a base file is reported with the base file's name and line. ``name`` is never
-   inherited: it defaults to the stem of the file being loaded.
+   inherited: it defaults to the stem of the file being loaded. Each base file is read and
+   resolved once per load (reused as a deep copy), at most :data:`MAX_BASES` bases in all
+   and :data:`MAX_EXTENDS_DEPTH` files in a chain.
+
+Every file is bounded before and while it is parsed (:data:`MAX_BYTES`, no NUL byte,
+:data:`MAX_NODES` values once aliases expand, :data:`MAX_DEPTH` levels, :data:`MAX_DIGITS`
+digits in a number), so a small hostile file is refused with a :class:`ScenarioError`
+naming it instead of hanging or filling memory.
 3. **Validate** with the pydantic schema in strict mode (no numeric strings, no booleans for
    numbers; whole numbers are accepted for real-valued fields) and turn *every* validation
    error into a :class:`~sim.scenario.errors.Problem` naming file, line, dotted field path
@@ -18,6 +25,7 @@ A file is read in three steps, and refused at the first step that fails:
 
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 import os
@@ -42,6 +50,8 @@ from sim.scenario.schema import Scenario
 
 __all__ = [
     "load_scenario",
+    "read_mapping",
+    "read_text",
     "resolve_scenario_dict",
     "resolved_yaml",
     "scenario_from_dict",
@@ -57,6 +67,15 @@ SUFFIXES = (".yaml", ".yml")
 MAX_NODES = 100_000
 #: Nesting levels of a scenario (the schema needs about 8).
 MAX_DEPTH = 64
+#: Bytes in one scenario file, checked before reading: the shipped scenarios are a few KB.
+MAX_BYTES = 1024 * 1024
+#: Digits of a number written in exponent notation (``1e999999999`` would need a billion).
+MAX_DIGITS = 4300
+#: ``extends:`` bases one scenario may name in all (every file's list counted, a base named
+#: twice counted twice): the shipped scenarios use a few; this stops doubling diamonds.
+MAX_BASES = 256
+#: Files in one ``extends:`` chain (a file, its base, the base's base, ...).
+MAX_EXTENDS_DEPTH = 32
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -161,18 +180,54 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     return data, prov, shown
 
 
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a YAML file read with the loader's bounds: a regular file (not a pipe) of
+    at most :data:`MAX_BYTES`, UTF-8, no NUL byte. Raises :class:`ScenarioError` naming it."""
+    real, shown = Path(path).expanduser(), os.fspath(path)
+    if real.exists() and not real.is_file():
+        raise ScenarioError(shown, "", "not a regular file; expected a .yaml or .yml file")
+    return _read_text(real, shown)
+
+
+def read_mapping(path: str | os.PathLike[str], text: str | None = None) -> dict[str, Any]:
+    """One YAML file (``text``, if already read with :func:`read_text`) parsed as the loader
+    does, with the same bounds, into a mapping; ``extends:`` is not resolved.
+    Raises :class:`ScenarioError` naming the file."""
+    shown = os.fspath(path)
+    return _parse_mapping(read_text(path) if text is None else text, shown)[0]
+
+
 def _read_mapping(real: Path, shown: str) -> tuple[dict[str, Any], Provenance]:
     """Parse one file (no ``extends:``) into a mapping and its provenance."""
+    return _parse_mapping(_read_text(real, shown), shown)
+
+
+def _read_text(real: Path, shown: str) -> str:
     try:
-        text = real.read_bytes().decode("utf-8-sig")
+        too_big = f"file larger than {MAX_BYTES // 1024 ** 2} MiB; a scenario holds a few KB"
+        if real.stat().st_size > MAX_BYTES:
+            raise ScenarioError(shown, "", too_big)
+        with real.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # a file that grew since stat() is refused too
+        if len(raw) > MAX_BYTES:
+            raise ScenarioError(shown, "", too_big)
+        nul = raw.find(b"\0")
+        if nul >= 0:
+            raise ScenarioError(shown, "", f"expected YAML text, found a NUL byte at offset "
+                                f"{nul} (a binary file?)")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start]
         raise ScenarioError(shown, "", f"expected UTF-8 text, found byte 0x{byte:02x} at "
                             f"offset {exc.start}") from None
     except OSError as exc:
         raise ScenarioError(shown, "", f"cannot read the file: {exc.strerror}") from None
+    return text
+
+
+def _parse_mapping(text: str, shown: str) -> tuple[dict[str, Any], Provenance]:
     prov: Provenance = {}
-    try:  # the reader refuses non-printable characters (a NUL byte) as it is built
+    try:  # the reader refuses other non-printable characters as it is built
         loader = _LineLoader(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(shown, "", f"invalid YAML: {exc}") from None
@@ -235,8 +290,9 @@ _LineLoader.add_implicit_resolver(
 
 def _construct_scientific(loader: yaml.SafeLoader, node: ScalarNode) -> int | float:
     value = Decimal(str(loader.construct_scalar(node)).replace("_", ""))
-    if abs(value.adjusted()) > 18:  # 1e999999 as an int would take minutes; a float is inf
-        return float(value)
+    if value.adjusted() >= MAX_DIGITS:  # 1e999999999 as an int would take a billion digits
+        raise ValueError(f"the number {node.value[:40]!r} has more than {MAX_DIGITS:,} digits; "
+                         "write a smaller number")
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -321,6 +377,15 @@ class _Builder:
 # --------------------------------------------------------------------------- extends
 
 
+class _Bases:
+    """What one load has resolved: each base file once (reused as a deep copy), and a count
+    of the bases named so far, so diamonds and long chains of ``extends:`` stay bounded."""
+
+    def __init__(self) -> None:
+        self.named = 0
+        self.resolved: dict[tuple[Path, str], tuple[dict[str, Any], Provenance]] = {}
+
+
 def _apply_extends(
     data: dict[str, Any],
     prov: Provenance,
@@ -328,6 +393,7 @@ def _apply_extends(
     shown_dir: str,
     folder: Path,
     chain: tuple[tuple[Path, str], ...],
+    bases_seen: _Bases | None = None,
 ) -> tuple[dict[str, Any], Provenance]:
     """Resolve the ``extends:`` of ``data`` (written in ``shown``) and merge ``data`` on top.
 
@@ -336,6 +402,7 @@ def _apply_extends(
     """
     if "extends" not in data:
         return data, prov
+    seen = bases_seen if bases_seen is not None else _Bases()
     ext = data.pop("extends")
     bases = _extends_paths(ext, shown, prov)
     merged: dict[str, Any] = {}
@@ -343,6 +410,13 @@ def _apply_extends(
     for i, base in enumerate(bases):
         origin = prov.get(("extends", str(i)) if isinstance(ext, list) else ("extends",))
         line = origin[1] if origin else None
+        seen.named += 1
+        if seen.named > MAX_BASES:
+            raise ScenarioError(shown, "extends", f"more than {MAX_BASES} base files in all "
+                                "(counting every extends: entry of every base)", line)
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise ScenarioError(shown, "extends", f"extends chain longer than "
+                                f"{MAX_EXTENDS_DEPTH} files (from {chain[0][1]})", line)
         base_real = folder / Path(base).expanduser()
         base_shown = os.path.normpath(os.path.join(shown_dir, base))
         problem = _file_problem(base_real)
@@ -354,10 +428,13 @@ def _apply_extends(
         if key in resolved:
             names = [name for _, name in chain[resolved.index(key):]] + [base_shown]
             raise ScenarioError(shown, "extends", "extends cycle: " + " -> ".join(names), line)
-        raw, bprov = _read_mapping(base_real, base_shown)
-        raw, bprov = _apply_extends(raw, bprov, base_shown, os.path.dirname(base_shown),
-                                    base_real.parent, (*chain, (key, base_shown)))
-        _merge_into(merged, mprov, raw, bprov, ())
+        if (key, base_shown) not in seen.resolved:
+            raw, bprov = _read_mapping(base_real, base_shown)
+            seen.resolved[key, base_shown] = _apply_extends(
+                raw, bprov, base_shown, os.path.dirname(base_shown), base_real.parent,
+                (*chain, (key, base_shown)), seen)
+        raw, bprov = seen.resolved[key, base_shown]
+        _merge_into(merged, mprov, copy.deepcopy(raw), bprov, ())
     own_prov = {p: o for p, o in prov.items() if p[:1] != ("extends",)}
     _merge_into(merged, mprov, data, own_prov, ())
     return merged, mprov
@@ -378,20 +455,40 @@ def _merge_into(
     target: dict[Any, Any], tprov: Provenance, over: dict[Any, Any], oprov: Provenance,
     path: FieldPath,
 ) -> None:
-    """Deep-merge ``over`` into ``target``: mappings key by key, anything else replaced."""
+    """Deep-merge ``over`` into ``target``: mappings key by key, anything else replaced.
+
+    The provenance follows: under a replaced value it comes from ``oprov`` only. Linear in
+    the sizes of both provenance maps (each is scanned once, not once per replaced key).
+    """
+    replaced: set[FieldPath] = set()
+    kept: list[FieldPath] = []  # merged mappings: their own line comes from ``over``
+    _merge_values(target, over, path, replaced, kept)
+    if replaced:
+        def under(q: FieldPath) -> bool:
+            return any(q[:n] in replaced for n in range(len(path) + 1, len(q) + 1))
+
+        for q in [q for q in tprov if under(q)]:
+            del tprov[q]
+        tprov.update({q: o for q, o in oprov.items() if under(q)})
+    for p in kept:
+        if p in oprov:
+            tprov[p] = oprov[p]
+
+
+def _merge_values(
+    target: dict[Any, Any], over: dict[Any, Any], path: FieldPath, replaced: set[FieldPath],
+    kept: list[FieldPath],
+) -> None:
     for key, value in over.items():
         p = (*path, str(key))
         old = target.get(key)
         # a distribution written over a base value (or another distribution) replaces it
         if isinstance(value, dict) and isinstance(old, dict) and dists.DIST_KEY not in value:
-            _merge_into(old, tprov, value, oprov, p)
+            _merge_values(old, value, p, replaced, kept)
+            kept.append(p)
         else:
-            for q in [q for q in tprov if q[: len(p)] == p]:
-                del tprov[q]
-            tprov.update({q: o for q, o in oprov.items() if q[: len(p)] == p})
+            replaced.add(p)
             target[key] = value
-        if p in oprov:
-            tprov[p] = oprov[p]
 
 
 # --------------------------------------------------------------------------- custom code
