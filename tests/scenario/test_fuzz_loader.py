@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 BASE = yaml.safe_load((REPO / "scenarios" / "ffs_baseline.yaml").read_text())
 BASE.pop("extends", None)
 
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
