@@ -8,17 +8,72 @@ from it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario section: unknown keys are refused, values are immutable."""
+    """Base of every scenario section: unknown keys are refused, values are immutable.
+
+    A section given in part is completed from the section's *own* default, not from the
+    class defaults of its type: ``conditions: {diabetes: {prevalence: 0.3}}`` keeps the
+    documented ``morbidity_loading`` and ``age_gradient`` of diabetes (which differ from
+    those of a bare :class:`~sim.scenario.schema.Condition`). This holds at every depth,
+    so the resolved scenario equals what ``docs/scenario-reference.md`` documents for every
+    field left out.
+    """
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_partial_sections(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        defaults = section_defaults(cls)
+        merged: dict[str, Any] | None = None
+        for name, default in defaults.items():
+            given = data.get(name)
+            if isinstance(given, Mapping):
+                if merged is None:
+                    merged = dict(data)
+                merged[name] = merge_onto(default, given)
+        return data if merged is None else merged
+
+
+_SECTION_DEFAULTS: dict[type[BaseModel], dict[str, dict[str, Any]]] = {}
+
+
+def section_defaults(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """The default of every field of ``model`` that is itself a section (a model), as plain
+    data: what a partial mapping given for that field is merged onto. Cached per class."""
+    cached = _SECTION_DEFAULTS.get(model)
+    if cached is None:
+        cached = {}
+        for name, f in model.model_fields.items():
+            if f.is_required() or (f.default_factory is None
+                                   and not isinstance(f.default, BaseModel)):
+                continue
+            default = f.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):
+                cached[name] = default.model_dump(mode="python")
+        _SECTION_DEFAULTS[model] = cached
+    return cached
+
+
+def merge_onto(base: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` merged key by key onto ``base``: mappings merge recursively, anything else
+    (numbers, lists, distribution specs given for a number) replaces the base value."""
+    out = dict(base)
+    for key, value in given.items():
+        old = out.get(key)
+        out[key] = (merge_onto(old, value) if isinstance(old, Mapping)
+                    and isinstance(value, Mapping) else value)
+    return out
 
 
 def param(
