@@ -457,6 +457,19 @@ def run_state(scenarios: Sequence[Scenario], crn: bool, tasks: int) -> dict[str,
     }
 
 
+def resume_target(workdir: Path, recorded: str | None) -> Path:
+    """Where the resumed run in ``workdir`` writes its results: the absolute ``target`` its
+    ``run.json`` records, else ``workdir`` itself. An older relative entry is read next to
+    ``workdir`` (which was made as ``.NAME.partial-...`` beside its target), never relative
+    to the current folder."""
+    if not recorded:
+        return workdir
+    target = Path(recorded)
+    if target.is_absolute():
+        return target
+    return workdir.absolute().parent / target.name
+
+
 def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
@@ -502,7 +515,7 @@ def run_scenarios(
         state = run_state(prepared, crn, len(tasks))
         if resume:
             store = PartStore.resume(out, state)
-            target = Path(store.state.get("target") or out)
+            target = resume_target(store.path, store.state.get("target"))
             with contextlib.suppress(KeyError, ValueError):
                 started = datetime.fromisoformat(store.state["created_at"])
         else:
@@ -511,7 +524,7 @@ def run_scenarios(
             if target.exists():  # replaced only at the end: work next to it meanwhile
                 workdir = target.parent / f".{target.name}.partial-{secrets.token_hex(4)}"
             state.update(created_at=started.isoformat(), command=command,
-                         target=None if workdir == target else str(target))
+                         target=None if workdir == target else str(target.absolute()))
             store = PartStore.create(workdir, state)
     elif resume:
         raise OverrideError("resume", "resuming needs the results directory (out=)")
@@ -717,6 +730,7 @@ __all__ = [
     "execute_tasks",
     "prepare",
     "resolve_workers",
+    "resume_target",
     "run",
     "run_scenarios",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TINY_YAML, fake_replicate
+from conftest import TINY_YAML, fake_replicate, fake_replicate_failing
 
+import sim.runner
 from sim.checkpoint import PartStore, PartWarning
+from sim.cli import main
 from sim.runner import run
 
 REPS = 4
@@ -105,3 +108,49 @@ def test_a_damaged_part_never_blocks_a_later_resume(tmp_path):
     whole = _whole(tmp_path)
     for name in FILES:
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["absolute", "old-relative-entry"])
+def test_resume_from_another_folder_writes_where_the_run_was_to_write(
+        tmp_path, monkeypatch, capsys, legacy):
+    scen = _scenario(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    monkeypatch.chdir(b)  # a user's own results/r in folder b, with their notes
+    assert main(["run", str(scen), "--out", "results/r", "-w", "1", "-q"]) == 0
+    (b / "results" / "r" / "notes.txt").write_text("my notes\n")
+    before = _snapshot(b / "results" / "r")
+
+    monkeypatch.chdir(a)  # in folder a: replace results/r, interrupted by a failure
+    assert main(["run", str(scen), "--out", "results/r", "-w", "1", "-q"]) == 0
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
+    assert main(["run", str(scen), "--out", "results/r", "-w", "1", "-q", "--overwrite",
+                 "--replications", "3", "--seed", "9"]) == 1
+    (partial,) = [p for p in (a / "results").iterdir() if p.name.startswith(".r.partial-")]
+    state = json.loads((partial / "run.json").read_text())
+    if legacy:  # what earlier versions recorded: the path as given, relative to the cwd
+        state["target"] = "results/r"
+        (partial / "run.json").write_text(json.dumps(state))
+    else:
+        assert state["target"] == str(a / "results" / "r")
+
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    monkeypatch.chdir(b)  # resume from folder b
+    assert main(["run", str(scen), "--resume", str(partial), "-w", "1", "-q",
+                 "--replications", "3", "--seed", "9"]) == 0
+    assert _snapshot(b / "results" / "r") == before
+    assert not partial.exists()
+    assert json.loads((a / "results" / "r" / "manifest.json").read_text())["seed"] == 9
+    assert main(["run", str(scen), "--out", str(tmp_path / "whole"), "-w", "1", "-q",
+                 "--replications", "3", "--seed", "9"]) == 0
+    capsys.readouterr()
+    for name in FILES:
+        assert ((a / "results" / "r" / name).read_bytes()
+                == (tmp_path / "whole" / name).read_bytes()), name
