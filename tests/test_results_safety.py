@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -163,34 +159,13 @@ def test_resume_from_another_folder_writes_where_the_run_was_to_write(
 
 @pytest.mark.real_model
 def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(real_model, tmp_path, capsys):
-    from test_checkpoint import KILL_YAML, REPO, same_dirs
+    from test_checkpoint import KILL_YAML, run_and_signal, same_dirs
 
     scen = tmp_path / "killme.yaml"
     scen.write_text(KILL_YAML)
     out = tmp_path / "termed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "run", str(scen), "--out", str(out), "-w", "1", "-q"],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            parts = out / "parts"
-            if parts.is_dir() and any(p.name.startswith("task-") for p in parts.iterdir()):
-                break
-            if proc.poll() is not None:
-                pytest.fail("the run finished before it could be stopped")
-            time.sleep(0.02)
-        else:
-            pytest.fail("no parts were written")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, err
+    code, err = run_and_signal(scen, out, signal.SIGTERM, 1)
+    assert code == 130, err
     done = len([p for p in (out / "parts").iterdir() if p.name.startswith("task-")])
     assert 1 <= done < 12
     assert (f"vbcsim: interrupted; {done} of 12 replication(s) are saved in {out}; "
