@@ -31,6 +31,7 @@ import textwrap
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -714,6 +715,27 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _part_warnings_as_lines() -> Iterator[None]:
+    """A part that fails its check (``sim.checkpoint.PartWarning``) is reported as one
+    ``vbcsim: warning: ...`` line on stderr; other warnings as usual."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        from sim.checkpoint import PartWarning
+
+        if issubclass(category, PartWarning):
+            print(f"{PROG}: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``vbcsim`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -726,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sim.scenario import ScenarioError
 
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _part_warnings_as_lines():
             return args.handler(args, argv, sys.stdout)
     except (UsageError, ScenarioError) as exc:
         _report(exc, args.debug)

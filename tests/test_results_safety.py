@@ -185,3 +185,23 @@ def test_the_sigterm_handler_is_restored_after_a_command(tmp_path, fake_model, c
                  "-q"]) == 0
     capsys.readouterr()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_cli_names_a_damaged_part_on_one_line(tmp_path, monkeypatch, capsys):
+    scen = _scenario(tmp_path)
+    out = tmp_path / "r"
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
+    assert main(["run", str(scen), "--out", str(out), "-w", "1", "-q",
+                 "--replications", "3"]) == 1
+    _flip_a_bit(out / "parts" / "task-000000")
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    capsys.readouterr()
+    assert main(["run", str(scen), "--resume", str(out), "-w", "1", "-q",
+                 "--replications", "3"]) == 0
+    err = capsys.readouterr().err
+    assert (f"vbcsim: warning: part {out / 'parts' / 'task-000000'} is not used and will be "
+            "run again: results.parquet does not match its SHA-256") in err
+    assert main(["run", str(scen), "--out", str(tmp_path / "whole"), "-w", "1", "-q",
+                 "--replications", "3"]) == 0
+    for name in FILES:
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
