@@ -9,6 +9,12 @@ A run with a results directory keeps, while it runs, in its working directory:
   scenario): ``results.parquet``, ``draws.parquet`` and one ``table-<name>.parquet`` per
   side table. Each part is written under a temporary name and renamed into place with
   ``os.replace``, so a part either exists whole or not at all, whenever the run is killed.
+  Its ``checksums.json`` (written inside the part before the rename) names the unit of work
+  it holds and the SHA-256 of every file. Before a part is used (on resume and when the final
+  files are assembled) it is checked: a part whose files do not match (a flipped bit, a
+  truncated file), that holds another unit of work (a copied part) or that has no checksums
+  is reported with a :class:`PartWarning` naming it, moved aside and run again; it is never
+  used and never blocks a later resume.
 
 ``--resume DIR`` reopens the working directory, refuses it if it was made from other
 scenarios, settings or another vbcsim version, runs only the missing parts and assembles the
@@ -17,10 +23,14 @@ final files from all parts (see :mod:`sim.runner`).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 import secrets
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,10 +40,19 @@ import pandas as pd
 STATE_FILE = "run.json"
 PARTS_DIR = "parts"
 STATE_FORMAT = 1
+CHECKSUMS_FILE = "checksums.json"
 
 
 class ResumeError(ValueError):
     """A directory cannot be resumed (not a partial run, or made from something else)."""
+
+
+class PartWarning(UserWarning):
+    """A part failed its check (corrupt, truncated, copied or unchecked) and is run again."""
+
+
+class CorruptPart(ValueError):
+    """A part whose files do not match its checksums (the message says why)."""
 
 
 @dataclass
@@ -133,14 +152,40 @@ class PartStore:
             name = entry.name
             if name.startswith("task-") and entry.is_dir():
                 try:
-                    out.add(int(name[5:]))
+                    index = int(name[5:])
                 except ValueError:
                     continue
+                if name == _part_name(index):  # 'task-1' next to 'task-000001' is no part
+                    out.add(index)
         return out
 
+    def checked_done(self) -> set[int]:
+        """Indices of the finished parts that pass their check; the others are reported
+        (:class:`PartWarning`) and moved aside, so they are run again."""
+        good = set()
+        for index in sorted(self.done()):
+            try:
+                self._load(index, parse=False)
+            except CorruptPart as exc:
+                self.discard(index, str(exc))
+                continue
+            good.add(index)
+        return good
+
+    def discard(self, index: int, why: str) -> None:
+        """Report part ``index`` and move it out of the way (kept as ``parts/.bad-...``)."""
+        folder = self.parts / _part_name(index)
+        warnings.warn(f"part {folder} is not used and will be run again: {why}",
+                      PartWarning, stacklevel=3)
+        with contextlib.suppress(OSError):
+            os.replace(folder, self.parts / f".bad-{folder.name}-{secrets.token_hex(4)}")
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
     def write(self, index: int, output: PartOutput) -> None:
-        """Write part ``index`` atomically (temporary directory, then ``os.replace``)."""
-        final = self.parts / f"task-{index:06d}"
+        """Write part ``index`` atomically (temporary directory, then ``os.replace``), with
+        the SHA-256 of each file in its ``checksums.json``."""
+        final = self.parts / _part_name(index)
         tmp = self.parts / f".tmp-task-{index:06d}-{secrets.token_hex(4)}"
         tmp.mkdir()
         try:
@@ -148,11 +193,17 @@ class PartStore:
             if output.draws is not None and len(output.draws):
                 files.append(("draws.parquet", output.draws))
             files += [(f"table-{name}.parquet", t) for name, t in output.tables.items()]
+            sums: dict[str, str] = {}
             for fname, frame in files:
+                buf = io.BytesIO()
+                frame.to_parquet(buf, index=False)
+                data = buf.getvalue()
+                sums[fname] = hashlib.sha256(data).hexdigest()
                 with open(tmp / fname, "wb") as fh:
-                    frame.to_parquet(fh, index=False)
+                    fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
+            _write_json_atomic(tmp / CHECKSUMS_FILE, {"task": index, "files": sums})
             _fsync_dir(tmp)
             os.replace(tmp, final)
             _fsync_dir(self.parts)
@@ -161,19 +212,53 @@ class PartStore:
             raise
 
     def read(self, index: int) -> PartOutput:
-        """Read part ``index``."""
-        folder = self.parts / f"task-{index:06d}"
-        results = pd.read_parquet(folder / "results.parquet")
-        draws_file = folder / "draws.parquet"
-        draws = pd.read_parquet(draws_file) if draws_file.exists() else None
-        tables = {
-            f.name[len("table-"):-len(".parquet")]: pd.read_parquet(f)
-            for f in sorted(folder.glob("table-*.parquet"))
-        }
-        return PartOutput(results=results, tables=tables, draws=draws)
+        """Read part ``index``, checked against its checksums (:class:`CorruptPart` if it
+        does not match)."""
+        out = self._load(index, parse=True)
+        assert out is not None
+        return out
+
+    def _load(self, index: int, *, parse: bool) -> PartOutput | None:
+        """Check part ``index`` (and parse it if ``parse``): the bytes parsed are the bytes
+        checked."""
+        folder = self.parts / _part_name(index)
+        try:
+            sums = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise CorruptPart(f"no readable {CHECKSUMS_FILE}") from None
+        files = sums.get("files") if isinstance(sums, dict) else None
+        if not isinstance(files, dict) or "results.parquet" not in files:
+            raise CorruptPart(f"{CHECKSUMS_FILE} lists no results.parquet")
+        if sums.get("task") != index:
+            raise CorruptPart(f"it holds unit of work {sums.get('task')!r}, not {index} "
+                              "(a copied part)")
+        present = {f.name for f in folder.iterdir() if f.suffix == ".parquet"}
+        if present != set(files):
+            raise CorruptPart(f"its files {sorted(present)} are not those listed in "
+                              f"{CHECKSUMS_FILE} {sorted(files)}")
+        frames: dict[str, pd.DataFrame] = {}
+        for fname, digest in sorted(files.items()):
+            try:
+                data = (folder / fname).read_bytes()
+            except OSError as exc:
+                raise CorruptPart(f"{fname} cannot be read ({exc})") from None
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise CorruptPart(f"{fname} does not match its SHA-256 (corrupt or truncated)")
+            if parse:
+                frames[fname] = pd.read_parquet(io.BytesIO(data))
+        if not parse:
+            return None
+        tables = {f[len("table-"):-len(".parquet")]: frames[f]
+                  for f in sorted(frames) if f.startswith("table-")}
+        return PartOutput(results=frames["results.parquet"], tables=tables,
+                          draws=frames.get("draws.parquet"))
 
     def partial(self) -> PartialRun:
         return PartialRun(self.path, len(self.done()), self.total)
+
+
+def _part_name(index: int) -> str:
+    return f"task-{index:06d}"
 
 
 def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -200,7 +285,10 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
 
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "PARTS_DIR",
+    "CorruptPart",
+    "PartWarning",
     "STATE_FILE",
     "PartOutput",
     "PartStore",

@@ -14,21 +14,25 @@
 
 Every argument and the scenario are checked before anything runs. Errors go to stderr as one
 ``vbcsim: error: ...`` line (a traceback only with ``--debug``). Exit codes: 0 success,
-1 the run failed, 2 bad input (arguments or scenario), 130 interrupted.
+1 the run failed, 2 bad input (arguments or scenario), 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
+import signal
 import site
 import sys
 import textwrap
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -689,6 +693,51 @@ def _report(exc: BaseException, debug: bool) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM (``kill``, a batch scheduler's time limit) stops it as
+    Ctrl-C does: finished parts stay saved and the resume message is printed. The previous
+    handler is restored afterwards; off the main thread nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != pid:  # a forked child: end as SIGTERM asks
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _part_warnings_as_lines() -> Iterator[None]:
+    """A part that fails its check (``sim.checkpoint.PartWarning``) is reported as one
+    ``vbcsim: warning: ...`` line on stderr; other warnings as usual."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        from sim.checkpoint import PartWarning
+
+        if issubclass(category, PartWarning):
+            print(f"{PROG}: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``vbcsim`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -701,7 +750,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sim.scenario import ScenarioError
 
     try:
-        return args.handler(args, argv, sys.stdout)
+        with _sigterm_as_interrupt(), _part_warnings_as_lines():
+            return args.handler(args, argv, sys.stdout)
     except (UsageError, ScenarioError) as exc:
         _report(exc, args.debug)
         return EXIT_BAD_INPUT

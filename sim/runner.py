@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.checkpoint import PartOutput, PartStore
+from sim.checkpoint import CorruptPart, PartOutput, PartStore
 from sim.executors import Executor, TaskFailed, make_executor
 from sim.executors import available_cpus as _available_cpus
 from sim.experiment import (
@@ -457,6 +457,19 @@ def run_state(scenarios: Sequence[Scenario], crn: bool, tasks: int) -> dict[str,
     }
 
 
+def resume_target(workdir: Path, recorded: str | None) -> Path:
+    """Where the resumed run in ``workdir`` writes its results: the absolute ``target`` its
+    ``run.json`` records, else ``workdir`` itself. An older relative entry is read next to
+    ``workdir`` (which was made as ``.NAME.partial-...`` beside its target), never relative
+    to the current folder."""
+    if not recorded:
+        return workdir
+    target = Path(recorded)
+    if target.is_absolute():
+        return target
+    return workdir.absolute().parent / target.name
+
+
 def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
@@ -502,7 +515,7 @@ def run_scenarios(
         state = run_state(prepared, crn, len(tasks))
         if resume:
             store = PartStore.resume(out, state)
-            target = Path(store.state.get("target") or out)
+            target = resume_target(store.path, store.state.get("target"))
             with contextlib.suppress(KeyError, ValueError):
                 started = datetime.fromisoformat(store.state["created_at"])
         else:
@@ -511,7 +524,7 @@ def run_scenarios(
             if target.exists():  # replaced only at the end: work next to it meanwhile
                 workdir = target.parent / f".{target.name}.partial-{secrets.token_hex(4)}"
             state.update(created_at=started.isoformat(), command=command,
-                         target=None if workdir == target else str(target))
+                         target=None if workdir == target else str(target.absolute()))
             store = PartStore.create(workdir, state)
     elif resume:
         raise OverrideError("resume", "resuming needs the results directory (out=)")
@@ -519,7 +532,7 @@ def run_scenarios(
     desc = name or (first.name if len(prepared) == 1 else " vs ".join(s.name for s in prepared))
     outputs = _execute(tasks, fn, exe, store, progress, desc)
     if store is not None:  # assemble the final files from the parts
-        outputs = [store.read(i) for i in range(len(tasks))]
+        outputs = _assemble(tasks, fn, exe, store, progress, desc)
     finished = datetime.now(UTC)
 
     order = sorted(range(len(tasks)), key=lambda i: (tasks[i].scenario_index,
@@ -566,13 +579,34 @@ def _task_function(
     return TaskFunction(simulate_replication if replicate is None else replicate, shipped)
 
 
+def _assemble(
+    tasks: list[Task], fn: Any, exe: Executor, store: PartStore, progress: bool | None,
+    desc: str, attempts: int = 3,
+) -> list[PartOutput]:
+    """Every part read back from ``store``, checked; a part that fails its check is
+    reported, moved aside and run again (up to ``attempts`` times)."""
+    for _ in range(attempts):
+        outputs: list[Any] = [None] * len(tasks)
+        for i in range(len(tasks)):
+            try:
+                outputs[i] = store.read(i)
+            except (CorruptPart, OSError) as exc:
+                store.discard(i, str(exc))
+        if all(o is not None for o in outputs):
+            return outputs
+        _execute(tasks, fn, exe, store, progress, desc)
+    raise RuntimeError(f"the parts in {store.parts} keep failing their checks after "
+                       f"{attempts} attempts; is the disk failing?")
+
+
 def _execute(
     tasks: list[Task], fn: Any, exe: Executor, store: PartStore | None,
     progress: bool | None, desc: str,
 ) -> list[PartOutput]:
-    """Run the tasks not yet in ``store``; write each part as it finishes."""
+    """Run the tasks not yet in ``store`` (or whose part fails its check); write each part
+    as it finishes."""
     outputs: list[Any] = [None] * len(tasks)
-    done = store.done() if store is not None else set()
+    done = store.checked_done() if store is not None else set()
     todo = [i for i in range(len(tasks)) if i not in done]
     several = len({t.scenario_index for t in tasks}) > 1
     bar = progress_bar(len(tasks), desc=desc, enabled=progress_enabled(progress))
@@ -696,6 +730,7 @@ __all__ = [
     "execute_tasks",
     "prepare",
     "resolve_workers",
+    "resume_target",
     "run",
     "run_scenarios",
 ]

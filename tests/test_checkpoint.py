@@ -41,35 +41,42 @@ def same_dirs(a: Path, b: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+def run_and_signal(scen: Path, out: Path, sig: int, parts: int) -> tuple[int, str]:
+    """Run ``vbcsim run SCEN --out OUT -w 1 -q`` in a subprocess, send it ``sig`` once
+    ``parts`` parts are written; its exit code and stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "run", str(scen), "--out", str(out), "-w", "1", "-q"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            folder = out / "parts"
+            if folder.is_dir() and len([p for p in folder.iterdir()
+                                        if p.name.startswith("task-")]) >= parts:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the run finished before it could be stopped")
+            time.sleep(0.02)
+        else:
+            pytest.fail("no parts were written")
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
 @pytest.mark.real_model
 def test_sigkill_midway_then_resume_gives_the_uninterrupted_results(real_model, tmp_path,
                                                                      capsys):
     scen = tmp_path / "killme.yaml"
     scen.write_text(KILL_YAML)
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "run", str(scen), "--out", str(out), "-w", "1", "-q"],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            parts = out / "parts"
-            if parts.is_dir() and len([p for p in parts.iterdir()
-                                       if p.name.startswith("task-")]) >= 3:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the run finished before it could be killed")
-            time.sleep(0.02)
-        else:
-            pytest.fail("no parts were written")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    run_and_signal(scen, out, signal.SIGKILL, 3)
     done = [p.name for p in (out / "parts").iterdir() if p.name.startswith("task-")]
     assert 3 <= len(done) < 12
     assert not (out / "manifest.json").exists()
