@@ -109,6 +109,20 @@ class CapitationContract(ContractBase):
                                              "increasing order), or none.")
     stop_loss: StopLoss | None = Field(None, description="Per-patient stop-loss, or none.")
 
+    @field_validator("corridors")
+    @classmethod
+    def _corridors_increase(cls, v: list[Corridor] | None) -> list[Corridor] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one band, or leave corridors out")
+            uppers = [c.upper for c in v]
+            for k in range(1, len(v)):
+                if not uppers[k] > uppers[k - 1]:
+                    raise ValueError(f"band upper bounds must increase; corridors[{k}].upper "
+                                     f"= {uppers[k]:g} is not above corridors[{k - 1}].upper "
+                                     f"= {uppers[k - 1]:g}")
+        return v
+
 
 class BundledContract(ContractBase):
     """BPCI Advanced-like episodes: target price, reconciliation, quality adjustment."""
