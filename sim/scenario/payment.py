@@ -131,8 +131,8 @@ class BundledContract(ContractBase):
     provider: str = Field(description="The episode initiator (usually the hospital).")
     triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
                            "readmission"]] = Field(
-        default_factory=lambda: ["joint_replacement"],
-        description="Stay kinds that open an episode.")
+        default_factory=lambda: ["joint_replacement"], min_length=1,
+        description="Stay kinds that open an episode (at least one).")
     window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
                              le=365, description="Post-discharge window of an episode.")
     discount: float = param(0.03, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
