@@ -601,6 +601,10 @@ def _default_providers() -> list[Provider]:
 # --------------------------------------------------------------------------- scenario
 
 
+#: Contracts whose settlement compares spending with a benchmark or target price.
+SPENDING_CONTRACTS = ("mssp", "reach", "bundled")
+
+
 class Scenario(StrictModel):
     """Everything a run needs; built from a YAML file by :func:`sim.scenario.load_scenario`."""
 
@@ -663,7 +667,21 @@ class Scenario(StrictModel):
         check_payment_refs(self.payers, self.plan, {p.name: p.kind for p in self.providers},
                            self.investments, self.horizon_years)
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
+        self._check_spending_contracts_have_prices()
         return self
+
+    def _check_spending_contracts_have_prices(self) -> None:
+        """Contracts that reconcile against spending need some positive price (else the
+        benchmark or target price is zero and the settlement divides by it)."""
+        if any(v > 0 for name, v in self.prices if name.endswith("_usd")):
+            return
+        for i, period in enumerate(self.plan):
+            for j, c in enumerate(period.contracts):
+                if c.type in SPENDING_CONTRACTS:
+                    raise ValueError(
+                        f"prices: every *_usd price is 0, but plan[{i}].contracts[{j}] (a {c.type} "
+                        f"contract) reconciles against spending, which would be zero; give "
+                        f"some service a positive price")
 
     @property
     def history_years(self) -> int:
