@@ -603,6 +603,8 @@ def _default_providers() -> list[Provider]:
 
 #: Contracts whose settlement compares spending with a benchmark or target price.
 SPENDING_CONTRACTS = ("mssp", "reach", "bundled")
+#: First MSSP performance year with the alternative quality performance standard.
+MSSP_ALTERNATIVE_FROM = 2023
 
 
 class Scenario(StrictModel):
@@ -668,7 +670,29 @@ class Scenario(StrictModel):
                            self.investments, self.horizon_years)
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
         self._check_spending_contracts_have_prices()
+        self._check_mssp_alternative_standard_years()
         return self
+
+    def _check_mssp_alternative_standard_years(self) -> None:
+        """The MSSP alternative quality standard exists from PY2023 (42 CFR
+        425.512(a)(4)(ii)): refuse an MSSP contract that could reach it earlier."""
+        first = self.economics.first_calendar_year
+        for i, period in enumerate(self.plan):
+            for j, c in enumerate(period.contracts):
+                if c.type != "mssp" or c.alternative_standard_score >= c.quality_standard_score:
+                    continue
+                early = [y for y in period.year_list(self.horizon_years)
+                         if first + y < MSSP_ALTERNATIVE_FROM]
+                if early:
+                    y = early[0]
+                    raise ValueError(
+                        f"economics.first_calendar_year: {first} makes plan year {y} of "
+                        f"plan[{i}].contracts[{j}] (mssp) performance year {first + y}, but the "
+                        f"alternative quality performance standard exists from "
+                        f"PY{MSSP_ALTERNATIVE_FROM} (42 CFR 425.512(a)(4)(ii)); set "
+                        f"first_calendar_year >= {MSSP_ALTERNATIVE_FROM - y}, or set the "
+                        f"contract's alternative_standard_score to its quality_standard_score "
+                        f"({c.quality_standard_score:g}) to have no alternative standard")
 
     def _check_spending_contracts_have_prices(self) -> None:
         """Contracts that reconcile against spending need some positive price (else the

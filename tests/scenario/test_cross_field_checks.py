@@ -62,3 +62,26 @@ def test_increasing_corridors_accepted(tmp_path: Path) -> None:
     scenario = load_scenario(_write(tmp_path, "capitation_global.yaml", body))
     corridors = scenario.plan[0].contracts[1].corridors
     assert [c.upper for c in corridors] == [0.03, 0.10]
+
+
+def test_mssp_before_2023_without_alternative_standard_accepted(tmp_path: Path) -> None:
+    body = """economics: {first_calendar_year: 2012}
+plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - {type: mssp, payer: medicare, aco: primary_care_group, track: BASIC_B,
+         quality_standard_score: 40, alternative_standard_score: 40}
+"""
+    scenario = load_scenario(_write(tmp_path, "mssp_one_sided.yaml", body))
+    assert scenario.economics.first_calendar_year == 2012
+
+
+def test_mssp_alternative_standard_refused_in_the_first_early_year(tmp_path: Path) -> None:
+    # Plan years 0-2 are PY2020-2022: the first of them is named.
+    body = "economics: {first_calendar_year: 2020}\nhorizon_years: 5\n"
+    with pytest.raises(ScenarioError, match="plan year 0 .*performance year 2020"):
+        load_scenario(_write(tmp_path, "mssp_one_sided.yaml", body))
+    ok = load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
+                              "economics: {first_calendar_year: 2023}\n"))
+    assert ok.economics.first_calendar_year == 2023
