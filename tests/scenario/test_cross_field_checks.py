@@ -85,3 +85,14 @@ def test_mssp_alternative_standard_refused_in_the_first_early_year(tmp_path: Pat
     ok = load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
                               "economics: {first_calendar_year: 2023}\n"))
     assert ok.economics.first_calendar_year == 2023
+
+
+def test_empty_corridors_refused(tmp_path: Path) -> None:
+    body = """plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - {type: capitation, provider: primary_care_group, scope: total_cost, corridors: []}
+"""
+    with pytest.raises(ScenarioError, match="plan.0.contracts.1.corridors: give at least one band"):
+        load_scenario(_write(tmp_path, "capitation_global.yaml", body))
