@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import shlex
@@ -66,6 +67,27 @@ def _whole_number(minimum: int, what: str):
 
 positive_int = _whole_number(1, "a whole number of 1 or more")
 non_negative_int = _whole_number(0, "a whole number of 0 or more")
+
+
+def _finite_number(minimum: float, maximum: float, what: str):
+    """Parser of a finite float within [minimum, maximum] (nan and inf are refused)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and minimum <= value <= maximum):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+#: Willingness to pay per QALY: any finite amount >= 0.
+wtp_usd = _finite_number(0.0, math.inf, "a finite number of USD >= 0")
+#: Yearly discount rate: the range of the scenario field economics.discount_rate.
+discount_rate = _finite_number(0.0, 0.5, "a number from 0 to 0.5 (economics.discount_rate)")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -193,9 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-crn", action="store_true",
                      help="independent random streams per scenario instead of common random "
                      "numbers (for comparison only)")
-    cmp.add_argument("--wtp", metavar="USD", type=float, nargs="+",
+    cmp.add_argument("--wtp", metavar="USD", type=wtp_usd, nargs="+",
                      help="willingness-to-pay values per QALY (default 50000 100000 150000)")
-    cmp.add_argument("--discount-rate", metavar="R", type=float,
+    cmp.add_argument("--discount-rate", metavar="R", type=discount_rate,
                      help="yearly discount rate of costs, QALYs and margins (default: the "
                     "reference scenario's economics.discount_rate)")
     cmp.set_defaults(handler=_cmd_compare)
@@ -454,11 +476,6 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from sim.experiment import DEFAULT_WTP, is_experiment_file
 
-    if args.discount_rate is not None and not 0 <= args.discount_rate <= 1:
-        raise UsageError(f"argument --discount-rate: expected a number from 0 to 1, got "
-                         f"{args.discount_rate}")
-    if args.wtp is not None and any(w < 0 for w in args.wtp):
-        raise UsageError("argument --wtp: expected numbers >= 0")
     overrides = {"reference": args.reference, "wtp": args.wtp,
                  "discount_rate": args.discount_rate}
     if len(args.scenarios) == 1:

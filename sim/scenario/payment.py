@@ -23,6 +23,15 @@ from sim.scenario.fields import StrictModel, param
 ASSUMPTION = "assumption"
 MSSP_RULE = "42 CFR 425 (MSSP), see docs/contracts.md"
 
+#: Largest allowed amount of one service, per-patient rate or per-patient cost: far above
+#: any real fee (the costliest DRG payments and outlier stays are under $2 million), small
+#: enough that yearly totals over 100,000 patients cannot overflow a float or lose cents.
+MAX_FEE_USD = 10_000_000.0
+BOUND_NOTE = "At most $10 million (the bound keeps money totals from overflowing)."
+#: Largest allowed organisation-level yearly or one-off amount ($100 billion).
+MAX_TOTAL_USD = 1e11
+TOTAL_NOTE = "At most $100 billion (the bound keeps money totals from overflowing)."
+
 
 class Payer(StrictModel):
     """A payer covering a share of the panel."""
@@ -83,8 +92,8 @@ class StopLoss(StrictModel):
 
     attachment_usd: float = param(
         100_000.0, unit="USD per patient-year", source="assumption (typical provider "
-        "stop-loss attachment $75k-150k)", ge=0,
-        description="Annual in-scope cost per patient above which stop-loss pays.")
+        "stop-loss attachment $75k-150k)", ge=0, le=MAX_FEE_USD,
+        description="Annual in-scope cost per patient above which stop-loss pays. " + BOUND_NOTE)
     coinsurance: float = param(0.2, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
                                description="Share of cost above the attachment the provider "
                                "still bears.")
@@ -101,13 +110,27 @@ class CapitationContract(ContractBase):
     base_pmpm_usd: float | None = param(
         None, unit="USD per member-month at risk score 1", source="assumption; None = the "
         "prior three years' in-scope spending per risk-adjusted member-month, less the discount",
-        ge=0, description="Base capitation rate.")
+        ge=0, le=MAX_FEE_USD, description="Base capitation rate. " + BOUND_NOTE)
     discount: float = param(
         0.0, unit="share 0-1", source="assumption (MA benchmarks ~0-5% below FFS)", ge=0, lt=1,
         description="Discount off the historical rate when base_pmpm_usd is not given.")
     corridors: list[Corridor] | None = Field(None, description="Risk corridors (bands in "
                                              "increasing order), or none.")
     stop_loss: StopLoss | None = Field(None, description="Per-patient stop-loss, or none.")
+
+    @field_validator("corridors")
+    @classmethod
+    def _corridors_increase(cls, v: list[Corridor] | None) -> list[Corridor] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one band, or leave corridors out")
+            uppers = [c.upper for c in v]
+            for k in range(1, len(v)):
+                if not uppers[k] > uppers[k - 1]:
+                    raise ValueError(f"band upper bounds must increase; corridors[{k}].upper "
+                                     f"= {uppers[k]:g} is not above corridors[{k - 1}].upper "
+                                     f"= {uppers[k - 1]:g}")
+        return v
 
 
 class BundledContract(ContractBase):
@@ -117,8 +140,8 @@ class BundledContract(ContractBase):
     provider: str = Field(description="The episode initiator (usually the hospital).")
     triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
                            "readmission"]] = Field(
-        default_factory=lambda: ["joint_replacement"],
-        description="Stay kinds that open an episode.")
+        default_factory=lambda: ["joint_replacement"], min_length=1,
+        description="Stay kinds that open an episode (at least one).")
     window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
                              le=365, description="Post-discharge window of an episode.")
     discount: float = param(0.03, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
@@ -256,10 +279,11 @@ class Investment(StrictModel):
     label: str = Field("investment", description="What it is (care managers, data system...).")
     year: int = param(0, unit="plan year", source=ASSUMPTION, ge=0, le=100,
                       description="Year of the one-off cost and first year of running costs.")
-    one_off_usd: float = param(0.0, unit="USD", source=ASSUMPTION, ge=0,
-                               description="One-off cost in `year`.")
+    one_off_usd: float = param(0.0, unit="USD", source=ASSUMPTION, ge=0, le=MAX_TOTAL_USD,
+                               description="One-off cost in `year`. " + TOTAL_NOTE)
     running_usd_per_year: float = param(0.0, unit="USD per year", source=ASSUMPTION, ge=0,
-                                        description="Running cost from `year` on.")
+                                        le=MAX_TOTAL_USD,
+                                        description="Running cost from `year` on. " + TOTAL_NOTE)
     until_year: int | None = param(None, unit="plan year", source=ASSUMPTION, ge=0, le=100,
                                    description="Last year of running costs (None: the horizon).")
 
@@ -335,15 +359,17 @@ class ProviderCosts(StrictModel):
         "other 0.90 (assumptions except where cited)", ge=0, le=5,
         description="Unit cost of the provider's own services relative to the fee schedule.")
     fixed_usd_per_year: float = param(0.0, unit="USD per year", source=ASSUMPTION, ge=0,
-                                      description="Fixed costs not tied to volume.")
+                                      le=MAX_TOTAL_USD,
+                                      description="Fixed costs not tied to volume. " + TOTAL_NOTE)
     care_management_usd_per_patient_year: float = param(
         240.0, unit="USD per attributed patient-year at full prevention effort",
         source="assumption (CMS chronic care management ~ $60/month for ~1/3 of patients)",
-        ge=0, description="Cost of prevention / care-management effort.")
+        ge=0, le=MAX_FEE_USD,
+        description="Cost of prevention / care-management effort. " + BOUND_NOTE)
     transitional_care_usd_per_discharge: float = param(
         200.0, unit="USD per discharge at full transitional-care effort",
-        source="assumption (TCM codes 99495/99496 ~ $200-280)", ge=0,
-        description="Cost of transitional-care effort.")
+        source="assumption (TCM codes 99495/99496 ~ $200-280)", ge=0, le=MAX_FEE_USD,
+        description="Cost of transitional-care effort. " + BOUND_NOTE)
 
 
 DEFAULT_COST_TO_CHARGE = {"hospital": 1.10, "primary_care": 0.90, "specialist": 0.85,

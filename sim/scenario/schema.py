@@ -24,7 +24,9 @@ from pydantic import Field, model_validator
 from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
+    BOUND_NOTE,
     HISTORY_CONTRACTS,
+    MAX_FEE_USD,
     TRANSIENT_YEARS,
     Economics,
     FFSContract,
@@ -470,23 +472,27 @@ class Prices(StrictModel):
     """Fee schedule: allowed amount per service (what the payer's schedule allows)."""
 
     pcp_visit_usd: float = param(125.0, unit="USD per visit", source="CMS PFS 2024, 99214 "
-                                 "non-facility ~$128", ge=0, description="Primary-care visit.")
+                                 "non-facility ~$128", ge=0, le=MAX_FEE_USD,
+                                 description="Primary-care visit. " + BOUND_NOTE)
     specialist_visit_usd: float = param(150.0, unit="USD per visit", source="CMS PFS 2024 "
-                                        "(99204/99214 mix)", ge=0,
-                                        description="Specialist visit.")
+                                        "(99204/99214 mix)", ge=0, le=MAX_FEE_USD,
+                                        description="Specialist visit. " + BOUND_NOTE)
     lab_test_usd: float = param(22.0, unit="USD per test", source="CMS CLFS 2024 (panel mix)",
-                                ge=0, description="Laboratory test.")
+                                ge=0, le=MAX_FEE_USD, description="Laboratory test. " + BOUND_NOTE)
     imaging_usd: float = param(310.0, unit="USD per study", source="CMS OPPS/PFS 2024 (X-ray, "
-                               "CT, MRI mix)", ge=0, description="Imaging study (facility + read).")
+                               "CT, MRI mix)", ge=0, le=MAX_FEE_USD,
+                               description="Imaging study (facility + read). " + BOUND_NOTE)
     imaging_facility_share: float = param(0.75, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
                                           description="Facility (outpatient) share of imaging.")
     ed_facility_usd: float = param(780.0, unit="USD per visit", source="CMS OPPS 2024 "
-                                   "(99284/99285 APC mix)", ge=0, description="ED facility fee.")
+                                   "(99284/99285 APC mix)", ge=0, le=MAX_FEE_USD,
+                                   description="ED facility fee. " + BOUND_NOTE)
     ed_professional_usd: float = param(150.0, unit="USD per visit", source="CMS PFS 2024",
-                                       ge=0, description="ED physician fee.")
+                                       ge=0, le=MAX_FEE_USD, description="ED physician fee. " + BOUND_NOTE)
     admission_mean_usd: float = param(
         13_000.0, unit="USD per unplanned admission", source="calibrated to PUF2024 "
-        "CapAnn_INP_All / ADM (~$13,800)", ge=0, description="Mean DRG payment (lognormal).")
+        "CapAnn_INP_All / ADM (~$13,800)", ge=0, le=MAX_FEE_USD,
+        description="Mean DRG payment (lognormal). " + BOUND_NOTE)
     admission_cost_sd_log: float = param(
         0.9, unit="SD of log payment", source="assumption (DRG weight spread, outliers)",
         ge=0, le=3, description="Spread of the DRG payment.")
@@ -494,37 +500,40 @@ class Prices(StrictModel):
         0.5, unit="elasticity", source=ASSUMPTION, ge=0, le=3,
         description="DRG payment scales with (LOS / mean LOS)**elasticity (outlier stays).")
     inpatient_professional_usd: float = param(
-        1_600.0, unit="USD per admission", source=ASSUMPTION, ge=0,
-        description="Physician services during an unplanned stay.")
+        1_600.0, unit="USD per admission", source=ASSUMPTION, ge=0, le=MAX_FEE_USD,
+        description="Physician services during an unplanned stay. " + BOUND_NOTE)
     elective_admission_usd: float = param(
         14_500.0, unit="USD per elective admission", source="CMS IPPS FY2024 MS-DRG 470 "
-        "(~$14,000-15,000)", ge=0, description="Elective procedure stay (DRG payment).")
+        "(~$14,000-15,000)", ge=0, le=MAX_FEE_USD,
+        description="Elective procedure stay (DRG payment). " + BOUND_NOTE)
     elective_professional_usd: float = param(1_450.0, unit="USD per procedure", source="CMS "
-                                             "PFS 2024 27447 ~$1,400", ge=0,
-                                             description="Surgeon and anaesthesia fee.")
+                                             "PFS 2024 27447 ~$1,400", ge=0, le=MAX_FEE_USD,
+                                             description="Surgeon and anaesthesia fee. " + BOUND_NOTE)
     outpatient_procedure_usd: float = param(
         1_500.0, unit="USD per procedure", source="CMS OPPS/ASC 2024 (endoscopy, cataract mix)",
-        ge=0, description="Ambulatory procedure facility fee.")
+        ge=0, le=MAX_FEE_USD, description="Ambulatory procedure facility fee. " + BOUND_NOTE)
     outpatient_procedure_professional_usd: float = param(
-        330.0, unit="USD per procedure", source="CMS PFS 2024", ge=0,
-        description="Ambulatory procedure professional fee.")
+        330.0, unit="USD per procedure", source="CMS PFS 2024", ge=0, le=MAX_FEE_USD,
+        description="Ambulatory procedure professional fee. " + BOUND_NOTE)
     chronic_service_usd: float = param(
         1_050.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_OPD+PB",
-        ge=0, description="Mean allowed amount of a chronic-service claim (lognormal).")
+        ge=0, le=MAX_FEE_USD,
+        description="Mean allowed amount of a chronic-service claim (lognormal). " + BOUND_NOTE)
     chronic_service_sd_log: float = param(0.8, unit="SD of log amount", source=ASSUMPTION,
                                           ge=0, le=3, description="Spread of chronic claims.")
     chronic_service_professional_share: float = param(
         0.45, unit="share 0-1", source="assumption (Part B drugs billed by physicians vs HOPD)",
         ge=0, le=1, description="Share of chronic-service claims billed as professional.")
     snf_per_day_usd: float = param(610.0, unit="USD per day", source="PUF2024 SNF_PayperStay / "
-                                   "SNF_LOS ($16,368 / 26.8 days)", ge=0,
-                                   description="SNF per diem.")
+                                   "SNF_LOS ($16,368 / 26.8 days)", ge=0, le=MAX_FEE_USD,
+                                   description="SNF per diem. " + BOUND_NOTE)
     home_health_period_usd: float = param(2_050.0, unit="USD per 30-day period",
-                                          source="CMS HH PPS CY2024 national rate", ge=0,
-                                          description="Home-health period.")
+                                          source="CMS HH PPS CY2024 national rate", ge=0, le=MAX_FEE_USD,
+                                          description="Home-health period. " + BOUND_NOTE)
     other_claim_usd: float = param(
         850.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_HSP+DME",
-        ge=0, description="DME, hospice and other claims (lognormal, SD log 1.0).")
+        ge=0, le=MAX_FEE_USD,
+        description="DME, hospice and other claims (lognormal, SD log 1.0). " + BOUND_NOTE)
 
 
 # --------------------------------------------------------------------------- capacity
@@ -592,6 +601,12 @@ def _default_providers() -> list[Provider]:
 # --------------------------------------------------------------------------- scenario
 
 
+#: Contracts whose settlement compares spending with a benchmark or target price.
+SPENDING_CONTRACTS = ("mssp", "reach", "bundled")
+#: First MSSP performance year with the alternative quality performance standard.
+MSSP_ALTERNATIVE_FROM = 2023
+
+
 class Scenario(StrictModel):
     """Everything a run needs; built from a YAML file by :func:`sim.scenario.load_scenario`."""
 
@@ -654,7 +669,43 @@ class Scenario(StrictModel):
         check_payment_refs(self.payers, self.plan, {p.name: p.kind for p in self.providers},
                            self.investments, self.horizon_years)
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
+        self._check_spending_contracts_have_prices()
+        self._check_mssp_alternative_standard_years()
         return self
+
+    def _check_mssp_alternative_standard_years(self) -> None:
+        """The MSSP alternative quality standard exists from PY2023 (42 CFR
+        425.512(a)(4)(ii)): refuse an MSSP contract that could reach it earlier."""
+        first = self.economics.first_calendar_year
+        for i, period in enumerate(self.plan):
+            for j, c in enumerate(period.contracts):
+                if c.type != "mssp" or c.alternative_standard_score >= c.quality_standard_score:
+                    continue
+                early = [y for y in period.year_list(self.horizon_years)
+                         if first + y < MSSP_ALTERNATIVE_FROM]
+                if early:
+                    y = early[0]
+                    raise ValueError(
+                        f"economics.first_calendar_year: {first} makes plan year {y} of "
+                        f"plan[{i}].contracts[{j}] (mssp) performance year {first + y}, but the "
+                        f"alternative quality performance standard exists from "
+                        f"PY{MSSP_ALTERNATIVE_FROM} (42 CFR 425.512(a)(4)(ii)); set "
+                        f"first_calendar_year >= {MSSP_ALTERNATIVE_FROM - y}, or set the "
+                        f"contract's alternative_standard_score to its quality_standard_score "
+                        f"({c.quality_standard_score:g}) to have no alternative standard")
+
+    def _check_spending_contracts_have_prices(self) -> None:
+        """Contracts that reconcile against spending need some positive price (else the
+        benchmark or target price is zero and the settlement divides by it)."""
+        if any(v > 0 for name, v in self.prices if name.endswith("_usd")):
+            return
+        for i, period in enumerate(self.plan):
+            for j, c in enumerate(period.contracts):
+                if c.type in SPENDING_CONTRACTS:
+                    raise ValueError(
+                        f"prices: every *_usd price is 0, but plan[{i}].contracts[{j}] (a {c.type} "
+                        f"contract) reconciles against spending, which would be zero; give "
+                        f"some service a positive price")
 
     @property
     def history_years(self) -> int:

@@ -1,0 +1,98 @@
+"""Cross-field checks that refuse at load what would otherwise crash or mislead at run time
+(issue 18 item 5): the counterparts of the broken files in ``broken/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.payment import MAX_FEE_USD
+from sim.scenario.schema import Prices
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+ZERO_PRICES = {name: 0 for name in Prices.model_fields if name.endswith("_usd")}
+
+
+def _write(tmp_path: Path, base: str, body: str) -> Path:
+    path = tmp_path / "case.yaml"
+    path.write_text(f"extends: {SCENARIOS / base}\n{body}", encoding="utf-8")
+    return path
+
+
+def _prices(values: dict[str, float]) -> str:
+    return "prices:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items())
+
+
+@pytest.mark.parametrize("base", ["mssp_one_sided.yaml", "reach_global.yaml",
+                                  "bundled_joint_replacement.yaml"])
+def test_zero_prices_refused_for_spending_contracts(tmp_path: Path, base: str) -> None:
+    with pytest.raises(ScenarioError, match="every \\*_usd price is 0"):
+        load_scenario(_write(tmp_path, base, _prices(ZERO_PRICES)))
+
+
+def test_zero_prices_allowed_without_spending_contract(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "ffs_baseline.yaml", _prices(ZERO_PRICES)))
+    assert scenario.prices.pcp_visit_usd == 0
+
+
+def test_one_positive_price_is_enough(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
+                                    _prices({**ZERO_PRICES, "pcp_visit_usd": 125})))
+    assert scenario.prices.pcp_visit_usd == 125
+
+
+def test_price_at_the_bound_is_accepted(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "ffs_baseline.yaml",
+                                    _prices({"admission_mean_usd": MAX_FEE_USD})))
+    assert scenario.prices.admission_mean_usd == MAX_FEE_USD
+
+
+def test_increasing_corridors_accepted(tmp_path: Path) -> None:
+    body = """plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - type: capitation
+        provider: primary_care_group
+        scope: total_cost
+        corridors: [{upper: 0.03, provider_share: 1.0}, {upper: 0.10, provider_share: 0.5}]
+"""
+    scenario = load_scenario(_write(tmp_path, "capitation_global.yaml", body))
+    corridors = scenario.plan[0].contracts[1].corridors
+    assert [c.upper for c in corridors] == [0.03, 0.10]
+
+
+def test_mssp_before_2023_without_alternative_standard_accepted(tmp_path: Path) -> None:
+    body = """economics: {first_calendar_year: 2012}
+plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - {type: mssp, payer: medicare, aco: primary_care_group, track: BASIC_B,
+         quality_standard_score: 40, alternative_standard_score: 40}
+"""
+    scenario = load_scenario(_write(tmp_path, "mssp_one_sided.yaml", body))
+    assert scenario.economics.first_calendar_year == 2012
+
+
+def test_mssp_alternative_standard_refused_in_the_first_early_year(tmp_path: Path) -> None:
+    # Plan years 0-2 are PY2020-2022: the first of them is named.
+    body = "economics: {first_calendar_year: 2020}\nhorizon_years: 5\n"
+    with pytest.raises(ScenarioError, match="plan year 0 .*performance year 2020"):
+        load_scenario(_write(tmp_path, "mssp_one_sided.yaml", body))
+    ok = load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
+                              "economics: {first_calendar_year: 2023}\n"))
+    assert ok.economics.first_calendar_year == 2023
+
+
+def test_empty_corridors_refused(tmp_path: Path) -> None:
+    body = """plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - {type: capitation, provider: primary_care_group, scope: total_cost, corridors: []}
+"""
+    with pytest.raises(ScenarioError, match="plan.0.contracts.1.corridors: give at least one band"):
+        load_scenario(_write(tmp_path, "capitation_global.yaml", body))
