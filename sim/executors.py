@@ -9,7 +9,8 @@ not depend on the backend or the number of workers.
 * :class:`SerialExecutor` — in this process, one item after the other;
 * :class:`ProcessExecutor` — local worker processes (``concurrent.futures`` with an explicitly
   chosen ``spawn`` context: the global start method is never touched). Workers ignore
-  Ctrl-C; the parent cancels what is pending and stops them;
+  Ctrl-C; the parent cancels what is pending and stops them. Workers end with their parent,
+  even when it is killed;
 * :class:`DaskExecutor` — a Dask distributed cluster: an existing scheduler (``address``) or
   a :class:`distributed.LocalCluster` of ``local_workers`` single-threaded processes started
   for the run and closed after it. Dask is imported only here, when used (optional extra
@@ -25,6 +26,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -99,9 +101,39 @@ class SerialExecutor:
 # --------------------------------------------------------------------------- processes
 
 
-def _ignore_sigint() -> None:
-    """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers."""
+PARENT_POLL_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int, kernel: bool) -> None:
+    """Make this worker process end when its parent ``parent`` dies (even by ``kill -9``),
+    instead of waiting forever for work: on Linux, if ``kernel``, the kernel sends SIGKILL
+    (``PR_SET_PDEATHSIG``; it fires when the parent's *thread* that started the worker ends,
+    so only used when that is the main thread); everywhere a daemon thread checks every
+    second that the parent is still ours and exits at once when it is not."""
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+    if kernel and sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="vbcsim-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent: int, kernel: bool) -> None:
+    """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers; the
+    worker ends if the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent, kernel)
 
 
 @contextlib.contextmanager
@@ -137,7 +169,9 @@ class ProcessExecutor:
         if n == 0:
             return
         ctx = multiprocessing.get_context(START_METHOD)
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(os.getpid(), on_main_thread))
         clean = False
         try:
             with _sigint_ignored():  # workers start now and inherit "ignore Ctrl-C"

@@ -1,0 +1,96 @@
+"""Worker faults: local worker processes end with their parent, even when it is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: A script that runs slow items on two local worker processes; each item writes its
+#: worker's pid to a file in the directory given, then sleeps.
+SLOW_POOL = textwrap.dedent("""
+    import os, sys, threading, time
+    from pathlib import Path
+
+    from sim.executors import ProcessExecutor
+
+
+    def slow(item):
+        folder, seconds = item
+        (Path(folder) / str(os.getpid())).write_text("")
+        time.sleep(seconds)
+        return os.getpid()
+
+
+    def main():
+        for _ in ProcessExecutor(2).run(slow, [(sys.argv[1], 120)] * 4):
+            pass
+
+
+    if __name__ == "__main__":
+        if sys.argv[2] == "thread":  # not the main thread: no PR_SET_PDEATHSIG, the watcher
+            worker = threading.Thread(target=main)
+            worker.start()
+            worker.join()
+        else:
+            main()
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped by its new parent) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 is POSIX")
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_workers_end_when_their_parent_is_killed(tmp_path, where):
+    script = tmp_path / "slow_pool.py"
+    script.write_text(SLOW_POOL)
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    parent = subprocess.Popen([sys.executable, str(script), str(pids_dir), where], cwd=tmp_path,
+                              env=env)
+    workers: list[int] = []
+    try:
+        assert _wait_for(lambda: len(list(pids_dir.iterdir())) >= 2, 60), \
+            "the two workers did not start"
+        workers = [int(p.name) for p in pids_dir.iterdir()]
+        assert all(_alive(pid) for pid in workers)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), 5), \
+            f"workers still running after their parent was killed: {workers}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in workers:  # never leave a stray process behind, even if the test fails
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
