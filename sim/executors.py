@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 START_METHOD = "spawn"
@@ -129,11 +130,76 @@ def _die_with_parent(parent: int, kernel: bool) -> None:
     threading.Thread(target=watch, name="vbcsim-parent-watch", daemon=True).start()
 
 
-def _init_worker(parent: int, kernel: bool) -> None:
+class WorkerDied(RuntimeError):
+    """A worker process ended abruptly (a crash in native code, ``os._exit``, the
+    out-of-memory killer) while running an item."""
+
+
+#: In a worker process: the shared table of (pid, running item + 1) rows and this worker's row.
+_RUNNING: Any = None
+_ROW: int = -1
+
+
+def _init_worker(parent: int, kernel: bool, running: Any, rows: Any) -> None:
     """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers; the
-    worker ends if the parent dies."""
+    worker ends if the parent dies; it takes a row of ``running`` to say what it runs."""
+    global _RUNNING, _ROW
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent, kernel)
+    with rows.get_lock():
+        _ROW = rows.value
+        rows.value += 1
+    _RUNNING = running
+    _RUNNING[2 * _ROW] = os.getpid()
+
+
+def _run_item(fn: Callable[[Any], Any], index: int, item: Any) -> Any:
+    """In a worker: ``fn(item)``, noting in the shared table that item ``index`` runs here,
+    so that the parent can name it if this process dies."""
+    _RUNNING[2 * _ROW + 1] = index + 1
+    try:
+        return fn(item)
+    finally:
+        _RUNNING[2 * _ROW + 1] = 0
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _dead_worker_failure(
+    running: Any, procs: dict[int, Any], pending: dict[Future[Any], int]
+) -> TaskFailed:
+    """The failure to report when the pool broke: the item whose worker died (the pool
+    stops the other workers with SIGTERM), else the first item still pending."""
+    rows: list[tuple[int, int]] = []
+    for r in range(len(running) // 2):
+        pid, item = running[2 * r], running[2 * r + 1]
+        if pid and item:
+            rows.append((pid, item - 1))
+    best: tuple[int, int, int | None] | None = None
+    for pid, index in rows:
+        proc = procs.get(pid)
+        code = None
+        if proc is not None:
+            proc.join(timeout=2)
+            code = proc.exitcode
+        if code != -signal.SIGTERM and (best is None or best[2] == -signal.SIGTERM):
+            best = (pid, index, code)
+    if best is not None:
+        pid, index, code = best
+        return TaskFailed(index, WorkerDied(
+            f"the worker process running it (pid {pid}) died abruptly ({_describe_exit(code)}): "
+            "a crash in native code, os._exit, or the out-of-memory killer"))
+    first = min(pending.values()) if pending else 0
+    return TaskFailed(first, WorkerDied(
+        "a worker process died abruptly (a crash in native code, os._exit, or the "
+        "out-of-memory killer); the item it ran is unknown"))
 
 
 @contextlib.contextmanager
@@ -170,21 +236,28 @@ class ProcessExecutor:
             return
         ctx = multiprocessing.get_context(START_METHOD)
         on_main_thread = threading.current_thread() is threading.main_thread()
+        running = ctx.Array("q", 2 * n, lock=False)  # per worker: pid, running item + 1
+        rows = ctx.Value("i", 0)
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(os.getpid(), on_main_thread))
+                                   initargs=(os.getpid(), on_main_thread, running, rows))
         clean = False
         try:
             with _sigint_ignored():  # workers start now and inherit "ignore Ctrl-C"
                 pending: dict[Future[Any], int] = {
-                    pool.submit(fn, item): i for i, item in enumerate(items)
+                    pool.submit(_run_item, fn, i, item): i for i, item in enumerate(items)
                 }
+            procs: dict[int, Any] = {}
             while pending:
+                procs.update(getattr(pool, "_processes", None) or {})
                 done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
                 if not done:
                     yield None
                 for fut in sorted(done, key=pending.__getitem__):
                     i = pending.pop(fut)
                     exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        pending[fut] = i
+                        raise _dead_worker_failure(running, procs, pending) from exc
                     if exc is not None:
                         raise TaskFailed(i, exc) from exc
                     yield i, fut.result()
@@ -364,6 +437,7 @@ __all__ = [
     "ProcessExecutor",
     "SerialExecutor",
     "TaskFailed",
+    "WorkerDied",
     "available_cpus",
     "make_executor",
 ]

@@ -94,3 +94,35 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, where):
         for pid in workers:  # never leave a stray process behind, even if the test fails
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def exit_on_two(x: int) -> int:
+    """Item 2 ends its worker process abruptly, as a crash in native code would."""
+    if x == 2:
+        os._exit(3)
+    time.sleep(0.2)
+    return x
+
+
+def segfault_on_one(x: int) -> int:
+    if x == 1:
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    time.sleep(0.2)
+    return x
+
+
+@pytest.mark.parametrize(("fn", "index", "how"), [
+    (exit_on_two, 2, "exit code 3"),
+    pytest.param(segfault_on_one, 1, "killed by SIGSEGV",
+                 marks=pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")),
+])
+def test_a_dead_worker_names_the_item_it_ran(fn, index, how):
+    from sim.executors import ProcessExecutor, TaskFailed, WorkerDied
+
+    with pytest.raises(TaskFailed) as info:
+        list(ProcessExecutor(2).run(fn, [0, 1, 2, 3, 4, 5]))
+    assert info.value.index == index
+    assert isinstance(info.value.error, WorkerDied)
+    assert how in str(info.value) and "died abruptly" in str(info.value)
