@@ -337,8 +337,7 @@ class DaskExecutor:
                 cluster = stack.enter_context(_local_cluster(distributed, self.local_workers))
                 client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
             else:
-                client = stack.enter_context(
-                    distributed.Client(self.address, set_as_default=False, timeout="30s"))
+                client = stack.enter_context(_connect(distributed, self.address))
                 self._seen_workers = len(client.scheduler_info().get("workers", {}))
             token = os.urandom(4).hex()
             pending = {
@@ -369,6 +368,27 @@ class DaskExecutor:
             finally:
                 if pending:
                     client.cancel(list(pending))
+
+
+#: How long to try reaching a Dask scheduler before giving up.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler answered at the address given."""
+
+
+def _connect(distributed: Any, address: str | None) -> Any:
+    """A client of the Dask scheduler at ``address``; a clear error, within
+    :data:`CONNECT_TIMEOUT_SECONDS`, if nothing answers there."""
+    try:
+        return distributed.Client(address, set_as_default=False,
+                                  timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address} (no answer within "
+            f"{CONNECT_TIMEOUT_SECONDS} s): check the --scheduler address and that the "
+            f"scheduler is running ({exc})") from None
 
 
 #: Settings of the local Dask cluster's workers, for CPU-bound pure-Python tasks without a
@@ -435,6 +455,7 @@ __all__ = [
     "DaskUnavailable",
     "Executor",
     "ProcessExecutor",
+    "SchedulerUnreachable",
     "SerialExecutor",
     "TaskFailed",
     "WorkerDied",

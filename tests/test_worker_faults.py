@@ -126,3 +126,21 @@ def test_a_dead_worker_names_the_item_it_ran(fn, index, how):
     assert info.value.index == index
     assert isinstance(info.value.error, WorkerDied)
     assert how in str(info.value) and "died abruptly" in str(info.value)
+
+
+def test_a_wrong_dask_scheduler_address_fails_fast_and_clearly():
+    pytest.importorskip("distributed")
+    import socket
+
+    from sim.executors import CONNECT_TIMEOUT_SECONDS, DaskExecutor, SchedulerUnreachable
+
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    started = time.monotonic()
+    with pytest.raises(SchedulerUnreachable,
+                       match=f"cannot reach the Dask scheduler at {address}") as info:
+        list(DaskExecutor(address=address).run(abs, [1]))
+    assert time.monotonic() - started < CONNECT_TIMEOUT_SECONDS + 15
+    assert info.value.__cause__ is None  # no Dask traceback chained in
