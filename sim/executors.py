@@ -9,7 +9,8 @@ not depend on the backend or the number of workers.
 * :class:`SerialExecutor` — in this process, one item after the other;
 * :class:`ProcessExecutor` — local worker processes (``concurrent.futures`` with an explicitly
   chosen ``spawn`` context: the global start method is never touched). Workers ignore
-  Ctrl-C; the parent cancels what is pending and stops them;
+  Ctrl-C; the parent cancels what is pending and stops them. Workers end with their parent,
+  even when it is killed;
 * :class:`DaskExecutor` — a Dask distributed cluster: an existing scheduler (``address``) or
   a :class:`distributed.LocalCluster` of ``local_workers`` single-threaded processes started
   for the run and closed after it. Dask is imported only here, when used (optional extra
@@ -25,10 +26,12 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 START_METHOD = "spawn"
@@ -99,9 +102,104 @@ class SerialExecutor:
 # --------------------------------------------------------------------------- processes
 
 
-def _ignore_sigint() -> None:
-    """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers."""
+PARENT_POLL_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int, kernel: bool) -> None:
+    """Make this worker process end when its parent ``parent`` dies (even by ``kill -9``),
+    instead of waiting forever for work: on Linux, if ``kernel``, the kernel sends SIGKILL
+    (``PR_SET_PDEATHSIG``; it fires when the parent's *thread* that started the worker ends,
+    so only used when that is the main thread); everywhere a daemon thread checks every
+    second that the parent is still ours and exits at once when it is not."""
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+    if kernel and sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="vbcsim-parent-watch", daemon=True).start()
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended abruptly (a crash in native code, ``os._exit``, the
+    out-of-memory killer) while running an item."""
+
+
+#: In a worker process: the shared table of (pid, running item + 1) rows and this worker's row.
+_RUNNING: Any = None
+_ROW: int = -1
+
+
+def _init_worker(parent: int, kernel: bool, running: Any, rows: Any) -> None:
+    """Worker initialiser: Ctrl-C is handled by the parent, which stops the workers; the
+    worker ends if the parent dies; it takes a row of ``running`` to say what it runs."""
+    global _RUNNING, _ROW
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent, kernel)
+    with rows.get_lock():
+        _ROW = rows.value
+        rows.value += 1
+    _RUNNING = running
+    _RUNNING[2 * _ROW] = os.getpid()
+
+
+def _run_item(fn: Callable[[Any], Any], index: int, item: Any) -> Any:
+    """In a worker: ``fn(item)``, noting in the shared table that item ``index`` runs here,
+    so that the parent can name it if this process dies."""
+    _RUNNING[2 * _ROW + 1] = index + 1
+    try:
+        return fn(item)
+    finally:
+        _RUNNING[2 * _ROW + 1] = 0
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _dead_worker_failure(
+    running: Any, procs: dict[int, Any], pending: dict[Future[Any], int]
+) -> TaskFailed:
+    """The failure to report when the pool broke: the item whose worker died (the pool
+    stops the other workers with SIGTERM), else the first item still pending."""
+    rows: list[tuple[int, int]] = []
+    for r in range(len(running) // 2):
+        pid, item = running[2 * r], running[2 * r + 1]
+        if pid and item:
+            rows.append((pid, item - 1))
+    best: tuple[int, int, int | None] | None = None
+    for pid, index in rows:
+        proc = procs.get(pid)
+        code = None
+        if proc is not None:
+            proc.join(timeout=2)
+            code = proc.exitcode
+        if code != -signal.SIGTERM and (best is None or best[2] == -signal.SIGTERM):
+            best = (pid, index, code)
+    if best is not None:
+        pid, index, code = best
+        return TaskFailed(index, WorkerDied(
+            f"the worker process running it (pid {pid}) died abruptly ({_describe_exit(code)}): "
+            "a crash in native code, os._exit, or the out-of-memory killer"))
+    first = min(pending.values()) if pending else 0
+    return TaskFailed(first, WorkerDied(
+        "a worker process died abruptly (a crash in native code, os._exit, or the "
+        "out-of-memory killer); the item it ran is unknown"))
 
 
 @contextlib.contextmanager
@@ -137,20 +235,29 @@ class ProcessExecutor:
         if n == 0:
             return
         ctx = multiprocessing.get_context(START_METHOD)
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        running = ctx.Array("q", 2 * n, lock=False)  # per worker: pid, running item + 1
+        rows = ctx.Value("i", 0)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(os.getpid(), on_main_thread, running, rows))
         clean = False
         try:
             with _sigint_ignored():  # workers start now and inherit "ignore Ctrl-C"
                 pending: dict[Future[Any], int] = {
-                    pool.submit(fn, item): i for i, item in enumerate(items)
+                    pool.submit(_run_item, fn, i, item): i for i, item in enumerate(items)
                 }
+            procs: dict[int, Any] = {}
             while pending:
+                procs.update(getattr(pool, "_processes", None) or {})
                 done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
                 if not done:
                     yield None
                 for fut in sorted(done, key=pending.__getitem__):
                     i = pending.pop(fut)
                     exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        pending[fut] = i
+                        raise _dead_worker_failure(running, procs, pending) from exc
                     if exc is not None:
                         raise TaskFailed(i, exc) from exc
                     yield i, fut.result()
@@ -230,8 +337,7 @@ class DaskExecutor:
                 cluster = stack.enter_context(_local_cluster(distributed, self.local_workers))
                 client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
             else:
-                client = stack.enter_context(
-                    distributed.Client(self.address, set_as_default=False, timeout="30s"))
+                client = stack.enter_context(_connect(distributed, self.address))
                 self._seen_workers = len(client.scheduler_info().get("workers", {}))
             token = os.urandom(4).hex()
             pending = {
@@ -262,6 +368,27 @@ class DaskExecutor:
             finally:
                 if pending:
                     client.cancel(list(pending))
+
+
+#: How long to try reaching a Dask scheduler before giving up.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler answered at the address given."""
+
+
+def _connect(distributed: Any, address: str | None) -> Any:
+    """A client of the Dask scheduler at ``address``; a clear error, within
+    :data:`CONNECT_TIMEOUT_SECONDS`, if nothing answers there."""
+    try:
+        return distributed.Client(address, set_as_default=False,
+                                  timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address} (no answer within "
+            f"{CONNECT_TIMEOUT_SECONDS} s): check the --scheduler address and that the "
+            f"scheduler is running ({exc})") from None
 
 
 #: Settings of the local Dask cluster's workers, for CPU-bound pure-Python tasks without a
@@ -328,8 +455,10 @@ __all__ = [
     "DaskUnavailable",
     "Executor",
     "ProcessExecutor",
+    "SchedulerUnreachable",
     "SerialExecutor",
     "TaskFailed",
+    "WorkerDied",
     "available_cpus",
     "make_executor",
 ]
