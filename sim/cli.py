@@ -33,9 +33,9 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,18 +51,24 @@ class UsageError(Exception):
 # --------------------------------------------------------------------------- argument types
 
 
-def _whole_number(minimum: int, what: str):
-    def parse(text: str) -> int:
+def _number(convert: Callable[[str], Any], accept: Callable[[Any], bool], what: str):
+    """Argument parser: ``convert(text)`` if that works and ``accept`` takes the value, else
+    an argparse error saying ``what`` was expected."""
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
+        if value is None or not accept(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
     parse.__name__ = what  # argparse names the type in some messages
     return parse
+
+
+def _whole_number(minimum: int, what: str):
+    return _number(int, lambda v: v >= minimum, what)
 
 
 positive_int = _whole_number(1, "a whole number of 1 or more")
@@ -71,17 +77,7 @@ non_negative_int = _whole_number(0, "a whole number of 0 or more")
 
 def _finite_number(minimum: float, maximum: float, what: str):
     """Parser of a finite float within [minimum, maximum] (nan and inf are refused)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and minimum <= value <= maximum):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    parse.__name__ = what
-    return parse
+    return _number(float, lambda v: math.isfinite(v) and minimum <= v <= maximum, what)
 
 
 #: Willingness to pay per QALY: any finite amount >= 0.
@@ -608,21 +604,26 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
+def _scenario_files(folder: Path) -> list[Path]:
+    """The scenario files (``*.yaml``) of ``folder``: regular files only (a FIFO would block)."""
+    return sorted(f for f in folder.glob("*.yaml") if f.is_file())
+
+
 def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     if args.dir is not None:
         if not args.dir.is_dir():
             raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
         folder = args.dir
-        files = sorted(f for f in folder.glob("*.yaml") if f.is_file())  # no FIFOs
+        files = _scenario_files(folder)
         if not files:
             raise UsageError(f"argument --dir: no scenario files (*.yaml) in {str(folder)!r}")
     else:
         looked = scenario_dirs()
-        folder = next((d for d in looked if d.is_dir() and any(d.glob("*.yaml"))), None)
+        folder = next((d for d in looked if d.is_dir() and _scenario_files(d)), None)
         if folder is None:
             raise UsageError("no scenario files found; looked in " + ", ".join(
                 str(d) for d in looked) + " (use --dir DIR)")
-        files = sorted(f for f in folder.glob("*.yaml") if f.is_file())
+        files = _scenario_files(folder)
     shown = _shown(folder)
     width = max(len(f.stem) for f in files)
     print(f"Scenarios in {shown}/ (run one with: vbcsim run {shown}/NAME.yaml)\n", file=out)

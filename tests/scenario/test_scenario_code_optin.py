@@ -69,6 +69,16 @@ def test_scenarios_dir_skips_a_fifo(tmp_path):
     assert "ok" in out.getvalue() and " x " not in out.getvalue()
 
 
+def test_a_folder_holding_only_a_fifo_has_no_scenario_files(tmp_path, capsys):
+    import os
+
+    from sim.cli import main
+
+    os.mkfifo(tmp_path / "x.yaml")
+    assert main(["scenarios", "--dir", str(tmp_path)]) == 2
+    assert "no scenario files" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", [".", "..", ".hidden", "a/b", "x\ty", "a" * 101])
 def test_unsafe_scenario_names_are_refused(name):
     from sim.scenario import scenario_from_dict
