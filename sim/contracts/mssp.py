@@ -62,6 +62,10 @@ __all__ = [
 
 QualityStandard = Literal["met", "alternative", "failed"]
 
+#: First performance year with the alternative quality performance standard
+#: (42 CFR 425.512(a)(4)(ii)).
+ALTERNATIVE_STANDARD_FROM = 2023
+
 
 class Track(StrEnum):
     """MSSP tracks (``Track("BASIC_E")``; CMS public use files write A–E and EN)."""
@@ -325,9 +329,10 @@ def settle_performance_year(
     if quality_standard not in ("met", "alternative", "failed"):
         raise ValueError(f"quality_standard must be 'met', 'alternative' or 'failed', got "
                          f"{quality_standard!r}")
-    if quality_standard == "alternative" and performance_year < 2023:
+    if quality_standard == "alternative" and performance_year < ALTERNATIVE_STANDARD_FROM:
         raise ValueError("the alternative quality performance standard exists from "
-                         "PY2023 (42 CFR 425.512(a)(4)(ii)); use 'met' or 'failed'")
+                         f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); use 'met' "
+                         "or 'failed'")
     _check_fraction("msr", msr, 0.5)
     _check_fraction("mlr", mlr, 0.5)
     if mlr is not None and not rules.two_sided:

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sim.contracts.mssp import ALTERNATIVE_STANDARD_FROM
 from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
@@ -603,8 +604,6 @@ def _default_providers() -> list[Provider]:
 
 #: Contracts whose settlement compares spending with a benchmark or target price.
 SPENDING_CONTRACTS = ("mssp", "reach", "bundled")
-#: First MSSP performance year with the alternative quality performance standard.
-MSSP_ALTERNATIVE_FROM = 2023
 
 
 class Scenario(StrictModel):
@@ -682,15 +681,15 @@ class Scenario(StrictModel):
                 if c.type != "mssp" or c.alternative_standard_score >= c.quality_standard_score:
                     continue
                 early = [y for y in period.year_list(self.horizon_years)
-                         if first + y < MSSP_ALTERNATIVE_FROM]
+                         if first + y < ALTERNATIVE_STANDARD_FROM]
                 if early:
                     y = early[0]
                     raise ValueError(
                         f"economics.first_calendar_year: {first} makes plan year {y} of "
                         f"plan[{i}].contracts[{j}] (mssp) performance year {first + y}, but the "
                         f"alternative quality performance standard exists from "
-                        f"PY{MSSP_ALTERNATIVE_FROM} (42 CFR 425.512(a)(4)(ii)); set "
-                        f"first_calendar_year >= {MSSP_ALTERNATIVE_FROM - y}, or set the "
+                        f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); set "
+                        f"first_calendar_year >= {ALTERNATIVE_STANDARD_FROM - y}, or set the "
                         f"contract's alternative_standard_score to its quality_standard_score "
                         f"({c.quality_standard_score:g}) to have no alternative standard")
 
