@@ -16,13 +16,9 @@ The public names below are imported on first use, so ``import sim`` stays light.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("vbcsim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+local"
+from sim._version import __version__
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY: dict[str, str] = {
