@@ -57,7 +57,7 @@ from sim.results import (
 )
 from sim.rng import replication_seeds
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.distributions import uncertainty_of, with_uncertainty
+from sim.scenario.uncertain import uncertainty_of, with_uncertainty
 from sim.settlement.registry import custom_contracts_for_workers
 from sim.uncertainty import DRAW_COLUMNS, draws_frame
 

@@ -27,15 +27,9 @@ import pandas as pd
 from sim.executors import Executor
 from sim.experiment import Replicate, Task
 from sim.rng import replication_seeds
-from sim.scenario.distributions import (
-    EDGE,
-    Dirichlet,
-    get_at,
-    locate,
-    uncertainty_of,
-)
 from sim.scenario.schema import Scenario
-from sim.uncertainty import mean_values
+from sim.scenario.uncertain import uncertainty_of
+from sim.uncertainty import EDGE, Dirichlet, get_at, locate, mean_values
 
 
 class SensitivityError(ValueError):

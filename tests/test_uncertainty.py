@@ -10,7 +10,8 @@ from conftest import fake_replicate
 from sim.results import read_manifest
 from sim.runner import run
 from sim.scenario import Scenario, ScenarioError, load_scenario, resolved_yaml, scenario_from_dict
-from sim.scenario.distributions import (
+from sim.scenario.uncertain import DrawError, UncertainScenario, apply_values, uncertainty_of
+from sim.uncertainty import (
     Beta,
     Dirichlet,
     Gamma,
@@ -18,12 +19,12 @@ from sim.scenario.distributions import (
     Normal,
     SpecError,
     Triangular,
-    UncertainScenario,
     Uniform,
+    describe,
+    draw_parameters,
+    mean_values,
     parse_distribution,
-    uncertainty_of,
 )
-from sim.uncertainty import DrawError, apply_values, describe, draw_parameters, mean_values
 
 PSA = """\
 name: psa

@@ -35,27 +35,22 @@ A ``dirichlet`` stands for a whole mapping of shares (e.g. ``population.age_band
 keys must be exactly the mapping's fields. Members of a correlation group are drawn
 jointly through a Gaussian copula with the given correlation matrix.
 
-This module parses and checks the specifications; :mod:`sim.uncertainty` draws from them.
-The scenario validated by the loader is the one with every distribution replaced by its
-mean (:meth:`Distribution.mean`; for a Dirichlet, the mean shares).
+This module parses and checks the specifications of single distributions
+(:mod:`sim.uncertainty.parameters` holds the correlation groups, :mod:`sim.uncertainty.draw`
+draws). The scenario validated by the loader is the one with every distribution replaced by
+its mean (:meth:`Distribution.mean`; for a Dirichlet, the mean shares).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-
-import numpy as np
-from pydantic import PrivateAttr
-
-from sim.scenario.schema import Scenario
 
 DIST_KEY = "dist"
 #: Draws are quantiles at probabilities clipped to [EDGE, 1 - EDGE].
 EDGE = 1e-12
-GROUPS_KEY = "correlation_groups"
 
 
 class SpecError(ValueError):
@@ -103,7 +98,7 @@ class Distribution:
 
     def draw_range(self) -> tuple[float, float]:
         """Smallest and largest values a draw can take: draws are quantiles at
-        probabilities within [EDGE, 1 - EDGE] (see :mod:`sim.uncertainty`)."""
+        probabilities within [EDGE, 1 - EDGE] (see :mod:`sim.uncertainty.draw`)."""
         lo, hi = self.support()
         qlo, qhi = (float(x) for x in self.ppf([EDGE, 1 - EDGE]))
         return max(lo, qlo), min(hi, qhi)
@@ -391,206 +386,12 @@ def parse_distribution(spec: Mapping[str, Any]) -> Distribution | Dirichlet:
     raise SpecError(f"a {kind} distribution takes {forms}; got {{{', '.join(sorted(given))}}}")
 
 
-# --------------------------------------------------------------------------- groups
-
-
-@dataclass(frozen=True)
-class CorrelationGroup:
-    """Parameters drawn jointly (Gaussian copula with correlation matrix ``correlation``)."""
-
-    name: str
-    parameters: tuple[str, ...]
-    correlation: tuple[tuple[float, ...], ...]
-
-    @classmethod
-    def parse(cls, name: str, spec: Any) -> CorrelationGroup:
-        if not isinstance(spec, Mapping) or set(spec) != {"parameters", "correlation"}:
-            raise SpecError("expected a mapping with keys 'parameters' (a list of parameter "
-                            "paths) and 'correlation' (a number or a square matrix)")
-        params = spec["parameters"]
-        if (not isinstance(params, list) or len(params) < 2
-                or not all(isinstance(p, str) and p for p in params)):
-            raise SpecError("'parameters' must be a list of at least two parameter paths")
-        if len(set(params)) != len(params):
-            raise SpecError("'parameters' lists a parameter twice")
-        n = len(params)
-        corr = spec["correlation"]
-        if isinstance(corr, int | float) and not isinstance(corr, bool):
-            matrix = np.full((n, n), float(corr))
-            np.fill_diagonal(matrix, 1.0)
-        elif isinstance(corr, list):
-            try:
-                matrix = np.array(corr, dtype=float)
-            except (TypeError, ValueError):
-                raise SpecError("'correlation' must be a number or a square matrix of "
-                                "numbers") from None
-            if matrix.shape != (n, n):
-                raise SpecError(f"'correlation' must be a {n} x {n} matrix (one row per "
-                                f"parameter), got shape {matrix.shape}")
-        else:
-            raise SpecError("'correlation' must be a number or a square matrix of numbers")
-        if not np.all(np.isfinite(matrix)) or np.any(np.abs(matrix) > 1):
-            raise SpecError("correlations must lie between -1 and 1")
-        if not np.allclose(np.diag(matrix), 1.0):
-            raise SpecError("the diagonal of the correlation matrix must be 1")
-        if not np.allclose(matrix, matrix.T):
-            raise SpecError("the correlation matrix must be symmetric")
-        try:
-            np.linalg.cholesky(matrix)
-        except np.linalg.LinAlgError:
-            raise SpecError("the correlation matrix is not positive definite") from None
-        return cls(str(name), tuple(params), tuple(tuple(float(x) for x in row) for row in matrix))
-
-    def cholesky(self) -> np.ndarray:
-        return np.linalg.cholesky(np.array(self.correlation))
-
-    def spec(self) -> dict[str, Any]:
-        return {"parameters": list(self.parameters),
-                "correlation": [list(row) for row in self.correlation]}
-
-
-# --------------------------------------------------------------------------- uncertainty
-
-
-@dataclass(frozen=True)
-class UncertainParameter:
-    """An uncertain parameter: its path (list items by name), where it sits in the data
-    (list items by index) and its distribution."""
-
-    path: str
-    keys: tuple[str, ...]
-    dist: Distribution | Dirichlet
-
-    def components(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(path, data keys) of each drawn value: one, or one per Dirichlet share."""
-        if isinstance(self.dist, Dirichlet):
-            return [(f"{self.path}.{k}", (*self.keys, k)) for k in self.dist.keys]
-        return [(self.path, self.keys)]
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """The uncertain parameters and correlation groups of a scenario."""
-
-    parameters: tuple[UncertainParameter, ...] = ()
-    groups: tuple[CorrelationGroup, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.parameters)
-
-    def get(self, path: str) -> UncertainParameter | None:
-        for p in self.parameters:
-            if p.path == path:
-                return p
-        return None
-
-    def paths(self) -> list[str]:
-        """Paths of every drawn value (Dirichlet shares one by one)."""
-        return [c for p in self.parameters for c, _ in p.components()]
-
-    def spec(self) -> dict[str, Any]:
-        """A plain, canonical description (for hashing and manifests)."""
-        return {"parameters": {p.path: p.dist.spec() for p in self.parameters},
-                GROUPS_KEY: {g.name: g.spec() for g in self.groups}}
-
-
-class UncertainScenario(Scenario):
-    """A :class:`Scenario` (every uncertain parameter at its mean) that also carries its
-    :class:`Uncertainty`. Returned by the loader when a file declares distributions."""
-
-    _uncertainty: Uncertainty = PrivateAttr(default_factory=Uncertainty)
-
-
-def with_uncertainty(scenario: Scenario, uncertainty: Uncertainty | None) -> Scenario:
-    """``scenario`` carrying ``uncertainty`` (a plain :class:`Scenario` when there is none)."""
-    if not uncertainty:
-        if type(scenario) is Scenario:
-            return scenario
-        return Scenario.model_validate(scenario.model_dump())
-    out = UncertainScenario.model_validate(scenario.model_dump())
-    out._uncertainty = uncertainty
-    return out
-
-
-def uncertainty_of(scenario: Scenario) -> Uncertainty:
-    """The uncertainty a scenario carries (empty for a plain scenario)."""
-    if isinstance(scenario, UncertainScenario):
-        return scenario._uncertainty
-    return Uncertainty()
-
-
-def data_path(data: Any, keys: Sequence[str]) -> str:
-    """The display path of ``keys`` in ``data``: list items named by their ``name``."""
-    parts: list[str] = []
-    cur = data
-    for key in keys:
-        if isinstance(cur, list):
-            item = cur[int(key)]
-            name = item.get("name") if isinstance(item, dict) else None
-            parts.append(name if isinstance(name, str) and name else str(key))
-            cur = item
-        else:
-            parts.append(str(key))
-            cur = cur.get(key) if isinstance(cur, dict) else None
-    return ".".join(parts)
-
-
-def locate(data: Any, path: str) -> tuple[str, ...]:
-    """The data keys of a display path (list items by ``name`` or index). ``KeyError`` if
-    the path leads nowhere."""
-    parts = path.split(".")
-    keys: list[str] = []
-    cur = data
-    i = 0
-    while i < len(parts):
-        if isinstance(cur, dict):
-            if parts[i] not in cur:
-                raise KeyError(f"no field '{parts[i]}' at '{'.'.join(parts[:i]) or '(top)'}'")
-            keys.append(parts[i])
-            cur = cur[parts[i]]
-            i += 1
-        elif isinstance(cur, list):
-            for j in range(len(parts), i, -1):  # names may contain dots: longest match first
-                name = ".".join(parts[i:j])
-                hits = [k for k, item in enumerate(cur)
-                        if isinstance(item, dict) and item.get("name") == name]
-                if hits:
-                    keys.append(str(hits[0]))
-                    cur = cur[hits[0]]
-                    i = j
-                    break
-            else:
-                if parts[i].isdigit() and int(parts[i]) < len(cur):
-                    keys.append(parts[i])
-                    cur = cur[int(parts[i])]
-                    i += 1
-                else:
-                    raise KeyError(f"no item named or numbered '{parts[i]}' in "
-                                   f"'{'.'.join(parts[:i])}'")
-        else:
-            raise KeyError(f"'{'.'.join(parts[:i])}' is a value, not a section")
-    return tuple(keys)
-
-
-def get_at(data: Any, keys: Sequence[str]) -> Any:
-    cur = data
-    for key in keys:
-        cur = cur[int(key)] if isinstance(cur, list) else cur[key]
-    return cur
-
-
-def set_at(data: Any, keys: Sequence[str], value: Any) -> None:
-    cur = get_at(data, keys[:-1])
-    if isinstance(cur, list):
-        cur[int(keys[-1])] = value
-    else:
-        cur[keys[-1]] = value
-
 
 __all__ = [
+    "DIST_KEY",
+    "EDGE",
     "KINDS",
     "Beta",
-    "CorrelationGroup",
     "Dirichlet",
     "Distribution",
     "Gamma",
@@ -598,15 +399,6 @@ __all__ = [
     "Normal",
     "SpecError",
     "Triangular",
-    "UncertainParameter",
-    "UncertainScenario",
-    "Uncertainty",
     "Uniform",
-    "data_path",
-    "get_at",
-    "locate",
     "parse_distribution",
-    "set_at",
-    "uncertainty_of",
-    "with_uncertainty",
 ]

@@ -1,11 +1,11 @@
-"""Probabilistic sensitivity analysis: draw uncertain parameters, then build the scenario.
+"""Probabilistic sensitivity analysis: draw the uncertain parameters of a replication.
 
 Drawing is a step of its own, before simulating (hesim's "draw, simulate, decide"):
 
-* :func:`draw_parameters` turns an :class:`~sim.scenario.distributions.Uncertainty` and a
+* :func:`draw_parameters` turns an :class:`~sim.uncertainty.parameters.Uncertainty` and a
   replication's ``SeedSequence`` into ``{parameter path: value}``;
-* :func:`apply_values` substitutes values into a scenario and validates the result, giving a
-  new, plain :class:`~sim.scenario.Scenario` (the input is never changed).
+* :func:`sim.scenario.uncertain.apply_values` substitutes values into a scenario and
+  validates the result, giving a new, plain :class:`~sim.scenario.Scenario`.
 
 Random numbers: every drawn value ``p`` takes one standard normal score from its own stream
 ``stream(seed_seq, "parameters:" + p)`` (:func:`sim.rng.stream`), and its value is the
@@ -21,30 +21,17 @@ A Dirichlet draws one gamma per share from the share's own stream and normalises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from scipy.special import ndtr
 
 from sim.rng import stream
-from sim.scenario.distributions import (
-    EDGE,
-    Dirichlet,
-    Uncertainty,
-    locate,
-    set_at,
-    uncertainty_of,
-)
-from sim.scenario.schema import Scenario
+from sim.uncertainty.distributions import EDGE, Dirichlet
+from sim.uncertainty.parameters import Uncertainty
 
 DRAW_COLUMNS = ["replication", "scenario", "parameter", "value"]
-
-
-class DrawError(ValueError):
-    """Drawn (or substituted) parameter values give an invalid scenario."""
 
 
 def _score(seed_seq: np.random.SeedSequence, path: str) -> float:
@@ -93,45 +80,6 @@ def mean_values(uncertainty: Uncertainty) -> dict[str, float]:
     return out
 
 
-def apply_values(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
-    """A new, validated :class:`Scenario`: ``scenario`` with ``values`` substituted.
-
-    Paths name list items by ``name`` or index (``providers.primary_care_group.levers.
-    prevention_effort``). Raises :class:`DrawError` naming the paths if a path does not
-    exist or the result is refused by the schema.
-    """
-    data = scenario.model_dump()
-    if not values:
-        return scenario if type(scenario) is Scenario else Scenario.model_validate(data)
-    for path, value in values.items():
-        try:
-            keys = locate(data, path)
-        except KeyError as exc:
-            raise DrawError(f"{path}: {exc.args[0]}") from None
-        set_at(data, keys, float(value))
-    try:
-        return Scenario.model_validate(data, strict=True)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc']) or 'scenario'}: {err['msg']}"
-            for err in exc.errors(include_url=False))
-        shown = ", ".join(f"{k}={v:.6g}" for k, v in values.items())
-        raise DrawError(f"the parameter values ({shown}) give an invalid scenario: "
-                        f"{problems}") from None
-
-
-def drawn_scenario(
-    scenario: Scenario, seed_seq: np.random.SeedSequence
-) -> tuple[Scenario, dict[str, float]]:
-    """The scenario of one replication: its uncertain parameters drawn from ``seed_seq``
-    and substituted (the scenario itself when it declares none), and the draw."""
-    uncertainty = uncertainty_of(scenario)
-    if not uncertainty:
-        return scenario, {}
-    draw = draw_parameters(uncertainty, seed_seq)
-    return apply_values(scenario, draw), draw
-
-
 def draws_frame(records: list[tuple[int, str, str, float]]) -> pd.DataFrame:
     """The draws table: ``replication, scenario, parameter, value``."""
     frame = pd.DataFrame(records, columns=DRAW_COLUMNS)
@@ -160,11 +108,8 @@ def describe(uncertainty: Uncertainty) -> pd.DataFrame:
 
 __all__ = [
     "DRAW_COLUMNS",
-    "DrawError",
-    "apply_values",
     "describe",
     "draw_parameters",
-    "drawn_scenario",
     "draws_frame",
     "mean_values",
 ]

@@ -5,13 +5,9 @@ import time
 import pytest
 
 from sim.scenario import ScenarioError, load_scenario
-from sim.scenario.loader import (
-    MAX_BASES,
-    MAX_BYTES,
-    MAX_EXTENDS_DEPTH,
-    _resolve_file,
-    resolve_scenario_dict,
-)
+from sim.scenario.extends import MAX_BASES, MAX_EXTENDS_DEPTH
+from sim.scenario.loader import _resolve_file, resolve_scenario_dict
+from sim.scenario.reading import MAX_BYTES
 
 
 def test_merging_many_keys_is_linear(tmp_path):
@@ -139,7 +135,7 @@ def test_experiment_detection_reads_with_the_loader_bounds(tmp_path):
 def test_scenario_purpose_reads_with_the_loader_bounds(tmp_path):
     import os
 
-    from sim.cli import scenario_purpose
+    from sim.scenario.library import scenario_purpose
 
     deep = tmp_path / "deep.yaml"
     deep.write_text(DEEP, encoding="utf-8")
