@@ -34,18 +34,23 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.checkpoint import PartOutput
 from sim.replication import RESULT_COLUMNS, ReplicationOutput
 from sim.rng import name_key
-from sim.scenario.distributions import uncertainty_of
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import Problem, ScenarioError
+from sim.scenario.messages import validation_problems
+from sim.scenario.provenance import Provenance, where
+from sim.scenario.reading import file_problem, read_mapping, read_text, read_with_provenance
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertain import apply_values, drawn_scenario, uncertainty_of
 from sim.settlement.registry import install_custom_contracts
-from sim.uncertainty import apply_values, drawn_scenario, draws_frame
+from sim.uncertainty import draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 
@@ -150,25 +155,39 @@ class Experiment:
     sources: tuple[str | None, ...] = field(default=())
 
 
-_KEYS = {
-    "name": "text",
-    "description": "text",
-    "scenarios": "a list of scenario file paths",
-    "reference": "the name of one of the scenarios",
-    "replications": "a whole number >= 1",
-    "seed": "a whole number >= 0",
-    "common_random_numbers": "true or false",
-    "wtp_usd_per_qaly": "a list of numbers >= 0 (USD per QALY)",
-    "discount_rate": "a number from 0 to 1 (per year)",
-}
+class ExperimentSettings(BaseModel):
+    """The ``experiment:`` mapping of an experiment file (validated strictly, like a
+    scenario: unknown keys refused, no numbers in quotes, no yes/no for numbers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    name: str | None = Field(None, min_length=1, description="default: the file's stem")
+    description: str | None = None
+    scenarios: list[str] = Field(min_length=1, description="scenario file paths, relative "
+                                 "to the experiment file")
+    reference: str | None = Field(None, description="the name of one of the scenarios "
+                                  "(default: the first)")
+    replications: int | None = Field(None, ge=1, description="default: the reference's")
+    seed: int | None = Field(None, ge=0, description="default: the reference's")
+    common_random_numbers: bool = True
+    wtp_usd_per_qaly: list[Annotated[float, Field(ge=0)]] = Field(
+        list(DEFAULT_WTP), min_length=1, json_schema_extra={"unit": "USD per QALY"})
+    discount_rate: float | None = Field(None, ge=0, le=1, json_schema_extra={
+        "unit": "per year"}, description="default: the reference's economics")
+
+
+class ExperimentFile(BaseModel):
+    """An experiment file: one mapping, ``experiment:``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    experiment: ExperimentSettings
 
 
 def is_experiment_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is an experiment file (a top-level ``experiment:`` key).
 
     Read with the scenario loader's bounds (size, NUL bytes, aliases, nesting)."""
-    from sim.scenario.loader import read_mapping, read_text
-
     try:
         text = read_text(path)
         for line in text.splitlines():
@@ -185,90 +204,105 @@ def load_experiment(path: str | os.PathLike[str], *, allow_code: bool = False) -
     """Load an experiment file and the scenarios it names (each validated; ``allow_code`` as
     for :func:`sim.scenario.load_scenario`).
 
-    Raises :class:`ScenarioError` naming the file, line and field.
+    Raises :class:`ScenarioError` listing every problem found, in the experiment file and
+    in the scenario files it names, each with its file, line and field path.
     """
-    from sim.scenario.loader import _read_mapping  # the loader's YAML reader (with lines)
-
     shown = os.fspath(path)
     real = Path(path)
     if not real.is_file():
-        raise ScenarioError(shown, "", "file not found")
-    raw, prov = _read_mapping(real, shown)
+        raise ScenarioError(shown, "", file_problem(real) or "file not found")
+    raw, prov = read_with_provenance(real, shown)
+    problems = _top_level_problems(raw, prov, shown)
+    data = {k: v for k, v in raw.items() if k == "experiment"}
+    settings: ExperimentSettings | None = None
+    try:
+        settings = ExperimentFile.model_validate(data, strict=True).experiment
+    except ValidationError as exc:
+        problems += [p for p in validation_problems(exc, data, prov, shown, ExperimentFile)
+                     if not (p.field == "experiment" and "experiment" not in data)]
+    spec = data.get("experiment")
+    files = spec.get("scenarios") if isinstance(spec, dict) else None
+    scenarios, sources, missing, refused = _load_scenarios(
+        files if isinstance(files, list) else [], real, shown, prov, allow_code)
+    problems += missing
+    if isinstance(files, list) and files and len(scenarios) == len(files):
+        problems += _problems_of_names(scenarios, spec, prov, shown)
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    problems += refused  # problems in the scenario files, after those in the experiment's
+    if problems or settings is None:
+        raise ScenarioError.from_problems(problems, what="experiment")
+    names = [s.name for s in scenarios]
+    return Experiment(
+        name=settings.name or real.stem, scenarios=tuple(scenarios),
+        reference=settings.reference or names[0], replications=settings.replications,
+        seed=settings.seed, crn=settings.common_random_numbers,
+        wtp=tuple(float(w) for w in settings.wtp_usd_per_qaly),
+        discount_rate=settings.discount_rate, source=shown, sources=tuple(sources),
+    )
 
-    def fail(field_path: tuple[str, ...], message: str) -> ScenarioError:
-        line = None
-        for n in range(len(field_path), 0, -1):
-            if field_path[:n] in prov:
-                line = prov[field_path[:n]][1]
-                break
-        return ScenarioError(shown, ".".join(field_path), message, line)
 
-    extra = [k for k in raw if k != "experiment"]
-    if extra or not isinstance(raw.get("experiment"), dict):
-        raise fail((str(extra[0]),) if extra else ("experiment",),
-                   "an experiment file holds one mapping, 'experiment:', with keys among: "
-                   + ", ".join(_KEYS))
-    spec = raw["experiment"]
-    for key in spec:
-        if key not in _KEYS:
-            raise fail(("experiment", str(key)), f"unknown key '{key}'; valid keys here: "
-                       + ", ".join(_KEYS))
+def _top_level_problems(raw: dict, prov: Provenance, shown: str) -> list[Problem]:
+    """An experiment file holds one mapping, ``experiment:``, and nothing else."""
+    what = ("an experiment file holds one mapping, 'experiment:', with keys among: "
+            + ", ".join(ExperimentSettings.model_fields))
+    out = [_problem_at(prov, (str(k),), shown, what) for k in raw if k != "experiment"]
+    if "experiment" not in raw:
+        out.append(Problem(shown, "experiment", None, what))
+    return out
 
-    def whole(key: str, minimum: int) -> int | None:
-        value = spec.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise fail(("experiment", key), f"expected {_KEYS[key]}, got {value!r}")
-        return value
 
-    files = spec.get("scenarios")
-    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        raise fail(("experiment", "scenarios"), f"expected {_KEYS['scenarios']}")
+def _load_scenarios(
+    files: list, real: Path, shown: str, prov: Provenance, allow_code: bool
+) -> tuple[list[Scenario], list[str], list[Problem], list[Problem]]:
+    """The scenarios an experiment names (files relative to the experiment file), their
+    paths, the problems of missing files and those of refused scenarios: every file is
+    tried, so that all problems are reported at once."""
     from sim.scenario import load_scenario
 
-    scenarios = []
-    sources = []
-    for f in files:
+    scenarios: list[Scenario] = []
+    sources: list[str] = []
+    missing: list[Problem] = []
+    refused: list[Problem] = []
+    for i, f in enumerate(files):
+        if not isinstance(f, str):
+            continue  # reported by the model
+        keys = ("experiment", "scenarios", str(i))
         sub = Path(f) if Path(f).is_absolute() else real.parent / f
         if not sub.is_file():
-            raise fail(("experiment", "scenarios"), f"scenario file '{f}' not found (looked "
-                       f"for {sub})")
-        scenarios.append(load_scenario(sub, allow_code=allow_code))
+            missing.append(_problem_at(prov, keys, shown, f"scenario file '{f}' not found "
+                                       f"(looked for {sub})"))
+            continue
+        try:
+            scenarios.append(load_scenario(sub, allow_code=allow_code))
+        except ScenarioError as exc:
+            refused += exc.errors
+            continue
         sources.append(os.fspath(sub))
+    return scenarios, sources, missing, refused
+
+
+def _problems_of_names(
+    scenarios: list[Scenario], spec: dict[str, Any], prov: Provenance, shown: str
+) -> list[Problem]:
+    """Scenario names must differ, and the reference must be one of them (checked once
+    every scenario named has loaded)."""
+    out = []
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise fail(("experiment", "scenarios"), f"scenario names must differ; repeated: "
-                   f"{', '.join(dup)} (set 'name:' in the scenario files)")
+        out.append(_problem_at(prov, ("experiment", "scenarios"), shown, f"scenario names "
+                               f"must differ; repeated: {', '.join(dup)} (set 'name:' in the "
+                               "scenario files)"))
     reference = spec.get("reference", names[0])
-    if reference not in names:
-        raise fail(("experiment", "reference"), f"expected one of {', '.join(names)}, got "
-                   f"{reference!r}")
-    crn = spec.get("common_random_numbers", True)
-    if not isinstance(crn, bool):
-        raise fail(("experiment", "common_random_numbers"), f"expected true or false, got "
-                   f"{crn!r}")
-    wtp = spec.get("wtp_usd_per_qaly", list(DEFAULT_WTP))
-    if (not isinstance(wtp, list) or not wtp
-            or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
-                       for w in wtp)):
-        raise fail(("experiment", "wtp_usd_per_qaly"), f"expected {_KEYS['wtp_usd_per_qaly']}")
-    rate = spec.get("discount_rate")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
-                             or not 0 <= rate <= 1):
-        raise fail(("experiment", "discount_rate"), f"expected {_KEYS['discount_rate']}, got "
-                   f"{rate!r}")
-    name = spec.get("name", real.stem)
-    if not isinstance(name, str) or not name:
-        raise fail(("experiment", "name"), "expected text")
-    return Experiment(
-        name=name, scenarios=tuple(scenarios), reference=reference,
-        replications=whole("replications", 1), seed=whole("seed", 0), crn=crn,
-        wtp=tuple(float(w) for w in wtp),
-        discount_rate=None if rate is None else float(rate), source=shown,
-        sources=tuple(sources),
-    )
+    if isinstance(reference, str) and reference not in names:
+        out.append(_problem_at(prov, ("experiment", "reference"), shown, f"expected one of "
+                               f"{', '.join(dict.fromkeys(names))}, got {reference!r}"))
+    return out
+
+
+def _problem_at(prov: Provenance, keys: tuple[str, ...], shown: str, expected: str) -> Problem:
+    file, line = where(prov, keys, shown)
+    return Problem(file, ".".join(keys), line, expected)
 
 
 def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
@@ -284,6 +318,8 @@ __all__ = [
     "DEFAULT_DISCOUNT_RATE",
     "DEFAULT_WTP",
     "Experiment",
+    "ExperimentFile",
+    "ExperimentSettings",
     "Task",
     "TaskError",
     "TaskFunction",

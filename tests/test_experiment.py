@@ -136,7 +136,16 @@ def test_experiment_file(tmp_path):
          "experiment.reference: expected one of ffs, aco"),
         ("experiment:\n  scenarios: [ffs.yaml, ffs.yaml]\n", "repeated: ffs"),
         ("experiment:\n  scenarios: [ffs.yaml]\n  discount_rate: 3\n",
-         "expected a number from 0 to 1"),
+         "exp.yaml:3: experiment.discount_rate: expected a number <= 1 (per year), got 3"),
+        ("experiment:\n  scenarios: [ffs.yaml]\n  reference: 3\n",
+         "exp.yaml:3: experiment.reference: expected text, got 3"),
+        ("experiment:\n  scenarios: ffs.yaml\n", "experiment.scenarios: expected a list"),
+        ("experiment:\n  scenarios: []\n", "experiment.scenarios: expected at least 1 item"),
+        ("experiment:\n  name: ''\n  scenarios: [ffs.yaml]\n",
+         "exp.yaml:2: experiment.name: expected non-empty text"),
+        ("experiment: [ffs.yaml]\n", "exp.yaml:1: experiment: expected a mapping with keys "
+         "among: name, description, scenarios"),
+        ("name: ffs\n", "exp.yaml: experiment: an experiment file holds one mapping"),
         ("experiment:\n  scenarios: [ffs.yaml]\nextra: 1\n", "an experiment file holds one"),
     ],
 )
@@ -193,3 +202,64 @@ def test_cli_runs_an_experiment_file_with_no_crn(tmp_path, fake_model, capsys):
     assert read_manifest(out)["common_random_numbers"] is False
     code = main(["validate", str(path)])
     assert code == 0 and "experiment 'exp'" in capsys.readouterr().out
+
+
+def test_a_bad_experiment_file_reports_every_problem_at_once(tmp_path):
+    """Several problems in the experiment file and in a scenario it names: each is reported,
+    with its file, line and field path, in one error."""
+    write_pair(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: bad\nhorizon_years: 0\npopulaton: {}\n")
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment:\n"
+                    "  scenarios:\n"
+                    "    - ffs.yaml\n"
+                    "    - missing.yaml\n"
+                    "    - bad.yaml\n"
+                    "  replication: 3\n"
+                    "  seed: -1\n"
+                    "  common_random_numbers: 'yes'\n"
+                    "  wtp_usd_per_qaly: [100000, '50000', -1]\n"
+                    "  discount_rate: 1.5\n"
+                    "other: 1\n")
+    with pytest.raises(ScenarioError) as info:
+        load_experiment(path)
+    exp, bad = str(path), str(tmp_path / "bad.yaml")
+    assert [(p.file, p.line, p.field) for p in info.value.errors] == [
+        (exp, 4, "experiment.scenarios.1"),
+        (exp, 6, "experiment.replication"),
+        (exp, 7, "experiment.seed"),
+        (exp, 8, "experiment.common_random_numbers"),
+        (exp, 9, "experiment.wtp_usd_per_qaly.1"),
+        (exp, 9, "experiment.wtp_usd_per_qaly.2"),
+        (exp, 10, "experiment.discount_rate"),
+        (exp, 11, "other"),
+        (bad, 2, "horizon_years"),
+        (bad, 3, "populaton"),
+    ]
+    message = str(info.value)
+    assert message.startswith("experiment refused, 10 problems:")
+    for part in ("scenario file 'missing.yaml' not found",
+                 "unknown key 'replication' (did you mean 'replications'?)",
+                 "expected a whole number >= 0, got -1",
+                 "expected true or false, got the text 'yes'",
+                 "expected a number (USD per QALY), got the text '50000' (write numbers "
+                 "without quotes)",
+                 "expected a number >= 0 (USD per QALY), got -1",
+                 "expected a number <= 1 (per year), got 1.5",
+                 "an experiment file holds one mapping, 'experiment:'",
+                 "expected a whole number >= 1 (years), got 0",
+                 "unknown key 'populaton' (did you mean 'population'?)"):
+        assert part in message, part
+
+
+def test_names_and_reference_are_checked_together(tmp_path):
+    write_pair(tmp_path)
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment:\n  scenarios: [ffs.yaml, ffs.yaml]\n  reference: pfs\n"
+                    "  seed: -1\n")
+    with pytest.raises(ScenarioError) as info:
+        load_experiment(path)
+    assert [(p.line, p.field) for p in info.value.errors] == [
+        (2, "experiment.scenarios"), (3, "experiment.reference"), (4, "experiment.seed")]
+    assert "repeated: ffs" in str(info.value) and "expected one of ffs, got 'pfs'" in str(
+        info.value)

@@ -1,4 +1,4 @@
-"""The one error type for bad scenario input."""
+"""The one error type for bad scenario and experiment input."""
 
 from __future__ import annotations
 
@@ -38,29 +38,33 @@ class ScenarioError(ValueError):
         expected: str,
         line: int | None = None,
         errors: Iterable[Problem] | None = None,
+        what: str = "scenario",
     ) -> None:
         self.file = file
         self.field = field
         self.expected = expected
         self.line = line
+        self.what = what
         first = Problem(file, field, line, expected)
         self.errors: list[Problem] = list(errors) if errors else [first]
         if len(self.errors) == 1:
             message = str(self.errors[0])
         else:
-            message = f"scenario refused, {len(self.errors)} problems:\n" + "\n".join(
+            message = f"{what} refused, {len(self.errors)} problems:\n" + "\n".join(
                 f"  {problem}" for problem in self.errors
             )
         super().__init__(message)
 
     @classmethod
-    def from_problems(cls, problems: Iterable[Problem]) -> ScenarioError:
-        """One error carrying several problems (the first one fills the attributes)."""
+    def from_problems(cls, problems: Iterable[Problem], what: str = "scenario") -> ScenarioError:
+        """One error carrying several problems (the first one fills the attributes);
+        ``what`` was refused (a scenario, an experiment) says the message."""
         unique = list(dict.fromkeys(problems))
         if not unique:
             raise ValueError("from_problems needs at least one problem")
         first = unique[0]
-        return cls(first.file, first.field, first.expected, first.line, unique)
+        return cls(first.file, first.field, first.expected, first.line, unique, what)
 
     def __reduce__(self):  # picklable across worker processes
-        return (type(self), (self.file, self.field, self.expected, self.line, self.errors))
+        return (type(self), (self.file, self.field, self.expected, self.line, self.errors,
+                             self.what))
