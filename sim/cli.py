@@ -23,10 +23,8 @@ import argparse
 import contextlib
 import math
 import os
-import re
 import shlex
 import signal
-import site
 import sys
 import textwrap
 import threading
@@ -331,7 +329,7 @@ def _load(path: Path, what: str, allow_code: bool = False):
 def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from sim.experiment import is_experiment_file, load_experiment
     from sim.scenario import ScenarioError
-    from sim.scenario.distributions import uncertainty_of
+    from sim.scenario.uncertain import uncertainty_of
 
     status = EXIT_OK
     for path in args.files:
@@ -543,55 +541,11 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
 
 # --------------------------------------------------------------------------- scenarios
 
-#: ``# name — purpose`` (an en dash or a hyphen is accepted too)
-_HEADER = re.compile(r"^#\s*(?P<name>[A-Za-z0-9_.\-]+)\s+(?:—|–|--?)\s+(?P<purpose>\S.*?)\s*$")
-
-
-def scenario_dirs() -> list[Path]:
-    """Where ``vbcsim scenarios`` looks, in order: ./scenarios, the source checkout's
-    scenarios/ folder, the installed copy (``<prefix>/share/vbcsim/scenarios``)."""
-    import sim
-
-    found = [Path("scenarios"), Path(sim.__file__).resolve().parents[1] / "scenarios"]
-    for prefix in (sys.prefix, site.getuserbase()):
-        found.append(Path(prefix) / "share" / "vbcsim" / "scenarios")
-    unique: list[Path] = []
-    for d in found:
-        if not any(_same(d, u) for u in unique):
-            unique.append(d)
-    return unique
-
-
 def _same(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
     except OSError:
         return False
-
-
-def scenario_purpose(path: Path) -> str:
-    """The one-line purpose of a scenario file: its header line ``# name — purpose``,
-    else the first sentence of its ``description:``, else ``""``. Read with the scenario
-    loader's bounds (size, NUL bytes, aliases, nesting)."""
-    from sim.scenario import ScenarioError
-    from sim.scenario.loader import read_mapping, read_text
-
-    try:
-        text = read_text(path)
-    except ScenarioError:
-        return ""
-    first = text.splitlines()[0] if text else ""
-    match = _HEADER.match(first)
-    if match:
-        return match["purpose"]
-    try:
-        data = read_mapping(path, text)
-    except ScenarioError:
-        return ""
-    description = data.get("description")
-    if not isinstance(description, str):
-        return ""
-    return " ".join(description.split()).split(". ")[0].rstrip(".") + "."
 
 
 def _shown(path: Path) -> str:
@@ -604,31 +558,29 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def _scenario_files(folder: Path) -> list[Path]:
-    """The scenario files (``*.yaml``) of ``folder``: regular files only (a FIFO would block)."""
-    return sorted(f for f in folder.glob("*.yaml") if f.is_file())
-
-
 def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.scenario import library
+
     if args.dir is not None:
         if not args.dir.is_dir():
             raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
         folder = args.dir
-        files = _scenario_files(folder)
+        files = library.scenario_files(folder)
         if not files:
             raise UsageError(f"argument --dir: no scenario files (*.yaml) in {str(folder)!r}")
     else:
-        looked = scenario_dirs()
-        folder = next((d for d in looked if d.is_dir() and _scenario_files(d)), None)
+        looked = library.scenario_dirs()
+        folder = library.library_dir(looked)
         if folder is None:
             raise UsageError("no scenario files found; looked in " + ", ".join(
                 str(d) for d in looked) + " (use --dir DIR)")
-        files = _scenario_files(folder)
+        files = library.scenario_files(folder)
     shown = _shown(folder)
     width = max(len(f.stem) for f in files)
     print(f"Scenarios in {shown}/ (run one with: vbcsim run {shown}/NAME.yaml)\n", file=out)
     for f in files:
-        print(f"  {f.stem:<{width}}  {scenario_purpose(f) or '(no header comment)'}", file=out)
+        print(f"  {f.stem:<{width}}  {library.scenario_purpose(f) or '(no header comment)'}",
+              file=out)
     return EXIT_OK
 
 

@@ -329,10 +329,10 @@ def test_scenarios_dir_errors_exit_2(tmp_path, capsys):
 
 
 def test_scenarios_says_where_it_looked(tmp_path, capsys, monkeypatch):
-    import sim.cli
+    import sim.scenario.library
 
     looked = [tmp_path / "here", tmp_path / "there"]
-    monkeypatch.setattr(sim.cli, "scenario_dirs", lambda: looked)
+    monkeypatch.setattr(sim.scenario.library, "scenario_dirs", lambda: looked)
     code, out, err = run_cli("scenarios", capsys=capsys)
     assert code == 2 and out == ""
     assert "no scenario files found" in err and all(str(d) in err for d in looked)
@@ -473,7 +473,7 @@ def test_report_needs_at_least_one_results_dir(capsys):
 def test_installed_scenarios_are_where_vbcsim_scenarios_looks():
     import tomllib
 
-    from sim.cli import scenario_dirs
+    from sim.scenario.library import scenario_dirs
 
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     data_files = config["tool"]["setuptools"]["data-files"]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import _HEADER, main
+from sim.cli import main
 from sim.scenario import load_scenario
+from sim.scenario.library import HEADER
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
@@ -40,7 +41,7 @@ def test_the_library_has_the_required_scenarios():
 def test_header_line_names_the_scenario_and_its_purpose(path):
     text = path.read_text(encoding="utf-8")
     first = text.splitlines()[0]
-    match = _HEADER.match(first)
+    match = HEADER.match(first)
     assert match, f"{path.name}: first line must be '# {path.stem} — <one-line purpose>'"
     assert match["name"] == path.stem and " — " in first
     assert len(match["purpose"]) >= 20, "say what question the scenario answers"
