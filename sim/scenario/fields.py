@@ -107,9 +107,3 @@ def unit_of(model: type[BaseModel], name: str) -> str:
     """The unit declared for field ``name`` of ``model``."""
     extra = model.model_fields[name].json_schema_extra or {}
     return str(extra.get("unit", ""))
-
-
-def source_of(model: type[BaseModel], name: str) -> str:
-    """The source declared for field ``name`` of ``model``."""
-    extra = model.model_fields[name].json_schema_extra or {}
-    return str(extra.get("source", ""))
