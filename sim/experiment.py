@@ -227,7 +227,7 @@ def load_experiment(path: str | os.PathLike[str], *, allow_code: bool = False) -
     problems += missing
     if isinstance(files, list) and files and len(scenarios) == len(files):
         problems += _problems_of_names(scenarios, spec, prov, shown)
-    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    problems.sort(key=lambda p: (p.line is None, p.line or 0, p.field))
     problems += refused  # problems in the scenario files, after those in the experiment's
     if problems or settings is None:
         raise ScenarioError.from_problems(problems, what="experiment")

@@ -252,6 +252,19 @@ def test_a_bad_experiment_file_reports_every_problem_at_once(tmp_path):
         assert part in message, part
 
 
+def test_vbcsim_validate_prints_every_problem_of_an_experiment(tmp_path, capsys):
+    write_pair(tmp_path)
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment:\n  scenarios: [ffs.yaml, nope.yaml]\n  seed: -1\n"
+                    "  replications: 0\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "experiment refused, 3 problems:" in err and "Traceback" not in err
+    assert f"{path}:2: experiment.scenarios.1: scenario file 'nope.yaml' not found" in err
+    assert f"{path}:3: experiment.seed: expected a whole number >= 0, got -1" in err
+    assert f"{path}:4: experiment.replications: expected a whole number >= 1, got 0" in err
+
+
 def test_names_and_reference_are_checked_together(tmp_path):
     write_pair(tmp_path)
     path = tmp_path / "exp.yaml"
