@@ -50,7 +50,6 @@ from sim.uncertainty import apply_values, drawn_scenario, draws_frame
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 
 DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
-DEFAULT_DISCOUNT_RATE = 0.03
 
 
 def task_seed(
@@ -281,7 +280,6 @@ def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
 
 
 __all__ = [
-    "DEFAULT_DISCOUNT_RATE",
     "DEFAULT_WTP",
     "Experiment",
     "Task",
