@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from sim.care.engine import CareSimulation
 
 
-
 def _lognormal(rng: np.random.Generator, mean: float, sd_log: float, n: int) -> np.ndarray:
     """Lognormal amounts with the given arithmetic mean."""
     return mean * np.exp(sd_log * rng.standard_normal(n) - 0.5 * sd_log * sd_log)
