@@ -19,8 +19,9 @@ table has it, else ``spend_total_usd``):
   at each willingness-to-pay, with P(NMB > 0);
 * ``ceac`` — for each willingness-to-pay, the probability that each scenario has the
   highest NMB (``wtp x QALYs - cost``);
-* ``best`` — for each metric, the probability that each scenario is best (lowest for
-  spending and cost metrics, highest otherwise; ties shared);
+* ``best`` — for each metric, the probability that each scenario is best (lowest or highest
+  as the metric catalogue, :mod:`sim.catalogue`, says; ties shared; metrics without a better
+  direction are left out);
 * ``npv`` — net present value of each provider's margin, ``sum_t margin_t / (1 + r)^t``
   (``t`` = 0 for the first plan year), and its paired difference from the reference;
 * ``cumulative_savings`` — payer savings (reference spending minus scenario spending)
@@ -35,7 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.results import format_number, is_money
+from sim.catalogue import describe, is_money
+from sim.constants import DEFAULT_DISCOUNT_RATE
+from sim.results import format_number
 
 Z95 = 1.959963984540054
 DEFAULT_WTP_GRID = tuple(float(x) for x in range(0, 200_001, 10_000))
@@ -45,13 +48,6 @@ def payer_spending_metric(results: pd.DataFrame) -> str:
     """``payer_spend_usd`` if the table has it, else ``spend_total_usd``."""
     metrics = set(results["metric"].unique())
     return "payer_spend_usd" if "payer_spend_usd" in metrics else "spend_total_usd"
-
-
-def lower_is_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better (spending, costs, deaths, waits)."""
-    name = metric.lower()
-    return any(w in name for w in ("spend", "cost", "death", "wait", "readmission",
-                                   "admissions", "ed_visits", "given_up"))
 
 
 def plan_values(
@@ -138,7 +134,7 @@ def _cost_qalys(
 
 
 def cost_effectiveness(
-    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = 0.03
+    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = DEFAULT_DISCOUNT_RATE
 ) -> pd.DataFrame:
     """ICER and NMB of every scenario against ``reference`` (discounted costs and QALYs)."""
     both = _cost_qalys(results, discount_rate)
@@ -175,7 +171,8 @@ def cost_effectiveness(
 
 
 def ceac(
-    results: pd.DataFrame, wtp: Sequence[float] = DEFAULT_WTP_GRID, discount_rate: float = 0.03
+    results: pd.DataFrame, wtp: Sequence[float] = DEFAULT_WTP_GRID,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
 ) -> pd.DataFrame:
     """Cost-effectiveness acceptability curve: P(highest NMB) per scenario and WTP."""
     both = _cost_qalys(results, discount_rate)
@@ -205,13 +202,15 @@ def _best_share(values: np.ndarray, higher: bool) -> np.ndarray:
 def probability_best(
     results: pd.DataFrame, metrics: Sequence[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
-    """P(each scenario is best) per (entity, metric) on plan totals."""
+    """P(each scenario is best) per (entity, metric) on plan totals; a metric whose
+    catalogue entry has no better direction (``neither``) is left out."""
     rows = []
     for entity, metric in metrics if metrics is not None else default_metrics(results):
+        better = describe(metric).better
         table = plan_values(results, entity, metric)
-        if table.empty:
+        if table.empty or better == "neither":
             continue
-        lower = lower_is_better(metric)
+        lower = better == "lower"
         share = _best_share(table.to_numpy(), higher=not lower)
         rows += [{"entity": entity, "metric": metric, "best_is": "lowest" if lower else "highest",
                   "scenario": s, "probability": float(p)}
@@ -219,7 +218,7 @@ def probability_best(
     return pd.DataFrame(rows)
 
 
-def npv(results: pd.DataFrame, reference: str | None, discount_rate: float = 0.03,
+def npv(results: pd.DataFrame, reference: str | None, discount_rate: float = DEFAULT_DISCOUNT_RATE,
         metric: str = "margin_usd") -> pd.DataFrame:
     """NPV of ``metric`` per scenario and entity, and its paired difference from
     ``reference``."""
@@ -281,7 +280,7 @@ class Comparison:
     npv: pd.DataFrame
     cumulative_savings: pd.DataFrame
     wtp: tuple[float, ...] = field(default=())
-    discount_rate: float = 0.03
+    discount_rate: float = DEFAULT_DISCOUNT_RATE
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"incremental": self.incremental, "cost_effectiveness": self.cost_effectiveness,
@@ -330,7 +329,7 @@ def compare_results(
     reference: str,
     *,
     wtp: Sequence[float] = (50_000.0, 100_000.0, 150_000.0),
-    discount_rate: float = 0.03,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
     metrics: Sequence[tuple[str, str]] | None = None,
 ) -> Comparison:
     """Every comparison of the module doc, against ``reference``."""
@@ -359,7 +358,6 @@ __all__ = [
     "cumulative_savings",
     "default_metrics",
     "incremental",
-    "lower_is_better",
     "npv",
     "payer_spending_metric",
     "plan_values",

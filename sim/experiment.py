@@ -55,7 +55,6 @@ from sim.uncertainty import draws_frame
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 
 DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
-DEFAULT_DISCOUNT_RATE = 0.03
 
 
 def task_seed(
@@ -315,7 +314,6 @@ def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
 
 
 __all__ = [
-    "DEFAULT_DISCOUNT_RATE",
     "DEFAULT_WTP",
     "Experiment",
     "ExperimentFile",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.care.services import CATEGORY_OF, Category, Service
+from sim.constants import AdmissionKind
 
 CLAIM_DTYPES = {
     "patient": np.int32,
@@ -37,7 +38,7 @@ CLAIM_DTYPES = {
 CATEGORY_BY_CODE = np.array([CATEGORY_OF[s] for s in Service], dtype=np.int8)
 
 #: Kinds of hospital stay (codes 1-4 follow the DES hazard indices).
-ADMISSION_KINDS = {1: "acsc", 2: "other_unplanned", 3: "readmission", 4: "elective"}
+ADMISSION_KINDS = {int(k): k.name.lower() for k in AdmissionKind}
 
 
 @dataclass

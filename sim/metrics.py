@@ -4,6 +4,14 @@ Rates "per 1000" are per 1,000 person-years of membership; "per capita" means pe
 person-year. Spending concentration (``spend_topXpct_share``) is the share of the year's
 spending incurred by the costliest X% of the patients who were members at any time in
 that year (decedents included), as in Wallis et al. (2021).
+
+The quality measures among them (``readmission_rate_30d``, ``diabetes_controlled_share``,
+``ed_visits_per_1000``, ``acsc_admissions_per_1000``) count their numerators and denominators
+with :mod:`sim.quality_measures`, as the contracts' quality scores do; a share whose
+denominator is empty (no stay, no living diabetic) is NaN. The per-1,000 rates here are
+``count x (1000 / person-years)`` like every utilisation rate of the table (0 without
+person-years), an arithmetic order kept from before so results stay bit-identical; the
+quality scorer's ``1000 x count / person-years`` may differ from it in the last digit.
 """
 
 from __future__ import annotations
@@ -11,58 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.care.services import Category, Service
+from sim.catalogue import metric_names
+from sim.constants import DAYS_PER_YEAR, AdmissionKind
 from sim.ledger import Ledger
+from sim.quality_measures import measure_counts, measure_values, readmitted_within_30d
 
-#: Population metrics, in reporting order, with their unit.
-POPULATION_METRICS: dict[str, str] = {
-    "person_years": "person-years",
-    "members_end": "patients",
-    "spend_total_usd": "USD",
-    "spend_per_capita_usd": "USD per person-year",
-    "spend_inpatient_usd": "USD",
-    "spend_outpatient_usd": "USD",
-    "spend_professional_usd": "USD",
-    "spend_post_acute_usd": "USD",
-    "spend_other_usd": "USD",
-    "pcp_visits_per_1000": "per 1,000 person-years",
-    "specialist_visits_per_1000": "per 1,000 person-years",
-    "tests_per_1000": "per 1,000 person-years",
-    "imaging_per_1000": "per 1,000 person-years",
-    "ed_visits_per_1000": "per 1,000 person-years",
-    "admissions_per_1000": "per 1,000 person-years",
-    "acsc_admissions_per_1000": "per 1,000 person-years",
-    "elective_admissions_per_1000": "per 1,000 person-years",
-    "outpatient_procedures_per_1000": "per 1,000 person-years",
-    "snf_admissions_per_1000": "per 1,000 person-years",
-    "readmission_rate_30d": "share of discharges",
-    "diabetes_controlled_share": "share of living diabetics at year end",
-    "deaths_per_1000": "per 1,000 person-years",
-    "qalys": "QALYs",
-    "qalys_per_capita": "QALYs per person-year",
-    "risk_score_mean": "relative factor",
-    "pcp_wait_days_mean": "days",
-    "pcp_requests_given_up_per_1000": "per 1,000 person-years",
-    "bed_wait_days_mean": "days",
-    "spend_top1pct_share": "share of spending",
-    "spend_top5pct_share": "share of spending",
-    "spend_top20pct_share": "share of spending",
-}
-
-
-def readmitted_within_30d(adm: dict[str, np.ndarray]) -> np.ndarray:
-    """For each stay, whether an unplanned stay of the same patient began within 30 days of
-    its discharge."""
-    n = len(adm.get("patient", ()))
-    out = np.zeros(n, bool)
-    if n == 0:
-        return out
-    order = np.lexsort((adm["admit"], adm["patient"]))
-    p = adm["patient"][order]
-    nxt_same = np.r_[p[1:] == p[:-1], False]
-    gap = np.r_[adm["admit"][order][1:], np.inf] - adm["discharge"][order]
-    nxt_unplanned = np.r_[adm["kind"][order][1:] != 4, False]
-    out[order] = nxt_same & (gap <= 30.0) & nxt_unplanned
-    return out
+#: Population metrics, in reporting order (their units and labels: :mod:`sim.catalogue`).
+POPULATION_METRICS: tuple[str, ...] = metric_names("population")
 
 
 def top_shares(per_patient: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
@@ -94,11 +57,13 @@ def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]
         total = float(amount.sum())
         a = adm["year"] == y if adm else np.zeros(0, bool)
         kind = adm["kind"][a] if adm else np.zeros(0)
+        mc = measure_counts(ledger, y, claims={"patient": c["patient"][m], "service": service},
+                            readmitted=readmit)
+        quality = measure_values(mc)
         member = ledger.pyear("member", y)
         per_patient = np.bincount(c["patient"][m], weights=amount, minlength=len(member))
         top = top_shares(per_patient[member], (0.01, 0.05, 0.20))
         ys = ledger.year_stats[y]
-        n_dm = ys["diabetics_end"]
         risk = ledger.pyear("risk_score", y)
         qalys = float(ledger.pyear("qalys", y).sum())
         row = {
@@ -115,19 +80,18 @@ def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]
             "specialist_visits_per_1000": counts[Service.SPECIALIST_VISIT] * per1000,
             "tests_per_1000": (counts[Service.LAB] + counts[Service.IMAGING_FACILITY]) * per1000,
             "imaging_per_1000": counts[Service.IMAGING_FACILITY] * per1000,
-            "ed_visits_per_1000": (counts[Service.ED_FACILITY]
-                                   + (float(adm["via_ed"][a].sum()) if adm else 0.0)) * per1000,
+            "ed_visits_per_1000": float(mc.ed_visits) * per1000,
             "admissions_per_1000": float(a.sum()) * per1000,
-            "acsc_admissions_per_1000": float((kind == 1).sum()) * per1000,
-            "elective_admissions_per_1000": float((kind == 4).sum()) * per1000,
+            "acsc_admissions_per_1000": float(mc.acsc_admissions) * per1000,
+            "elective_admissions_per_1000": float((kind == AdmissionKind.ELECTIVE).sum()) * per1000,
             "outpatient_procedures_per_1000":
                 counts[Service.OUTPATIENT_PROCEDURE_FACILITY] * per1000,
             "snf_admissions_per_1000": float((adm["snf_days"][a] > 0).sum()) * per1000
             if adm else 0.0,
-            "readmission_rate_30d": float(readmit[a].mean()) if a.any() else 0.0,
-            "diabetes_controlled_share": ys["diabetics_controlled_end"] / n_dm if n_dm else 0.0,
-            "deaths_per_1000": float(((deaths_day >= 365 * y) & (deaths_day < 365 * (y + 1)))
-                                     .sum()) * per1000,
+            "readmission_rate_30d": quality["readmission_rate_30d"],
+            "diabetes_controlled_share": quality["diabetes_controlled_share"],
+            "deaths_per_1000": float(((deaths_day >= DAYS_PER_YEAR * y)
+                                      & (deaths_day < DAYS_PER_YEAR * (y + 1))).sum()) * per1000,
             "qalys": qalys,
             "qalys_per_capita": qalys / py if py else 0.0,
             "risk_score_mean": float(np.average(risk, weights=py_y)) if py else 0.0,
@@ -138,5 +102,8 @@ def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]
             "spend_top5pct_share": top[1],
             "spend_top20pct_share": top[2],
         }
+        if tuple(row) != POPULATION_METRICS:
+            raise RuntimeError("population metrics computed and declared in sim.catalogue "
+                               f"differ: {sorted(set(row) ^ set(POPULATION_METRICS))}")
         out[y] = {k: float(v) for k, v in row.items()}
     return out

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.catalogue import is_money
 from sim.replication import RESULT_COLUMNS
 from sim.scenario.schema import Scenario
 
@@ -99,12 +100,6 @@ def summarise(
 def percentile_column(q: float) -> str:
     """The column name of percentile ``q`` (in percent): ``p5``, ``p2.5``, ``p99.9``."""
     return f"p{float(q):g}"
-
-
-def is_money(metric: str) -> bool:
-    """Whether a metric is in US dollars (by the unit in its name: ``_usd``, ``pmpm``)."""
-    name = metric.lower()
-    return "usd" in name or "pmpm" in name
 
 
 def format_number(value: float, *, money: bool = False, like: float | None = None) -> str:

@@ -32,10 +32,10 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.checkpoint import CorruptPart, PartOutput, PartStore
+from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.executors import Executor, TaskFailed, make_executor
 from sim.executors import available_cpus as _available_cpus
 from sim.experiment import (
-    DEFAULT_DISCOUNT_RATE,
     DEFAULT_WTP,
     Experiment,
     Replicate,

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from sim.metrics import readmitted_within_30d, top_shares
+from sim.care.model import H_ACSC, H_ELECTIVE, H_OTHER, H_READMIT
+from sim.constants import AdmissionKind
+from sim.ledger import ADMISSION_KINDS
+from sim.metrics import top_shares
+from sim.quality_measures import readmitted_within_30d
 
 
 def test_readmission_flags_unplanned_stays_within_30_days():
@@ -27,3 +31,9 @@ def test_readmission_order_independent():
 def test_top_shares():
     x = np.r_[np.full(99, 1.0), 101.0]  # one patient of 100 holds half the spending
     assert top_shares(x, (0.01, 0.5)) == pytest.approx([0.505, 150 / 200])
+
+
+def test_admission_kinds_are_the_hazards_that_fire_the_stays():
+    assert (H_ACSC, H_OTHER, H_READMIT, H_ELECTIVE) == tuple(AdmissionKind)
+    assert ADMISSION_KINDS == {1: "acsc", 2: "other_unplanned", 3: "readmission",
+                               4: "elective"}

@@ -161,7 +161,7 @@ def test_settlement_waterfall_adds_up(run, results):
         assert deltas.loc[before, "value"].sum() == pytest.approx(rev)
         assert rev + deltas.loc[~before, "value"].sum() == pytest.approx(m, abs=1e-6)
     cap = table[table["scenario"] == "capitation_global"]
-    assert cap.loc[cap["item"] == "Capitation", "value"].item() > 0
+    assert cap.loc[cap["metric"] == "capitation_revenue_usd", "value"].item() > 0
     fig = plots.settlement_waterfall(run, PROVIDER, year=0, scenario=["ffs_baseline"])
     assert len(fig.axes) == 1
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]

@@ -44,6 +44,7 @@ from sim.care.model import (
     year_rates,
 )
 from sim.care.services import Service as S
+from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.population import raw_risk_score
 from sim.scenario.schema import Prices, Scenario
 
@@ -120,7 +121,7 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
                                                     R_OTHER, R_HH)}
     expo = 1.0 - 0.5 * np.minimum(h[H_DEATH], 1.0)
     cl = sc.clinical
-    q = 1.0 - np.exp(-hw * 30.0 / 365.0)
+    q = 1.0 - np.exp(-hw * READMISSION_WINDOW_DAYS / DAYS_PER_YEAR)
     index = (h[H_ACSC] + h[H_OTHER] + h[H_ELECTIVE]) * expo
     readm = index * q / np.maximum(1.0 - q, 1e-9)
     acsc = h[H_ACSC] * expo

@@ -20,11 +20,11 @@ from scipy.special import gammaln
 
 from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC
 from sim.care.services import Service as S
+from sim.constants import DAYS_PER_YEAR as DAYS
+from sim.constants import AdmissionKind
 
 if TYPE_CHECKING:
     from sim.care.engine import CareSimulation
-
-DAYS = 365.0
 
 
 def _lognormal(rng: np.random.Generator, mean: float, sd_log: float, n: int) -> np.ndarray:
@@ -158,7 +158,7 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     a_pid = a["pid"].astype(np.int64)
     kind = a["kind"].astype(np.int8)
     los = a["discharge"] - a["admit"] - a["wait"]
-    elective = kind == 4
+    elective = kind == AdmissionKind.ELECTIVE
     ad = sc.clinical.admissions
     e = pr.admission_los_elasticity
     k_shape = ad.los_shape

@@ -30,12 +30,11 @@ import simpy
 from simpy.events import URGENT
 
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
+from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 
 if TYPE_CHECKING:
     from sim.care.engine import CareSimulation
 
-WINDOW_DAYS = 30.0
-DAYS_PER_YEAR = 365.0  # rates are per patient-year, the clock runs in days
 INF = math.inf
 
 
@@ -162,7 +161,7 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         sim.beds.release()
         sim.discharge(pid, admit_day, wait, k, u[ui], u[ui + 1])
         ui += 2
-        window_end = env.now + WINDOW_DAYS
+        window_end = env.now + READMISSION_WINDOW_DAYS
         if sim.year == year:
             pcp_rate[pid] = packed[dm_state + 1, 7]
 
@@ -175,8 +174,8 @@ def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
         yield UrgentTimeout(env, 1.0)
         sim.clinic_day(day)
         day += 1
-        if day % 365 == 0:
-            sim.close_year(day // 365 - 1)
+        if day % DAYS_PER_YEAR == 0:
+            sim.close_year(day // DAYS_PER_YEAR - 1)
             if day >= sim.horizon_days:
                 return
             # Wake the patients waiting for the new year (after the year was set up).

@@ -27,6 +27,7 @@ from sim.care import claims as claimgen
 from sim.care.clinic import Clinic
 from sim.care.des import Beds, daily_process, patient_process
 from sim.care.model import R_PCP, LeverArrays, YearRates, year_rates
+from sim.constants import DAYS_PER_YEAR
 from sim.ledger import Ledger
 from sim.population import (
     Population,
@@ -38,7 +39,6 @@ from sim.population import (
 from sim.rng import stream
 from sim.scenario.schema import Levers, Scenario
 
-DAYS_PER_YEAR = 365
 UNIFORMS_PER_PATIENT_YEAR = 16
 _QUANTILES = 512
 
@@ -239,7 +239,7 @@ class CareSimulation:
 
     def ages_at(self, sim_year: int) -> np.ndarray:
         """Every patient's age at the start of simulation year ``sim_year``."""
-        years_in = np.maximum(sim_year * DAYS_PER_YEAR - np.minimum(self.entered, 1e12), 0.0) / 365
+        years_in = np.maximum(sim_year * DAYS_PER_YEAR - np.minimum(self.entered, 1e12), 0.0) / DAYS_PER_YEAR
         return self.pop.age0 + np.where(np.isfinite(self.entered), years_in, 0.0)
 
     # ------------------------------------------------------------------ DES callbacks

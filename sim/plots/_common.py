@@ -1,4 +1,5 @@
-"""What every plot shares: reading results, metric labels and units, colours, money axes.
+"""What every plot shares: reading results, metric labels and units (from the metric
+catalogue), colours, money axes.
 
 Figures are made with :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so
 nothing here touches matplotlib's global state and every function works under Agg.
@@ -16,82 +17,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
+from sim import catalogue
+from sim.catalogue import is_share, metric_label, metric_unit
+
 #: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
            "#999999")
 LOSS_COLOUR = "#C0392B"
 
-#: Readable names of the metrics a strategist sees; units come from :func:`metric_unit`.
-LABELS: dict[str, str] = {
-    "spend_total_usd": "Allowed spending",
-    "spend_per_capita_usd": "Allowed spending per capita",
-    "payer_spend_usd": "Payer spending",
-    "payer_spend_per_capita_usd": "Payer spending per capita",
-    "admissions_per_1000": "Hospital admissions",
-    "acsc_admissions_per_1000": "Preventable (ACSC) admissions",
-    "ed_visits_per_1000": "Emergency department visits",
-    "readmission_rate_30d": "30-day readmission rate",
-    "diabetes_controlled_share": "Diabetics in control",
-    "deaths_per_1000": "Deaths",
-    "qalys": "QALYs",
-    "qalys_per_capita": "QALYs per capita",
-    "revenue_usd": "Revenue",
-    "ffs_revenue_usd": "Fee-for-service revenue",
-    "capitation_revenue_usd": "Capitation revenue",
-    "settlement_usd": "Settlement (reconciliation)",
-    "cost_usd": "Cost",
-    "margin_usd": "Margin",
-    "quality_score": "Quality score",
-    "risk_score_mean": "Mean coded risk score",
-}
-
-_UNITS: dict[str, str] = {
-    "payer_spend_usd": "USD per year",
-    "payer_spend_per_capita_usd": "USD per person-year",
-    "quality_score": "points, 0-100",
-    "qalys": "QALYs per year",
-}
-
-
-def metric_label(metric: str) -> str:
-    """A readable name of ``metric`` (``"admissions_per_1000"`` -> ``"Hospital admissions"``)."""
-    if metric in LABELS:
-        return LABELS[metric]
-    if metric.startswith("lever_"):
-        return "Lever: " + metric[len("lever_"):].replace("_", " ")
-    name = metric
-    for suffix in ("_usd", "_per_1000", "_share"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name.replace("_", " ").capitalize()
-
-
-def metric_unit(metric: str) -> str:
-    """The unit of ``metric``: from :data:`sim.metrics.POPULATION_METRICS`, else its name."""
-    if metric in _UNITS:
-        return _UNITS[metric]
-    from sim.metrics import POPULATION_METRICS
-
-    if metric in POPULATION_METRICS and POPULATION_METRICS[metric] != "USD":
-        return POPULATION_METRICS[metric]
-    if metric.endswith("_usd"):
-        return "USD per year"
-    if metric.endswith("_per_1000"):
-        return "per 1,000 person-years"
-    if metric.endswith(("_share", "_rate", "_rate_30d")):
-        return "share"
-    return ""
-
 
 def axis_label(metric: str) -> str:
-    """``"Label (unit)"``."""
+    """``"Label (unit)"`` (label and unit from the metric catalogue, :mod:`sim.catalogue`)."""
     unit = metric_unit(metric)
     return f"{metric_label(metric)} ({unit})" if unit else metric_label(metric)
-
-
-def is_share(metric: str) -> bool:
-    """Whether ``metric`` is a share between 0 and 1 (shown as a percentage)."""
-    return metric.endswith(("_share", "_rate_30d")) or metric in ("readmission_rate_30d",)
 
 
 def as_results(results: Any) -> pd.DataFrame:
@@ -216,7 +154,7 @@ def value_axis(axis: Any, metric: str) -> None:
     """Money as dollars, shares as percentages, others with thousands separators."""
     from matplotlib.ticker import StrMethodFormatter
 
-    if metric.endswith("_usd"):
+    if catalogue.is_money(metric):
         axis.set_major_formatter(MoneyFormatter())
     elif is_share(metric):
         from matplotlib.ticker import PercentFormatter
@@ -227,7 +165,6 @@ def value_axis(axis: Any, metric: str) -> None:
 
 
 __all__ = [
-    "LABELS",
     "PALETTE",
     "MoneyFormatter",
     "as_results",

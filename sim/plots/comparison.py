@@ -12,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.comparison import incremental, lower_is_better, plan_values
+from sim.catalogue import describe
+from sim.comparison import incremental, plan_values
 from sim.plots._common import (
     as_results,
     axis_label,
@@ -141,8 +142,9 @@ def _relative(
     labels = []
     for j, (entity, metric) in enumerate(pairs):
         who = "" if entity == "population" else f" ({entity})"
-        hint = "lower is better" if lower_is_better(metric) else "higher is better"
-        labels.append(f"{metric_label(metric)}{who}\n{hint}")
+        better = describe(metric).better
+        hint = f"\n{better} is better" if better != "neither" else ""
+        labels.append(f"{metric_label(metric)}{who}{hint}")
         for i, scen in enumerate(others):
             row = table[(table["entity"] == entity) & (table["metric"] == metric)
                         & (table["scenario"] == scen)] if len(table) else table

@@ -23,6 +23,7 @@ from sim.plots._common import (
     LOSS_COLOUR,
     MoneyFormatter,
     as_results,
+    metric_label,
     money,
     new_figure,
     pick_scenarios,
@@ -30,14 +31,12 @@ from sim.plots._common import (
     rows_of,
 )
 
-REVENUE_STEPS = (("ffs_revenue_usd", "Fee-for-service revenue"),
-                 ("capitation_revenue_usd", "Capitation"))
-SETTLEMENT = ("settlement_usd", "Settlement (reconciliation)")
-COST_STEPS = (("own_service_cost_usd", "Cost of own services"),
-              ("paid_to_providers_usd", "Claims paid to other providers"),
-              ("investment_cost_usd", "Investment (care managers, data)"),
-              ("effort_cost_usd", "Effort of changing practice"),
-              ("fixed_cost_usd", "Fixed costs"))
+#: steps as (metric, label); labels from the metric catalogue
+REVENUE_STEPS = tuple((m, metric_label(m)) for m in ("ffs_revenue_usd", "capitation_revenue_usd"))
+SETTLEMENT = ("settlement_usd", metric_label("settlement_usd"))
+COST_STEPS = tuple((m, metric_label(m)) for m in (
+    "own_service_cost_usd", "paid_to_providers_usd", "investment_cost_usd", "effort_cost_usd",
+    "fixed_cost_usd"))
 ALWAYS = {"ffs_revenue_usd", "revenue_usd", "margin_usd"}
 #: cash-flow kinds that are not settlements (they are the revenue steps or a cost)
 NOT_SETTLEMENT = frozenset({"ffs_claims", "capitation", "capitated_claims"})
@@ -116,9 +115,9 @@ def waterfall_table(
             items += [("settlement_usd", label, v) for label, v in split]
         else:
             items.append((SETTLEMENT[0], SETTLEMENT[1], get("settlement_usd")))
-        items.append(("revenue_usd", "Revenue", get("revenue_usd")))
+        items.append(("revenue_usd", metric_label("revenue_usd"), get("revenue_usd")))
         items += [(metric, label, -get(metric)) for metric, label in COST_STEPS]
-        items.append(("margin_usd", "Margin", get("margin_usd")))
+        items.append(("margin_usd", metric_label("margin_usd"), get("margin_usd")))
         steps[name] = items
     keep = {label for items in steps.values() for metric, label, v in items
             if metric in ALWAYS or abs(v) > 0.5}

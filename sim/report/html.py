@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from sim.plots._common import metric_label, scenario_colours
+from sim.catalogue import metric_label
+from sim.plots._common import scenario_colours
 from sim.plots.sensitivity import short_number
 from sim.report.charts import Chart
 from sim.report.inputs import ReportInputs, Sensitivity

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.plots._common import as_results
 
 SENSITIVITY_FILES = (("tornado", "tornado.csv"), ("sobol", "sobol.csv"))
-DEFAULT_DISCOUNT_RATE = 0.03
 
 
 class ReportInputError(ValueError):

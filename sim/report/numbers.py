@@ -16,41 +16,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.comparison import Z95, incremental, lower_is_better, npv
-from sim.plots._common import is_share
+from sim.catalogue import describe, is_money, is_share, metric_label, metric_unit, sentence_label
+from sim.comparison import Z95, incremental, npv
 from sim.plots.risk import owing_table
 from sim.report.inputs import ReportInputs
 from sim.results import format_number, summarise
 from sim.risk import risk_table
 
-#: population rows of the table: metric, label, unit
-POPULATION_ROWS = (
-    ("payer_spend_per_capita_usd", "Payer spending per capita", "USD per person-year"),
-    ("payer_spend_usd", "Payer spending, whole population", "USD per year"),
-    ("admissions_per_1000", "Hospital admissions", "per 1,000 person-years"),
-    ("readmission_rate_30d", "30-day readmission rate", "share of discharges"),
-    ("ed_visits_per_1000", "Emergency department visits", "per 1,000 person-years"),
-    ("diabetes_controlled_share", "Diabetics in control (HbA1c)", "share of diabetics"),
-    ("qalys", "QALYs", "per plan year, whole population"),
-)
-FALLBACK = {"payer_spend_per_capita_usd": ("spend_per_capita_usd", "Allowed spending per capita"),
-            "payer_spend_usd": ("spend_total_usd", "Allowed spending, whole population")}
-PROVIDER_ROWS = (
-    ("margin_usd", "Margin", "USD per year"),
-    ("settlement_usd", "Settlement from the payer (negative: owed)", "USD per year"),
-    ("quality_score", "Quality score", "points, 0-100"),
-)
-#: plan-level risk rows: stat (column of risk_table, or "npv"), label, unit
-RISK_ROWS = (
-    ("npv", "Net present value of the margin", "USD over the plan"),
-    ("p_negative_margin", "Probability of a loss over the plan", "share of replications"),
-    ("p_cumulative_loss", "Probability of being in the red at some year end",
-     "share of replications"),
-    ("p_owing", "Probability of owing the payer over the plan", "share of replications"),
-    ("margin_var95", "VaR95 of the plan-total margin (5th percentile)", "USD over the plan"),
-    ("margin_cvar95", "CVaR95 of the plan-total margin (mean of the worst 5%)",
-     "USD over the plan"),
-)
+# Which metrics the report shows; their labels and units come from the metric catalogue.
+#: population rows of the table
+POPULATION_ROWS = ("payer_spend_per_capita_usd", "payer_spend_usd", "admissions_per_1000",
+                   "readmission_rate_30d", "ed_visits_per_1000", "diabetes_controlled_share",
+                   "qalys")
+#: what a population row shows when the results have no payer rows
+FALLBACK = {"payer_spend_per_capita_usd": "spend_per_capita_usd",
+            "payer_spend_usd": "spend_total_usd"}
+PROVIDER_ROWS = ("margin_usd", "settlement_usd", "quality_score")
+#: plan-level risk rows: catalogue entries (columns of risk_table, and the NPV of the margin)
+NPV = "margin_npv_usd"
+RISK_ROWS = (NPV, "p_negative_margin", "p_cumulative_loss", "p_owing", "margin_var95",
+             "margin_cvar95")
 OUTCOMES = ("admissions_per_1000", "readmission_rate_30d", "ed_visits_per_1000",
             "diabetes_controlled_share", "qalys")
 FEW_REPLICATIONS = 30
@@ -72,7 +57,7 @@ def fmt_value(metric: str, v: float) -> str:
     """How a value of ``metric`` is shown in the report."""
     if not math.isfinite(v):
         return "n/a"
-    if metric.endswith("_usd"):
+    if is_money(metric):
         return fmt_money(v)
     if is_share(metric):
         return f"{100 * v:.1f}%"
@@ -92,7 +77,7 @@ def fmt_delta(metric: str, diff: float, ref: float) -> str:
     if is_share(metric):
         return f"{100 * diff:+.1f} pts"
     if ref == 0 or not math.isfinite(ref):
-        return ("+" if diff > 0 else "") + fmt_money(diff) if metric.endswith("_usd") \
+        return ("+" if diff > 0 else "") + fmt_money(diff) if is_money(metric) \
             else f"{diff:+,.4g}"
     pct = 100 * diff / abs(ref)
     return f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
@@ -180,14 +165,18 @@ def _present(res: pd.DataFrame, entity: str, metric: str) -> bool:
     return bool(((res["entity"] == entity) & (res["metric"] == metric)).any())
 
 
+def _row(metric: str) -> tuple[str, str, str]:
+    return metric, metric_label(metric), metric_unit(metric)
+
+
 def population_metrics(inputs: ReportInputs) -> list[tuple[str, str, str]]:
     """(metric, label, unit) of the population rows present in the results."""
     out = []
-    for metric, label, unit in POPULATION_ROWS:
+    for metric in POPULATION_ROWS:
         if not _present(inputs.results, "population", metric) and metric in FALLBACK:
-            metric, label = FALLBACK[metric]
+            metric = FALLBACK[metric]
         if _present(inputs.results, "population", metric):
-            out.append((metric, label, unit))
+            out.append(_row(metric))
     return out
 
 
@@ -200,7 +189,8 @@ def key_table(inputs: ReportInputs) -> list[Row]:
                  for m, label, unit in population_metrics(inputs)]
     if provider is not None:
         mean_rows += [(f"{provider} (mean per plan year)", provider, m, label, unit)
-                      for m, label, unit in PROVIDER_ROWS if _present(res, provider, m)]
+                      for m, label, unit in map(_row, PROVIDER_ROWS)
+                      if _present(res, provider, m)]
     diffs = differences(inputs, [(e, m) for _, e, m, _, _ in mean_rows]) if len(names) > 1 \
         else pd.DataFrame()
     rows = []
@@ -220,8 +210,10 @@ def key_table(inputs: ReportInputs) -> list[Row]:
                 if len(d):
                     r = d.iloc[0]
                     delta = fmt_delta(metric, float(r["diff_mean"]), float(r["reference_mean"]))
-                    if bool(r["clear"]) and metric != "settlement_usd":
-                        good = (r["diff_mean"] < 0) == lower_is_better(metric)
+                    better = describe(metric).better
+                    # no verdict on a settlement: what the provider gains, the payer loses
+                    if bool(r["clear"]) and better != "neither" and metric != "settlement_usd":
+                        good = (r["diff_mean"] < 0) == (better == "lower")
                         verdict = "better" if good else "worse"
             cells.append(Cell(scen, mean, fmt_value(metric, mean),
                               f"{fmt_value(metric, lo)} to {fmt_value(metric, hi)}", delta,
@@ -238,7 +230,8 @@ def _risk_rows(inputs: ReportInputs, provider: str) -> list[Row]:
     npvs = npv(res[res["entity"] == provider], None, inputs.discount_rate).set_index("scenario")
     group = f"{provider}: risk over the whole plan ({len(inputs.years)} years)"
     rows = []
-    for stat, label, unit in RISK_ROWS:
+    for name in RISK_ROWS:
+        stat, label, unit = ("npv" if name == NPV else name), metric_label(name), metric_unit(name)
         if stat == "npv":
             label = f"{label} (discounted at {inputs.discount_rate:.1%} a year)"
         cells = []
@@ -262,30 +255,6 @@ def _risk_rows(inputs: ReportInputs, provider: str) -> list[Row]:
 
 
 # --------------------------------------------------------------------------- the summary
-
-
-SENTENCE_LABELS = {
-    "payer_spend_per_capita_usd": "payer spending per capita",
-    "spend_per_capita_usd": "allowed spending per capita",
-    "admissions_per_1000": "hospital admissions",
-    "readmission_rate_30d": "30-day readmission rate",
-    "ed_visits_per_1000": "emergency department visits",
-    "diabetes_controlled_share": "diabetic control (HbA1c)",
-    "qalys": "QALYs",
-}
-
-
-def _label(metric: str) -> str:
-    """How ``metric`` is named within a sentence."""
-    if metric in SENTENCE_LABELS:
-        return SENTENCE_LABELS[metric]
-    for m, label, _ in (*POPULATION_ROWS, *PROVIDER_ROWS):
-        if m == metric:
-            return label
-    for alt, label in FALLBACK.values():
-        if alt == metric:
-            return label
-    return metric.replace("_", " ")
 
 
 def _interval_words(metric: str, r: pd.Series, paired: bool) -> str:
@@ -364,12 +333,12 @@ def summary(inputs: ReportInputs, rows: list[Row]) -> Summary:
                 agree = (f"; {word} in {int(r['agree'])} of {int(r['n'])} replications"
                          if inputs.paired and pd.notna(r["agree"]) else "")
                 parts.append(
-                    f"Under {scen}, {_label(spend.metric)} is {abs(pct):.1f}% {word} "
+                    f"Under {scen}, {sentence_label(spend.metric)} is {abs(pct):.1f}% {word} "
                     f"than under {ref} ({cell.text} against "
                     f"{fmt_money(float(r['reference_mean']))} per person-year; "
                     f"{_interval_words(spend.metric, r, inputs.paired)}{agree}).")
             else:
-                parts.append(f"Under {scen}, {_label(spend.metric)} averages "
+                parts.append(f"Under {scen}, {sentence_label(spend.metric)} averages "
                              f"{cell.text} per person-year (95% interval across replications "
                              f"{cell.interval}).")
         if provider and (provider, "margin_usd", "mean") in by:
@@ -434,7 +403,8 @@ def _outcomes_sentence(d: pd.DataFrame, provider: str | None) -> str:
         if r.empty:
             continue
         r = r.iloc[0]
-        label = _label(metric) if metric != "quality_score" else f"{provider}'s quality score"
+        label = sentence_label(metric) if metric != "quality_score" \
+            else f"{provider}'s {sentence_label(metric)}"
         if bool(r["clear"]):
             delta = fmt_delta(metric, float(r["diff_mean"]), float(r["reference_mean"]))
             clear.append(f"{label} {delta}")

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.scenario.fields import StrictModel, param
 
 ASSUMPTION = "assumption"
@@ -344,8 +345,9 @@ class Economics(StrictModel):
     first_calendar_year: int = param(2025, unit="calendar year", source=ASSUMPTION, ge=2012,
                                      le=2100, description="Calendar year of plan year 0 "
                                      "(programme rules that change by year use it).")
-    discount_rate: float = param(0.03, unit="share per year", source="US health-economics "
-                                 "convention (Second Panel, Sanders et al. 2016: 3%)", ge=0,
+    discount_rate: float = param(DEFAULT_DISCOUNT_RATE, unit="share per year",
+                                 source="US health-economics convention (Second Panel, "
+                                 "Sanders et al. 2016: 3%)", ge=0,
                                  le=0.5, description="Discount rate for net present values.")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.constants import DAYS_PER_YEAR, AdmissionKind
 from sim.contracts.bundled import episode_spending, open_episodes, settle_bundled, target_price
 from sim.contracts.statement import Statement, StatementBuilder
 from sim.settlement.base import BaseSettler, check_history, participation_start
@@ -24,8 +25,7 @@ from sim.settlement.expectation import PayoffInputs
 from sim.settlement.ffs import provider_quality
 from sim.settlement.registry import register
 
-KIND_CODES = {"acsc": 1, "other_unplanned": 2, "readmission": 3, "elective": 4}
-DAYS = 365.0
+KIND_CODES = {k.name.lower(): k for k in AdmissionKind}
 
 
 def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
@@ -48,7 +48,7 @@ def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[st
     spend = episode_spending(c["patient"], c["day"], paid, pat, start, disch, cfg.window_days)
     end = disch + cfg.window_days
     return {"patient": pat, "start": start, "end": end, "spend": spend,
-            "end_year": np.floor(end / DAYS).astype(int)}
+            "end_year": np.floor(end / DAYS_PER_YEAR).astype(int)}
 
 
 @register

@@ -13,16 +13,12 @@ from functools import cached_property
 import numpy as np
 
 from sim.care.engine import CareRun
-from sim.care.services import Service, reference_price_ratio
+from sim.care.services import reference_price_ratio
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
-from sim.metrics import readmitted_within_30d
+from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
-
-DAYS = 365.0
-MEASURES = ("readmission_rate_30d", "diabetes_controlled_share", "annual_visit_share",
-            "ed_visits_per_1000", "acsc_admissions_per_1000")
 
 
 @dataclass
@@ -141,28 +137,13 @@ class SettlementContext:
 
     # ------------------------------------------------------------------ quality
     def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
-        """Quality measures of the patients in ``mask`` in ``year``."""
-        led = self.ledger
-        py = float(self.person_years(year)[mask].sum())
-        adm = led.admissions
-        a = (adm["year"] == year) & mask[adm["patient"]]
-        readm = readmitted_within_30d(adm)
-        c = self.claims(year)
-        cm = mask[c["patient"]]
-        pcp = np.bincount(c["patient"][cm & (c["service"] == Service.PCP_VISIT)],
-                          minlength=len(mask)) > 0
-        ed = np.count_nonzero(cm & (c["service"] == Service.ED_FACILITY)) + int(adm["via_ed"][a].sum())
-        dm = led.pyear("diabetic_alive_end", year) & mask
-        dm_ok = dm & ~led.pyear("dm_uncontrolled_end", year)
-        out = {
-            "readmission_rate_30d": float(readm[a].mean()) if a.any() else 0.0,
-            "diabetes_controlled_share": float(dm_ok.sum() / dm.sum()) if dm.any() else 1.0,
-            "annual_visit_share": float(pcp[mask].mean()) if mask.any() else 0.0,
-            "ed_visits_per_1000": 1000.0 * ed / py if py else 0.0,
-            "acsc_admissions_per_1000": 1000.0 * np.count_nonzero(adm["kind"][a] == 1) / py
-            if py else 0.0,
-        }
-        return out
+        """Quality measures of the patients in ``mask`` in ``year`` (NaN: empty denominator,
+        not scored; see :mod:`sim.quality_measures`)."""
+        adm = self.ledger.admissions
+        readmitted = self.memo(("readmitted", len(adm.get("patient", ()))),
+                               lambda: readmitted_within_30d(adm))
+        return measure_values(measure_counts(self.ledger, year, mask, claims=self.claims(year),
+                                             readmitted=readmitted))
 
     @cached_property
     def quality_scale(self) -> dict[str, MeasureScale]:
@@ -179,11 +160,18 @@ class SettlementContext:
 
     def quality(self, year: int, mask: np.ndarray, label: str) -> tuple[float, dict[str, float]]:
         """Quality score (0-100) and measures of the patients in ``mask`` (cached by
-        ``label``, which must name the group the mask selects)."""
+        ``label``, which must name the group the mask selects).
+
+        A measure with an empty denominator (NaN) is not scored: the score is the weighted
+        mean of the others, as CMS reweights. With no measure to score (nobody in the
+        group) the score is NaN."""
         key = ("quality", year, label)
         if key not in self._cache:
             m = self.measures(year, mask)
-            self._cache[key] = (float(quality_score(m, self.quality_scale)["score"]), m)
+            scored = {k: v for k, v in m.items() if not np.isnan(v)}
+            score = (float(quality_score(scored, self.quality_scale, missing="reweight")["score"])
+                     if scored else float("nan"))
+            self._cache[key] = (score, m)
         return self._cache[key]
 
     # ------------------------------------------------------------------ set by the engine

@@ -32,18 +32,16 @@ import sim.settlement.ffs
 import sim.settlement.mssp
 import sim.settlement.reach  # noqa: F401  (importing the settlers registers them)
 from sim.care.engine import CareRun
+from sim.catalogue import metric_names
 from sim.contracts.statement import Statement, statements_frame
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.book import SETTLEMENT_KINDS, CashBook
 from sim.settlement.context import SettlementContext
 from sim.settlement.registry import settler_for
 
-#: Metrics per provider, payer and population added to the results table.
-PROVIDER_METRICS = ("revenue_usd", "ffs_revenue_usd", "capitation_revenue_usd", "settlement_usd",
-                    "cost_usd", "own_service_cost_usd", "paid_to_providers_usd",
-                    "investment_cost_usd", "effort_cost_usd", "fixed_cost_usd", "margin_usd",
-                    "quality_score", "attributed_person_years")
-PAYER_METRICS = ("payer_spend_usd", "payer_person_years", "payer_spend_per_capita_usd")
+#: Metrics per provider, payer and population added to the results table (sim.catalogue).
+PROVIDER_METRICS = metric_names("provider_economics")
+PAYER_METRICS = metric_names("payer_economics")
 
 
 @dataclass
