@@ -45,7 +45,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from sim import __version__
 from sim.scenario import distributions as dists
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.fields import unit_of
+from sim.fields import unit_of
 from sim.scenario.schema import Scenario
 
 __all__ = [

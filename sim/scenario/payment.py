@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.scenario.fields import StrictModel, param
+from sim.fields import StrictModel, param
 
 ASSUMPTION = "assumption"
 MSSP_RULE = "42 CFR 425 (MSSP), see docs/contracts.md"

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from sim.contracts.mssp import ALTERNATIVE_STANDARD_FROM
 from sim.scenario.behaviour import BehaviourParams
-from sim.scenario.fields import StrictModel, param
+from sim.fields import StrictModel, param
 from sim.scenario.payment import (
     BOUND_NOTE,
     HISTORY_CONTRACTS,

@@ -301,7 +301,7 @@ def test_errors_inside_unions_name_the_data_path(monkeypatch) -> None:
     from pydantic import Field
 
     from sim.scenario import loader
-    from sim.scenario.fields import StrictModel, param
+    from sim.fields import StrictModel, param
 
     class Ffs(StrictModel):
         type: Literal["ffs"]
