@@ -43,9 +43,9 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sim import __version__
+from sim.fields import unit_of
 from sim.scenario import distributions as dists
 from sim.scenario.errors import Problem, ScenarioError
-from sim.fields import unit_of
 from sim.scenario.schema import Scenario
 
 __all__ = [

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from sim.contracts import BaseSettler
 from sim.contracts.statement import StatementBuilder
 from sim.replication import simulate_replication
 from sim.scenario import scenario_from_dict
-from sim.settlement import BaseSettler, register_custom
+from sim.settlement import register_custom
 
 
 class PerMemberBonus(BaseSettler):
@@ -65,7 +66,8 @@ import numpy as np
 import pandas as pd
 import sim
 from sim.contracts.statement import StatementBuilder
-from sim.settlement import BaseSettler, register_custom
+from sim.contracts import BaseSettler
+from sim.settlement import register_custom
 
 
 {settler_source}

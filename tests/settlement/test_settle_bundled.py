@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.bundled import open_episodes
+from sim.contracts.bundled.rules import open_episodes
 from sim.settlement.context import SettlementContext
 
 

@@ -15,20 +15,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.contracts.bundled import episode_spending, open_episodes, settle_bundled, target_price
+from sim.contracts.bundled.config import BundledContract
+from sim.contracts.bundled.rules import (
+    episode_spending,
+    open_episodes,
+    settle_bundled,
+    target_price,
+)
+from sim.contracts.expectation import PayoffInputs
+from sim.contracts.settler import (
+    SETTLEMENT,
+    BaseSettler,
+    Book,
+    Context,
+    check_history,
+    participation_start,
+    provider_quality,
+)
 from sim.contracts.statement import Statement, StatementBuilder
-from sim.settlement.base import BaseSettler, check_history, participation_start
-from sim.settlement.book import CashBook
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs
-from sim.settlement.ffs import provider_quality
-from sim.settlement.registry import register
 
 KIND_CODES = {"acsc": 1, "other_unplanned": 2, "readmission": 3, "elective": 4}
 DAYS = 365.0
 
 
-def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
+def episodes(ctx: Context, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
     """All episodes of the contract's payer and initiator over the run (any year)."""
     adm = ctx.ledger.admissions
     trig = np.zeros(len(adm["patient"]), bool)
@@ -51,13 +61,15 @@ def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[st
             "end_year": np.floor(end / DAYS).astype(int)}
 
 
-@register
 class BundledSettler(BaseSettler):
     """``type: bundled``."""
 
     type_name = "bundled"
+    config_model = BundledContract
+    flow_kinds = {"bundle_reconciliation": SETTLEMENT}
+    shown_statements = ("bundled", "bundled_target")
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, i = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
@@ -90,14 +102,14 @@ class BundledSettler(BaseSettler):
                  self.label)
         return [(cfg.provider, tp), (cfg.provider, st)]
 
-    def _episodes(self, ctx: SettlementContext, payer: int, initiator: int
+    def _episodes(self, ctx: Context, payer: int, initiator: int
                   ) -> dict[str, np.ndarray]:
         key = ("episodes", self.label)
         if key not in ctx._cache:  # noqa: SLF001 - the context's per-run cache
             ctx._cache[key] = episodes(ctx, self.config, payer, initiator)  # noqa: SLF001
         return ctx._cache[key]  # noqa: SLF001
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Expected reconciliation when the initiator is the deciding primary-care group:
         expected episodes x (target - expected episode spending), within the limits."""
