@@ -74,10 +74,8 @@ class BundledSettler(BaseSettler):
         cfg = self.config
         p, i = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
         ep = self._episodes(ctx, p, i)
-        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
-        base_years = [start - 3, start - 2, start - 1]
+        base, base_years = self._baseline(ctx, year, ep)
         check_history(ctx, base_years, f"bundled target price of {cfg.provider}")
-        base = np.isin(ep["end_year"], base_years)
         now = ep["end_year"] == year
         if not base.any():
             raise ValueError(f"bundled contract {self.label}: no baseline episodes in plan "
@@ -92,9 +90,7 @@ class BundledSettler(BaseSettler):
             st.line("episodes ending this year", 0.0, "nothing to reconcile")
             st.value("episodes", 0)
             return [(cfg.provider, st.build())]
-        case_mix = mean_risk(now) / mean_risk(base)
-        trend = (1.0 + cfg.trend_per_year) ** (year - (start - 2))
-        tp = target_price(ep["spend"][base], trend, case_mix, cfg.discount)
+        tp = self.target(ctx, year, ep, base, mean_risk(now) / mean_risk(base))
         score = provider_quality(ctx, year, i, p)
         st = settle_bundled(tp["target_price_usd"], float(ep["spend"][now].sum()), n, score,
                             cfg.stop_loss, cfg.stop_gain, cfg.quality_adjustment_max)
@@ -109,20 +105,43 @@ class BundledSettler(BaseSettler):
             ctx._cache[key] = episodes(ctx, self.config, payer, initiator)  # noqa: SLF001
         return ctx._cache[key]  # noqa: SLF001
 
+    def _baseline(self, ctx: Context, year: int, ep: dict[str, np.ndarray]
+                  ) -> tuple[np.ndarray, list[int]]:
+        """Mask of the baseline episodes (ended in the three years before participation)
+        and those years."""
+        cfg = self.config
+        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
+        years = [start - 3, start - 2, start - 1]
+        return np.isin(ep["end_year"], years), years
+
+    def target(self, ctx: Context, year: int, ep: dict[str, np.ndarray], base: np.ndarray,
+               case_mix: float) -> Statement:
+        """The target price of the episodes ending in ``year``
+        (:func:`~sim.contracts.bundled.rules.target_price`): the baseline episodes' mean
+        spending, trended from the middle baseline year to ``year``, times ``case_mix``,
+        less the discount. Settlement and the expected payoff both use it."""
+        cfg = self.config
+        middle = self._baseline(ctx, year, ep)[1][1]
+        trend = (1.0 + cfg.trend_per_year) ** (year - middle)
+        return target_price(ep["spend"][base], trend, case_mix, cfg.discount)
+
     def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Expected reconciliation when the initiator is the deciding primary-care group:
-        expected episodes x (target - expected episode spending), within the limits."""
+        expected episodes x (target - expected episode spending), within the stop-loss and
+        stop-gain limits (no quality adjustment). The target is the one settlement uses
+        (:meth:`target`), at the baseline's case mix (the coming year's episode patients are
+        not known yet)."""
         cfg = self.config
         if ctx.provider_index(cfg.provider) != inp.provider:
             return None
         p = ctx.payer_index(cfg.payer)
         ep = self._episodes(ctx, p, inp.provider)
-        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
-        base = np.isin(ep["end_year"], [start - 3, start - 2, start - 1])
+        base, _ = self._baseline(ctx, year, ep)
         if not base.any():
             return None
-        target = float(ep["spend"][base].mean()) * (1.0 - cfg.discount)
+        target = ctx.memo(("bundled_target", self.label, year), lambda: float(
+            self.target(ctx, year, ep, base, 1.0)["target_price_usd"]))
         n = float(inp.exp.episodes[p])
         recon = n * (target - float(inp.exp.episode_spend[p]) * ctx.price_factor[p])
         lim = n * target
