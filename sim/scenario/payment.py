@@ -2,7 +2,10 @@
 
 * ``payers`` — who pays for which share of the panel, and at what price level;
 * ``plan`` — a timeline of contracts by plan year (a transition plan); each contract
-  is selected by its ``type:`` (``ffs``, ``capitation``, ``bundled``, ``mssp``, ``reach``);
+  is selected by its ``type:`` among the registered contract types
+  (``sim.contracts.registry``: ``ffs``, ``capitation``, ``bundled``, ``mssp``, ``reach``,
+  ``custom``), whose configuration models live in their packages
+  (``sim/contracts/<type>/config.py``);
 * ``investments`` — one-off and running costs of moving to value-based care;
 * ``quality`` — how measures become a 0-100 quality score;
 * ``economics`` — calendar and discounting.
