@@ -87,7 +87,7 @@ def _is_reference(sc: Scenario, settlers: list) -> bool:
     """Whether next year's payment is the reference: FFS only, without pay-for-performance,
     at Medicare prices and the default physician fees (facility prices do not enter the
     group's objective, so they may differ, e.g. drawn in a PSA)."""
-    plain = all(s.type_name == "ffs" and not s.config.pay_for_performance for s in settlers)
+    plain = all(s.is_reference() for s in settlers)
     default = Prices()
     fees = all(getattr(sc.prices, f) == getattr(default, f) for f in _physician_price_fields())
     return plain and fees and all(p.price_factor == 1.0 for p in sc.payers)

@@ -35,9 +35,9 @@ import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
 from sim.care.services import BILLED_BY, Service, reference_price_ratio
+from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Levers, Prices, Scenario
 from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs
 
 BOUNDS = ((0.3, 2.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
 SAMPLE_SIZE = 1000
@@ -96,7 +96,7 @@ class ProviderProblem:
         self.spec_ctc = float(self.ctc[spec[0]]) if spec else 0.85
         self.coverage = {}
         for s in settlers:
-            scope = _coverage_of(s, ctx, provider)
+            scope = s.coverage(ctx, provider)
             if scope is not None:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
@@ -186,7 +186,7 @@ class ProviderProblem:
                 if out is None:
                     continue
                 m, v = out
-                weight = 1.0 if s.type_name == "ffs" else self.params.pass_through
+                weight = 1.0 if s.pays_per_service else self.params.pass_through
                 mean += weight * m
                 face += m
                 var += v
@@ -278,12 +278,3 @@ class ProviderProblem:
         g = self._grad(face, levers)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
-
-def _coverage_of(settler, ctx: SettlementContext, provider: int) -> tuple[int, str] | None:
-    cfg = settler.config
-    if settler.type_name == "capitation" and ctx.provider_index(cfg.provider) == provider:
-        return ctx.payer_index(cfg.payer), cfg.scope
-    if (settler.type_name == "reach" and cfg.primary_care_capitation
-            and ctx.provider_index(cfg.aco) == provider):
-        return ctx.payer_index(cfg.payer), "primary_care"
-    return None

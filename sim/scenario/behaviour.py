@@ -9,7 +9,7 @@ it re-chooses its levers every year by maximising the objective of
 
 from __future__ import annotations
 
-from sim.scenario.fields import StrictModel, param
+from sim.fields import StrictModel, param
 
 ASSUMPTION = "assumption"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sim.fields import unit_of
 from sim.scenario.errors import ScenarioError
-from sim.scenario.fields import unit_of
 from sim.scenario.messages import KIND_TEXT, describe, is_model, number, type_at
 from sim.scenario.provenance import FieldPath, Provenance, where
 from sim.uncertainty import (

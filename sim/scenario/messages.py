@@ -17,8 +17,8 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from sim.fields import unit_of
 from sim.scenario.errors import Problem
-from sim.scenario.fields import unit_of
 from sim.scenario.provenance import FieldPath, Provenance, where
 
 

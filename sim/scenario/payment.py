@@ -2,7 +2,10 @@
 
 * ``payers`` — who pays for which share of the panel, and at what price level;
 * ``plan`` — a timeline of contracts by plan year (a transition plan); each contract
-  is selected by its ``type:`` (``ffs``, ``capitation``, ``bundled``, ``mssp``, ``reach``);
+  is selected by its ``type:`` among the registered contract types
+  (``sim.contracts.registry``: ``ffs``, ``capitation``, ``bundled``, ``mssp``, ``reach``,
+  ``custom``), whose configuration models live in their packages
+  (``sim/contracts/<type>/config.py``);
 * ``investments`` — one-off and running costs of moving to value-based care;
 * ``quality`` — how measures become a 0-100 quality score;
 * ``economics`` — calendar and discounting.
@@ -14,21 +17,15 @@ Value-based contracts reconcile against the claims, as the real programmes do.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Union
 
 from pydantic import Field, field_validator, model_validator
 
 from sim.constants import DEFAULT_DISCOUNT_RATE
-from sim.scenario.fields import StrictModel, param
+from sim.contracts.config import BASELINE_YEARS, participation_start
+from sim.contracts.registry import CONFIGS
+from sim.fields import ASSUMPTION, BOUND_NOTE, MAX_FEE_USD, StrictModel, param
 
-ASSUMPTION = "assumption"
-MSSP_RULE = "42 CFR 425 (MSSP), see docs/contracts.md"
-
-#: Largest allowed amount of one service, per-patient rate or per-patient cost: far above
-#: any real fee (the costliest DRG payments and outlier stays are under $2 million), small
-#: enough that yearly totals over 100,000 patients cannot overflow a float or lose cents.
-MAX_FEE_USD = 10_000_000.0
-BOUND_NOTE = "At most $10 million (the bound keeps money totals from overflowing)."
 #: Largest allowed organisation-level yearly or one-off amount ($100 billion).
 MAX_TOTAL_USD = 1e11
 TOTAL_NOTE = "At most $100 billion (the bound keeps money totals from overflowing)."
@@ -52,193 +49,9 @@ def _default_payers() -> list[Payer]:
     return [Payer(name="medicare", share=1.0, price_factor=1.0)]
 
 
-# --------------------------------------------------------------------------- contracts
-
-
-class ContractBase(StrictModel):
-    """Fields every contract has."""
-
-    payer: str = Field("medicare", description="The payer that holds the contract.")
-    name: str | None = Field(None, description="Label in statements (default: type-provider).")
-
-
-class FFSContract(ContractBase):
-    """Fee-for-service, with an optional MIPS-style pay-for-performance adjustment."""
-
-    type: Literal["ffs"] = "ffs"
-    provider: str = Field("all", description="Provider whose FFS revenue is adjusted by "
-                          "pay-for-performance, or 'all'.")
-    pay_for_performance: bool = Field(False, description="Apply the MIPS-style adjustment: "
-                                      "-9% at scores 0-18.75, 0 at 75, positive above.")
-    max_positive_adjustment: float = param(
-        0.09, unit="share of FFS revenue", source="CMS QPP (MIPS max +9% before scaling)",
-        ge=0, le=0.5, description="Adjustment at a score of 100 (before budget-neutral scaling).")
-    budget_neutral: bool = Field(False, description="Scale positive adjustments so that "
-                                 "they pay for the negative ones.")
-
-
-class Corridor(StrictModel):
-    """A risk-corridor band: gains or losses up to ``upper`` (share of revenue)."""
-
-    upper: float = param(0.05, unit="share of capitation revenue", source=ASSUMPTION,
-                         gt=0, le=100, description="Upper edge of the band (use a large number "
-                         "for the last band).")
-    provider_share: float = param(1.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
-                                  description="Share of the band's gain or loss the provider "
-                                  "keeps.")
-
-
-class StopLoss(StrictModel):
-    """Per-patient annual stop-loss."""
-
-    attachment_usd: float = param(
-        100_000.0, unit="USD per patient-year", source="assumption (typical provider "
-        "stop-loss attachment $75k-150k)", ge=0, le=MAX_FEE_USD,
-        description="Annual in-scope cost per patient above which stop-loss pays. " + BOUND_NOTE)
-    coinsurance: float = param(0.2, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
-                               description="Share of cost above the attachment the provider "
-                               "still bears.")
-
-
-class CapitationContract(ContractBase):
-    """Risk-adjusted PMPM for a scope of services."""
-
-    type: Literal["capitation"] = "capitation"
-    provider: str = Field(description="The capitated primary-care provider.")
-    scope: Literal["primary_care", "total_cost"] = Field(
-        "primary_care", description="primary_care: primary-care visits and the labs the group "
-        "bills; total_cost: every claim of the attributed patients.")
-    base_pmpm_usd: float | None = param(
-        None, unit="USD per member-month at risk score 1", source="assumption; None = the "
-        "prior three years' in-scope spending per risk-adjusted member-month, less the discount",
-        ge=0, le=MAX_FEE_USD, description="Base capitation rate. " + BOUND_NOTE)
-    discount: float = param(
-        0.0, unit="share 0-1", source="assumption (MA benchmarks ~0-5% below FFS)", ge=0, lt=1,
-        description="Discount off the historical rate when base_pmpm_usd is not given.")
-    corridors: list[Corridor] | None = Field(None, description="Risk corridors (bands in "
-                                             "increasing order), or none.")
-    stop_loss: StopLoss | None = Field(None, description="Per-patient stop-loss, or none.")
-
-    @field_validator("corridors")
-    @classmethod
-    def _corridors_increase(cls, v: list[Corridor] | None) -> list[Corridor] | None:
-        if v is not None:
-            if not v:
-                raise ValueError("give at least one band, or leave corridors out")
-            uppers = [c.upper for c in v]
-            for k in range(1, len(v)):
-                if not uppers[k] > uppers[k - 1]:
-                    raise ValueError(f"band upper bounds must increase; corridors[{k}].upper "
-                                     f"= {uppers[k]:g} is not above corridors[{k - 1}].upper "
-                                     f"= {uppers[k - 1]:g}")
-        return v
-
-
-class BundledContract(ContractBase):
-    """BPCI Advanced-like episodes: target price, reconciliation, quality adjustment."""
-
-    type: Literal["bundled"] = "bundled"
-    provider: str = Field(description="The episode initiator (usually the hospital).")
-    triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
-                           "readmission"]] = Field(
-        default_factory=lambda: ["joint_replacement"], min_length=1,
-        description="Stay kinds that open an episode (at least one).")
-    window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
-                             le=365, description="Post-discharge window of an episode.")
-    discount: float = param(0.03, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
-                            ge=0, lt=1, description="Discount off the benchmark price.")
-    trend_per_year: float = param(0.0, unit="share per year", source="assumption (no price "
-                                  "trend in the care model)", ge=-0.5, le=0.5,
-                                  description="Trend from baseline to performance year.")
-    stop_loss: float = param(0.20, unit="share of target amount", source="BPCI Advanced",
-                             ge=0, le=1, description="Limit on the amount owed.")
-    stop_gain: float = param(0.20, unit="share of target amount", source="BPCI Advanced",
-                             ge=0, le=1, description="Limit on the amount earned.")
-    quality_adjustment_max: float = param(0.10, unit="share of reconciliation",
-                                          source="BPCI Advanced (CQS up to 10%)", ge=0, le=1,
-                                          description="Largest quality adjustment.")
-
-
-MSSPTrack = Literal["BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED",
-                    "TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3"]
-
-
-class MSSPContract(ContractBase):
-    """Medicare Shared Savings Program ACO (one-sided or two-sided track)."""
-
-    type: Literal["mssp"] = "mssp"
-    aco: str = Field(description="The primary-care provider that forms the ACO; its "
-                     "attributed patients of this payer are the assigned beneficiaries.")
-    track: MSSPTrack = Field("BASIC_A", description="Track or BASIC level.")
-    msr: float | None = param(None, unit="share of benchmark", source=MSSP_RULE, ge=0, le=0.2,
-                              description="Minimum savings rate (None: the programme default "
-                              "for the track and size).")
-    mlr: float | None = param(None, unit="share of benchmark", source=MSSP_RULE, ge=0, le=0.2,
-                              description="Minimum loss rate (two-sided; None: symmetric).")
-    agreement_start_year: int | None = param(
-        None, unit="plan year", source=MSSP_RULE, ge=-10, le=100,
-        description="First performance year of the agreement (None: the first year of the "
-        "ACO's continuous participation); agreements last agreement_years, then the "
-        "benchmark is rebased on the three latest years.")
-    agreement_years: int = param(5, unit="years", source="42 CFR 425.200", ge=1, le=10,
-                                 description="Length of an agreement period.")
-    trend_per_year: float = param(
-        0.0, unit="share per year", source="assumption (the care model has no price trend; "
-        "CMS trends by national-regional FFS growth)", ge=-0.5, le=0.5,
-        description="Trend from each baseline year to the performance year.")
-    quality_standard_score: float = param(
-        40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
-        "MIPS quality performance standard)", ge=0, le=100,
-        description="Score at or above which the quality performance standard is met.")
-    alternative_standard_score: float = param(
-        30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
-        "percentile)", ge=0, le=100,
-        description="Score at or above which the alternative standard is met.")
-
-
-class REACHContract(ContractBase):
-    """ACO REACH-style Global or Professional risk with corridors."""
-
-    type: Literal["reach"] = "reach"
-    aco: str = Field(description="The primary-care provider that forms the REACH ACO.")
-    option: Literal["global", "professional"] = Field("global", description="Risk option.")
-    discount: float | None = param(None, unit="share 0-1", source="ACO REACH PY2024 "
-                                   "financial methodology", ge=0, lt=1,
-                                   description="Benchmark discount (None: the model default).")
-    quality_withhold: float = param(0.02, unit="share of benchmark", source="ACO REACH (2%)",
-                                    ge=0, lt=1, description="Quality withhold.")
-    primary_care_capitation: bool = Field(False, description="Pay the ACO's primary care of "
-                                          "aligned patients by PMPM instead of FFS.")
-    trend_per_year: float = param(0.0, unit="share per year", source="assumption (no price "
-                                  "trend in the care model)", ge=-0.5, le=0.5,
-                                  description="Trend from baseline to performance year.")
-
-
-class CustomContract(ContractBase):
-    """A payment model written in Python and registered under ``kind``.
-
-    ``sim.settlement.register_custom(kind, SettlerClass)`` makes it available to runs started
-    from the same Python session, on any backend (the class is sent to the workers); give
-    ``kind: package.module:Class`` to import it instead (e.g. for ``vbcsim run``); the settler
-    receives this configuration (``params`` holds its own parameters) and settles like the
-    built-in contracts (``docs/contracts.md``, notebook ``03_custom_contract.ipynb``).
-    """
-
-    type: Literal["custom"] = "custom"
-    kind: str = Field(description="Name the Python implementation was registered under.",
-                      min_length=1)
-    provider: str = Field(description="The provider that holds the contract.")
-    params: dict[str, float | int | str | bool] = Field(
-        default_factory=dict, description="Parameters of the custom contract (its own units).")
-    needs_history: bool = Field(False, description="Keep three baseline years of history "
-                                "(plan years -3..-1) for this contract, as MSSP does.")
-
-
-Contract = Annotated[FFSContract | CapitationContract | BundledContract | MSSPContract
-                     | REACHContract | CustomContract, Field(discriminator="type")]
-
-#: Contracts that need spending history (baseline years before their first year).
-HISTORY_CONTRACTS = ("capitation", "bundled", "mssp", "reach")
+#: A contract of the plan: the configuration model its ``type:`` selects among the
+#: registered contract types (``sim.contracts.registry``).
+Contract = Annotated[Union[CONFIGS], Field(discriminator="type")]  # noqa: UP007
 
 
 class PlanPeriod(StrictModel):
@@ -404,30 +217,31 @@ def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: d
             if c.payer not in names:
                 raise ValueError(f"{where}.payer: unknown payer {c.payer!r}; payers: "
                                  f"{', '.join(names)}")
-            who = getattr(c, "aco", None) or getattr(c, "provider", None)
+            who = c.holder
             if who not in (None, "all") and who not in providers:
                 raise ValueError(f"{where}: unknown provider {who!r}; providers: "
                                  f"{', '.join(providers)}")
-            if c.type in ("capitation", "mssp", "reach") and providers.get(who) != "primary_care":
-                raise ValueError(f"{where}: a {c.type} contract must be held by a primary_care "
-                                 f"provider, {who!r} is {providers.get(who)!r}")
+            if c.holder_kind is not None and providers.get(who) != c.holder_kind:
+                raise ValueError(f"{where}: a {c.type} contract must be held by a "
+                                 f"{c.holder_kind} provider, {who!r} is {providers.get(who)!r}")
     seen: dict[tuple[int, str], str] = {}
     covering: dict[tuple[int, str, str], str] = {}
     for period in plan:
         for y in period.year_list(horizon):
             for c in period.contracts:
-                if c.type in ("capitation", "mssp", "reach"):
-                    who = getattr(c, "aco", None) or c.provider  # type: ignore[union-attr]
-                    key = (y, f"{c.payer}/{who}/{'acc' if c.type != 'capitation' else c.scope}")
+                group = c.exclusive_group()
+                if group is not None:
+                    who = c.holder
+                    key = (y, f"{c.payer}/{who}/{group}")
                     if key in seen:
                         raise ValueError(f"year {y}: {who} holds two overlapping "
                                          f"{c.type}/{seen[key]} contracts with {c.payer}")
                     seen[key] = c.type
                 # Contracts that take claims out of FFS: every scope includes the holder's
                 # own primary care of its attributed patients, so two of them overlap.
-                if c.type == "capitation" or (c.type == "reach" and c.primary_care_capitation):
-                    who = getattr(c, "aco", None) or c.provider  # type: ignore[union-attr]
-                    what = f"{c.type} ({getattr(c, 'scope', 'primary-care capitation')})"
+                what = c.replaces_ffs()
+                if what is not None:
+                    who = c.holder
                     ckey = (y, c.payer, who)
                     if ckey in covering:
                         raise ValueError(f"year {y}: {who} holds two contracts with {c.payer} "
@@ -437,30 +251,6 @@ def check_payment_refs(payers: list[Payer], plan: list[PlanPeriod], providers: d
     for inv in investments:
         if inv.provider not in providers:
             raise ValueError(f"investments: unknown provider {inv.provider!r}")
-
-
-#: Baseline years before a contract's first year (benchmarks, target prices, rates).
-BASELINE_YEARS = 3
-
-
-def contract_holder(c: object) -> str | None:
-    """The provider that holds a contract (``aco`` or ``provider``)."""
-    return getattr(c, "aco", None) or getattr(c, "provider", None)
-
-
-def participation_start(plan: list[PlanPeriod], horizon: int, contract_type: str, payer: str,
-                        holder: str, year: int) -> int:
-    """First plan year of the holder's continuous participation in ``contract_type`` with
-    the payer, up to ``year`` (baseline years are the three years before it)."""
-    def holds(y: int) -> bool:
-        return any(c.type == contract_type and c.payer == payer and contract_holder(c) == holder
-                   for period in plan if y in period.year_list(horizon)
-                   for c in period.contracts)
-
-    start = year
-    while start - 1 >= 0 and holds(start - 1):
-        start -= 1
-    return start
 
 
 #: Simulated years whose start-up transient makes them unfit as baseline history.
@@ -481,9 +271,7 @@ def check_history_years(plan: list[PlanPeriod], horizon: int, warmup_years: int)
                else f"history only for plan years {-kept}..-1")
     for i, period in enumerate(plan):
         for j, c in enumerate(period.contracts):
-            if c.type not in HISTORY_CONTRACTS and not getattr(c, "needs_history", False):
-                continue
-            if c.type == "capitation" and c.base_pmpm_usd is not None:  # type: ignore[union-attr]
+            if not c.reads_baseline():
                 continue
             where = f"plan[{i}].contracts[{j}]"
             for y in period.year_list(horizon):
@@ -495,7 +283,7 @@ def check_history_years(plan: list[PlanPeriod], horizon: int, warmup_years: int)
                     start = agreement
                 else:
                     start = participation_start(plan, horizon, c.type, c.payer,
-                                                contract_holder(c) or "", y)
+                                                c.holder or "", y)
                 first = start - BASELINE_YEARS
                 if first < -kept:
                     need = TRANSIENT_YEARS + BASELINE_YEARS - start

@@ -8,7 +8,7 @@ Every field of :class:`~sim.scenario.schema.Scenario` is listed, walking nested 
 lists of sections (``providers[]``), the contract types of the plan
 (``plan[].contracts[type=mssp]``), provider behaviour, costs and levers: its dotted path,
 meaning, unit, default, allowed values and source, all read from the field declarations
-(:func:`sim.scenario.fields.param`). Section introductions come from the model docstrings;
+(:func:`sim.fields.param`). Section introductions come from the model docstrings;
 the cross-field rules enforced by the validators are listed under :data:`RULES`.
 """
 

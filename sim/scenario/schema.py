@@ -21,16 +21,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.contracts.mssp import ALTERNATIVE_STANDARD_FROM
+from sim.contracts.ffs.config import FFSContract
+from sim.fields import StrictModel, param
 from sim.scenario.behaviour import BehaviourParams
-from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
     BOUND_NOTE,
-    HISTORY_CONTRACTS,
     MAX_FEE_USD,
     TRANSIENT_YEARS,
     Economics,
-    FFSContract,
     Investment,
     Payer,
     PlanPeriod,
@@ -602,10 +600,6 @@ def _default_providers() -> list[Provider]:
 # --------------------------------------------------------------------------- scenario
 
 
-#: Contracts whose settlement compares spending with a benchmark or target price.
-SPENDING_CONTRACTS = ("mssp", "reach", "bundled")
-
-
 class Scenario(StrictModel):
     """Everything a run needs; built from a YAML file by :func:`sim.scenario.load_scenario`."""
 
@@ -669,29 +663,16 @@ class Scenario(StrictModel):
                            self.investments, self.horizon_years)
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
         self._check_spending_contracts_have_prices()
-        self._check_mssp_alternative_standard_years()
+        self._check_contract_years()
         return self
 
-    def _check_mssp_alternative_standard_years(self) -> None:
-        """The MSSP alternative quality standard exists from PY2023 (42 CFR
-        425.512(a)(4)(ii)): refuse an MSSP contract that could reach it earlier."""
-        first = self.economics.first_calendar_year
+    def _check_contract_years(self) -> None:
+        """Each contract refuses plan years its rules cannot settle in this scenario (e.g.
+        an MSSP alternative quality standard before PY2023)."""
         for i, period in enumerate(self.plan):
             for j, c in enumerate(period.contracts):
-                if c.type != "mssp" or c.alternative_standard_score >= c.quality_standard_score:
-                    continue
-                early = [y for y in period.year_list(self.horizon_years)
-                         if first + y < ALTERNATIVE_STANDARD_FROM]
-                if early:
-                    y = early[0]
-                    raise ValueError(
-                        f"economics.first_calendar_year: {first} makes plan year {y} of "
-                        f"plan[{i}].contracts[{j}] (mssp) performance year {first + y}, but the "
-                        f"alternative quality performance standard exists from "
-                        f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); set "
-                        f"first_calendar_year >= {ALTERNATIVE_STANDARD_FROM - y}, or set the "
-                        f"contract's alternative_standard_score to its quality_standard_score "
-                        f"({c.quality_standard_score:g}) to have no alternative standard")
+                c.check_years(f"plan[{i}].contracts[{j}]", period.year_list(self.horizon_years),
+                              self)
 
     def _check_spending_contracts_have_prices(self) -> None:
         """Contracts that reconcile against spending need some positive price (else the
@@ -700,7 +681,7 @@ class Scenario(StrictModel):
             return
         for i, period in enumerate(self.plan):
             for j, c in enumerate(period.contracts):
-                if c.type in SPENDING_CONTRACTS:
+                if c.reconciles_spending:
                     raise ValueError(
                         f"prices: every *_usd price is 0, but plan[{i}].contracts[{j}] (a {c.type} "
                         f"contract) reconciles against spending, which would be zero; give "
@@ -710,6 +691,5 @@ class Scenario(StrictModel):
     def history_years(self) -> int:
         """Warm-up years whose claims are kept as history (plan years -k..-1): the three
         baseline years that benchmarks and target prices need, when a contract needs them."""
-        needs = any(c.type in HISTORY_CONTRACTS or getattr(c, "needs_history", False)
-                    for period in self.plan for c in period.contracts)
+        needs = any(c.requires_history() for period in self.plan for c in period.contracts)
         return min(max(self.warmup_years - TRANSIENT_YEARS, 0), 3) if needs else 0

@@ -1,9 +1,10 @@
 """The cash book: every dollar that moves between payers and providers, once.
 
 A flow has a source and a target entity (payer or provider names), an amount (USD,
-positive from source to target), a kind and the contract that caused it. What a payer
-pays is by construction what providers receive: revenue, cost and payer spending are all
-sums over the same flows.
+positive from source to target), a kind and the contract that caused it (each contract
+type declares its kinds: ``flow_kinds`` of its settler; which count as settlements:
+``sim.contracts.registry.SETTLEMENT_KINDS``). What a payer pays is by construction what
+providers receive: revenue, cost and payer spending are all sums over the same flows.
 """
 
 from __future__ import annotations
@@ -11,10 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-
-#: Flow kinds counted as settlements (reconciliations, positive to the provider).
-SETTLEMENT_KINDS = frozenset({"p4p_adjustment", "shared_savings", "bundle_reconciliation",
-                              "capitation_settlement", "reach_reconciliation"})
 
 FLOW_COLUMNS = ["year", "source", "target", "amount_usd", "kind", "contract"]
 

@@ -26,16 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import sim.settlement.bundled
-import sim.settlement.capitation
-import sim.settlement.ffs
-import sim.settlement.mssp
-import sim.settlement.reach  # noqa: F401  (importing the settlers registers them)
 from sim.care.engine import CareRun
 from sim.catalogue import metric_names
+from sim.contracts.registry import SETTLEMENT_KINDS
 from sim.contracts.statement import Statement, statements_frame
 from sim.scenario.schema import Levers, Scenario
-from sim.settlement.book import SETTLEMENT_KINDS, CashBook
+from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
 from sim.settlement.registry import settler_for
 

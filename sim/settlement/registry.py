@@ -1,15 +1,8 @@
-"""The contract interface and the registry from the YAML ``type:`` name.
+"""Which settler settles a contract: the built-in types and the custom-contract route.
 
-A contract settler is built from its validated configuration (a model of
-``sim.scenario.payment``) and, for each plan year it is in force:
-
-* ``covered(ctx, year, claims)`` says which claims it takes out of fee-for-service (only
-  capitation-like contracts do), and who pays for them instead;
-* ``settle(ctx, year, book)`` records its cash flows in the cash book and returns the
-  itemised :class:`~sim.contracts.statement.Statement`.
-
-New payment models register a class with :func:`register`; a scenario then selects it
-with ``type: <name>`` (its configuration model must also be part of the schema).
+A contract settler (:class:`~sim.contracts.settler.BaseSettler`) is built from its validated
+configuration and a label. Built-in contract types are registered in one list,
+:data:`sim.contracts.registry.SETTLERS`.
 
 Custom contracts (``type: custom, kind: <kind>``) are Python classes. A scenario file never
 runs code by itself: ``kind`` resolves to a class registered in this process with
@@ -24,38 +17,10 @@ from __future__ import annotations
 import importlib
 import pickle
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any
 
-import numpy as np
-
-if TYPE_CHECKING:
-    from sim.contracts.statement import Statement
-    from sim.settlement.book import CashBook
-    from sim.settlement.context import SettlementContext
-
-
-class ContractSettler(Protocol):
-    """What every contract implements."""
-
-    type_name: ClassVar[str]
-    config: Any
-
-    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
-                ) -> np.ndarray | None:
-        """Mask of claims taken out of FFS (None: none)."""
-
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook) -> Statement:
-        """Settle plan year ``year``: record flows, return the statement."""
-
-
-REGISTRY: dict[str, type] = {}
-
-
-def register(cls: type) -> type:
-    """Class decorator: make a settler available under its ``type_name``."""
-    REGISTRY[cls.type_name] = cls
-    return cls
-
+from sim.contracts.registry import BUILT_IN
+from sim.contracts.settler import SETTLER_ATTRIBUTES, SETTLER_METHODS, BaseSettler
 
 #: Payment models written in Python, selected with ``type: custom, kind: <name>``.
 CUSTOM_REGISTRY: dict[str, type] = {}
@@ -64,22 +29,23 @@ CUSTOM_REGISTRY: dict[str, type] = {}
 def register_custom(kind: str, cls: type) -> type:
     """Make a Python settler class available to scenarios as ``type: custom, kind: <kind>``.
 
-    The class follows the settler interface (see ``sim.settlement.base.BaseSettler``):
-    ``covered``, ``settle`` and, for behaviour, ``expected_payoff``.
+    The class follows the settler interface (subclass ``sim.contracts.BaseSettler``):
+    ``settle``, and ``covered``, ``coverage`` and ``expected_payoff`` where they apply.
     """
     CUSTOM_REGISTRY[kind] = cls
     return cls
 
 
-def settler_for(config: Any, label: str) -> ContractSettler:
+def settler_for(config: Any, label: str) -> BaseSettler:
     """The settler of a contract configuration."""
-    if config.type == "custom":
-        return _custom_class(config.kind, label)(config, label)
+    kind = getattr(config, "kind", None)
+    if config.type not in BUILT_IN and kind is not None:  # type: custom
+        return _custom_class(kind, label)(config, label)
     try:
-        cls = REGISTRY[config.type]
+        cls = BUILT_IN[config.type]
     except KeyError:
         raise ValueError(f"no contract registered for type {config.type!r}; "
-                         f"registered: {', '.join(sorted(REGISTRY))}") from None
+                         f"registered: {', '.join(sorted(BUILT_IN))}") from None
     return cls(config, label)
 
 
@@ -116,22 +82,21 @@ def allow_code_hint(kind: str) -> str:
 def check_settler_class(obj: Any, kind: str) -> type:
     """``obj`` if it is a contract settler class, else :class:`CustomCodeError`.
 
-    A settler class subclasses :class:`~sim.settlement.base.BaseSettler`, or at least has
-    callable ``covered`` and ``settle`` (the :class:`ContractSettler` protocol). Nothing
-    of ``obj`` is called.
+    A settler class subclasses :class:`~sim.contracts.settler.BaseSettler`, or at least has
+    its methods and attributes (``SETTLER_METHODS``, ``SETTLER_ATTRIBUTES``). Nothing of
+    ``obj`` is called.
     """
-    from sim.settlement.base import BaseSettler
-
     if not isinstance(obj, type):
         raise CustomCodeError(f"custom contract '{kind}' is {_what(obj)}, not a contract "
                               "settler class; refused (nothing was called)")
     if issubclass(obj, BaseSettler):
         return obj
-    missing = [m for m in ("covered", "settle") if not callable(getattr(obj, m, None))]
+    missing = [f"{m} method" for m in SETTLER_METHODS if not callable(getattr(obj, m, None))]
+    missing += [f"{a} attribute" for a in SETTLER_ATTRIBUTES if not hasattr(obj, a)]
     if missing:
         raise CustomCodeError(f"custom contract '{kind}' is the class {obj.__qualname__}, "
-                              f"which is not a contract settler (no {' or '.join(missing)} "
-                              "method; subclass sim.settlement.BaseSettler); refused")
+                              f"which is not a contract settler (no {', '.join(missing)}; "
+                              "subclass sim.contracts.BaseSettler); refused")
     return obj
 
 
@@ -204,7 +169,7 @@ def resolve_custom(kind: str, *, allow_code: bool = False) -> type:
 def custom_kinds(scenarios: Iterable[Any]) -> list[str]:
     """The ``kind`` of every custom contract of ``scenarios``, sorted, once each."""
     return sorted({c.kind for sc in scenarios for period in sc.plan for c in period.contracts
-                   if c.type == "custom"})
+                   if c.type not in BUILT_IN})
 
 
 def custom_contracts_for_workers(

@@ -12,8 +12,7 @@ import math
 
 import pandas as pd
 
-#: Contracts whose lines are printed (FFS statements just repeat the claims paid).
-SHOWN = ("capitation", "bundled", "mssp", "reach", "mssp_benchmark", "bundled_target")
+from sim.contracts.registry import SHOWN_STATEMENTS
 
 
 def _fmt(v: float) -> str:
@@ -22,7 +21,7 @@ def _fmt(v: float) -> str:
     return f"{v:>16,.0f}" if abs(v) >= 100 or v == 0 else f"{v:>16.4f}"
 
 
-def format_statements(settlements: pd.DataFrame, contracts: tuple[str, ...] = SHOWN,
+def format_statements(settlements: pd.DataFrame, contracts: tuple[str, ...] = SHOWN_STATEMENTS,
                       max_years: int = 6) -> str:
     """Mean itemised statement lines by year (columns) for each contract and entity."""
     if settlements is None or settlements.empty:

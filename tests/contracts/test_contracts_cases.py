@@ -18,7 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.contracts import bundled, capitation, ffs, mssp, quality, reach
+from sim.contracts import quality
+from sim.contracts.bundled import rules as bundled
+from sim.contracts.capitation import rules as capitation
+from sim.contracts.ffs import rules as ffs
+from sim.contracts.mssp import rules as mssp
+from sim.contracts.reach import rules as reach
 from sim.contracts.statement import Statement
 
 CASES_DIR = Path(__file__).parent / "cases"

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sim.contracts import bundled, capitation, ffs, mssp, quality, reach
+from sim.contracts import quality
+from sim.contracts.bundled import rules as bundled
+from sim.contracts.capitation import rules as capitation
+from sim.contracts.ffs import rules as ffs
+from sim.contracts.mssp import rules as mssp
+from sim.contracts.reach import rules as reach
 from sim.contracts.statement import Statement
 
 FAST = settings(max_examples=150, deadline=None)

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.contracts import bundled, mssp, quality
+from sim.contracts import quality
+from sim.contracts.bundled import rules as bundled
+from sim.contracts.mssp import rules as mssp
 from sim.contracts.statement import Line, Statement, StatementBuilder, statements_frame
 
 

@@ -1,6 +1,6 @@
 """Reproduce CMS's published MSSP results (PY2023 and PY2024 public use files).
 
-Every ACO row is settled with ``sim.contracts.mssp.settle_performance_year`` from the
+Every ACO row is settled with ``sim.contracts.mssp.rules.settle_performance_year`` from the
 file's aggregates and compared with CMS's ``EarnSaveLoss`` (earned savings / owed
 losses), ``GenSaveLoss`` (shareable savings or losses), ``FinalShareRate``,
 ``FinalLossRate`` and ``MinSavPerc``.
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.contracts.mssp import FIXED_MSR_CHOICES, settle_performance_year
+from sim.contracts.mssp.rules import FIXED_MSR_CHOICES, settle_performance_year
 
 REPO = Path(__file__).resolve().parents[2]
 CANDIDATES = [Path(os.environ["VBCSIM_CMS_DATA"])] if "VBCSIM_CMS_DATA" in os.environ else []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.fields import MAX_FEE_USD
 from sim.scenario import ScenarioError, load_scenario
-from sim.scenario.payment import MAX_FEE_USD
 from sim.scenario.schema import Prices
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -92,7 +92,7 @@ def test_partial_block_keeps_the_documented_rest(given, field, expected):
 def test_every_section_default_is_documented_and_used():
     # Every field whose default is a section differing from its type's own defaults:
     # leaving out all of it or giving an empty mapping gives the same (documented) values.
-    from sim.scenario.fields import section_defaults
+    from sim.fields import section_defaults
     from sim.scenario.schema import Scenario
 
     full = Scenario()

@@ -300,8 +300,8 @@ def test_errors_inside_unions_name_the_data_path(monkeypatch) -> None:
 
     from pydantic import Field
 
+    from sim.fields import StrictModel, param
     from sim.scenario import loader
-    from sim.scenario.fields import StrictModel, param
 
     class Ffs(StrictModel):
         type: Literal["ffs"]

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from sim.contracts import BaseSettler
 from sim.contracts.statement import StatementBuilder
 from sim.replication import simulate_replication
 from sim.scenario import scenario_from_dict
-from sim.settlement import BaseSettler, register_custom
+from sim.settlement import register_custom
 
 
 class PerMemberBonus(BaseSettler):
@@ -65,7 +66,8 @@ import numpy as np
 import pandas as pd
 import sim
 from sim.contracts.statement import StatementBuilder
-from sim.settlement import BaseSettler, register_custom
+from sim.contracts import BaseSettler
+from sim.settlement import register_custom
 
 
 {settler_source}
@@ -114,3 +116,66 @@ def test_a_contract_class_written_in_main_runs_on_worker_processes(tmp_path, bac
                           env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().startswith("ok")
+
+
+ENTRY_POINT_MODULE = '''
+from sim.contracts import BaseSettler
+from sim.contracts.statement import StatementBuilder
+
+
+class Bonus(BaseSettler):
+    """Pays the holder a flat bonus per attributed member-year of the payer."""
+
+    def settle(self, ctx, year, book):
+        cfg = self.config
+        p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
+        py = float(ctx.person_years(year)[ctx.members(year, p, a)].sum())
+        st = StatementBuilder("installed_bonus")
+        amount = st.line("bonus", cfg.params["usd_per_member_year"] * py)
+        book.pay(year, cfg.payer, cfg.provider, amount, "p4p_adjustment", self.label)
+        return [(cfg.provider, st.build(amount))]
+
+
+def not_a_settler():
+    raise AssertionError("called")
+'''
+
+
+def _install_entry_points(root, entries: dict[str, str]) -> None:
+    """A throwaway installed distribution under ``root`` (on ``sys.path``): importlib.metadata
+    finds its ``*.dist-info`` folder and the ``vbcsim.contracts`` entry points it declares."""
+    (root / "vbcsim_ep_test.py").write_text(ENTRY_POINT_MODULE, encoding="utf-8")
+    info = root / "vbcsim_ep_test-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vbcsim-ep-test\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    (info / "entry_points.txt").write_text(
+        "[vbcsim.contracts]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()),
+        encoding="utf-8")
+
+
+def test_installed_entry_point_contract_loads_and_runs_without_allow_code(tmp_path, monkeypatch):
+    """A contract offered by an installed package (entry point of the ``vbcsim.contracts``
+    group) is selected by its name: the scenario loads without the code opt-in, and the run
+    resolves the class from the entry point and settles with it."""
+    from sim.scenario import load_scenario
+    from sim.settlement import registry
+
+    _install_entry_points(tmp_path, {"installed_bonus": "vbcsim_ep_test:Bonus",
+                                     "installed_junk": "vbcsim_ep_test:not_a_settler"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "RESOLVED", {})
+    path = tmp_path / "installed.yaml"
+    path.write_text("horizon_years: 1\nbehavior: fixed\npopulation: {size: 600}\nplan:\n"
+                    "  - contracts:\n      - {type: ffs}\n"
+                    "      - {type: custom, kind: installed_bonus, provider: primary_care_group,"
+                    " params: {usd_per_member_year: 3.0}}\n", encoding="utf-8")
+    sc = load_scenario(path)  # no allow_code
+    out = simulate_replication(sc, 0, np.random.SeedSequence(3)).results
+    pc = out[(out.entity == "primary_care_group") & (out.metric == "settlement_usd")]["value"]
+    py = out[(out.entity == "population") & (out.metric == "person_years")]["value"]
+    np.testing.assert_allclose(pc.to_numpy(), 3.0 * py.to_numpy())
+    assert registry.RESOLVED["installed_bonus"].__module__ == "vbcsim_ep_test"
+    # an entry point that is not a settler class is refused before anything is called
+    with pytest.raises(registry.CustomCodeError, match="not a contract settler class"):
+        registry.resolve_custom("installed_junk")

@@ -77,7 +77,7 @@ def test_mssp_participant_revenue_counts_the_capitated_own_services(monkeypatch)
     """With primary-care capitation inside the ACO its Medicare FFS revenue is ~0; the
     revenue-based loss limit and the low-revenue test use the capitated services at their
     FFS value (as the expenditure does), not zero."""
-    import sim.settlement.mssp as settler
+    import sim.contracts.mssp.settler as settler
 
     seen: list[float] = []
     real = settler.settle_performance_year

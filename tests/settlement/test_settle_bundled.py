@@ -7,12 +7,17 @@ to 90 days after discharge and are reconciled in the plan year in which they end
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.bundled import open_episodes
+from sim.contracts.bundled.rules import open_episodes
+from sim.contracts.expectation import PayoffInputs
+from sim.settlement import active_contracts
 from sim.settlement.context import SettlementContext
+from sim.settlement.registry import settler_for
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +98,36 @@ def test_episodes_are_the_payers_stays_ending_in_the_year(bundle):
     assert started_before > 0
     # bundles carry every claim in the window: more than the anchor stay (~$16,000)
     assert np.median(ep["spend"]) > 16_000
+
+
+def test_expected_payoff_prices_episodes_at_the_settled_target_with_a_trend():
+    """With a price trend, the behaviour model's expected reconciliation uses the target
+    price that settlement pays (trended from the middle baseline year to the performance
+    year), not the untrended baseline mean it used before."""
+    trend = 0.05
+    sc = scenario(size=4000, horizon=2, providers=PROVIDERS_2PC, behavior="fixed",
+                  plan=[{"years": "all", "contracts": [
+                      FFS_ALL, {"type": "bundled", "provider": "pc_a", "trend_per_year": trend}]}])
+    r = run(sc, seed=8)
+    ctx = SettlementContext.from_run(r.sc, r.run)
+    settlers = [settler_for(cfg, label) for label, cfg in active_contracts(sc, 0)]
+    bundle = next(s for s in settlers if s.config.provider == "pc_a")
+    for year in range(sc.horizon_years):
+        target_st = r.statements_of(year, "bundled_target")[0]
+        lines = {line.label: line.amount_usd for line in target_st.lines}
+        case_mix = lines["benchmark price"] / lines["trended"]
+        settled = target_st["target_price_usd"] / case_mix  # at the baseline's case mix
+        # by hand: baseline mean x (1 + trend)^(year - middle baseline year -2) x (1 - 3%)
+        untrended = lines["historical episode spending (mean)"] * (1 - 0.03)
+        assert settled == pytest.approx(untrended * (1 + trend) ** (year + 2), rel=1e-12)
+        assert settled > 1.10 * untrended  # the trend matters: the old target was off
+        # a panel expecting 12 episodes at 99% of the target: reconciliation inside limits
+        spend = 0.99 * settled
+        inp = PayoffInputs(provider=r.pindex("pc_a"),
+                           exp=SimpleNamespace(episodes=np.array([12.0]),
+                                               episode_spend=np.array([spend])),
+                           sd_per_patient=np.zeros(1), truncation=np.ones(1),
+                           ffs_revenue=np.zeros(1), scope_cost=lambda p, scope: (0.0, 0.0, 0.0))
+        mean, var = bundle.expected_payoff(ctx, year, inp)
+        assert mean / 12.0 + spend == pytest.approx(settled, rel=1e-12)
+        assert var == 0.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from settle_support import PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.ffs import budget_neutral_scaling, mips_adjustment
+from sim.contracts.ffs.rules import budget_neutral_scaling, mips_adjustment
 from sim.replication import simulate_replication
 
 

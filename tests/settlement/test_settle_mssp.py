@@ -24,7 +24,7 @@ from settle_support import (
     scenario,
 )
 
-from sim.contracts.mssp import settle_performance_year
+from sim.contracts.mssp.rules import settle_performance_year
 from sim.scenario.schema import Levers
 
 COMMERCIAL_FFS = {"type": "ffs", "payer": "commercial"}

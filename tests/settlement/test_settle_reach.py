@@ -21,8 +21,8 @@ from settle_support import (
     scenario,
 )
 
-from sim.contracts.capitation import apply_corridors
-from sim.contracts.reach import CORRIDORS
+from sim.contracts.capitation.rules import apply_corridors
+from sim.contracts.reach.rules import CORRIDORS
 from sim.settlement.context import SettlementContext
 
 GLOBAL_BANDS = [(0.25, 1.0), (0.35, 0.5), (0.50, 0.25), (math.inf, 0.10)]

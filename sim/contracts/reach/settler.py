@@ -1,38 +1,46 @@
 """ACO REACH settler: historical benchmark, discount, withhold, corridors, optional PCC.
 
-The benchmark is built as for MSSP (``sim.settlement.mssp.aco_benchmark``, first-agreement
+The benchmark is built as for MSSP (``sim.contracts.mssp.settler.aco_benchmark``, first-agreement
 weights; the real model blends in a regional rate, which the simulation does not have).
 With primary-care capitation, the ACO's own primary care of aligned patients is paid by
 a PMPM equal to that care's spending per member-month in the year before the ACO
 joined, and counts as expenditure; the reconciliation is
-:func:`sim.contracts.reach.settle_reach`.
+:func:`sim.contracts.reach.rules.settle_reach`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.contracts.reach import settle_reach
+from sim.contracts.capitation.settler import in_scope
+from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
+from sim.contracts.mssp.settler import aco_benchmark, expected_benchmark
+from sim.contracts.reach.config import REACHContract
+from sim.contracts.reach.rules import settle_reach
+from sim.contracts.settler import (
+    CAPITATION,
+    SETTLEMENT,
+    BaseSettler,
+    Book,
+    Context,
+    check_history,
+    participation_start,
+)
 from sim.contracts.statement import Statement
-from sim.settlement.base import BaseSettler, check_history, participation_start
-from sim.settlement.book import CashBook
-from sim.settlement.capitation import in_scope
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs, expected_by_savings_rate
-from sim.settlement.mssp import aco_benchmark, expected_benchmark
-from sim.settlement.registry import register
 
 AGREEMENT_YEARS = 5
 _RATES = np.linspace(-0.6, 0.6, 241)  # savings-rate grid for expected payoffs (corridors to 50%)
 
 
-@register
 class REACHSettler(BaseSettler):
     """``type: reach``."""
 
     type_name = "reach"
+    config_model = REACHContract
+    flow_kinds = {"capitation": CAPITATION, "reach_reconciliation": SETTLEMENT}
+    shown_statements = ("reach",)
 
-    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
+    def covered(self, ctx: Context, year: int, claims: dict[str, np.ndarray]
                 ) -> np.ndarray | None:
         cfg = self.config
         if not cfg.primary_care_capitation:
@@ -40,7 +48,13 @@ class REACHSettler(BaseSettler):
         return in_scope(ctx, claims, ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco),
                         "primary_care")
 
-    def pcc_pmpm(self, ctx: SettlementContext, year: int) -> float:
+    def coverage(self, ctx: Context, provider: int) -> tuple[int, str] | None:
+        cfg = self.config
+        if not cfg.primary_care_capitation or ctx.provider_index(cfg.aco) != provider:
+            return None
+        return ctx.payer_index(cfg.payer), "primary_care"
+
+    def pcc_pmpm(self, ctx: Context, year: int) -> float:
         """PCC rate: the ACO's primary care per member-month in the year before it joined."""
         cfg = self.config
         start = participation_start(ctx.scenario, "reach", cfg.payer, cfg.aco, year)
@@ -51,7 +65,7 @@ class REACHSettler(BaseSettler):
         mm = 12.0 * float(ctx.person_years(start - 1)[ctx.members(start - 1, p, a)].sum())
         return spend / mm
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
@@ -74,7 +88,7 @@ class REACHSettler(BaseSettler):
                  self.label)
         return [*out, (cfg.aco, st)]
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Mean and variance of the ACO's PCC plus reconciliation in ``year``."""
         cfg = self.config

@@ -16,19 +16,29 @@ from __future__ import annotations
 import numpy as np
 
 from sim.constants import DAYS_PER_YEAR, AdmissionKind
-from sim.contracts.bundled import episode_spending, open_episodes, settle_bundled, target_price
+from sim.contracts.bundled.config import BundledContract
+from sim.contracts.bundled.rules import (
+    episode_spending,
+    open_episodes,
+    settle_bundled,
+    target_price,
+)
+from sim.contracts.expectation import PayoffInputs
+from sim.contracts.settler import (
+    SETTLEMENT,
+    BaseSettler,
+    Book,
+    Context,
+    check_history,
+    participation_start,
+    provider_quality,
+)
 from sim.contracts.statement import Statement, StatementBuilder
-from sim.settlement.base import BaseSettler, check_history, participation_start
-from sim.settlement.book import CashBook
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs
-from sim.settlement.ffs import provider_quality
-from sim.settlement.registry import register
 
 KIND_CODES = {k.name.lower(): k for k in AdmissionKind}
 
 
-def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
+def episodes(ctx: Context, cfg, payer: int, initiator: int) -> dict[str, np.ndarray]:
     """All episodes of the contract's payer and initiator over the run (any year)."""
     adm = ctx.ledger.admissions
     trig = np.zeros(len(adm["patient"]), bool)
@@ -51,21 +61,21 @@ def episodes(ctx: SettlementContext, cfg, payer: int, initiator: int) -> dict[st
             "end_year": np.floor(end / DAYS_PER_YEAR).astype(int)}
 
 
-@register
 class BundledSettler(BaseSettler):
     """``type: bundled``."""
 
     type_name = "bundled"
+    config_model = BundledContract
+    flow_kinds = {"bundle_reconciliation": SETTLEMENT}
+    shown_statements = ("bundled", "bundled_target")
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, i = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
         ep = self._episodes(ctx, p, i)
-        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
-        base_years = [start - 3, start - 2, start - 1]
+        base, base_years = self._baseline(ctx, year, ep)
         check_history(ctx, base_years, f"bundled target price of {cfg.provider}")
-        base = np.isin(ep["end_year"], base_years)
         now = ep["end_year"] == year
         if not base.any():
             raise ValueError(f"bundled contract {self.label}: no baseline episodes in plan "
@@ -80,9 +90,7 @@ class BundledSettler(BaseSettler):
             st.line("episodes ending this year", 0.0, "nothing to reconcile")
             st.value("episodes", 0)
             return [(cfg.provider, st.build())]
-        case_mix = mean_risk(now) / mean_risk(base)
-        trend = (1.0 + cfg.trend_per_year) ** (year - (start - 2))
-        tp = target_price(ep["spend"][base], trend, case_mix, cfg.discount)
+        tp = self.target(ctx, year, ep, base, mean_risk(now) / mean_risk(base))
         score = provider_quality(ctx, year, i, p)
         st = settle_bundled(tp["target_price_usd"], float(ep["spend"][now].sum()), n, score,
                             cfg.stop_loss, cfg.stop_gain, cfg.quality_adjustment_max)
@@ -90,27 +98,50 @@ class BundledSettler(BaseSettler):
                  self.label)
         return [(cfg.provider, tp), (cfg.provider, st)]
 
-    def _episodes(self, ctx: SettlementContext, payer: int, initiator: int
+    def _episodes(self, ctx: Context, payer: int, initiator: int
                   ) -> dict[str, np.ndarray]:
         key = ("episodes", self.label)
         if key not in ctx._cache:  # noqa: SLF001 - the context's per-run cache
             ctx._cache[key] = episodes(ctx, self.config, payer, initiator)  # noqa: SLF001
         return ctx._cache[key]  # noqa: SLF001
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def _baseline(self, ctx: Context, year: int, ep: dict[str, np.ndarray]
+                  ) -> tuple[np.ndarray, list[int]]:
+        """Mask of the baseline episodes (ended in the three years before participation)
+        and those years."""
+        cfg = self.config
+        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
+        years = [start - 3, start - 2, start - 1]
+        return np.isin(ep["end_year"], years), years
+
+    def target(self, ctx: Context, year: int, ep: dict[str, np.ndarray], base: np.ndarray,
+               case_mix: float) -> Statement:
+        """The target price of the episodes ending in ``year``
+        (:func:`~sim.contracts.bundled.rules.target_price`): the baseline episodes' mean
+        spending, trended from the middle baseline year to ``year``, times ``case_mix``,
+        less the discount. Settlement and the expected payoff both use it."""
+        cfg = self.config
+        middle = self._baseline(ctx, year, ep)[1][1]
+        trend = (1.0 + cfg.trend_per_year) ** (year - middle)
+        return target_price(ep["spend"][base], trend, case_mix, cfg.discount)
+
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Expected reconciliation when the initiator is the deciding primary-care group:
-        expected episodes x (target - expected episode spending), within the limits."""
+        expected episodes x (target - expected episode spending), within the stop-loss and
+        stop-gain limits (no quality adjustment). The target is the one settlement uses
+        (:meth:`target`), at the baseline's case mix (the coming year's episode patients are
+        not known yet)."""
         cfg = self.config
         if ctx.provider_index(cfg.provider) != inp.provider:
             return None
         p = ctx.payer_index(cfg.payer)
         ep = self._episodes(ctx, p, inp.provider)
-        start = participation_start(ctx.scenario, "bundled", cfg.payer, cfg.provider, year)
-        base = np.isin(ep["end_year"], [start - 3, start - 2, start - 1])
+        base, _ = self._baseline(ctx, year, ep)
         if not base.any():
             return None
-        target = float(ep["spend"][base].mean()) * (1.0 - cfg.discount)
+        target = ctx.memo(("bundled_target", self.label, year), lambda: float(
+            self.target(ctx, year, ep, base, 1.0)["target_price_usd"]))
         n = float(inp.exp.episodes[p])
         recon = n * (target - float(inp.exp.episode_spend[p]) * ctx.price_factor[p])
         lim = n * target

@@ -16,7 +16,7 @@ Pure rules on aggregates, faithful to 42 CFR part 425 subpart G:
   :class:`~sim.contracts.statement.Statement`.
 
 The benchmark rules (truncation, weights, trend, risk ratio cap, rebasing) live in
-:mod:`sim.contracts.mssp_benchmark` and are re-exported here.
+:mod:`sim.contracts.mssp.benchmark` and are re-exported here.
 
 Amounts are US dollars, rates are fractions (0.039 = 3.9%), quality scores are
 0–100. Nothing is rounded: CMS reports whole dollars, so compare to ~$1.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from sim.contracts.mssp_benchmark import (
+from sim.contracts.mssp.benchmark import (
     AgreementPeriod,
     agreement_period,
     baseline_weights,

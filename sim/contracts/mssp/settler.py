@@ -11,7 +11,7 @@ the trend to ``y`` and the risk ratio (positive growth capped at 3%). Because a 
 agreement rebases on the latest three years, savings earned in one agreement lower the
 next benchmark: the ratchet. Expenditure is the truncated spending of the year's
 assigned beneficiaries; the settlement itself is
-:func:`sim.contracts.mssp.settle_performance_year`.
+:func:`sim.contracts.mssp.rules.settle_performance_year`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.contracts.mssp import settle_performance_year
-from sim.contracts.mssp_benchmark import agreement_period, historical_benchmark, updated_benchmark
+from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
+from sim.contracts.mssp.benchmark import (
+    agreement_period,
+    historical_benchmark,
+    updated_benchmark,
+)
+from sim.contracts.mssp.config import MSSPContract
+from sim.contracts.mssp.rules import settle_performance_year
+from sim.contracts.settler import (
+    SETTLEMENT,
+    BaseSettler,
+    Book,
+    Context,
+    check_history,
+    participation_start,
+    per_capita,
+)
 from sim.contracts.statement import Statement
-from sim.settlement.base import BaseSettler, check_history, participation_start, per_capita
-from sim.settlement.book import CashBook
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs, expected_by_savings_rate
-from sim.settlement.registry import register
 
 LOW_REVENUE_SHARE = 0.35  # 42 CFR 425.20: participants' revenue < 35% of expenditure
 _RATES = np.linspace(-0.4, 0.4, 161)  # savings-rate grid (0.5% steps) for expected payoffs
@@ -51,7 +61,7 @@ class HistoricalBenchmark:
                                  (1.0 + self.trend) ** (year - self.by3), person_years)
 
 
-def historical_part(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
+def historical_part(ctx: Context, settler: BaseSettler, contract_type: str, year: int,
                     agreement_start: int | None, agreement_years: int, trend: float
                     ) -> HistoricalBenchmark:
     """The historical benchmark of an ACO's agreement period containing ``year``."""
@@ -74,7 +84,7 @@ def historical_part(ctx: SettlementContext, settler: BaseSettler, contract_type:
                                bys[2], trend, p, a)
 
 
-def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str, year: int,
+def aco_benchmark(ctx: Context, settler: BaseSettler, contract_type: str, year: int,
                   agreement_start: int | None, agreement_years: int, trend: float
                   ) -> tuple[list[tuple[str, Statement]], float, float, float, float]:
     """Benchmark statements and ``(benchmark_usd, person_years, expenditure_usd, risk)`` of an
@@ -90,7 +100,7 @@ def aco_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: s
             py, expenditure, risk_py)
 
 
-def expected_benchmark(ctx: SettlementContext, settler: BaseSettler, contract_type: str,
+def expected_benchmark(ctx: Context, settler: BaseSettler, contract_type: str,
                        year: int, agreement_start: int | None, agreement_years: int,
                        trend: float, inp: PayoffInputs) -> tuple[int, float, float]:
     """``(payer, person-years, benchmark USD)`` of an ACO's coming year under the expected
@@ -108,13 +118,15 @@ def quality_standard(score: float, cfg: object) -> str:
     return "alternative" if score >= cfg.alternative_standard_score else "failed"  # type: ignore[attr-defined]
 
 
-@register
 class MSSPSettler(BaseSettler):
     """``type: mssp``."""
 
     type_name = "mssp"
+    config_model = MSSPContract
+    flow_kinds = {"shared_savings": SETTLEMENT}
+    shown_statements = ("mssp", "mssp_benchmark")
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
@@ -142,7 +154,7 @@ class MSSPSettler(BaseSettler):
         book.pay(year, cfg.payer, cfg.aco, st["earned_usd"], "shared_savings", self.label)
         return [*out, (cfg.aco, st)]
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Mean and variance of the ACO's earned savings (or owed losses) in ``year``."""
         cfg = self.config

@@ -13,6 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: The source of a default that no publication gives.
+ASSUMPTION = "assumption"
+
+#: Largest allowed amount of one service, per-patient rate or per-patient cost: far above
+#: any real fee (the costliest DRG payments and outlier stays are under $2 million), small
+#: enough that yearly totals over 100,000 patients cannot overflow a float or lose cents.
+MAX_FEE_USD = 10_000_000.0
+BOUND_NOTE = "At most $10 million (the bound keeps money totals from overflowing)."
+
 
 class StrictModel(BaseModel):
     """Base of every scenario section: unknown keys are refused, values are immutable.

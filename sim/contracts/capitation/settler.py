@@ -13,18 +13,24 @@ from __future__ import annotations
 import numpy as np
 
 from sim.care.services import Service
-from sim.contracts.capitation import apply_corridors, settle_capitation
+from sim.contracts.capitation.config import CapitationContract
+from sim.contracts.capitation.rules import apply_corridors, settle_capitation
+from sim.contracts.expectation import PayoffInputs
+from sim.contracts.settler import (
+    CAPITATION,
+    SETTLEMENT,
+    BaseSettler,
+    Book,
+    Context,
+    check_history,
+    participation_start,
+)
 from sim.contracts.statement import Statement
-from sim.settlement.base import BaseSettler, check_history, participation_start
-from sim.settlement.book import CashBook
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs
-from sim.settlement.registry import register
 
 PRIMARY_CARE_CODES = np.array([Service.PCP_VISIT, Service.LAB])
 
 
-def in_scope(ctx: SettlementContext, claims: dict[str, np.ndarray], payer: int, provider: int,
+def in_scope(ctx: Context, claims: dict[str, np.ndarray], payer: int, provider: int,
              scope: str) -> np.ndarray:
     """Claims of the payer's patients attributed to ``provider`` that the scope covers:
     all of them (total cost of care) or the primary care the provider itself bills."""
@@ -34,19 +40,27 @@ def in_scope(ctx: SettlementContext, claims: dict[str, np.ndarray], payer: int, 
     return m
 
 
-@register
 class CapitationSettler(BaseSettler):
     """``type: capitation``."""
 
     type_name = "capitation"
+    config_model = CapitationContract
+    flow_kinds = {"capitation": CAPITATION, "capitation_settlement": SETTLEMENT}
+    shown_statements = ("capitation",)
 
-    def covered(self, ctx: SettlementContext, year: int, claims: dict[str, np.ndarray]
+    def covered(self, ctx: Context, year: int, claims: dict[str, np.ndarray]
                 ) -> np.ndarray:
         cfg = self.config
         return in_scope(ctx, claims, ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider),
                         cfg.scope)
 
-    def base_pmpm(self, ctx: SettlementContext, year: int) -> tuple[float, str]:
+    def coverage(self, ctx: Context, provider: int) -> tuple[int, str] | None:
+        cfg = self.config
+        if ctx.provider_index(cfg.provider) != provider:
+            return None
+        return ctx.payer_index(cfg.payer), cfg.scope
+
+    def base_pmpm(self, ctx: Context, year: int) -> tuple[float, str]:
         """The base rate and how it was set."""
         cfg = self.config
         if cfg.base_pmpm_usd is not None:
@@ -65,7 +79,7 @@ class CapitationSettler(BaseSettler):
         return rate, (f"historical in-scope spending per risk-adjusted member-month, plan "
                       f"years {years[0]}..{years[-1]}, less {cfg.discount:.1%}")
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.provider)
@@ -96,7 +110,7 @@ class CapitationSettler(BaseSettler):
         return [(cfg.provider, st)]
 
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Mean and variance of the capitated provider's result (capitation minus in-scope
         costs, corridors applied to the mean; stop-loss not anticipated)."""

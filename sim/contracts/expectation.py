@@ -1,8 +1,8 @@
 """What a contract needs to report its expected payoff for a candidate lever setting.
 
-Behaviour (``sim.behaviour``) computes the expected year of a provider's panel under a
-lever setting and hands it to every contract through :class:`PayoffInputs`; each contract
-answers with the mean and variance of its payoff to that provider, applying its own
+Behaviour (``sim.behaviour``, a higher layer) computes the expected year of a provider's
+panel under a lever setting and hands it to every contract through :class:`PayoffInputs`;
+each contract answers with the mean and variance of its payoff to that provider, applying its own
 rules (for nonlinear rules, by Gauss-Hermite quadrature over the year's spending). The
 contracts' marginal incentives are differences of these payoffs between lever settings.
 """
@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from sim.contracts.quality import quality_score
+from sim.contracts.settler import Context
 
-if TYPE_CHECKING:
-    from sim.behaviour.expected import ExpectedPanel
-    from sim.settlement.context import SettlementContext
+#: The expected year of a provider's panel (``sim.behaviour.expected.ExpectedPanel``:
+#: ``person_years``, ``risk``, ``measures``, ``episodes`` by payer, ``total(payer)``...).
+ExpectedPanel = Any
 
 _X, _W = np.polynomial.hermite.hermgauss(12)
 
@@ -48,18 +49,18 @@ class PayoffInputs:
     scope_cost: Callable[[int, str], tuple[float, float, float]]  # (payer, scope) ->
     # (own services at unit cost, others' claims at payer prices, all covered at payer prices)
 
-    def quality(self, ctx: SettlementContext) -> float:
+    def quality(self, ctx: Context) -> float:
         """Expected quality score of the panel."""
         return float(quality_score(self.exp.measures, ctx.quality_scale)["score"])
 
-    def spending(self, ctx: SettlementContext, payer: int) -> tuple[float, float]:
+    def spending(self, ctx: Context, payer: int) -> tuple[float, float]:
         """Mean and SD of the payer's truncated spending on the panel (payer prices)."""
         mu = self.exp.total(payer) * ctx.price_factor[payer] * self.truncation[payer]
         sd = self.sd_per_patient[payer] * np.sqrt(max(self.exp.person_years[payer], 0.0))
         return float(mu), float(sd)
 
 
-def expected_by_savings_rate(ctx: SettlementContext, key: tuple, rates: np.ndarray,
+def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
                              rule: Callable[[float], float], benchmark: float, mean: float,
                              sd: float) -> tuple[float, float]:
     """Mean and variance of an ACO rule's payoff when spending is ``Normal(mean, sd)``.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from sim.contracts.capitation import Corridors, apply_corridors
+from sim.contracts.capitation.rules import Corridors, apply_corridors
 from sim.contracts.statement import Statement, StatementBuilder
 
 __all__ = [

@@ -9,35 +9,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.contracts.ffs import budget_neutral_scaling, mips_adjustment, settle_ffs
+from sim.contracts.expectation import PayoffInputs
+from sim.contracts.ffs.config import FFSContract
+from sim.contracts.ffs.rules import budget_neutral_scaling, mips_adjustment, settle_ffs
+from sim.contracts.settler import SETTLEMENT, BaseSettler, Book, Context, provider_quality
 from sim.contracts.statement import Statement
-from sim.settlement.base import BaseSettler
-from sim.settlement.book import CashBook
-from sim.settlement.context import SettlementContext
-from sim.settlement.expectation import PayoffInputs
-from sim.settlement.registry import register
 
 
-def provider_quality(ctx: SettlementContext, year: int, provider: int, payer: int
-                     ) -> float:
-    """Quality score of a provider: its attributed patients (primary care) or, for
-    providers without a panel, all of the payer's members."""
-    if ctx.provider_kinds[provider] == "primary_care":
-        mask = ctx.members(year, payer, provider)
-        label = f"{ctx.payer_names[payer]}/{ctx.provider_names[provider]}"
-    else:
-        mask = ctx.members(year, payer)
-        label = f"payer:{ctx.payer_names[payer]}"  # names cannot hold ':' or '/'
-    return ctx.quality(year, mask, label)[0]
-
-
-@register
 class FFSSettler(BaseSettler):
     """``type: ffs``."""
 
     type_name = "ffs"
+    config_model = FFSContract
+    pays_per_service = True
+    flow_kinds = {"p4p_adjustment": SETTLEMENT}
 
-    def settle(self, ctx: SettlementContext, year: int, book: CashBook
+    def is_reference(self) -> bool:
+        """Plain fee-for-service unless it adjusts fees for performance."""
+        return not self.config.pay_for_performance
+
+    def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         payer = ctx.payer_index(cfg.payer)
@@ -62,7 +53,7 @@ class FFSSettler(BaseSettler):
             out.append((ctx.provider_names[i], st))
         return out
 
-    def expected_payoff(self, ctx: SettlementContext, year: int, inp: PayoffInputs
+    def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """The expected pay-for-performance adjustment of the provider's FFS revenue (the
         fees themselves are every provider's baseline and are counted by behaviour)."""

@@ -1,0 +1,2 @@
+"""BPCI Advanced-like bundled payments (``type: bundled``): ``config`` (scenario model),
+``rules`` (pure rules), ``settler`` (settles a run's year)."""
