@@ -2,7 +2,7 @@
 
     vbcsim run SCENARIO|EXPERIMENT [--replications R] [--seed S] [--out DIR | --resume DIR]
                         [--workers W | --scheduler ADDRESS | --dask-local N]
-                        [--quiet] [--overwrite] [--debug]
+                        [--task-timeout SECONDS] [--force] [--quiet] [--overwrite] [--debug]
     vbcsim compare A.yaml B.yaml [...] | EXPERIMENT.yaml [--reference NAME] [--no-crn]
                         [--wtp USD ...] [--discount-rate R] [run options]
     vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
@@ -84,6 +84,8 @@ def _finite_number(minimum: float, maximum: float, what: str):
 wtp_usd = _finite_number(0.0, math.inf, "a finite number of USD >= 0")
 #: Yearly discount rate: the range of the scenario field economics.discount_rate.
 discount_rate = _finite_number(0.0, 0.5, "a number from 0 to 0.5 (economics.discount_rate)")
+#: Time limit of one task: finite seconds >= 0 (0: no limit).
+seconds = _finite_number(0.0, math.inf, "a finite number of seconds >= 0 (0: no limit)")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -157,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run on a local Dask cluster of N worker processes")
     ex.add_argument("--quiet", "-q", action="store_true",
                     help="no progress bar and no messages; the summary is still printed")
+    ex.add_argument("--task-timeout", metavar="SECONDS", type=seconds,
+                    help="stop the run when one replication runs longer than SECONDS (0: no "
+                    "limit; default: no limit with built-in contracts, a generous multiple "
+                    "of the expected time with custom contract code)")
+    ex.add_argument("--force", action="store_true",
+                    help="run even if the estimated peak memory is above the memory "
+                    "available (it is checked before running)")
 
     output = argparse.ArgumentParser(add_help=False)
     out = output.add_argument_group("results")
@@ -403,6 +412,7 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
 def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: list,
         label: str, **extra) -> int:
     from sim.checkpoint import ResumeError
+    from sim.resources import NotEnoughMemory
     from sim.runner import run_scenarios
 
     execution = _execution(args)
@@ -418,9 +428,12 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
         result = run_scenarios(
             scenarios, replications=args.replications, seed=args.seed,
             progress=False if args.quiet else None, out=out_dir, resume=resume,
-            overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra)
+            overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra,
+            task_timeout=args.task_timeout, force=args.force)
     except ResumeError as exc:
         raise UsageError(f"argument --resume: {exc}") from None
+    except NotEnoughMemory as exc:
+        raise UsageError(str(exc)) from None
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
@@ -498,6 +511,7 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
 
 
 def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.resources import NotEnoughMemory
     from sim.results import check_results_dir
     from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
 
@@ -515,6 +529,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
         execution = {"executor": choose_executor(None, args.workers, None, None, reps,
                                                  10**6)}
     progress = False if args.quiet else None
+    execution.update(task_timeout=args.task_timeout, force=args.force)
     try:
         if args.tornado:
             table = tornado(scenario, args.tornado, args.metric, entity=args.entity,
@@ -526,7 +541,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
                           replications=args.replications or 1, seed=args.seed,
                           over_years=args.over_years, progress=progress, **execution)
             title = f"Sobol indices of {args.metric} ({args.entity}), n = {args.sobol}"
-    except SensitivityError as exc:
+    except (SensitivityError, NotEnoughMemory) as exc:
         raise UsageError(str(exc)) from None
     print(title, file=out)
     print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
@@ -743,8 +758,9 @@ def _part_warnings_as_lines() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
         from sim.checkpoint import PartWarning
+        from sim.resources import MemoryWarning
 
-        if issubclass(category, PartWarning):
+        if issubclass(category, PartWarning | MemoryWarning):
             print(f"{PROG}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)

@@ -94,6 +94,7 @@ def _run_points(
     scenario: Scenario, points: list[dict[str, float]], metric: str, entity: str,
     replications: int, seed: int, over_years: str, replicate: Replicate | None,
     executor: Executor | None, progress: bool | None, desc: str,
+    task_timeout: float | None = None, force: bool = False,
 ) -> np.ndarray:
     from sim.runner import execute_tasks
 
@@ -101,7 +102,7 @@ def _run_points(
     tasks = [Task(k, scenario, r, seeds[r], values=values)
              for k, values in enumerate(points) for r in range(replications)]
     outputs = execute_tasks(tasks, replicate=replicate, executor=executor, progress=progress,
-                            desc=desc)
+                            desc=desc, task_timeout=task_timeout, force=force)
     sums = np.zeros(len(points))
     counts = np.zeros(len(points))
     for task, out in zip(tasks, outputs, strict=True):
@@ -129,6 +130,8 @@ def tornado(
     replicate: Replicate | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> pd.DataFrame:
     """One-way sensitivity of ``metric`` (of ``entity``) to each parameter.
 
@@ -146,7 +149,7 @@ def tornado(
     y = _run_points(scenario, points, metric, entity,
                     replications or scenario.replications,
                     scenario.seed if seed is None else seed, over_years, replicate, executor,
-                    progress, f"tornado {metric}")
+                    progress, f"tornado {metric}", task_timeout, force)
     rows = []
     for i, (path, value, lo, hi) in enumerate(specs):
         rows.append({"parameter": path, "base_value": base.get(path, value), "low_value": lo,
@@ -232,6 +235,8 @@ def sobol(
     replicate: Replicate | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Sobol first-order (``S1``) and total (``ST``) indices of ``metric`` for the declared
     uncertain parameters (or those named), with 95% bootstrap half-widths (``*_conf``).
@@ -253,7 +258,7 @@ def sobol(
     base = mean_values(uncertainty_of(scenario))
     points = [_values_at(factors, row, base) for row in sample]
     y = _run_points(scenario, points, metric, entity, replications, root, over_years,
-                    replicate, executor, progress, f"sobol {metric}")
+                    replicate, executor, progress, f"sobol {metric}", task_timeout, force)
     if np.ptp(y) == 0:
         raise SensitivityError(f"{metric} does not vary over the sample; no variance to "
                                "attribute")
