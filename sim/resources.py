@@ -78,8 +78,9 @@ def patient_years(scenario: Any) -> int:
 # --------------------------------------------------------------------------- memory
 
 
-class MemoryWarning(ResourceWarning):
-    """The run is estimated to need a large share of the available memory."""
+class MemoryWarning(UserWarning):
+    """The run is estimated to need a large share of the available memory (a
+    ``UserWarning``: Python hides ``ResourceWarning`` by default)."""
 
 
 class NotEnoughMemory(MemoryError):
