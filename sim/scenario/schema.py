@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 
 from sim.contracts.mssp import ALTERNATIVE_STANDARD_FROM
 from sim.scenario.behaviour import BehaviourParams
+from sim.scenario.feasibility import check_bundles_have_episodes, check_panel_survives
 from sim.scenario.fields import StrictModel, param
 from sim.scenario.payment import (
     BOUND_NOTE,
@@ -670,6 +671,8 @@ class Scenario(StrictModel):
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
         self._check_spending_contracts_have_prices()
         self._check_mssp_alternative_standard_years()
+        check_panel_survives(self)
+        check_bundles_have_episodes(self)
         return self
 
     def _check_mssp_alternative_standard_years(self) -> None:
