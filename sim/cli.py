@@ -167,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run even if the estimated peak memory is above the memory "
                     "available (it is checked before running)")
 
+    align = argparse.ArgumentParser(add_help=False)
+    align.add_argument("--align-horizon", choices=["shortest"],
+                       help="compare scenarios with different horizon_years over the plan "
+                       "years they share (stated in the output); without it they are refused")
+
     output = argparse.ArgumentParser(add_help=False)
     out = output.add_argument_group("results")
     out.add_argument("--replications", "-r", metavar="R", type=positive_int,
@@ -182,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace an existing results directory")
 
     run = sub.add_parser(
-        "run", parents=[debug, code, output, execution], help="run a scenario and write its results",
+        "run", parents=[debug, code, output, execution, align],
+        help="run a scenario and write its results",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  vbcsim run scenarios/ffs_baseline.yaml\n"
@@ -200,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     cmp = sub.add_parser(
-        "compare", parents=[debug, code, output, execution],
+        "compare", parents=[debug, code, output, execution, align],
         help="run scenarios together and compare them with a reference",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -298,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     scen.set_defaults(handler=_cmd_scenarios)
 
     rpt = sub.add_parser(
-        "report", parents=[debug], help="write an HTML report comparing results directories",
+        "report", parents=[debug, align],
+        help="write an HTML report comparing results directories",
         description="Write one self-contained HTML file (images embedded, no network needed) "
         "comparing the scenarios or transition plans of one or more results directories "
         "(written by vbcsim run or vbcsim compare): a plain-language summary, a side-by-side "
@@ -412,10 +419,15 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
 def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: list,
         label: str, **extra) -> int:
     from sim.checkpoint import ResumeError
+    from sim.comparison import NotComparable
     from sim.resources import NotEnoughMemory
-    from sim.runner import run_scenarios
+    from sim.runner import check_scenarios_comparable, run_scenarios
 
     execution = _execution(args)
+    try:
+        check_scenarios_comparable(scenarios, extra.get("align_horizon"))
+    except NotComparable as exc:
+        raise UsageError(str(exc)) from None
     prepared, out_dir, resume = _settings(args, scenarios, label)
     first = prepared[0]
     if not args.quiet:
@@ -479,7 +491,8 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
                source=exp.source,
                wtp=overrides.get("wtp") or exp.wtp,
                discount_rate=(exp.discount_rate if overrides.get("discount_rate") is None
-                              else overrides["discount_rate"]))
+                              else overrides["discount_rate"]),
+               align_horizon=args.align_horizon)
 
 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -507,7 +520,8 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
     return _go(args, argv, out, scenarios, "_vs_".join(names),
                sources=[str(p) for p in args.scenarios], crn=not args.no_crn,
                reference=args.reference or names[0],
-               wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate)
+               wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate,
+               align_horizon=args.align_horizon)
 
 
 def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -707,9 +721,14 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     # Written next to the target and moved into place at the end, so that a failure never
     # leaves a half-written report or destroys the previous one.
     tmp = parent / f".{output.name}.{os.getpid()}.tmp{output.suffix or '.html'}"
+    from sim.comparison import NotComparable
+
     try:
-        written = Path(write_report(list(args.results), tmp, title=args.title))
+        written = Path(write_report(list(args.results), tmp, title=args.title,
+                                    align_horizon=args.align_horizon))
         os.replace(written, output)
+    except NotComparable as exc:
+        raise UsageError(f"argument RESULTS_DIR: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     print(f"Report written to {output}", file=out)

@@ -163,6 +163,7 @@ class RunResult:
     name: str | None = None
     wtp: tuple[float, ...] = DEFAULT_WTP
     discount_rate: float = DEFAULT_DISCOUNT_RATE
+    align_horizon: str | None = None
 
     @property
     def replications(self) -> int:
@@ -210,6 +211,7 @@ class RunResult:
             reference=reference or self.reference or self.scenario_names[0],
             wtp=self.wtp if wtp is None else wtp,
             discount_rate=self.discount_rate if discount_rate is None else discount_rate,
+            align_horizon=self.align_horizon,
         )
 
     def title(self) -> str:
@@ -273,7 +275,9 @@ class RunResult:
             source=self.source if source is None else source,
             overwrite=overwrite,
             extra_manifest={"backend": self.backend, "common_random_numbers": self.crn,
-                            "reference": self.reference},
+                            "reference": self.reference,
+                            **({"align_horizon": self.align_horizon} if self.align_horizon
+                               else {})},
         )
 
     def __repr__(self) -> str:
@@ -389,6 +393,9 @@ def compare(
     replications with the same seed sequence per replication and the same parameter
     draws (common random numbers; ``crn=False`` gives independent streams).
     ``reference`` (default: the first scenario) is what ``result.compare()`` compares with.
+    Scenarios must be comparable (same horizon, first calendar year and population size;
+    :func:`sim.comparison.check_comparable`, checked before running) unless
+    ``align_horizon="shortest"`` (compare over the plan years they share).
     Other keywords (``allow_code`` too) as for :func:`run`.
     """
     from sim.experiment import is_experiment_file, load_experiment
@@ -512,9 +519,11 @@ def run_scenarios(
     command: str | None = None,
     task_timeout: float | None = None,
     force: bool = False,
+    align_horizon: str | None = None,
 ) -> RunResult:
     """The engine behind :func:`run` and :func:`compare` (same arguments)."""
     prepared = prepare(list(scenarios), replications, seed)
+    check_scenarios_comparable(prepared, align_horizon)
     if discount_rate is None:
         ref = next((s for s in prepared if s.name == reference), prepared[0])
         discount_rate = scenario_discount_rate(ref)
@@ -566,13 +575,32 @@ def run_scenarios(
         scenarios=tuple(prepared) if len(prepared) > 1 else (), draws=draws, crn=crn,
         reference=reference or (first.name if len(prepared) > 1 else None),
         backend=exe.name, name=name, wtp=tuple(float(w) for w in wtp),
-        discount_rate=float(discount_rate),
+        discount_rate=float(discount_rate), align_horizon=align_horizon,
     )
     if store is not None and target is not None:
         result.to_dir(target, command=command, overwrite=True)
         if store.path.resolve() != target.resolve():
             shutil.rmtree(store.path, ignore_errors=True)
     return result
+
+
+def check_scenarios_comparable(scenarios: Sequence[Scenario], align_horizon: str | None) -> None:
+    """Before running several scenarios together: refuse those whose comparison would be
+    meaningless (:func:`sim.comparison.check_comparable`; raises
+    :class:`~sim.comparison.NotComparable`)."""
+    from sim.comparison import check_comparable
+
+    try:
+        check_comparable(
+            {s.name: range(s.horizon_years) for s in scenarios},
+            first_calendar_year={s.name: s.economics.first_calendar_year for s in scenarios},
+            population={s.name: s.population.size for s in scenarios},
+            align_horizon=align_horizon)
+    except ValueError as exc:
+        if type(exc) is ValueError:  # a bad align_horizon value
+            raise OverrideError("align_horizon", str(exc).removeprefix("align_horizon: ")) \
+                from None
+        raise
 
 
 def check_resources(
@@ -780,6 +808,7 @@ __all__ = [
     "available_cpus",
     "build_tasks",
     "check_resources",
+    "check_scenarios_comparable",
     "choose_executor",
     "combine",
     "combine_parts",
