@@ -4,12 +4,14 @@
                         [--workers W | --scheduler ADDRESS | --dask-local N]
                         [--task-timeout SECONDS] [--force] [--quiet] [--overwrite] [--debug]
     vbcsim compare A.yaml B.yaml [...] | EXPERIMENT.yaml [--reference NAME] [--no-crn]
-                        [--wtp USD ...] [--discount-rate R] [run options]
+                        [--wtp USD ...] [--discount-rate R] [--align-horizon shortest]
+                        [run options]
     vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
                         [--entity E] [--replications R] [--seed S] [--out DIR] [...]
     vbcsim validate FILE [FILE ...]
     vbcsim scenarios [--dir DIR]
     vbcsim report RESULTS_DIR [RESULTS_DIR ...] [-o FILE] [--title T] [--overwrite]
+                        [--align-horizon shortest]
     vbcsim --version
 
 Every argument and the scenario are checked before anything runs. Errors go to stderr as one
