@@ -22,8 +22,10 @@ low lets a run die of ``MemoryError`` after hours, while one that is too high on
         50,000 x 2                350,000          611            748
         50,000 x 5                500,000          986            995
        100,000 x 5 (1)          1,000,000        1,455          1,820
+       200,000 x 5 (2)          2,000,000        3,415          3,470
 
     (1) benchmarks/README.md, bench_care_model.py, 2026-11-27.
+    (2) measured after the fit, as a check of the extrapolation (same command).
 
 Memory per patient is being reduced (issue 18); re-measure and refit after such a change
 with ``python benchmarks/fit_memory.py`` (it runs ``profile_memory.py`` at several sizes,
@@ -60,9 +62,10 @@ MB_PER_1000_PATIENT_YEARS = 1.65
 WARN_FRACTION = 0.5
 
 #: Patient-years a replication simulates per second on one CPU, pessimistically: measured
-#: 54,016 (100,000 patients x 10 simulated years, benchmarks/README.md); a fifth of it
-#: allows for a slow or busy machine.
-PESSIMISTIC_PATIENT_YEARS_PER_SECOND = 10_000.0
+#: 54,016 on an idle machine (100,000 patients x 10 simulated years, benchmarks/README.md)
+#: and 2,356 on a heavily loaded one (200,000 x 10 in 849 s, 2 CPUs shared by seven jobs,
+#: 2026-12-06); the default limit is then 10 x 2M / 5,000 = 4,000 s, 4.7 x what that took.
+PESSIMISTIC_PATIENT_YEARS_PER_SECOND = 5_000.0
 #: Default limit of a task with custom contract code: this multiple of the pessimistic time...
 TIMEOUT_MULTIPLE = 10.0
 #: ... and never less than this (seconds).

@@ -32,6 +32,9 @@ def test_estimate_follows_the_measured_fit():
     assert one.patient_years == 4_500_000
     assert one.total_mb == pytest.approx(BASE_MB + MB_PER_1000_PATIENT_YEARS * 4_500)
     assert 7_000 < one.total_mb < 8_000  # linear in patient-years (module doc)
+    # out of sample: 200,000 x 5 plan years (+5 warm-up) peaked at 3,415 MB (module doc)
+    check = estimate_memory([_scenario(200_000)], workers=1).total_mb
+    assert 3_415 <= check <= 1.05 * 3_415
     four = estimate_memory([big, _scenario(1_000, name="t")], workers=4)
     assert four.per_process_mb == one.per_process_mb  # the largest scenario counts
     assert four.total_mb == pytest.approx(BASE_MB + 4 * one.per_process_mb)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_worker_faults import _alive
 
 from sim.executors import (
     ProcessExecutor,
@@ -25,20 +26,6 @@ from sim.scenario import scenario_from_dict
 from sim.settlement import BaseSettler, register_custom
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie counts as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _wait_gone(pids: list[int], seconds: float) -> bool:
@@ -124,8 +111,8 @@ def _scenario(kind: str | None, size: int = 300) -> object:
 def test_default_time_limit_only_with_custom_code():
     assert default_task_timeout([_scenario(None)]) is None
     assert default_task_timeout([_scenario("sleepy")]) == MIN_TIMEOUT_SECONDS
-    big = _scenario("sleepy", size=2_000_000)  # 2e6 patient-years: a pessimistic 200 s
-    assert default_task_timeout([big]) == pytest.approx(2000.0)
+    big = _scenario("sleepy", size=2_000_000)  # 2e6 patient-years: a pessimistic 400 s
+    assert default_task_timeout([big]) == pytest.approx(4000.0)
     assert resolve_task_timeout(0, [_scenario("sleepy")]) is None
     assert resolve_task_timeout(12.5, [_scenario(None)]) == 12.5
 
