@@ -726,8 +726,8 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     from sim.comparison import NotComparable
 
     try:
-        written = Path(write_report(list(args.results), tmp, title=args.title,
-                                    align_horizon=args.align_horizon))
+        align = {"align_horizon": args.align_horizon} if args.align_horizon else {}
+        written = Path(write_report(list(args.results), tmp, title=args.title, **align))
         os.replace(written, output)
     except NotComparable as exc:
         raise UsageError(f"argument RESULTS_DIR: {exc}") from None
