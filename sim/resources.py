@@ -203,7 +203,11 @@ def resolve_task_timeout(task_timeout: float | None, scenarios: Sequence[Any]) -
         return default_task_timeout(scenarios)
     if not isinstance(task_timeout, bool) and task_timeout == 0:
         return None
-    return check_timeout(task_timeout)
+    try:
+        return check_timeout(task_timeout)
+    except ValueError:
+        raise ValueError(f"task_timeout: expected a number of seconds >= 0 (0: no limit; None: "
+                         f"the default), got {task_timeout!r}") from None
 
 
 __all__ = [

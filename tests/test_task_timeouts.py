@@ -115,6 +115,9 @@ def test_default_time_limit_only_with_custom_code():
     assert default_task_timeout([big]) == pytest.approx(4000.0)
     assert resolve_task_timeout(0, [_scenario("sleepy")]) is None
     assert resolve_task_timeout(12.5, [_scenario(None)]) == 12.5
+    with pytest.raises(ValueError, match=r"seconds >= 0 \(0: no limit; None: the default\), "
+                                         "got -3"):
+        resolve_task_timeout(-3, [_scenario(None)])
 
 
 # --------------------------------------------------------------------------- custom contracts
