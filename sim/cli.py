@@ -427,7 +427,8 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
 
     execution = _execution(args)
     try:
-        check_scenarios_comparable(scenarios, extra.get("align_horizon"))
+        check_scenarios_comparable(scenarios, extra.get("align_horizon"),
+                                   extra.get("crn", True))
     except NotComparable as exc:
         raise UsageError(str(exc)) from None
     prepared, out_dir, resume = _settings(args, scenarios, label)

@@ -27,10 +27,11 @@ table has it, else ``spend_total_usd``):
   accumulated year by year.
 
 Only comparable scenarios are compared (:func:`check_comparable`): the same plan years (a
-1-year plan total beside a 3-year one is no difference), the same first calendar year and
-the same population size. Scenarios with different horizons are compared over their common
-plan years only when asked (``align_horizon="shortest"``, ``--align-horizon shortest``),
-which the output states.
+1-year plan total beside a 3-year one is no difference), the same first calendar year and,
+when differences are paired by replication (common random numbers), the same population
+size (replication r of each would not hold the same patients). Scenarios with different
+horizons are compared over their common plan years only when asked
+(``align_horizon="shortest"``, ``--align-horizon shortest``), which the output states.
 """
 
 from __future__ import annotations
@@ -66,9 +67,12 @@ def check_comparable(
     first_calendar_year: Mapping[str, int | None] | None = None,
     population: Mapping[str, int | None] | None = None,
     align_horizon: str | None = None,
+    paired: bool = True,
 ) -> list[int] | None:
     """Check that scenarios can be compared: per scenario, its plan ``years``, its
-    ``first_calendar_year`` and its ``population`` size (``None``: unknown, not checked).
+    ``first_calendar_year`` and, if differences are ``paired`` by replication (common random
+    numbers), its ``population`` size (``None``: unknown, not checked). Independent streams
+    (``paired=False``) may compare panels of different sizes (e.g. a study of panel size).
 
     Returns ``None`` when every scenario has the same plan years, else, with
     ``align_horizon="shortest"``, the plan years all of them share (compare over those
@@ -78,14 +82,17 @@ def check_comparable(
         raise ValueError(f"align_horizon: expected one of {', '.join(ALIGNMENTS)} or None, got "
                          f"{align_horizon!r}")
     for what, values, field_name in (
-            ("first calendar year", first_calendar_year, "economics.first_calendar_year"),
-            ("population size", population, "population.size")):
+            ("calendar years", first_calendar_year, "economics.first_calendar_year"),
+            ("patients", population if paired else None, "population.size")):
         known = {k: v for k, v in (values or {}).items() if v is not None}
         if len(set(known.values())) > 1:
+            independent = (" (or, for panels of different sizes, independent random numbers: "
+                           "--no-crn / crn=False)" if field_name == "population.size" else "")
             raise NotComparable(
                 f"the scenarios have different {field_name} ({_listing(known)}): replication r "
                 f"of each would not follow the same {what}, so paired differences, ICERs and "
-                f"NPVs side by side would be meaningless; give them the same {field_name}")
+                f"NPVs side by side would be meaningless; give them the same "
+                f"{field_name}{independent}")
     spans = {k: sorted({int(y) for y in v}) for k, v in years.items()}
     if len({tuple(v) for v in spans.values()}) <= 1:
         return None

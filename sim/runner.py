@@ -523,7 +523,7 @@ def run_scenarios(
 ) -> RunResult:
     """The engine behind :func:`run` and :func:`compare` (same arguments)."""
     prepared = prepare(list(scenarios), replications, seed)
-    check_scenarios_comparable(prepared, align_horizon)
+    check_scenarios_comparable(prepared, align_horizon, crn)
     if discount_rate is None:
         ref = next((s for s in prepared if s.name == reference), prepared[0])
         discount_rate = scenario_discount_rate(ref)
@@ -584,9 +584,11 @@ def run_scenarios(
     return result
 
 
-def check_scenarios_comparable(scenarios: Sequence[Scenario], align_horizon: str | None) -> None:
+def check_scenarios_comparable(
+    scenarios: Sequence[Scenario], align_horizon: str | None, crn: bool = True
+) -> None:
     """Before running several scenarios together: refuse those whose comparison would be
-    meaningless (:func:`sim.comparison.check_comparable`; raises
+    meaningless (:func:`sim.comparison.check_comparable`, paired if ``crn``; raises
     :class:`~sim.comparison.NotComparable`)."""
     from sim.comparison import check_comparable
 
@@ -595,7 +597,7 @@ def check_scenarios_comparable(scenarios: Sequence[Scenario], align_horizon: str
             {s.name: range(s.horizon_years) for s in scenarios},
             first_calendar_year={s.name: s.economics.first_calendar_year for s in scenarios},
             population={s.name: s.population.size for s in scenarios},
-            align_horizon=align_horizon)
+            align_horizon=align_horizon, paired=crn)
     except ValueError as exc:
         if type(exc) is ValueError:  # a bad align_horizon value
             raise OverrideError("align_horizon", str(exc).removeprefix("align_horizon: ")) \

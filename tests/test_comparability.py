@@ -51,6 +51,14 @@ def test_other_differences_are_refused_even_with_alignment(field, kwargs):
         check_comparable({"a": [0], "b": [0]}, align_horizon="shortest", **kwargs)
 
 
+def test_panels_of_different_sizes_may_be_compared_as_independent_samples():
+    """A study of panel size (notebook 04) runs sizes with independent random numbers."""
+    assert check_comparable({"a": [0], "b": [0]}, population={"a": 250, "b": 4_000},
+                            paired=False) is None
+    with pytest.raises(NotComparable, match="--no-crn / crn=False"):
+        check_comparable({"a": [0], "b": [0]}, population={"a": 250, "b": 4_000})
+
+
 def test_unknown_values_are_not_held_against_a_scenario():
     assert check_comparable({"a": [0], "b": [0]}, population={"a": 10, "b": None}) is None
 

@@ -112,7 +112,7 @@ def _scenario_file(path: Path, name: str) -> dict[str, Any]:
 
 
 def _comparability(results: pd.DataFrame, sources: Sequence[Source],
-                   align_horizon: str | None) -> tuple[pd.DataFrame, str]:
+                   align_horizon: str | None, paired: bool) -> tuple[pd.DataFrame, str]:
     """The results restricted to the plan years every scenario shares when they differ and
     ``align_horizon`` asks for it (with the sentence saying so); refused
     (:class:`~sim.comparison.NotComparable`) when the scenarios are not comparable."""
@@ -126,7 +126,7 @@ def _comparability(results: pd.DataFrame, sources: Sequence[Source],
             size[name] = (data.get("population") or {}).get("size")
     years = years_by_scenario(results)
     common = check_comparable(years, first_calendar_year=calendar, population=size,
-                              align_horizon=align_horizon)
+                              align_horizon=align_horizon, paired=paired)
     if common is None:
         return results, ""
     return (results[results["year"].isin(common)].reset_index(drop=True),
@@ -237,7 +237,8 @@ def load_inputs(
         raise ReportInputError("no results directory among the inputs (only sensitivity "
                                "outputs); give at least one directory written by vbcsim run")
     results = pd.concat(frames, ignore_index=True)
-    results, alignment = _comparability(results, sources, align_horizon)
+    results, alignment = _comparability(results, sources, align_horizon,
+                                        paired=_pairing(results, sources)[0])
     scenarios = tuple(dict.fromkeys(results["scenario"]))
     ref = reference or manifest_reference or scenarios[0]
     if ref not in scenarios:
