@@ -2,14 +2,16 @@
 
     vbcsim run SCENARIO|EXPERIMENT [--replications R] [--seed S] [--out DIR | --resume DIR]
                         [--workers W | --scheduler ADDRESS | --dask-local N]
-                        [--quiet] [--overwrite] [--debug]
+                        [--task-timeout SECONDS] [--force] [--quiet] [--overwrite] [--debug]
     vbcsim compare A.yaml B.yaml [...] | EXPERIMENT.yaml [--reference NAME] [--no-crn]
-                        [--wtp USD ...] [--discount-rate R] [run options]
+                        [--wtp USD ...] [--discount-rate R] [--align-horizon shortest]
+                        [run options]
     vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
                         [--entity E] [--replications R] [--seed S] [--out DIR] [...]
     vbcsim validate FILE [FILE ...]
     vbcsim scenarios [--dir DIR]
     vbcsim report RESULTS_DIR [RESULTS_DIR ...] [-o FILE] [--title T] [--overwrite]
+                        [--align-horizon shortest]
     vbcsim --version
 
 Every argument and the scenario are checked before anything runs. Errors go to stderr as one
@@ -82,6 +84,8 @@ def _finite_number(minimum: float, maximum: float, what: str):
 wtp_usd = _finite_number(0.0, math.inf, "a finite number of USD >= 0")
 #: Yearly discount rate: the range of the scenario field economics.discount_rate.
 discount_rate = _finite_number(0.0, 0.5, "a number from 0 to 0.5 (economics.discount_rate)")
+#: Time limit of one task: finite seconds >= 0 (0: no limit).
+seconds = _finite_number(0.0, math.inf, "a finite number of seconds >= 0 (0: no limit)")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -155,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run on a local Dask cluster of N worker processes")
     ex.add_argument("--quiet", "-q", action="store_true",
                     help="no progress bar and no messages; the summary is still printed")
+    ex.add_argument("--task-timeout", metavar="SECONDS", type=seconds,
+                    help="stop the run when one replication runs longer than SECONDS (0: no "
+                    "limit; default: no limit with built-in contracts, a generous multiple "
+                    "of the expected time with custom contract code)")
+    ex.add_argument("--force", action="store_true",
+                    help="run even if the estimated peak memory is above the memory "
+                    "available (it is checked before running)")
+
+    align = argparse.ArgumentParser(add_help=False)
+    align.add_argument("--align-horizon", choices=["shortest"],
+                       help="compare scenarios with different horizon_years over the plan "
+                       "years they share (stated in the output); without it they are refused")
 
     output = argparse.ArgumentParser(add_help=False)
     out = output.add_argument_group("results")
@@ -171,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace an existing results directory")
 
     run = sub.add_parser(
-        "run", parents=[debug, code, output, execution], help="run a scenario and write its results",
+        "run", parents=[debug, code, output, execution, align],
+        help="run a scenario and write its results",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  vbcsim run scenarios/ffs_baseline.yaml\n"
@@ -189,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     cmp = sub.add_parser(
-        "compare", parents=[debug, code, output, execution],
+        "compare", parents=[debug, code, output, execution, align],
         help="run scenarios together and compare them with a reference",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -287,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     scen.set_defaults(handler=_cmd_scenarios)
 
     rpt = sub.add_parser(
-        "report", parents=[debug], help="write an HTML report comparing results directories",
+        "report", parents=[debug, align],
+        help="write an HTML report comparing results directories",
         description="Write one self-contained HTML file (images embedded, no network needed) "
         "comparing the scenarios or transition plans of one or more results directories "
         "(written by vbcsim run or vbcsim compare): a plain-language summary, a side-by-side "
@@ -401,9 +419,16 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
 def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: list,
         label: str, **extra) -> int:
     from sim.checkpoint import ResumeError
-    from sim.runner import run_scenarios
+    from sim.comparison import NotComparable
+    from sim.resources import NotEnoughMemory
+    from sim.runner import check_scenarios_comparable, run_scenarios
 
     execution = _execution(args)
+    try:
+        check_scenarios_comparable(scenarios, extra.get("align_horizon"),
+                                   extra.get("crn", True))
+    except NotComparable as exc:
+        raise UsageError(str(exc)) from None
     prepared, out_dir, resume = _settings(args, scenarios, label)
     first = prepared[0]
     if not args.quiet:
@@ -416,9 +441,12 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
         result = run_scenarios(
             scenarios, replications=args.replications, seed=args.seed,
             progress=False if args.quiet else None, out=out_dir, resume=resume,
-            overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra)
+            overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra,
+            task_timeout=args.task_timeout, force=args.force)
     except ResumeError as exc:
         raise UsageError(f"argument --resume: {exc}") from None
+    except NotEnoughMemory as exc:
+        raise UsageError(str(exc)) from None
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
@@ -464,7 +492,8 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
                source=exp.source,
                wtp=overrides.get("wtp") or exp.wtp,
                discount_rate=(exp.discount_rate if overrides.get("discount_rate") is None
-                              else overrides["discount_rate"]))
+                              else overrides["discount_rate"]),
+               align_horizon=args.align_horizon)
 
 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -492,10 +521,12 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
     return _go(args, argv, out, scenarios, "_vs_".join(names),
                sources=[str(p) for p in args.scenarios], crn=not args.no_crn,
                reference=args.reference or names[0],
-               wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate)
+               wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate,
+               align_horizon=args.align_horizon)
 
 
 def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.resources import NotEnoughMemory
     from sim.results import check_results_dir
     from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
 
@@ -513,6 +544,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
         execution = {"executor": choose_executor(None, args.workers, None, None, reps,
                                                  10**6)}
     progress = False if args.quiet else None
+    execution.update(task_timeout=args.task_timeout, force=args.force)
     try:
         if args.tornado:
             table = tornado(scenario, args.tornado, args.metric, entity=args.entity,
@@ -524,7 +556,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
                           replications=args.replications or 1, seed=args.seed,
                           over_years=args.over_years, progress=progress, **execution)
             title = f"Sobol indices of {args.metric} ({args.entity}), n = {args.sobol}"
-    except SensitivityError as exc:
+    except (SensitivityError, NotEnoughMemory) as exc:
         raise UsageError(str(exc)) from None
     print(title, file=out)
     print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
@@ -644,9 +676,14 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     # Written next to the target and moved into place at the end, so that a failure never
     # leaves a half-written report or destroys the previous one.
     tmp = parent / f".{output.name}.{os.getpid()}.tmp{output.suffix or '.html'}"
+    from sim.comparison import NotComparable
+
     try:
-        written = Path(write_report(list(args.results), tmp, title=args.title))
+        align = {"align_horizon": args.align_horizon} if args.align_horizon else {}
+        written = Path(write_report(list(args.results), tmp, title=args.title, **align))
         os.replace(written, output)
+    except NotComparable as exc:
+        raise UsageError(f"argument RESULTS_DIR: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     print(f"Report written to {output}", file=out)
@@ -695,8 +732,9 @@ def _part_warnings_as_lines() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
         from sim.checkpoint import PartWarning
+        from sim.resources import MemoryWarning
 
-        if issubclass(category, PartWarning):
+        if issubclass(category, PartWarning | MemoryWarning):
             print(f"{PROG}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)

@@ -26,11 +26,18 @@ table has it, else ``spend_total_usd``):
   (``t`` = 0 for the first plan year), and its paired difference from the reference;
 * ``cumulative_savings`` — payer savings (reference spending minus scenario spending)
   accumulated year by year.
+
+Only comparable scenarios are compared (:func:`check_comparable`): the same plan years (a
+1-year plan total beside a 3-year one is no difference), the same first calendar year and,
+when differences are paired by replication (common random numbers), the same population
+size (replication r of each would not hold the same patients). Scenarios with different
+horizons are compared over their common plan years only when asked
+(``align_horizon="shortest"``, ``--align-horizon shortest``), which the output states.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +49,83 @@ from sim.results import format_number
 
 Z95 = 1.959963984540054
 DEFAULT_WTP_GRID = tuple(float(x) for x in range(0, 200_001, 10_000))
+
+
+#: How scenarios with different horizons may be aligned: over the plan years they share.
+ALIGNMENTS = ("shortest",)
+
+
+class NotComparable(ValueError):
+    """Scenarios whose paired differences would be meaningless (different horizons, first
+    calendar years or populations), and no alignment was asked for."""
+
+
+def _listing(values: Mapping[str, object]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in values.items())
+
+
+def check_comparable(
+    years: Mapping[str, Sequence[int]],
+    *,
+    first_calendar_year: Mapping[str, int | None] | None = None,
+    population: Mapping[str, int | None] | None = None,
+    align_horizon: str | None = None,
+    paired: bool = True,
+) -> list[int] | None:
+    """Check that scenarios can be compared: per scenario, its plan ``years``, its
+    ``first_calendar_year`` and, if differences are ``paired`` by replication (common random
+    numbers), its ``population`` size (``None``: unknown, not checked). Independent streams
+    (``paired=False``) may compare panels of different sizes (e.g. a study of panel size).
+
+    Returns ``None`` when every scenario has the same plan years, else, with
+    ``align_horizon="shortest"``, the plan years all of them share (compare over those
+    only). Raises :class:`NotComparable` naming the values and the way out otherwise.
+    """
+    if align_horizon is not None and align_horizon not in ALIGNMENTS:
+        raise ValueError(f"align_horizon: expected one of {', '.join(ALIGNMENTS)} or None, got "
+                         f"{align_horizon!r}")
+    for what, values, field_name in (
+            ("calendar years", first_calendar_year, "economics.first_calendar_year"),
+            ("patients", population if paired else None, "population.size")):
+        known = {k: v for k, v in (values or {}).items() if v is not None}
+        if len(set(known.values())) > 1:
+            independent = (" (or, for panels of different sizes, independent random numbers: "
+                           "--no-crn / crn=False)" if field_name == "population.size" else "")
+            raise NotComparable(
+                f"the scenarios have different {field_name} ({_listing(known)}): replication r "
+                f"of each would not follow the same {what}, so paired differences, ICERs and "
+                f"NPVs side by side would be meaningless; give them the same "
+                f"{field_name}{independent}")
+    spans = {k: sorted({int(y) for y in v}) for k, v in years.items()}
+    if len({tuple(v) for v in spans.values()}) <= 1:
+        return None
+    shown = {k: f"{len(v)} year(s)" for k, v in spans.items()}
+    common = sorted(set.intersection(*(set(v) for v in spans.values())))
+    if align_horizon is None:
+        raise NotComparable(
+            f"the scenarios cover different plan years (horizon_years: {_listing(shown)}): "
+            "their plan totals, ICERs and NPVs are not comparable; give them the same "
+            "horizon_years, or compare over the plan years they share with --align-horizon "
+            "shortest (align_horizon='shortest')")
+    if not common:
+        raise NotComparable(f"the scenarios share no plan year ({_listing(shown)}); nothing to "
+                            "compare")
+    return common
+
+
+def alignment_note(years: Mapping[str, Sequence[int]], common: Sequence[int]) -> str:
+    """The sentence that says a comparison is restricted to the ``common`` plan years."""
+    spans = {k: f"{len(set(v))} year(s)" for k, v in years.items()}
+    first, last = min(common), max(common)
+    span = f"plan year {first}" if first == last else f"plan years {first}-{last}"
+    return (f"compared over the common {span} only (--align-horizon shortest; horizons: "
+            f"{_listing(spans)})")
+
+
+def years_by_scenario(results: pd.DataFrame) -> dict[str, list[int]]:
+    """The plan years of each scenario in a results table."""
+    return {str(k): sorted(int(y) for y in v.unique())
+            for k, v in results.groupby("scenario", observed=True, sort=False)["year"]}
 
 
 def payer_spending_metric(results: pd.DataFrame) -> str:
@@ -281,6 +365,8 @@ class Comparison:
     cumulative_savings: pd.DataFrame
     wtp: tuple[float, ...] = field(default=())
     discount_rate: float = DEFAULT_DISCOUNT_RATE
+    #: how the scenarios were aligned ("": same plan years), see :func:`alignment_note`
+    alignment: str = ""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"incremental": self.incremental, "cost_effectiveness": self.cost_effectiveness,
@@ -291,6 +377,8 @@ class Comparison:
         """A readable plain-text report of the main comparisons."""
         lines = [f"Compared with {self.reference} (paired by replication, plan totals; "
                  "mean difference and 95% interval of the paired differences):"]
+        if self.alignment:
+            lines.insert(0, f"Note: {self.alignment}.")
         inc = self.incremental
         if inc.empty:
             return "\n".join([*lines, "  (nothing to compare)"])
@@ -331,11 +419,20 @@ def compare_results(
     wtp: Sequence[float] = (50_000.0, 100_000.0, 150_000.0),
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     metrics: Sequence[tuple[str, str]] | None = None,
+    align_horizon: str | None = None,
 ) -> Comparison:
-    """Every comparison of the module doc, against ``reference``."""
+    """Every comparison of the module doc, against ``reference``; scenarios with different
+    plan years only with ``align_horizon="shortest"`` (over their common years;
+    :func:`check_comparable`)."""
     names = list(dict.fromkeys(results["scenario"].astype(str)))
     if reference not in names:
         raise ValueError(f"reference {reference!r} is not among the scenarios {names}")
+    years = years_by_scenario(results)
+    common = check_comparable(years, align_horizon=align_horizon)
+    alignment = ""
+    if common is not None:
+        results = results[results["year"].isin(common)]
+        alignment = alignment_note(years, common)
     grid = sorted(set(DEFAULT_WTP_GRID) | {float(w) for w in wtp})
     return Comparison(
         reference=reference,
@@ -347,12 +444,17 @@ def compare_results(
         cumulative_savings=cumulative_savings(results, reference),
         wtp=tuple(float(w) for w in wtp),
         discount_rate=discount_rate,
+        alignment=alignment,
     )
 
 
 __all__ = [
+    "ALIGNMENTS",
     "Comparison",
+    "NotComparable",
+    "alignment_note",
     "ceac",
+    "check_comparable",
     "compare_results",
     "cost_effectiveness",
     "cumulative_savings",
@@ -362,4 +464,5 @@ __all__ = [
     "payer_spending_metric",
     "plan_values",
     "probability_best",
+    "years_by_scenario",
 ]

@@ -6,6 +6,13 @@ it waits (a heartbeat that lets a progress bar redraw). A failing item raises
 :class:`TaskFailed` naming its index. Callers put results back in item order, so results do
 not depend on the backend or the number of workers.
 
+``task_timeout`` (seconds, ``None``: no limit) bounds how long one item may run, so that a
+hanging item (custom contract code) cannot hang the run: the item fails with
+:class:`TaskTimedOut` and the executor stops. Local worker processes are stopped by the
+parent (whatever the item does); in this process (serial) the limit is a ``SIGALRM`` timer,
+which interrupts Python code on the main thread of a POSIX system but not a hang inside
+native code (use worker processes for that); Dask does not enforce it.
+
 * :class:`SerialExecutor` — in this process, one item after the other;
 * :class:`ProcessExecutor` — local worker processes (``concurrent.futures`` with an explicitly
   chosen ``spawn`` context: the global start method is never touched). Workers ignore
@@ -49,6 +56,30 @@ class TaskFailed(RuntimeError):
         super().__init__(f"item {index} failed: {type(error).__name__}: {error}")
 
 
+class TaskTimedOut(RuntimeError):
+    """An item ran longer than the executor's ``task_timeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"it ran longer than the task timeout of {seconds:g} s and was "
+                         "stopped")
+
+
+def check_timeout(task_timeout: float | None) -> float | None:
+    """``task_timeout`` as a positive finite number of seconds, or ``None`` (no limit);
+    ``ValueError`` otherwise."""
+    if task_timeout is None:
+        return None
+    try:
+        value = float(task_timeout)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(task_timeout, bool) or not value > 0 or value == float("inf"):
+        raise ValueError(f"task_timeout: expected a number of seconds > 0 (or None for no "
+                         f"limit), got {task_timeout!r}")
+    return value
+
+
 class Executor(Protocol):
     """What the runner needs from a backend."""
 
@@ -81,10 +112,41 @@ def _check_picklable(fn: Callable[..., Any], where: str) -> None:
 # --------------------------------------------------------------------------- serial
 
 
+class _Alarm(BaseException):
+    """Raised by the ``SIGALRM`` handler in the item that overran (a ``BaseException``, so
+    that an ``except Exception`` in the item does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Generator[None, None, None]:
+    """Raise :class:`_Alarm` in this thread after ``seconds`` (POSIX, main thread, and only
+    if nobody else handles ``SIGALRM``); otherwise no limit."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread()
+              and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None))
+    if not usable:
+        yield
+        return
+
+    def ring(signum: int, frame: object) -> None:
+        raise _Alarm
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class SerialExecutor:
-    """Run items one after the other in this process."""
+    """Run items one after the other in this process (``task_timeout``: see the module doc)."""
 
     name = "serial"
+
+    def __init__(self, task_timeout: float | None = None) -> None:
+        self.task_timeout = check_timeout(task_timeout)
 
     @property
     def workers(self) -> int:
@@ -93,7 +155,11 @@ class SerialExecutor:
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Events:
         for i, item in enumerate(items):
             try:
-                result = fn(item)
+                with _alarm(self.task_timeout):
+                    result = fn(item)
+            except _Alarm:
+                error = TaskTimedOut(self.task_timeout or 0.0)
+                raise TaskFailed(i, error) from None
             except Exception as exc:
                 raise TaskFailed(i, exc) from exc
             yield i, result
@@ -135,7 +201,10 @@ class WorkerDied(RuntimeError):
     out-of-memory killer) while running an item."""
 
 
-#: In a worker process: the shared table of (pid, running item + 1) rows and this worker's row.
+#: Columns per worker of the shared table of running items: pid, running item + 1, and the
+#: ``time.monotonic_ns()`` at which it started (a system-wide clock on Linux and macOS).
+_COLUMNS = 3
+#: In a worker process: the shared table and this worker's row.
 _RUNNING: Any = None
 _ROW: int = -1
 
@@ -150,17 +219,18 @@ def _init_worker(parent: int, kernel: bool, running: Any, rows: Any) -> None:
         _ROW = rows.value
         rows.value += 1
     _RUNNING = running
-    _RUNNING[2 * _ROW] = os.getpid()
+    _RUNNING[_COLUMNS * _ROW] = os.getpid()
 
 
 def _run_item(fn: Callable[[Any], Any], index: int, item: Any) -> Any:
     """In a worker: ``fn(item)``, noting in the shared table that item ``index`` runs here,
     so that the parent can name it if this process dies."""
-    _RUNNING[2 * _ROW + 1] = index + 1
+    _RUNNING[_COLUMNS * _ROW + 2] = time.monotonic_ns()
+    _RUNNING[_COLUMNS * _ROW + 1] = index + 1
     try:
         return fn(item)
     finally:
-        _RUNNING[2 * _ROW + 1] = 0
+        _RUNNING[_COLUMNS * _ROW + 1] = 0
 
 
 def _describe_exit(code: int | None) -> str:
@@ -177,11 +247,7 @@ def _dead_worker_failure(
 ) -> TaskFailed:
     """The failure to report when the pool broke: the item whose worker died (the pool
     stops the other workers with SIGTERM), else the first item still pending."""
-    rows: list[tuple[int, int]] = []
-    for r in range(len(running) // 2):
-        pid, item = running[2 * r], running[2 * r + 1]
-        if pid and item:
-            rows.append((pid, item - 1))
+    rows = [(pid, index) for pid, index, _ in _running_items(running)]
     best: tuple[int, int, int | None] | None = None
     for pid, index in rows:
         proc = procs.get(pid)
@@ -202,6 +268,28 @@ def _dead_worker_failure(
         "out-of-memory killer); the item it ran is unknown"))
 
 
+def _running_items(running: Any) -> list[tuple[int, int, int]]:
+    """(pid, item, started at in ``monotonic_ns``) of every item a worker runs now."""
+    out = []
+    for r in range(len(running) // _COLUMNS):
+        pid, item, started = running[_COLUMNS * r:_COLUMNS * (r + 1)]
+        if pid and item:
+            out.append((pid, item - 1, started))
+    return out
+
+
+def _overrun(running: Any, timeout: float | None) -> TaskFailed | None:
+    """The failure of the item that has run longer than ``timeout`` seconds, if any."""
+    if timeout is None:
+        return None
+    now = time.monotonic_ns()
+    late = [(started, index) for _, index, started in _running_items(running)
+            if now - started > timeout * 1e9]
+    if not late:
+        return None
+    return TaskFailed(min(late)[1], TaskTimedOut(timeout))
+
+
 @contextlib.contextmanager
 def _sigint_ignored() -> Generator[None, None, None]:
     """Ignore Ctrl-C while worker processes are started, so that they inherit it from their
@@ -218,12 +306,14 @@ def _sigint_ignored() -> Generator[None, None, None]:
 
 
 class ProcessExecutor:
-    """Run items on ``workers`` local worker processes (``spawn`` context)."""
+    """Run items on ``workers`` local worker processes (``spawn`` context); an item that runs
+    longer than ``task_timeout`` seconds fails and the workers are stopped."""
 
     name = "processes"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, task_timeout: float | None = None) -> None:
         self._workers = max(1, int(workers))
+        self.task_timeout = check_timeout(task_timeout)
 
     @property
     def workers(self) -> int:
@@ -236,7 +326,7 @@ class ProcessExecutor:
             return
         ctx = multiprocessing.get_context(START_METHOD)
         on_main_thread = threading.current_thread() is threading.main_thread()
-        running = ctx.Array("q", 2 * n, lock=False)  # per worker: pid, running item + 1
+        running = ctx.Array("q", _COLUMNS * n, lock=False)  # per worker, see _COLUMNS
         rows = ctx.Value("i", 0)
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
                                    initargs=(os.getpid(), on_main_thread, running, rows))
@@ -250,6 +340,9 @@ class ProcessExecutor:
             while pending:
                 procs.update(getattr(pool, "_processes", None) or {})
                 done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                late = _overrun(running, self.task_timeout)
+                if late is not None:
+                    raise late
                 if not done:
                     yield None
                 for fut in sorted(done, key=pending.__getitem__):
@@ -283,6 +376,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             proc.terminate()
     for proc in procs:
         proc.join(timeout=5)
+        if proc.is_alive():  # ignores SIGTERM (e.g. stuck in native code): SIGKILL
+            proc.kill()
+            proc.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- dask
@@ -431,8 +527,9 @@ def make_executor(
     scheduler: str | None = None,
     dask_local: int | None = None,
     tasks: int | None = None,
+    task_timeout: float | None = None,
 ) -> SerialExecutor | ProcessExecutor | DaskExecutor:
-    """The executor for these settings.
+    """The executor for these settings (``task_timeout``: see the module doc).
 
     ``scheduler`` (a Dask scheduler address) or ``dask_local`` (a local Dask cluster of that
     many workers) choose Dask; otherwise ``workers`` local processes (default one per CPU,
@@ -447,7 +544,18 @@ def make_executor(
     n = available_cpus() if workers is None else workers
     if tasks is not None:
         n = min(n, max(1, tasks))
-    return SerialExecutor() if n <= 1 else ProcessExecutor(n)
+    return SerialExecutor(task_timeout) if n <= 1 else ProcessExecutor(n, task_timeout)
+
+
+def with_task_timeout(executor: Executor, task_timeout: float | None) -> Executor:
+    """``executor`` with its per-item time limit set to ``task_timeout`` (a new executor;
+    Dask executors and executors of other kinds are returned as they are: they do not
+    enforce a limit)."""
+    if isinstance(executor, SerialExecutor):
+        return SerialExecutor(task_timeout)
+    if isinstance(executor, ProcessExecutor):
+        return ProcessExecutor(executor.workers, task_timeout)
+    return executor
 
 
 __all__ = [
@@ -458,7 +566,10 @@ __all__ = [
     "SchedulerUnreachable",
     "SerialExecutor",
     "TaskFailed",
+    "TaskTimedOut",
     "WorkerDied",
     "available_cpus",
+    "check_timeout",
     "make_executor",
+    "with_task_timeout",
 ]

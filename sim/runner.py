@@ -33,7 +33,14 @@ from pydantic import ValidationError
 
 from sim.checkpoint import CorruptPart, PartOutput, PartStore
 from sim.constants import DEFAULT_DISCOUNT_RATE
-from sim.executors import Executor, TaskFailed, make_executor
+from sim.executors import (
+    DaskExecutor,
+    Executor,
+    TaskFailed,
+    TaskTimedOut,
+    make_executor,
+    with_task_timeout,
+)
 from sim.executors import available_cpus as _available_cpus
 from sim.experiment import (
     DEFAULT_WTP,
@@ -48,6 +55,7 @@ from sim.experiment import (
 )
 from sim.progress import progress_bar, progress_enabled
 from sim.replication import RESULT_COLUMNS, ReplicationOutput, simulate_replication
+from sim.resources import check_memory, resolve_task_timeout
 from sim.results import (
     OverYears,
     check_results_dir,
@@ -58,7 +66,7 @@ from sim.results import (
 from sim.rng import replication_seeds
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.uncertain import uncertainty_of, with_uncertainty
-from sim.settlement.registry import custom_contracts_for_workers
+from sim.settlement.registry import custom_contracts_for_workers, custom_kinds
 from sim.uncertainty import DRAW_COLUMNS, draws_frame
 
 # re-exported for callers of the earlier runner API
@@ -155,6 +163,7 @@ class RunResult:
     name: str | None = None
     wtp: tuple[float, ...] = DEFAULT_WTP
     discount_rate: float = DEFAULT_DISCOUNT_RATE
+    align_horizon: str | None = None
 
     @property
     def replications(self) -> int:
@@ -202,6 +211,7 @@ class RunResult:
             reference=reference or self.reference or self.scenario_names[0],
             wtp=self.wtp if wtp is None else wtp,
             discount_rate=self.discount_rate if discount_rate is None else discount_rate,
+            align_horizon=self.align_horizon,
         )
 
     def title(self) -> str:
@@ -265,7 +275,9 @@ class RunResult:
             source=self.source if source is None else source,
             overwrite=overwrite,
             extra_manifest={"backend": self.backend, "common_random_numbers": self.crn,
-                            "reference": self.reference},
+                            "reference": self.reference,
+                            **({"align_horizon": self.align_horizon} if self.align_horizon
+                               else {})},
         )
 
     def __repr__(self) -> str:
@@ -318,6 +330,8 @@ def run(
     overwrite: bool = False,
     command: str | None = None,
     allow_code: bool = False,
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -336,6 +350,13 @@ def run(
 
     ``allow_code=True`` lets a custom contract's ``kind: package.module:Class`` be imported
     (scenario files run no code otherwise; ``docs/contracts.md``).
+
+    ``task_timeout``: seconds one replication may run before the run stops with an error
+    (its worker processes stopped); ``None`` (default) limits only scenarios with custom
+    contract code, to a generous multiple of the expected time
+    (:func:`sim.resources.default_task_timeout`); ``0`` means no limit. Before running, the
+    peak memory is estimated (:func:`sim.resources.check_memory`): a run estimated to need
+    more than the memory available is refused unless ``force=True``.
     """
     source: str | None = None
     if isinstance(scenario, str | os.PathLike):
@@ -347,6 +368,7 @@ def run(
         [scenario], sources=[source], replications=replications, seed=seed, workers=workers,
         progress=progress, replicate=replicate, executor=executor, scheduler=scheduler,
         dask_local=dask_local, out=out, resume=resume, overwrite=overwrite, command=command,
+        task_timeout=task_timeout, force=force,
     )
 
 
@@ -371,6 +393,9 @@ def compare(
     replications with the same seed sequence per replication and the same parameter
     draws (common random numbers; ``crn=False`` gives independent streams).
     ``reference`` (default: the first scenario) is what ``result.compare()`` compares with.
+    Scenarios must be comparable (same horizon, first calendar year and population size;
+    :func:`sim.comparison.check_comparable`, checked before running) unless
+    ``align_horizon="shortest"`` (compare over the plan years they share).
     Other keywords (``allow_code`` too) as for :func:`run`.
     """
     from sim.experiment import is_experiment_file, load_experiment
@@ -492,9 +517,13 @@ def run_scenarios(
     resume: bool = False,
     overwrite: bool = False,
     command: str | None = None,
+    task_timeout: float | None = None,
+    force: bool = False,
+    align_horizon: str | None = None,
 ) -> RunResult:
     """The engine behind :func:`run` and :func:`compare` (same arguments)."""
     prepared = prepare(list(scenarios), replications, seed)
+    check_scenarios_comparable(prepared, align_horizon, crn)
     if discount_rate is None:
         ref = next((s for s in prepared if s.name == reference), prepared[0])
         discount_rate = scenario_discount_rate(ref)
@@ -504,6 +533,7 @@ def run_scenarios(
     tasks = build_tasks(prepared, crn)
     first = prepared[0]
     exe = choose_executor(executor, workers, scheduler, dask_local, first.replications, len(tasks))
+    exe = check_resources(exe, prepared, task_timeout, force)
     fn = _task_function(replicate, prepared, exe)
     if source is None and sources and len(prepared) == 1:
         source = sources[0]
@@ -545,13 +575,50 @@ def run_scenarios(
         scenarios=tuple(prepared) if len(prepared) > 1 else (), draws=draws, crn=crn,
         reference=reference or (first.name if len(prepared) > 1 else None),
         backend=exe.name, name=name, wtp=tuple(float(w) for w in wtp),
-        discount_rate=float(discount_rate),
+        discount_rate=float(discount_rate), align_horizon=align_horizon,
     )
     if store is not None and target is not None:
         result.to_dir(target, command=command, overwrite=True)
         if store.path.resolve() != target.resolve():
             shutil.rmtree(store.path, ignore_errors=True)
     return result
+
+
+def check_scenarios_comparable(
+    scenarios: Sequence[Scenario], align_horizon: str | None, crn: bool = True
+) -> None:
+    """Before running several scenarios together: refuse those whose comparison would be
+    meaningless (:func:`sim.comparison.check_comparable`, paired if ``crn``; raises
+    :class:`~sim.comparison.NotComparable`)."""
+    from sim.comparison import check_comparable
+
+    try:
+        check_comparable(
+            {s.name: range(s.horizon_years) for s in scenarios},
+            first_calendar_year={s.name: s.economics.first_calendar_year for s in scenarios},
+            population={s.name: s.population.size for s in scenarios},
+            align_horizon=align_horizon, paired=crn)
+    except ValueError as exc:
+        if type(exc) is ValueError:  # a bad align_horizon value
+            raise OverrideError("align_horizon", str(exc).removeprefix("align_horizon: ")) \
+                from None
+        raise
+
+
+def check_resources(
+    exe: Executor, scenarios: Sequence[Scenario], task_timeout: float | None, force: bool
+) -> Executor:
+    """Before anything runs: ``exe`` with the run's per-task time limit
+    (:func:`sim.resources.resolve_task_timeout`), after checking the estimated peak memory
+    of running ``scenarios`` on it against the memory available
+    (:func:`sim.resources.check_memory`; not for a remote Dask cluster)."""
+    try:
+        timeout = resolve_task_timeout(task_timeout, scenarios)
+    except ValueError as exc:
+        raise OverrideError("task_timeout", str(exc).removeprefix("task_timeout: ")) from None
+    if not (isinstance(exe, DaskExecutor) and exe.address is not None):
+        check_memory(scenarios, exe.workers, force=force)
+    return with_task_timeout(exe, timeout)
 
 
 def execute_tasks(
@@ -561,11 +628,16 @@ def execute_tasks(
     executor: Executor | None = None,
     progress: bool | None = None,
     desc: str = "vbcsim",
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> list[PartOutput]:
     """Run ``tasks`` on ``executor`` (default: serial) and return their outputs in task
-    order (used by sensitivity analyses, which build their own tasks)."""
+    order (used by sensitivity analyses, which build their own tasks); ``task_timeout`` and
+    ``force`` as for :func:`run`."""
     tasks = list(tasks)
     exe = executor if executor is not None else make_executor(workers=1)
+    exe = check_resources(exe, list({id(t.scenario): t.scenario for t in tasks}.values()),
+                          task_timeout, force)
     fn = _task_function(replicate, [t.scenario for t in tasks], exe)
     return _execute(tasks, fn, exe, None, progress, desc)
 
@@ -628,6 +700,9 @@ def _execute(
         task = tasks[todo[exc.index]]
         err = exc.error
         message = str(err) if isinstance(err, TaskError) else f"{type(err).__name__}: {err}"
+        if isinstance(err, TaskTimedOut):
+            message = timeout_message(err, task.scenario, exe)
+            several = True  # name the scenario
         failure = ReplicationError(task.replication, message,
                                    task.scenario.name if several else None)
         if store is not None:
@@ -641,6 +716,17 @@ def _execute(
     finally:
         bar.close()
     return outputs
+
+
+def timeout_message(err: TaskTimedOut, scenario: Scenario, exe: Executor) -> str:
+    """What to say when a task ran past its time limit: the limit, the custom code that may
+    hang, that the workers were stopped, and how to raise the limit."""
+    kinds = custom_kinds([scenario])
+    suspect = (f" (the scenario's custom contract {', '.join(repr(k) for k in kinds)} may "
+               "hang)" if kinds else "")
+    stopped = "; its worker processes were stopped" if exe.name == "processes" else ""
+    return (f"{err}{suspect}{stopped}. If it only needs longer, raise the limit with "
+            f"--task-timeout SECONDS (task_timeout= in the API; 0 for no limit)")
 
 
 # --------------------------------------------------------------------------- combining
@@ -723,6 +809,8 @@ __all__ = [
     "apply_overrides",
     "available_cpus",
     "build_tasks",
+    "check_resources",
+    "check_scenarios_comparable",
     "choose_executor",
     "combine",
     "combine_parts",

@@ -10,6 +10,10 @@
   declared distributions; a Dirichlet contributes one factor per share). Sobol indices
   assume independent inputs, so correlation groups are ignored here.
 
+Everything is checked before the first point runs: the parameter paths, that each range is
+two finite numbers LOW < HIGH giving a valid scenario at both ends, and that ``metric`` is
+written for ``entity`` (:func:`check_output`).
+
 Every design point runs ``replications`` replications with the same seed sequences (common
 random numbers), so the stochastic noise is the same at every point; the output of a point
 is the mean over replications of ``metric`` of ``entity`` (averaged over the years, or
@@ -18,6 +22,7 @@ summed with ``over_years="total"``). Points run on any executor, like experiment
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,12 +33,43 @@ from sim.executors import Executor
 from sim.experiment import Replicate, Task
 from sim.rng import replication_seeds
 from sim.scenario.schema import Scenario
-from sim.scenario.uncertain import uncertainty_of
+from sim.scenario.uncertain import DrawError, apply_values, uncertainty_of
 from sim.uncertainty import EDGE, Dirichlet, get_at, locate, mean_values
 
 
 class SensitivityError(ValueError):
     """A sensitivity analysis was asked for something it cannot do."""
+
+
+def known_outputs(scenario: Scenario) -> dict[str, list[str]]:
+    """The metrics :func:`sim.replication.simulate_replication` writes for each entity of
+    ``scenario``: the population, each provider (its levers and incentives too) and each
+    payer."""
+    from sim.behaviour.expected import LEVER_NAMES
+    from sim.metrics import POPULATION_METRICS
+    from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
+
+    out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd"]}
+    provider = [*PROVIDER_METRICS, *(f"lever_{n}" for n in LEVER_NAMES),
+                *(f"incentive_{n}_usd" for n in LEVER_NAMES)]
+    out.update({p.name: provider for p in scenario.providers})
+    out.update({p.name: list(PAYER_METRICS) for p in scenario.payers})
+    return out
+
+
+def check_output(scenario: Scenario, metric: str, entity: str) -> None:
+    """Refuse, before anything runs, an ``entity`` or ``metric`` that the results of
+    ``scenario`` will not have (:class:`SensitivityError` listing what there is)."""
+    known = known_outputs(scenario)
+    if entity not in known:
+        raise SensitivityError(f"--entity {entity!r}: not an entity of scenario "
+                               f"'{scenario.name}'; expected one of {', '.join(known)}")
+    if metric not in known[entity]:
+        elsewhere = [e for e, metrics in known.items() if metric in metrics]
+        hint = (f" ({metric!r} is written for {', '.join(elsewhere)}: set --entity)"
+                if elsewhere else "")
+        raise SensitivityError(f"--metric {metric!r}: not a metric of entity {entity!r}{hint}; "
+                               f"expected one of {', '.join(known[entity])}")
 
 
 def parse_range(text: str) -> tuple[str, float | None, float | None]:
@@ -45,10 +81,20 @@ def parse_range(text: str) -> tuple[str, float | None, float | None]:
     try:
         if not sep:
             raise ValueError
-        return path, float(lo), float(hi)
+        low, high = float(lo), float(hi)
     except ValueError:
         raise SensitivityError(f"{text!r}: expected PATH or PATH=LOW:HIGH (two numbers)") \
             from None
+    check_range(path, low, high)
+    return path, low, high
+
+
+def check_range(path: str, low: float, high: float) -> None:
+    """Refuse a range that is not two finite numbers with ``low < high``."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise SensitivityError(f"{path}: the range {low:g}:{high:g} must be two finite numbers")
+    if not low < high:
+        raise SensitivityError(f"{path}: expected LOW < HIGH, got {low:g}:{high:g}")
 
 
 def _point_values(
@@ -80,14 +126,28 @@ def _point_values(
                 raise SensitivityError(f"{path}: a dirichlet share cannot move alone (the "
                                        "shares must sum to 1)")
             lo, hi = param.dist.interval(0.95)
+        check_range(path, float(lo), float(hi))
         out.append((param.path if param is not None else path, float(base), lo, hi))
     return out
+
+
+def _check_points(scenario: Scenario, specs: list[tuple[str, float, float, float]],
+                  base: dict[str, float]) -> None:
+    """Validate the scenario at both ends of every range before anything runs."""
+    for path, _, lo, hi in specs:
+        for end, value in (("LOW", lo), ("HIGH", hi)):
+            try:
+                apply_values(scenario, {**base, path: value})
+            except DrawError as exc:
+                raise SensitivityError(f"{path}: {end} = {value:g} gives an invalid scenario "
+                                       f"({exc})") from None
 
 
 def _run_points(
     scenario: Scenario, points: list[dict[str, float]], metric: str, entity: str,
     replications: int, seed: int, over_years: str, replicate: Replicate | None,
     executor: Executor | None, progress: bool | None, desc: str,
+    task_timeout: float | None = None, force: bool = False,
 ) -> np.ndarray:
     from sim.runner import execute_tasks
 
@@ -95,7 +155,7 @@ def _run_points(
     tasks = [Task(k, scenario, r, seeds[r], values=values)
              for k, values in enumerate(points) for r in range(replications)]
     outputs = execute_tasks(tasks, replicate=replicate, executor=executor, progress=progress,
-                            desc=desc)
+                            desc=desc, task_timeout=task_timeout, force=force)
     sums = np.zeros(len(points))
     counts = np.zeros(len(points))
     for task, out in zip(tasks, outputs, strict=True):
@@ -123,24 +183,30 @@ def tornado(
     replicate: Replicate | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> pd.DataFrame:
     """One-way sensitivity of ``metric`` (of ``entity``) to each parameter.
 
     Returns one row per parameter, largest swing first: ``parameter``, ``base_value``,
     ``low_value``, ``high_value``, ``metric_base``, ``metric_low``, ``metric_high``,
-    ``swing`` (|metric_high - metric_low|).
+    ``swing`` (|metric_high - metric_low|). ``task_timeout`` and ``force`` as for
+    :func:`sim.run`.
     """
     if not parameters:
         raise SensitivityError("name at least one parameter")
+    if replicate is None:
+        check_output(scenario, metric, entity)
     specs = _point_values(scenario, parameters)
     base = mean_values(uncertainty_of(scenario))
+    _check_points(scenario, specs, base)
     points = [dict(base)]
     for path, _, lo, hi in specs:
         points += [{**base, path: lo}, {**base, path: hi}]
     y = _run_points(scenario, points, metric, entity,
                     replications or scenario.replications,
                     scenario.seed if seed is None else seed, over_years, replicate, executor,
-                    progress, f"tornado {metric}")
+                    progress, f"tornado {metric}", task_timeout, force)
     rows = []
     for i, (path, value, lo, hi) in enumerate(specs):
         rows.append({"parameter": path, "base_value": base.get(path, value), "low_value": lo,
@@ -226,18 +292,22 @@ def sobol(
     replicate: Replicate | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    task_timeout: float | None = None,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Sobol first-order (``S1``) and total (``ST``) indices of ``metric`` for the declared
     uncertain parameters (or those named), with 95% bootstrap half-widths (``*_conf``).
 
     ``n`` base samples (a power of 2) give ``n * (D + 2)`` design points for ``D`` factors,
-    each run ``replications`` times.
+    each run ``replications`` times. ``task_timeout`` and ``force`` as for :func:`sim.run`.
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
     if n < 2 or n & (n - 1):
         raise SensitivityError(f"n must be a power of 2 (>= 2), got {n}")
+    if replicate is None:
+        check_output(scenario, metric, entity)
     factors = _factors(scenario, parameters)
     root = scenario.seed if seed is None else seed
     problem = {"num_vars": len(factors), "names": [f for f, _ in factors],
@@ -247,7 +317,7 @@ def sobol(
     base = mean_values(uncertainty_of(scenario))
     points = [_values_at(factors, row, base) for row in sample]
     y = _run_points(scenario, points, metric, entity, replications, root, over_years,
-                    replicate, executor, progress, f"sobol {metric}")
+                    replicate, executor, progress, f"sobol {metric}", task_timeout, force)
     if np.ptp(y) == 0:
         raise SensitivityError(f"{metric} does not vary over the sample; no variance to "
                                "attribute")
@@ -262,6 +332,9 @@ def sobol(
 
 __all__ = [
     "SensitivityError",
+    "check_output",
+    "check_range",
+    "known_outputs",
     "parse_range",
     "sobol",
     "tornado",

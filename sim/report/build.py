@@ -35,6 +35,7 @@ def write_report(
     *,
     reference: str | None = None,
     provider: str | None = None,
+    align_horizon: str | None = None,
 ) -> Path:
     """Write one self-contained HTML report comparing the scenarios in ``result_dirs``.
 
@@ -46,6 +47,9 @@ def write_report(
     are compared with (default: the experiment's reference, else the first scenario);
     ``provider``: the provider whose margin and risk are shown (default: the one whose
     practice responds to its contract, see :func:`sim.report.inputs.focal_provider`).
+    Scenarios with different horizons, first calendar years or population sizes are refused
+    (:class:`sim.comparison.NotComparable`) unless ``align_horizon="shortest"``: then
+    everything is computed over the plan years they share, as the report says.
 
     The page has a plain-language summary generated from the numbers, a side-by-side table
     (payer spending, outcomes, the provider's margin, NPV, probability of loss and of owing,
@@ -57,7 +61,8 @@ def write_report(
     ``output`` and renamed into place. Returns the path written.
     """
     dirs = [result_dirs] if isinstance(result_dirs, str | os.PathLike) else list(result_dirs)
-    inputs = load_inputs(dirs, reference=reference, provider=provider)
+    inputs = load_inputs(dirs, reference=reference, provider=provider,
+                         align_horizon=align_horizon)
     html = render_report(inputs, title)
     out = Path(output)
     if out.is_dir():

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.comparison import alignment_note, check_comparable, years_by_scenario
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.plots._common import as_results
 
@@ -67,6 +68,8 @@ class ReportInputs:
     paired: bool
     pairing: str
     sensitivity: tuple[Sensitivity, ...]
+    #: how scenarios with different horizons were aligned ("": not needed)
+    alignment: str = ""
 
     @property
     def replications(self) -> dict[str, int]:
@@ -95,6 +98,39 @@ def _sensitivity_in(path: Path) -> list[Sensitivity]:
             if f.is_file():
                 found.append(Sensitivity(kind, pd.read_csv(f), f))
     return found
+
+
+def _scenario_file(path: Path, name: str) -> dict[str, Any]:
+    """The resolved scenario ``name`` saved in the results directory ``path`` ({} if none)."""
+    for f in (path / "scenarios" / f"{name}.yaml", path / "scenario.yaml"):
+        if f.is_file():
+            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            if isinstance(data, dict) and (f.parent.name == "scenarios"
+                                           or data.get("name", name) == name):
+                return data
+    return {}
+
+
+def _comparability(results: pd.DataFrame, sources: Sequence[Source],
+                   align_horizon: str | None, paired: bool) -> tuple[pd.DataFrame, str]:
+    """The results restricted to the plan years every scenario shares when they differ and
+    ``align_horizon`` asks for it (with the sentence saying so); refused
+    (:class:`~sim.comparison.NotComparable`) when the scenarios are not comparable."""
+    calendar: dict[str, int | None] = {}
+    size: dict[str, int | None] = {}
+    for s in sources:
+        original = {v: k for k, v in s.renamed.items()}
+        for name in s.scenarios:
+            data = _scenario_file(s.path, original.get(name, name))
+            calendar[name] = (data.get("economics") or {}).get("first_calendar_year")
+            size[name] = (data.get("population") or {}).get("size")
+    years = years_by_scenario(results)
+    common = check_comparable(years, first_calendar_year=calendar, population=size,
+                              align_horizon=align_horizon, paired=paired)
+    if common is None:
+        return results, ""
+    return (results[results["year"].isin(common)].reset_index(drop=True),
+            alignment_note(years, common))
 
 
 def _discount_rate(path: Path, reference: str) -> float | None:
@@ -134,13 +170,15 @@ def focal_provider(results: pd.DataFrame) -> str | None:
 
 def load_inputs(
     dirs: Sequence[str | os.PathLike[str]], *, reference: str | None = None,
-    provider: str | None = None,
+    provider: str | None = None, align_horizon: str | None = None,
 ) -> ReportInputs:
     """Read the results directories (and sensitivity outputs) in ``dirs``.
 
     Scenario names must be unique across directories; a name seen again is suffixed with
     its directory's name. ``reference`` defaults to the experiment's reference (its
-    manifest) or the first scenario; ``provider`` to :func:`focal_provider`.
+    manifest) or the first scenario; ``provider`` to :func:`focal_provider`. Scenarios must
+    be comparable (:func:`sim.comparison.check_comparable`; ``align_horizon="shortest"``
+    compares different horizons over the plan years they share).
     """
     if not dirs:
         raise ReportInputError("give at least one results directory")
@@ -199,6 +237,8 @@ def load_inputs(
         raise ReportInputError("no results directory among the inputs (only sensitivity "
                                "outputs); give at least one directory written by vbcsim run")
     results = pd.concat(frames, ignore_index=True)
+    results, alignment = _comparability(results, sources, align_horizon,
+                                        paired=_pairing(results, sources)[0])
     scenarios = tuple(dict.fromkeys(results["scenario"]))
     ref = reference or manifest_reference or scenarios[0]
     if ref not in scenarios:
@@ -213,11 +253,17 @@ def load_inputs(
             original = {v: k for k, v in s.renamed.items()}.get(ref, ref)
             rate = _discount_rate(s.path, original)
     paired, pairing = _pairing(results, sources)
+    if alignment:
+        pairing = f"{pairing}; {alignment}"
+    if alignment and flows:
+        cash = pd.concat(flows, ignore_index=True)
+        if "year" in cash:
+            flows = [cash[cash["year"].isin(results["year"].unique())]]
     return ReportInputs(
         results=results, cash_flows=pd.concat(flows, ignore_index=True) if flows else None,
         sources=tuple(sources), scenarios=scenarios, reference=ref, provider=chosen,
         discount_rate=DEFAULT_DISCOUNT_RATE if rate is None else rate, paired=paired,
-        pairing=pairing, sensitivity=tuple(sensitivity),
+        pairing=pairing, sensitivity=tuple(sensitivity), alignment=alignment,
     )
 
 

@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 from sim.contracts.ffs.config import FFSContract
 from sim.fields import StrictModel, param
 from sim.scenario.behaviour import BehaviourParams
+from sim.scenario.feasibility import check_panel_survives
 from sim.scenario.payment import (
     BOUND_NOTE,
     MAX_FEE_USD,
@@ -664,6 +665,7 @@ class Scenario(StrictModel):
         check_history_years(self.plan, self.horizon_years, self.warmup_years)
         self._check_spending_contracts_have_prices()
         self._check_contract_years()
+        check_panel_survives(self)
         return self
 
     def _check_contract_years(self) -> None:

@@ -96,3 +96,68 @@ def test_empty_corridors_refused(tmp_path: Path) -> None:
 """
     with pytest.raises(ScenarioError, match="plan.0.contracts.1.corridors: give at least one band"):
         load_scenario(_write(tmp_path, "capitation_global.yaml", body))
+
+
+# --------------------------------------------------------------------------- feasibility
+# (the refused cases: broken/mortality_empties_panel.yaml, broken/bundle_population_too_small.yaml)
+
+
+def test_extreme_mortality_is_fine_when_deaths_are_replaced(tmp_path: Path) -> None:
+    body = ("population: {size: 200}\nclinical:\n  mortality: {rate_at_65_per_year: 1.0, "
+            "gompertz_slope_per_year: 0.3}\n")
+    scenario = load_scenario(_write(tmp_path, "ffs_baseline.yaml", body))
+    assert scenario.population.replace_deaths
+
+
+def test_a_shrinking_panel_that_keeps_patients_is_accepted(tmp_path: Path) -> None:
+    from sim.scenario.feasibility import MIN_SURVIVORS, expected_survivors
+
+    scenario = load_scenario(_write(tmp_path, "ffs_baseline.yaml",
+                                    "population: {size: 500, replace_deaths: false}\n"))
+    assert expected_survivors(scenario) > MIN_SURVIVORS
+
+
+def test_survivor_bound_is_above_what_the_simulation_keeps() -> None:
+    """The bound never refuses a panel that the care model keeps: compare it with the
+    person-years of the last simulated year of a high-mortality shrinking panel."""
+    import numpy as np
+
+    from sim.replication import simulate_replication
+    from sim.scenario import scenario_from_dict
+    from sim.scenario.feasibility import expected_survivors
+
+    sc = scenario_from_dict({"population": {"size": 1000, "replace_deaths": False},
+                             "horizon_years": 2, "warmup_years": 2, "behavior": "fixed",
+                             "clinical": {"mortality": {"rate_at_65_per_year": 0.2,
+                                                        "gompertz_slope_per_year": 0.1}}})
+    out = simulate_replication(sc, 0, np.random.SeedSequence(1)).results
+    py = out[(out.entity == "population") & (out.metric == "person_years")]
+    alive_last_year = float(py.loc[py.year == py.year.max(), "value"].iloc[0])
+    assert expected_survivors(sc) > alive_last_year  # 549 > 197 (person-years of plan year 1)
+
+
+def test_bundle_estimate_is_close_to_the_simulated_baseline() -> None:
+    """At 2,000 patients the estimate (69.5) is near the 62 baseline episodes simulated
+    (seed 1): the threshold of 10 expected episodes means about 9 simulated."""
+    from sim.contracts.bundled.feasibility import expected_baseline_episodes
+
+    sc = load_scenario(SCENARIOS / "bundled_joint_replacement.yaml")
+    sc = sc.model_copy(update={"population": sc.population.model_copy(update={"size": 2000})})
+    assert expected_baseline_episodes(sc, sc.plan[0].contracts[1]) == pytest.approx(69.5, abs=0.5)
+
+
+def test_bundle_with_enough_patients_is_accepted(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "bundled_joint_replacement.yaml",
+                                    "population: {size: 300}\n"))
+    assert scenario.population.size == 300
+
+
+def test_bundle_initiated_by_a_primary_care_group_counts_its_share(tmp_path: Path) -> None:
+    from sim.contracts.bundled.feasibility import expected_baseline_episodes
+
+    scenario = load_scenario(_write(tmp_path, "bundled_joint_replacement.yaml",
+                                    "population: {size: 5000}\n"))
+    hospital = expected_baseline_episodes(scenario, scenario.plan[0].contracts[1])
+    pcp = scenario.plan[0].contracts[1].model_copy(update={"provider": "primary_care_group"})
+    share = next(p.panel_share for p in scenario.providers if p.name == "primary_care_group")
+    assert expected_baseline_episodes(scenario, pcp) == pytest.approx(hospital * share)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterable
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from sim.contracts.bundled.feasibility import check_bundle_has_episodes
 from sim.contracts.config import ContractConfig
 from sim.fields import param
 
@@ -39,3 +41,8 @@ class BundledContract(ContractConfig):
     def requires_history(self) -> bool:
         """The target price comes from the episodes of the three baseline years."""
         return True
+
+    def check_years(self, where: str, plan_years: Iterable[int], scenario: Any) -> None:
+        """Refuse a population too small to give the baseline years episodes to set the
+        target price from (see :mod:`sim.contracts.bundled.feasibility`)."""
+        check_bundle_has_episodes(scenario, self, where)
