@@ -39,6 +39,10 @@ from sim.results import format_number, is_money
 
 Z95 = 1.959963984540054
 DEFAULT_WTP_GRID = tuple(float(x) for x in range(0, 200_001, 10_000))
+#: willingness-to-pay values per QALY of a comparison unless given (USD)
+DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
+#: yearly discount rate of a comparison unless given
+DEFAULT_DISCOUNT_RATE = 0.03
 
 
 def payer_spending_metric(results: pd.DataFrame) -> str:
@@ -329,8 +333,8 @@ def compare_results(
     results: pd.DataFrame,
     reference: str,
     *,
-    wtp: Sequence[float] = (50_000.0, 100_000.0, 150_000.0),
-    discount_rate: float = 0.03,
+    wtp: Sequence[float] = DEFAULT_WTP,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
     metrics: Sequence[tuple[str, str]] | None = None,
 ) -> Comparison:
     """Every comparison of the module doc, against ``reference``."""
@@ -352,6 +356,9 @@ def compare_results(
 
 
 __all__ = [
+    "DEFAULT_DISCOUNT_RATE",
+    "DEFAULT_WTP",
+    "DEFAULT_WTP_GRID",
     "Comparison",
     "ceac",
     "compare_results",

@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.checkpoint import PartOutput
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.comparison import DEFAULT_WTP
+from sim.replication import ReplicationOutput
+from sim.results.table import RESULT_COLUMNS, PartOutput
 from sim.rng import name_key
 from sim.scenario.distributions import uncertainty_of
 from sim.scenario.errors import ScenarioError
@@ -49,8 +50,6 @@ from sim.uncertainty import apply_values, drawn_scenario, draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 
-DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
-DEFAULT_DISCOUNT_RATE = 0.03
 
 
 def task_seed(
@@ -281,8 +280,6 @@ def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
 
 
 __all__ = [
-    "DEFAULT_DISCOUNT_RATE",
-    "DEFAULT_WTP",
     "Experiment",
     "Task",
     "TaskError",

@@ -47,8 +47,10 @@ GAIN, LOSS, TOTAL = "#009E73", LOSS_COLOUR, "#34495E"
 def _inputs(source: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(results, cash_flows or None) from a directory, a RunResult, a table or a mapping."""
     if isinstance(source, str | os.PathLike):
+        from sim.results.layout import CASH_FLOWS_PARQUET
+
         p = Path(source)
-        flows = pd.read_parquet(p / "cash_flows.parquet") if (p / "cash_flows.parquet").exists() \
+        flows = pd.read_parquet(p / CASH_FLOWS_PARQUET) if (p / CASH_FLOWS_PARQUET).exists() \
             else None
         return as_results(p), flows
     if isinstance(source, Mapping):
