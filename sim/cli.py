@@ -404,6 +404,7 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
 def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: list,
         label: str, **extra) -> int:
     from sim.checkpoint import ResumeError
+    from sim.results import OutputLocked
     from sim.runner import run_scenarios
 
     execution = _execution(args)
@@ -422,6 +423,8 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
             overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra)
     except ResumeError as exc:
         raise UsageError(f"argument --resume: {exc}") from None
+    except OutputLocked as exc:
+        raise UsageError(f"argument {'--resume' if resume else '--out'}: {exc}") from None
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
