@@ -378,7 +378,7 @@ def _execution(args: argparse.Namespace) -> dict:
 
 def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[list, Path, bool]:
     """Check overrides and the results directory before anything runs."""
-    from sim.results import ResultsDirError, check_results_dir
+    from sim.results import OutputLocked, ResultsDirError, check_results_dir
     from sim.run_setup import OverrideError, prepare
 
     if args.resume is not None and (args.out is not None or args.overwrite):
@@ -396,7 +396,8 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
     try:
         check_results_dir(out_dir, overwrite=args.overwrite)
     except ResultsDirError as exc:
-        hint = "" if args.overwrite else " (or --resume it if it was interrupted)"
+        hint = "" if args.overwrite or isinstance(exc, OutputLocked) else (
+            " (or --resume it if it was interrupted)")
         raise UsageError(f"argument --out: {exc}{hint}") from None
     return prepared, out_dir, False
 

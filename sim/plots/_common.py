@@ -95,7 +95,7 @@ def is_share(metric: str) -> bool:
 
 
 def as_results(results: Any) -> pd.DataFrame:
-    """The tidy results table from a DataFrame, a :class:`~sim.runner.RunResult`, a results
+    """The tidy results table from a DataFrame, a :class:`~sim.run_result.RunResult`, a results
     directory or a ``results.parquet``/``.csv`` file; ``scenario``/``entity``/``metric`` as
     plain strings."""
     if isinstance(results, str | os.PathLike):

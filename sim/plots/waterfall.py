@@ -151,7 +151,7 @@ def settlement_waterfall(
     margin for ``provider`` in one plan year (default: the last), mean over replications;
     one panel per scenario (``scenario``: one name, several, or ``None`` for all).
 
-    ``results_dir_or_tables``: a results directory, a :class:`~sim.runner.RunResult`, a tidy
+    ``results_dir_or_tables``: a results directory, a :class:`~sim.run_result.RunResult`, a tidy
     results table, or ``{"results": ..., "cash_flows": ...}``; with cash flows the
     settlement is split by kind. Green steps add to the provider's money, red ones take
     from it; dark bars are the revenue subtotal and the margin. The numbers are
