@@ -97,6 +97,18 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture
+def failed(tmp_path, monkeypatch, capsys):
+    """``vbcsim run`` whose replication 1 of 3 failed: (scenario file, its folder, stderr)."""
+    scen = _scenario(tmp_path)
+    out = tmp_path / "r"
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
+    assert main(["run", str(scen), "--out", str(out), "-w", "1", "-q",
+                 "--replications", "3"]) == 1
+    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    return scen, out, capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- one writer
 
 
@@ -154,11 +166,9 @@ def test_the_lock_is_released_when_the_run_is_interrupted(tmp_path, sig):
     assert "has not finished" in note and f"--resume {out}" in note
 
 
-def test_the_lock_is_released_after_an_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
-    out = tmp_path / "r"
-    assert main(["run", str(_scenario(tmp_path)), "--out", str(out), "-w", "1", "-q",
-                 "--replications", "3"]) == 1
+def test_the_lock_is_released_after_an_error(failed):
+    _, out, err = failed
+    assert "replication 1 failed" in err
     assert not layout.lock_file(out).exists()
     assert (out / layout.STATE).is_file()
 
@@ -262,15 +272,10 @@ def test_overwrite_refuses_a_folder_whose_only_link_to_vbcsim_is_a_run_json(tmp_
     assert _snapshot(folder) == before
 
 
-def test_overwrite_replaces_an_unfinished_run(tmp_path, capsys, monkeypatch):
-    scen = _scenario(tmp_path)
-    out = tmp_path / "r"
-    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
-    assert main(["run", str(scen), "--out", str(out), "-w", "1", "-q",
-                 "--replications", "3"]) == 1
+def test_overwrite_replaces_an_unfinished_run(failed):
+    scen, out, _ = failed
     state = json.loads((out / layout.STATE).read_text())
     assert state["files"] == list(layout.WORKDIR_FILES)
-    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
     assert main(["run", str(scen), "--out", str(out), "--overwrite", "-w", "1", "-q"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         json.loads((out / layout.MANIFEST).read_text())["files"] + [layout.MANIFEST])
@@ -345,12 +350,8 @@ def test_a_failed_overwrite_keeps_the_old_results_and_leaves_nothing_else(finish
 
 
 def test_a_run_that_fails_later_is_marked_unfinished_for_people_and_the_report(
-        tmp_path, capsys, monkeypatch):
-    scen = _scenario(tmp_path)
-    out = tmp_path / "r"
-    monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate_failing)
-    assert main(["run", str(scen), "--out", str(out), "-w", "1", "-q",
-                 "--replications", "3"]) == 1
+        failed, tmp_path, capsys):
+    _, out, _ = failed
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["run.json", "UNFINISHED.txt", "parts"])
     assert not (out / layout.MANIFEST).exists() and not (out / layout.RESULTS_PARQUET).exists()
