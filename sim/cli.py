@@ -119,7 +119,7 @@ Exit codes: 0 success, 1 the run failed, 2 bad input, 130 interrupted. Run `vbcs
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``vbcsim`` command."""
-    from sim.version import __version__
+    from sim._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_HelpFormatter, epilog=EPILOG,

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from sim._version import __version__
 from sim.comparison import DEFAULT_DISCOUNT_RATE
 from sim.executors import Executor, available_cpus, make_executor
 from sim.experiment import Task, check_names, scenario_digest, task_seed
 from sim.rng import replication_seeds
 from sim.scenario import Scenario
 from sim.scenario.distributions import uncertainty_of, with_uncertainty
-from sim.version import __version__
 
 
 class OverrideError(ValueError):

@@ -5,7 +5,7 @@ module-level and function-level imports both count, except those under ``if
 TYPE_CHECKING:`` (they exist only for type checkers). A module belongs to its *package*: the
 first name under ``sim`` (``sim.care.des`` -> ``sim.care``, ``sim.runner`` -> ``sim.runner``);
 ``import sim`` / ``from sim import __version__`` import the package root ``sim``, the public
-facade, which is the top layer (``sim.version`` holds the version for every layer).
+facade, which is the top layer (``sim._version`` holds the version for every layer).
 
 The layers (docs/architecture.md): a package may import its own layer and the layers below;
 the reading side (results, comparison, risk, plots, report, the RunResult) imports only
@@ -23,7 +23,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 #: layer of each package of sim (lower numbers are lower layers)
 LAYERS: dict[str, float] = {
     # 0: vocabulary and utilities, no simulation
-    "sim.version": 0, "sim.rng": 0, "sim.constants": 0, "sim.catalogue": 0,
+    "sim._version": 0, "sim.rng": 0, "sim.constants": 0, "sim.catalogue": 0,
     "sim.services": 0, "sim.uncertainty": 0, "sim.fields": 0, "sim.progress": 0,
     # 1: payment models (configuration, pure rules, settlers); never sim.settlement
     "sim.contracts": 1,
@@ -71,7 +71,7 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("sim.settlement.capitation", "sim.care"),
     ("sim.ledger", "sim.care"),
     ("sim.metrics", "sim.care"),
-    # h5: the scenario loader does not import sim.__version__ (sim.version has it); the
+    # h5: the scenario loader does not import sim.__version__ (sim._version has it); the
     # distributions and their drawing in one package below the loader; the scenario-library
     # discovery moves from the CLI to sim/scenario/ (no sim.__file__ in the CLI)
     ("sim.scenario.loader", "sim"),

@@ -250,7 +250,7 @@ def render_page(
     charts: Sequence[Chart],
 ) -> str:
     """The whole HTML document."""
-    from sim.version import __version__
+    from sim._version import __version__
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     numbers = {c.id: i + 1 for i, c in enumerate(charts)}

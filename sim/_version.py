@@ -1,4 +1,4 @@
-"""The version of vbcsim (of its installed distribution), importable from every layer."""
+"""The installed version of vbcsim (layer 0: imports nothing of the package)."""
 
 from __future__ import annotations
 
