@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim._version import __version__
 from sim.results import layout
 from sim.results.layout import ResultsDirError, ResultsWarning
 from sim.results.lock import OutputLock, check_unlocked, held_here
 from sim.results.summary import summarise
-from sim._version import __version__
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario

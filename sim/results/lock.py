@@ -77,7 +77,7 @@ class LockHolder:
                    data.get("started_at"), data.get("command"))
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this host (a zombie counts as ended)."""
     try:
         os.kill(pid, 0)
@@ -136,7 +136,7 @@ def _refuses(holder: LockHolder | None) -> bool:
         return False
     if holder.host not in (None, socket.gethostname()):
         return True
-    return holder.pid != os.getpid() and _alive(holder.pid)
+    return holder.pid != os.getpid() and process_alive(holder.pid)
 
 
 #: lock files held by this process (a second ``flock`` of the same file would fail here)
@@ -261,4 +261,4 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 __all__ = ["LockHolder", "OutputLock", "OutputLocked", "StaleLockNote", "check_unlocked",
-           "held_here"]
+           "held_here", "process_alive"]
