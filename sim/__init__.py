@@ -28,7 +28,7 @@ _LAZY: dict[str, str] = {
     "scenario_from_dict": "sim.scenario",
     "run": "sim.runner",
     "compare": "sim.runner",
-    "RunResult": "sim.runner",
+    "RunResult": "sim.run_result",
     "load_experiment": "sim.experiment",
     "draw_parameters": "sim.uncertainty",
     "risk_table": "sim.risk",
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from sim.experiment import load_experiment
     from sim.results import format_summary, summarise, write_results_dir
     from sim.risk import precision, risk_table
-    from sim.runner import RunResult, compare, run
+    from sim.run_result import RunResult
+    from sim.runner import compare, run
     from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
     from sim.sensitivity import sobol, tornado
     from sim.uncertainty import draw_parameters

@@ -4,7 +4,8 @@ A run with a results directory keeps, while it runs, in its working directory:
 
 * ``run.json`` — what is being run: vbcsim version, the name and SHA-256 of every resolved
   scenario (uncertain parameters included), seed, replications, common random numbers,
-  number of units of work, and the final results directory;
+  number of units of work, the final results directory, and the files vbcsim owns there;
+* ``UNFINISHED.txt`` — says, for people, that the run did not finish and how to resume it;
 * ``parts/task-NNNNNN/`` — one directory per finished unit of work (one replication of one
   scenario): ``results.parquet``, ``draws.parquet`` and one ``table-<name>.parquet`` per
   side table. Each part is written under a temporary name and renamed into place with
@@ -18,7 +19,8 @@ A run with a results directory keeps, while it runs, in its working directory:
 
 ``--resume DIR`` reopens the working directory, refuses it if it was made from other
 scenarios, settings or another vbcsim version, runs only the missing parts and assembles the
-final files from all parts (see :mod:`sim.runner`).
+final files from all parts (see :mod:`sim.runner`). The file names are those of
+:mod:`sim.results.layout`.
 """
 
 from __future__ import annotations
@@ -37,31 +39,23 @@ from typing import Any
 
 import pandas as pd
 
-STATE_FILE = "run.json"
-PARTS_DIR = "parts"
+from sim.results import layout
+from sim.results.layout import ResultsWarning, read_state
+from sim.results.table import PartOutput
+
 STATE_FORMAT = 1
-CHECKSUMS_FILE = "checksums.json"
 
 
 class ResumeError(ValueError):
     """A directory cannot be resumed (not a partial run, or made from something else)."""
 
 
-class PartWarning(UserWarning):
+class PartWarning(ResultsWarning):
     """A part failed its check (corrupt, truncated, copied or unchecked) and is run again."""
 
 
 class CorruptPart(ValueError):
     """A part whose files do not match its checksums (the message says why)."""
-
-
-@dataclass
-class PartOutput:
-    """What one unit of work produced."""
-
-    results: pd.DataFrame
-    tables: dict[str, pd.DataFrame]
-    draws: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -95,30 +89,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def read_state(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The ``run.json`` of a working directory, or None."""
-    try:
-        data = json.loads((Path(path) / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and "vbcsim_version" in data else None
-
-
 class PartStore:
     """The parts of one run in its working directory."""
 
     def __init__(self, path: Path, state: dict[str, Any]) -> None:
         self.path = path
         self.state = state
-        self.parts = path / PARTS_DIR
+        self.parts = path / layout.PARTS
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], state: dict[str, Any]) -> PartStore:
         """Start a new working directory (created if needed; must hold no other run)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        (p / PARTS_DIR).mkdir(exist_ok=True)
-        _write_json_atomic(p / STATE_FILE, {"format": STATE_FORMAT, **state})
+        (p / layout.PARTS).mkdir(exist_ok=True)
+        state = {"format": STATE_FORMAT, **state, "files": list(layout.WORKDIR_FILES)}
+        (p / layout.UNFINISHED_NOTE).write_text(layout.unfinished_note(p.absolute(), state),
+                                                encoding="utf-8")
+        _write_json_atomic(p / layout.STATE, state)
         return cls(p, read_state(p) or state)
 
     @classmethod
@@ -129,11 +117,11 @@ class PartStore:
             raise ResumeError(f"cannot resume {p}: no such directory")
         old = read_state(p)
         if old is None:
-            if (p / "manifest.json").is_file():
+            if (p / layout.MANIFEST).is_file():
                 raise ResumeError(f"cannot resume {p}: it holds a finished run (nothing to "
                                   "resume)")
             raise ResumeError(f"cannot resume {p}: not the directory of an interrupted vbcsim "
-                              f"run (no {STATE_FILE})")
+                              f"run (no {layout.STATE})")
         problem = _difference(old, state)
         if problem:
             raise ResumeError(f"cannot resume {p}: {problem}")
@@ -149,14 +137,9 @@ class PartStore:
         if not self.parts.is_dir():
             return out
         for entry in self.parts.iterdir():
-            name = entry.name
-            if name.startswith("task-") and entry.is_dir():
-                try:
-                    index = int(name[5:])
-                except ValueError:
-                    continue
-                if name == _part_name(index):  # 'task-1' next to 'task-000001' is no part
-                    out.add(index)
+            index = layout.part_index(entry.name)  # 'task-1' next to 'task-000001' is none
+            if index is not None and entry.is_dir():
+                out.add(index)
         return out
 
     def checked_done(self) -> set[int]:
@@ -174,7 +157,7 @@ class PartStore:
 
     def discard(self, index: int, why: str) -> None:
         """Report part ``index`` and move it out of the way (kept as ``parts/.bad-...``)."""
-        folder = self.parts / _part_name(index)
+        folder = self.parts / layout.part_name(index)
         warnings.warn(f"part {folder} is not used and will be run again: {why}",
                       PartWarning, stacklevel=3)
         with contextlib.suppress(OSError):
@@ -185,14 +168,14 @@ class PartStore:
     def write(self, index: int, output: PartOutput) -> None:
         """Write part ``index`` atomically (temporary directory, then ``os.replace``), with
         the SHA-256 of each file in its ``checksums.json``."""
-        final = self.parts / _part_name(index)
+        final = self.parts / layout.part_name(index)
         tmp = self.parts / f".tmp-task-{index:06d}-{secrets.token_hex(4)}"
         tmp.mkdir()
         try:
-            files = [("results.parquet", output.results)]
+            files = [(layout.PART_RESULTS, output.results)]
             if output.draws is not None and len(output.draws):
-                files.append(("draws.parquet", output.draws))
-            files += [(f"table-{name}.parquet", t) for name, t in output.tables.items()]
+                files.append((layout.PART_DRAWS, output.draws))
+            files += [(layout.part_table_file(name), t) for name, t in output.tables.items()]
             sums: dict[str, str] = {}
             for fname, frame in files:
                 buf = io.BytesIO()
@@ -203,7 +186,7 @@ class PartStore:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
-            _write_json_atomic(tmp / CHECKSUMS_FILE, {"task": index, "files": sums})
+            _write_json_atomic(tmp / layout.CHECKSUMS, {"task": index, "files": sums})
             _fsync_dir(tmp)
             os.replace(tmp, final)
             _fsync_dir(self.parts)
@@ -221,21 +204,21 @@ class PartStore:
     def _load(self, index: int, *, parse: bool) -> PartOutput | None:
         """Check part ``index`` (and parse it if ``parse``): the bytes parsed are the bytes
         checked."""
-        folder = self.parts / _part_name(index)
+        folder = self.parts / layout.part_name(index)
         try:
-            sums = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+            sums = json.loads((folder / layout.CHECKSUMS).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise CorruptPart(f"no readable {CHECKSUMS_FILE}") from None
+            raise CorruptPart(f"no readable {layout.CHECKSUMS}") from None
         files = sums.get("files") if isinstance(sums, dict) else None
-        if not isinstance(files, dict) or "results.parquet" not in files:
-            raise CorruptPart(f"{CHECKSUMS_FILE} lists no results.parquet")
+        if not isinstance(files, dict) or layout.PART_RESULTS not in files:
+            raise CorruptPart(f"{layout.CHECKSUMS} lists no {layout.PART_RESULTS}")
         if sums.get("task") != index:
             raise CorruptPart(f"it holds unit of work {sums.get('task')!r}, not {index} "
                               "(a copied part)")
         present = {f.name for f in folder.iterdir() if f.suffix == ".parquet"}
         if present != set(files):
             raise CorruptPart(f"its files {sorted(present)} are not those listed in "
-                              f"{CHECKSUMS_FILE} {sorted(files)}")
+                              f"{layout.CHECKSUMS} {sorted(files)}")
         frames: dict[str, pd.DataFrame] = {}
         for fname, digest in sorted(files.items()):
             try:
@@ -248,17 +231,13 @@ class PartStore:
                 frames[fname] = pd.read_parquet(io.BytesIO(data))
         if not parse:
             return None
-        tables = {f[len("table-"):-len(".parquet")]: frames[f]
-                  for f in sorted(frames) if f.startswith("table-")}
-        return PartOutput(results=frames["results.parquet"], tables=tables,
-                          draws=frames.get("draws.parquet"))
+        tables = {name: frames[f] for f in sorted(frames)
+                  if (name := layout.part_table_name(f)) is not None}
+        return PartOutput(results=frames[layout.PART_RESULTS], tables=tables,
+                          draws=frames.get(layout.PART_DRAWS))
 
     def partial(self) -> PartialRun:
         return PartialRun(self.path, len(self.done()), self.total)
-
-
-def _part_name(index: int) -> str:
-    return f"task-{index:06d}"
 
 
 def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -285,14 +264,9 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
 
 
 __all__ = [
-    "CHECKSUMS_FILE",
-    "PARTS_DIR",
     "CorruptPart",
     "PartWarning",
-    "STATE_FILE",
-    "PartOutput",
     "PartStore",
     "PartialRun",
     "ResumeError",
-    "read_state",
 ]

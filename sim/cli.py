@@ -121,7 +121,7 @@ Exit codes: 0 success, 1 the run failed, 2 bad input, 130 interrupted. Run `vbcs
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``vbcsim`` command."""
-    from sim import __version__
+    from sim._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_HelpFormatter, epilog=EPILOG,
@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="complete the interrupted run in DIR (same scenario files and "
                      "settings)")
     out.add_argument("--overwrite", action="store_true",
-                     help="replace an existing results directory")
+                     help="replace an existing results directory (refused if it holds files "
+                     "vbcsim did not write, or another run is writing it)")
 
     run = sub.add_parser(
         "run", parents=[debug, code, output, execution, align],
@@ -393,8 +394,8 @@ def _execution(args: argparse.Namespace) -> dict:
 
 def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[list, Path, bool]:
     """Check overrides and the results directory before anything runs."""
-    from sim.results import ResultsDirError, check_results_dir
-    from sim.runner import OverrideError, prepare
+    from sim.results import OutputLocked, ResultsDirError, check_results_dir
+    from sim.run_setup import OverrideError, prepare
 
     if args.resume is not None and (args.out is not None or args.overwrite):
         raise UsageError("argument --resume: not allowed with --out or --overwrite (the "
@@ -411,7 +412,8 @@ def _settings(args: argparse.Namespace, scenarios: list, name: str) -> tuple[lis
     try:
         check_results_dir(out_dir, overwrite=args.overwrite)
     except ResultsDirError as exc:
-        hint = "" if args.overwrite else " (or --resume it if it was interrupted)"
+        hint = "" if args.overwrite or isinstance(exc, OutputLocked) else (
+            " (or --resume it if it was interrupted)")
         raise UsageError(f"argument --out: {exc}{hint}") from None
     return prepared, out_dir, False
 
@@ -421,6 +423,7 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
     from sim.checkpoint import ResumeError
     from sim.comparison import NotComparable
     from sim.resources import NotEnoughMemory
+    from sim.results import OutputLocked
     from sim.runner import check_scenarios_comparable, run_scenarios
 
     execution = _execution(args)
@@ -447,6 +450,8 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
         raise UsageError(f"argument --resume: {exc}") from None
     except NotEnoughMemory as exc:
         raise UsageError(str(exc)) from None
+    except OutputLocked as exc:
+        raise UsageError(f"argument {'--resume' if resume else '--out'}: {exc}") from None
     elapsed = time.perf_counter() - t0
 
     print(result.format_summary(), file=out)
@@ -497,7 +502,8 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
 
 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
-    from sim.experiment import DEFAULT_WTP, is_experiment_file
+    from sim.comparison import DEFAULT_WTP
+    from sim.experiment import is_experiment_file
 
     overrides = {"reference": args.reference, "wtp": args.wtp,
                  "discount_rate": args.discount_rate}
@@ -526,19 +532,26 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
 
 
 def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
-    from sim.resources import NotEnoughMemory
-    from sim.results import check_results_dir
-    from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
+    from sim.results import OutputLock, check_results_dir
 
     scenario = _load(args.scenario, "SCENARIO", args.allow_code)
     execution = _execution(args)
-    if args.out is not None:
-        try:
-            check_results_dir(args.out)
-        except OSError as exc:
-            raise UsageError(f"argument --out: {exc}") from None
+    if args.out is None:
+        return _sensitivity(args, out, scenario, execution)
+    try:
+        check_results_dir(args.out)
+    except OSError as exc:
+        raise UsageError(f"argument --out: {exc}") from None
+    with OutputLock(args.out, shlex.join([PROG, *argv])):  # one writer per output folder
+        return _sensitivity(args, out, scenario, execution)
+
+
+def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution: dict) -> int:
+    from sim.resources import NotEnoughMemory
+    from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
+
     if "executor" not in execution:
-        from sim.runner import choose_executor
+        from sim.run_setup import choose_executor
 
         reps = args.replications or (scenario.replications if args.tornado else 1)
         execution = {"executor": choose_executor(None, args.workers, None, None, reps,
@@ -561,11 +574,13 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
     print(title, file=out)
     print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
     if args.out is not None:
+        from sim.results import layout
+
         args.out.mkdir(parents=True)
-        name = "tornado" if args.tornado else "sobol"
-        table.to_csv(args.out / f"{name}.csv", index=False)
+        kind = "tornado" if args.tornado else "sobol"
+        table.to_csv(args.out / dict(layout.SENSITIVITY_FILES)[kind], index=False)
         if args.tornado:
-            tornado_figure(table).savefig(args.out / "tornado.png", dpi=120)
+            tornado_figure(table).savefig(args.out / layout.TORNADO_FIGURE, dpi=120)
         if not args.quiet:
             print(f"\nWritten to {args.out}/", file=sys.stderr)
     return EXIT_OK
@@ -621,29 +636,12 @@ def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -
 
 def _check_results_input(path: Path) -> None:
     """Refuse what is not a finished vbcsim results directory (a usage error)."""
-    import json
+    from sim.results import ResultsDirError, check_finished
 
-    where = f"argument RESULTS_DIR: {str(path)!r}"
-    if not path.exists():
-        raise UsageError(f"{where}: no such directory")
-    if not path.is_dir():
-        raise UsageError(f"{where}: not a directory (give a results directory written by "
-                         "vbcsim run or vbcsim compare)")
-    manifest = path / "manifest.json"
-    if not manifest.is_file():
-        if (path / "run.json").is_file():
-            raise UsageError(f"{where}: the run did not finish; complete it with "
-                             f"`vbcsim run --resume {path}`")
-        raise UsageError(f"{where}: not a vbcsim results directory (no manifest.json)")
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{where}: unreadable manifest.json ({exc})") from None
-    if not isinstance(data, dict) or "vbcsim_version" not in data:
-        raise UsageError(f"{where}: not a vbcsim results directory (manifest.json was not "
-                         "written by vbcsim)")
-    if not (path / "results.parquet").is_file():
-        raise UsageError(f"{where}: results.parquet is missing")
+        check_finished(path)
+    except ResultsDirError as exc:
+        raise UsageError(f"argument RESULTS_DIR: {str(path)!r}: {exc}") from None
 
 
 def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -726,15 +724,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _part_warnings_as_lines() -> Iterator[None]:
-    """A part that fails its check (``sim.checkpoint.PartWarning``) is reported as one
-    ``vbcsim: warning: ...`` line on stderr; other warnings as usual."""
+    """A note about an output folder (``sim.results.ResultsWarning``: a part that fails its
+    check, a stale lock taken over) is reported as one ``vbcsim: warning: ...`` line on
+    stderr; other warnings as usual."""
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-        from sim.checkpoint import PartWarning
         from sim.resources import MemoryWarning
+        from sim.results import ResultsWarning
 
-        if issubclass(category, PartWarning | MemoryWarning):
+        if issubclass(category, ResultsWarning | MemoryWarning):
             print(f"{PROG}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)

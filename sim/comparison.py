@@ -49,6 +49,8 @@ from sim.results import format_number
 
 Z95 = 1.959963984540054
 DEFAULT_WTP_GRID = tuple(float(x) for x in range(0, 200_001, 10_000))
+#: willingness-to-pay values per QALY of a comparison unless given (USD)
+DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
 
 
 #: How scenarios with different horizons may be aligned: over the plan years they share.
@@ -416,7 +418,7 @@ def compare_results(
     results: pd.DataFrame,
     reference: str,
     *,
-    wtp: Sequence[float] = (50_000.0, 100_000.0, 150_000.0),
+    wtp: Sequence[float] = DEFAULT_WTP,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     metrics: Sequence[tuple[str, str]] | None = None,
     align_horizon: str | None = None,
@@ -450,6 +452,8 @@ def compare_results(
 
 __all__ = [
     "ALIGNMENTS",
+    "DEFAULT_WTP",
+    "DEFAULT_WTP_GRID",
     "Comparison",
     "NotComparable",
     "alignment_note",

@@ -350,6 +350,8 @@ class ProcessExecutor:
                     exc = fut.exception()
                     if isinstance(exc, BrokenProcessPool):
                         pending[fut] = i
+                        # a worker started after the last look may be the one that died
+                        procs.update(getattr(pool, "_processes", None) or {})
                         raise _dead_worker_failure(running, procs, pending) from exc
                     if exc is not None:
                         raise TaskFailed(i, exc) from exc

@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.checkpoint import PartOutput
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.comparison import DEFAULT_WTP
+from sim.replication import ReplicationOutput
+from sim.results.table import RESULT_COLUMNS, PartOutput
 from sim.rng import name_key
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.messages import validation_problems
@@ -54,7 +55,6 @@ from sim.uncertainty import draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
 
-DEFAULT_WTP = (50_000.0, 100_000.0, 150_000.0)
 
 
 def task_seed(
@@ -314,7 +314,6 @@ def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:
 
 
 __all__ = [
-    "DEFAULT_WTP",
     "Experiment",
     "ExperimentFile",
     "ExperimentSettings",

@@ -17,10 +17,9 @@ from sim.behaviour.decide import BehaviourHook
 from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import simulate_population
 from sim.metrics import population_metrics
+from sim.results.table import RESULT_COLUMNS, tidy
 from sim.scenario.schema import Scenario
 from sim.settlement import settle_run
-
-RESULT_COLUMNS = ["replication", "scenario", "year", "entity", "metric", "value"]
 
 
 @dataclass
@@ -59,9 +58,3 @@ def simulate_replication(
                                                          scenario=scenario.name),
               "cash_flows": flows}
     return ReplicationOutput(results=tidy(results), tables=tables)
-
-
-def tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """Give a results table its canonical column types."""
-    return df.astype({"replication": "int64", "scenario": "string", "year": "int64",
-                      "entity": "string", "metric": "string", "value": "float64"})

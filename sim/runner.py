@@ -7,12 +7,20 @@ gets the same child (common random numbers, see :mod:`sim.experiment`). Each uni
 :func:`sim.experiment.execute_task`: draw the uncertain parameters, validate the drawn
 scenario, run the replication function (:func:`sim.replication.simulate_replication` unless
 another is passed). Outputs are put back in (scenario, replication) order before they are
-combined, so the same seed gives the same tables whatever the backend (serial, local
-processes, Dask), the number of workers and the order in which work finishes.
+combined (:func:`sim.results.combine_parts`), so the same seed gives the same tables
+whatever the backend (serial, local processes, Dask), the number of workers and the order in
+which work finishes.
 
-With a results directory (``out=``) every finished unit of work is written at once as a part
-(:mod:`sim.checkpoint`); ``resume=True`` completes an interrupted run, and the final files are
-assembled from the parts.
+This module orchestrates; the settings and units of work are made by :mod:`sim.run_setup`,
+the result object is :class:`sim.run_result.RunResult`, and the results directory's files are
+those of :mod:`sim.results.layout`.
+
+With a results directory (``out=``) the run holds the folder's lock
+(:class:`sim.results.OutputLock`, so a second writer is refused) and every finished unit of
+work is written at once as a part (:mod:`sim.checkpoint`); ``resume=True`` completes an
+interrupted run, and the final files are assembled from the parts. A run that fails before
+any part is finished leaves nothing new behind; one that fails later leaves its working
+directory, marked unfinished (``run.json``, ``UNFINISHED.txt``), for ``--resume``.
 """
 
 from __future__ import annotations
@@ -20,19 +28,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from pydantic import ValidationError
-
-from sim.checkpoint import CorruptPart, PartOutput, PartStore
-from sim.constants import DEFAULT_DISCOUNT_RATE
+from sim.checkpoint import CorruptPart, PartStore
+from sim.comparison import DEFAULT_WTP
 from sim.executors import (
     DaskExecutor,
     Executor,
@@ -41,36 +43,29 @@ from sim.executors import (
     make_executor,
     with_task_timeout,
 )
-from sim.executors import available_cpus as _available_cpus
-from sim.experiment import (
-    DEFAULT_WTP,
-    Experiment,
-    Replicate,
-    Task,
-    TaskError,
-    TaskFunction,
-    check_names,
-    scenario_digest,
-    task_seed,
-)
+from sim.experiment import Experiment, Replicate, Task, TaskError, TaskFunction
 from sim.progress import progress_bar, progress_enabled
-from sim.replication import RESULT_COLUMNS, ReplicationOutput, simulate_replication
+from sim.replication import simulate_replication
 from sim.resources import check_memory, resolve_task_timeout
 from sim.results import (
-    OverYears,
+    OutputLock,
+    PartOutput,
     check_results_dir,
-    format_summary,
-    summarise,
-    write_results_dir,
+    combine_parts,
+    layout,
+    read_state,
 )
-from sim.rng import replication_seeds
+from sim.run_result import RunResult
+from sim.run_setup import (
+    OverrideError,
+    build_tasks,
+    choose_executor,
+    prepare,
+    run_state,
+    scenario_discount_rate,
+)
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.uncertain import uncertainty_of, with_uncertainty
 from sim.settlement.registry import custom_contracts_for_workers, custom_kinds
-from sim.uncertainty import DRAW_COLUMNS, draws_frame
-
-# re-exported for callers of the earlier runner API
-available_cpus = _available_cpus
 
 
 class ReplicationError(RuntimeError):
@@ -85,233 +80,7 @@ class ReplicationError(RuntimeError):
         super().__init__(f"{which} failed: {message}")
 
 
-class OverrideError(ValueError):
-    """A run setting (replications, seed, workers) is out of range; ``name`` says which."""
-
-    def __init__(self, name: str, message: str) -> None:
-        self.name = name
-        self.message = message
-        super().__init__(f"{name}: {message}")
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def _whole(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise OverrideError(name, f"expected a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def apply_overrides(
-    scenario: Scenario, *, replications: int | None = None, seed: int | None = None
-) -> Scenario:
-    """``scenario`` with its Monte Carlo settings replaced, checked against the schema.
-
-    The returned scenario is the one written out as the resolved scenario, so re-running that
-    file reproduces the run. Uncertain parameters are kept.
-    """
-    update: dict[str, int] = {}
-    if replications is not None:
-        update["replications"] = _whole("replications", replications, 1)
-    if seed is not None:
-        update["seed"] = _whole("seed", seed, 0)
-    if not update:
-        return scenario
-    try:
-        plain = Scenario.model_validate({**scenario.model_dump(), **update})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "scenario"
-        raise OverrideError(name, err["msg"]) from None
-    return with_uncertainty(plain, uncertainty_of(scenario))
-
-
-def resolve_workers(workers: int | None, replications: int) -> int:
-    """Worker processes to use: ``workers`` (default: one per CPU), at most one per replication."""
-    if workers is None:
-        workers = available_cpus()
-    return min(_whole("workers", workers, 1), replications)
-
-
-# --------------------------------------------------------------------------- the result
-
-
-@dataclass(frozen=True, repr=False)
-class RunResult:
-    """What a run produced: the tidy results table, side tables and how it was made.
-
-    ``results`` has the columns ``replication, scenario, year, entity, metric, value``;
-    ``draws`` the parameter draws (``replication, scenario, parameter, value``; empty when
-    nothing is uncertain). Summaries, risk measures and comparisons are computed from the
-    table on request; nothing here changes it.
-    """
-
-    results: pd.DataFrame
-    tables: dict[str, pd.DataFrame]
-    scenario: Scenario
-    seed: int
-    workers: int
-    started_at: datetime
-    finished_at: datetime
-    source: str | None = None
-    scenarios: tuple[Scenario, ...] = ()
-    draws: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DRAW_COLUMNS))
-    crn: bool = True
-    reference: str | None = None
-    backend: str = "serial"
-    name: str | None = None
-    wtp: tuple[float, ...] = DEFAULT_WTP
-    discount_rate: float = DEFAULT_DISCOUNT_RATE
-    align_horizon: str | None = None
-
-    @property
-    def replications(self) -> int:
-        """Number of replications run (per scenario)."""
-        return self.scenario.replications
-
-    @property
-    def scenario_names(self) -> list[str]:
-        return [s.name for s in (self.scenarios or (self.scenario,))]
-
-    def summary(
-        self,
-        by: Sequence[str] = ("scenario", "entity", "metric"),
-        over_years: OverYears = "mean",
-        percentiles: Sequence[float] = (),
-    ) -> pd.DataFrame:
-        """Mean, SD, SE, 95% percentile interval and n across replications (see
-        :func:`sim.results.summarise`); ``percentiles`` adds more."""
-        return summarise(self.results, by=by, over_years=over_years, percentiles=percentiles)
-
-    def risk(self, over_years: str = "total", **kwargs: Any) -> pd.DataFrame:
-        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`)."""
-        from sim.risk import risk_table
-
-        return risk_table(self.results, over_years=over_years, **kwargs)
-
-    def precision(self, **kwargs: Any) -> pd.DataFrame:
-        """Monte Carlo precision of each mean (see :func:`sim.risk.precision`)."""
-        from sim.risk import precision
-
-        return precision(self.results, **kwargs)
-
-    def compare(
-        self,
-        reference: str | None = None,
-        *,
-        wtp: Sequence[float] | None = None,
-        discount_rate: float | None = None,
-    ) -> Any:
-        """Comparisons of every scenario with ``reference`` (see :func:`sim.comparison.compare_results`)."""
-        from sim.comparison import compare_results
-
-        return compare_results(
-            self.results,
-            reference=reference or self.reference or self.scenario_names[0],
-            wtp=self.wtp if wtp is None else wtp,
-            discount_rate=self.discount_rate if discount_rate is None else discount_rate,
-            align_horizon=self.align_horizon,
-        )
-
-    def title(self) -> str:
-        """A one-line description of the run for the printed summary."""
-        s = self.scenario
-        crn = "" if len(self.scenario_names) < 2 else (
-            ", common random numbers" if self.crn else ", independent random numbers")
-        what = (f"Scenario {s.name}" if len(self.scenario_names) < 2
-                else f"Scenarios {', '.join(self.scenario_names)}")
-        return (
-            f"{what}: {s.replications} replication(s) x {s.horizon_years} year(s), "
-            f"seed {self.seed}{crn}. Mean per year; 95% interval across replications."
-        )
-
-    def format_summary(self, over_years: OverYears = "mean") -> str:
-        """The summary as a readable plain-text table."""
-        return format_summary(self.summary(over_years=over_years), title=self.title())
-
-    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
-        """Write the tidy results table to one Parquet file."""
-        p = Path(path)
-        self.results.to_parquet(p, index=False)
-        return p
-
-    def reports(self) -> dict[str, pd.DataFrame]:
-        """The report tables written next to the results (risk; comparisons if several
-        scenarios)."""
-        out: dict[str, pd.DataFrame] = {}
-        risk = self.risk()
-        if len(risk):
-            out["risk"] = risk
-        if len(self.scenario_names) > 1:
-            comparison = self.compare()
-            for name, frame in comparison.tables().items():
-                if len(frame):
-                    out[f"compare_{name}"] = frame
-        return out
-
-    def to_dir(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        command: str | None = None,
-        overwrite: bool = False,
-        source: str | os.PathLike[str] | None = None,
-    ) -> Path:
-        """Write the results directory (see :func:`sim.results.write_results_dir`)."""
-        return write_results_dir(
-            path,
-            self.results,
-            scenario=self.scenario,
-            scenarios=self.scenarios or None,
-            tables=self.tables,
-            draws=self.draws,
-            reports=self.reports(),
-            seed=self.seed,
-            workers=self.workers,
-            command=command,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            source=self.source if source is None else source,
-            overwrite=overwrite,
-            extra_manifest={"backend": self.backend, "common_random_numbers": self.crn,
-                            "reference": self.reference,
-                            **({"align_horizon": self.align_horizon} if self.align_horizon
-                               else {})},
-        )
-
-    def __repr__(self) -> str:
-        names = self.scenario_names
-        what = f"scenario={names[0]!r}" if len(names) == 1 else f"scenarios={names!r}"
-        return (
-            f"RunResult({what}, replications={self.replications}, "
-            f"seed={self.seed}, rows={len(self.results)}, tables={sorted(self.tables)})"
-        )
-
-
 # --------------------------------------------------------------------------- entry points
-
-
-def choose_executor(
-    executor: Executor | str | None, workers: int | None, scheduler: str | None,
-    dask_local: int | None, replications: int, tasks: int,
-) -> Executor:
-    if executor is not None and not isinstance(executor, str):
-        return executor
-    if executor == "serial":
-        return make_executor(workers=1)
-    if executor not in (None, "processes", "dask"):
-        raise OverrideError("executor", f"expected 'serial', 'processes' or 'dask', got "
-                            f"{executor!r}")
-    if scheduler is not None or dask_local is not None:
-        if dask_local is not None:
-            _whole("dask_local", dask_local, 1)
-        try:
-            return make_executor(scheduler=scheduler, dask_local=dask_local)
-        except ValueError as exc:
-            raise OverrideError("scheduler", str(exc)) from None
-    n = resolve_workers(workers, replications)
-    return make_executor(workers=min(n, tasks))
 
 
 def run(
@@ -435,53 +204,6 @@ def compare(
     )
 
 
-def scenario_discount_rate(scenario: Scenario) -> float:
-    """The scenario's yearly discount rate (``economics.discount_rate``), else 3%."""
-    rate = getattr(getattr(scenario, "economics", None), "discount_rate", None)
-    return DEFAULT_DISCOUNT_RATE if rate is None else float(rate)
-
-
-def prepare(
-    scenarios: Sequence[Scenario], replications: int | None, seed: int | None
-) -> list[Scenario]:
-    """The scenarios with the experiment's replications and seed (default: the first
-    scenario's), checked."""
-    if not scenarios:
-        raise ValueError("no scenarios to run")
-    first = scenarios[0]
-    reps = first.replications if replications is None else replications
-    root = first.seed if seed is None else seed
-    out = [apply_overrides(s, replications=reps, seed=root) for s in scenarios]
-    check_names(out)
-    return out
-
-
-def build_tasks(scenarios: Sequence[Scenario], crn: bool = True) -> list[Task]:
-    """The units of work, replication-major (so an interrupted run has finished whole
-    replications of every scenario)."""
-    first = scenarios[0]
-    seeds = replication_seeds(first.seed, first.replications)
-    return [
-        Task(k, sc, r, task_seed(seeds[r], sc.name, crn))
-        for r in range(first.replications)
-        for k, sc in enumerate(scenarios)
-    ]
-
-
-def run_state(scenarios: Sequence[Scenario], crn: bool, tasks: int) -> dict[str, Any]:
-    """What identifies a run, for resuming (see :mod:`sim.checkpoint`)."""
-    import sim
-
-    return {
-        "vbcsim_version": sim.__version__,
-        "scenarios": [{"name": s.name, "sha256": scenario_digest(s)} for s in scenarios],
-        "seed": scenarios[0].seed,
-        "replications": scenarios[0].replications,
-        "common_random_numbers": bool(crn),
-        "tasks": tasks,
-    }
-
-
 def resume_target(workdir: Path, recorded: str | None) -> Path:
     """Where the resumed run in ``workdir`` writes its results: the absolute ``target`` its
     ``run.json`` records, else ``workdir`` itself. An older relative entry is read next to
@@ -537,51 +259,78 @@ def run_scenarios(
     fn = _task_function(replicate, prepared, exe)
     if source is None and sources and len(prepared) == 1:
         source = sources[0]
-
-    store: PartStore | None = None
-    target: Path | None = None
-    started = datetime.now(UTC)
-    if out is not None:
-        state = run_state(prepared, crn, len(tasks))
-        if resume:
-            store = PartStore.resume(out, state)
-            target = resume_target(store.path, store.state.get("target"))
-            with contextlib.suppress(KeyError, ValueError):
-                started = datetime.fromisoformat(store.state["created_at"])
-        else:
-            target = check_results_dir(out, overwrite=overwrite)
-            workdir = target
-            if target.exists():  # replaced only at the end: work next to it meanwhile
-                workdir = target.parent / f".{target.name}.partial-{secrets.token_hex(4)}"
-            state.update(created_at=started.isoformat(), command=command,
-                         target=None if workdir == target else str(target.absolute()))
-            store = PartStore.create(workdir, state)
-    elif resume:
-        raise OverrideError("resume", "resuming needs the results directory (out=)")
-
     desc = name or (first.name if len(prepared) == 1 else " vs ".join(s.name for s in prepared))
-    outputs = _execute(tasks, fn, exe, store, progress, desc)
-    if store is not None:  # assemble the final files from the parts
-        outputs = _assemble(tasks, fn, exe, store, progress, desc)
-    finished = datetime.now(UTC)
 
-    order = sorted(range(len(tasks)), key=lambda i: (tasks[i].scenario_index,
-                                                      tasks[i].replication))
-    results, tables, draws = combine_parts([(tasks[i], outputs[i]) for i in order],
-                                           several=len(prepared) > 1)
-    result = RunResult(
-        results=results, tables=tables, scenario=first, seed=first.seed, workers=exe.workers,
-        started_at=started, finished_at=finished, source=source,
-        scenarios=tuple(prepared) if len(prepared) > 1 else (), draws=draws, crn=crn,
-        reference=reference or (first.name if len(prepared) > 1 else None),
-        backend=exe.name, name=name, wtp=tuple(float(w) for w in wtp),
-        discount_rate=float(discount_rate), align_horizon=align_horizon,
-    )
-    if store is not None and target is not None:
-        result.to_dir(target, command=command, overwrite=True)
+    def result(outputs: list[PartOutput], started: datetime) -> RunResult:
+        finished = datetime.now(UTC)
+        order = sorted(range(len(tasks)), key=lambda i: (tasks[i].scenario_index,
+                                                          tasks[i].replication))
+        results, tables, draws = combine_parts(
+            [(tasks[i].replication, tasks[i].label or tasks[i].scenario.name, outputs[i])
+             for i in order], several=len(prepared) > 1)
+        return RunResult(
+            results=results, tables=tables, scenario=first, seed=first.seed,
+            workers=exe.workers, started_at=started, finished_at=finished, source=source,
+            scenarios=tuple(prepared) if len(prepared) > 1 else (), draws=draws, crn=crn,
+            reference=reference or (first.name if len(prepared) > 1 else None),
+            backend=exe.name, name=name, wtp=tuple(float(w) for w in wtp),
+            discount_rate=float(discount_rate), align_horizon=align_horizon,
+        )
+
+    if out is None:
+        if resume:
+            raise OverrideError("resume", "resuming needs the results directory (out=)")
+        started = datetime.now(UTC)
+        return result(_execute(tasks, fn, exe, None, progress, desc), started)
+
+    state = run_state(prepared, crn, len(tasks))
+    if resume:
+        workdir = Path(out)
+        PartStore.resume(workdir, state)  # refused before anything is locked or created
+        target = resume_target(workdir, (read_state(workdir) or {}).get("target"))
+    else:
+        target = Path(out)
+    with OutputLock(target, command):
+        store, new = _open_store(target, Path(out), state, resume, overwrite, command)
+        started = datetime.now(UTC)
+        with contextlib.suppress(KeyError, ValueError):
+            started = datetime.fromisoformat(store.state["created_at"])
+        try:
+            _execute(tasks, fn, exe, store, progress, desc)
+            outputs = _assemble(tasks, fn, exe, store, progress, desc)
+        except BaseException:
+            if new and not store.done():  # nothing finished: leave nothing new behind
+                layout.remove_owned(store.path, layout.owned_files(store.path) or [])
+            raise
+        final = result(outputs, started)
+        try:
+            final.to_dir(target, command=command, overwrite=True)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                exc.partial_run = store.partial()  # type: ignore[attr-defined]
+            raise
         if store.path.resolve() != target.resolve():
-            shutil.rmtree(store.path, ignore_errors=True)
-    return result
+            layout.remove_owned(store.path, layout.owned_files(store.path) or [])
+        return final
+
+
+def _open_store(
+    target: Path, out: Path, state: dict[str, Any], resume: bool, overwrite: bool,
+    command: str | None,
+) -> tuple[PartStore, bool]:
+    """The parts of the run (with the lock of ``target`` held): the interrupted run in
+    ``out`` when resuming, else a new working directory (``target`` itself, or a hidden
+    sibling while an existing ``target`` is kept until the new results replace it); and
+    whether it is new."""
+    if resume:
+        return PartStore.resume(out, state), False
+    check_results_dir(target, overwrite=overwrite)  # again, now that the folder is locked
+    workdir = target
+    if target.exists():  # replaced only at the end: work next to it meanwhile
+        workdir = layout.sibling(target, "partial", secrets.token_hex(4))
+    state = {**state, "created_at": datetime.now(UTC).isoformat(), "command": command,
+             "target": None if workdir == target else str(target.absolute())}
+    return PartStore.create(workdir, state), True
 
 
 def check_scenarios_comparable(
@@ -619,6 +368,17 @@ def check_resources(
     if not (isinstance(exe, DaskExecutor) and exe.address is not None):
         check_memory(scenarios, exe.workers, force=force)
     return with_task_timeout(exe, timeout)
+
+
+def timeout_message(err: TaskTimedOut, scenario: Scenario, exe: Executor) -> str:
+    """What to say when a task ran past its time limit: the limit, the custom code that may
+    hang, that the workers were stopped, and how to raise the limit."""
+    kinds = custom_kinds([scenario])
+    suspect = (f" (the scenario's custom contract {', '.join(repr(k) for k in kinds)} may "
+               "hang)" if kinds else "")
+    stopped = "; its worker processes were stopped" if exe.name == "processes" else ""
+    return (f"{err}{suspect}{stopped}. If it only needs longer, raise the limit with "
+            f"--task-timeout SECONDS (task_timeout= in the API; 0 for no limit)")
 
 
 def execute_tasks(
@@ -718,106 +478,13 @@ def _execute(
     return outputs
 
 
-def timeout_message(err: TaskTimedOut, scenario: Scenario, exe: Executor) -> str:
-    """What to say when a task ran past its time limit: the limit, the custom code that may
-    hang, that the workers were stopped, and how to raise the limit."""
-    kinds = custom_kinds([scenario])
-    suspect = (f" (the scenario's custom contract {', '.join(repr(k) for k in kinds)} may "
-               "hang)" if kinds else "")
-    stopped = "; its worker processes were stopped" if exe.name == "processes" else ""
-    return (f"{err}{suspect}{stopped}. If it only needs longer, raise the limit with "
-            f"--task-timeout SECONDS (task_timeout= in the API; 0 for no limit)")
-
-
-# --------------------------------------------------------------------------- combining
-
-
-def _tidy(results: pd.DataFrame) -> pd.DataFrame:
-    extra = [c for c in results.columns if c not in RESULT_COLUMNS]
-    results = results[RESULT_COLUMNS + extra].copy()
-    return results.astype({"replication": "int64", "scenario": "string", "year": "int64",
-                           "entity": "string", "metric": "string", "value": "float64"})
-
-
-def combine(outputs: Sequence[ReplicationOutput]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Concatenate replication outputs in the order given (the runner passes replication order).
-
-    The results table gets the fixed columns first and a float64 ``value``; a side table
-    without a ``replication`` column gets one, from the output's position.
-    """
-    if outputs:
-        results = pd.concat([o.results for o in outputs], ignore_index=True)
-    else:
-        results = pd.DataFrame(columns=RESULT_COLUMNS)
-    extra = [c for c in results.columns if c not in RESULT_COLUMNS]
-    results = results[RESULT_COLUMNS + extra]
-    results["value"] = results["value"].astype("float64")
-
-    names = list(dict.fromkeys(name for o in outputs for name in (o.tables or {})))
-    tables: dict[str, pd.DataFrame] = {}
-    for name in names:
-        parts = []
-        for i, o in enumerate(outputs):
-            t = (o.tables or {}).get(name)
-            if t is None:
-                continue
-            if "replication" not in t.columns:
-                t = t.copy()
-                t.insert(0, "replication", i)
-            parts.append(t)
-        tables[name] = pd.concat(parts, ignore_index=True)
-    return results, tables
-
-
-def combine_parts(
-    parts: Sequence[tuple[Task, PartOutput]], several: bool = False
-) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
-    """Concatenate the outputs of tasks (in the order given): results, side tables, draws.
-
-    A side table without a ``replication`` column gets the task's; with ``several``
-    scenarios, one without a ``scenario`` column gets the scenario's name.
-    """
-    if parts:
-        results = _tidy(pd.concat([o.results for _, o in parts], ignore_index=True))
-    else:
-        results = _tidy(pd.DataFrame(columns=RESULT_COLUMNS))
-    names = list(dict.fromkeys(n for _, o in parts for n in (o.tables or {})))
-    tables: dict[str, pd.DataFrame] = {}
-    for name in names:
-        pieces = []
-        for task, o in parts:
-            t = (o.tables or {}).get(name)
-            if t is None:
-                continue
-            if "replication" not in t.columns or (several and "scenario" not in t.columns):
-                t = t.copy()
-                if several and "scenario" not in t.columns:
-                    t.insert(0, "scenario", task.label or task.scenario.name)
-                if "replication" not in t.columns:
-                    t.insert(0, "replication", task.replication)
-            pieces.append(t)
-        tables[name] = pd.concat(pieces, ignore_index=True)
-    draw_frames = [o.draws for _, o in parts if o.draws is not None and len(o.draws)]
-    draws = (pd.concat(draw_frames, ignore_index=True) if draw_frames else draws_frame([]))
-    return results, tables, draws
-
-
 __all__ = [
-    "OverrideError",
     "ReplicationError",
     "RunResult",
-    "apply_overrides",
-    "available_cpus",
-    "build_tasks",
     "check_resources",
     "check_scenarios_comparable",
-    "choose_executor",
-    "combine",
-    "combine_parts",
     "compare",
     "execute_tasks",
-    "prepare",
-    "resolve_workers",
     "resume_target",
     "run",
     "run_scenarios",

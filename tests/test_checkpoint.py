@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from conftest import TINY_YAML, fake_replicate, fake_replicate_failing
 
-from sim.checkpoint import PartOutput, PartStore, ResumeError
+from sim.checkpoint import PartStore, ResumeError
 from sim.cli import main
+from sim.results import PartOutput
 from sim.runner import run
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from sim.comparison import (
     payer_spending_metric,
     probability_best,
 )
-from sim.replication import RESULT_COLUMNS
+from sim.results import RESULT_COLUMNS
 
 # Per replication and year: (payer spending, QALYs, provider margin) for two plans.
 FFS = {0: [(100.0, 10.0, 5.0), (110.0, 10.0, 5.0)],

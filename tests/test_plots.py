@@ -20,7 +20,8 @@ from matplotlib.patches import Rectangle
 
 import sim
 from sim import plots
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.replication import ReplicationOutput
+from sim.results import RESULT_COLUMNS
 from sim.sensitivity import tornado as tornado_analysis
 
 PROVIDER = "primary_care_group"

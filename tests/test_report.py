@@ -27,9 +27,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.replication import ReplicationOutput
 from sim.report import ReportInputError, load_inputs, write_report
-from sim.results import write_results_dir
+from sim.results import RESULT_COLUMNS, write_results_dir
 from sim.sensitivity import tornado
 
 PROVIDER = "primary_care_group"

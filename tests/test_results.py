@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.replication import RESULT_COLUMNS
 from sim.results import (
+    RESULT_COLUMNS,
     ResultsDirError,
     check_results_dir,
     format_number,
@@ -189,10 +189,23 @@ def test_existing_dir_is_refused_and_left_untouched(written, tiny_scenario):
 
 
 def test_overwrite_replaces_a_results_dir(written, tiny_scenario):
-    (written / "stale.txt").write_text("old")
+    assert (written / "settlements.parquet").is_file()  # written by the old run only
     write_results_dir(written, KNOWN.iloc[:2], scenario=tiny_scenario, overwrite=True)
     assert len(pd.read_parquet(written / "results.parquet")) == 2
-    assert not (written / "stale.txt").exists()
+    assert not (written / "settlements.parquet").exists()
+    assert sorted(p.name for p in written.parent.iterdir()) == [written.name]
+
+
+def test_overwrite_refuses_a_results_dir_holding_a_users_files(written, tiny_scenario):
+    (written / "notes.txt").write_text("my notes")
+    (written / "analysis").mkdir()
+    (written / "analysis" / "look.ipynb").write_text("{}")
+    before = {p.relative_to(written): p.read_bytes() for p in written.rglob("*") if p.is_file()}
+    with pytest.raises(ResultsDirError, match=r"holds files vbcsim did not write \(not listed "
+                       r"in its manifest.json\): analysis, analysis/look.ipynb, notes.txt"):
+        write_results_dir(written, KNOWN.iloc[:2], scenario=tiny_scenario, overwrite=True)
+    after = {p.relative_to(written): p.read_bytes() for p in written.rglob("*") if p.is_file()}
+    assert after == before
     assert sorted(p.name for p in written.parent.iterdir()) == [written.name]
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.replication import RESULT_COLUMNS
-from sim.results import summarise
+from sim.results import RESULT_COLUMNS, summarise
 from sim.risk import cvar, precision, risk_table, var, worst_cumulative
 
 

@@ -16,17 +16,12 @@ from conftest import (
     fake_replicate_reversed,
 )
 
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.replication import ReplicationOutput
+from sim.results import RESULT_COLUMNS, RESULT_DTYPES, PartOutput, combine_parts
 from sim.rng import replication_seeds
-from sim.runner import (
-    OverrideError,
-    ReplicationError,
-    RunResult,
-    apply_overrides,
-    combine,
-    resolve_workers,
-    run,
-)
+from sim.run_result import RunResult
+from sim.run_setup import OverrideError, apply_overrides, resolve_workers
+from sim.runner import ReplicationError, run
 from sim.scenario import scenario_from_dict
 
 
@@ -152,22 +147,28 @@ def test_apply_overrides_without_changes_returns_the_same_scenario(tiny_scenario
 
 
 def test_workers_default_to_cpus_but_never_more_than_replications(monkeypatch):
-    import sim.runner
+    import sim.run_setup
 
-    monkeypatch.setattr(sim.runner, "available_cpus", lambda: 8)
+    monkeypatch.setattr(sim.run_setup, "available_cpus", lambda: 8)
     assert resolve_workers(None, 3) == 3
     assert resolve_workers(None, 20) == 8
     assert resolve_workers(16, 4) == 4
 
 
-def test_combine_adds_a_replication_column_to_side_tables_without_one():
-    def out(i):
-        res = pd.DataFrame([(i, "s", 1, "population", "m", 1.0)], columns=RESULT_COLUMNS)
-        return ReplicationOutput(res, {"claims": pd.DataFrame({"amount_usd": [10.0 * i]})})
+def test_combine_adds_replication_and_scenario_columns_to_side_tables_without_them():
+    def out(i, name):
+        res = pd.DataFrame([(i, name, 1, "population", "m", 1.0)], columns=RESULT_COLUMNS)
+        return PartOutput(res, {"claims": pd.DataFrame({"amount_usd": [10.0 * i]})})
 
-    results, tables = combine([out(0), out(1)])
-    assert list(tables["claims"]["replication"]) == [0, 1]
-    assert list(results["replication"]) == [0, 1]
+    parts = [(0, "a", out(0, "a")), (3, "b", out(3, "b"))]
+    results, tables, draws = combine_parts(parts, several=True)
+    assert list(tables["claims"].columns) == ["replication", "scenario", "amount_usd"]
+    assert list(tables["claims"]["replication"]) == [0, 3]
+    assert list(tables["claims"]["scenario"]) == ["a", "b"]
+    assert list(results["replication"]) == [0, 3]
+    assert dict(results.dtypes.astype(str)) == RESULT_DTYPES and len(draws) == 0
+    _, one, _ = combine_parts(parts[:1])  # one scenario: no scenario column is added
+    assert list(one["claims"].columns) == ["replication", "amount_usd"]
 
 
 def test_summary_and_repr(tiny_scenario):

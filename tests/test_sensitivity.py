@@ -7,7 +7,8 @@ import pytest
 from conftest import TINY
 
 from sim.cli import main
-from sim.replication import RESULT_COLUMNS, ReplicationOutput
+from sim.replication import ReplicationOutput
+from sim.results import RESULT_COLUMNS
 from sim.scenario import scenario_from_dict
 from sim.sensitivity import SensitivityError, parse_range, sobol, tornado, tornado_figure
 

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_worker_faults import _alive
 
 from sim.contracts import BaseSettler
 from sim.executors import (
@@ -23,6 +22,7 @@ from sim.executors import (
     TaskTimedOut,
 )
 from sim.resources import MIN_TIMEOUT_SECONDS, default_task_timeout, resolve_task_timeout
+from sim.results.lock import process_alive as _alive
 from sim.scenario import scenario_from_dict
 from sim.settlement import register_custom
 

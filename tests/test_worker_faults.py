@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.results.lock import process_alive
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: A script that runs slow items on two local worker processes; each item writes its
@@ -45,20 +47,6 @@ SLOW_POOL = textwrap.dedent("""
 """)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (dead, not yet reaped by its new parent) counts as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _wait_for(condition, seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -83,16 +71,16 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, where):
         assert _wait_for(lambda: len(list(pids_dir.iterdir())) >= 2, 60), \
             "the two workers did not start"
         workers = [int(p.name) for p in pids_dir.iterdir()]
-        assert all(_alive(pid) for pid in workers)
+        assert all(process_alive(pid) for pid in workers)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
-        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), 5), \
+        assert _wait_for(lambda: not any(process_alive(pid) for pid in workers), 5), \
             f"workers still running after their parent was killed: {workers}"
     finally:
         if parent.poll() is None:
             parent.kill()
         for pid in workers:  # never leave a stray process behind, even if the test fails
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

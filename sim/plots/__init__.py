@@ -14,7 +14,7 @@
     >>> fig = plots.fan_chart(res, "admissions_per_1000")
     >>> fig.savefig("admissions.png", dpi=150)
 
-``results`` may be a tidy results table, a :class:`~sim.runner.RunResult` or a results
+``results`` may be a tidy results table, a :class:`~sim.run_result.RunResult` or a results
 directory. Figures are built with :class:`matplotlib.figure.Figure`, not ``pyplot``: no
 global state, safe under the Agg backend and in worker processes; in a notebook a figure
 shows when it is the last expression of a cell. Each plot has a ``*_table`` companion (e.g.

@@ -33,15 +33,18 @@ def axis_label(metric: str) -> str:
 
 
 def as_results(results: Any) -> pd.DataFrame:
-    """The tidy results table from a DataFrame, a :class:`~sim.runner.RunResult`, a results
+    """The tidy results table from a DataFrame, a :class:`~sim.run_result.RunResult`, a results
     directory or a ``results.parquet``/``.csv`` file; ``scenario``/``entity``/``metric`` as
     plain strings."""
     if isinstance(results, str | os.PathLike):
+        from sim.results import layout
+
         p = Path(results)
         if p.is_dir():
-            p = p / "results.parquet" if (p / "results.parquet").exists() else p / "results.csv"
+            p = layout.results_file(p) or p / layout.RESULTS_CSV
         if not p.exists():
-            raise FileNotFoundError(f"{results}: no results.parquet or results.csv")
+            raise FileNotFoundError(f"{results}: no {layout.RESULTS_PARQUET} or "
+                                    f"{layout.RESULTS_CSV}")
         frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
     elif isinstance(results, pd.DataFrame):
         frame = results

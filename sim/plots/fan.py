@@ -80,7 +80,7 @@ def fan_chart(
 
     The line (with a dot per year) is the median across replications; the darker band holds
     the middle 50% of replications (25th to 75th percentile), the lighter band the middle
-    90% (5th to 95th). ``results``: a tidy results table, a :class:`~sim.runner.RunResult`
+    90% (5th to 95th). ``results``: a tidy results table, a :class:`~sim.run_result.RunResult`
     or a results directory. The fans share one axis, or with ``separate`` get one panel
     each (own vertical scale); ``None`` puts scenarios whose 90% bands overlap on a shared
     panel and gives the others their own, so no fan is flattened by another's scale.

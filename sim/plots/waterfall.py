@@ -46,8 +46,10 @@ GAIN, LOSS, TOTAL = "#009E73", LOSS_COLOUR, "#34495E"
 def _inputs(source: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(results, cash_flows or None) from a directory, a RunResult, a table or a mapping."""
     if isinstance(source, str | os.PathLike):
+        from sim.results.layout import CASH_FLOWS_PARQUET
+
         p = Path(source)
-        flows = pd.read_parquet(p / "cash_flows.parquet") if (p / "cash_flows.parquet").exists() \
+        flows = pd.read_parquet(p / CASH_FLOWS_PARQUET) if (p / CASH_FLOWS_PARQUET).exists() \
             else None
         return as_results(p), flows
     if isinstance(source, Mapping):
@@ -148,7 +150,7 @@ def settlement_waterfall(
     margin for ``provider`` in one plan year (default: the last), mean over replications;
     one panel per scenario (``scenario``: one name, several, or ``None`` for all).
 
-    ``results_dir_or_tables``: a results directory, a :class:`~sim.runner.RunResult`, a tidy
+    ``results_dir_or_tables``: a results directory, a :class:`~sim.run_result.RunResult`, a tidy
     results table, or ``{"results": ..., "cash_flows": ...}``; with cash flows the
     settlement is split by kind. Green steps add to the provider's money, red ones take
     from it; dark bars are the revenue subtotal and the margin. The numbers are

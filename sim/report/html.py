@@ -251,14 +251,14 @@ def render_page(
     charts: Sequence[Chart],
 ) -> str:
     """The whole HTML document."""
-    import sim
+    from sim._version import __version__
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     numbers = {c.id: i + 1 for i, c in enumerate(charts)}
     present = [(k, v) for k, v in SECTIONS
                if k == "assumptions" or any(c.section == k for c in charts)]
     body = [f"<header class=\"top\"><h1>{_e(title)}</h1>"
-            f"<p class=\"meta\">vbcsim {_e(sim.__version__)} · generated {now} · "
+            f"<p class=\"meta\">vbcsim {_e(__version__)} · generated {now} · "
             f"{len(inputs.scenarios)} scenario(s), plan years {inputs.years[0]} to "
             f"{inputs.years[-1]}"
             + (f" · provider: {_e(inputs.provider)}" if inputs.provider else "") + "</p>"
@@ -297,7 +297,7 @@ def render_page(
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<meta name=\"generator\" content=\"vbcsim {_e(sim.__version__)}\">"
+            f"<meta name=\"generator\" content=\"vbcsim {_e(__version__)}\">"
             f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>\n"
             + "\n".join(body) + f"\n</main><script>{SELF_CHECK}</script></body></html>\n")
 

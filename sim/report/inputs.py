@@ -1,17 +1,16 @@
 """Read what a report is made from: results directories (and sensitivity outputs).
 
 A results directory is what ``vbcsim run``/``vbcsim compare`` (or ``RunResult.to_dir``)
-writes: ``results.parquet`` (or ``results.csv``), ``manifest.json``, ``cash_flows.parquet``,
-``scenario.yaml`` or ``scenarios/*.yaml``, ``compare_*.csv``. A sensitivity output is the
-``tornado.csv`` or ``sobol.csv`` that ``vbcsim sensitivity --out DIR`` writes; it is found in
-a directory given on its own, inside a results directory, or in its ``sensitivity/``
-subdirectory.
+writes (its files: :mod:`sim.results.layout`); the report reads ``results.parquet`` (or
+``results.csv``), ``manifest.json``, ``cash_flows.parquet``, ``scenario.yaml`` or
+``scenarios/*.yaml`` and ``compare_npv.csv``. A sensitivity output is the ``tornado.csv`` or
+``sobol.csv`` that ``vbcsim sensitivity --out DIR`` writes; it is found in a directory given
+on its own, inside a results directory, or in its ``sensitivity/`` subdirectory.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ import yaml
 from sim.comparison import alignment_note, check_comparable, years_by_scenario
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.plots._common import as_results
-
-SENSITIVITY_FILES = (("tornado", "tornado.csv"), ("sobol", "sobol.csv"))
+from sim.results import layout
 
 
 class ReportInputError(ValueError):
@@ -91,13 +89,7 @@ def _sha256(path: Path) -> str:
 
 
 def _sensitivity_in(path: Path) -> list[Sensitivity]:
-    found = []
-    for where in (path, path / "sensitivity"):
-        for kind, name in SENSITIVITY_FILES:
-            f = where / name
-            if f.is_file():
-                found.append(Sensitivity(kind, pd.read_csv(f), f))
-    return found
+    return [Sensitivity(kind, pd.read_csv(f), f) for kind, f in layout.sensitivity_files(path)]
 
 
 def _scenario_file(path: Path, name: str) -> dict[str, Any]:
@@ -134,12 +126,12 @@ def _comparability(results: pd.DataFrame, sources: Sequence[Source],
 
 
 def _discount_rate(path: Path, reference: str) -> float | None:
-    npv = path / "compare_npv.csv"
+    npv = path / layout.NPV_CSV
     if npv.is_file():
         table = pd.read_csv(npv)
         if "discount_rate" in table and len(table):
             return float(table["discount_rate"].iloc[0])
-    for f in (path / "scenario.yaml", path / "scenarios" / f"{reference}.yaml"):
+    for f in (path / layout.SCENARIO_YAML, path / layout.scenario_file(reference)):
         if f.is_file():
             data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
             rate = (data.get("economics") or {}).get("discount_rate")
@@ -196,18 +188,16 @@ def load_inputs(
                                    "directory)")
         sens = _sensitivity_in(path)
         sensitivity += sens
-        results_file = next((path / n for n in ("results.parquet", "results.csv")
-                             if (path / n).is_file()), None)
+        results_file = layout.results_file(path)
         if results_file is None:
             if sens:
                 continue
-            raise ReportInputError(f"{path}: not a vbcsim results directory (no results.parquet "
-                                   "or results.csv, and no tornado.csv/sobol.csv)")
+            raise ReportInputError(
+                f"{path}: not a vbcsim results directory (no {layout.RESULTS_PARQUET} or "
+                f"{layout.RESULTS_CSV}, and no "
+                f"{'/'.join(name for _, name in layout.SENSITIVITY_FILES)})")
         frame = as_results(results_file)
-        try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = {}
+        manifest = layout.read_manifest_if_any(path) or {}
         renamed = {}
         for name in dict.fromkeys(frame["scenario"]):
             new = name
@@ -221,7 +211,7 @@ def load_inputs(
         if renamed:
             frame["scenario"] = frame["scenario"].replace(renamed)
         frames.append(frame)
-        cf = path / "cash_flows.parquet"
+        cf = path / layout.CASH_FLOWS_PARQUET
         if cf.is_file():
             table = pd.read_parquet(cf)
             if "scenario" in table:

@@ -1,0 +1,181 @@
+"""The result object of a run: the tidy results table, side tables and how they were made.
+
+:class:`RunResult` is what :func:`sim.run` and :func:`sim.compare` return. It belongs to the
+reading side: summaries, risk measures, comparisons and the results directory are computed
+from its tables on request, and nothing here imports the simulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sim.comparison import DEFAULT_WTP
+from sim.constants import DEFAULT_DISCOUNT_RATE
+from sim.results import OverYears, format_summary, summarise, write_results_dir
+from sim.uncertainty import DRAW_COLUMNS
+
+if TYPE_CHECKING:
+    from sim.comparison import Comparison
+    from sim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True, repr=False)
+class RunResult:
+    """What a run produced: the tidy results table, side tables and how it was made.
+
+    ``results`` has the columns ``replication, scenario, year, entity, metric, value``;
+    ``draws`` the parameter draws (``replication, scenario, parameter, value``; empty when
+    nothing is uncertain). Summaries, risk measures and comparisons are computed from the
+    table on request; nothing here changes it.
+    """
+
+    results: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    scenario: Scenario
+    seed: int
+    workers: int
+    started_at: datetime
+    finished_at: datetime
+    source: str | None = None
+    scenarios: tuple[Scenario, ...] = ()
+    draws: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DRAW_COLUMNS))
+    crn: bool = True
+    reference: str | None = None
+    backend: str = "serial"
+    name: str | None = None
+    wtp: tuple[float, ...] = DEFAULT_WTP
+    discount_rate: float = DEFAULT_DISCOUNT_RATE
+    align_horizon: str | None = None
+
+    @property
+    def replications(self) -> int:
+        """Number of replications run (per scenario)."""
+        return self.scenario.replications
+
+    @property
+    def scenario_names(self) -> list[str]:
+        return [s.name for s in (self.scenarios or (self.scenario,))]
+
+    def summary(
+        self,
+        by: Sequence[str] = ("scenario", "entity", "metric"),
+        over_years: OverYears = "mean",
+        percentiles: Sequence[float] = (),
+    ) -> pd.DataFrame:
+        """Mean, SD, SE, 95% percentile interval and n across replications (see
+        :func:`sim.results.summarise`); ``percentiles`` adds more."""
+        return summarise(self.results, by=by, over_years=over_years, percentiles=percentiles)
+
+    def risk(self, over_years: str = "total", **kwargs: Any) -> pd.DataFrame:
+        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`)."""
+        from sim.risk import risk_table
+
+        return risk_table(self.results, over_years=over_years, **kwargs)
+
+    def precision(self, **kwargs: Any) -> pd.DataFrame:
+        """Monte Carlo precision of each mean (see :func:`sim.risk.precision`)."""
+        from sim.risk import precision
+
+        return precision(self.results, **kwargs)
+
+    def compare(
+        self,
+        reference: str | None = None,
+        *,
+        wtp: Sequence[float] | None = None,
+        discount_rate: float | None = None,
+    ) -> Comparison:
+        """Comparisons of every scenario with ``reference`` (see :func:`sim.comparison.compare_results`)."""
+        from sim.comparison import compare_results
+
+        return compare_results(
+            self.results,
+            reference=reference or self.reference or self.scenario_names[0],
+            wtp=self.wtp if wtp is None else wtp,
+            discount_rate=self.discount_rate if discount_rate is None else discount_rate,
+            align_horizon=self.align_horizon,
+        )
+
+    def title(self) -> str:
+        """A one-line description of the run for the printed summary."""
+        s = self.scenario
+        crn = "" if len(self.scenario_names) < 2 else (
+            ", common random numbers" if self.crn else ", independent random numbers")
+        what = (f"Scenario {s.name}" if len(self.scenario_names) < 2
+                else f"Scenarios {', '.join(self.scenario_names)}")
+        return (
+            f"{what}: {s.replications} replication(s) x {s.horizon_years} year(s), "
+            f"seed {self.seed}{crn}. Mean per year; 95% interval across replications."
+        )
+
+    def format_summary(self, over_years: OverYears = "mean") -> str:
+        """The summary as a readable plain-text table."""
+        return format_summary(self.summary(over_years=over_years), title=self.title())
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
+        """Write the tidy results table to one Parquet file."""
+        p = Path(path)
+        self.results.to_parquet(p, index=False)
+        return p
+
+    def reports(self) -> dict[str, pd.DataFrame]:
+        """The report tables written next to the results (risk; comparisons if several
+        scenarios)."""
+        out: dict[str, pd.DataFrame] = {}
+        risk = self.risk()
+        if len(risk):
+            out["risk"] = risk
+        if len(self.scenario_names) > 1:
+            comparison = self.compare()
+            for name, frame in comparison.tables().items():
+                if len(frame):
+                    out[f"compare_{name}"] = frame
+        return out
+
+    def to_dir(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        command: str | None = None,
+        overwrite: bool = False,
+        source: str | os.PathLike[str] | None = None,
+    ) -> Path:
+        """Write the results directory (see :func:`sim.results.write_results_dir`)."""
+        return write_results_dir(
+            path,
+            self.results,
+            scenario=self.scenario,
+            scenarios=self.scenarios or None,
+            tables=self.tables,
+            draws=self.draws,
+            reports=self.reports(),
+            seed=self.seed,
+            workers=self.workers,
+            command=command,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            source=self.source if source is None else source,
+            overwrite=overwrite,
+            extra_manifest={"backend": self.backend, "common_random_numbers": self.crn,
+                            "reference": self.reference,
+                            **({"align_horizon": self.align_horizon} if self.align_horizon
+                               else {})},
+        )
+
+    def __repr__(self) -> str:
+        names = self.scenario_names
+        what = f"scenario={names[0]!r}" if len(names) == 1 else f"scenarios={names!r}"
+        return (
+            f"RunResult({what}, replications={self.replications}, "
+            f"seed={self.seed}, rows={len(self.results)}, tables={sorted(self.tables)})"
+        )
+
+
+__all__ = ["RunResult"]
