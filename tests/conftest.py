@@ -2,10 +2,8 @@
 
 The fakes are module-level functions so that worker processes can unpickle them (they are
 found as ``conftest.<name>``; keep this file the only un-packaged ``conftest.py`` on the path
-of the runner tests, or move the fakes).
-
-Tests marked ``real_model`` run the real ``sim.replication.simulate_replication``; while it
-is still the placeholder (``NotImplementedError("care model not wired yet")``) they skip.
+of the runner tests, or move the fakes). Tests that need the real care model simply run it
+at a small size (e.g. :data:`TINY`).
 """
 
 from __future__ import annotations
@@ -18,8 +16,6 @@ import pytest
 
 from sim.rng import stream
 from sim.scenario import Scenario, scenario_from_dict
-
-PLACEHOLDER_MESSAGE = "care model not wired yet"
 
 FAKE_METRICS = [
     # (entity, metric, typical value)
@@ -100,27 +96,6 @@ def fake_model(monkeypatch):
 
     monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
     return fake_replicate
-
-
-@pytest.fixture
-def real_model():
-    """Skip while the care model is still the placeholder; otherwise do nothing."""
-    from sim.replication import simulate_replication
-
-    scenario = scenario_from_dict({**TINY, "horizon_years": 1})
-    try:
-        simulate_replication(scenario, 0, np.random.SeedSequence(0))
-    except NotImplementedError as exc:
-        if str(exc) == PLACEHOLDER_MESSAGE:
-            pytest.skip("real care model not wired yet (placeholder simulate_replication)")
-        raise
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "real_model: end-to-end test of the real care model (skips while it is the "
-        "placeholder)"
-    )
 
 
 def worker_settings(_: object) -> dict[str, object]:

@@ -70,9 +70,7 @@ def run_and_signal(scen: Path, out: Path, sig: int, parts: int) -> tuple[int, st
     return proc.returncode, err
 
 
-@pytest.mark.real_model
-def test_sigkill_midway_then_resume_gives_the_uninterrupted_results(real_model, tmp_path,
-                                                                     capsys):
+def test_sigkill_midway_then_resume_gives_the_uninterrupted_results(tmp_path, capsys):
     scen = tmp_path / "killme.yaml"
     scen.write_text(KILL_YAML)
     out = tmp_path / "killed"

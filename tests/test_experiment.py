@@ -78,8 +78,7 @@ def test_scenarios_must_have_different_names(pair):
 
 
 @pytest.mark.slow
-@pytest.mark.real_model
-def test_common_random_numbers_shrink_the_variance_of_the_difference(real_model):
+def test_common_random_numbers_shrink_the_variance_of_the_difference():
     """FFS against a one-sided MSSP ACO (levers chosen by the behaviour model): the variance
     across replications of the difference in total spending is at least 5x smaller with
     common random numbers than with independent streams."""
