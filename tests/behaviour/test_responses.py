@@ -18,6 +18,9 @@ from sim.rng import replication_seeds
 from sim.scenario import load_scenario
 from sim.scenario.schema import Prices
 
+# A long integration test (the whole model at size); skipped by `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
 SIZE, YEARS, REPS = 8000, 3, 2
 PC = "primary_care_group"
