@@ -2,15 +2,15 @@
 
 The fakes are module-level functions so that worker processes can unpickle them (they are
 found as ``conftest.<name>``; keep this file the only un-packaged ``conftest.py`` on the path
-of the runner tests, or move the fakes).
-
-Tests marked ``real_model`` run the real ``sim.replication.simulate_replication``; while it
-is still the placeholder (``NotImplementedError("care model not wired yet")``) they skip.
+of the runner tests, or move the fakes). Tests that need the real care model simply run it
+at a small size (e.g. :data:`TINY`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,6 @@ import pytest
 
 from sim.rng import stream
 from sim.scenario import Scenario, scenario_from_dict
-
-PLACEHOLDER_MESSAGE = "care model not wired yet"
 
 FAKE_METRICS = [
     # (entity, metric, typical value)
@@ -102,25 +100,80 @@ def fake_model(monkeypatch):
     return fake_replicate
 
 
-@pytest.fixture
-def real_model():
-    """Skip while the care model is still the placeholder; otherwise do nothing."""
-    from sim.replication import simulate_replication
+REPO = Path(__file__).resolve().parents[1]
 
-    scenario = scenario_from_dict({**TINY, "horizon_years": 1})
-    try:
-        simulate_replication(scenario, 0, np.random.SeedSequence(0))
-    except NotImplementedError as exc:
-        if str(exc) == PLACEHOLDER_MESSAGE:
-            pytest.skip("real care model not wired yet (placeholder simulate_replication)")
-        raise
+#: A run long enough to be stopped midway (12 replications), short enough to run three
+#: times: the checkpoint and signal tests stop it, resume it and compare it with
+#: :func:`killme_whole`.
+KILL_YAML = """\
+name: killme
+population: {size: 600}
+horizon_years: 2
+warmup_years: 1
+replications: 12
+seed: 3
+clinical:
+  admissions:
+    rate_per_year: {dist: gamma, mean: 0.15, sd: 0.02}
+"""
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "real_model: end-to-end test of the real care model (skips while it is the "
-        "placeholder)"
-    )
+@pytest.fixture(scope="session")
+def killme_whole(tmp_path_factory) -> Path:
+    """The results directory of an uninterrupted ``vbcsim run`` of :data:`KILL_YAML`
+    (2 workers; the results do not depend on the number of workers)."""
+    import contextlib
+    import io
+
+    from sim.cli import main
+
+    root = tmp_path_factory.mktemp("killme")
+    scen = root / "killme.yaml"
+    scen.write_text(KILL_YAML)
+    out = root / "whole"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["run", str(scen), "--out", str(out), "-w", "2", "-q"]) == 0
+    return out
+
+#: The library scenarios of the shared small comparison (see :func:`small_comparison`).
+SMALL_NAMES = ["ffs_baseline", "mssp_one_sided", "capitation_global"]
+
+
+def small_library_scenario(name: str, size: int = 500, years: int = 2) -> Scenario:
+    """A library scenario (``scenarios/<name>.yaml``) at ``size`` patients and ``years`` plan
+    years, everything else as shipped (behaviour on)."""
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(REPO / "scenarios" / f"{name}.yaml")
+    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": size}),
+                                 "horizon_years": years})
+
+
+@pytest.fixture(scope="session")
+def small_comparison():
+    """One tiny real experiment shared by the plot and report tests: FFS, one-sided MSSP and
+    global capitation from the library at 500 patients, 2 plan years, 3 replications, common
+    random numbers, behaviour on."""
+    import sim
+
+    return sim.compare([small_library_scenario(n) for n in SMALL_NAMES], replications=3,
+                       workers=1, progress=False)
+
+
+def one_scenario(result, name: str):
+    """The run of scenario ``name`` alone, taken out of a comparison with common random
+    numbers: every replication of a compared scenario uses the seed sequence that ``sim.run``
+    of that scenario (same seed and replications) uses, so the numbers are the same."""
+    assert result.crn, "only a comparison with common random numbers holds single runs"
+    (scenario,) = [s for s in result.scenarios if s.name == name]
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["scenario"] == name].reset_index(drop=True)
+
+    return dataclasses.replace(result, results=pick(result.results), scenario=scenario,
+                               tables={k: pick(v) for k, v in result.tables.items()},
+                               draws=pick(result.draws), scenarios=(), reference=None,
+                               name=None)
 
 
 def worker_settings(_: object) -> dict[str, object]:

@@ -17,6 +17,9 @@ from sim.replication import simulate_replication
 from sim.rng import replication_seeds
 from sim.scenario import load_scenario
 
+# A long integration test (the whole model at size); skipped by `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "ffs_baseline.yaml"
 
 

@@ -230,8 +230,7 @@ def test_workers_do_not_change_the_files(tiny_yaml, fake_model, tmp_path, capsys
 # --------------------------------------------------------------------------- real model
 
 
-@pytest.mark.real_model
-def test_real_model_cli_run_writes_outputs(real_model, tiny_yaml, tmp_path, capsys):
+def test_real_model_cli_run_writes_outputs(tiny_yaml, tmp_path, capsys):
     out_dir = tmp_path / "r"
     code, out, err = run_cli("run", tiny_yaml, "--out", out_dir, "--workers", "2", "-q",
                              capsys=capsys)

@@ -1,7 +1,8 @@
 """Plots: every function returns a matplotlib Figure drawing the numbers of the results.
 
 One tiny real experiment (FFS, one-sided MSSP and global capitation; 500 patients, 2 plan
-years, 3 replications, common random numbers) feeds every test; each test recomputes what
+years, 3 replications, common random numbers; ``small_comparison`` in conftest.py, shared
+with the report tests) feeds every test; each test recomputes what
 a chart should show straight from the tidy results table and compares it with what was
 drawn (line data, bar sizes, marker positions).
 """
@@ -15,10 +16,10 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_library_scenario
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-import sim
 from sim import plots
 from sim.replication import ReplicationOutput
 from sim.results import RESULT_COLUMNS
@@ -29,16 +30,10 @@ SPEND = "payer_spend_per_capita_usd"
 NAMES = ["ffs_baseline", "mssp_one_sided", "capitation_global"]
 
 
-def small(path: str):
-    sc = sim.load_scenario(path)
-    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": 500}),
-                                 "horizon_years": 2})
-
-
 @pytest.fixture(scope="module")
-def run():
-    return sim.compare([small(f"scenarios/{n}.yaml") for n in NAMES], replications=3,
-                       workers=1, progress=False)
+def run(small_comparison):
+    assert small_comparison.scenario_names == NAMES
+    return small_comparison
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +217,7 @@ def linear_model(scenario, replication, seed_seq):
 
 
 def test_tornado():
-    scenario = small("scenarios/ffs_baseline.yaml")
+    scenario = small_library_scenario("ffs_baseline")
     table = tornado_analysis(scenario, ["clinical.admissions.rate_per_year=0.1:0.2",
                                         "clinical.admissions.los_mean_days=4:6"], SPEND,
                              replicate=linear_model, replications=1, progress=False)

@@ -1,10 +1,11 @@
 """The HTML report: one self-contained file whose numbers match the results files.
 
 Two tiny real runs (FFS and one-sided MSSP; 500 patients, 2 plan years, 3 replications, the
-same seed, so common random numbers) are written as results directories, as `vbcsim run`
-writes them; every number the report shows in its table is recomputed here from
-`results.parquet` by plain pandas. The last test renders the page in a real browser
-(Debian's chromium, headless) and checks the rendered DOM and a screenshot.
+same seed, so common random numbers; taken out of ``small_comparison`` in conftest.py, shared
+with the plot tests) are written as results directories, as `vbcsim run` writes them; every
+number the report shows in its table is recomputed here from `results.parquet` by plain
+pandas. The last test renders the page in a real browser (Debian's chromium, headless) and
+checks the rendered DOM and a screenshot.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_scenario, small_library_scenario
 
 import sim
 from sim.replication import ReplicationOutput
@@ -39,12 +41,6 @@ CHROMIUM = shutil.which("chromium") or next(
     (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
 
 
-def small(name: str):
-    sc = sim.load_scenario(f"scenarios/{name}.yaml")
-    return sc.model_copy(update={"population": sc.population.model_copy(update={"size": 500}),
-                                 "horizon_years": 2})
-
-
 def linear_model(scenario, replication, seed_seq):
     """A stand-in model for a quick real tornado analysis (known answer)."""
     adm = scenario.clinical.admissions
@@ -55,15 +51,15 @@ def linear_model(scenario, replication, seed_seq):
 
 
 @pytest.fixture(scope="module")
-def dirs(tmp_path_factory):
+def dirs(tmp_path_factory, small_comparison):
     root = tmp_path_factory.mktemp("runs")
     runs = {}
     for name in ("ffs_baseline", "mssp_one_sided"):
-        runs[name] = sim.run(small(name), replications=3, workers=1, progress=False)
+        runs[name] = one_scenario(small_comparison, name)
         runs[name].to_dir(root / name)
     sens = root / "sensitivity"
     sens.mkdir()
-    tornado(small("mssp_one_sided"), ["clinical.admissions.rate_per_year=0.1:0.2",
+    tornado(small_library_scenario("mssp_one_sided"), ["clinical.admissions.rate_per_year=0.1:0.2",
                                       "clinical.admissions.los_mean_days=4:6"], SPEND,
             replicate=linear_model, replications=1, progress=False).to_csv(
         sens / "tornado.csv", index=False)
@@ -345,3 +341,21 @@ def test_report_in_a_real_browser(report, dirs, tmp_path):
     ink = (pixels.mean(axis=2) < 0.85).mean()
     assert 0.02 < ink < 0.6, ink  # text, table and charts drawn; not blank, not all dark
     assert re.search(r"\bSummary\b", page.text)
+
+
+def test_a_run_taken_from_the_comparison_is_the_run_of_the_scenario_alone(dirs):
+    """The shared fixture's claim: with common random numbers, a compared scenario's
+    replication r is replication r of ``sim.run`` of that scenario alone (checked on the
+    first replication: the seeds do not depend on how many replications follow)."""
+
+    alone = sim.run(small_library_scenario("ffs_baseline"), replications=1, workers=1,
+                    progress=False)
+    taken = dirs["runs"]["ffs_baseline"]
+
+    def first(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["replication"] == 0].reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(alone.results, first(taken.results))
+    assert alone.tables.keys() == taken.tables.keys()
+    for name, table in alone.tables.items():
+        pd.testing.assert_frame_equal(table, first(taken.tables[name]))

@@ -157,8 +157,7 @@ def test_resume_from_another_folder_writes_where_the_run_was_to_write(
                 == (tmp_path / "whole" / name).read_bytes()), name
 
 
-@pytest.mark.real_model
-def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(real_model, tmp_path, capsys):
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path, capsys, killme_whole):
     from test_checkpoint import KILL_YAML, run_and_signal, same_dirs
 
     scen = tmp_path / "killme.yaml"
@@ -174,9 +173,8 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(real_model, tmp_path, cap
     assert not (out / "manifest.json").exists()
 
     assert main(["run", str(scen), "--resume", str(out), "-w", "1", "-q"]) == 0
-    assert main(["run", str(scen), "--out", str(tmp_path / "whole"), "-w", "1", "-q"]) == 0
     capsys.readouterr()
-    same_dirs(out, tmp_path / "whole")
+    same_dirs(out, killme_whole)
 
 
 def test_the_sigterm_handler_is_restored_after_a_command(tmp_path, fake_model, capsys):

@@ -208,8 +208,7 @@ def test_progress_bar_forced_on_counts_replications(tiny_scenario, monkeypatch):
 # --------------------------------------------------------------------------- real model
 
 
-@pytest.mark.real_model
-def test_real_model_identical_with_one_and_two_workers(real_model):
+def test_real_model_identical_with_one_and_two_workers():
     scenario = scenario_from_dict(dict(TINY), "<tiny>")
     serial = run(scenario, workers=1, progress=False)
     parallel = run(scenario, workers=2, progress=False)

@@ -18,14 +18,17 @@ from sim.rng import replication_seeds
 from sim.scenario import load_scenario
 from sim.scenario.schema import Prices
 
+# A long integration test (the whole model at size); skipped by `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
 SIZE, YEARS, REPS = 8000, 3, 2
 PC = "primary_care_group"
 
 
-def run(name: str, **update) -> pd.DataFrame:
+def run(name: str, size: int = SIZE, **update) -> pd.DataFrame:
     sc = load_scenario(SCEN / f"{name}.yaml")
-    sc = sc.model_copy(update={"population": sc.population.model_copy(update={"size": SIZE}),
+    sc = sc.model_copy(update={"population": sc.population.model_copy(update={"size": size}),
                                "horizon_years": YEARS, **update})
     frames = [simulate_replication(sc, r, s).results
               for r, s in enumerate(replication_seeds(7, REPS))]
@@ -64,8 +67,8 @@ def test_ffs_keeps_the_reference_practice(runs):
     assert len(inc) == YEARS * REPS and (inc["value"] > 0).all()
 
 
-def test_fee_increase_raises_discretionary_volume_with_elasticity_1_5():
-    base = run("ffs_baseline")
+def test_fee_increase_raises_discretionary_volume_with_elasticity_1_5(runs):
+    base = runs["ffs_baseline"]
     up = Prices().model_copy(update={k: v * 1.02 for k, v in Prices().model_dump().items()})
     high = run("ffs_baseline", prices=up)
     # Discretionary volume at fixed prices: counts of tests, specialist visits, ambulatory and
@@ -114,11 +117,11 @@ def test_global_capitation_cuts_ed_and_ambulatory_procedures_far_more(runs):
     assert lever(runs["capitation_global"], "discretionary_intensity") < 0.9
 
 
-def test_primary_care_capitation_without_quality_incentive_cuts_prevention():
+def test_primary_care_capitation_without_quality_incentive_cuts_prevention(runs):
     # Paid a fixed PMPM for its own primary care and nothing for avoided admissions, the
     # group cuts care-management and visits: diabetic control and preventable admissions
     # get worse than under FFS.
-    ffs = run("ffs_baseline")
+    ffs = runs["ffs_baseline"]
     cap = run("capitation_primary_care")
     assert lever(cap, "prevention_effort") < 0.08
     assert pop(cap, "diabetes_controlled_share") < pop(ffs, "diabetes_controlled_share")
@@ -153,6 +156,7 @@ def test_two_sided_risk_averse_provider_is_more_conservative(runs):
 
 
 def test_fixed_behaviour_keeps_hand_set_levers():
-    df = run("mssp_one_sided", behavior="fixed")
+    # The levers are the hand-set ones whatever the panel size: a small panel shows it.
+    df = run("mssp_one_sided", size=500, behavior="fixed")
     assert lever(df, "discretionary_intensity") == pytest.approx(1.0)
     assert lever(df, "prevention_effort") == pytest.approx(0.1)

@@ -25,13 +25,22 @@ def run(sc, seed=1, **kw):
 
 
 def metrics(sc, seed=1, **kw):
-    r = run(sc, seed, **kw)
-    m = population_metrics(r.ledger, sc.horizon_years)
+    return mean_metrics(run(sc, seed, **kw), sc.horizon_years)
+
+
+def mean_metrics(r, years):
+    m = population_metrics(r.ledger, years)
     return {k: np.mean([m[y][k] for y in m]) for k in m[0]}
 
 
-def test_panel_keeps_its_size_and_records_deaths():
-    r = run(scen())
+@pytest.fixture(scope="module")
+def default_run():
+    """The default 3,000-patient run (seed 1), read by several tests."""
+    return run(scen())
+
+
+def test_panel_keeps_its_size_and_records_deaths(default_run):
+    r = default_run
     led = r.ledger
     assert [s["members_end"] for s in led.year_stats.values()] == [3000.0, 3000.0]
     deaths = led.events["deaths"]
@@ -58,8 +67,8 @@ def test_routine_visits_are_poisson_at_the_model_rate():
     assert abs(n / py - rate) < 4 * np.sqrt(rate / py)
 
 
-def test_claims_are_columnar_and_dated_within_the_plan():
-    led = run(scen()).ledger
+def test_claims_are_columnar_and_dated_within_the_plan(default_run):
+    led = default_run.ledger
     c = led.claims
     assert c["patient"].dtype == np.int32 and c["amount"].dtype == np.float64
     assert set(np.unique(c["year"])) == {0, 1}
@@ -77,8 +86,8 @@ def test_same_seed_same_ledger_and_different_seed_differs():
     assert a.claims["amount"].sum() != c.claims["amount"].sum()
 
 
-def test_short_primary_care_capacity_creates_waits_and_ed_visits():
-    ample = metrics(scen())
+def test_short_primary_care_capacity_creates_waits_and_ed_visits(default_run):
+    ample = mean_metrics(default_run, 2)
     short = metrics(scen(capacity__pcp_fte_per_1000=0.7))
     assert ample["pcp_requests_given_up_per_1000"] < 5
     assert short["pcp_wait_days_mean"] > ample["pcp_wait_days_mean"] + 3
