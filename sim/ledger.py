@@ -1,7 +1,7 @@
 """The claims ledger: what a run produced, in columns (never a Python object per claim).
 
 * ``claims`` — one row per claim: ``patient`` (int32), ``provider`` (int16, index into the
-  run's provider names), ``service`` (int8, :class:`sim.care.services.Service`), ``year``
+  run's provider names), ``service`` (int8, :class:`sim.services.Service`), ``year``
   (int16, plan year), ``day`` (float32, days since the start) and ``amount`` (float64,
   allowed amount at the fee schedule, USD). The spending ``category`` follows from the
   service (:data:`CATEGORY_BY_CODE`).
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.care.services import CATEGORY_OF, Category, Service
+from sim.services import CATEGORY_OF, Category, Service
 
 CLAIM_DTYPES = {
     "patient": np.int32,

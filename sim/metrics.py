@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.care.services import Category, Service
 from sim.ledger import Ledger
+from sim.services import Category, Service
 
 #: Population metrics, in reporting order, with their unit.
 POPULATION_METRICS: dict[str, str] = {

@@ -14,9 +14,9 @@ import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
-from sim.care.services import BILLED_BY, PRICE_FIELD
 from sim.population import morbidity
 from sim.scenario.schema import Levers, Prices, Scenario
+from sim.services import BILLED_BY, PRICE_FIELD
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
 from sim.settlement.registry import settler_for

@@ -43,9 +43,9 @@ from sim.care.model import (
     LeverArrays,
     year_rates,
 )
-from sim.care.services import Service as S
 from sim.population import raw_risk_score
 from sim.scenario.schema import Prices, Scenario
+from sim.services import Service as S
 
 N_SERVICES = len(S)
 #: Discretionary services (those scaled by discretionary intensity), for volume measures.

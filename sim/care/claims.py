@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC
-from sim.care.services import Service as S
+from sim.services import Service as S
 
 if TYPE_CHECKING:
     from sim.care.engine import CareSimulation

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.care.services import Service
 from sim.contracts.capitation import apply_corridors, settle_capitation
 from sim.contracts.statement import Statement
+from sim.services import Service
 from sim.settlement.base import BaseSettler, check_history, participation_start
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext

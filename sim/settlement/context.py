@@ -13,12 +13,12 @@ from functools import cached_property
 import numpy as np
 
 from sim.care.engine import CareRun
-from sim.care.services import Service, reference_price_ratio
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.metrics import readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
+from sim.services import Service, reference_price_ratio
 
 DAYS = 365.0
 MEASURES = ("readmission_rate_30d", "diabetes_controlled_share", "annual_visit_share",

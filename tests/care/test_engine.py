@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from sim.care.engine import simulate_population
-from sim.care.services import Service
 from sim.metrics import population_metrics
 from sim.scenario import scenario_from_dict
+from sim.services import Service
 
 
 def scen(**over):

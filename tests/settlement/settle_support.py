@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.care.engine import CareRun, simulate_population
-from sim.care.services import Service
 from sim.contracts.statement import Statement
 from sim.scenario import Scenario, scenario_from_dict
+from sim.services import Service
 from sim.settlement import Settlement, settle_run
 
 DAYS = 365.0
