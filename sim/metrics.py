@@ -8,6 +8,8 @@ that year (decedents included), as in Wallis et al. (2021).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from sim.ledger import Ledger
@@ -74,15 +76,17 @@ def top_shares(per_patient: np.ndarray, fractions: tuple[float, ...]) -> list[fl
     return [float(s[: max(1, int(round(len(s) * f)))].sum() / total) for f in fractions]
 
 
-def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]]:
-    """All population metrics, ``{year: {metric: value}}``."""
+def population_metrics(ledger: Ledger, years: int | Iterable[int]
+                       ) -> dict[int, dict[str, float]]:
+    """All population metrics, ``{year: {metric: value}}``, of plan years ``0..years-1``
+    (or of the plan years listed)."""
     c = ledger.claims
     adm = ledger.admissions
     cat = ledger.category
     readmit = readmitted_within_30d(adm)
     deaths_day = ledger.events["deaths"]["day"]
     out: dict[int, dict[str, float]] = {}
-    for y in range(years):
+    for y in range(years) if isinstance(years, int) else years:
         m = c["year"] == y
         amount = c["amount"][m]
         service = c["service"][m]

@@ -56,6 +56,9 @@ class BundledSettler(BaseSettler):
     """``type: bundled``."""
 
     type_name = "bundled"
+    #: Episode spending is a difference of cumulative sums over all the run's claims, so a
+    #: year is settled from the whole run (at the horizon), as before the year loop.
+    needs_whole_run = True
 
     def settle(self, ctx: SettlementContext, year: int, book: CashBook
                ) -> list[tuple[str, Statement]]:

@@ -49,7 +49,7 @@ def _mean_risk(r, ep, mask) -> float:
 def test_episodes_target_and_reconciliation_recomputed(bundle):
     r = bundle
     ep = _episodes(r)
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     base = np.isin(ep["end_year"], [-3, -2, -1])
     assert base.sum() >= 30  # enough baseline episodes for a target price
     for year in range(r.sc.horizon_years):
