@@ -68,6 +68,8 @@ def main() -> None:
     sc = scenario_from_dict({"population": {"size": args.patients},
                              "horizon_years": args.years})
     care = engine.CareSimulation
+    care.start_year = _staged(stage, lambda s, *a: f"sim year {s.year + 1} set-up",
+                              care.start_year)
     care.run_to_year_end = _staged(stage, lambda s: f"sim year {s.year} DES",
                                    care.run_to_year_end)
     care.close_year = _staged(stage, lambda s: f"sim year {s.year} close", care.close_year)
@@ -75,7 +77,7 @@ def main() -> None:
     settlement.SettlementRun.settle_year = _staged(stage, lambda *a: "settlement",
                                                    settlement.SettlementRun.settle_year)
     rep.population_metrics = _staged(stage, lambda *a: "metrics", rep.population_metrics)
-    stage[0] = "set-up"
+    stage[0] = "population"
     seed = np.random.SeedSequence(20_240_101)
     if args.full:
         rep.simulate_replication(sc, 0, seed)

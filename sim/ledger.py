@@ -45,9 +45,9 @@ class Ledger:
     """Columnar record of one run (see the module docstring for the tables).
 
     Claims are appended during a year and frozen into that year's block by
-    :meth:`close_year` (read-only arrays); :attr:`claims` is every closed year's claims in
-    one set of columns (built on first use after a year closes), :meth:`claims_in` one
-    year's block without a copy.
+    :meth:`close_year` (read-only arrays; the ``year`` column a broadcast of the year);
+    :attr:`claims` is every closed year's claims in one set of columns (built on first use
+    after a year closes), :meth:`claims_in` one year's block without a copy.
     """
 
     admissions: dict[str, np.ndarray] = field(default_factory=dict)
@@ -74,7 +74,6 @@ class Ledger:
             "patient": np.asarray(patient, CLAIM_DTYPES["patient"]),
             "provider": np.broadcast_to(np.asarray(provider, CLAIM_DTYPES["provider"]), (n,)),
             "service": np.broadcast_to(np.asarray(service, CLAIM_DTYPES["service"]), (n,)),
-            "year": np.full(n, year, CLAIM_DTYPES["year"]),
             "day": np.asarray(day, CLAIM_DTYPES["day"]),
             "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
         }
@@ -96,6 +95,10 @@ class Ledger:
         chunks, self._chunks = self._chunks, []
         block = {}
         for k, t in CLAIM_DTYPES.items():  # one column at a time, freeing chunks as we go
+            if k == "year":  # the same in every row: a read-only broadcast, no memory
+                n = sum(len(c["amount"]) for c in chunks) if chunks else 0
+                block[k] = np.broadcast_to(np.asarray(year, t), (n,))
+                continue
             block[k] = np.concatenate([c.pop(k) for c in chunks]).astype(t, copy=False) \
                 if chunks else np.empty(0, t)
             block[k].flags.writeable = False
@@ -122,6 +125,8 @@ class Ledger:
     @property
     def claims(self) -> dict[str, np.ndarray]:
         """Claims of every closed year, in one set of columns (year by year, in order)."""
+        if len(self._blocks) == 1:  # one year (e.g. :meth:`only_year`): no copy
+            return next(iter(self._blocks.values()))
         if self._all is None:
             blocks = list(self._blocks.values())
             self._all = {k: np.concatenate([b[k] for b in blocks]) if blocks

@@ -365,6 +365,9 @@ class CareSimulation:
         des.packed = des.u = des.p_snf = des.p_home_health = None
         des.env = des.beds = des.year_end_event = None
         self._clinics = des.clinics = {}
+        # The processes still waiting for a next year form reference cycles with their
+        # events: collect them now rather than at some later allocation.
+        gc.collect()
 
 
 #: Chooses the levers of the next plan year from the plan year just closed (from -1, the
