@@ -305,11 +305,12 @@ def _hazard(cumulative: np.ndarray, x: float) -> int:
 def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
     """The life of patient ``pid`` in the panel, from joining to death or the horizon.
 
-    Each interval reads the patient's row of the year's rate table for its state (one
-    small conversion, no per-patient copy kept); at each plan-year start the process takes
-    its block of uniforms for the year (a view of the year's array). A patient with no
-    state event before the year ends waits on the shared year-end event instead of a
-    timeout.
+    Each interval reads the patient's row of the current year's rate table for its state
+    (indexed in place: no per-patient copy or view is kept, so a closed year's table is
+    freed as soon as the next is installed; rates are read only within the year they
+    belong to); at each plan-year start the process takes its block of uniforms for the
+    year (a view of the year's array). A patient with no state event before the year
+    ends waits on the shared year-end event instead of a timeout.
     """
     env = st.env
     log = math.log
@@ -327,10 +328,9 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
         if st.year != year:  # a new plan year: fresh rates and random numbers
             year = st.year
             year_end = st.year_end
-            packed = st.packed[pid]  # per state: total, cumulative hazards (6), pcp rate
             u = st.uniform_row(pid)
             ui = 0
-            pcp_rate[pid] = packed[dm_state + (1 if now < window_end else 0), 7]
+            pcp_rate[pid] = st.packed[pid, dm_state + (1 if now < window_end else 0), 7]
         if len(u) - ui < 6:
             u = np.concatenate((u[ui:], st.more_uniforms(pid)))
             ui = 0
@@ -340,7 +340,7 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
         else:
             state = dm_state
             bound = year_end
-        total = packed[state, 0].item()
+        total = st.packed[pid, state, 0].item()  # total hazard, then cumulative ones, pcp rate
         t_next = now - DAYS_PER_YEAR * log(1.0 - u[ui].item()) / total if total > 0.0 else INF
         ui += 1
         iv_pid.append(pid)
@@ -352,11 +352,11 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
                 yield st.year_end_event
             else:
                 yield env.timeout(bound - now)
-                pcp_rate[pid] = packed[dm_state, 7]
+                pcp_rate[pid] = st.packed[pid, dm_state, 7]
             continue
         iv_t1.append(t_next)
         yield env.timeout(t_next - now)
-        k = _hazard(packed[state, 1:7], u[ui].item() * total)
+        k = _hazard(st.packed[pid, state, 1:7], u[ui].item() * total)
         ui += 1
         if k == H_DEATH:
             st.death(pid)
@@ -364,7 +364,7 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
         if k == H_DM:
             dm_state = 2 - dm_state
             st.control_change(pid, dm_state == 2)
-            pcp_rate[pid] = packed[dm_state + (1 if env.now < window_end else 0), 7]
+            pcp_rate[pid] = st.packed[pid, dm_state + (1 if env.now < window_end else 0), 7]
             continue
         # A hospital stay: unplanned (ACSC, other, readmission) or elective.
         los = st.length_of_stay(k == H_ELECTIVE, u[ui].item())
@@ -382,7 +382,7 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
         ui += 2
         window_end = env.now + WINDOW_DAYS
         if st.year == year:
-            pcp_rate[pid] = packed[dm_state + 1, 7]
+            pcp_rate[pid] = st.packed[pid, dm_state + 1, 7]
 
 
 def daily_process(st: DesState) -> Generator[Any, Any, None]:

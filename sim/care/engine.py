@@ -23,6 +23,7 @@ of one array), so a patient gets the same numbers in every scenario of an experi
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 from collections.abc import Callable, Mapping
@@ -64,6 +65,16 @@ def _gamma_table(shape: float) -> list[float]:
     # scipy.stats (a fifth of a second in every worker process)
     values = gammaincinv(shape, q) * (1.0 / shape) + 0.0
     return (values / values.mean()).tolist()
+
+
+def _trim_heap() -> None:
+    """Give the heap memory freed with a closed year back to the operating system (glibc's
+    ``malloc_trim``; elsewhere nothing): otherwise the next year's arrays are laid out
+    beside the freed space and the resident size grows year by year."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -265,12 +276,14 @@ class CareSimulation:
             self._record_events()
         else:
             des.log.clear()
-        self.rates = None  # the year's rate table is no longer needed
         last = year + 1 >= self.sim_years
         if last:
             self._finish()
+        else:  # the year's tables are no longer needed (processes index them, keep none)
+            self.rates = des.packed = des.u = None
         open_stays = float(des.stay_admit.min()) - self.day0 if not last else math.inf
         through = min(open_stays, (plan_year + 1) * DAYS_PER_YEAR)
+        _trim_heap()
         return YearRecord(sim_year=year, plan_year=plan_year, recorded=recorded, last=last,
                           complete_through=through)
 
@@ -362,7 +375,7 @@ class CareSimulation:
             "entrants": des.next_entrant - self.pop.n_start,
             "reserve_exhausted": des.next_entrant >= self.n,
         }
-        des.packed = des.u = des.p_snf = des.p_home_health = None
+        self.rates = des.packed = des.u = des.p_snf = des.p_home_health = None
         des.env = des.beds = des.year_end_event = None
         self._clinics = des.clinics = {}
         # The processes still waiting for a next year form reference cycles with their
