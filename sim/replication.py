@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
-from sim.care.engine import CareSimulation
+from sim.care.engine import CareSimulation, YearRecord
 from sim.metrics import population_metrics
 from sim.scenario.schema import Scenario
 from sim.settlement import SettlementRun
@@ -50,19 +50,30 @@ def simulate_replication(
     for _ in range(care.sim_years):  # warm-up years, then plan years
         year = care.next_plan_year
         levers = None
-        if year >= 0 and care.year >= 0:  # 1. levers from the years closed so far
+        if year >= 0 and care.year >= 0:
+            # 1. choose the levers from what is known so far (after plan year - 1 closed)
             levers = behaviour.choose(year - 1, care.panel(), care.ledger)
-        care.start_year(levers)  # 2. simulate the year
+        # 2. simulate the year
+        care.start_year(levers)
         care.run_to_year_end()
         record = care.close_year()
         if record.plan_year >= 0:
             unsettled.append(record.plan_year)
-        while unsettled and (record.last or (care.runout_complete(unsettled[0], record)
-                                             and not settlement.needs_whole_run(unsettled[0]))):
+        while unsettled and _settleable(unsettled[0], record, care, settlement):
             done = unsettled.pop(0)
-            settlement.settle_year(done, care.levers_by_year[done])  # 3. settle
-            metrics.update(population_metrics(care.ledger.only_year(done), [done]))  # 4.
+            # 3. settle the year, 4. its metrics
+            settlement.settle_year(done, care.levers_by_year[done])
+            metrics.update(population_metrics(care.ledger.only_year(done), [done]))
     return _output(scenario, replication, metrics, settlement, behaviour)
+
+
+def _settleable(year: int, record: YearRecord, care: CareSimulation,
+                settlement: SettlementRun) -> bool:
+    """Whether plan year ``year`` can be settled after the close reported by ``record``:
+    at the horizon always; before, once its run-out is recorded, unless a contract in
+    force settles from the whole run."""
+    return record.last or (care.runout_complete(year, record)
+                           and not settlement.needs_whole_run(year))
 
 
 def _output(scenario: Scenario, replication: int, metrics: dict[int, dict[str, float]],
