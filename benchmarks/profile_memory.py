@@ -1,8 +1,8 @@
 """Peak RSS of one replication by stage (issue 18, item 7: where the memory goes).
 
-Samples ``VmRSS`` every 20 ms in a thread and keeps the peak per stage: each simulation
-year's DES and year close, the ledger's ``finalise``, settlement and metrics. Usage, from
-the repository root::
+Samples ``VmRSS`` every 20 ms in a thread and keeps the peak per stage of the year loop:
+each simulation year's DES and year close, behaviour, settlement and metrics (with
+``--full``; the care model alone otherwise). Usage, from the repository root::
 
     PYTHONPATH=$PWD python benchmarks/profile_memory.py 100000 5          # care model only
     PYTHONPATH=$PWD python benchmarks/profile_memory.py 100000 5 --full   # whole replication
@@ -11,10 +11,13 @@ the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import resource
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,11 +29,26 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _staged(stage: list[str], name: Callable[..., str], fn: Callable[..., Any]
+            ) -> Callable[..., Any]:
+    """``fn`` run under the stage label ``name(*args)`` (the label before is restored)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        before, stage[0] = stage[0], name(*args)
+        try:
+            return fn(*args, **kw)
+        finally:
+            stage[0] = before
+
+    return wrapper
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("patients", type=int)
     ap.add_argument("years", type=int)
-    ap.add_argument("--full", action="store_true", help="settlement and metrics too")
+    ap.add_argument("--full", action="store_true", help="behaviour, settlement, metrics too")
     args = ap.parse_args()
     stage = ["import"]
     peaks: dict[str, float] = {}
@@ -41,41 +59,27 @@ def main() -> None:
             time.sleep(0.02)
 
     threading.Thread(target=sample, daemon=True).start()
+    import sim.behaviour.decide as decide
     import sim.care.engine as engine
     import sim.replication as rep
+    import sim.settlement.engine as settlement
     from sim.scenario import scenario_from_dict
 
     sc = scenario_from_dict({"population": {"size": args.patients},
                              "horizon_years": args.years})
-    close, fin = engine.CareSimulation.close_year, engine.Ledger.finalise
-
-    def close_year(self, year):  # noqa: ANN001, ANN202
-        stage[0] = f"sim year {year} close"
-        close(self, year)
-        stage[0] = f"sim year {year + 1} DES"
-
-    def finalise(self):  # noqa: ANN001, ANN202
-        before = stage[0]
-        stage[0] = "ledger finalise"
-        fin(self)
-        stage[0] = before
-
-    engine.CareSimulation.close_year, engine.Ledger.finalise = close_year, finalise
-    stage[0] = "sim year 0 DES"
+    care = engine.CareSimulation
+    care.start_year = _staged(stage, lambda s, *a: f"sim year {s.year + 1} set-up",
+                              care.start_year)
+    care.run_to_year_end = _staged(stage, lambda s: f"sim year {s.year} DES",
+                                   care.run_to_year_end)
+    care.close_year = _staged(stage, lambda s: f"sim year {s.year} close", care.close_year)
+    decide.Behaviour.choose = _staged(stage, lambda *a: "behaviour", decide.Behaviour.choose)
+    settlement.SettlementRun.settle_year = _staged(stage, lambda *a: "settlement",
+                                                   settlement.SettlementRun.settle_year)
+    rep.population_metrics = _staged(stage, lambda *a: "metrics", rep.population_metrics)
+    stage[0] = "population"
     seed = np.random.SeedSequence(20_240_101)
     if args.full:
-        simulate, metrics = rep.simulate_population, rep.population_metrics
-
-        def sim_then_settle(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            out = simulate(*a, **k)
-            stage[0] = "settlement"
-            return out
-
-        def metrics_stage(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            stage[0] = "metrics"
-            return metrics(*a, **k)
-
-        rep.simulate_population, rep.population_metrics = sim_then_settle, metrics_stage
         rep.simulate_replication(sc, 0, seed)
     else:
         engine.simulate_population(sc, seed)

@@ -41,6 +41,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.comparison import DEFAULT_WTP
+from sim.contracts.resolve import install_custom_contracts
 from sim.replication import ReplicationOutput
 from sim.results.table import RESULT_COLUMNS, PartOutput
 from sim.rng import name_key
@@ -50,7 +51,6 @@ from sim.scenario.provenance import Provenance, where
 from sim.scenario.reading import file_problem, read_mapping, read_text, read_with_provenance
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertain import apply_values, drawn_scenario, uncertainty_of
-from sim.settlement.registry import install_custom_contracts
 from sim.uncertainty import draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
@@ -86,7 +86,7 @@ class TaskFunction:
     """What executors run for each task: :func:`execute_task` with the replication function.
 
     It also carries the custom contracts registered in the calling process that the tasks
-    use (:func:`sim.settlement.registry.custom_contracts_for_workers`), and registers them
+    use (:func:`sim.contracts.resolve.custom_contracts_for_workers`), and registers them
     when it runs in another process, so that a contract class written in a notebook runs on
     worker processes and Dask workers too.
     """

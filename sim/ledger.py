@@ -1,7 +1,7 @@
 """The claims ledger: what a run produced, in columns (never a Python object per claim).
 
 * ``claims`` — one row per claim: ``patient`` (int32), ``provider`` (int16, index into the
-  run's provider names), ``service`` (int8, :class:`sim.care.services.Service`), ``year``
+  run's provider names), ``service`` (int8, :class:`sim.services.Service`), ``year``
   (int16, plan year), ``day`` (float32, days since the start) and ``amount`` (float64,
   allowed amount at the fee schedule, USD). The spending ``category`` follows from the
   service (:data:`CATEGORY_BY_CODE`).
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.care.services import CATEGORY_OF, Category, Service
 from sim.constants import AdmissionKind
+from sim.services import CATEGORY_OF, Category, Service
 
 CLAIM_DTYPES = {
     "patient": np.int32,
@@ -43,15 +43,22 @@ ADMISSION_KINDS = {int(k): k.name.lower() for k in AdmissionKind}
 
 @dataclass
 class Ledger:
-    """Columnar record of one run (see the module docstring for the tables)."""
+    """Columnar record of one run (see the module docstring for the tables).
 
-    claims: dict[str, np.ndarray] = field(default_factory=dict)
+    Claims are appended during a year and frozen into that year's block by
+    :meth:`close_year` (read-only arrays; the ``year`` column a broadcast of the year);
+    :attr:`claims` is every closed year's claims in one set of columns (built on first use
+    after a year closes), :meth:`claims_in` one year's block without a copy.
+    """
+
     admissions: dict[str, np.ndarray] = field(default_factory=dict)
     events: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     patient_year: dict[str, np.ndarray] = field(default_factory=dict)
     year_stats: dict[int, dict[str, float]] = field(default_factory=dict)
     first_year: int = 0  # plan years first_year..-1 are history (warm-up kept for baselines)
     provider_names: list[str] = field(default_factory=list)
+    _blocks: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    _all: dict[str, np.ndarray] | None = field(default=None, repr=False)
     _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
     _service_counts: np.ndarray = field(
         default_factory=lambda: np.zeros(len(Service), np.int64), repr=False)
@@ -68,7 +75,6 @@ class Ledger:
             "patient": np.asarray(patient, CLAIM_DTYPES["patient"]),
             "provider": np.broadcast_to(np.asarray(provider, CLAIM_DTYPES["provider"]), (n,)),
             "service": np.broadcast_to(np.asarray(service, CLAIM_DTYPES["service"]), (n,)),
-            "year": np.full(n, year, CLAIM_DTYPES["year"]),
             "day": np.asarray(day, CLAIM_DTYPES["day"]),
             "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
         }
@@ -84,27 +90,62 @@ class Ledger:
         if len(chunk["patient"]):
             self._adm_chunks.append(chunk)
 
-    def finalise(self) -> None:
-        """Concatenate the appended blocks into the columns (may be called again later:
-        new blocks are appended to what is already there)."""
+    def close_year(self, year: int) -> None:
+        """Freeze the claims appended since the last close into plan year ``year``'s block
+        (read-only columns) and append the new hospital stays to :attr:`admissions`."""
         chunks, self._chunks = self._chunks, []
-        if self.claims:
-            chunks.insert(0, self.claims)
-        claims = {}
+        block = {}
         for k, t in CLAIM_DTYPES.items():  # one column at a time, freeing chunks as we go
-            claims[k] = np.concatenate([c.pop(k) for c in chunks]).astype(t, copy=False) \
+            if k == "year":  # the same in every row: a read-only broadcast, no memory
+                n = sum(len(c["amount"]) for c in chunks) if chunks else 0
+                block[k] = np.broadcast_to(np.asarray(year, t), (n,))
+                continue
+            block[k] = np.concatenate([c.pop(k) for c in chunks]).astype(t, copy=False) \
                 if chunks else np.empty(0, t)
-        self.claims = claims
+            block[k].flags.writeable = False
+        self._blocks[year] = block
+        self._all = None
         adm, self._adm_chunks = self._adm_chunks, []
         if self.admissions:
             adm.insert(0, self.admissions)
         if adm:
             self.admissions = {k: np.concatenate([c[k] for c in adm]) for k in adm[0]}
 
+    @property
+    def years(self) -> list[int]:
+        """Plan years closed so far (history years included), in order."""
+        return list(self._blocks)
+
+    def claims_in(self, year: int) -> dict[str, np.ndarray]:
+        """Claims of plan year ``year`` (read-only columns; empty if the year is not closed)."""
+        block = self._blocks.get(year)
+        if block is None:
+            return {k: np.empty(0, t) for k, t in CLAIM_DTYPES.items()}
+        return dict(block)
+
+    @property
+    def claims(self) -> dict[str, np.ndarray]:
+        """Claims of every closed year, in one set of columns (year by year, in order)."""
+        if len(self._blocks) == 1:  # one year (e.g. :meth:`only_year`): no copy
+            return next(iter(self._blocks.values()))
+        if self._all is None:
+            blocks = list(self._blocks.values())
+            self._all = {k: np.concatenate([b[k] for b in blocks]) if blocks
+                         else np.empty(0, t) for k, t in CLAIM_DTYPES.items()}
+        return self._all
+
+    def only_year(self, year: int) -> Ledger:
+        """This ledger with the claims of plan year ``year`` only (other tables shared)."""
+        view = Ledger(admissions=self.admissions, events=self.events,
+                      patient_year=self.patient_year, year_stats=self.year_stats,
+                      first_year=self.first_year, provider_names=self.provider_names)
+        if year in self._blocks:
+            view._blocks[year] = self._blocks[year]  # noqa: SLF001 - same class
+        return view
+
     def __len__(self) -> int:
-        if self.claims:
-            return len(self.claims["amount"])
-        return sum(len(c["amount"]) for c in self._chunks)
+        return sum(len(b["amount"]) for b in self._blocks.values()) + sum(
+            len(c["amount"]) for c in self._chunks)
 
     def pyear(self, key: str, year: int) -> np.ndarray:
         """Row of patient-year table ``key`` for plan year ``year`` (negative: history)."""
@@ -121,7 +162,7 @@ class Ledger:
 
     def spend_by_category(self, year: int) -> dict[str, float]:
         """Allowed amount per spending category in plan year ``year``."""
-        m = self.claims["year"] == year
-        sums = np.bincount(self.category[m], weights=self.claims["amount"][m],
+        claims = self.claims_in(year)
+        sums = np.bincount(CATEGORY_BY_CODE[claims["service"]], weights=claims["amount"],
                            minlength=len(Category))
         return {c.name.lower(): float(sums[c]) for c in Category}

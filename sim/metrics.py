@@ -16,13 +16,15 @@ quality scorer's ``1000 x count / person-years`` may differ from it in the last 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
-from sim.care.services import Category, Service
 from sim.catalogue import metric_names
 from sim.constants import DAYS_PER_YEAR, AdmissionKind
 from sim.ledger import Ledger
 from sim.quality_measures import measure_counts, measure_values, readmitted_within_30d
+from sim.services import Category, Service
 
 #: Population metrics, in reporting order (their units and labels: :mod:`sim.catalogue`).
 POPULATION_METRICS: tuple[str, ...] = metric_names("population")
@@ -37,15 +39,17 @@ def top_shares(per_patient: np.ndarray, fractions: tuple[float, ...]) -> list[fl
     return [float(s[: max(1, int(round(len(s) * f)))].sum() / total) for f in fractions]
 
 
-def population_metrics(ledger: Ledger, years: int) -> dict[int, dict[str, float]]:
-    """All population metrics, ``{year: {metric: value}}``."""
+def population_metrics(ledger: Ledger, years: int | Iterable[int]
+                       ) -> dict[int, dict[str, float]]:
+    """All population metrics, ``{year: {metric: value}}``, of plan years ``0..years-1``
+    (or of the plan years listed)."""
     c = ledger.claims
     adm = ledger.admissions
     cat = ledger.category
     readmit = readmitted_within_30d(adm)
     deaths_day = ledger.events["deaths"]["day"]
     out: dict[int, dict[str, float]] = {}
-    for y in range(years):
+    for y in range(years) if isinstance(years, int) else years:
         m = c["year"] == y
         amount = c["amount"][m]
         service = c["service"][m]

@@ -1,9 +1,16 @@
 """One replication of one scenario: the pure, picklable unit of work of an experiment.
 
-``simulate_replication`` runs the fixed per-year order (levers -> simulate the year ->
-settle -> metrics) and returns the replication's rows of the tidy results table plus any
-side tables (e.g. itemised settlements). It touches no global state and draws every random
-number from generators derived from ``seed_seq``.
+``simulate_replication`` is the year loop, top to bottom: choose the levers of the year
+from what is known so far -> simulate the year -> settle the years whose run-out is
+recorded -> their metrics. It returns the replication's rows of the tidy results table
+plus side tables (itemised settlements, cash flows), touches no global state and draws
+every random number from generators derived from ``seed_seq``.
+
+A plan year is settled, and its metrics computed, once everything its figures depend on
+is in the ledger: the year itself and every hospital stay begun within the 30-day
+readmission window after it (normally at the close of the following year; at the horizon,
+whatever was recorded); a year with a contract that settles from the whole run (bundles:
+episode spending sums over all claims) waits for the horizon.
 """
 
 from __future__ import annotations
@@ -13,13 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.behaviour.decide import BehaviourHook
+from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
-from sim.care.engine import simulate_population
+from sim.care.engine import CareSimulation, YearRecord
 from sim.metrics import population_metrics
 from sim.results.table import RESULT_COLUMNS, tidy
 from sim.scenario.schema import Scenario
-from sim.settlement import settle_run
+from sim.settlement import SettlementRun
 
 
 @dataclass
@@ -34,27 +41,61 @@ def simulate_replication(
     scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
-    behaviour = BehaviourHook(scenario)
-    run = simulate_population(scenario, seed_seq, on_year_end=behaviour)
-    settlement = settle_run(scenario, run, run.levers_by_year)
-    metrics = population_metrics(run.ledger, scenario.horizon_years)
+    care = CareSimulation(scenario, seed_seq)
+    behaviour = Behaviour(scenario)
+    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
+    metrics: dict[int, dict[str, float]] = {}
+    unsettled: list[int] = []
+    for _ in range(care.sim_years):  # warm-up years, then plan years
+        year = care.next_plan_year
+        levers = None
+        if year >= 0 and care.year >= 0:
+            # 1. choose the levers from what is known so far (after plan year - 1 closed)
+            levers = behaviour.choose(year - 1, care.panel(), care.ledger)
+        # 2. simulate the year
+        care.start_year(levers)
+        care.run_to_year_end()
+        record = care.close_year()
+        if record.plan_year >= 0:
+            unsettled.append(record.plan_year)
+        while unsettled and _settleable(unsettled[0], record, care, settlement):
+            done = unsettled.pop(0)
+            # 3. settle the year, 4. its metrics
+            settlement.settle_year(done, care.levers_by_year[done])
+            metrics.update(population_metrics(care.ledger.only_year(done), [done]))
+    return _output(scenario, replication, metrics, settlement, behaviour)
+
+
+def _settleable(year: int, record: YearRecord, care: CareSimulation,
+                settlement: SettlementRun) -> bool:
+    """Whether plan year ``year`` can be settled after the close reported by ``record``:
+    at the horizon always; before, once its run-out is recorded, unless a contract in
+    force settles from the whole run."""
+    return record.last or (care.runout_complete(year, record)
+                           and not settlement.needs_whole_run(year))
+
+
+def _output(scenario: Scenario, replication: int, metrics: dict[int, dict[str, float]],
+            settlement: SettlementRun, behaviour: Behaviour) -> ReplicationOutput:
+    """The tidy rows (population metrics, settlement, decisions) and side tables."""
+    settled = settlement.result()
     rows = [
         (replication, scenario.name, year, "population", name, value)
         for year, values in metrics.items()
         for name, value in values.items()
     ]
     rows += [(replication, scenario.name, year, entity, metric, value)
-             for year, entity, metric, value in settlement.rows]
+             for year, entity, metric, value in settled.rows]
     for d in behaviour.decisions:
         rows += [(replication, scenario.name, d.year, d.provider, f"lever_{n}", getattr(d.levers, n))
                  for n in LEVER_NAMES]
         rows += [(replication, scenario.name, d.year, d.provider, f"incentive_{n}_usd", v)
                  for n, v in d.incentives.items()]
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    flows = settlement.flows
+    flows = settled.flows
     flows.insert(0, "scenario", scenario.name)
     flows.insert(0, "replication", replication)
-    tables = {"settlements": settlement.statements_frame(replication=replication,
-                                                         scenario=scenario.name),
+    tables = {"settlements": settled.statements_frame(replication=replication,
+                                                      scenario=scenario.name),
               "cash_flows": flows}
     return ReplicationOutput(results=tidy(results), tables=tables)

@@ -188,7 +188,7 @@ def default_task_timeout(scenarios: Sequence[Any]) -> float | None:
     """The default per-task limit (s): ``None`` when the scenarios use built-in contracts
     only; with custom contract code, :data:`TIMEOUT_MULTIPLE` x the pessimistic time of the
     longest replication, at least :data:`MIN_TIMEOUT_SECONDS`."""
-    from sim.settlement.registry import custom_kinds
+    from sim.contracts.resolve import custom_kinds
 
     if not scenarios or not custom_kinds(scenarios):
         return None

@@ -35,6 +35,7 @@ from typing import Any
 
 from sim.checkpoint import CorruptPart, PartStore
 from sim.comparison import DEFAULT_WTP
+from sim.contracts.resolve import custom_contracts_for_workers, custom_kinds
 from sim.executors import (
     DaskExecutor,
     Executor,
@@ -65,7 +66,6 @@ from sim.run_setup import (
     scenario_discount_rate,
 )
 from sim.scenario import Scenario, load_scenario
-from sim.settlement.registry import custom_contracts_for_workers, custom_kinds
 
 
 class ReplicationError(RuntimeError):

@@ -1,59 +1,62 @@
-"""The year-end hook that lets primary-care providers re-choose their levers.
+"""Behaviour between plan years: primary-care providers re-choose their levers.
 
-Called by the care model when a plan year (or the last warm-up year) closes, it builds
-the settlement context from the ledger so far, sets up the contracts in force next year
-and solves each primary-care provider's problem (``sim.behaviour.model``). With
-``behavior: fixed`` the reference levers are kept, and only the incentives are reported.
+Before each plan year that follows a simulated year, the replication's year loop asks
+:meth:`Behaviour.choose` for the levers of the coming year, from what is known so far: a
+read-only view of the panel (:class:`sim.care.engine.PanelView`) and the ledger of the
+years closed so far. It builds the settlement context from that ledger, sets up the
+contracts in force next year and solves each primary-care provider's problem
+(``sim.behaviour.model``). With ``behavior: fixed`` the reference levers are kept, and only
+the incentives are reported.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
-from sim.care.services import BILLED_BY, PRICE_FIELD
+from sim.care.engine import PanelView
+from sim.contracts.resolve import settler_for
+from sim.ledger import Ledger
 from sim.population import morbidity
 from sim.scenario.schema import Levers, Prices, Scenario
+from sim.services import BILLED_BY, PRICE_FIELD
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
-from sim.settlement.registry import settler_for
-
-if TYPE_CHECKING:
-    from sim.care.engine import CareSimulation
 
 
-class BehaviourHook:
-    """Year-end hook: levers for the next plan year, decisions kept for the results."""
+class Behaviour:
+    """Chooses each plan year's levers; keeps the decisions for the results."""
 
     def __init__(self, sc: Scenario) -> None:
         self.sc = sc
         self.decisions: list[Decision] = []
 
-    def __call__(self, closed_year: int, sim: CareSimulation) -> dict[str, Levers] | None:
+    def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
+               ) -> dict[str, Levers]:
+        """Levers by provider name for plan year ``closed_year + 1``, after plan year
+        ``closed_year`` (from -1, the last warm-up year) has closed."""
         sc = self.sc
         year = closed_year + 1
-        sim.ledger.finalise()
-        ctx = SettlementContext(scenario=sc, ledger=sim.ledger, patient_payer=sim.pop.payer,
-                                patient_provider=sim.pop.provider,
-                                provider_names=list(sim.providers.names),
-                                provider_kinds=list(sim.providers.kinds),
+        providers = panel.providers
+        ctx = SettlementContext(scenario=sc, ledger=ledger, patient_payer=panel.payer,
+                                patient_provider=panel.provider,
+                                provider_names=list(providers.names),
+                                provider_kinds=list(providers.kinds),
                                 payer_names=[p.name for p in sc.payers])
         settlers = [settler_for(cfg, label) for label, cfg in active_contracts(sc, year)]
-        observed = closed_year >= sim.ledger.first_year and closed_year in sim.ledger.year_stats
+        observed = closed_year >= ledger.first_year and closed_year in ledger.year_stats
         out: dict[str, Levers] = {}
-        for i in sim.providers.primary_care:
-            name = sim.providers.names[i]
+        for i in providers.primary_care:
+            name = providers.names[i]
             cfg = next(p for p in sc.providers if p.name == name)
-            sample = _sample(sim, i, len(ctx.payer_names))
+            sample = _sample(sc, panel, i)
             if sample is None:
                 continue
-            current = sim.levers[name]
+            current = panel.levers[name]
             cur = tuple(getattr(current, n) for n in LEVER_NAMES)
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
-                                      *_observed(ctx, sim, i, closed_year, observed, cfg))
+                                      *_observed(ctx, i, closed_year, observed))
             if sc.behavior == "fixed" or _is_reference(sc, settlers):
                 # Fixed behaviour, or the reference contract itself (FFS at the default fee
                 # schedule, no pay-for-performance): the norms are calibrated so that the
@@ -100,26 +103,25 @@ def _bounds(name: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _sample(sim: CareSimulation, provider: int, n_payers: int) -> PanelSample | None:
-    rows = np.flatnonzero(sim.alive & (sim.pop.provider == provider))
+def _sample(sc: Scenario, panel: PanelView, provider: int) -> PanelSample | None:
+    rows = np.flatnonzero(panel.alive & (panel.provider == provider))
     if len(rows) == 0:
         return None
     step = max(1, len(rows) // SAMPLE_SIZE)
     pick = rows[::step]
-    age = sim.ages_at(sim.year + 1)[pick]
-    sc = sim.sc
-    morb = morbidity(sim.z[pick], sc.population.morbidity_sd) * np.exp(
+    age = panel.age[pick]
+    morb = morbidity(panel.z[pick], sc.population.morbidity_sd) * np.exp(
         sc.population.morbidity_age_gradient * (age - 75.0))
     # Before plan year 0 closes, recorded risk scores are still raw (not normalised):
     # the expectation then uses raw scores too, so ratios to baseline years stay right.
-    norm = sim._risk_norm if sim._risk_norm is not None else 1.0  # noqa: SLF001
-    return PanelSample(age=age, morb=morb, conditions=sim.pop.conditions[pick],
-                       coding_u=sim.pop.coding_u[pick], payer=sim.pop.payer[pick].astype(np.int64),
+    norm = panel.risk_norm if panel.risk_norm is not None else 1.0
+    return PanelSample(age=age, morb=morb, conditions=panel.conditions[pick],
+                       coding_u=panel.coding_u[pick], payer=panel.payer[pick].astype(np.int64),
                        weight=np.full(len(pick), len(rows) / len(pick)), risk_norm=norm)
 
 
-def _observed(ctx: SettlementContext, sim: CareSimulation, provider: int, year: int,
-              observed: bool, cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _observed(ctx: SettlementContext, provider: int, year: int, observed: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per payer: SD of a member's annual spending, truncation ratio, and the observed
     allowed spending per person-year (NaN: nothing observed) of the provider's panel."""
     n_pay = len(ctx.payer_names)
@@ -141,5 +143,4 @@ def _observed(ctx: SettlementContext, sim: CareSimulation, provider: int, year: 
         tspend, _ = ctx.truncated_spend(year, p)
         total = float(spend[m].sum())
         trunc[p] = float(tspend[m].sum()) / total if total > 0 else 1.0
-    del sim, cfg
     return sd, trunc, observed_pc

@@ -43,10 +43,10 @@ from sim.care.model import (
     LeverArrays,
     year_rates,
 )
-from sim.care.services import Service as S
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.population import raw_risk_score
 from sim.scenario.schema import Prices, Scenario
+from sim.services import Service as S
 
 N_SERVICES = len(S)
 #: Discretionary services (those scaled by discretionary intensity), for volume measures.

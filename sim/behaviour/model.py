@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
-from sim.care.services import BILLED_BY, Service, reference_price_ratio
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Levers, Prices, Scenario
+from sim.services import BILLED_BY, Service, reference_price_ratio
 from sim.settlement.context import SettlementContext
 
 BOUNDS = ((0.3, 2.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0))

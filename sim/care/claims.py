@@ -13,18 +13,18 @@ physician's fee.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.special import gammaln
 
-from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC
-from sim.care.services import Service as S
+from sim.care.des import DesState
+from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC, YearRates
 from sim.constants import DAYS_PER_YEAR as DAYS
 from sim.constants import AdmissionKind
-
-if TYPE_CHECKING:
-    from sim.care.engine import CareSimulation
+from sim.ledger import Ledger
+from sim.population import Population
+from sim.providers import ProviderTable
+from sim.scenario.schema import Scenario
+from sim.services import Service as S
 
 
 def _lognormal(rng: np.random.Generator, mean: float, sd_log: float, n: int) -> np.ndarray:
@@ -40,50 +40,39 @@ def _expand(counts: np.ndarray, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
     return pid[idx], day
 
 
-def person_years(sim: CareSimulation, year: int | None = None) -> np.ndarray:
-    """Person-years of membership per patient in plan year ``year`` (all years if None)."""
-    if year is None:
-        return sum(person_years(sim, y) for y in range(sim.years))
-    lo, hi = sim.day0 + year * DAYS, sim.day0 + (year + 1) * DAYS
-    start = np.clip(sim.entered, lo, hi)
-    end = np.clip(sim.exited, lo, hi)
+def person_years(entered: np.ndarray, exited: np.ndarray, day0: float, year: int
+                 ) -> np.ndarray:
+    """Person-years of membership per patient in plan year ``year`` (plan year 0 starts on
+    simulation day ``day0``)."""
+    lo, hi = day0 + year * DAYS, day0 + (year + 1) * DAYS
+    start = np.clip(entered, lo, hi)
+    end = np.clip(exited, lo, hi)
     return np.maximum(end - start, 0.0) / DAYS
 
 
-def _discard_year(sim: CareSimulation) -> None:
-    """Forget the records of a warm-up year (cleared in place: processes hold the lists)."""
-    for records in (sim.iv_pid, sim.iv_t0, sim.iv_t1, sim.iv_state, *sim.adm.values(),
-                    sim.pcp_served, sim.pcp_served_day, sim.pcp_wait, sim.unmet_ed,
-                    sim.unmet_ed_day):
-        records.clear()
+def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable,
+               pop: Population, des: DesState, rates: YearRates, rng: np.random.Generator,
+               day0: float, n_recorded: int, utility: np.ndarray, risk_score: np.ndarray,
+               age: np.ndarray) -> None:
+    """Turn the DES records of the year just simulated into plan year ``year``'s claims,
+    hospital stays, patient-year rows and year statistics (days counted from the start of
+    plan year 0 on simulation day ``day0``), and clear the records.
 
-
-def close_year(sim: CareSimulation, sim_year: int) -> None:
-    """Generate the claims and patient-year records of simulation year ``sim_year``.
-
-    Warm-up years are discarded, except the last ``history_years`` (kept as plan years
-    -k..-1 for benchmarks); the others are recorded as plan year ``sim_year - warmup``,
-    with days counted from the start of plan year 0.
+    ``utility``, ``risk_score`` and ``age`` are the year's per-patient rows (set when the
+    year started); ``rng`` is the year's ``claims`` stream.
     """
-    year = sim_year - sim.warmup
-    if year < sim.first_year:
-        _discard_year(sim)
-        return
-    row = year - sim.first_year
-    sc, rates, pop, led = sim.sc, sim.rates, sim.pop, sim.ledger
-    d0 = sim.day0
+    log = des.log
+    d0 = day0
     pr = sc.prices
-    rng = sim.year_rng
-    kinds = sim.providers.by_kind
+    kinds = providers.by_kind
     hosp, spec, post, other = kinds["hospital"], kinds["specialist"], kinds["post_acute"], \
         kinds["other"]
-    led.provider_names = sim.providers.names
 
-    pid = np.asarray(sim.iv_pid, np.int64)
-    t0 = np.asarray(sim.iv_t0) - d0
-    t1 = np.asarray(sim.iv_t1) - d0
-    state = np.asarray(sim.iv_state, np.int64)
-    for records in (sim.iv_pid, sim.iv_t0, sim.iv_t1, sim.iv_state):
+    pid = np.asarray(log.iv_pid, np.int64)
+    t0 = np.asarray(log.iv_t0) - d0
+    t1 = np.asarray(log.iv_t1) - d0
+    state = np.asarray(log.iv_state, np.int64)
+    for records in (log.iv_pid, log.iv_t0, log.iv_t1, log.iv_state):
         records.clear()  # cleared in place: patient processes hold references to these lists
     dur_years = (t1 - t0) / DAYS
     routine = rates.routine[pid, state]  # (n_intervals, R)
@@ -92,10 +81,10 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
         return _expand(rng.poisson(routine[:, r] * dur_years), pid, t0, t1, rng)
 
     # Office visits and what is ordered at them.
-    pcp_pid = np.concatenate(sim.pcp_served) if sim.pcp_served else np.empty(0, np.int64)
-    pcp_day = (np.concatenate(sim.pcp_served_day) if sim.pcp_served_day else np.empty(0)) - d0
-    waits = np.concatenate(sim.pcp_wait) if sim.pcp_wait else np.empty(0)
-    sim.pcp_served, sim.pcp_served_day, sim.pcp_wait = [], [], []
+    pcp_pid = np.concatenate(log.pcp_served) if log.pcp_served else np.empty(0, np.int64)
+    pcp_day = (np.concatenate(log.pcp_served_day) if log.pcp_served_day else np.empty(0)) - d0
+    waits = np.concatenate(log.pcp_wait) if log.pcp_wait else np.empty(0)
+    log.pcp_served, log.pcp_served_day, log.pcp_wait = [], [], []
     pcp_prov = pop.provider[pcp_pid]
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
                    np.full(len(pcp_pid), pr.pcp_visit_usd))
@@ -119,11 +108,11 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     # Emergency visits not leading to admission (incl. given-up primary-care requests).
     ed_pid, ed_day = draw(R_ED)
     n_ed_tr = len(ed_pid)
-    if sim.unmet_ed:
-        ed_pid = np.concatenate([ed_pid, *sim.unmet_ed])
-        ed_day = np.concatenate([ed_day, *(d - d0 for d in sim.unmet_ed_day)])
+    if log.unmet_ed:
+        ed_pid = np.concatenate([ed_pid, *log.unmet_ed])
+        ed_day = np.concatenate([ed_day, *(d - d0 for d in log.unmet_ed_day)])
     n_ed_unmet = len(ed_pid) - n_ed_tr
-    sim.unmet_ed, sim.unmet_ed_day = [], []
+    log.unmet_ed, log.unmet_ed_day = [], []
     led.add_claims(year, ed_pid, hosp, S.ED_FACILITY, ed_day,
                    np.full(len(ed_pid), pr.ed_facility_usd))
     led.add_claims(year, ed_pid, spec, S.ED_PROFESSIONAL, ed_day,
@@ -149,10 +138,10 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
                    np.full(len(hh_pid), pr.home_health_period_usd))
 
     # Hospital stays discharged this year.
-    a = {k: np.asarray(v) for k, v in sim.adm.items()}
+    a = {k: np.asarray(v) for k, v in log.adm.items()}
     a["admit"] = a["admit"] - d0
     a["discharge"] = a["discharge"] - d0
-    for v in sim.adm.values():
+    for v in log.adm.values():
         v.clear()
     n_adm = len(a["pid"])
     a_pid = a["pid"].astype(np.int64)
@@ -191,29 +180,31 @@ def close_year(sim: CareSimulation, sim_year: int) -> None:
     })
 
     # Patient-year records: person-time, QALYs, risk score.
-    n = sim.n
-    py = person_years(sim, year)
-    util = sim.utility_by_year[row]
+    n = len(pop)
+    py = person_years(des.entered, des.exited, d0, year)
+    util = utility
     dm_unc = (state >> 1).astype(bool)
     qaly = np.bincount(pid, weights=util[pid, dm_unc.astype(int)] * dur_years, minlength=n)
     qaly += np.bincount(a_pid, weights=util[a_pid, 0] * los / DAYS, minlength=n)
     qaly -= sc.clinical.utility.admission_qaly_loss * np.bincount(a_pid[unpl], minlength=n)
     member = py > 0
-    diabetic_alive = pop.conditions[:, 0] & sim.alive
+    row = year - led.first_year
+    diabetic_alive = pop.conditions[:, 0] & des.alive
     for key, value in (("person_years", py), ("qalys", qaly), ("member", member),
                        ("diabetic_alive_end", diabetic_alive),
-                       ("dm_uncontrolled_end", sim.dm_uncontrolled.copy()),
-                       ("risk_score", sim.risk_score[row]), ("age", sim.age_by_year[row])):
-        led.patient_year.setdefault(key, np.zeros((sim.n_recorded, n), value.dtype))[row] = value
+                       ("dm_uncontrolled_end", des.dm_uncontrolled.copy()),
+                       ("risk_score", risk_score), ("age", age)):
+        led.patient_year.setdefault(key, np.zeros((n_recorded, n), value.dtype))[row] = value
 
-    dm = pop.conditions[:, 0] & sim.alive
+    dm = pop.conditions[:, 0] & des.alive
     n_dm = int(dm.sum())
+    given_up, log.given_up = log.given_up, 0.0
     led.year_stats[year] = ({
-        "members_end": float(sim.alive.sum()),
+        "members_end": float(des.alive.sum()),
         "diabetics_end": float(n_dm),
-        "diabetics_controlled_end": float((dm & ~sim.dm_uncontrolled).sum()),
+        "diabetics_controlled_end": float((dm & ~des.dm_uncontrolled).sum()),
         "pcp_wait_days_mean": float(waits.mean()) if len(waits) else 0.0,
-        "pcp_requests_given_up": float(sim.given_up[sim_year]),
+        "pcp_requests_given_up": float(given_up),
         "ed_from_unmet_pcp": float(n_ed_unmet),
         "bed_wait_days_mean": float(a["wait"].mean()) if n_adm else 0.0,
     })

@@ -11,12 +11,14 @@ Two kinds of process run in one ``simpy.Environment`` (time unit: days):
   Intervals end at plan-year boundaries and at the end of the post-discharge window,
   where rates change.
 * ``daily_process`` — one per run, at the start of every day with urgent priority: the
-  primary-care clinics grant that day's appointments, and at a plan-year boundary the
-  year is closed (routine claims drawn, year-end hook called, next year's rates set)
-  before any patient moves on.
+  primary-care clinics grant that day's appointments; at a year boundary it raises
+  :attr:`DesState.closing` and the stepper (``sim.care.engine.CareSimulation``) stops the
+  clock there, before any other event, closes the year, sets up the next one and calls
+  :meth:`DesState.open_year`, which wakes the patients waiting for the new year.
 
-All state lives in the :class:`sim.care.engine.CareSimulation` passed in; there is no
-module-level state and no global random generator.
+The processes read and write only a :class:`DesState` (the patient arrays, this year's
+rate table and random numbers, beds, clinics and the event log); there is no module-level
+state and no global random generator.
 """
 
 from __future__ import annotations
@@ -24,17 +26,20 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import simpy
 from simpy.events import URGENT
 
+from sim.care.clinic import Clinic
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
+from sim.rng import stream
 
-if TYPE_CHECKING:
-    from sim.care.engine import CareSimulation
-
+UNIFORMS_PER_PATIENT_YEAR = 16
+QUANTILES = 512  # entries of the inverse-CDF tables of lengths of stay
 INF = math.inf
 
 
@@ -82,35 +87,251 @@ class Beds:
             self.in_use -= 1
 
 
-def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
+
+@dataclass
+class EventLog:
+    """What the processes record during a simulation year (cleared in place when the year
+    is closed: processes hold references to the interval lists)."""
+
+    iv_pid: list[int] = field(default_factory=list)  # intervals of constant rates
+    iv_t0: list[float] = field(default_factory=list)
+    iv_t1: list[float] = field(default_factory=list)
+    iv_state: list[int] = field(default_factory=list)
+    adm: dict[str, list] = field(default_factory=lambda: {
+        k: [] for k in ("pid", "admit", "discharge", "wait", "kind", "snf_days", "home_health")})
+    pcp_served: list[np.ndarray] = field(default_factory=list)
+    pcp_served_day: list[np.ndarray] = field(default_factory=list)
+    pcp_wait: list[np.ndarray] = field(default_factory=list)
+    unmet_ed: list[np.ndarray] = field(default_factory=list)
+    unmet_ed_day: list[np.ndarray] = field(default_factory=list)
+    given_up: float = 0.0  # primary-care requests given up this year
+
+    def clear(self) -> None:
+        """Forget the year's records (in place)."""
+        for records in (self.iv_pid, self.iv_t0, self.iv_t1, self.iv_state, *self.adm.values(),
+                        self.pcp_served, self.pcp_served_day, self.pcp_wait, self.unmet_ed,
+                        self.unmet_ed_day):
+            records.clear()
+        self.given_up = 0.0
+
+
+@dataclass
+class StayTables:
+    """Lengths of stay: means and unit-mean gamma quantile tables (inverse-CDF sampling)."""
+
+    unplanned_mean: float
+    elective_mean: float
+    snf_mean: float
+    unplanned: list[float]
+    snf: list[float]
+
+
+class DesState:
+    """The state the SimPy processes read and write, and nothing else.
+
+    Patient arrays (``alive``, ``entered``, ``exited``, ``dm_uncontrolled``, ``pcp_rate``,
+    ``stay_admit``: admission day of a stay in progress, else ``inf``), the current
+    simulation year's rate table (``packed``), uniforms (``u``) and post-acute
+    probabilities, the beds and clinics, the event log, and the year clock.
+    """
+
+    def __init__(self, *, n: int, n_start: int, provider: np.ndarray,
+                 dm_uncontrolled: np.ndarray, horizon_days: float, beds: int,
+                 replace_deaths: bool, stays: StayTables, seed_seq: np.random.SeedSequence
+                 ) -> None:
+        self.env = simpy.Environment()
+        self.beds = Beds(self.env, beds)
+        self.n = n
+        self.n_start = n_start
+        self.provider = provider
+        self.horizon_days = horizon_days
+        self.replace_deaths = replace_deaths
+        self.stays = stays
+        self.seed_seq = seed_seq
+        self.entered = np.full(n, np.inf)
+        self.entered[:n_start] = 0.0
+        self.exited = np.full(n, np.inf)
+        self.alive = np.zeros(n, bool)
+        self.alive[:n_start] = True
+        self.dm_uncontrolled = dm_uncontrolled
+        self.pcp_rate = np.zeros(n)
+        self.stay_admit = np.full(n, np.inf)
+        self.next_entrant = n_start
+        self.log = EventLog()
+        self.deaths: list[tuple[int, float]] = []
+        self.control: list[tuple[int, float, bool]] = []
+        self.uniform_overflows = 0
+        # The year clock (set by begin_year)
+        self.year = 0
+        self.year_end = float(DAYS_PER_YEAR)
+        self.year_end_event = self.env.event()
+        self.closing = False
+        self.started = False
+        self.packed: np.ndarray | None = None
+        self.u: np.ndarray | None = None
+        self.u_extra: dict[int, int] = {}
+        self.p_snf: np.ndarray | None = None
+        self.p_home_health: np.ndarray | None = None
+        self.clinics: dict[int, Clinic] = {}
+        self.clinic_rng: np.random.Generator | None = None
+
+    # ------------------------------------------------------------------ the year clock
+    def begin_year(self, year: int, packed: np.ndarray, u: np.ndarray, p_snf: np.ndarray,
+                   p_home_health: np.ndarray, clinics: dict[int, Clinic],
+                   clinic_rng: np.random.Generator) -> None:
+        """Install simulation year ``year``'s rates, uniforms and clinics."""
+        self.year = year
+        self.year_end = float((year + 1) * DAYS_PER_YEAR)
+        self.packed, self.u, self.u_extra = packed, u, {}
+        self.p_snf, self.p_home_health = p_snf, p_home_health
+        self.clinics, self.clinic_rng = clinics, clinic_rng
+
+    def run_to_year_end(self) -> None:
+        """Process events until the daily process reaches the end of the current year (the
+        first year starts the processes; later years wake the patients waiting for it)."""
+        env = self.env
+        if not self.started:
+            self.started = True
+            for pid in range(self.n_start):
+                env.process(patient_process(self, pid))
+            env.process(daily_process(self))
+        elif self.closing:
+            self.closing = False
+            # Wake the patients waiting for the new year (after the year was set up).
+            ended, self.year_end_event = self.year_end_event, env.event()
+            ended.succeed()
+        while not self.closing:
+            env.step()
+
+    def drain(self) -> int:
+        """After the last year: let the remaining events run out; the number of events
+        SimPy scheduled in the run."""
+        self.env.run()
+        return int(next(self.env._eid))  # noqa: SLF001
+
+    # ------------------------------------------------------------------ process callbacks
+    def uniform_row(self, pid: int) -> np.ndarray:
+        """Patient ``pid``'s block of uniforms for this year (a view, no copy)."""
+        return self.u[pid]
+
+    def more_uniforms(self, pid: int) -> np.ndarray:
+        """A further block for a patient who used up its year's block (its own stream)."""
+        self.uniform_overflows += 1
+        k = self.u_extra[pid] = self.u_extra.get(pid, 0) + 1
+        return stream(self.seed_seq, "des-overflow", self.year, pid, k).random(
+            UNIFORMS_PER_PATIENT_YEAR)
+
+    def length_of_stay(self, elective: bool, u: float) -> float:
+        """Length of stay in days (gamma, by inverse-CDF table at uniform ``u``)."""
+        st = self.stays
+        mean = st.elective_mean if elective else st.unplanned_mean
+        return mean * st.unplanned[int(u * QUANTILES)]
+
+    def discharge(self, pid: int, admit: float, wait: float, kind: int, u1: float,
+                  u2: float) -> None:
+        """Record a discharge and decide post-acute care (uniforms ``u1``, ``u2``)."""
+        now = self.env.now
+        self.stay_admit[pid] = INF
+        if now > self.horizon_days:
+            return
+        snf_days = 0.0
+        hh = False
+        if u1 < self.p_snf[pid]:
+            snf_days = self.stays.snf_mean * self.stays.snf[int(u2 * QUANTILES)]
+        else:
+            hh = u2 < self.p_home_health[pid]
+        a = self.log.adm
+        a["pid"].append(pid)
+        a["admit"].append(admit)
+        a["discharge"].append(now)
+        a["wait"].append(wait)
+        a["kind"].append(kind)
+        a["snf_days"].append(snf_days)
+        a["home_health"].append(hh)
+
+    def death(self, pid: int) -> None:
+        """Patient ``pid`` dies now; a new member may take its place."""
+        now = self.env.now
+        self.alive[pid] = False
+        self.exited[pid] = now
+        self.pcp_rate[pid] = 0.0
+        self.deaths.append((pid, now))
+        if self.replace_deaths and self.next_entrant < self.n:
+            new = self.next_entrant
+            self.next_entrant += 1
+            self.entered[new] = now
+            self.alive[new] = True
+            self.env.process(patient_process(self, new))
+
+    def control_change(self, pid: int, uncontrolled: bool) -> None:
+        """Diabetic control of ``pid`` changes now."""
+        self.dm_uncontrolled[pid] = uncontrolled
+        self.control.append((pid, self.env.now, uncontrolled))
+
+    def clinic_day(self, day: int) -> None:
+        """Draw day ``day``'s primary-care requests and let every clinic work."""
+        rate = self.pcp_rate[: self.next_entrant]  # rows beyond have not joined yet
+        total = rate.sum()
+        if total <= 0:
+            return
+        rng = self.clinic_rng
+        k = rng.poisson(total / DAYS_PER_YEAR)
+        pids = np.searchsorted(np.cumsum(rate), rng.random(k) * total, side="right")
+        pids = np.minimum(pids, len(rate) - 1)
+        prov = self.provider[pids]
+        log = self.log
+        for i, clinic in self.clinics.items():
+            served, waits, ed, lost = clinic.day(float(day), pids[prov == i], self.alive, rng)
+            if len(served):
+                log.pcp_served.append(served)
+                log.pcp_served_day.append(np.full(len(served), day + rng.random()))
+                log.pcp_wait.append(waits)
+            if len(ed):
+                log.unmet_ed.append(ed)
+                log.unmet_ed_day.append(np.full(len(ed), float(day) + 0.5))
+            log.given_up += lost
+
+
+def _hazard(cumulative: np.ndarray, x: float) -> int:
+    """Which competing hazard fired: the first ``k`` with ``x <= cumulative[k]`` (k < 5)."""
+    row = cumulative.tolist()
+    k = 0
+    while k < 5 and x > row[k]:
+        k += 1
+    return k
+
+
+def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
     """The life of patient ``pid`` in the panel, from joining to death or the horizon.
 
-    Each interval reads the patient's row of the year's rate table for its state (one
-    small conversion, no per-patient copy kept); at each plan-year start the process takes
-    its block of uniforms for the year. A patient with no state event before the year ends
-    waits on the shared year-end event instead of a timeout.
+    Each interval reads the patient's row of the current year's rate table for its state
+    (indexed in place: no per-patient copy or view is kept, so a closed year's table is
+    freed as soon as the next is installed; rates are read only within the year they
+    belong to); at each plan-year start the process takes its block of uniforms for the
+    year (a view of the year's array). A patient with no state event before the year
+    ends waits on the shared year-end event instead of a timeout.
     """
-    env = sim.env
+    env = st.env
     log = math.log
-    horizon = sim.horizon_days
-    iv_pid, iv_t0, iv_t1, iv_state = sim.iv_pid, sim.iv_t0, sim.iv_t1, sim.iv_state
-    pcp_rate = sim.pcp_rate
-    dm_state = 2 if sim.dm_uncontrolled[pid] else 0
+    horizon = st.horizon_days
+    ev = st.log
+    iv_pid, iv_t0, iv_t1, iv_state = ev.iv_pid, ev.iv_t0, ev.iv_t1, ev.iv_state
+    pcp_rate = st.pcp_rate
+    dm_state = 2 if st.dm_uncontrolled[pid] else 0
     window_end = -1.0
     year = -1
     while True:
         now = env.now
         if now >= horizon:
             return
-        if sim.year != year:  # a new plan year: fresh rates and random numbers
-            year = sim.year
-            year_end = sim.year_end
-            packed = sim.packed[pid]  # per state: total, cumulative hazards (6), pcp rate
-            u = sim.uniform_row(pid)
+        if st.year != year:  # a new plan year: fresh rates and random numbers
+            year = st.year
+            year_end = st.year_end
+            u = st.uniform_row(pid)
             ui = 0
-            pcp_rate[pid] = packed[dm_state + (1 if now < window_end else 0), 7]
+            pcp_rate[pid] = st.packed[pid, dm_state + (1 if now < window_end else 0), 7]
         if len(u) - ui < 6:
-            u = u[ui:] + sim.more_uniforms(pid)
+            u = np.concatenate((u[ui:], st.more_uniforms(pid)))
             ui = 0
         if now < window_end:
             state = dm_state + 1
@@ -118,9 +339,8 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         else:
             state = dm_state
             bound = year_end
-        row = packed[state].tolist()
-        total = row[0]
-        t_next = now - DAYS_PER_YEAR * log(1.0 - u[ui]) / total if total > 0.0 else INF
+        total = st.packed[pid, state, 0].item()  # total hazard, then cumulative ones, pcp rate
+        t_next = now - DAYS_PER_YEAR * log(1.0 - u[ui].item()) / total if total > 0.0 else INF
         ui += 1
         iv_pid.append(pid)
         iv_t0.append(now)
@@ -128,56 +348,52 @@ def patient_process(sim: CareSimulation, pid: int) -> Generator[Any, Any, None]:
         if t_next >= bound:
             iv_t1.append(bound)
             if bound == year_end:
-                yield sim.year_end_event
+                yield st.year_end_event
             else:
                 yield env.timeout(bound - now)
-                pcp_rate[pid] = packed[dm_state, 7]
+                pcp_rate[pid] = st.packed[pid, dm_state, 7]
             continue
         iv_t1.append(t_next)
         yield env.timeout(t_next - now)
-        x = u[ui] * total
+        k = _hazard(st.packed[pid, state, 1:7], u[ui].item() * total)
         ui += 1
-        k = 0
-        while k < 5 and x > row[k + 1]:
-            k += 1
         if k == H_DEATH:
-            sim.death(pid)
+            st.death(pid)
             return
         if k == H_DM:
             dm_state = 2 - dm_state
-            sim.control_change(pid, dm_state == 2)
-            pcp_rate[pid] = packed[dm_state + (1 if env.now < window_end else 0), 7]
+            st.control_change(pid, dm_state == 2)
+            pcp_rate[pid] = st.packed[pid, dm_state + (1 if env.now < window_end else 0), 7]
             continue
         # A hospital stay: unplanned (ACSC, other, readmission) or elective.
-        los = sim.length_of_stay(k == H_ELECTIVE, u[ui])
+        los = st.length_of_stay(k == H_ELECTIVE, u[ui].item())
         ui += 1
         pcp_rate[pid] = 0.0
         admit_day = env.now
-        bed = sim.beds.request()
+        st.stay_admit[pid] = admit_day
+        bed = st.beds.request()
         if bed is not None:  # all beds taken: wait for one
             yield bed
         wait = env.now - admit_day
         yield env.timeout(los)
-        sim.beds.release()
-        sim.discharge(pid, admit_day, wait, k, u[ui], u[ui + 1])
+        st.beds.release()
+        st.discharge(pid, admit_day, wait, k, u[ui].item(), u[ui + 1].item())
         ui += 2
         window_end = env.now + READMISSION_WINDOW_DAYS
-        if sim.year == year:
-            pcp_rate[pid] = packed[dm_state + 1, 7]
+        if st.year == year:
+            pcp_rate[pid] = st.packed[pid, dm_state + 1, 7]
 
 
-def daily_process(sim: CareSimulation) -> Generator[Any, Any, None]:
-    """Once a day (urgent priority): run the clinics; at year ends, close the year."""
-    env = sim.env
+def daily_process(st: DesState) -> Generator[Any, Any, None]:
+    """Once a day (urgent priority): run the clinics; at a year end, raise ``closing`` (the
+    stepper closes the year before any other event is processed)."""
+    env = st.env
     day = 0
     while True:
         yield UrgentTimeout(env, 1.0)
-        sim.clinic_day(day)
+        st.clinic_day(day)
         day += 1
         if day % DAYS_PER_YEAR == 0:
-            sim.close_year(day // DAYS_PER_YEAR - 1)
-            if day >= sim.horizon_days:
+            st.closing = True
+            if day >= st.horizon_days:
                 return
-            # Wake the patients waiting for the new year (after the year was set up).
-            ended, sim.year_end_event = sim.year_end_event, env.event()
-            ended.succeed()

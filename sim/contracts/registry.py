@@ -3,7 +3,7 @@
 Adding a contract type: write its package under ``sim/contracts/<type>/`` (``config.py``,
 ``rules.py``, ``settler.py``) and add its settler class to :data:`SETTLERS`
 (``docs/contracts.md``, "Adding a contract type"). Payment models written outside vbcsim
-use ``type: custom`` instead (``sim.settlement.registry``).
+use ``type: custom`` instead (``sim.contracts.resolve``).
 """
 
 from __future__ import annotations

@@ -67,6 +67,10 @@ class BaseSettler:
     flow_kinds: ClassVar[Mapping[str, str]] = {}
     #: Contract names of its statements worth printing after a run (``vbcsim run``).
     shown_statements: ClassVar[tuple[str, ...]] = ()
+    #: Whether a year can only be settled from the whole run's ledger (at the horizon)
+    #: rather than once the year's 30-day run-out is recorded (the year loop in
+    #: :mod:`sim.replication` asks).
+    needs_whole_run: ClassVar[bool] = False
 
     def __init__(self, config: Any, label: str) -> None:
         self.config = config

@@ -57,7 +57,7 @@ def load_scenario(path: str | os.PathLike[str], *, allow_code: bool = False) -> 
     """Load, resolve (``extends:``) and validate a scenario YAML file.
 
     A custom contract's ``kind: package.module:Class`` is imported only with
-    ``allow_code=True`` (see :func:`sim.settlement.registry.resolve_custom`); without it
+    ``allow_code=True`` (see :func:`sim.contracts.resolve.resolve_custom`); without it
     such a file is refused before anything is imported.
 
     Raises :class:`ScenarioError` naming the file, line, field path and what was expected.
@@ -141,7 +141,7 @@ def _check_code(scenario: Scenario, prov: Provenance, top: str, allow_code: bool
     allowed code; with ``allow_code``, import it here, in this process, and check it is a
     settler class. Other kinds (registered, entry points) are resolved when the run starts.
     """
-    from sim.settlement import registry
+    from sim.contracts import resolve as registry
 
     for i, period in enumerate(scenario.plan):
         for j, contract in enumerate(period.contracts):

@@ -1,8 +1,10 @@
 """What contracts see of a run: claims with their payer, members, risk, quality measures.
 
-A :class:`SettlementContext` is built once per replication from the care model's ledger
-(one direction: ledger -> contracts). It knows nothing of SimPy. Every query is a
-vectorised aggregate over the claims or the patient-year tables.
+A :class:`SettlementContext` is built from a ledger, the population (each patient's
+payer and attributed provider) and the providers (one direction: ledger -> contracts),
+once for each plan year settled and for each behaviour decision, over the years closed
+so far. It knows nothing of SimPy or of the care model. Every query is a vectorised
+aggregate over the claims or the patient-year tables.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from functools import cached_property
 
 import numpy as np
 
-from sim.care.engine import CareRun
-from sim.care.services import reference_price_ratio
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
+from sim.population import Population
+from sim.providers import ProviderTable
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
+from sim.services import reference_price_ratio
 
 
 @dataclass
@@ -35,12 +38,14 @@ class SettlementContext:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_run(cls, sc: Scenario, run: CareRun) -> SettlementContext:
-        """Build the context of a care-model run."""
-        return cls(scenario=sc, ledger=run.ledger, patient_payer=run.population.payer,
-                   patient_provider=run.population.provider,
-                   provider_names=list(run.providers.names),
-                   provider_kinds=list(run.providers.kinds),
+    def of(cls, sc: Scenario, ledger: Ledger, population: Population,
+           providers: ProviderTable) -> SettlementContext:
+        """The context of ``ledger`` (the years closed so far) for ``population`` and
+        ``providers``."""
+        return cls(scenario=sc, ledger=ledger, patient_payer=population.payer,
+                   patient_provider=population.provider,
+                   provider_names=list(providers.names),
+                   provider_kinds=list(providers.kinds),
                    payer_names=[p.name for p in sc.payers])
 
     # ------------------------------------------------------------------ lookups
@@ -77,12 +82,11 @@ class SettlementContext:
                 * self.cost_to_charge[claims["provider"]])
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
-        """Claims of plan year ``year`` with ``payer`` and ``paid`` (amount x price factor)."""
+        """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
+        ``payer``, ``attributed`` and ``paid`` (amount x price factor)."""
         key = ("claims", year)
         if key not in self._cache:
-            c = self.ledger.claims
-            m = c["year"] == year
-            out = {k: v[m] for k, v in c.items()}
+            out = self.ledger.claims_in(year)
             out["payer"] = self.patient_payer[out["patient"]]
             out["attributed"] = self.patient_provider[out["patient"]]
             out["paid"] = out["amount"] * self.price_factor[out["payer"]]

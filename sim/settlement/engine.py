@@ -1,6 +1,9 @@
 """Settle a run: claims -> cash flows -> provider and payer economics, year by year.
 
-For each plan year, in a fixed order:
+:class:`SettlementRun` settles one plan year at a time (the replication's year loop calls
+:meth:`SettlementRun.settle_year` once the year's run-out is recorded); :func:`settle_run`
+settles every plan year of a finished run. Each year is settled from a fresh
+:class:`SettlementContext` over the ledger so far. For each plan year, in a fixed order:
 
 1. the contracts in force (the plan) are set up from the registry;
 2. capitation-like contracts take their in-scope claims out of fee-for-service; the
@@ -26,14 +29,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.care.engine import CareRun
 from sim.catalogue import metric_names
 from sim.contracts.registry import SETTLEMENT_KINDS
+from sim.contracts.resolve import settler_for
 from sim.contracts.statement import Statement, statements_frame
+from sim.ledger import Ledger
+from sim.population import Population
+from sim.providers import ProviderTable
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
-from sim.settlement.registry import settler_for
 
 #: Metrics per provider, payer and population added to the results table (sim.catalogue).
 PROVIDER_METRICS = metric_names("provider_economics")
@@ -70,14 +75,32 @@ def active_contracts(sc: Scenario, year: int) -> list[tuple[str, object]]:
     return out
 
 
-def settle_run(sc: Scenario, run: CareRun, levers_by_year: list[dict[str, Levers]]) -> Settlement:
-    """Settle every plan year of a care-model run."""
-    ctx = SettlementContext.from_run(sc, run)
-    book = CashBook()
-    statements: list[tuple[int, str, str, Statement]] = []
-    rows: list[tuple[int, str, str, float]] = []
-    for year in range(sc.horizon_years):
-        settlers = [settler_for(cfg, label) for label, cfg in active_contracts(sc, year)]
+class SettlementRun:
+    """The settlement of one replication, built up a plan year at a time: one cash book,
+    the statements and the result rows of the years settled so far."""
+
+    def __init__(self, sc: Scenario, ledger: Ledger, population: Population,
+                 providers: ProviderTable) -> None:
+        self.sc = sc
+        self.ledger = ledger
+        self.population = population
+        self.providers = providers
+        self.book = CashBook()
+        self.statements: list[tuple[int, str, str, Statement]] = []
+        self.rows: list[tuple[int, str, str, float]] = []
+
+    def needs_whole_run(self, year: int) -> bool:
+        """Whether a contract in force in plan year ``year`` settles from the whole run's
+        ledger (its settler's ``needs_whole_run``), so the year waits for the horizon."""
+        return any(settler_for(cfg, label).needs_whole_run
+                   for label, cfg in active_contracts(self.sc, year))
+
+    def settle_year(self, year: int, levers: dict[str, Levers]) -> None:
+        """Settle plan year ``year`` (``levers``: the providers' levers in that year) from
+        the ledger as it stands (the year and what follows it within the run-out)."""
+        ctx = SettlementContext.of(self.sc, self.ledger, self.population, self.providers)
+        book = self.book
+        settlers = [settler_for(cfg, label) for label, cfg in active_contracts(self.sc, year)]
         claims = ctx.claims(year)
         covered = np.zeros(len(claims["amount"]), bool)
         payer_of_record = np.full(len(claims["amount"]), -1, np.int64)
@@ -94,9 +117,21 @@ def settle_run(sc: Scenario, run: CareRun, levers_by_year: list[dict[str, Levers
         _pay_claims(ctx, year, book, covered, payer_of_record)
         for s in settlers:
             for entity, st in s.settle(ctx, year, book):
-                statements.append((year, s.label, entity, st))
-        rows += _economics(ctx, year, book, levers_by_year[year])
-    return Settlement(rows=rows, statements=statements, flows=book.frame())
+                self.statements.append((year, s.label, entity, st))
+        self.rows += _economics(ctx, year, book, levers)
+
+    def result(self) -> Settlement:
+        """Everything settled so far."""
+        return Settlement(rows=self.rows, statements=self.statements, flows=self.book.frame())
+
+
+def settle_run(sc: Scenario, ledger: Ledger, population: Population,
+               providers: ProviderTable, levers_by_year: list[dict[str, Levers]]) -> Settlement:
+    """Settle every plan year of a finished care-model run."""
+    run = SettlementRun(sc, ledger, population, providers)
+    for year in range(sc.horizon_years):
+        run.settle_year(year, levers_by_year[year])
+    return run.result()
 
 
 def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.ndarray,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from sim.care.engine import simulate_population
-from sim.care.services import Service
 from sim.metrics import population_metrics
 from sim.scenario import scenario_from_dict
+from sim.services import Service
 
 
 def scen(**over):
@@ -127,17 +127,17 @@ def test_transitional_care_lowers_readmissions_and_intensity_raises_electives():
     assert more["tests_per_1000"] > 1.2 * lo["tests_per_1000"]
 
 
-def test_year_end_hook_sees_plan_years_and_sets_next_levers():
+def test_lever_choice_sees_plan_years_and_sets_next_levers():
     seen = []
 
-    def hook(year, sim):
+    def choose(year, panel):
         seen.append(year)
         if year < 0:
             return None
-        return {"primary_care_group": sim.levers["primary_care_group"].model_copy(
+        return {"primary_care_group": panel.levers["primary_care_group"].model_copy(
             update={"coding_intensity": 1.0})}
 
-    led = run(scen(horizon_years=3), on_year_end=hook).ledger
+    led = run(scen(horizon_years=3), choose_levers=choose).ledger
     assert seen == [-1, 0, 1]  # closed years after which a plan year follows
     risk = led.patient_year["risk_score"]
     py = led.patient_year["person_years"]

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.care.engine import CareRun, simulate_population
-from sim.care.services import Service
 from sim.contracts.statement import Statement
 from sim.scenario import Scenario, scenario_from_dict
+from sim.services import Service
 from sim.settlement import Settlement, settle_run
 
 DAYS = 365.0
@@ -169,10 +169,11 @@ def hand_benchmark(r: Run, year: int, start: int = 0, weights=(0.1, 0.3, 0.6),
 
 
 def run(sc: Scenario, seed: int = 1,
-        on_year_end: Callable[[int, Any], dict | None] | None = None) -> Run:
+        choose_levers: Callable[[int, Any], dict | None] | None = None) -> Run:
     """Simulate and settle ``sc`` with ``SeedSequence(seed)``."""
-    care = simulate_population(sc, np.random.SeedSequence(seed), on_year_end=on_year_end)
-    return Run(sc, care, settle_run(sc, care, care.levers_by_year))
+    care = simulate_population(sc, np.random.SeedSequence(seed), choose_levers=choose_levers)
+    return Run(sc, care, settle_run(sc, care.ledger, care.population, care.providers,
+                                    care.levers_by_year))
 
 
 def close(a: float, b: float, rel: float = REL, abs_usd: float = 1e-6) -> bool:

@@ -158,8 +158,8 @@ def test_installed_entry_point_contract_loads_and_runs_without_allow_code(tmp_pa
     """A contract offered by an installed package (entry point of the ``vbcsim.contracts``
     group) is selected by its name: the scenario loads without the code opt-in, and the run
     resolves the class from the entry point and settles with it."""
+    from sim.contracts import resolve as registry
     from sim.scenario import load_scenario
-    from sim.settlement import registry
 
     _install_entry_points(tmp_path, {"installed_bonus": "vbcsim_ep_test:Bonus",
                                      "installed_junk": "vbcsim_ep_test:not_a_settler"})

@@ -15,9 +15,9 @@ from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run,
 
 from sim.contracts.bundled.rules import open_episodes
 from sim.contracts.expectation import PayoffInputs
+from sim.contracts.resolve import settler_for
 from sim.settlement import active_contracts
 from sim.settlement.context import SettlementContext
-from sim.settlement.registry import settler_for
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def _mean_risk(r, ep, mask) -> float:
 def test_episodes_target_and_reconciliation_recomputed(bundle):
     r = bundle
     ep = _episodes(r)
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     base = np.isin(ep["end_year"], [-3, -2, -1])
     assert base.sum() >= 30  # enough baseline episodes for a target price
     for year in range(r.sc.horizon_years):
@@ -109,7 +109,7 @@ def test_expected_payoff_prices_episodes_at_the_settled_target_with_a_trend():
                   plan=[{"years": "all", "contracts": [
                       FFS_ALL, {"type": "bundled", "provider": "pc_a", "trend_per_year": trend}]}])
     r = run(sc, seed=8)
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     settlers = [settler_for(cfg, label) for label, cfg in active_contracts(sc, 0)]
     bundle = next(s for s in settlers if s.config.provider == "pc_a")
     for year in range(sc.horizon_years):

@@ -37,11 +37,11 @@ SAVING = Levers(prevention_effort=0.9, discretionary_intensity=0.85,
 
 def _mssp_run(seed: int = 6, **mssp):
     """BASIC A without MSR; the ACO lowers its spending (~10%) from the first plan year
-    (the year-end hook sets its levers for the plan years after the baseline)."""
+    (its lever choice sets its levers for the plan years after the baseline)."""
     contract = {"type": "mssp", "aco": "pc_a", "track": "BASIC_A", "msr": 0.0, **mssp}
     sc = scenario(size=3000, horizon=3, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
                   plan=[{"years": "all", "contracts": [FFS_ALL, COMMERCIAL_FFS, contract]}])
-    return run(sc, seed=seed, on_year_end=lambda year, _sim: {"pc_a": SAVING})
+    return run(sc, seed=seed, choose_levers=lambda year, _panel: {"pc_a": SAVING})
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +106,10 @@ def _ratchet_run(save: bool):
                                         "track": "BASIC_A", "msr": 0.0,
                                         "agreement_years": 2}]}])
 
-    def hook(year, _sim):
+    def choose(year, _panel):
         return {"primary_care_group": SAVING} if save and year == 0 else None
 
-    return run(sc, seed=9, on_year_end=hook)
+    return run(sc, seed=9, choose_levers=choose)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def no_diabetics():
 def test_population_metrics_and_settlement_measure_the_same_way(normal):
     r = normal
     led = r.run.ledger
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     pop = population_metrics(led, r.sc.horizon_years)
     readmitted = readmitted_within_30d(led.admissions)
     for y in range(r.sc.horizon_years):
@@ -63,7 +63,7 @@ def test_population_metrics_and_settlement_measure_the_same_way(normal):
 
 def test_no_diabetics_is_not_scored_and_the_score_reweights(no_diabetics):
     r = no_diabetics
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     pop = population_metrics(r.run.ledger, r.sc.horizon_years)
     scale = ctx.quality_scale
     others = {k: s for k, s in scale.items() if k != "diabetes_controlled_share"}
@@ -81,7 +81,7 @@ def test_no_diabetics_is_not_scored_and_the_score_reweights(no_diabetics):
 
 
 def test_empty_group_has_no_measure_and_no_score(normal):
-    ctx = SettlementContext.from_run(normal.sc, normal.run)
+    ctx = SettlementContext.of(normal.sc, normal.run.ledger, normal.run.population, normal.run.providers)
     nobody = np.zeros(len(ctx.patient_payer), bool)
     score, measures = ctx.quality(0, nobody, "nobody")
     assert set(measures) == set(MEASURES)

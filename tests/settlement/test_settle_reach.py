@@ -65,7 +65,7 @@ def test_aco_primary_care_is_paid_by_pcc_not_ffs(reach):
 
 def test_benchmark_expenditure_and_corridors_recomputed(reach):
     r = reach
-    ctx = SettlementContext.from_run(r.sc, r.run)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     for year in range(r.sc.horizon_years):
         st = r.statement(year, "reach", "pc_a")
         # benchmark: historical as MSSP (first-agreement weights), 3.5% discount (PY2025+),

@@ -68,6 +68,9 @@ class BundledSettler(BaseSettler):
     config_model = BundledContract
     flow_kinds = {"bundle_reconciliation": SETTLEMENT}
     shown_statements = ("bundled", "bundled_target")
+    #: Episode spending is a difference of cumulative sums over all the run's claims, so a
+    #: year is settled from the whole run (at the horizon), as before the year loop.
+    needs_whole_run = True
 
     def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.care.services import Service
 from sim.contracts.capitation.config import CapitationContract
 from sim.contracts.capitation.rules import apply_corridors, settle_capitation
 from sim.contracts.expectation import PayoffInputs
@@ -26,6 +25,7 @@ from sim.contracts.settler import (
     participation_start,
 )
 from sim.contracts.statement import Statement
+from sim.services import Service
 
 PRIMARY_CARE_CODES = np.array([Service.PCP_VISIT, Service.LAB])
 
