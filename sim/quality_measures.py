@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.care.services import Service
 from sim.constants import READMISSION_WINDOW_DAYS, AdmissionKind
 from sim.ledger import Ledger
+from sim.services import Service
 
 __all__ = [
     "MEASURES",
