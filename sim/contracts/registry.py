@@ -14,7 +14,7 @@ from sim.contracts.custom.config import CustomContract
 from sim.contracts.ffs.settler import FFSSettler
 from sim.contracts.mssp.settler import MSSPSettler
 from sim.contracts.reach.settler import REACHSettler
-from sim.contracts.settler import BaseSettler, settlement_kinds
+from sim.contracts.settler import CAPITATION, BaseSettler, settlement_kinds
 
 #: The built-in contract types, in the order the scenario reference lists them.
 SETTLERS: tuple[type[BaseSettler], ...] = (
@@ -33,6 +33,9 @@ CONFIGS: tuple[type, ...] = (*(s.config_model for s in SETTLERS), CustomContract
 
 #: Cash-flow kinds counted as settlements (reconciliations, positive to the provider).
 SETTLEMENT_KINDS: frozenset[str] = settlement_kinds(list(SETTLERS))
+
+#: Cash-flow kinds counted as capitation (prospective payments per member).
+CAPITATION_KINDS: frozenset[str] = settlement_kinds(list(SETTLERS), CAPITATION)
 
 #: Contract names of the statements printed after a run (FFS statements just repeat the
 #: claims paid).

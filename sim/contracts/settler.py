@@ -121,10 +121,12 @@ SETTLER_METHODS = ("covered", "settle", "coverage", "expected_payoff", "is_refer
 SETTLER_ATTRIBUTES = ("type_name", "pays_per_service", "flow_kinds", "shown_statements")
 
 
-def settlement_kinds(settlers: list[type[BaseSettler]]) -> frozenset[str]:
-    """The flow kinds the ``settlers`` count as settlements."""
-    return frozenset(k for s in settlers for k, what in s.flow_kinds.items()
-                     if what == SETTLEMENT)
+def settlement_kinds(settlers: list[type[BaseSettler]], what: str = SETTLEMENT
+                     ) -> frozenset[str]:
+    """The flow kinds the ``settlers`` count as ``what`` (:data:`SETTLEMENT` or
+    :data:`CAPITATION`)."""
+    return frozenset(k for s in settlers for k, counts_as in s.flow_kinds.items()
+                     if counts_as == what)
 
 
 def participation_start(sc: Any, contract_type: str, payer: str, holder: str,

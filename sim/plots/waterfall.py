@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.contracts.registry import CAPITATION_KINDS
 from sim.plots._common import (
     LOSS_COLOUR,
     MoneyFormatter,
@@ -39,7 +40,7 @@ COST_STEPS = tuple((m, metric_label(m)) for m in (
     "fixed_cost_usd"))
 ALWAYS = {"ffs_revenue_usd", "revenue_usd", "margin_usd"}
 #: cash-flow kinds that are not settlements (they are the revenue steps or a cost)
-NOT_SETTLEMENT = frozenset({"ffs_claims", "capitation", "capitated_claims"})
+NOT_SETTLEMENT = frozenset({"ffs_claims", "capitated_claims"}) | CAPITATION_KINDS
 GAIN, LOSS, TOTAL = "#009E73", LOSS_COLOUR, "#34495E"
 
 

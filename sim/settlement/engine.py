@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.catalogue import metric_names
-from sim.contracts.registry import SETTLEMENT_KINDS
+from sim.contracts.registry import CAPITATION_KINDS, SETTLEMENT_KINDS
 from sim.contracts.resolve import settler_for
 from sim.contracts.statement import Statement, statements_frame
 from sim.ledger import Ledger
@@ -194,7 +194,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
             "revenue_usd": revenue,
             "ffs_revenue_usd": float(by_kind.get("ffs_claims", 0.0)
                                      + by_kind.get("capitated_claims", 0.0)),
-            "capitation_revenue_usd": float(by_kind.get("capitation", 0.0)),
+            "capitation_revenue_usd": float(sum(by_kind.get(k, 0.0) for k in CAPITATION_KINDS)),
             "settlement_usd": float(sum(by_kind.get(k, 0.0) for k in SETTLEMENT_KINDS)),
             "cost_usd": cost,
             "own_service_cost_usd": float(own_cost[i]),
