@@ -255,6 +255,12 @@ def _dead_worker_failure(
         if proc is not None:
             proc.join(timeout=2)
             code = proc.exitcode
+            deadline = time.monotonic() + 2.0
+            while code is None and time.monotonic() < deadline:
+                # the pool's manager thread may be reaping it at the same moment: its
+                # exit status appears once that thread has recorded it
+                time.sleep(0.02)
+                code = proc.exitcode
         if code != -signal.SIGTERM and (best is None or best[2] == -signal.SIGTERM):
             best = (pid, index, code)
     if best is not None:

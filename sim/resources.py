@@ -7,27 +7,27 @@ the patient-years it simulates (``population.size x (warmup_years + horizon_year
 
 The constants are the upper envelope of the peak RSS (``ru_maxrss``) of whole replications
 of the default scenario measured with ``benchmarks/profile_memory.py N YEARS --full``
-(5 warm-up years included in the patient-years; 2026-12-06, commit ``80606cb``, Python
-3.11.7, NumPy 2.4.6, on a 2-CPU machine shared with other work): ``BASE_MB`` near the
-intercept of a least-squares line (177 MB, slope 1.34 MB per 1,000 patient-years), the
-slope raised until no measurement is above the estimate, because an estimate that is too
-low lets a run die of ``MemoryError`` after hours, while one that is too high only warns
-(or is overridden with ``--force``)::
+(5 warm-up years included in the patient-years; refitted 2026-12-06 after the year loop
+and the per-year ledger blocks of issue 10/18 lowered memory, Python 3.11.7, NumPy 2.4.6,
+on a 2-CPU machine shared with other work): ``BASE_MB`` near the intercept of a
+least-squares line (140 MB, slope 0.80 MB per 1,000 patient-years), the slope raised until
+no measurement is above the estimate, because an estimate that is too low lets a run die
+of ``MemoryError`` after hours, while one that is too high only warns (or is overridden
+with ``--force``)::
 
     patients x plan years    patient-years    peak RSS MB    estimate MB
-         5,000 x 2                 35,000          191            228
-         5,000 x 5                 50,000          229            253
-        20,000 x 2                140,000          330            401
-        20,000 x 5                200,000          480            500
-        50,000 x 2                350,000          611            748
-        50,000 x 5                500,000          986            995
-       100,000 x 5 (1)          1,000,000        1,455          1,820
-       200,000 x 5 (2)          2,000,000        3,415          3,470
+         5,000 x 2                 35,000          170            172
+         5,000 x 5                 50,000          186            186
+        20,000 x 2                140,000          246            269
+        20,000 x 5                200,000          311            324
+        50,000 x 2                350,000          413            462
+        50,000 x 5                500,000          546            600
+       100,000 x 5 (1)          1,000,000          956          1,060
 
-    (1) benchmarks/README.md, bench_care_model.py, 2026-11-27.
-    (2) measured after the fit, as a check of the extrapolation (same command).
+    (1) measured after the fit, as a check of the extrapolation (same command).
 
-Memory per patient is being reduced (issue 18); re-measure and refit after such a change
+Before the memory reduction the same fit gave 170 MB + 1.65 MB per 1,000 patient-years
+(100,000 x 5: 1,791 MB measured). Re-measure and refit after a change that moves memory
 with ``python benchmarks/fit_memory.py`` (it runs ``profile_memory.py`` at several sizes,
 prints the table and the fitted constants to paste here). A run on ``W`` local worker
 processes needs ``W`` times the per-process peak plus the parent process (``BASE_MB``); a run
@@ -55,9 +55,9 @@ from sim.executors import check_timeout
 
 #: Resident memory of a worker process before it simulates (interpreter, NumPy, pandas,
 #: SciPy, SimPy, vbcsim), MB (fit above).
-BASE_MB = 170.0
+BASE_MB = 140.0
 #: Peak memory per 1,000 patient-years simulated in one replication, MB (fit above).
-MB_PER_1000_PATIENT_YEARS = 1.65
+MB_PER_1000_PATIENT_YEARS = 0.92
 #: Warn when the estimate is above this share of the available memory.
 WARN_FRACTION = 0.5
 

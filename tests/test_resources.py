@@ -31,10 +31,10 @@ def test_estimate_follows_the_measured_fit():
     one = estimate_memory([big], workers=1)
     assert one.patient_years == 4_500_000
     assert one.total_mb == pytest.approx(BASE_MB + MB_PER_1000_PATIENT_YEARS * 4_500)
-    assert 7_000 < one.total_mb < 8_000  # linear in patient-years (module doc)
-    # out of sample: 200,000 x 5 plan years (+5 warm-up) peaked at 3,415 MB (module doc)
-    check = estimate_memory([_scenario(200_000)], workers=1).total_mb
-    assert 3_415 <= check <= 1.05 * 3_415
+    assert 4_000 < one.total_mb < 4_500  # linear in patient-years (module doc)
+    # out of sample: 100,000 x 5 plan years (+5 warm-up) peaked at 956 MB (module doc)
+    check = estimate_memory([_scenario(100_000)], workers=1).total_mb
+    assert 956 <= check <= 1.15 * 956
     four = estimate_memory([big, _scenario(1_000, name="t")], workers=4)
     assert four.per_process_mb == one.per_process_mb  # the largest scenario counts
     assert four.total_mb == pytest.approx(BASE_MB + 4 * one.per_process_mb)
@@ -47,9 +47,9 @@ def test_small_run_passes_silently():
 
 
 def test_warns_above_half_of_the_memory_available():
-    sc = _scenario(100_000)  # ~1.8 GB
-    with pytest.warns(MemoryWarning, match="of the 3.0 GB available"):
-        check_memory([sc], 1, available_mb=3_072)
+    sc = _scenario(100_000)  # ~1.1 GB
+    with pytest.warns(MemoryWarning, match="of the 2.0 GB available"):
+        check_memory([sc], 1, available_mb=2_048)
 
 
 def test_refuses_above_the_memory_available_and_says_how_to_reduce_it():
@@ -74,7 +74,7 @@ def test_unknown_available_memory_is_not_checked(monkeypatch):
     monkeypatch.setattr(resources, "available_memory_mb", lambda: None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check_memory([_scenario(450_000)], 8).total_mb > 8 * 4_500
+        assert check_memory([_scenario(450_000)], 8).total_mb > 8 * 4_000
 
 
 @pytest.mark.skipif(not Path("/proc/meminfo").is_file(), reason="Linux /proc/meminfo")
