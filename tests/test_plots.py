@@ -305,3 +305,19 @@ def test_ce_plane_draws_the_comparisons_per_replication_differences(run, results
                                                                "mean:mssp_one_sided"}
     with pytest.raises(ValueError, match="qalys"):
         plots.ce_plane(results[results["metric"] != "qalys"], ref)
+
+
+def test_ce_plane_reads_a_results_directory(run, results, tmp_path):
+    from sim.comparison import ce_differences
+
+    results.to_csv(tmp_path / "results.csv", index=False)
+    table = plots.ce_plane_table(tmp_path, "ffs_baseline", discount_rate=0.0)
+    want = ce_differences(results.astype({"scenario": str, "entity": str, "metric": str}),
+                          "ffs_baseline", 0.0)
+    np.testing.assert_allclose(table[["d_qalys", "d_cost_usd"]].to_numpy(),
+                               want[["d_qalys", "d_cost_usd"]].to_numpy(), rtol=1e-12)
+    assert list(table["quadrant"]) == list(want["quadrant"])
+    # a RunResult brings its reference and discount rate
+    assert plots.ce_plane_table(run)["reference"].iloc[0] == (run.reference or "ffs_baseline")
+    with pytest.raises(ValueError, match="reference 'nope'"):
+        plots.ce_plane(results, "nope")
