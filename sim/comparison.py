@@ -14,9 +14,27 @@ table has it, else ``spend_total_usd``):
 
 * ``incremental`` — plan totals (sums over years) of payer spending, QALYs, and each
   entity's ``margin_usd``, scenario minus reference;
-* ``cost_effectiveness`` — discounted incremental payer spending (cost) and QALYs, the
-  ICER (mean dCost / mean dQALY) and the net monetary benefit ``NMB = wtp x dQALY - dCost``
-  at each willingness-to-pay, with P(NMB > 0);
+* ``cost_effectiveness`` — discounted incremental payer spending (cost) and QALYs, where
+  the means fall on the cost-effectiveness plane (:func:`ce_quadrant`), the ICER and the
+  net monetary benefit ``NMB = wtp x dQALY - dCost`` at each willingness-to-pay, with
+  P(NMB > 0). Dominance is reported as such, never as a negative ICER (Drummond et al.,
+  *Methods for the Economic Evaluation of Health Care Programmes*, 4th ed., 2015, ch. 4):
+
+  ========  =======================================  ============  ==========================
+  quadrant  mean dCost, mean dQALY                   ``dominance``  ``icer_usd_per_qaly``
+  ========  =======================================  ============  ==========================
+  ``NE``    more costly, more effective               ``""``        cost per QALY gained
+  ``SE``    no more costly, no less effective         dominant      NaN
+  ``NW``    no less costly, no more effective         dominated     NaN
+  ``SW``    less costly, less effective               ``""``        savings per QALY lost
+  ``""``    no difference in cost or QALYs            ``""``        NaN
+  ========  =======================================  ============  ==========================
+
+  (an axis counts as the dominance quadrant: equal QALYs at lower cost is dominant, equal
+  cost with fewer QALYs dominated). In the SW quadrant the ICER (positive) reads as the
+  savings per QALY given up: the scenario is worth it at a willingness to pay *below* it.
+  ``verdict`` says the same in words; :func:`icer_text` is the one place that words it;
+  :func:`ce_differences` gives the per-replication points of the plane;
 * ``ceac`` — for each willingness-to-pay, the probability that each scenario has the
   highest NMB (``wtp x QALYs - cost``);
 * ``best`` — for each metric, the probability that each scenario is best (lowest or highest
@@ -219,35 +237,112 @@ def _cost_qalys(
     return cost, qalys
 
 
-def cost_effectiveness(
-    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = DEFAULT_DISCOUNT_RATE
+#: The quadrants of the cost-effectiveness plane (dQALY on x, dCost on y) in words.
+QUADRANTS = {
+    "NE": "more costly, more effective",
+    "SE": "dominant: saves money, gains health",
+    "NW": "dominated: costs more, loses health",
+    "SW": "saves money, loses health",
+    "": "no difference in cost or QALYs",
+}
+
+
+def ce_quadrant(d_cost: float, d_qalys: float) -> str:
+    """Where ``(d_qalys, d_cost)`` falls on the cost-effectiveness plane: ``"NE"`` (more
+    costly, more effective), ``"SE"`` (dominant: no more costly and no less effective, not
+    both equal), ``"NW"`` (dominated: no less costly and no more effective, not both
+    equal), ``"SW"`` (less costly, less effective) or ``""`` (both differences zero, or
+    not a number)."""
+    if not (np.isfinite(d_cost) and np.isfinite(d_qalys)) or (d_cost == 0 and d_qalys == 0):
+        return ""
+    if d_qalys >= 0 and d_cost <= 0:
+        return "SE"
+    if d_qalys <= 0 and d_cost >= 0:
+        return "NW"
+    return "NE" if d_cost > 0 else "SW"
+
+
+def dominance(d_cost: float, d_qalys: float) -> str:
+    """``"dominant"``, ``"dominated"`` or ``""`` (see :func:`ce_quadrant`)."""
+    return {"SE": "dominant", "NW": "dominated"}.get(ce_quadrant(d_cost, d_qalys), "")
+
+
+def icer(d_cost: float, d_qalys: float) -> float:
+    """The ICER ``d_cost / d_qalys`` in the NE (cost per QALY gained) and SW (savings per
+    QALY lost) quadrants; NaN when one alternative dominates or nothing differs (a ratio
+    there would be negative or undefined and means nothing)."""
+    return d_cost / d_qalys if ce_quadrant(d_cost, d_qalys) in ("NE", "SW") else np.nan
+
+
+def icer_text(d_cost: float, d_qalys: float) -> str:
+    """The ICER in words: ``"$45,000 per QALY gained"``, ``"dominant (saves money, gains
+    health)"``, ``"dominated (costs more, loses health)"``, ``"$30,000 saved per QALY lost
+    (saves money, loses health)"`` or ``"no difference in cost or QALYs"``."""
+    quadrant = ce_quadrant(d_cost, d_qalys)
+    if quadrant == "NE":
+        return f"${d_cost / d_qalys:,.0f} per QALY gained"
+    if quadrant == "SW":
+        return f"${d_cost / d_qalys:,.0f} saved per QALY lost (saves money, loses health)"
+    if quadrant in ("SE", "NW"):
+        word, what = QUADRANTS[quadrant].split(": ")
+        if d_qalys == 0:
+            what = "saves money, same QALYs" if quadrant == "SE" else "costs more, same QALYs"
+        elif d_cost == 0:
+            what = ("same cost, gains health" if quadrant == "SE"
+                    else "same cost, loses health")
+        return f"{word} ({what})"
+    return QUADRANTS[""]
+
+
+def ce_differences(
+    results: pd.DataFrame, reference: str, discount_rate: float = DEFAULT_DISCOUNT_RATE
 ) -> pd.DataFrame:
-    """ICER and NMB of every scenario against ``reference`` (discounted costs and QALYs)."""
+    """The points of the cost-effectiveness plane: per replication and scenario other than
+    ``reference``, the discounted plan-total differences of payer spending (``d_cost_usd``)
+    and QALYs (``d_qalys``) from the reference, paired by replication, and the
+    ``quadrant`` of each (:func:`ce_quadrant`). Empty without QALYs or the reference."""
     both = _cost_qalys(results, discount_rate)
+    columns = ["replication", "scenario", "reference", "d_cost_usd", "d_qalys", "quadrant"]
     if both is None or reference not in both[0]:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=columns)
     cost, qalys = both
-    rows = []
+    parts = []
     for scen in cost.columns:
         if scen == reference:
             continue
-        dc = cost[scen] - cost[reference]
-        dq = qalys[scen] - qalys[reference]
+        dc = (cost[scen] - cost[reference]).rename("d_cost_usd")
+        dq = (qalys[scen] - qalys[reference]).rename("d_qalys")
+        part = pd.concat([dc, dq], axis=1).dropna().reset_index()
+        part.insert(1, "scenario", scen)
+        part.insert(2, "reference", reference)
+        part["quadrant"] = [ce_quadrant(c, q) for c, q in
+                            zip(part["d_cost_usd"], part["d_qalys"], strict=True)]
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def cost_effectiveness(
+    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = DEFAULT_DISCOUNT_RATE
+) -> pd.DataFrame:
+    """ICER and NMB of every scenario against ``reference`` (discounted costs and QALYs):
+    one row per scenario and willingness to pay, with ``quadrant``, ``dominance``,
+    ``icer_usd_per_qaly`` (NaN when dominant or dominated) and ``verdict`` as the module
+    doc says."""
+    points = ce_differences(results, reference, discount_rate)
+    rows = []
+    for scen, part in points.groupby("scenario", sort=False):
+        dc, dq = part["d_cost_usd"], part["d_qalys"]
         mc, mq = float(dc.mean()), float(dq.mean())
-        if mq > 0 and mc <= 0:
-            verdict = "dominant (fewer costs, more QALYs)"
-        elif mq < 0 and mc >= 0:
-            verdict = "dominated (more costs, fewer QALYs)"
-        elif mq == 0:
-            verdict = "no QALY difference"
-        else:
-            verdict = "trade-off"
-        icer = mc / mq if mq != 0 else np.nan
+        quadrant = ce_quadrant(mc, mq)
         for w in wtp:
             nmb = w * dq - dc
             rows.append({
                 "scenario": scen, "reference": reference, "wtp_usd_per_qaly": float(w),
-                "d_cost_usd": mc, "d_qalys": mq, "icer_usd_per_qaly": icer, "verdict": verdict,
+                "d_cost_usd": mc, "d_qalys": mq, "icer_usd_per_qaly": icer(mc, mq),
+                "quadrant": quadrant, "dominance": dominance(mc, mq),
+                "verdict": icer_text(mc, mq),
                 "nmb_mean": float(nmb.mean()),
                 "nmb_se": float(nmb.std(ddof=1) / np.sqrt(len(nmb))) if len(nmb) > 1 else np.nan,
                 "nmb_p2.5": float(nmb.quantile(0.025)), "nmb_p97.5": float(nmb.quantile(0.975)),
@@ -403,10 +498,8 @@ class Comparison:
                       f"{self.discount_rate:.1%} a year):"]
             for scen, part in ce.groupby("scenario", sort=False):
                 first = part.iloc[0]
-                icer = first["icer_usd_per_qaly"]
-                icer_text = "n/a" if not np.isfinite(icer) else f"{icer:,.0f} USD/QALY"
                 lines.append(f"  {scen}: dCost {first['d_cost_usd']:,.0f} USD, dQALYs "
-                             f"{first['d_qalys']:.3g}, ICER {icer_text} ({first['verdict']})")
+                             f"{first['d_qalys']:.3g}, ICER: {first['verdict']}")
                 for r in part.to_dict("records"):
                     lines.append(f"    WTP {r['wtp_usd_per_qaly']:,.0f}: NMB "
                                  f"{r['nmb_mean']:,.0f} USD, P(NMB > 0) = "
@@ -453,16 +546,22 @@ def compare_results(
 __all__ = [
     "ALIGNMENTS",
     "DEFAULT_WTP",
+    "QUADRANTS",
     "DEFAULT_WTP_GRID",
     "Comparison",
     "NotComparable",
     "alignment_note",
+    "ce_differences",
+    "ce_quadrant",
     "ceac",
     "check_comparable",
     "compare_results",
     "cost_effectiveness",
     "cumulative_savings",
     "default_metrics",
+    "dominance",
+    "icer",
+    "icer_text",
     "incremental",
     "npv",
     "payer_spending_metric",

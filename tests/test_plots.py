@@ -261,3 +261,63 @@ def test_inputs_and_errors(run, tmp_path):
         plots.fan_chart(42, SPEND)
     with pytest.raises(ValueError, match="not a tornado table"):
         plots.tornado(pd.DataFrame({"x": [1]}))
+
+
+def test_ce_plane_draws_the_comparisons_per_replication_differences(run, results):
+    from sim.comparison import ce_differences, cost_effectiveness
+
+    ref = "ffs_baseline"
+    fig = plots.ce_plane(run, ref, wtp=(50_000, 100_000))
+    ax = fig.axes[0]
+    by_gid = {c.get_gid(): c for c in ax.collections if c.get_gid()}
+    points = ce_differences(results, ref, run.discount_rate)
+    ce = cost_effectiveness(results, ref, [50_000.0], run.discount_rate).set_index("scenario")
+    assert set(points["scenario"]) == {"mssp_one_sided", "capitation_global"}
+    for scen in ("mssp_one_sided", "capitation_global"):
+        # the same paired differences, recomputed here from the tidy table with pandas
+        rows = results[results["entity"] == "population"].astype({"scenario": str})
+        t = rows["year"] - rows["year"].min()
+        disc = rows.assign(value=rows["value"] / (1 + run.discount_rate) ** t)
+        tot = disc.groupby(["metric", "scenario", "replication"])["value"].sum()
+        want_x = (tot.loc[("qalys", scen)] - tot.loc[("qalys", ref)]).to_numpy()
+        want_y = (tot.loc[("payer_spend_usd", scen)]
+                  - tot.loc[("payer_spend_usd", ref)]).to_numpy()
+        drawn = by_gid[f"points:{scen}"].get_offsets()
+        np.testing.assert_allclose(drawn[:, 0], want_x, rtol=1e-12)
+        np.testing.assert_allclose(drawn[:, 1], want_y, rtol=1e-12)
+        part = points[points["scenario"] == scen]
+        np.testing.assert_allclose(drawn, part[["d_qalys", "d_cost_usd"]].to_numpy())
+        # the mean marker is where the ICER table puts the scenario
+        mean = by_gid[f"mean:{scen}"].get_offsets()[0]
+        assert list(mean) == pytest.approx([ce.loc[scen, "d_qalys"], ce.loc[scen, "d_cost_usd"]])
+    # a willingness-to-pay line through the origin with slope = WTP (USD per QALY)
+    for w in (50_000, 100_000):
+        (line,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"wtp:{w:g}"]
+        x, y = line.get_xdata(), line.get_ydata()
+        assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(w) and y[0] == -y[1]
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "dominant" in text and "dominated" in text and "saves money" in text
+    assert ax.get_xlabel().startswith("Difference in QALYs from ffs_baseline")
+    assert "payer spending" in ax.get_ylabel()
+    # a RunResult's reference is the default; a subset of scenarios can be drawn
+    only = plots.ce_plane(results, ref, scenarios=["mssp_one_sided"])
+    assert {c.get_gid() for c in only.axes[0].collections} == {"points:mssp_one_sided",
+                                                               "mean:mssp_one_sided"}
+    with pytest.raises(ValueError, match="qalys"):
+        plots.ce_plane(results[results["metric"] != "qalys"], ref)
+
+
+def test_ce_plane_reads_a_results_directory(run, results, tmp_path):
+    from sim.comparison import ce_differences
+
+    results.to_csv(tmp_path / "results.csv", index=False)
+    table = plots.ce_plane_table(tmp_path, "ffs_baseline", discount_rate=0.0)
+    want = ce_differences(results.astype({"scenario": str, "entity": str, "metric": str}),
+                          "ffs_baseline", 0.0)
+    np.testing.assert_allclose(table[["d_qalys", "d_cost_usd"]].to_numpy(),
+                               want[["d_qalys", "d_cost_usd"]].to_numpy(), rtol=1e-12)
+    assert list(table["quadrant"]) == list(want["quadrant"])
+    # a RunResult brings its reference and discount rate
+    assert plots.ce_plane_table(run)["reference"].iloc[0] == (run.reference or "ffs_baseline")
+    with pytest.raises(ValueError, match="reference 'nope'"):
+        plots.ce_plane(results, "nope")

@@ -270,6 +270,54 @@ def test_runs_with_different_seeds_are_not_paired(dirs, tmp_path):
     assert not inputs.paired and "independent samples" in inputs.pairing
     page = Page(write_report([dirs["ffs"], other], tmp_path / "u.html").read_text("utf-8"))
     assert "95% confidence interval" in page.text and "independent samples" in page.text
+    # unpaired replications make no points of a CE plane; the ICER table (of means) stays
+    ids = [f["id"] for f in page.figures]
+    assert "fig-ce-plane" not in ids and "fig-ceac" in ids
+    assert "Cost-effectiveness" in page.text and "How to read the plane" not in page.text
+
+
+def hand_value(dirs) -> tuple[np.ndarray, np.ndarray]:
+    """Per replication, mssp_one_sided minus ffs_baseline in discounted plan-total payer
+    spending and QALYs, from results.parquet with plain pandas."""
+    totals = {}
+    for name, key in (("ffs_baseline", "ffs"), ("mssp_one_sided", "mssp")):
+        r = pd.read_parquet(dirs[key] / "results.parquet")
+        r = r[r["entity"] == "population"]
+        disc = r["value"] / (1 + RATE) ** (r["year"] - r["year"].min())
+        totals[name] = disc.groupby([r["metric"].astype(str), r["replication"]]).sum()
+    d = totals["mssp_one_sided"] - totals["ffs_baseline"]
+    return d.loc["payer_spend_usd"].to_numpy(), d.loc["qalys"].to_numpy()
+
+
+def test_cost_effectiveness_section(report, dirs):
+    from sim.comparison import icer_text
+
+    text = report.read_text(encoding="utf-8")
+    page = Page(text)
+    dc, dq = hand_value(dirs)
+    cells = dict(re.findall(r'<td data-ce="([a-z_0-9.]+)"[^>]*data-value="([^"]+)"', text))
+    assert float(cells["d_cost_usd"]) == pytest.approx(dc.mean(), rel=1e-9)
+    assert float(cells["d_qalys"]) == pytest.approx(dq.mean(), rel=1e-9)
+    words = icer_text(dc.mean(), dq.mean())
+    (icer_cell,) = re.findall(r'<td data-ce="icer_usd_per_qaly"[^>]*>([^<]*)</td>', text)
+    assert icer_cell == words
+    icer = float(cells["icer_usd_per_qaly"])
+    if dq.mean() > 0 > dc.mean() or dq.mean() < 0 < dc.mean():
+        assert np.isnan(icer) and words.split()[0] in ("dominant", "dominated")
+    else:
+        assert icer == pytest.approx(dc.mean() / dq.mean()) and icer > 0
+    nmb = 50_000 * dq - dc
+    assert float(cells["p_nmb_positive_50000"]) == pytest.approx((nmb > 0).mean())
+    assert f"so it is {words}" in page.text or f"so the ICER is {words}" in page.text
+    # the plane, with its one sentence on how to read it, and its caption's counts
+    ids = [f["id"] for f in page.figures]
+    assert "fig-ce-plane" in ids and "fig-ceac" in ids
+    assert "How to read the plane" in page.text and "dominant (cheaper and healthier)" in page.text
+    caption = " ".join(page.figures[ids.index("fig-ce-plane")]["caption"].split())
+    same = ((np.sign(dc) == np.sign(dc.mean())) & (np.sign(dq) == np.sign(dq.mean()))).sum()
+    assert f"mssp_one_sided: {words} ({same} of {len(dc)} replications in that quadrant)" \
+        in caption
+    assert "ICER -" not in page.text and "ICER: -" not in page.text
 
 
 def test_experiment_directory_gives_the_same_numbers(report, dirs, tmp_path):

@@ -10,6 +10,7 @@
     >>> plots.settlement_waterfall(res, "primary_care_group")        # revenue -> margin
     >>> plots.scenario_comparison(res, ["payer_spend_per_capita_usd", "admissions_per_1000"])
     >>> plots.ceac(res.compare().ceac)
+    >>> plots.ce_plane(res, "ffs_baseline", wtp=(50_000, 100_000))  # dQALY vs dCost
     >>> plots.tornado(sim.tornado(scenario, ["prices.pcp_visit_usd=100:150"], "spend_per_capita_usd"))
     >>> fig = plots.fan_chart(res, "admissions_per_1000")
     >>> fig.savefig("admissions.png", dpi=150)
@@ -24,6 +25,7 @@ shows when it is the last expression of a cell. Each plot has a ``*_table`` comp
 from __future__ import annotations
 
 from sim.plots._common import axis_label, metric_label, metric_unit, scenario_colours
+from sim.plots.ce_plane import ce_plane, ce_plane_table
 from sim.plots.comparison import ceac, comparison_table, scenario_comparison
 from sim.plots.fan import fan_chart, fan_table
 from sim.plots.risk import margin_distribution, margin_values, owing_probability, owing_table
@@ -32,6 +34,8 @@ from sim.plots.waterfall import settlement_waterfall, waterfall_table
 
 __all__ = [
     "axis_label",
+    "ce_plane",
+    "ce_plane_table",
     "ceac",
     "comparison_table",
     "fan_chart",

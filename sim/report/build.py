@@ -10,7 +10,7 @@ from pathlib import Path
 from sim.report.charts import build_charts
 from sim.report.html import render_page
 from sim.report.inputs import ReportInputs, load_inputs
-from sim.report.numbers import key_table, summary
+from sim.report.numbers import key_table, summary, value_table
 
 
 def default_title(inputs: ReportInputs) -> str:
@@ -25,7 +25,7 @@ def render_report(inputs: ReportInputs, title: str | None = None) -> str:
     rows = key_table(inputs)
     charts = build_charts(inputs)
     return render_page(title or default_title(inputs), inputs, summary(inputs, rows), rows,
-                       charts)
+                       charts, value_table(inputs))
 
 
 def write_report(
@@ -55,8 +55,10 @@ def write_report(
     (payer spending, outcomes, the provider's margin, NPV, probability of loss and of owing,
     VaR95/CVaR95, quality score), fan charts of spending and margin by plan year, the margin
     distribution with the loss region and VaR95, the probability of owing money by year, a
-    settlement waterfall, a comparison of outcomes and the sensitivity results, each chart
-    with a caption. Images are embedded as PNG data URIs and the CSS is inline: the file
+    settlement waterfall, a comparison of outcomes, the cost-effectiveness of each plan
+    against the reference (ICER, or dominant/dominated, never a negative ICER; the
+    cost-effectiveness plane and the CEAC) and the sensitivity results, each chart with a
+    caption. Images are embedded as PNG data URIs and the CSS is inline: the file
     opens without a network connection. It is written to a temporary file next to
     ``output`` and renamed into place. Returns the path written.
     """

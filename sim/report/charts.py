@@ -7,11 +7,20 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from sim import plots
-from sim.comparison import DEFAULT_WTP_GRID
+from sim.comparison import DEFAULT_WTP, DEFAULT_WTP_GRID, icer_text
 from sim.comparison import ceac as ceac_table
 from sim.report.inputs import ReportInputs
-from sim.report.numbers import OUTCOMES, fmt_money, fmt_probability, fmt_value, population_metrics
+from sim.report.numbers import (
+    OUTCOMES,
+    fmt_money,
+    fmt_probability,
+    fmt_value,
+    population_metrics,
+    value_table,
+)
 from sim.risk import var
 
 DPI = 150
@@ -51,6 +60,22 @@ def _fan_caption(inputs: ReportInputs, metric: str, entity: str, what: str) -> s
     return (f"{what} by plan year ({plots.metric_unit(metric)}). Line: the median of the "
             f"{n} replications; dark band: the middle 50% of replications; light band: the "
             f"middle 90%. In plan year {last} the median is {medians}.")
+
+
+def _ce_plane_caption(inputs: ReportInputs, value: pd.DataFrame) -> str:
+    ref = inputs.reference
+    wtp = _list([fmt_money(w) for w in DEFAULT_WTP])
+    where = _list([f"{r.scenario}: {icer_text(r.d_cost_usd, r.d_qalys)}"
+                   + (f" ({getattr(r, f'n_{r.quadrant}')} of {r.n} replications in that "
+                      "quadrant)" if r.quadrant else "") for r in value.itertuples()])
+    return (f"Each small dot is one replication's difference from {ref} (paired by "
+            "replication) in QALYs (x, right is more health) and payer spending (y, up is "
+            f"more cost), both summed over the plan and discounted at "
+            f"{inputs.discount_rate:.1%} a year; diamonds are the means. Lower right: "
+            "dominant (saves money, gains health); upper left: dominated; upper right: "
+            "costs more per QALY gained; lower left: saves money but loses health. The "
+            f"dashed lines are willingness to pay of {wtp} per QALY: a point below a line "
+            f"is worth it at that price. On average: {where}.")
 
 
 def build_charts(inputs: ReportInputs) -> list[Chart]:
@@ -131,10 +156,16 @@ def build_charts(inputs: ReportInputs) -> list[Chart]:
             + ("of the paired differences across replications" if inputs.paired else
                "of the mean difference") + ". A difference whose whiskers cross zero is not "
             "clear at this number of replications.")
-        if (res["metric"] == "qalys").any():
+        value = value_table(inputs)
+        if len(value) and inputs.paired:
+            add("fig-ce-plane", "value", "Cost-effectiveness plane",
+                plots.ce_plane(res, ref, wtp=DEFAULT_WTP, discount_rate=inputs.discount_rate),
+                f"Cost-effectiveness plane: differences from {ref} in QALYs and payer "
+                "spending, per replication", _ce_plane_caption(inputs, value))
+        if len(value):
             curve = ceac_table(res, DEFAULT_WTP_GRID, inputs.discount_rate)
             if len(curve):
-                add("fig-ceac", "outcomes", "Cost-effectiveness acceptability curve",
+                add("fig-ceac", "value", "Cost-effectiveness acceptability curve",
                     plots.ceac(curve), "Cost-effectiveness acceptability curve",
                     "For each amount the payer is willing to pay for one quality-adjusted "
                     "life year (QALY), the share of replications in which each scenario has "

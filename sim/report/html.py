@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
+import pandas as pd
+
 from sim.catalogue import metric_label
+from sim.comparison import icer_text
 from sim.plots._common import scenario_colours
 from sim.plots.sensitivity import short_number
 from sim.report.charts import Chart
 from sim.report.inputs import ReportInputs, Sensitivity
-from sim.report.numbers import Row, Summary, fmt_value
+from sim.report.numbers import Row, Summary, fmt_money, fmt_value
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
        "script-src 'unsafe-inline'")
@@ -99,7 +102,8 @@ window.addEventListener('load', function () {
 """
 
 SECTIONS = (("spending", "Payer spending"), ("margin", "Provider margin and financial risk"),
-            ("outcomes", "Outcomes and value"), ("assumptions", "Assumptions that matter most"))
+            ("outcomes", "Outcomes"), ("value", "Cost-effectiveness"),
+            ("assumptions", "Assumptions that matter most"))
 
 
 def _e(text: object) -> str:
@@ -198,6 +202,44 @@ def _top_assumptions(sensitivity: Sequence[Sensitivity]) -> str:
     return "<p>The assumptions with the largest effect:</p><ul>" + "".join(items) + "</ul>"
 
 
+def render_value(value: pd.DataFrame, inputs: ReportInputs) -> str:
+    """The cost-effectiveness table: per scenario, the discounted plan-total differences from
+    the reference, where the mean falls and the ICER in words (dominant and dominated are
+    said, never shown as a negative ICER), and P(NMB > 0) at each willingness to pay."""
+    if value.empty:
+        return ""
+    ref = inputs.reference
+    wtp = [c for c in value.columns if c.startswith("p_nmb_positive_")]
+    head = ["Scenario", f"Payer spending vs {ref}", f"QALYs vs {ref}", "ICER"] + [
+        f"P(worth it at {fmt_money(float(c.rsplit('_', 1)[1]))}/QALY)" for c in wtp]
+    out = ["<div class=\"scroll\"><table class=\"key\" id=\"value-table\"><thead><tr>"
+           + "".join(f"<th scope=\"col\">{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for r in value.to_dict("records"):
+        cells = [f"<th scope=\"row\">{_e(r['scenario'])}</th>",
+                 f"<td data-ce=\"d_cost_usd\" data-value=\"{_data_value(r['d_cost_usd'])}\">"
+                 f"{_e(fmt_money(r['d_cost_usd']))}</td>",
+                 f"<td data-ce=\"d_qalys\" data-value=\"{_data_value(r['d_qalys'])}\">"
+                 f"{r['d_qalys']:+,.2f}</td>",
+                 f"<td data-ce=\"icer_usd_per_qaly\" data-quadrant=\"{_e(r['quadrant'])}\" "
+                 f"data-dominance=\"{_e(r['dominance'])}\" "
+                 f"data-value=\"{_data_value(r['icer_usd_per_qaly'])}\">"
+                 f"{_e(icer_text(r['d_cost_usd'], r['d_qalys']))}</td>"]
+        cells += [f"<td data-ce=\"{_e(c)}\" data-value=\"{_data_value(r[c])}\">"
+                  f"{_e(f'{100 * r[c]:.0f}%')}</td>" for c in wtp]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+    out.append(
+        "<p class=\"note\">Payer spending and QALYs summed over the plan, discounted at "
+        f"{inputs.discount_rate:.1%} a year, mean difference from {_e(ref)}. The ICER is the "
+        "extra cost per QALY gained; a plan that saves money and gains health is "
+        "<em>dominant</em>, one that costs more and loses health <em>dominated</em> (no ratio "
+        "is shown for either); a plan that saves money and loses health shows the savings per "
+        "QALY lost, worth it only if a QALY is valued below that. P(worth it): the share of "
+        "replications with a positive net monetary benefit (willingness to pay x QALYs "
+        "gained minus extra spending).</p>")
+    return "\n".join(out)
+
+
 def _definitions(inputs: ReportInputs) -> str:
     defs = [
         ("Replication", "One run of the whole simulation with its own random numbers (and, "
@@ -248,15 +290,18 @@ def _sources(inputs: ReportInputs) -> str:
 
 def render_page(
     title: str, inputs: ReportInputs, summary: Summary, rows: Sequence[Row],
-    charts: Sequence[Chart],
+    charts: Sequence[Chart], value: pd.DataFrame | None = None,
 ) -> str:
-    """The whole HTML document."""
+    """The whole HTML document (``value``: :func:`sim.report.numbers.value_table`, shown in
+    the cost-effectiveness section)."""
+    value = pd.DataFrame() if value is None else value
     from sim._version import __version__
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     numbers = {c.id: i + 1 for i, c in enumerate(charts)}
     present = [(k, v) for k, v in SECTIONS
-               if k == "assumptions" or any(c.section == k for c in charts)]
+               if k == "assumptions" or any(c.section == k for c in charts)
+               or (k == "value" and len(value))]
     body = [f"<header class=\"top\"><h1>{_e(title)}</h1>"
             f"<p class=\"meta\">vbcsim {_e(__version__)} · generated {now} · "
             f"{len(inputs.scenarios)} scenario(s), plan years {inputs.years[0]} to "
@@ -280,6 +325,16 @@ def render_page(
         if key == "assumptions":
             parts.append(_top_assumptions(inputs.sensitivity)
                          + _no_sensitivity(inputs.sensitivity))
+        if key == "value":
+            parts.append(render_value(value, inputs))
+            if "fig-ce-plane" in numbers:
+                parts.append(
+                    f"<p class=\"how-to-read\">How to read the plane (Figure "
+                    f"{numbers['fig-ce-plane']}): each dot is one replication, placed by how "
+                    f"many more QALYs (right) and how much more payer spending (up) a plan "
+                    f"brings than {_e(inputs.reference)}; dots below a dashed "
+                    "willingness-to-pay line are worth their cost at that price per QALY, and "
+                    "dots in the lower right are dominant (cheaper and healthier).</p>")
         for c in figs:
             parts.append(render_figure(c, numbers[c.id]))
         parts.append("</section>")
@@ -302,4 +357,4 @@ def render_page(
             + "\n".join(body) + f"\n</main><script>{SELF_CHECK}</script></body></html>\n")
 
 
-__all__ = ["render_page", "render_table"]
+__all__ = ["render_page", "render_table", "render_value"]

@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from sim.catalogue import describe, is_money, is_share, metric_label, metric_unit, sentence_label
-from sim.comparison import Z95, incremental, npv
+from sim.comparison import (
+    DEFAULT_WTP,
+    QUADRANTS,
+    Z95,
+    ce_differences,
+    cost_effectiveness,
+    icer_text,
+    incremental,
+    npv,
+)
 from sim.plots.risk import owing_table
 from sim.report.inputs import ReportInputs
 from sim.results import format_number, summarise
@@ -129,6 +138,56 @@ def differences(inputs: ReportInputs, pairs: list[tuple[str, str]]) -> pd.DataFr
             return table
     table["clear"] = (table["low"] > 0) | (table["high"] < 0)
     return table
+
+
+# --------------------------------------------------------------------------- value
+
+
+def value_table(inputs: ReportInputs) -> pd.DataFrame:
+    """Cost-effectiveness of each scenario against the reference (one row per scenario;
+    empty without QALYs or with one scenario): the discounted plan-total differences in
+    payer spending (``d_cost_usd``) and QALYs (``d_qalys``), their ``quadrant``,
+    ``dominance``, ``icer_usd_per_qaly`` (NaN when dominant or dominated), the ICER in words
+    (``verdict``, :func:`sim.comparison.icer_text`), P(NMB > 0) at each willingness to pay
+    of :data:`sim.comparison.DEFAULT_WTP` (``p_nmb_positive_<wtp>``) and, per replication,
+    how many fall in each quadrant (``n_NE``, ``n_SE``, ``n_NW``, ``n_SW``, ``n``)."""
+    if len(inputs.scenarios) < 2 or not (inputs.results["metric"] == "qalys").any():
+        return pd.DataFrame()
+    ce = cost_effectiveness(inputs.results, inputs.reference, DEFAULT_WTP,
+                            inputs.discount_rate)
+    if ce.empty:
+        return ce
+    points = ce_differences(inputs.results, inputs.reference, inputs.discount_rate)
+    rows = []
+    for scen, part in ce.groupby("scenario", sort=False):
+        first = part.iloc[0]
+        row = {k: first[k] for k in ("scenario", "reference", "d_cost_usd", "d_qalys",
+                                     "icer_usd_per_qaly", "quadrant", "dominance", "verdict",
+                                     "discount_rate")}
+        for r in part.itertuples():
+            row[f"p_nmb_positive_{r.wtp_usd_per_qaly:.0f}"] = float(r.p_nmb_positive)
+        quadrants = points.loc[points["scenario"] == scen, "quadrant"]
+        row.update({f"n_{q}": int((quadrants == q).sum()) for q in QUADRANTS if q})
+        row["n"] = len(quadrants)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def value_sentence(row: pd.Series | dict) -> str:
+    """``Cost-effectiveness against REF: payer spending differs by -$317,932 and QALYs by
+    +0.79 over the plan (discounted), so it is dominant (saves money, gains health); it is
+    dominant in 2 of 3 replications.``"""
+    where = {"NE": "costs more and gains health", "SE": "is dominant",
+             "NW": "is dominated", "SW": "saves money and loses health"}
+    q = str(row["quadrant"])
+    dc, dq = float(row["d_cost_usd"]), float(row["d_qalys"])
+    words = icer_text(dc, dq)
+    verdict = (f"it is {words}" if row["dominance"] else
+               f"the ICER is {words}" if q else f"there is {words}")
+    spread = f"; it {where[q]} in {row[f'n_{q}']} of {row['n']} replications" if q else ""
+    return (f"Cost-effectiveness against {row['reference']}: payer spending differs by "
+            f"{fmt_money(dc)} and QALYs by {dq:+,.2f} over the plan (discounted), so "
+            f"{verdict}{spread}.")
 
 
 # --------------------------------------------------------------------------- the table
@@ -319,6 +378,8 @@ def summary(inputs: ReportInputs, rows: list[Row]) -> Summary:
     diffs = differences(inputs, pairs) if len(names) > 1 else pd.DataFrame()
     owing = owing_table(res, provider) if provider and (provider, "margin_usd", "mean") in by \
         else None
+    value = value_table(inputs)
+    value = value.set_index("scenario", drop=False) if len(value) else value
     for scen in names:
         if scen == ref and len(names) > 1:
             continue
@@ -345,6 +406,8 @@ def summary(inputs: ReportInputs, rows: list[Row]) -> Summary:
             parts.append(_provider_sentence(inputs, by, scen, owing))
         if len(names) > 1 and len(d):
             parts.append(_outcomes_sentence(d, provider))
+        if scen in value.index:
+            parts.append(value_sentence(value.loc[scen]))
         heading = f"{scen} compared with {ref}" if scen != ref else scen
         blocks.append((heading, tuple(p for p in parts if p)))
     paired = f"{inputs.pairing}. " if len(names) > 1 else ""
@@ -430,4 +493,6 @@ __all__ = [
     "fmt_value",
     "key_table",
     "summary",
+    "value_sentence",
+    "value_table",
 ]
