@@ -8,6 +8,7 @@ from its tables on request, and nothing here imports the simulator.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ import pandas as pd
 from sim.comparison import DEFAULT_WTP
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.results import OverYears, format_summary, summarise, write_results_dir
+from sim.results.console import console_view
 from sim.uncertainty import DRAW_COLUMNS
 
 if TYPE_CHECKING:
@@ -115,9 +117,14 @@ class RunResult:
             f"seed {self.seed}{crn}. Mean per year; 95% interval across replications."
         )
 
-    def format_summary(self, over_years: OverYears = "mean") -> str:
-        """The summary as a readable plain-text table."""
-        return format_summary(self.summary(over_years=over_years), title=self.title())
+    def format_summary(self, over_years: OverYears = "mean", *, full: bool = False) -> str:
+        """The summary as a readable plain-text table: the key metrics (``full``: every
+        metric), without rows that say nothing (see :mod:`sim.results.console`), with a
+        note of what is left out."""
+        view, notes = console_view(self.results, self.summary(over_years=over_years),
+                                   full=full)
+        wrapped = [textwrap.fill(note, width=100) for note in notes]
+        return "\n".join([format_summary(view, title=self.title()), "", *wrapped]).rstrip()
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Write the tidy results table to one Parquet file."""
