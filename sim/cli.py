@@ -620,7 +620,9 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
     except (SensitivityError, NotEnoughMemory) as exc:
         raise UsageError(str(exc)) from None
     print(title, file=out)
-    print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
+    from sim.results.summary import format_table
+
+    print(format_table(table), file=out)
     if args.out is not None:
         from sim.results import layout
 

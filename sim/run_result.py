@@ -21,6 +21,7 @@ from sim.comparison import DEFAULT_WTP
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.results import OverYears, format_summary, summarise, write_results_dir
 from sim.results.console import console_view
+from sim.results.summary import ReadableFrame
 from sim.uncertainty import DRAW_COLUMNS
 
 if TYPE_CHECKING:
@@ -76,10 +77,11 @@ class RunResult:
         return summarise(self.results, by=by, over_years=over_years, percentiles=percentiles)
 
     def risk(self, over_years: str = "total", **kwargs: Any) -> pd.DataFrame:
-        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`)."""
+        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`); it
+        prints with thousands separators, not in scientific notation."""
         from sim.risk import risk_table
 
-        return risk_table(self.results, over_years=over_years, **kwargs)
+        return ReadableFrame(risk_table(self.results, over_years=over_years, **kwargs))
 
     def precision(self, **kwargs: Any) -> pd.DataFrame:
         """Monte Carlo precision of each mean (see :func:`sim.risk.precision`)."""
