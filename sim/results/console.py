@@ -3,7 +3,8 @@ never rows that say nothing.
 
 A row (a metric of an entity of a scenario) is left out of the printed view when it is:
 
-* not a key metric (:func:`sim.catalogue.key_metrics`), unless ``full``;
+* not a key metric (:func:`sim.catalogue.key_metrics`), unless ``full`` (metrics the
+  catalogue does not declare, e.g. a custom replication's outputs, are always shown);
 * 0 in every replication and year (a flow the entity does not have: capitation revenue
   under fee-for-service, the settlement of a provider without a contract);
 * the quality score of an entity without attributed patients (it carries the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.catalogue import key_metrics
+from sim.catalogue import is_known, key_metrics
 
 KEYS = ["scenario", "entity", "metric"]
 
@@ -59,7 +60,8 @@ def console_view(results: pd.DataFrame, summary: pd.DataFrame, *, full: bool = F
     keep = [k not in gone for k in keys]
     if not full:
         key = set(key_metrics())
-        keep = [k and m in key for k, (_, _, m) in zip(keep, keys, strict=True)]
+        keep = [k and (m in key or not is_known(m))
+                for k, (_, _, m) in zip(keep, keys, strict=True)]
     view = summary[keep].reset_index(drop=True)
     notes = []
     said = []
