@@ -129,3 +129,5 @@ def test_one_number_format():
     assert "-32,674,995" in repr(risk) and "e+" not in repr(risk)
     assert risk["margin_mean"].iloc[0] == -32_674_995.2  # values untouched
     assert "-32,674,995" in risk._repr_html_()
+    flipped = repr(risk.set_index("entity").T)  # a column that mixes money and shares
+    assert "-32,674,995" in flipped and "1.00" in flipped and "e+" not in flipped

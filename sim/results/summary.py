@@ -133,19 +133,37 @@ def format_table(frame: pd.DataFrame, index: bool = False) -> str:
     return frame.to_string(index=index, formatters=column_formatters(frame))
 
 
+def _cell(value: Any, money: bool) -> str:
+    """One cell in the console's number format (its own magnitude); other values as text."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    return format_number(float(value), money=money)
+
+
 class ReadableFrame(pd.DataFrame):
-    """A DataFrame that shows its numbers as the console does (:func:`format_table`),
-    e.g. ``RunResult.risk()``; its values are untouched."""
+    """A DataFrame that shows its numbers as the console does (thousands separators, no
+    scientific notation; each cell to its own magnitude, so a transposed or reshaped frame
+    that mixes money and shares still reads right), e.g. ``RunResult.risk()``; its values
+    are untouched."""
 
     @property
     def _constructor(self) -> type[ReadableFrame]:
         return ReadableFrame
 
+    def _formatters(self) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for col in self.columns:
+            money = is_money(str(col)) or "usd" in str(col).lower()
+            out[col] = lambda v, money=money: _cell(v, money)
+        return out
+
     def __repr__(self) -> str:
-        return format_table(self, index=True)
+        return self.to_string(formatters=self._formatters())
 
     def _repr_html_(self) -> str:
-        return self.to_html(formatters=column_formatters(self))
+        return self.to_html(formatters=self._formatters())
 
 
 def _entity_order(entities: Iterable[Any]) -> list[Any]:
