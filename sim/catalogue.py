@@ -28,6 +28,7 @@ __all__ = [
     "Stage",
     "describe",
     "is_known",
+    "key_metrics",
     "is_money",
     "is_share",
     "lower_is_better",
@@ -58,6 +59,7 @@ class Metric:
     share: bool = False  # a share between 0 and 1 (shown as a percentage)
     sentence: str = ""  # within a sentence: "hospital admissions" (default: from label)
     known: bool = True  # False: not in the catalogue, guessed from the name
+    key: bool = False  # in the key-metrics view printed by default (``vbcsim run``)
 
     def __post_init__(self) -> None:
         if not self.sentence:
@@ -90,7 +92,7 @@ _ENTRIES: tuple[Metric, ...] = (
     _pop("person_years", "person-years", "Person-years of membership", "neither"),
     _pop("members_end", "patients", "Members at year end", "neither"),
     _pop("spend_total_usd", USD_YEAR, "Allowed spending", "lower"),
-    _pop("spend_per_capita_usd", USD_PY, "Allowed spending per capita", "lower"),
+    _pop("spend_per_capita_usd", USD_PY, "Allowed spending per capita", "lower", key=True),
     _pop("spend_inpatient_usd", USD_YEAR, "Inpatient spending", "lower"),
     _pop("spend_outpatient_usd", USD_YEAR, "Outpatient spending", "lower"),
     _pop("spend_professional_usd", USD_YEAR, "Professional spending", "lower"),
@@ -100,18 +102,18 @@ _ENTRIES: tuple[Metric, ...] = (
     _pop("specialist_visits_per_1000", PER_1000, "Specialist visits", "neither"),
     _pop("tests_per_1000", PER_1000, "Tests (laboratory and imaging)", "neither"),
     _pop("imaging_per_1000", PER_1000, "Imaging studies", "neither"),
-    _pop("ed_visits_per_1000", PER_1000, "Emergency department visits", "lower"),
-    _pop("admissions_per_1000", PER_1000, "Hospital admissions", "lower"),
+    _pop("ed_visits_per_1000", PER_1000, "Emergency department visits", "lower", key=True),
+    _pop("admissions_per_1000", PER_1000, "Hospital admissions", "lower", key=True),
     _pop("acsc_admissions_per_1000", PER_1000, "Preventable (ACSC) admissions", "lower"),
     _pop("elective_admissions_per_1000", PER_1000, "Elective admissions", "neither"),
     _pop("outpatient_procedures_per_1000", PER_1000, "Outpatient procedures", "neither"),
     _pop("snf_admissions_per_1000", PER_1000, "Skilled-nursing stays", "neither"),
     _pop("readmission_rate_30d", "share of discharges", "30-day readmission rate", "lower",
-         share=True),
+         share=True, key=True),
     _pop("diabetes_controlled_share", "share of living diabetics at year end",
          "Diabetics in control (HbA1c)", "higher", share=True,
-         sentence="diabetic control (HbA1c)"),
-    _pop("deaths_per_1000", PER_1000, "Deaths", "lower"),
+         sentence="diabetic control (HbA1c)", key=True),
+    _pop("deaths_per_1000", PER_1000, "Deaths", "lower", key=True),
     _pop("qalys", "QALYs per year", "QALYs", "higher"),
     _pop("qalys_per_capita", "QALYs per person-year", "QALYs per capita", "higher"),
     _pop("risk_score_mean", "relative factor", "Mean coded risk score", "neither"),
@@ -126,11 +128,11 @@ _ENTRIES: tuple[Metric, ...] = (
     _pop("spend_top20pct_share", "share of spending", "Spending of the costliest 20%",
          "neither", share=True),
     # ---- provider economics (settlement), per provider and year
-    _usd("revenue_usd", "Revenue", "higher", "provider_economics"),
+    _usd("revenue_usd", "Revenue", "higher", "provider_economics", key=True),
     _usd("ffs_revenue_usd", "Fee-for-service revenue", "neither", "provider_economics"),
     _usd("capitation_revenue_usd", "Capitation revenue", "neither", "provider_economics"),
     _usd("settlement_usd", "Settlement from the payer", "higher", "provider_economics",
-         unit="USD per year, negative: owed to the payer"),
+         unit="USD per year, negative: owed to the payer", key=True),
     _usd("cost_usd", "Cost", "lower", "provider_economics"),
     _usd("own_service_cost_usd", "Cost of own services", "lower", "provider_economics"),
     _usd("paid_to_providers_usd", "Claims paid to other providers", "lower",
@@ -139,8 +141,8 @@ _ENTRIES: tuple[Metric, ...] = (
          "provider_economics"),
     _usd("effort_cost_usd", "Effort of changing practice", "lower", "provider_economics"),
     _usd("fixed_cost_usd", "Fixed costs", "lower", "provider_economics"),
-    _usd("margin_usd", "Margin", "higher", "provider_economics"),
-    Metric("quality_score", "points, 0-100", "Quality score", "higher", "provider_economics"),
+    _usd("margin_usd", "Margin", "higher", "provider_economics", key=True),
+    Metric("quality_score", "points, 0-100", "Quality score", "higher", "provider_economics", key=True),
     Metric("attributed_person_years", "person-years", "Attributed person-years", "neither",
            "provider_economics"),
     # ---- payer economics (settlement), per payer and for the population
@@ -148,7 +150,7 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("payer_person_years", "person-years", "Payer's person-years", "neither",
            "payer_economics"),
     _usd("payer_spend_per_capita_usd", "Payer spending per capita", "lower", "payer_economics",
-         unit=USD_PY),
+         unit=USD_PY, key=True),
     # ---- risk over the plan (statistics across replications of a provider's results)
     _usd("margin_npv_usd", "Net present value of the margin", "higher", "risk",
          unit="USD over the plan"),
@@ -219,6 +221,11 @@ def describe(name: str) -> Metric:
 def is_known(name: str) -> bool:
     """Whether ``name`` is declared (by name or as a member of a family)."""
     return describe(name).known
+
+
+def key_metrics() -> tuple[str, ...]:
+    """The metrics of the key view (spending, use, quality, money, settlement), in order."""
+    return tuple(m.name for m in _ENTRIES if m.key)
 
 
 def metric_names(stage: Stage) -> tuple[str, ...]:

@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--overwrite", action="store_true",
                      help="replace an existing results directory (refused if it holds files "
                      "vbcsim did not write, or another run is writing it)")
+    out.add_argument("--full", action="store_true",
+                     help="print every metric and every settlement statement (default: the "
+                     "key metrics and the statements that move money)")
 
     run = sub.add_parser(
         "run", parents=[debug, code, output, execution, align],
@@ -454,7 +457,22 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
         raise UsageError(f"argument {'--resume' if resume else '--out'}: {exc}") from None
     elapsed = time.perf_counter() - t0
 
-    print(result.format_summary(), file=out)
+    _print_results(result, out, full=getattr(args, "full", False), several=len(prepared) > 1)
+    if not args.quiet:
+        print(f"\nResults written to {out_dir}/ ({elapsed:.1f} s, {result.workers} "
+              f"worker(s), {result.backend})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_results(result: Any, out: TextIO, *, full: bool, several: bool) -> None:
+    """The console view of a run: its summary (key metrics, or every metric with
+    ``full``), the risk of each provider's margin, the settlement statements and, for
+    several scenarios, the comparison (rows that say nothing left out, see
+    :mod:`sim.results.console`)."""
+    print(result.format_summary(full=full), file=out)
+    risk = _format_risk(result)
+    if risk:
+        print("\n" + risk, file=out)
     statements = result.tables.get("settlements")
     # itemised statements of the settlement engine (a replaced replication function may
     # keep another table under this name: it is written, not printed)
@@ -464,17 +482,47 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
 
         by_scenario = ([(n, statements[statements["scenario"] == n])
                         for n in statements["scenario"].unique()]
-                       if "scenario" in statements.columns else [(first.name, statements)])
+                       if "scenario" in statements.columns
+                       else [(result.scenario.name, statements)])
         for name, rows in by_scenario:
-            text = format_statements(rows)
+            text = format_statements(rows, full=full)
             if text:
-                print(f"\n[{name}] {text}" if len(prepared) > 1 else f"\n{text}", file=out)
-    if len(prepared) > 1:
-        print("\n" + result.compare().format(), file=out)
-    if not args.quiet:
-        print(f"\nResults written to {out_dir}/ ({elapsed:.1f} s, {result.workers} "
-              f"worker(s), {result.backend})", file=sys.stderr)
-    return EXIT_OK
+                print(f"\n[{name}] {text}" if several else f"\n{text}", file=out)
+    if several:
+        import dataclasses
+
+        from sim.results.console import drop_hidden
+
+        comparison = result.compare()
+        if not full:
+            comparison = dataclasses.replace(
+                comparison, incremental=drop_hidden(comparison.incremental, result.results))
+        print("\n" + comparison.format(), file=out)
+
+
+def _format_risk(result: Any) -> str:
+    """Each provider's plan-total margin risk, one line each (money as in the summary)."""
+    from sim.results import format_number
+
+    risk = result.risk()
+    needed = {"margin_mean", "p_negative_margin", "margin_cvar95"}
+    if risk.empty or not needed <= set(risk.columns):
+        return ""
+    lines = ["Risk over the plan (margin summed over the plan years, across replications):"]
+    several = risk["scenario"].nunique() > 1
+    cells = [("scenario" if several else "", "entity", "mean margin", "P(loss)",
+              "CVaR95 (mean of worst 5%)")]
+    for r in risk.to_dict("records"):
+        cells.append((str(r["scenario"]) if several else "", str(r["entity"]),
+                      format_number(r["margin_mean"], money=True),
+                      f"{r['p_negative_margin']:.2f}",
+                      format_number(r["margin_cvar95"], money=True)))
+    widths = [max(len(c[i]) for c in cells) for i in range(5)]
+    for c in cells:
+        parts = ([c[0].ljust(widths[0])] if several else []) + [
+            c[1].ljust(widths[1]), *(c[i].rjust(widths[i]) for i in (2, 3, 4))]
+        lines.append(("  " + "   ".join(parts)).rstrip())
+    return "\n".join(lines)
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -572,7 +620,9 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
     except (SensitivityError, NotEnoughMemory) as exc:
         raise UsageError(str(exc)) from None
     print(title, file=out)
-    print(table.to_string(index=False, float_format=lambda x: f"{x:,.4g}"), file=out)
+    from sim.results.summary import format_table
+
+    print(format_table(table), file=out)
     if args.out is not None:
         from sim.results import layout
 

@@ -3,8 +3,9 @@
 ``simulate_replication`` is the year loop, top to bottom: choose the levers of the year
 from what is known so far -> simulate the year -> settle the years whose run-out is
 recorded -> their metrics. It returns the replication's rows of the tidy results table
-plus side tables (itemised settlements, cash flows), touches no global state and draws
-every random number from generators derived from ``seed_seq``.
+plus side tables (itemised settlements, cash flows), changes no global state and draws
+every random number from generators derived from ``seed_seq``; each closed year is
+reported to :func:`sim.progress.year_closed` (for a progress bar in this process, if any).
 
 A plan year is settled, and its metrics computed, once everything its figures depend on
 is in the ledger: the year itself and every hospital stay begun within the 30-day
@@ -24,6 +25,7 @@ from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import CareSimulation, YearRecord
 from sim.metrics import population_metrics
+from sim.progress import year_closed
 from sim.results.table import RESULT_COLUMNS, tidy
 from sim.scenario.schema import Scenario
 from sim.settlement import SettlementRun
@@ -46,7 +48,7 @@ def simulate_replication(
     settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
-    for _ in range(care.sim_years):  # warm-up years, then plan years
+    for closed in range(1, care.sim_years + 1):  # warm-up years, then plan years
         year = care.next_plan_year
         levers = None
         if year >= 0 and care.year >= 0:
@@ -63,6 +65,7 @@ def simulate_replication(
             # 3. settle the year, 4. its metrics
             settlement.settle_year(done, care.levers_by_year[done])
             metrics.update(population_metrics(care.ledger.only_year(done), [done]))
+        year_closed(closed, care.sim_years)  # a progress bar listening in this process
     return _output(scenario, replication, metrics, settlement, behaviour)
 
 

@@ -8,6 +8,7 @@ from its tables on request, and nothing here imports the simulator.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,8 @@ import pandas as pd
 from sim.comparison import DEFAULT_WTP
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.results import OverYears, format_summary, summarise, write_results_dir
+from sim.results.console import console_view
+from sim.results.summary import ReadableFrame
 from sim.uncertainty import DRAW_COLUMNS
 
 if TYPE_CHECKING:
@@ -74,10 +77,11 @@ class RunResult:
         return summarise(self.results, by=by, over_years=over_years, percentiles=percentiles)
 
     def risk(self, over_years: str = "total", **kwargs: Any) -> pd.DataFrame:
-        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`)."""
+        """Financial risk per scenario and entity (see :func:`sim.risk.risk_table`); it
+        prints with thousands separators, not in scientific notation."""
         from sim.risk import risk_table
 
-        return risk_table(self.results, over_years=over_years, **kwargs)
+        return ReadableFrame(risk_table(self.results, over_years=over_years, **kwargs))
 
     def precision(self, **kwargs: Any) -> pd.DataFrame:
         """Monte Carlo precision of each mean (see :func:`sim.risk.precision`)."""
@@ -115,9 +119,14 @@ class RunResult:
             f"seed {self.seed}{crn}. Mean per year; 95% interval across replications."
         )
 
-    def format_summary(self, over_years: OverYears = "mean") -> str:
-        """The summary as a readable plain-text table."""
-        return format_summary(self.summary(over_years=over_years), title=self.title())
+    def format_summary(self, over_years: OverYears = "mean", *, full: bool = False) -> str:
+        """The summary as a readable plain-text table: the key metrics (``full``: every
+        metric), without rows that say nothing (see :mod:`sim.results.console`), with a
+        note of what is left out."""
+        view, notes = console_view(self.results, self.summary(over_years=over_years),
+                                   full=full)
+        wrapped = [textwrap.fill(note, width=100) for note in notes]
+        return "\n".join([format_summary(view, title=self.title()), "", *wrapped]).rstrip()
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Write the tidy results table to one Parquet file."""

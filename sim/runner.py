@@ -45,7 +45,7 @@ from sim.executors import (
     with_task_timeout,
 )
 from sim.experiment import Experiment, Replicate, Task, TaskError, TaskFunction
-from sim.progress import progress_bar, progress_enabled
+from sim.progress import listening_to_years, progress_bar, progress_enabled
 from sim.replication import simulate_replication
 from sim.resources import check_memory, resolve_task_timeout
 from sim.results import (
@@ -431,6 +431,14 @@ def _assemble(
                        f"{attempts} attempts; is the disk failing?")
 
 
+def _lanes(exe: Executor) -> int:
+    """How many replications ``exe`` runs side by side (for the time left); 1 if unknown."""
+    try:
+        return max(1, int(exe.workers))
+    except Exception:  # e.g. a Dask cluster not reached yet
+        return 1
+
+
 def _execute(
     tasks: list[Task], fn: Any, exe: Executor, store: PartStore | None,
     progress: bool | None, desc: str,
@@ -441,21 +449,23 @@ def _execute(
     done = store.checked_done() if store is not None else set()
     todo = [i for i in range(len(tasks)) if i not in done]
     several = len({t.scenario_index for t in tasks}) > 1
-    bar = progress_bar(len(tasks), desc=desc, enabled=progress_enabled(progress))
+    bar = progress_bar(len(tasks), desc=desc, enabled=progress_enabled(progress),
+                       done=len(done), lanes=_lanes(exe))
+    # replications run in this process report their simulated years to the bar
+    years = bar.year_closed if exe.name == "serial" else None
     try:
-        if done:
-            bar.update(len(done))
-        with contextlib.closing(exe.run(fn, [tasks[i] for i in todo])) as events:
+        with listening_to_years(years), \
+                contextlib.closing(exe.run(fn, [tasks[i] for i in todo])) as events:
             for event in events:
                 if event is None:  # heartbeat: lets the bar appear and its clock run
-                    bar.update(0)
+                    bar.tick()
                     continue
                 j, output = event
                 i = todo[j]
                 if store is not None:
                     store.write(i, output)
                 outputs[i] = output
-                bar.update(1)
+                bar.finished(1)
     except TaskFailed as exc:
         task = tasks[todo[exc.index]]
         err = exc.error

@@ -241,6 +241,26 @@ def test_real_model_cli_run_writes_outputs(tiny_yaml, tmp_path, capsys):
     assert read_manifest(out_dir)["workers"] == 2
 
 
+def test_real_model_key_view_by_default_full_on_request(tiny_yaml, tmp_path, capsys):
+    """The printed view: key metrics, then every metric with --full; neither shows a row
+    that is 0 in every replication (an FFS provider's capitation revenue)."""
+    code, key, err = run_cli("run", tiny_yaml, "--out", tmp_path / "k", "--workers", "1",
+                             "-q", capsys=capsys)
+    assert code == 0, err
+    code, full, err = run_cli("run", tiny_yaml, "--out", tmp_path / "f", "--workers", "1",
+                              "-q", "--full", capsys=capsys)
+    assert code == 0, err
+    assert "Key metrics; `--full`" in key and "Key metrics" not in full
+    for text in (key, full):
+        assert "margin_usd" in text and "capitation_revenue_usd" not in text
+        assert "Not shown:" in text and "Risk over the plan" in text
+        assert "e+0" not in text
+    assert "ffs_revenue_usd" in full and "ffs_revenue_usd" not in key
+    assert len(key.splitlines()) < len(full.splitlines())
+    results = pd.read_parquet(tmp_path / "k" / "results.parquet")
+    pd.testing.assert_frame_equal(results, pd.read_parquet(tmp_path / "f" / "results.parquet"))
+
+
 # --------------------------------------------------------------------------- help
 
 

@@ -190,19 +190,54 @@ def test_progress_bar_forced_on_counts_replications(tiny_scenario, monkeypatch):
     updates = []
 
     class Bar:
-        def update(self, n=1):
+        def finished(self, n=1):
             updates.append(n)
+
+        def year_closed(self, closed, of):  # the fake replication reports no years
+            updates.append((closed, of))
+
+        def tick(self):
+            pass
 
         def close(self):
             updates.append("closed")
 
-    def fake_bar(total, *, desc, enabled):
-        assert (total, desc, enabled) == (3, "tiny", True)
+    def fake_bar(total, *, desc, enabled, done, lanes):
+        assert (total, desc, enabled, done, lanes) == (3, "tiny", True, 0, 1)
         return Bar()
 
     monkeypatch.setattr(sim.runner, "progress_bar", fake_bar)
     run(tiny_scenario, replications=3, replicate=fake_replicate, workers=1, progress=True)
     assert updates == [1, 1, 1, "closed"]
+
+
+def test_one_worker_reports_the_simulated_years_to_the_bar(monkeypatch):
+    """In this process the bar hears each closed year of the running replication; the
+    results are those of a run without a bar."""
+    import sim.runner
+
+    heard = []
+
+    class Bar:
+        def finished(self, n=1):
+            heard.append("finished")
+
+        def year_closed(self, closed, of):
+            heard.append((closed, of))
+
+        def tick(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(sim.runner, "progress_bar", lambda *a, **k: Bar())
+    scenario = scenario_from_dict(dict(TINY), "<tiny>")
+    with_bar = run(scenario, replications=1, workers=1, progress=True)
+    years = scenario.warmup_years + scenario.horizon_years
+    assert heard == [(k, years) for k in range(1, years + 1)] + ["finished"]
+    monkeypatch.undo()
+    assert_same_run(with_bar, run(scenario, replications=1, workers=1, progress=False))
 
 
 # --------------------------------------------------------------------------- real model

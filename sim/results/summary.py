@@ -104,6 +104,68 @@ def format_number(value: float, *, money: bool = False, like: float | None = Non
     return f"{value:.{decimals}f}"
 
 
+def column_formatters(frame: pd.DataFrame) -> dict[str, Any]:
+    """A formatter per numeric column of ``frame``: :func:`format_number` with the
+    precision of the column's largest magnitude (money columns by the catalogue or a
+    ``_usd`` in the name without cents), so a column reads in one format."""
+    out: dict[str, Any] = {}
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_integer_dtype(values):
+            out[col] = lambda v: f"{v:,}"
+            continue
+        finite = values[np.isfinite(values.astype(float))].abs()
+        like = float(finite.max()) if len(finite) else None
+        money = is_money(str(col)) or "usd" in str(col).lower()
+
+        def fmt(v: float, like: float | None = like, money: bool = money) -> str:
+            return format_number(float(v), money=money, like=like)
+
+        out[col] = fmt
+    return out
+
+
+def format_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """``frame`` as plain text in the console's number format (thousands separators, no
+    scientific notation; see :func:`column_formatters`)."""
+    return frame.to_string(index=index, formatters=column_formatters(frame))
+
+
+def _cell(value: Any, money: bool) -> str:
+    """One cell in the console's number format (its own magnitude); other values as text."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    return format_number(float(value), money=money)
+
+
+class ReadableFrame(pd.DataFrame):
+    """A DataFrame that shows its numbers as the console does (thousands separators, no
+    scientific notation; each cell to its own magnitude, so a transposed or reshaped frame
+    that mixes money and shares still reads right), e.g. ``RunResult.risk()``; its values
+    are untouched."""
+
+    @property
+    def _constructor(self) -> type[ReadableFrame]:
+        return ReadableFrame
+
+    def _formatters(self) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for col in self.columns:
+            money = is_money(str(col)) or "usd" in str(col).lower()
+            out[col] = lambda v, money=money: _cell(v, money)
+        return out
+
+    def __repr__(self) -> str:
+        return self.to_string(formatters=self._formatters())
+
+    def _repr_html_(self) -> str:
+        return self.to_html(formatters=self._formatters())
+
+
 def _entity_order(entities: Iterable[Any]) -> list[Any]:
     seen = list(dict.fromkeys(entities))
     return [e for e in seen if e == "population"] + [e for e in seen if e != "population"]
@@ -176,6 +238,9 @@ def format_summary(
 
 __all__ = [
     "STAT_COLUMNS",
+    "ReadableFrame",
+    "column_formatters",
+    "format_table",
     "OverYears",
     "format_number",
     "format_summary",
