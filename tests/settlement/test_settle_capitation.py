@@ -63,27 +63,36 @@ def test_capitation_members_are_the_payers_patients_of_the_group(pc_cap):
         assert mm / 12.0 == pytest.approx(0.36 * 2500, rel=0.1)
 
 
-def test_auto_rate_is_historical_in_scope_spend_per_risk_member_month(pc_cap):
+CODING = 0.059  # the default coding-intensity adjustment
+
+
+def test_auto_rate_is_the_ffs_equivalent_benchmark_with_normalised_coding_adjusted_risk(pc_cap):
     r = pc_cap
-    spend = risk_mm = 0.0
+    spend = mm = risk_mm = 0.0
     for year in (-3, -2, -1):
         c = r.claims(year)
         in_scope = r.own_primary_care(c, "pc_a") & (c["payer"] == r.payer_index("medicare"))
         spend += float(c["paid"][in_scope].sum())
+        m = r.members(year, "medicare", "pc_a")
+        mm += 12.0 * float(r.pyear("person_years", year)[m].sum())
         risk_mm += _risk_member_months(r, year)
-    rate = spend / risk_mm
-    assert 30 < rate < 150  # ~5 visits x $125 + labs a year: ~$65 per member-month
+    benchmark = spend / mm  # what FFS paid per member-month
+    normaliser = risk_mm / mm  # base-period mean score: factor 1 on average
+    assert 30 < benchmark < 150  # ~5 visits x $125 + labs a year: ~$65 per member-month
     for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["benchmark_pmpm_usd"], benchmark)
+        assert close(st["risk_normaliser"], normaliser)
         assert close(r.metric("pc_a", "capitation_revenue_usd", year),
-                     rate * _risk_member_months(r, year))
+                     benchmark / normaliser * (1 - CODING) * _risk_member_months(r, year))
 
 
-def test_a_given_base_rate_is_used():
-    r = _cap_run({"type": "capitation", "provider": "pc_a", "base_pmpm_usd": 40.0})
+def test_an_area_rate_is_used_at_risk_factor_one():
+    r = _cap_run({"type": "capitation", "provider": "pc_a", "area_rate_pmpm_usd": 40.0})
     for year in range(r.sc.horizon_years):
         assert close(r.metric("pc_a", "capitation_revenue_usd", year),
-                     40.0 * _risk_member_months(r, year))
-        assert r.statement(year, "capitation", "pc_a")["base_pmpm_source"] == "given"
+                     40.0 * (1 - CODING) * _risk_member_months(r, year))
+        assert r.statement(year, "capitation", "pc_a")["benchmark_source"] == "area rate"
 
 
 BANDS = [(0.02, 1.0), (0.05, 0.5), (100.0, 0.2)]
