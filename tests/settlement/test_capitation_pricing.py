@@ -84,6 +84,17 @@ def test_global_capitation_costs_the_payer_ffs_less_the_discount(runs, plan):
     assert abs(ratios.mean() - target) <= _tolerance(ratios), (ratios, target)
 
 
+def test_the_check_would_catch_the_old_free_stop_loss(runs):
+    """The old pricing paid the same gross capitation (own cost per risk-adjusted
+    member-month, the raw score: with the base period's normaliser and no coding
+    adjustment the same amount) but charged nothing for the stop-loss: adding the premium
+    back (loading 1: its expected cost) gives its payer cost, which this check refuses."""
+    fair = _ratio(runs, "fair")
+    old = np.array([(c["payer"] + c["premium"]) / f["payer"]
+                    for c, f in zip(runs["fair"], runs["ffs"], strict=True)])
+    assert old.mean() - (1.0 - DISCOUNT) > _tolerance(fair)
+
+
 def test_defaults_cost_the_payer_ffs_less_discount_coding_adjustment_and_premium_loading(runs):
     ratios = _ratio(runs, "defaults")
     # premium = 1.25 x expected reimbursement: the payer keeps the 0.25 / 1.25 of it
@@ -104,7 +115,7 @@ def test_the_groups_margin_moves_by_what_the_payer_saves(runs, plan):
                                                                      strict=True)])
     d_payer = np.array([c["payer"] - f["payer"] for c, f in zip(runs[plan], runs["ffs"],
                                                                   strict=True)])
-    assert np.allclose(d_margin, -d_payer, rtol=1e-9, atol=1e-3)
+    assert np.allclose(d_margin, -d_payer, rtol=1e-9, atol=1.0)  # rounding of ~1e8 USD sums
     if plan != "defaults":
         rel = d_margin / ffs_spend
         assert abs(rel.mean() + DISCOUNT) <= _tolerance(rel + 1.0), rel

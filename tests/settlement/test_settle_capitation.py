@@ -172,3 +172,40 @@ def test_corridors_keep_the_providers_share_of_each_band(global_cap):
         assert close(float(f["amount_usd"].sum()), st["stop_loss_usd"] + kept - result)
         widest = max(widest, abs(result) / revenue)
     assert widest > 0.05  # the run reached the last band
+
+
+def test_the_stop_loss_premium_is_the_base_years_tail_times_the_loading(global_cap):
+    """Recomputed from the ledger: 80% of each base-year patient's in-scope cost above
+    $50,000, per base member-month, x 1.25; deducted from the capitation every year."""
+    r = global_cap
+    recovered = mm = 0.0
+    for year in (-3, -2, -1):
+        cost, _, _ = _in_scope_cost(r, year)
+        members = r.members(year, "medicare", "pc_a")
+        recovered += 0.8 * float(np.maximum(cost[members] - 50_000.0, 0.0).sum())
+        mm += 12.0 * float(r.pyear("person_years", year)[members].sum())
+    assert recovered > 0
+    premium_pmpm = 1.25 * recovered / mm
+    for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["stop_loss_premium_pmpm_usd"], premium_pmpm)
+        assert close(st["stop_loss_premium_usd"], premium_pmpm * st["member_months"])
+        assert close(st["capitation_usd"], st["gross_capitation_usd"] - st["stop_loss_premium_usd"])
+        assert st["stop_loss_pricing"] == "premium"
+
+
+def test_a_carved_out_stop_loss_lowers_the_benchmark_by_the_base_years_tail():
+    r = _cap_run({"type": "capitation", "provider": "pc_a", "scope": "total_cost",
+                  "stop_loss": {"attachment_usd": 50_000, "pricing": "carve_out"}}, seed=4)
+    recovered = mm = spend = 0.0
+    for year in (-3, -2, -1):
+        cost, _, scope = _in_scope_cost(r, year)
+        members = r.members(year, "medicare", "pc_a")
+        recovered += 0.8 * float(np.maximum(cost[members] - 50_000.0, 0.0).sum())
+        mm += 12.0 * float(r.pyear("person_years", year)[members].sum())
+        spend += float(r.claims(year)["paid"][scope].sum())
+    for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["ffs_pmpm_usd"], spend / mm)
+        assert close(st["benchmark_pmpm_usd"], (spend - recovered) / mm)
+        assert st["stop_loss_premium_usd"] == 0.0
