@@ -209,3 +209,10 @@ def test_a_carved_out_stop_loss_lowers_the_benchmark_by_the_base_years_tail():
         assert close(st["ffs_pmpm_usd"], spend / mm)
         assert close(st["benchmark_pmpm_usd"], (spend - recovered) / mm)
         assert st["stop_loss_premium_usd"] == 0.0
+
+
+def test_the_old_rate_field_is_refused_with_its_replacement():
+    with pytest.raises(Exception, match="base_pmpm_usd was replaced by area_rate_pmpm_usd"):
+        scenario(plan=[{"years": "all", "contracts": [FFS_ALL, {
+            "type": "capitation", "provider": "pc_a", "base_pmpm_usd": 40.0}]}],
+            providers=PROVIDERS_2PC)
