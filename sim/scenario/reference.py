@@ -41,7 +41,7 @@ RULES: dict[str, list[str]] = {
     "": [
         "`name` is never inherited through `extends:`; it defaults to the file's stem.",
         "The plan's contracts may only name declared payers and providers; a contract that "
-        "needs spending history (capitation without `base_pmpm_usd`, bundled, mssp, reach) "
+        "needs spending history (capitation without `area_rate_pmpm_usd`, bundled, mssp, reach) "
         "needs the three years before its start, so it must start late enough for "
         "`warmup_years` to supply them (the loader says which years are missing).",
     ],

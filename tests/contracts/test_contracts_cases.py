@@ -62,6 +62,7 @@ CONTRACTS: dict[str, Callable[..., Any]] = {
     "mips_adjustment": ffs.mips_adjustment,
     "mips_scaling": ffs.budget_neutral_scaling,
     "capitation": _capitation,
+    "capitation_benchmark": capitation.capitation_benchmark,
     "bundled": bundled.settle_bundled,
     "bundled_target": bundled.target_price,
     "reach": _reach,

@@ -63,27 +63,36 @@ def test_capitation_members_are_the_payers_patients_of_the_group(pc_cap):
         assert mm / 12.0 == pytest.approx(0.36 * 2500, rel=0.1)
 
 
-def test_auto_rate_is_historical_in_scope_spend_per_risk_member_month(pc_cap):
+CODING = 0.059  # the default coding-intensity adjustment
+
+
+def test_auto_rate_is_the_ffs_equivalent_benchmark_with_normalised_coding_adjusted_risk(pc_cap):
     r = pc_cap
-    spend = risk_mm = 0.0
+    spend = mm = risk_mm = 0.0
     for year in (-3, -2, -1):
         c = r.claims(year)
         in_scope = r.own_primary_care(c, "pc_a") & (c["payer"] == r.payer_index("medicare"))
         spend += float(c["paid"][in_scope].sum())
+        m = r.members(year, "medicare", "pc_a")
+        mm += 12.0 * float(r.pyear("person_years", year)[m].sum())
         risk_mm += _risk_member_months(r, year)
-    rate = spend / risk_mm
-    assert 30 < rate < 150  # ~5 visits x $125 + labs a year: ~$65 per member-month
+    benchmark = spend / mm  # what FFS paid per member-month
+    normaliser = risk_mm / mm  # base-period mean score: factor 1 on average
+    assert 30 < benchmark < 150  # ~5 visits x $125 + labs a year: ~$65 per member-month
     for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["benchmark_pmpm_usd"], benchmark)
+        assert close(st["risk_normaliser"], normaliser)
         assert close(r.metric("pc_a", "capitation_revenue_usd", year),
-                     rate * _risk_member_months(r, year))
+                     benchmark / normaliser * (1 - CODING) * _risk_member_months(r, year))
 
 
-def test_a_given_base_rate_is_used():
-    r = _cap_run({"type": "capitation", "provider": "pc_a", "base_pmpm_usd": 40.0})
+def test_an_area_rate_is_used_at_risk_factor_one():
+    r = _cap_run({"type": "capitation", "provider": "pc_a", "area_rate_pmpm_usd": 40.0})
     for year in range(r.sc.horizon_years):
         assert close(r.metric("pc_a", "capitation_revenue_usd", year),
-                     40.0 * _risk_member_months(r, year))
-        assert r.statement(year, "capitation", "pc_a")["base_pmpm_source"] == "given"
+                     40.0 * (1 - CODING) * _risk_member_months(r, year))
+        assert r.statement(year, "capitation", "pc_a")["benchmark_source"] == "area rate"
 
 
 BANDS = [(0.02, 1.0), (0.05, 0.5), (100.0, 0.2)]
@@ -163,3 +172,47 @@ def test_corridors_keep_the_providers_share_of_each_band(global_cap):
         assert close(float(f["amount_usd"].sum()), st["stop_loss_usd"] + kept - result)
         widest = max(widest, abs(result) / revenue)
     assert widest > 0.05  # the run reached the last band
+
+
+def test_the_stop_loss_premium_is_the_base_years_tail_times_the_loading(global_cap):
+    """Recomputed from the ledger: 80% of each base-year patient's in-scope cost above
+    $50,000, per base member-month, x 1.25; deducted from the capitation every year."""
+    r = global_cap
+    recovered = mm = 0.0
+    for year in (-3, -2, -1):
+        cost, _, _ = _in_scope_cost(r, year)
+        members = r.members(year, "medicare", "pc_a")
+        recovered += 0.8 * float(np.maximum(cost[members] - 50_000.0, 0.0).sum())
+        mm += 12.0 * float(r.pyear("person_years", year)[members].sum())
+    assert recovered > 0
+    premium_pmpm = 1.25 * recovered / mm
+    for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["stop_loss_premium_pmpm_usd"], premium_pmpm)
+        assert close(st["stop_loss_premium_usd"], premium_pmpm * st["member_months"])
+        assert close(st["capitation_usd"], st["gross_capitation_usd"] - st["stop_loss_premium_usd"])
+        assert st["stop_loss_pricing"] == "premium"
+
+
+def test_a_carved_out_stop_loss_lowers_the_benchmark_by_the_base_years_tail():
+    r = _cap_run({"type": "capitation", "provider": "pc_a", "scope": "total_cost",
+                  "stop_loss": {"attachment_usd": 50_000, "pricing": "carve_out"}}, seed=4)
+    recovered = mm = spend = 0.0
+    for year in (-3, -2, -1):
+        cost, _, scope = _in_scope_cost(r, year)
+        members = r.members(year, "medicare", "pc_a")
+        recovered += 0.8 * float(np.maximum(cost[members] - 50_000.0, 0.0).sum())
+        mm += 12.0 * float(r.pyear("person_years", year)[members].sum())
+        spend += float(r.claims(year)["paid"][scope].sum())
+    for year in range(r.sc.horizon_years):
+        st = r.statement(year, "capitation", "pc_a")
+        assert close(st["ffs_pmpm_usd"], spend / mm)
+        assert close(st["benchmark_pmpm_usd"], (spend - recovered) / mm)
+        assert st["stop_loss_premium_usd"] == 0.0
+
+
+def test_the_old_rate_field_is_refused_with_its_replacement():
+    with pytest.raises(Exception, match="base_pmpm_usd was replaced by area_rate_pmpm_usd"):
+        scenario(plan=[{"years": "all", "contracts": [FFS_ALL, {
+            "type": "capitation", "provider": "pc_a", "base_pmpm_usd": 40.0}]}],
+            providers=PROVIDERS_2PC)

@@ -38,7 +38,7 @@ PLANS: dict[str, list[dict]] = {
                                 "corridors": CORRIDORS}),
     "capitation_commercial_given_rate": _plan({"type": "capitation", "provider": "pc_b",
                                                "payer": "commercial", "scope": "total_cost",
-                                               "base_pmpm_usd": 1_300.0}),
+                                               "area_rate_pmpm_usd": 1_300.0}),
     "bundled": _plan({"type": "bundled", "provider": "hospital"}),
     "mssp_basic_e": _plan({"type": "mssp", "aco": "pc_a", "track": "BASIC_E"}),
     "mssp_enhanced": _plan({"type": "mssp", "aco": "pc_a", "track": "ENHANCED"}),

@@ -35,7 +35,7 @@ BAD = {
     "two capitations, same scope": (
         [{"years": "0-1", "contracts": [{"type": "capitation", "provider": "pc_a"}]},
          {"years": [1, 2], "contracts": [{"type": "capitation", "provider": "pc_a",
-                                          "base_pmpm_usd": 30.0}]}], {},
+                                          "area_rate_pmpm_usd": 30.0}]}], {},
         "year 1: pc_a holds two overlapping capitation/capitation contracts with medicare"),
     "two capitations, nested scopes": (
         _all({"type": "capitation", "provider": "pc_a"},
@@ -111,7 +111,7 @@ def test_the_refusal_names_the_file(tmp_path):
 GOOD = {
     # a given capitation rate needs no history
     "given rate, no warm-up": (_all({"type": "capitation", "provider": "pc_a",
-                                     "base_pmpm_usd": 30.0}), {"warmup_years": 0}),
+                                     "area_rate_pmpm_usd": 30.0}), {"warmup_years": 0}),
     # a later start needs only the history it uses
     "MSSP from year 2, one history year": (
         [{"years": "all", "contracts": [{"type": "ffs"}]},
