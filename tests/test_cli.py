@@ -293,7 +293,8 @@ def test_scenarios_lists_the_shipped_library_with_purposes(capsys, monkeypatch):
     code, out, err = run_cli("scenarios", capsys=capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "Scenarios in scenarios/ (run one with: vbcsim run scenarios/NAME.yaml)"
+    assert lines[0] == ("Scenarios in scenarios/ (run one with: vbcsim run NAME; copy one to "
+                        "edit it: vbcsim scenarios --copy NAME DIR)")
     listed = {line.split()[0]: line.split(None, 1)[1] for line in lines[2:]}
     assert list(listed) == [p.stem for p in SHIPPED]
     assert listed["ffs_baseline"] == "traditional Medicare fee-for-service, aged 65+."
