@@ -692,3 +692,21 @@ def test_by_name_and_quick_in_a_real_process_outside_the_checkout(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scenario 'reach_global': 1,000 patients" in proc.stdout
     assert "2 replication(s), with 2 override(s)" in proc.stdout
+
+
+def test_set_and_quick_apply_to_the_scenarios_of_an_experiment(tmp_path, fake_model, capsys):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\npopulation: {{size: 300}}\nhorizon_years: 2\nreplications: 2\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("experiment:\n  scenarios: [a.yaml, b.yaml]\n")
+    code, out, err = run_cli("validate", exp, "--set", "horizon_years=0", capsys=capsys)
+    assert code == 2 and "--set horizon_years=0: horizon_years: expected a whole number >= 1" \
+        in err
+    code, out, err = run_cli("compare", exp, "--quick", "--out", tmp_path / "r", "-w", "1",
+                             capsys=capsys)
+    assert code == 0, err
+    assert out.startswith("QUICK LOOK")
+    assert read_manifest(tmp_path / "r")["quick"] is True
+    code, text, _ = run_cli("validate", tmp_path / "r" / "scenarios" / "b.yaml", capsys=capsys)
+    assert "1,000 patients" in text
