@@ -666,10 +666,9 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
 # --------------------------------------------------------------------------- scenarios
 
 def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
+    from sim.scenario.library import same_file
+
+    return same_file(a, b)
 
 
 def _shown(path: Path) -> str:

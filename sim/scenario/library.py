@@ -14,7 +14,6 @@ install) reads the checkout's ``scenarios/``.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.scenario.errors import ScenarioError
+from sim.scenario.messages import did_you_mean
 from sim.scenario.reading import read_mapping, read_text
 
 #: ``# name — purpose`` (an en dash or a hyphen is accepted too)
@@ -128,7 +128,7 @@ def find_scenario(text: str, looked_dirs: list[Path] | None = None) -> Found:
     hit = next((p for p in [*local, *shipped] if p.is_file()), None)
     note = None
     if hit is not None and hit in local:
-        other = next((p for p in shipped if p.is_file() and not _same_file(p, hit)), None)
+        other = next((p for p in shipped if p.is_file() and not same_file(p, hit)), None)
         if other is not None:
             note = (f"using {hit} from the working directory, not the shipped scenario "
                     f"{other} (a file of that name in the working directory wins)")
@@ -142,14 +142,13 @@ def not_found_message(text: str, found: Found) -> str:
     if is_bare_name(text):
         folder = library_dir()
         names = [f.stem for f in scenario_files(folder)] if folder else []
-        close = difflib.get_close_matches(Path(text).stem, names, n=3, cutoff=0.6)
-        if close:
-            message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
-        message += " (`vbcsim scenarios` lists the shipped scenarios)"
+        message += did_you_mean(Path(text).stem, names)
+        message += "; `vbcsim scenarios` lists the shipped scenarios"
     return message
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are the same file (``False`` if either cannot be resolved)."""
     try:
         return a.resolve() == b.resolve()
     except OSError:
@@ -175,10 +174,8 @@ def copy_scenario(name: str, folder: Path, source_dir: Path | None = None) -> li
     if source is None or not is_bare_name(name):
         folder_ = library_dir(dirs)
         names = [f.stem for f in scenario_files(folder_)] if folder_ else []
-        close = difflib.get_close_matches(Path(name).stem, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise CopyError(f"no shipped scenario {name!r} (looked for "
-                        f"{', '.join(str((d / file).absolute()) for d in dirs)}){hint}")
+        raise CopyError(f"no shipped scenario {name!r}{did_you_mean(Path(name).stem, names)}; "
+                        f"looked for {', '.join(str((d / file).absolute()) for d in dirs)}")
     root = source.parent.resolve()
     pending, files = [source.resolve()], []
     while pending:
@@ -218,6 +215,7 @@ __all__ = [
     "is_bare_name",
     "library_dir",
     "not_found_message",
+    "same_file",
     "scenario_dirs",
     "scenario_files",
     "scenario_purpose",

@@ -22,7 +22,6 @@ number ...``). The resolved scenario written next to the results holds the overr
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +31,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter
 
 from sim.scenario.errors import ScenarioError
-from sim.scenario.messages import describe, is_model
+from sim.scenario.messages import describe, did_you_mean, is_model
 from sim.scenario.provenance import FieldPath, Provenance, mark
 from sim.scenario.reading import read_mapping
 from sim.uncertainty import DIST_KEY
@@ -173,8 +172,7 @@ def _keys(data: dict[str, Any], o: Override, root: type[BaseModel]) -> FieldPath
         if is_model(tp):
             fields = tp.model_fields
             if part not in fields:
-                close = difflib.get_close_matches(part, list(fields), n=3, cutoff=0.6)
-                hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+                hint = did_you_mean(part, list(fields))
                 raise ScenarioError(o.shown, o.path, f"unknown field '{part}' in {here}{hint}; "
                                     f"valid names here: {', '.join(fields)}")
             field = fields[part]
@@ -208,8 +206,7 @@ def _item(cur: list, parts: list[str], i: int, o: Override, here: str) -> tuple[
         return i + 1, int(part)
     names = [item["name"] for item in cur if isinstance(item, dict)
              and isinstance(item.get("name"), str)]
-    close = difflib.get_close_matches(part, names, n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    hint = did_you_mean(part, names)
     if not cur:
         valid = "none (the list is empty)"
     else:
