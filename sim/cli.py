@@ -112,7 +112,9 @@ EPILOG = """\
 a study, step by step:
   vbcsim scenarios                                    list the shipped scenarios
   vbcsim validate scenarios/aco_enhanced.yaml         check a scenario file
+  vbcsim run ffs_baseline --quick                     a first look at a shipped scenario
   vbcsim run scenarios/ffs_baseline.yaml              run one scenario
+  vbcsim scenarios --copy aco_enhanced my_study/      copy one (and its bases) to edit it
   vbcsim compare scenarios/ffs_baseline.yaml scenarios/aco_enhanced.yaml --out results/cmp
   vbcsim report results/cmp -o report.html            HTML report for strategists
 
