@@ -710,3 +710,10 @@ def test_set_and_quick_apply_to_the_scenarios_of_an_experiment(tmp_path, fake_mo
     assert read_manifest(tmp_path / "r")["quick"] is True
     code, text, _ = run_cli("validate", tmp_path / "r" / "scenarios" / "b.yaml", capsys=capsys)
     assert "1,000 patients" in text
+
+
+def test_a_folder_given_as_scenario_is_not_looked_up_by_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ffs_baseline").mkdir()
+    code, _, err = run_cli("run", "ffs_baseline", capsys=capsys)
+    assert code == 2 and "argument SCENARIO: not a file: 'ffs_baseline'" in err

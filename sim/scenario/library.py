@@ -118,7 +118,7 @@ def find_scenario(text: str, looked_dirs: list[Path] | None = None) -> Found:
     library folders (``looked_dirs``, default :func:`scenario_dirs`), first found wins. A
     file in the working directory wins over a shipped scenario of that name, with a note."""
     path = Path(text).expanduser()
-    if path.is_file() or not is_bare_name(text):
+    if path.exists() or not is_bare_name(text):  # a folder of that name: "not a file"
         return Found(path if path.exists() else None, (path.absolute(),))
     file = _file_name(text)
     local = list(dict.fromkeys([Path(text), Path(file)]))
