@@ -1,6 +1,7 @@
 """The ``vbcsim`` command.
 
-    vbcsim run SCENARIO|EXPERIMENT [--replications R] [--seed S] [--out DIR | --resume DIR]
+    vbcsim run SCENARIO|NAME|EXPERIMENT [--set PATH=VALUE ...] [--quick]
+                        [--replications R] [--seed S] [--out DIR | --resume DIR]
                         [--workers W | --scheduler ADDRESS | --dask-local N]
                         [--task-timeout SECONDS] [--force] [--quiet] [--overwrite] [--debug]
     vbcsim compare A.yaml B.yaml [...] | EXPERIMENT.yaml [--reference NAME] [--no-crn]
@@ -8,12 +9,14 @@
                         [run options]
     vbcsim sensitivity SCENARIO --metric M (--tornado PATH[=LOW:HIGH] ... | --sobol N)
                         [--entity E] [--replications R] [--seed S] [--out DIR] [...]
-    vbcsim validate FILE [FILE ...]
-    vbcsim scenarios [--dir DIR]
+    vbcsim validate FILE [FILE ...] [--set PATH=VALUE ...]
+    vbcsim scenarios [--dir DIR] [--copy NAME DIR]
     vbcsim report RESULTS_DIR [RESULTS_DIR ...] [-o FILE] [--title T] [--overwrite]
                         [--align-horizon shortest]
     vbcsim --version
 
+A scenario is a file or the name of a shipped scenario (``ffs_baseline``); ``--set`` and
+``--quick`` change the scenarios before they are validated (:mod:`sim.scenario.overrides`).
 Every argument and the scenario are checked before anything runs. Errors go to stderr as one
 ``vbcsim: error: ...`` line (a traceback only with ``--debug``). Exit codes: 0 success,
 1 the run failed, 2 bad input (arguments or scenario), 130 interrupted (Ctrl-C or SIGTERM).
@@ -109,7 +112,9 @@ EPILOG = """\
 a study, step by step:
   vbcsim scenarios                                    list the shipped scenarios
   vbcsim validate scenarios/aco_enhanced.yaml         check a scenario file
+  vbcsim run ffs_baseline --quick                     a first look at a shipped scenario
   vbcsim run scenarios/ffs_baseline.yaml              run one scenario
+  vbcsim scenarios --copy aco_enhanced my_study/      copy one (and its bases) to edit it
   vbcsim compare scenarios/ffs_baseline.yaml scenarios/aco_enhanced.yaml --out results/cmp
   vbcsim report results/cmp -o report.html            HTML report for strategists
 
@@ -117,6 +122,13 @@ Every scenario field, with its unit, default, allowed range and source, is liste
 docs/scenario-reference.md. Errors are one line on stderr (--debug adds the traceback). \
 Exit codes: 0 success, 1 the run failed, 2 bad input, 130 interrupted. Run `vbcsim COMMAND \
 --help` for the options of a command."""
+
+
+def _quick_text() -> str:
+    """What --quick sets, e.g. ``population.size=1000, replications=2``."""
+    from sim.scenario.overrides import QUICK
+
+    return ", ".join(f"{path}={value}" for path, value in QUICK.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run even if the estimated peak memory is above the memory "
                     "available (it is checked before running)")
 
+    changes = argparse.ArgumentParser(add_help=False)
+    ch = changes.add_argument_group("changes to the scenario (checked like the file, recorded "
+                                    "in the outputs)")
+    ch.add_argument("--set", metavar="PATH=VALUE", action="append", dest="overrides",
+                    default=[], help="change one scenario field before validation (repeatable; "
+                    "VALUE is read as YAML: 2000, 0.3, fixed, [1, 2], {dist: normal, mean: 1, "
+                    "sd: 0.1}); list items by name or index, e.g. --set population.size=2000 "
+                    "--set providers.primary_care_group.behavior.pass_through=0.3")
+    ch.add_argument("--quick", action="store_true",
+                    help="a small run for a first look: " + _quick_text() + " (warm-up "
+                    "years kept); marked QUICK LOOK in the output and the manifest; --set "
+                    "and --replications win over it")
+
     align = argparse.ArgumentParser(add_help=False)
     align.add_argument("--align-horizon", choices=["shortest"],
                        help="compare scenarios with different horizon_years over the plan "
@@ -191,11 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "key metrics and the statements that move money)")
 
     run = sub.add_parser(
-        "run", parents=[debug, code, output, execution, align],
+        "run", parents=[debug, code, changes, output, execution, align],
         help="run a scenario and write its results",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
-        "  vbcsim run scenarios/ffs_baseline.yaml\n"
+        "  vbcsim run ffs_baseline --quick      # a shipped scenario by name, small and fast\n"
+        "  vbcsim run scenarios/ffs_baseline.yaml --set population.size=2000\n"
         "  vbcsim run scenarios/aco_enhanced.yaml --replications 50 --seed 7 --out results/enh\n"
         "  vbcsim run my_experiment.yaml --dask-local 4\n"
         "  vbcsim run scenarios/aco_enhanced.yaml --replications 50 --seed 7 \\\n"
@@ -206,11 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted run can be completed with --resume.",
     )
     run.add_argument("scenario", metavar="SCENARIO", type=Path,
-                     help="scenario YAML file, or an experiment file")
+                     help="scenario YAML file, the name of a shipped scenario (see vbcsim "
+                     "scenarios; a file of that name in the working directory wins), or an "
+                     "experiment file")
     run.set_defaults(handler=_cmd_run)
 
     cmp = sub.add_parser(
-        "compare", parents=[debug, code, output, execution, align],
+        "compare", parents=[debug, code, changes, output, execution, align],
         help="run scenarios together and compare them with a reference",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -224,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
         "results directory.",
     )
     cmp.add_argument("scenarios", metavar="FILE", nargs="+", type=Path,
-                     help="two or more scenario files, or one experiment file")
+                     help="two or more scenario files or shipped scenario names, or one "
+                     "experiment file (--set and --quick apply to every scenario)")
     cmp.add_argument("--reference", metavar="NAME",
                      help="scenario the others are compared with (default: the first)")
     cmp.add_argument("--no-crn", action="store_true",
@@ -238,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.set_defaults(handler=_cmd_compare)
 
     sens = sub.add_parser(
-        "sensitivity", parents=[debug, code, execution],
+        "sensitivity", parents=[debug, code, changes, execution],
         help="one-way (tornado) or Sobol sensitivity of an output metric",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -253,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(--sobol N, Sobol indices via SALib) of one output metric.",
     )
     sens.add_argument("scenario", metavar="SCENARIO", type=Path,
-                      help="scenario YAML file (distributions in it define --sobol's ranges)")
+                      help="scenario YAML file or shipped scenario name (distributions in it "
+                      "define --sobol's ranges)")
     sens.add_argument("--metric", "-m", metavar="M", required=True,
                       help="output metric (e.g. spend_total_usd)")
     sens.add_argument("--entity", metavar="E", default="population",
@@ -277,18 +307,20 @@ def build_parser() -> argparse.ArgumentParser:
     sens.set_defaults(handler=_cmd_sensitivity)
 
     validate = sub.add_parser(
-        "validate", parents=[debug, code], help="check scenario files without running them",
+        "validate", parents=[debug, code, changes],
+        help="check scenario files without running them",
         description="Check scenario files (with what they extend); exit 2 if any is refused. "
         "An error names the file, the line, the field and what was expected.",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  vbcsim validate scenarios/ffs_baseline.yaml\n"
-        "  vbcsim validate scenarios/*.yaml\n\n"
+        "  vbcsim validate scenarios/*.yaml\n"
+        "  vbcsim validate aco_enhanced --set population.size=abc   # see what is refused\n\n"
         "Every field, with its unit, default, allowed range and source: "
         "docs/scenario-reference.md.",
     )
     validate.add_argument("files", metavar="FILE", nargs="+", type=Path,
-                          help="scenario or experiment YAML file(s)")
+                          help="scenario or experiment YAML file(s), or shipped scenario names")
     validate.set_defaults(handler=_cmd_validate)
 
     scen = sub.add_parser(
@@ -296,15 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the scenario files of a folder with the one-line purpose from each "
         "file's header comment (`# name — purpose`). Without --dir, the first folder with "
         "scenario files among ./scenarios, the scenarios/ folder of the vbcsim source "
-        "checkout and the installed copy (<prefix>/share/vbcsim/scenarios) is listed.",
+        "checkout and the installed copy (<prefix>/share/vbcsim/scenarios) is listed. Any of "
+        "them runs by name from any folder (vbcsim run NAME); --copy NAME DIR copies one, with "
+        "the files it extends, into DIR to edit it there.",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
         "  vbcsim scenarios\n"
         "  vbcsim scenarios --dir my_study/\n"
-        "  vbcsim run scenarios/payer_mix_blend.yaml   # run one of them",
+        "  vbcsim run payer_mix_blend                  # run one of them, by name\n"
+        "  vbcsim scenarios --copy aco_enhanced my_study/  # copy it (and its bases) to edit\n"
+        "  vbcsim run my_study/aco_enhanced.yaml",
     )
     scen.add_argument("--dir", metavar="DIR", type=Path,
-                      help="list the scenario files (*.yaml) in DIR instead")
+                      help="list the scenario files (*.yaml) in DIR instead (with --copy: "
+                      "copy from DIR)")
+    scen.add_argument("--copy", metavar=("NAME", "DIR"), nargs=2,
+                      help="copy the shipped scenario NAME and the files it extends into DIR "
+                      "(created if needed; existing files are never overwritten)")
     scen.set_defaults(handler=_cmd_scenarios)
 
     rpt = sub.add_parser(
@@ -337,15 +377,43 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
-def _load(path: Path, what: str, allow_code: bool = False):
-    """Load a scenario file; a missing file is a usage error naming the argument."""
+def _find(path: Path, what: str) -> Path:
+    """The scenario file ``path`` names: the file itself, else a shipped scenario of that
+    name (:func:`sim.scenario.library.find_scenario`); a usage error naming the argument and
+    where it looked if there is none."""
+    from sim.scenario import library
+
+    found = library.find_scenario(str(path))
+    if found.path is None:
+        raise UsageError(f"argument {what}: {library.not_found_message(str(path), found)}")
+    if not found.path.is_file():
+        raise UsageError(f"argument {what}: not a file: {str(path)!r}")
+    if found.note:
+        print(f"{PROG}: note: {found.note}", file=sys.stderr)
+    return found.path
+
+
+def _overrides(args: argparse.Namespace) -> list:
+    """The run's overrides (``--quick`` first, then every ``--set``), each checked for its
+    form before any file is read."""
+    from sim.run_setup import run_overrides
+
+    return run_overrides(args.overrides, args.quick)
+
+
+def _load(path: Path, what: str, allow_code: bool = False, overrides: Sequence = ()):
+    """Load a scenario file (or shipped scenario) with ``overrides``; a missing file is a
+    usage error naming the argument."""
     from sim.scenario import load_scenario
 
-    if not path.exists():
-        raise UsageError(f"argument {what}: no such file: {str(path)!r}")
-    if not path.is_file():
-        raise UsageError(f"argument {what}: not a file: {str(path)!r}")
-    return load_scenario(path, allow_code=allow_code)
+    return load_scenario(_find(path, what), allow_code=allow_code, overrides=overrides)
+
+
+def _changes(overrides: Sequence, quick: bool) -> dict[str, Any]:
+    """What the run records about its overrides (manifest, title)."""
+    from sim.scenario.overrides import override_texts
+
+    return {"overrides": override_texts(overrides), "quick": quick}
 
 
 def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -354,15 +422,19 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) ->
     from sim.scenario.uncertain import uncertainty_of
 
     status = EXIT_OK
-    for path in args.files:
+    overrides = _overrides(args)
+    changed = f", with {len(overrides)} override(s)" if overrides else ""
+    for given in args.files:
+        path = given
         try:
-            if path.is_file() and is_experiment_file(path):
-                exp = load_experiment(path, allow_code=args.allow_code)
+            path = _find(given, "FILE")
+            if is_experiment_file(path):
+                exp = load_experiment(path, allow_code=args.allow_code, overrides=overrides)
                 print(f"{path}: ok (experiment {exp.name!r}: scenarios "
-                      f"{', '.join(s.name for s in exp.scenarios)}; reference {exp.reference})",
-                      file=out)
+                      f"{', '.join(s.name for s in exp.scenarios)}; reference {exp.reference}"
+                      f"{changed})", file=out)
                 continue
-            scenario = _load(path, "FILE", args.allow_code)
+            scenario = _load(path, "FILE", args.allow_code, overrides)
         except (ScenarioError, UsageError, OSError) as exc:
             _report(exc, args.debug)
             status = EXIT_BAD_INPUT
@@ -372,7 +444,7 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) ->
         print(
             f"{path}: ok (scenario {scenario.name!r}: {scenario.population.size:,} patients, "
             f"{scenario.horizon_years} year(s), {scenario.replications} replication(s)"
-            f"{uncertain})",
+            f"{uncertain}{changed})",
             file=out,
         )
     return status
@@ -528,17 +600,20 @@ def _format_risk(result: Any) -> str:
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from sim.experiment import is_experiment_file
 
-    if args.scenario.is_file() and is_experiment_file(args.scenario):
-        return _run_experiment(args, argv, out, args.scenario)
-    scenario = _load(args.scenario, "SCENARIO", args.allow_code)
-    return _go(args, argv, out, [scenario], scenario.name, sources=[str(args.scenario)])
+    overrides = _overrides(args)
+    path = _find(args.scenario, "SCENARIO")
+    if is_experiment_file(path):
+        return _run_experiment(args, argv, out, path, overrides)
+    scenario = _load(path, "SCENARIO", args.allow_code, overrides)
+    return _go(args, argv, out, [scenario], scenario.name, sources=[str(path)],
+               **_changes(overrides, args.quick))
 
 
 def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, path: Path,
-                    **overrides) -> int:
+                    changes: Sequence, **overrides) -> int:
     from sim.experiment import load_experiment
 
-    exp = load_experiment(path, allow_code=args.allow_code)
+    exp = load_experiment(path, allow_code=args.allow_code, overrides=changes)
     return _go(args, argv, out, list(exp.scenarios), exp.name,
                sources=list(exp.sources), crn=overrides.get("crn", exp.crn),
                reference=overrides.get("reference") or exp.reference, name=exp.name,
@@ -546,7 +621,7 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
                wtp=overrides.get("wtp") or exp.wtp,
                discount_rate=(exp.discount_rate if overrides.get("discount_rate") is None
                               else overrides["discount_rate"]),
-               align_horizon=args.align_horizon)
+               align_horizon=args.align_horizon, **_changes(changes, args.quick))
 
 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
@@ -555,15 +630,17 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
 
     overrides = {"reference": args.reference, "wtp": args.wtp,
                  "discount_rate": args.discount_rate}
+    changes = _overrides(args)
     if len(args.scenarios) == 1:
-        path = args.scenarios[0]
-        if path.is_file() and is_experiment_file(path):
+        path = _find(args.scenarios[0], "FILE")
+        if is_experiment_file(path):
             if args.no_crn:
                 overrides["crn"] = False
-            return _run_experiment(args, argv, out, path, **overrides)
+            return _run_experiment(args, argv, out, path, changes, **overrides)
         raise UsageError("argument FILE: give two or more scenario files, or one experiment "
                          "file (with a top-level 'experiment:')")
-    scenarios = [_load(p, "FILE", args.allow_code) for p in args.scenarios]
+    paths = [_find(p, "FILE") for p in args.scenarios]
+    scenarios = [_load(p, "FILE", args.allow_code, changes) for p in paths]
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -573,16 +650,16 @@ def _cmd_compare(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> 
         raise UsageError(f"argument --reference: expected one of {', '.join(names)}, got "
                          f"{args.reference!r}")
     return _go(args, argv, out, scenarios, "_vs_".join(names),
-               sources=[str(p) for p in args.scenarios], crn=not args.no_crn,
+               sources=[str(p) for p in paths], crn=not args.no_crn,
                reference=args.reference or names[0],
                wtp=args.wtp or DEFAULT_WTP, discount_rate=args.discount_rate,
-               align_horizon=args.align_horizon)
+               align_horizon=args.align_horizon, **_changes(changes, args.quick))
 
 
 def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from sim.results import OutputLock, check_results_dir
 
-    scenario = _load(args.scenario, "SCENARIO", args.allow_code)
+    scenario = _load(args.scenario, "SCENARIO", args.allow_code, _overrides(args))
     execution = _execution(args)
     if args.out is None:
         return _sensitivity(args, out, scenario, execution)
@@ -619,6 +696,8 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
             title = f"Sobol indices of {args.metric} ({args.entity}), n = {args.sobol}"
     except (SensitivityError, NotEnoughMemory) as exc:
         raise UsageError(str(exc)) from None
+    if args.quick:
+        title = "QUICK LOOK (--quick: a small run for a first look, not a result): " + title
     print(title, file=out)
     from sim.results.summary import format_table
 
@@ -639,10 +718,9 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
 # --------------------------------------------------------------------------- scenarios
 
 def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
+    from sim.scenario.library import same_file
+
+    return same_file(a, b)
 
 
 def _shown(path: Path) -> str:
@@ -658,6 +736,8 @@ def _shown(path: Path) -> str:
 def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from sim.scenario import library
 
+    if args.copy is not None:
+        return _copy_scenario(args, out)
     if args.dir is not None:
         if not args.dir.is_dir():
             raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
@@ -674,10 +754,35 @@ def _cmd_scenarios(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -
         files = library.scenario_files(folder)
     shown = _shown(folder)
     width = max(len(f.stem) for f in files)
-    print(f"Scenarios in {shown}/ (run one with: vbcsim run {shown}/NAME.yaml)\n", file=out)
+    how = ("vbcsim run NAME; copy one to edit it: vbcsim scenarios --copy NAME DIR"
+           if args.dir is None else f"vbcsim run {shown}/NAME.yaml")
+    print(f"Scenarios in {shown}/ (run one with: {how})\n", file=out)
     for f in files:
         print(f"  {f.stem:<{width}}  {library.scenario_purpose(f) or '(no header comment)'}",
               file=out)
+    return EXIT_OK
+
+
+def _copy_scenario(args: argparse.Namespace, out: TextIO) -> int:
+    """``vbcsim scenarios --copy NAME DIR``: the scenario and the bases it extends, copied
+    into DIR (nothing is overwritten)."""
+    from sim.scenario import library
+
+    name, folder = args.copy[0], Path(args.copy[1])
+    if args.dir is not None and not args.dir.is_dir():
+        raise UsageError(f"argument --dir: no such directory: {str(args.dir)!r}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"argument --copy: {str(folder)!r} is not a directory")
+    try:
+        written = library.copy_scenario(name, folder, args.dir)
+    except library.CopyError as exc:
+        raise UsageError(f"argument --copy: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"argument --copy: cannot write into {str(folder)!r}: "
+                         f"{exc.strerror}") from None
+    bases = f" with {', '.join(str(p) for p in written[1:])}" if len(written) > 1 else ""
+    print(f"Copied {name} to {written[0]}{bases}.\nEdit it, then run it with: "
+          f"vbcsim run {shlex.quote(str(written[0]))}", file=out)
     return EXIT_OK
 
 

@@ -199,9 +199,11 @@ def is_experiment_file(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-def load_experiment(path: str | os.PathLike[str], *, allow_code: bool = False) -> Experiment:
-    """Load an experiment file and the scenarios it names (each validated; ``allow_code`` as
-    for :func:`sim.scenario.load_scenario`).
+def load_experiment(
+    path: str | os.PathLike[str], *, allow_code: bool = False, overrides: Any = None
+) -> Experiment:
+    """Load an experiment file and the scenarios it names (each validated; ``allow_code`` and
+    ``overrides``, applied to every scenario, as for :func:`sim.scenario.load_scenario`).
 
     Raises :class:`ScenarioError` listing every problem found, in the experiment file and
     in the scenario files it names, each with its file, line and field path.
@@ -222,7 +224,7 @@ def load_experiment(path: str | os.PathLike[str], *, allow_code: bool = False) -
     spec = data.get("experiment")
     files = spec.get("scenarios") if isinstance(spec, dict) else None
     scenarios, sources, missing, refused = _load_scenarios(
-        files if isinstance(files, list) else [], real, shown, prov, allow_code)
+        files if isinstance(files, list) else [], real, shown, prov, allow_code, overrides)
     problems += missing
     if isinstance(files, list) and files and len(scenarios) == len(files):
         problems += _problems_of_names(scenarios, spec, prov, shown)
@@ -251,7 +253,8 @@ def _top_level_problems(raw: dict, prov: Provenance, shown: str) -> list[Problem
 
 
 def _load_scenarios(
-    files: list, real: Path, shown: str, prov: Provenance, allow_code: bool
+    files: list, real: Path, shown: str, prov: Provenance, allow_code: bool,
+    overrides: Any = None,
 ) -> tuple[list[Scenario], list[str], list[Problem], list[Problem]]:
     """The scenarios an experiment names (files relative to the experiment file), their
     paths, the problems of missing files and those of refused scenarios: every file is
@@ -272,7 +275,7 @@ def _load_scenarios(
                                        f"(looked for {sub})"))
             continue
         try:
-            scenarios.append(load_scenario(sub, allow_code=allow_code))
+            scenarios.append(load_scenario(sub, allow_code=allow_code, overrides=overrides))
         except ScenarioError as exc:
             refused += exc.errors
             continue

@@ -56,6 +56,10 @@ class RunResult:
     wtp: tuple[float, ...] = DEFAULT_WTP
     discount_rate: float = DEFAULT_DISCOUNT_RATE
     align_horizon: str | None = None
+    #: how the scenarios were changed for this run (``PATH=VALUE``; already in them)
+    overrides: tuple[str, ...] = ()
+    #: a ``--quick`` run: a small first look, not a result
+    quick: bool = False
 
     @property
     def replications(self) -> int:
@@ -114,8 +118,10 @@ class RunResult:
             ", common random numbers" if self.crn else ", independent random numbers")
         what = (f"Scenario {s.name}" if len(self.scenario_names) < 2
                 else f"Scenarios {', '.join(self.scenario_names)}")
+        quick = ("QUICK LOOK (--quick: a small run for a first look, not a result): "
+                 if self.quick else "")
         return (
-            f"{what}: {s.replications} replication(s) x {s.horizon_years} year(s), "
+            f"{quick}{what}: {s.replications} replication(s) x {s.horizon_years} year(s), "
             f"seed {self.seed}{crn}. Mean per year; 95% interval across replications."
         )
 
@@ -174,6 +180,7 @@ class RunResult:
             overwrite=overwrite,
             extra_manifest={"backend": self.backend, "common_random_numbers": self.crn,
                             "reference": self.reference,
+                            "overrides": list(self.overrides), "quick": self.quick,
                             **({"align_horizon": self.align_horizon} if self.align_horizon
                                else {})},
         )

@@ -1,5 +1,7 @@
 """What a run is, checked before it starts: its settings, its units of work, its identity.
 
+* :func:`run_overrides`, :func:`scenario_for_run` — the scenarios with the run's overrides
+  (``overrides=``, ``quick=``; :mod:`sim.scenario.overrides`), validated like their files;
 * :func:`prepare` — the scenarios with the run's replications and seed, checked;
 * :func:`resolve_workers`, :func:`choose_executor` — where the work runs;
 * :func:`build_tasks` — the units of work (one replication of one scenario), each with its
@@ -9,10 +11,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import yaml
 from pydantic import ValidationError
 
 from sim._version import __version__
@@ -20,7 +24,8 @@ from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.executors import Executor, available_cpus, make_executor
 from sim.experiment import Task, check_names, scenario_digest, task_seed
 from sim.rng import replication_seeds
-from sim.scenario import Scenario
+from sim.scenario import Scenario, load_scenario, resolved_yaml, scenario_from_dict
+from sim.scenario.overrides import QUICK, Override, as_overrides
 from sim.scenario.uncertain import uncertainty_of, with_uncertainty
 
 
@@ -61,6 +66,29 @@ def apply_overrides(
         name = str(err["loc"][0]) if err["loc"] else "scenario"
         raise OverrideError(name, err["msg"]) from None
     return with_uncertainty(plain, uncertainty_of(scenario))
+
+
+def run_overrides(overrides: Any = None, quick: bool = False) -> list[Override]:
+    """The overrides of a run: ``--quick``'s (:data:`~sim.scenario.overrides.QUICK`) first,
+    then ``overrides`` (a mapping ``{path: value}`` or ``PATH=VALUE`` texts), so a later one
+    wins."""
+    first = [Override(p, v, f"--quick ({p}={v})") for p, v in QUICK.items()] if quick else []
+    return first + as_overrides(overrides)
+
+
+def scenario_for_run(
+    item: Scenario | str | os.PathLike[str], overrides: Sequence[Override],
+    allow_code: bool = False,
+) -> Scenario:
+    """A scenario (or scenario file) with ``overrides`` applied, validated as a file is. A
+    :class:`Scenario` is re-validated from its resolved form (its uncertain parameters
+    kept); without overrides it is returned as it is."""
+    if isinstance(item, str | os.PathLike):
+        return load_scenario(item, allow_code=allow_code, overrides=overrides)
+    if not overrides:
+        return item
+    return scenario_from_dict(yaml.safe_load(resolved_yaml(item)), f"scenario '{item.name}'",
+                              allow_code=allow_code, overrides=overrides)
 
 
 def resolve_workers(workers: int | None, replications: int) -> int:
@@ -146,6 +174,8 @@ __all__ = [
     "choose_executor",
     "prepare",
     "resolve_workers",
+    "run_overrides",
     "run_state",
     "scenario_discount_rate",
+    "scenario_for_run",
 ]

@@ -62,10 +62,13 @@ from sim.run_setup import (
     build_tasks,
     choose_executor,
     prepare,
+    run_overrides,
     run_state,
     scenario_discount_rate,
+    scenario_for_run,
 )
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
+from sim.scenario.overrides import override_texts
 
 
 class ReplicationError(RuntimeError):
@@ -101,6 +104,8 @@ def run(
     allow_code: bool = False,
     task_timeout: float | None = None,
     force: bool = False,
+    overrides: Any = None,
+    quick: bool = False,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -126,18 +131,25 @@ def run(
     (:func:`sim.resources.default_task_timeout`); ``0`` means no limit. Before running, the
     peak memory is estimated (:func:`sim.resources.check_memory`): a run estimated to need
     more than the memory available is refused unless ``force=True``.
+
+    ``overrides``: changes to the scenario, ``{"population.size": 2000}`` (or ``PATH=VALUE``
+    texts), applied before validation and checked as if written in the file
+    (:mod:`sim.scenario.overrides`); ``quick=True`` runs the small size of ``--quick``
+    (:data:`sim.scenario.overrides.QUICK`; ``overrides`` win over it). Both are recorded in
+    the resolved scenario and the manifest; a quick result says so in its title.
     """
     source: str | None = None
+    ovs = run_overrides(overrides, quick)
     if isinstance(scenario, str | os.PathLike):
         source = os.fspath(scenario)
-        scenario = load_scenario(scenario, allow_code=allow_code)
-    elif allow_code:
+    scenario = scenario_for_run(scenario, ovs, allow_code)
+    if source is None and allow_code:
         custom_contracts_for_workers([scenario], ship=False, allow_code=True)
     return run_scenarios(
         [scenario], sources=[source], replications=replications, seed=seed, workers=workers,
         progress=progress, replicate=replicate, executor=executor, scheduler=scheduler,
         dask_local=dask_local, out=out, resume=resume, overwrite=overwrite, command=command,
-        task_timeout=task_timeout, force=force,
+        task_timeout=task_timeout, force=force, overrides=override_texts(ovs), quick=quick,
     )
 
 
@@ -151,6 +163,8 @@ def compare(
     wtp: Sequence[float] | None = None,
     discount_rate: float | None = None,
     allow_code: bool = False,
+    overrides: Any = None,
+    quick: bool = False,
     **kwargs: Any,
 ) -> RunResult:
     """Run several scenarios together and return their results (compare with
@@ -165,19 +179,24 @@ def compare(
     Scenarios must be comparable (same horizon, first calendar year and population size;
     :func:`sim.comparison.check_comparable`, checked before running) unless
     ``align_horizon="shortest"`` (compare over the plan years they share).
-    Other keywords (``allow_code`` too) as for :func:`run`.
+    ``overrides`` and ``quick`` (applied to every scenario) and other keywords
+    (``allow_code`` too) as for :func:`run`.
     """
     from sim.experiment import is_experiment_file, load_experiment
 
+    ovs = run_overrides(overrides, quick)
+    kwargs.update(overrides=override_texts(ovs), quick=quick)
     if isinstance(scenarios, str | os.PathLike):
         if not is_experiment_file(scenarios):
             raise ValueError(f"{os.fspath(scenarios)} is not an experiment file (no top-level "
                              "'experiment:'); pass a list of scenarios")
-        scenarios = load_experiment(scenarios, allow_code=allow_code)
+        scenarios = load_experiment(scenarios, allow_code=allow_code, overrides=ovs)
+        ovs = []  # applied
     if isinstance(scenarios, Experiment):
         exp = scenarios
         return run_scenarios(
-            list(exp.scenarios), sources=list(exp.sources) or None,
+            [scenario_for_run(s, ovs, allow_code) for s in exp.scenarios],
+            sources=list(exp.sources) or None,
             replications=exp.replications if replications is None else replications,
             seed=exp.seed if seed is None else seed,
             crn=exp.crn if crn is None else crn,
@@ -189,12 +208,8 @@ def compare(
     loaded: list[Scenario] = []
     sources: list[str | None] = []
     for item in scenarios:
-        if isinstance(item, str | os.PathLike):
-            sources.append(os.fspath(item))
-            loaded.append(load_scenario(item, allow_code=allow_code))
-        else:
-            sources.append(None)
-            loaded.append(item)
+        sources.append(os.fspath(item) if isinstance(item, str | os.PathLike) else None)
+        loaded.append(scenario_for_run(item, ovs, allow_code))
     if allow_code:
         custom_contracts_for_workers(loaded, ship=False, allow_code=True)
     return run_scenarios(
@@ -242,8 +257,12 @@ def run_scenarios(
     task_timeout: float | None = None,
     force: bool = False,
     align_horizon: str | None = None,
+    overrides: Sequence[str] = (),
+    quick: bool = False,
 ) -> RunResult:
-    """The engine behind :func:`run` and :func:`compare` (same arguments)."""
+    """The engine behind :func:`run` and :func:`compare` (same arguments; ``overrides``, as
+    ``PATH=VALUE`` texts, and ``quick`` only say how the scenarios were made, for the
+    manifest and the title: the scenarios already hold them)."""
     prepared = prepare(list(scenarios), replications, seed)
     check_scenarios_comparable(prepared, align_horizon, crn)
     if discount_rate is None:
@@ -275,6 +294,7 @@ def run_scenarios(
             reference=reference or (first.name if len(prepared) > 1 else None),
             backend=exe.name, name=name, wtp=tuple(float(w) for w in wtp),
             discount_rate=float(discount_rate), align_horizon=align_horizon,
+            overrides=tuple(overrides), quick=quick,
         )
 
     if out is None:

@@ -34,3 +34,35 @@ def test_run_and_compare_return_results_objects(tmp_path):
     assert len(both.precision()) == 10
     path = both.to_parquet(tmp_path / "results.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(path), both.results)
+
+
+def test_overrides_and_quick_in_the_api(tmp_path):
+    import json
+
+    import pytest
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML)
+    r = sim.run(path, overrides={"population.size": 400, "horizon_years": 3},
+                replicate=fake_replicate, workers=1)
+    assert (r.scenario.population.size, r.scenario.horizon_years) == (400, 3)
+    assert r.overrides == ("population.size=400", "horizon_years=3") and not r.quick
+    assert sorted(r.results["year"].unique()) == [0, 1, 2]
+    # a Scenario object takes overrides too; quick=True is --quick, marked in the title
+    scenario = sim.load_scenario(path)
+    q = sim.run(scenario, quick=True, replicate=fake_replicate, workers=1)
+    assert (q.scenario.population.size, q.replications) == (1000, 2) and q.quick
+    assert q.title().startswith("QUICK LOOK")
+    manifest = json.loads((q.to_dir(tmp_path / "q") / "manifest.json").read_text())
+    assert manifest["quick"] is True
+    assert manifest["overrides"] == ["population.size=1000", "replications=2"]
+    both = sim.compare([path, scenario.model_copy(update={"name": "other"})],
+                       overrides=["population.size=500"], replicate=fake_replicate, workers=1)
+    assert {s.population.size for s in both.scenarios} == {500}
+    with pytest.raises(sim.ScenarioError, match=r"overrides\['population.size'\]: "
+                       r"population.size: expected a whole number"):
+        sim.run(path, overrides={"population.size": "many"}, replicate=fake_replicate)
+    # no overrides: the scenario object itself runs (results unchanged)
+    plain = sim.run(scenario, replicate=fake_replicate, workers=1)
+    pd.testing.assert_frame_equal(plain.results,
+                                  sim.run(path, replicate=fake_replicate, workers=1).results)

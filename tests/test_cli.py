@@ -313,7 +313,8 @@ def test_scenarios_lists_the_shipped_library_with_purposes(capsys, monkeypatch):
     code, out, err = run_cli("scenarios", capsys=capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "Scenarios in scenarios/ (run one with: vbcsim run scenarios/NAME.yaml)"
+    assert lines[0] == ("Scenarios in scenarios/ (run one with: vbcsim run NAME; copy one to "
+                        "edit it: vbcsim scenarios --copy NAME DIR)")
     listed = {line.split()[0]: line.split(None, 1)[1] for line in lines[2:]}
     assert list(listed) == [p.stem for p in SHIPPED]
     assert listed["ffs_baseline"] == "traditional Medicare fee-for-service, aged 65+."
@@ -523,3 +524,216 @@ def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
     assert "data:image" in html and 'src="http' not in html  # self-contained
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "aco_enhanced.yaml", "ffs_baseline.yaml", "plans.html", "res"]
+
+
+# --------------------------------------------------------------------------- --set, --quick
+
+
+def test_set_changes_the_run_and_is_recorded(tiny_yaml, fake_model, tmp_path, capsys):
+    out_dir = tmp_path / "res"
+    code, out, err = run_cli("run", tiny_yaml, "--out", out_dir, "-w", "1",
+                             "--set", "population.size=400", "--set", "horizon_years=3",
+                             capsys=capsys)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("Scenario tiny: 2 replication(s) x 3 year(s)")
+    m = read_manifest(out_dir)
+    assert m["overrides"] == ["population.size=400", "horizon_years=3"]
+    assert m["quick"] is False
+    assert "--set population.size=400" in m["command"]
+    results = pd.read_parquet(out_dir / "results.parquet")
+    assert sorted(results["year"].unique()) == [0, 1, 2]
+    # the resolved scenario holds the overridden values: running it reproduces the run
+    code, out2, _ = run_cli("validate", out_dir / "scenario.yaml", capsys=capsys)
+    assert code == 0 and "400 patients, 3 year(s)" in out2
+
+
+def test_quick_is_marked_in_the_title_and_the_manifest(tiny_yaml, fake_model, tmp_path,
+                                                       capsys):
+    from sim.scenario.overrides import QUICK
+
+    out_dir = tmp_path / "quick"
+    code, out, err = run_cli("run", tiny_yaml, "--quick", "--out", out_dir, "-w", "1",
+                             capsys=capsys)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("QUICK LOOK (--quick: a small run for a first "
+                                          "look, not a result): Scenario tiny: 2 replication")
+    m = read_manifest(out_dir)
+    assert m["quick"] is True and m["replications"] == QUICK["replications"] == 2
+    assert m["overrides"] == ["population.size=1000", "replications=2"]
+    code, out2, _ = run_cli("validate", out_dir / "scenario.yaml", capsys=capsys)
+    assert code == 0 and "1,000 patients" in out2
+    # --replications and --set win over --quick
+    code, _, err = run_cli("run", tiny_yaml, "--quick", "--replications", "3", "--set",
+                           "population.size=200", "--out", tmp_path / "q2", "-w", "1", "-q",
+                           capsys=capsys)
+    assert code == 0, err
+    m = read_manifest(tmp_path / "q2")
+    assert m["replications"] == 3 and m["quick"] is True
+    code, out2, _ = run_cli("validate", tmp_path / "q2" / "scenario.yaml", capsys=capsys)
+    assert "200 patients" in out2
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("population.size=abc", "--set population.size=abc: population.size: expected a whole "
+     "number (patients), got the text 'abc'"),
+    ("population.sise=2000", "--set population.sise=2000: population.sise: unknown field "
+     "'sise' in population (did you mean 'size'?)"),
+    ("population.size", "--set population.size: expected PATH=VALUE"),
+])
+def test_a_bad_set_exits_2_naming_the_override_before_running(
+        tiny_yaml, tmp_path, capsys, monkeypatch, setting, expected):
+    import sim.runner
+
+    def must_not_run(*args):
+        raise AssertionError("ran")
+
+    monkeypatch.setattr(sim.runner, "simulate_replication", must_not_run)
+    out_dir = tmp_path / "r"
+    for command in ("run", "validate", "sensitivity"):
+        extra = ["--out", out_dir] if command == "run" else (
+            ["--metric", "patients", "--tornado", "seed=1:2"] if command == "sensitivity"
+            else [])
+        code, out, err = run_cli(command, tiny_yaml, "--set", setting, *extra, capsys=capsys)
+        assert code == 2, command
+        assert expected in err and "Traceback" not in err, command
+    assert not out_dir.exists()
+
+
+def test_compare_applies_set_and_quick_to_every_scenario(tmp_path, fake_model, capsys):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("name: a\npopulation: {size: 300}\nhorizon_years: 2\nreplications: 2\n")
+    b.write_text("name: b\npopulation: {size: 300}\nhorizon_years: 2\nreplications: 2\n"
+                 "behavior: fixed\n")
+    out_dir = tmp_path / "cmp"
+    code, out, err = run_cli("compare", a, b, "--quick", "--set", "horizon_years=3",
+                             "--out", out_dir, "-w", "1", capsys=capsys)
+    assert code == 0, err
+    assert out.startswith("QUICK LOOK") and "Scenarios a, b" in out.splitlines()[0]
+    m = read_manifest(out_dir)
+    assert m["quick"] is True and m["overrides"][-1] == "horizon_years=3"
+    for name in ("a", "b"):
+        code, text, _ = run_cli("validate", out_dir / "scenarios" / f"{name}.yaml",
+                                capsys=capsys)
+        assert code == 0 and "1,000 patients, 3 year(s)" in text
+
+
+# --------------------------------------------------------------------------- by name, --copy
+
+
+def test_a_shipped_scenario_runs_by_name_from_any_folder(tmp_path, fake_model, capsys,
+                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here
+    code, out, err = run_cli("validate", "ffs_baseline", "aco_enhanced.yaml", capsys=capsys)
+    assert code == 0, err
+    assert f"{REPO / 'scenarios' / 'ffs_baseline.yaml'}: ok (scenario 'ffs_baseline'" in out
+    assert "scenario 'aco_enhanced'" in out and err == ""
+    code, out, err = run_cli("run", "ffs_baseline", "--quick", "-w", "1", "-q", capsys=capsys)
+    assert code == 0, err
+    m = read_manifest(tmp_path / "results" / "ffs_baseline")
+    assert m["scenario_source"] == str(REPO / "scenarios" / "ffs_baseline.yaml")
+    assert m["quick"] is True
+
+
+def test_a_file_in_the_working_directory_wins_and_a_note_says_so(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ffs_baseline.yaml").write_text("name: mine\npopulation: {size: 321}\n")
+    code, out, err = run_cli("validate", "ffs_baseline", capsys=capsys)
+    assert code == 0 and "scenario 'mine': 321 patients" in out
+    assert "note: using ffs_baseline.yaml from the working directory, not the shipped " \
+           f"scenario {REPO / 'scenarios' / 'ffs_baseline.yaml'}" in err
+
+
+def test_an_unknown_name_says_where_it_looked(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("run", "ffs_basline", capsys=capsys)
+    assert code == 2 and out == ""
+    assert "argument SCENARIO: no such file: 'ffs_basline' (looked for " in err
+    assert str(tmp_path / "ffs_basline.yaml") in err
+    assert str(REPO / "scenarios" / "ffs_basline.yaml") in err
+    assert "did you mean 'ffs_baseline'?" in err and "vbcsim scenarios" in err
+
+
+def test_an_installed_library_is_found_by_name(tmp_path, capsys, monkeypatch):
+    """Outside a checkout the library is <prefix>/share/vbcsim/scenarios (pyproject's
+    data-files): a copy there is found by name."""
+    import shutil
+
+    import sim.scenario.library
+
+    installed = tmp_path / "prefix" / "share" / "vbcsim" / "scenarios"
+    shutil.copytree(REPO / "scenarios", installed)
+    monkeypatch.setattr(sim.scenario.library, "scenario_dirs", lambda: [installed])
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, out, err = run_cli("validate", "mssp_two_sided", capsys=capsys)
+    assert code == 0, err
+    assert out.startswith(f"{installed / 'mssp_two_sided.yaml'}: ok")
+
+
+def test_copy_a_shipped_scenario_and_run_it_there(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("scenarios", "--copy", "aco_enhanced", "study", capsys=capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "study").iterdir()) == [
+        "aco_basic_glide.yaml", "aco_enhanced.yaml", "ffs_baseline.yaml"]  # with its bases
+    assert "vbcsim run study/aco_enhanced.yaml" in out
+    for p in (tmp_path / "study").iterdir():
+        assert p.read_bytes() == (REPO / "scenarios" / p.name).read_bytes()
+    code, out, err = run_cli("validate", "study/aco_enhanced.yaml", capsys=capsys)
+    assert code == 0 and "scenario 'aco_enhanced'" in out, err
+    # a second copy would overwrite: refused, nothing touched
+    (tmp_path / "study" / "ffs_baseline.yaml").write_text("# my edits\n")
+    code, out, err = run_cli("scenarios", "--copy", "aco_enhanced", "study", capsys=capsys)
+    assert code == 2 and "already exist" in err and "nothing was copied" in err
+    assert (tmp_path / "study" / "ffs_baseline.yaml").read_text() == "# my edits\n"
+    code, _, err = run_cli("scenarios", "--copy", "aco_enhancd", "x", capsys=capsys)
+    assert code == 2 and "no shipped scenario 'aco_enhancd'" in err
+    assert "did you mean 'aco_enhanced'?" in err and not (tmp_path / "x").exists()
+
+
+def test_a_missing_extends_base_says_where_it_looked(tmp_path, capsys):
+    copied = tmp_path / "aco_enhanced.yaml"
+    copied.write_text((REPO / "scenarios" / "aco_enhanced.yaml").read_text())
+    code, out, err = run_cli("validate", copied, capsys=capsys)
+    assert code == 2
+    assert "extends: base file 'aco_basic_glide.yaml': file not found (looked for " \
+           f"{tmp_path / 'aco_basic_glide.yaml'}" in err
+    assert "vbcsim scenarios --copy NAME DIR" in err
+
+
+def test_by_name_and_quick_in_a_real_process_outside_the_checkout(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "validate", "reach_global", "--quick"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "scenario 'reach_global': 1,000 patients" in proc.stdout
+    assert "2 replication(s), with 2 override(s)" in proc.stdout
+
+
+def test_set_and_quick_apply_to_the_scenarios_of_an_experiment(tmp_path, fake_model, capsys):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\npopulation: {{size: 300}}\nhorizon_years: 2\nreplications: 2\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("experiment:\n  scenarios: [a.yaml, b.yaml]\n")
+    code, out, err = run_cli("validate", exp, "--set", "horizon_years=0", capsys=capsys)
+    assert code == 2 and "--set horizon_years=0: horizon_years: expected a whole number >= 1" \
+        in err
+    code, out, err = run_cli("compare", exp, "--quick", "--out", tmp_path / "r", "-w", "1",
+                             capsys=capsys)
+    assert code == 0, err
+    assert out.startswith("QUICK LOOK")
+    assert read_manifest(tmp_path / "r")["quick"] is True
+    code, text, _ = run_cli("validate", tmp_path / "r" / "scenarios" / "b.yaml", capsys=capsys)
+    assert "1,000 patients" in text
+
+
+def test_a_folder_given_as_scenario_is_not_looked_up_by_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ffs_baseline").mkdir()
+    code, _, err = run_cli("run", "ffs_baseline", capsys=capsys)
+    assert code == 2 and "argument SCENARIO: not a file: 'ffs_baseline'" in err

@@ -72,8 +72,8 @@ def apply_extends(
         base_shown = os.path.normpath(os.path.join(shown_dir, base))
         problem = file_problem(base_real)
         if problem:
-            looked = f" (looked for {base_shown})" if base_shown != base else ""
-            raise ScenarioError(shown, "extends", f"base file '{base}': {problem}{looked}", line)
+            raise ScenarioError(shown, "extends", f"base file '{base}': {problem}"
+                                f"{_looked(base, base_real, problem)}", line)
         key = base_real.resolve()
         resolved = [k for k, _ in chain]
         if key in resolved:
@@ -89,6 +89,22 @@ def apply_extends(
     own_prov = {p: o for p, o in prov.items() if p[:1] != ("extends",)}
     _merge_into(merged, mprov, data, own_prov, ())
     return merged, mprov
+
+
+def _looked(base: str, real: Path, problem: str) -> str:
+    """Where a missing base was looked for (an absolute path: bases are relative to the
+    extending file, not to the working directory) and, when it is a shipped scenario, how
+    to copy it."""
+    if problem != "file not found":
+        return ""
+    from sim.scenario.library import is_bare_name, library_dir
+
+    text = f" (looked for {os.path.abspath(real)}: bases are relative to the extending file)"
+    folder = library_dir()
+    if is_bare_name(base) and folder is not None and (folder / base).is_file():
+        text += (f"; '{base}' is a shipped scenario: `vbcsim scenarios --copy NAME DIR` copies "
+                 "a scenario with the bases it extends")
+    return text
 
 
 def _extends_paths(ext: Any, shown: str, prov: Provenance) -> list[str]:

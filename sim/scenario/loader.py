@@ -17,9 +17,10 @@ A file is read in three steps, and refused at the first step that fails:
 
 from __future__ import annotations
 
+import copy
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from sim.scenario.errors import ScenarioError
 from sim.scenario.extends import apply_extends
 from sim.scenario.extraction import extract_uncertainty
 from sim.scenario.messages import describe, validation_problems
+from sim.scenario.overrides import Override, apply_overrides, as_overrides
 from sim.scenario.provenance import Provenance, mark, where
 from sim.scenario.reading import file_problem, read_with_provenance
 from sim.scenario.schema import Scenario
@@ -53,8 +55,18 @@ __all__ = [
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-def load_scenario(path: str | os.PathLike[str], *, allow_code: bool = False) -> Scenario:
+#: Overrides as the loading functions accept them (see :mod:`sim.scenario.overrides`).
+Overrides = Mapping[str, Any] | Iterable[str | Override] | None
+
+
+def load_scenario(
+    path: str | os.PathLike[str], *, allow_code: bool = False, overrides: Overrides = None
+) -> Scenario:
     """Load, resolve (``extends:``) and validate a scenario YAML file.
+
+    ``overrides`` (``{"population.size": 2000}``, or ``PATH=VALUE`` texts read as YAML) are
+    applied after ``extends:`` and before validation, so they are checked as if written in
+    the file, and errors name them (:mod:`sim.scenario.overrides`).
 
     A custom contract's ``kind: package.module:Class`` is imported only with
     ``allow_code=True`` (see :func:`sim.contracts.resolve.resolve_custom`); without it
@@ -63,6 +75,7 @@ def load_scenario(path: str | os.PathLike[str], *, allow_code: bool = False) -> 
     Raises :class:`ScenarioError` naming the file, line, field path and what was expected.
     """
     data, prov, shown = _resolve_file(path)
+    _override(data, prov, overrides)
     return _check_code(_validate(data, prov, shown), prov, shown, allow_code)
 
 
@@ -77,13 +90,15 @@ def scenario_from_dict(
     base_dir: str | os.PathLike[str] | None = None,
     *,
     allow_code: bool = False,
+    overrides: Overrides = None,
 ) -> Scenario:
     """Validate a mapping into a :class:`Scenario`, with the same rules as a file.
 
     ``source`` names the mapping in error messages. An ``extends:`` entry is resolved
     relative to ``base_dir`` (default: the working directory); as with files, ``name`` is
     not inherited from a base (the schema default applies). NumPy scalars are accepted as
-    the Python numbers they hold. ``allow_code`` as for :func:`load_scenario`.
+    the Python numbers they hold. ``allow_code`` and ``overrides`` as for
+    :func:`load_scenario`.
     """
     plain = _plain(data)
     if not isinstance(plain, dict):
@@ -96,6 +111,7 @@ def scenario_from_dict(
     merged, mprov = apply_extends(plain, prov, source, shown_dir, folder, ())
     if "name" not in plain:
         merged.pop("name", None)
+    _override(merged, mprov, overrides)
     return _check_code(_validate(merged, mprov, source), mprov, source, allow_code)
 
 
@@ -121,6 +137,8 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     real = Path(path).expanduser()
     shown = os.fspath(path)
     problem = file_problem(real)
+    if problem == "file not found":
+        problem += f" (looked for {os.path.abspath(real)})"
     if problem:
         raise ScenarioError(shown, "", problem)
     raw, prov = read_with_provenance(real, shown)
@@ -131,6 +149,13 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
         data["name"] = _NAME_CHARS.sub("_", real.stem).lstrip(".")[:100] or "scenario"
         prov[("name",)] = (shown, None)
     return data, prov, shown
+
+
+def _override(data: dict[str, Any], prov: Provenance, overrides: Overrides) -> None:
+    given = as_overrides(overrides)
+    if given:
+        plain = [Override(o.path, copy.deepcopy(_plain(o.value)), o.shown) for o in given]
+        apply_overrides(data, prov, plain, Scenario)
 
 
 # --------------------------------------------------------------------------- custom code

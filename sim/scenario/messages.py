@@ -217,6 +217,12 @@ def _expected(
     return message[:1].lower() + message[1:] + (got if _short(given) else "")
 
 
+def did_you_mean(word: str, names: list[str]) -> str:
+    """`` (did you mean 'a' or 'b'?)`` for the names nearest ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
 def _looks_numeric(text: str) -> bool:
     try:
         float(text.replace("_", ""))
