@@ -89,13 +89,21 @@ def test_fan_table_quantiles(results):
 
 
 def test_fan_chart_gives_distant_fans_their_own_panel(results):
-    fig = plots.fan_chart(results, "margin_usd", entity=PROVIDER)
+    # make one fan distant from the others: capitation_global's margins x 100
+    far = results.copy()
+    pick = (far["scenario"] == "capitation_global") & (far["metric"] == "margin_usd")
+    far.loc[pick, "value"] = far.loc[pick, "value"] * 100 + 1e9
+    fig = plots.fan_chart(far, "margin_usd", entity=PROVIDER)
     drawn = [ln.get_label() for ax in fig.axes for ln in ax.get_lines()]
     assert sorted(drawn) == sorted(NAMES)
     capitation = next(ax for ax in fig.axes
                       if "capitation_global" in [ln.get_label() for ln in ax.get_lines()])
     assert len(capitation.get_lines()) == 1  # its margin is far larger than the others'
-    assert len(plots.fan_chart(results, "margin_usd", PROVIDER, separate=False).axes) == 1
+    assert len(plots.fan_chart(far, "margin_usd", PROVIDER, separate=False).axes) == 1
+    # fans that overlap share one panel
+    together = plots.fan_chart(results[~results["scenario"].eq("capitation_global")],
+                               "margin_usd", entity=PROVIDER)
+    assert len(together.axes) == 1
 
 
 def test_margin_distribution_marks_loss_region_and_var(results):
