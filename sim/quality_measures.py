@@ -100,9 +100,7 @@ def measure_counts(
     has them already; otherwise they are computed from the ledger.
     """
     if claims is None:
-        c = ledger.claims
-        in_year = c["year"] == year
-        claims = {"patient": c["patient"][in_year], "service": c["service"][in_year]}
+        claims = ledger.claims_in(year)  # the year's block: no copy of other years' claims
     n_patients = ledger.pyear("member", year).shape[0]
     group = np.ones(n_patients, bool) if mask is None else mask
     adm = ledger.admissions

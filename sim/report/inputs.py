@@ -94,10 +94,10 @@ def _sensitivity_in(path: Path) -> list[Sensitivity]:
 
 def _scenario_file(path: Path, name: str) -> dict[str, Any]:
     """The resolved scenario ``name`` saved in the results directory ``path`` ({} if none)."""
-    for f in (path / "scenarios" / f"{name}.yaml", path / "scenario.yaml"):
+    for f in (path / layout.scenario_file(name), path / layout.SCENARIO_YAML):
         if f.is_file():
             data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-            if isinstance(data, dict) and (f.parent.name == "scenarios"
+            if isinstance(data, dict) and (f.parent.name == layout.SCENARIOS_DIR
                                            or data.get("name", name) == name):
                 return data
     return {}

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from sim.contracts.bundled.feasibility import check_bundle_has_episodes
+from sim.contracts.bundled.rules import DEFAULT_DISCOUNT
 from sim.contracts.config import ContractConfig
 from sim.fields import param
 
@@ -25,7 +26,7 @@ class BundledContract(ContractConfig):
         description="Stay kinds that open an episode (at least one).")
     window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
                              le=365, description="Post-discharge window of an episode.")
-    discount: float = param(0.03, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
+    discount: float = param(DEFAULT_DISCOUNT, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
                             ge=0, lt=1, description="Discount off the benchmark price.")
     trend_per_year: float = param(0.0, unit="share per year", source="assumption (no price "
                                   "trend in the care model)", ge=-0.5, le=0.5,
