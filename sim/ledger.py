@@ -7,7 +7,8 @@
   service (:data:`CATEGORY_BY_CODE`).
 * ``admissions`` — one row per hospital stay (dated at discharge): patient, admit and
   discharge day, bed wait, kind (``ADMISSION_KINDS``), via the ED, SNF days, home health,
-  and the plan year.
+  the plan year, and the clinical ``group`` (int8, :class:`sim.stay_groups.StayGroup`)
+  with its severity ``mcc`` (bool, the "with MCC" MS-DRG of the family).
 * ``events`` — deaths and diabetic-control changes.
 * ``patient_year`` — per recorded year and patient (row ``year - first_year``; use
   :meth:`Ledger.pyear`): person-years, QALYs, coded risk score, age, and whether the

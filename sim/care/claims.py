@@ -23,13 +23,25 @@ from sim.constants import AdmissionKind
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
-from sim.scenario.schema import Scenario
+from sim import stay_groups
+from sim.scenario.schema import CONDITIONS, Scenario
 from sim.services import Service as S
+
+#: SD of the log payment of an elective stay around the fee schedule's amount.
+ELECTIVE_SD_LOG = 0.2
+_CI = {name: i for i, name in enumerate(CONDITIONS)}
 
 
 def _lognormal(rng: np.random.Generator, mean: float, sd_log: float, n: int) -> np.ndarray:
     """Lognormal amounts with the given arithmetic mean."""
     return mean * np.exp(sd_log * rng.standard_normal(n) - 0.5 * sd_log * sd_log)
+
+
+def _z_score(amount: np.ndarray, mean: float, sd_log: float) -> np.ndarray:
+    """The standard-normal score of lognormal amounts drawn by :func:`_lognormal`."""
+    if sd_log <= 0 or mean <= 0:
+        return np.zeros(len(amount))
+    return (np.log(amount / mean) + 0.5 * sd_log * sd_log) / sd_log
 
 
 def _expand(counts: np.ndarray, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
@@ -53,13 +65,14 @@ def person_years(entered: np.ndarray, exited: np.ndarray, day0: float, year: int
 def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable,
                pop: Population, des: DesState, rates: YearRates, rng: np.random.Generator,
                day0: float, n_recorded: int, utility: np.ndarray, risk_score: np.ndarray,
-               age: np.ndarray) -> None:
+               age: np.ndarray, group_rng: np.random.Generator) -> None:
     """Turn the DES records of the year just simulated into plan year ``year``'s claims,
     hospital stays, patient-year rows and year statistics (days counted from the start of
     plan year 0 on simulation day ``day0``), and clear the records.
 
     ``utility``, ``risk_score`` and ``age`` are the year's per-patient rows (set when the
-    year started); ``rng`` is the year's ``claims`` stream.
+    year started); ``rng`` is the year's ``claims`` stream, ``group_rng`` its
+    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``).
     """
     log = des.log
     d0 = day0
@@ -155,12 +168,14 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     norm = np.exp(gammaln(k_shape + e) - gammaln(k_shape) - e * np.log(k_shape))
     unpl = ~elective
     drg = _lognormal(rng, pr.admission_mean_usd, pr.admission_cost_sd_log, n_adm)
+    payment_z = _z_score(drg, pr.admission_mean_usd, pr.admission_cost_sd_log)
     drg *= (np.maximum(los, 0.1) / ad.los_mean_days) ** e / norm
     day = a["discharge"]
     led.add_claims(year, a_pid[unpl], hosp, S.INPATIENT_FACILITY, day[unpl], drg[unpl])
     led.add_claims(year, a_pid[unpl], spec, S.INPATIENT_PROFESSIONAL, day[unpl],
                    np.full(int(unpl.sum()), pr.inpatient_professional_usd))
-    el_amount = _lognormal(rng, pr.elective_admission_usd, 0.2, int(elective.sum()))
+    el_amount = _lognormal(rng, pr.elective_admission_usd, ELECTIVE_SD_LOG, int(elective.sum()))
+    payment_z[elective] = _z_score(el_amount, pr.elective_admission_usd, ELECTIVE_SD_LOG)
     led.add_claims(year, a_pid[elective], hosp, S.ELECTIVE_FACILITY, day[elective], el_amount)
     led.add_claims(year, a_pid[elective], spec, S.ELECTIVE_PROFESSIONAL, day[elective],
                    np.full(int(elective.sum()), pr.elective_professional_usd))
@@ -173,9 +188,13 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     led.add_claims(year, a_pid[hh], post, S.HOME_HEALTH, day[hh],
                    np.full(int(hh.sum()), pr.home_health_period_usd))
     joint = elective & (rng.random(n_adm) < sc.clinical.electives.joint_replacement_share)
+    hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
+    group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
+                                    sc.clinical.electives.joint_replacement_share, group_rng)
     led.add_admissions({
         "patient": a_pid.astype(np.int32), "admit": a["admit"], "discharge": day,
         "bed_wait": a["wait"], "kind": kind, "via_ed": via_ed, "joint_replacement": joint,
+        "group": group, "mcc": mcc,
         "snf_days": a["snf_days"], "home_health": hh, "year": np.full(n_adm, year, np.int16),
     })
 

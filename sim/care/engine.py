@@ -270,7 +270,8 @@ class CareSimulation:
                 self.ledger, plan_year, sc=self.sc, providers=self.providers, pop=self.pop,
                 des=des, rates=self.rates, rng=stream(self.seed_seq, "claims", year),
                 day0=self.day0, n_recorded=self.n_recorded, utility=self.utility_by_year[row],
-                risk_score=self.risk_score[row], age=self.age_by_year[row])
+                risk_score=self.risk_score[row], age=self.age_by_year[row],
+                group_rng=stream(self.seed_seq, "stay_groups", year))
             self.ledger.close_year(plan_year)
             self._record_events()
         else:

@@ -370,6 +370,65 @@ class Utility(StrictModel):
         description="QALYs lost per unplanned admission (acute disutility).")
 
 
+class StayGroups(StrictModel):
+    """Clinical groups of stays (MS-DRG-like families, with/without MCC) that bundles'
+    clinical episodes are opened by (``sim.stay_groups``; issue 13 replaces it with full
+    MS-DRG coding). Labels only: a stay's group does not change what it costs."""
+
+    spinal_fusion_share: float = param(
+        0.08, unit="share of elective stays", source="assumption (MedPAR: spinal fusion "
+        "MS-DRGs 453-460 about a fifth of the volume of LEJR 469/470)", ge=0, le=1,
+        description="Elective stays that are spinal fusion (MS-DRG 453-460).")
+    sepsis_share: float = param(
+        0.08, unit="share of unplanned stays", source="approx. MedPAR national discharges "
+        "(MS-DRG 871/872, the largest medical family, ~8% of Medicare IPPS stays)", ge=0,
+        le=1, description="Unplanned stays that are septicemia / severe sepsis (871/872).")
+    heart_failure_share: float = param(
+        0.20, unit="share of unplanned stays of HF patients", source="assumption (HF is the "
+        "principal diagnosis of about 1 in 5 stays of patients with HF; Dunlay et al., "
+        "Circ Heart Fail 2009)", ge=0, le=1,
+        description="Unplanned stays of patients with heart failure grouped as heart "
+        "failure and shock (291-293).")
+    copd_share: float = param(
+        0.15, unit="share of unplanned stays of COPD patients", source=ASSUMPTION, ge=0,
+        le=1, description="Unplanned stays of patients with COPD grouped as COPD (190-192).")
+    mcc_share_major_joint: float = param(
+        0.05, unit="share 0-1", source="approx. MedPAR FY2013 (DRG 469 ~5% of 469+470; "
+        "470: 446,148 discharges)", ge=0, le=1,
+        description="Joint-replacement stays with MCC (469/521 vs 470/522).")
+    mcc_share_spinal_fusion: float = param(
+        0.08, unit="share 0-1", source="approx. MedPAR national discharges (453/456/459)",
+        ge=0, le=1, description="Spinal-fusion stays with MCC.")
+    mcc_share_sepsis: float = param(
+        0.78, unit="share 0-1", source="approx. MedPAR national discharges (871 ~3.5x 872)",
+        ge=0, le=1, description="Sepsis stays with MCC (871 vs 872).")
+    mcc_share_heart_failure: float = param(
+        0.60, unit="share 0-1", source="approx. MedPAR national discharges (291 vs 292/293)",
+        ge=0, le=1, description="Heart-failure stays with MCC (291 vs 292/293).")
+    mcc_share_copd: float = param(
+        0.40, unit="share 0-1", source="approx. MedPAR national discharges (190 vs 191/192)",
+        ge=0, le=1, description="COPD stays with MCC (190 vs 191/192).")
+    mcc_share_other_surgical: float = param(
+        0.15, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Other elective stays with MCC.")
+    mcc_share_other_medical: float = param(
+        0.35, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Other unplanned stays with MCC.")
+    mcc_payment_correlation: float = param(
+        0.7, unit="correlation 0-1", source="assumption (with-MCC MS-DRGs pay ~1.6-1.8x the "
+        "without-MCC ones, e.g. 871 vs 872 weights 1.9 vs 1.0)", ge=0, le=1,
+        description="Gaussian-copula correlation between a stay's DRG-like payment and its "
+        "MCC flag (1: the costliest stays of a family are the MCC ones).")
+
+    @model_validator(mode="after")
+    def _unplanned_shares_fit(self) -> StayGroups:
+        total = self.sepsis_share + self.heart_failure_share + self.copd_share
+        if total > 1.0:
+            raise ValueError(f"sepsis_share + heart_failure_share + copd_share = {total:g} "
+                             f"exceeds 1 (a patient with HF and COPD draws from all three)")
+        return self
+
+
 class Clinical(StrictModel):
     """Event rates, transitions and utilities of the care model."""
 
@@ -381,6 +440,18 @@ class Clinical(StrictModel):
                                      description="Routine services.")
     post_acute: PostAcute = Field(default_factory=PostAcute, description="SNF and home health.")
     utility: Utility = Field(default_factory=Utility, description="Health utilities.")
+    stay_groups: StayGroups = Field(default_factory=StayGroups,
+                                    description="Clinical groups of stays (bundles' episodes).")
+
+    @model_validator(mode="after")
+    def _spinal_fusion_fits(self) -> Clinical:
+        free = 1.0 - self.electives.joint_replacement_share
+        if self.stay_groups.spinal_fusion_share > free + 1e-12:
+            raise ValueError(
+                f"stay_groups.spinal_fusion_share {self.stay_groups.spinal_fusion_share:g} "
+                f"exceeds the elective stays left by electives.joint_replacement_share "
+                f"({free:g})")
+        return self
 
 
 # --------------------------------------------------------------------------- levers
