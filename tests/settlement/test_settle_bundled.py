@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.bundled.rules import open_episodes
+from sim.contracts.bundled.rules import case_mix_adjustment, open_episodes
 from sim.contracts.expectation import PayoffInputs
 from sim.contracts.resolve import settler_for
 from sim.settlement import active_contracts
@@ -43,29 +43,37 @@ def _episodes(r) -> dict[str, np.ndarray]:
     spend = np.array([paid[(c["patient"] == p) & (day >= s) & (day <= e)].sum()
                       for p, s, e in zip(pat, start, end, strict=True)])
     return {"patient": pat, "spend": spend, "end_year": np.floor(end / DAYS).astype(int),
-            "start_year": np.floor(start / DAYS).astype(int)}
+            "start_year": np.floor(start / DAYS).astype(int),
+            "mcc": adm["mcc"][trig][opened]}
 
 
-def _mean_risk(r, ep, mask) -> float:
-    return float(np.mean([r.pyear("risk_score", y)[p] for y, p in
-                          zip(ep["end_year"][mask], ep["patient"][mask], strict=True)]))
+def _risk(r, ep, mask) -> np.ndarray:
+    return np.array([r.pyear("risk_score", y)[p] for y, p in
+                     zip(ep["end_year"][mask], ep["patient"][mask], strict=True)])
 
 
 def test_episodes_target_and_reconciliation_recomputed(bundle):
+    """Target = winsorised baseline mean x case mix (log-linear on MCC and risk score,
+    fitted on the baseline) x (1 - 3%); this year's episodes capped at the baseline's 99th
+    percentile; reconciliation limited to +-20%, then the quality adjustment."""
     r = bundle
     ep = _episodes(r)
     ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
     base = np.isin(ep["end_year"], [-3, -2, -1])
     assert base.sum() >= 30  # enough baseline episodes for a target price
+    lo, hi = np.percentile(ep["spend"][base], [1, 99])
+    win = np.clip(ep["spend"][base], lo, hi)
     for year in range(r.sc.horizon_years):
         now = ep["end_year"] == year
         target_st, st = r.statements_of(year, "bundled_target") + r.statements_of(year, "bundled")
         n = int(now.sum())
         assert st["episodes"] == n > 0
-        case_mix = _mean_risk(r, ep, now) / _mean_risk(r, ep, base)
-        target = float(ep["spend"][base].mean()) * case_mix * (1 - 0.03)
+        cm = case_mix_adjustment(win, ep["mcc"][base], _risk(r, ep, base), ep["mcc"][now],
+                                 _risk(r, ep, now))
+        assert cm.fitted_on == base.sum() and cm.coef_log_risk != 0.0
+        target = float(win.mean()) * cm.factor * (1 - 0.03)
         assert close(target_st["target_price_usd"], target)
-        actual = float(ep["spend"][now].sum())
+        actual = float(np.minimum(ep["spend"][now], hi).sum())
         assert close(st["actual_spending_usd"], actual)
         amount = target * n
         assert close(st["target_amount_usd"], amount)

@@ -40,30 +40,62 @@ def trigger_rates(sc: Any) -> dict[str, float]:
     }
 
 
-def expected_baseline_episodes(sc: Any, contract: Any) -> float:
-    """Expected episodes of a bundled ``contract`` in its three baseline years."""
+def clinical_episode_rates(sc: Any) -> dict[str, float]:
+    """Anchor stays of each clinical episode per patient-year, at average morbidity without
+    conditions except the episode's own (heart failure, COPD: with the condition's
+    prevalence and admission rate ratio), from the ``clinical.stay_groups`` shares."""
     rates = trigger_rates(sc)
-    per_year = sum(rates.get(t, 0.0) for t in set(contract.triggers))
+    g, ad, cond = sc.clinical.stay_groups, sc.clinical.admissions, sc.population.conditions
+    unplanned = rates["acsc"] + rates["other_unplanned"]
+    return {
+        "major_joint_lower_extremity": rates["joint_replacement"],
+        "spinal_fusion": rates["elective"] * g.spinal_fusion_share,
+        "sepsis": unplanned * g.sepsis_share,
+        "heart_failure": unplanned * cond.heart_failure.prevalence * ad.rr_heart_failure
+        * g.heart_failure_share,
+        "copd": unplanned * cond.copd.prevalence * ad.rr_copd * g.copd_share,
+    }
+
+
+def expected_baseline_episodes_by_type(sc: Any, contract: Any) -> dict[str, float]:
+    """Expected episodes of each episode type of a bundled ``contract`` in its three
+    baseline years."""
     share = next((p.share for p in sc.payers if p.name == contract.payer), 1.0)
     initiator = next((p for p in sc.providers if p.name == contract.provider), None)
     if initiator is not None and initiator.kind == "primary_care":
         share *= initiator.panel_share
-    return sc.population.size * share * per_year * BASELINE_YEARS
+    scale = sc.population.size * share * BASELINE_YEARS
+    if getattr(contract, "episodes", None):
+        rates = clinical_episode_rates(sc)
+        return {e: scale * rates[e] for e in contract.episodes}
+    rates = trigger_rates(sc)
+    return {contract.episode_types[0] if hasattr(contract, "episode_types") else "stays":
+            scale * sum(rates.get(t, 0.0) for t in set(contract.triggers))}
+
+
+def expected_baseline_episodes(sc: Any, contract: Any) -> float:
+    """Expected episodes of a bundled ``contract`` in its three baseline years (the
+    rarest episode type's when it selects clinical episodes, each needing its own
+    target price)."""
+    return min(expected_baseline_episodes_by_type(sc, contract).values())
 
 
 def check_bundle_has_episodes(sc: Any, c: Any, where: str) -> None:
     """Refuse (``ValueError``) a bundle ``c`` (at ``where`` in the file) whose baseline
-    years would have (almost) no episode."""
-    expected = expected_baseline_episodes(sc, c)
+    years would have (almost) no episode of a type it reconciles."""
+    by_type = expected_baseline_episodes_by_type(sc, c)
+    kind, expected = min(by_type.items(), key=lambda kv: kv[1])
     if expected >= MIN_BASELINE_EPISODES:
         return
     needed = math.ceil(sc.population.size * MIN_BASELINE_EPISODES / expected) \
         if expected > 0 else None
     fix = (f"population.size >= {needed:,}" if needed is not None
-           else "triggers that occur (their rates are zero)")
+           else "episodes that occur (their rates are zero)")
+    what = (f"clinical episode {kind}" if getattr(c, "episodes", None)
+            else f"triggers {', '.join(c.triggers)}")
     raise ValueError(
         f"population.size: {sc.population.size:,} patients give {where} "
-        f"(bundled, triggers {', '.join(c.triggers)}, payer {c.payer}, initiator "
+        f"(bundled, {what}, payer {c.payer}, initiator "
         f"{c.provider}) about {expected:.2g} expected episodes in its "
         f"{BASELINE_YEARS} baseline years; its target price needs at least "
         f"{MIN_BASELINE_EPISODES:g} (with fewer, most replications have none or a "

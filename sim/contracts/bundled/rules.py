@@ -6,9 +6,19 @@ patient from the anchor stay's start to 90 days after discharge. Claims keep bei
 paid at the fee schedule during the year; a retrospective reconciliation then
 compares them with a target price:
 
-* target price = historical episode spending (from simulated baseline years) ×
-  trend factor × case-mix adjustment × (1 − discount); discount 3% by default
-  (BPCI Advanced Model: "CMS discount" of 3% applied to the benchmark price);
+* target price (per clinical episode) = benchmark price × peer-group trend factor ×
+  patient case-mix adjustment × (1 − discount); discount 3% by default (BPCI Advanced
+  Model: "CMS discount" of 3% applied to the benchmark price). The benchmark is the
+  initiator's own baseline episodes' mean spending, winsorised at the 1st and 99th
+  percentiles (:func:`winsorize`); the peer-group trend projects it from the baseline
+  to the performance period; the patient case-mix adjustment (PCMA,
+  :func:`case_mix_adjustment`) is the ratio of the performance-period episodes' expected
+  spending to the baseline's under a log-linear model of episode spending on the anchor
+  stay's severity (MS-DRG with/without MCC) and the patient's risk score, fitted on the
+  baseline episodes (BPCI-A's stage-1 patient case-mix model, reduced to the
+  characteristics the care model has);
+* performance-period episodes are capped at the (trended) 99th-percentile of the
+  baseline's (high-cost outlier cap);
 * reconciliation amount = target price × episodes − actual episode spending,
   limited to ±20% of the target amount (stop-loss / stop-gain);
 * quality adjustment from the composite quality score (CQS, 0–100): a positive
@@ -17,15 +27,19 @@ compares them with a target price:
 
 Source: CMS, BPCI Advanced Model — Target Price Specifications and Reconciliation
 methodology (Model Years 1–5); BPCI Advanced Participation Agreement, art. 10
-(20% stop-loss/stop-gain, CQS adjustment of up to 10%). Simplifications: one
-target per episode type given by the caller (no preliminary/final target
-recalculation, no peer-group trend), no per-episode winsorisation unless
-``episode_cap_usd`` is given.
+(20% stop-loss/stop-gain, CQS adjustment of up to 10%); BPCI Advanced Target Price
+Specifications, Model Years 1-3 (sections 4.1-4.3: patient case-mix adjusters, peer
+groups, benchmark price, preliminary and final target prices; spending winsorised at the
+1st and 99th percentiles). Simplifications: the benchmark is the initiator's own
+history (no efficiency factor against a national model), the peer-group trend is a
+given rate, the case-mix model has two patient characteristics, and there is no
+preliminary/final target recalculation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +47,10 @@ from sim.contracts.statement import Statement, StatementBuilder
 
 __all__ = [
     "DEFAULT_DISCOUNT",
+    "CaseMix",
+    "Winsorised",
+    "case_mix_adjustment",
+    "winsorize",
     "POST_DISCHARGE_DAYS",
     "episode_spending",
     "open_episodes",
@@ -45,6 +63,95 @@ POST_DISCHARGE_DAYS = 90
 STOP_LOSS = 0.20
 STOP_GAIN = 0.20
 QUALITY_ADJUSTMENT_MAX = 0.10
+#: Percentiles at which baseline episode spending is winsorised (BPCI Advanced).
+WINSOR_LOW_PCT = 1.0
+WINSOR_HIGH_PCT = 99.0
+#: Fewest baseline episodes to fit the case-mix model on (fewer: no case-mix adjustment).
+MIN_CASE_MIX_EPISODES = 10
+
+
+@dataclass(frozen=True)
+class Winsorised:
+    """Episode spending winsorised at two percentiles of its own distribution."""
+
+    spending_usd: np.ndarray
+    floor_usd: float
+    cap_usd: float
+    mean_usd: float
+    raised: int
+    lowered: int
+
+
+def winsorize(episode_spending_usd: Sequence[float] | np.ndarray,
+              low_pct: float = WINSOR_LOW_PCT, high_pct: float = WINSOR_HIGH_PCT
+              ) -> Winsorised:
+    """Winsorise episode spending: amounts below the ``low_pct`` percentile are raised to
+    it and amounts above the ``high_pct`` percentile lowered to it (percentiles by linear
+    interpolation, ``numpy.percentile``). BPCI Advanced winsorises baseline episode
+    spending at the 1st and 99th percentiles of each clinical episode."""
+    x = np.asarray(episode_spending_usd, dtype=float)
+    if x.size == 0 or np.any(x < 0):
+        raise ValueError("episode spending must be non-empty and >= 0")
+    if not 0 <= low_pct <= high_pct <= 100:
+        raise ValueError("percentiles must satisfy 0 <= low_pct <= high_pct <= 100")
+    lo, hi = (float(v) for v in np.percentile(x, [low_pct, high_pct]))
+    w = np.clip(x, lo, hi)
+    return Winsorised(w, lo, hi, float(w.mean()), int(np.sum(x < lo)), int(np.sum(x > hi)))
+
+
+@dataclass(frozen=True)
+class CaseMix:
+    """Patient case-mix adjustment: performance over baseline expected episode spending."""
+
+    factor: float
+    coef_mcc: float
+    coef_log_risk: float
+    fitted_on: int
+
+
+def case_mix_adjustment(
+    baseline_spending_usd: Sequence[float] | np.ndarray,
+    baseline_mcc: Sequence[bool] | np.ndarray,
+    baseline_risk: Sequence[float] | np.ndarray,
+    mcc: Sequence[bool] | np.ndarray,
+    risk: Sequence[float] | np.ndarray,
+) -> CaseMix:
+    """The patient case-mix adjustment of one clinical episode's target price.
+
+    Fits ``log(spending) = a + b_mcc * mcc + b_risk * log(risk score)`` by least squares
+    on the baseline episodes (a characteristic that does not vary in the baseline is left
+    out, coefficient 0; with fewer than :data:`MIN_CASE_MIX_EPISODES` episodes, or any
+    non-positive spending, no model: factor 1). Factor = mean of ``exp(b x)`` over the
+    performance-period episodes / its mean over the baseline episodes (the intercept
+    cancels).
+    """
+    y = np.asarray(baseline_spending_usd, dtype=float)
+    bm = np.asarray(baseline_mcc, dtype=float)
+    br = np.asarray(baseline_risk, dtype=float)
+    pm = np.asarray(mcc, dtype=float)
+    pr = np.asarray(risk, dtype=float)
+    if not (y.shape == bm.shape == br.shape) or pm.shape != pr.shape:
+        raise ValueError("baseline arrays and performance arrays must each align")
+    if np.any(br <= 0) or np.any(pr <= 0):
+        raise ValueError("risk scores must be > 0")
+    if pm.size == 0:
+        raise ValueError("no performance-period episodes to adjust for")
+    if y.size < MIN_CASE_MIX_EPISODES or np.any(y <= 0):
+        return CaseMix(1.0, 0.0, 0.0, 0)
+    cols = [np.ones_like(y)]
+    which = []
+    for k, x in enumerate((bm, np.log(br))):
+        if np.ptp(x) > 0:
+            cols.append(x)
+            which.append(k)
+    beta, *_ = np.linalg.lstsq(np.column_stack(cols), np.log(y), rcond=None)
+    coef = [0.0, 0.0]
+    for k, b in zip(which, beta[1:], strict=True):
+        coef[k] = float(b)
+    def expected(m: np.ndarray, r: np.ndarray) -> float:
+        return float(np.mean(np.exp(coef[0] * m + coef[1] * np.log(r))))
+    factor = expected(pm, pr) / expected(bm, br)
+    return CaseMix(factor, coef[0], coef[1], int(y.size))
 
 
 def target_price(
@@ -52,8 +159,9 @@ def target_price(
     trend_factor: float = 1.0,
     case_mix_factor: float = 1.0,
     discount: float = DEFAULT_DISCOUNT,
+    clinical_episode: str | None = None,
 ) -> Statement:
-    """The target price of one episode type.
+    """The target price of one episode type (``clinical_episode``, a fact of the statement).
 
     Steps: benchmark price = mean historical episode spending (an array of baseline
     episodes, or their mean) × trend factor (baseline to performance period) ×
@@ -69,13 +177,16 @@ def target_price(
     st = StatementBuilder("bundled_target")
     mean = st.line("historical episode spending (mean)", float(hist.mean()),
                    f"{hist.size} baseline episode(s)")
-    trended = st.line("trended", mean * trend_factor, f"× trend {trend_factor:.4f}")
+    trended = st.line("trended", mean * trend_factor,
+                      f"× peer-group trend {trend_factor:.4f}")
     bench = st.line("benchmark price", trended * case_mix_factor,
-                    f"× case mix {case_mix_factor:.4f}")
+                    f"× patient case mix {case_mix_factor:.4f}")
     target = st.line("target price", bench * (1 - discount), f"− {discount:.1%} discount")
     st.value("benchmark_price_usd", bench)
     st.value("target_price_usd", target)
     st.value("discount", discount)
+    if clinical_episode is not None:
+        st.fact("clinical_episode", clinical_episode)
     return st.build()
 
 
@@ -87,7 +198,7 @@ def settle_bundled(
     stop_loss: float = STOP_LOSS,
     stop_gain: float = STOP_GAIN,
     quality_adjustment_max: float = QUALITY_ADJUSTMENT_MAX,
-    episode_cap_usd: float | None = None,
+    episode_cap_usd: float | Sequence[float] | np.ndarray | None = None,
 ) -> Statement:
     """Reconcile a period's episodes against their target prices.
 
@@ -102,7 +213,8 @@ def settle_bundled(
         quality_adjustment_max: the most the quality adjustment may change the
             reconciliation amount (10%).
         episode_cap_usd: optional cap on each episode's spending (high-cost outlier
-            winsorisation); needs per-episode actual spending.
+            winsorisation), one for all or one per episode; needs per-episode actual
+            spending.
 
     Steps: target amount = Σ targets; reconciliation = target amount − actual;
     limited to [−stop_loss, +stop_gain] × target amount; quality adjustment (see the
@@ -140,10 +252,16 @@ def settle_bundled(
     if episode_cap_usd is not None:
         if actual.ndim != 1:
             raise ValueError("episode_cap_usd needs per-episode actual spending")
+        caps = np.asarray(episode_cap_usd, dtype=float)
+        if caps.ndim == 1 and caps.size != actual.size:
+            raise ValueError(f"{caps.size} episode caps for {actual.size} episodes")
         raw = float(actual.sum())
-        actual = np.minimum(actual, episode_cap_usd)
+        capped = int(np.sum(actual > caps))
+        actual = np.minimum(actual, caps)
+        cap_note = (f"at {float(caps):,.0f}" if caps.ndim == 0
+                    else "at their clinical episode's cap")
         st.line("high-cost episode cap", -(raw - float(actual.sum())),
-                f"episodes capped at {episode_cap_usd:,.0f}")
+                f"{capped} episode(s) capped {cap_note}")
     act = st.line("actual episode spending", float(actual.sum()),
                   f"claims from the anchor stay to {POST_DISCHARGE_DAYS} days after discharge")
     recon = st.line("reconciliation amount", tgt - act, "target amount − actual spending")
