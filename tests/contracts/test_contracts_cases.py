@@ -65,6 +65,8 @@ CONTRACTS: dict[str, Callable[..., Any]] = {
     "capitation_benchmark": capitation.capitation_benchmark,
     "bundled": bundled.settle_bundled,
     "bundled_target": bundled.target_price,
+    "bundled_winsorize": bundled.winsorize,
+    "bundled_case_mix": bundled.case_mix_adjustment,
     "reach": _reach,
     "quality": _quality,
 }
