@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
+from sim import stay_groups
 from sim.care.des import DesState
 from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC, YearRates
 from sim.constants import DAYS_PER_YEAR as DAYS
@@ -23,7 +24,6 @@ from sim.constants import AdmissionKind
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
-from sim import stay_groups
 from sim.scenario.schema import CONDITIONS, Scenario
 from sim.services import Service as S
 

@@ -385,8 +385,8 @@ class StayGroups(StrictModel):
         le=1, description="Unplanned stays that are septicemia / severe sepsis (871/872).")
     heart_failure_share: float = param(
         0.20, unit="share of unplanned stays of HF patients", source="assumption (HF is the "
-        "principal diagnosis of about 1 in 5 stays of patients with HF; Dunlay et al., "
-        "Circ Heart Fail 2009)", ge=0, le=1,
+        "principal diagnosis of about 1 in 6 stays of patients with HF; Dunlay et al., "
+        "J Am Coll Cardiol 2009; rounded up)", ge=0, le=1,
         description="Unplanned stays of patients with heart failure grouped as heart "
         "failure and shock (291-293).")
     copd_share: float = param(
@@ -416,7 +416,7 @@ class StayGroups(StrictModel):
         description="Other unplanned stays with MCC.")
     mcc_payment_correlation: float = param(
         0.7, unit="correlation 0-1", source="assumption (with-MCC MS-DRGs pay ~1.6-1.8x the "
-        "without-MCC ones, e.g. 871 vs 872 weights 1.9 vs 1.0)", ge=0, le=1,
+        "without-MCC ones, e.g. MS-DRG 871 vs 872 relative weights ~1.9 vs ~1.1)", ge=0, le=1,
         description="Gaussian-copula correlation between a stay's DRG-like payment and its "
         "MCC flag (1: the costliest stays of a family are the MCC ones).")
 
