@@ -37,10 +37,11 @@ class BundledContract(ContractConfig):
         "291-293, copd 190-192, spinal_fusion 453-460); each has its own target price. "
         "None: the stay kinds of `triggers` open the episodes.")
     triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
-                           "readmission"]] = Field(
-        default_factory=lambda: ["joint_replacement"], min_length=1,
-        description="Generic stay kinds that open an episode when `episodes` is not given "
-        "(at least one; one target price for all).")
+                           "readmission"]] | None = Field(
+        None, min_length=1,
+        description="Generic stay kinds that open an episode, one target price for all "
+        "(the older form; give `episodes` or `triggers`). Neither given: "
+        "`[joint_replacement]`.")
     window_days: int = param(90, unit="days after discharge", source="BPCI Advanced", ge=0,
                              le=365, description="Post-discharge window of an episode.")
     discount: float = param(DEFAULT_DISCOUNT, unit="share 0-1", source="BPCI Advanced (3% CMS discount)",
@@ -74,7 +75,7 @@ class BundledContract(ContractConfig):
 
     @model_validator(mode="after")
     def _episodes_or_triggers(self) -> BundledContract:
-        if self.episodes is not None and "triggers" in self.model_fields_set:
+        if self.episodes is not None and self.triggers is not None:
             raise ValueError("give either `episodes` (clinical episodes) or `triggers` "
                              "(generic stay kinds), not both")
         if self.episodes is not None and len(set(self.episodes)) != len(self.episodes):
@@ -87,7 +88,14 @@ class BundledContract(ContractConfig):
         episodes, or one type for the generic stay kinds."""
         if self.episodes is not None:
             return list(self.episodes)
-        return ["stays: " + ", ".join(self.triggers)]
+        return ["stays: " + ", ".join(self.trigger_kinds)]
+
+    @property
+    def trigger_kinds(self) -> list[str]:
+        """The generic stay kinds that open episodes (none with clinical episodes)."""
+        if self.episodes is not None:
+            return []
+        return list(self.triggers) if self.triggers is not None else ["joint_replacement"]
 
     def requires_history(self) -> bool:
         """The target price comes from the episodes of the three baseline years."""

@@ -70,7 +70,7 @@ def expected_baseline_episodes_by_type(sc: Any, contract: Any) -> dict[str, floa
         return {e: scale * rates[e] for e in contract.episodes}
     rates = trigger_rates(sc)
     return {contract.episode_types[0] if hasattr(contract, "episode_types") else "stays":
-            scale * sum(rates.get(t, 0.0) for t in set(contract.triggers))}
+            scale * sum(rates.get(t, 0.0) for t in set(contract.trigger_kinds))}
 
 
 def expected_baseline_episodes(sc: Any, contract: Any) -> float:
@@ -92,7 +92,7 @@ def check_bundle_has_episodes(sc: Any, c: Any, where: str) -> None:
     fix = (f"population.size >= {needed:,}" if needed is not None
            else "episodes that occur (their rates are zero)")
     what = (f"clinical episode {kind}" if getattr(c, "episodes", None)
-            else f"triggers {', '.join(c.triggers)}")
+            else f"triggers {', '.join(c.trigger_kinds)}")
     raise ValueError(
         f"population.size: {sc.population.size:,} patients give {where} "
         f"(bundled, {what}, payer {c.payer}, initiator "

@@ -59,7 +59,7 @@ def _trigger_types(cfg: BundledContract, adm: dict[str, np.ndarray]) -> np.ndarr
             kind[adm["group"] == CLINICAL_EPISODES[name]] = k
         return kind
     trig = np.zeros(n, bool)
-    for t in cfg.triggers:
+    for t in cfg.trigger_kinds:
         trig |= adm["joint_replacement"] if t == "joint_replacement" \
             else adm["kind"] == KIND_CODES[t]
     kind[trig] = 0
