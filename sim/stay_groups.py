@@ -94,7 +94,7 @@ def assign(kind: np.ndarray, joint: np.ndarray, heart_failure: np.ndarray,
     ``heart_failure`` / ``copd`` whether the patient has the condition, ``payment_z`` the
     standard-normal score of each stay's DRG-like payment, ``cfg`` the scenario's
     ``clinical.stay_groups``, ``joint_share`` ``clinical.electives.joint_replacement_share``,
-    ``rng`` the year's ``stay_groups`` stream (two uniforms and one normal per stay,
+    ``rng`` the year's ``stay_groups`` stream (one uniform and one normal per stay,
     drawn in blocks).
     """
     n = len(kind)
