@@ -97,13 +97,16 @@ def test_failing_the_quality_standard_forfeits_savings(mssp):
 
 # --------------------------------------------------------------------------- the ratchet
 
-def _ratchet_run(save: bool):
+def _ratchet_run(save: bool, prior_savings: bool = False):
     """FFS in plan year 0, then MSSP (BASIC A, no MSR) in years 1-5 with 2-year
-    agreements (1-2, 3-4, 5). With ``save``, the ACO lowers spending from year 1."""
+    agreements (1-2, 3-4, 5). With ``save``, the ACO lowers spending from year 1.
+    The prior-savings adjustment (which returns part of the ratchet) is off unless
+    ``prior_savings``."""
     sc = scenario(size=3000, horizon=6, plan=[
         {"years": "all", "contracts": [{"type": "ffs"}]},
         {"years": "1-5", "contracts": [{"type": "mssp", "aco": "primary_care_group",
                                         "track": "BASIC_A", "msr": 0.0,
+                                        "prior_savings_adjustment": prior_savings,
                                         "agreement_years": 2}]}])
 
     def choose(year, _panel):
@@ -118,7 +121,7 @@ def ratchet():
 
 
 def _historical(r, year: int) -> dict:
-    hist, _ = r.statements_of(year, "mssp_benchmark")
+    hist = r.statements_of(year, "mssp_benchmark")[0]
     return hist.values
 
 
@@ -132,9 +135,10 @@ def _per_capita(r, year: int) -> float:
 
 def test_agreements_rebase_on_the_three_years_before_them(ratchet):
     r, _ = ratchet
+    # agreement periods from 2019 weight BY1-BY3 10/30/60% in renewals too (425.601(a)(7))
     for year, number, baseline, weights in ((1, 1, (-2, -1, 0), (0.1, 0.3, 0.6)),
-                                            (3, 2, (0, 1, 2), (1 / 3,) * 3),
-                                            (5, 3, (2, 3, 4), (1 / 3,) * 3)):
+                                            (3, 2, (0, 1, 2), (0.1, 0.3, 0.6)),
+                                            (5, 3, (2, 3, 4), (0.1, 0.3, 0.6))):
         hist = _historical(r, year)
         assert hist["agreement_number"] == number
         assert _historical(r, year + (year < 5)) == hist  # same benchmark within the agreement
@@ -165,3 +169,32 @@ def test_savings_now_lower_later_benchmarks_and_savings(ratchet):
     assert first > 0
     assert second < 0.9 * first
     assert third < 0.5 * first
+
+
+def test_prior_savings_adjustment_returns_part_of_the_ratchet(ratchet):
+    """42 CFR 425.658: a renewing ACO's benchmark gets 50% of the average per-capita
+    savings of the benchmark years that were performance years (capped at 5% of
+    national spending), or its positive regional adjustment if larger."""
+    without, _ = ratchet
+    with_psa = _ratchet_run(True, prior_savings=True)
+    for year in (3, 5):
+        sts = {st.values.get("prior_savings_adjustment_pc_usd") is not None: st
+               for st in with_psa.statements_of(year, "mssp_benchmark")}
+        psa = sts[True].values
+        # the benchmark years' savings, recomputed from the earlier mssp statements
+        bys = (0, 1, 2) if year == 3 else (2, 3, 4)
+        savings = [(with_psa.statement(y, "mssp")["benchmark_usd"]
+                    - with_psa.statement(y, "mssp")["expenditure_usd"])
+                   / with_psa.statements_of(y, "mssp_benchmark")[-1]["benchmark_usd"]
+                   * with_psa.statements_of(y, "mssp_benchmark")[-1]["updated_benchmark_pc_usd"]
+                   for y in bys if y >= 1]
+        assert close(psa["average_savings_pc_usd"], float(np.mean(savings)))
+        assert psa["average_savings_pc_usd"] > 0
+        assert psa["prior_savings_adjustment_pc_usd"] == pytest.approx(
+            min(0.5 * psa["average_savings_pc_usd"], 0.05 * 1.042
+                * _historical(with_psa, year)["historical_benchmark_pc_usd"]))
+    earned = [with_psa.metric("primary_care_group", "settlement_usd", y) for y in range(6)]
+    earned_without = [without.metric("primary_care_group", "settlement_usd", y)
+                      for y in range(6)]
+    assert sum(earned[1:3]) == pytest.approx(sum(earned_without[1:3]))  # same 1st agreement
+    assert sum(earned[3:5]) > 1.2 * sum(earned_without[3:5])

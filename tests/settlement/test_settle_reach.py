@@ -70,7 +70,7 @@ def test_benchmark_expenditure_and_corridors_recomputed(reach):
         st = r.statement(year, "reach", "pc_a")
         # benchmark: historical as MSSP (first-agreement weights), 3.5% discount (PY2025+),
         # 2% withhold earned back by the quality score
-        benchmark = hand_benchmark(r, year)
+        benchmark = hand_benchmark(r, year, regional=(1.0, 0.0))
         assert close(st.lines[0].amount_usd, benchmark)
         # the aligned patients' quality score (its measures are not under test here)
         q = ctx.quality(year, r.members(year, "medicare", "pc_a"), "test:aligned")[0] / 100
