@@ -38,10 +38,10 @@ from sim.contracts.mssp.benchmark import (
     baseline_weights,
     benchmark_adjustment,
     blended_update_factor,
-    prior_savings_adjustment,
-    regional_adjustment,
     capped_risk_ratio,
     historical_benchmark,
+    prior_savings_adjustment,
+    regional_adjustment,
     truncate_spending,
     updated_benchmark,
 )
