@@ -44,14 +44,23 @@ class MSSPContract(ContractConfig):
     trend_per_year: float = param(
         0.0, unit="share per year", source="assumption (the care model has no price trend; "
         "CMS trends by national-regional FFS growth)", ge=-0.5, le=0.5,
-        description="Trend from each baseline year to the performance year.")
+        description="National risk-adjusted FFS growth: trends each baseline year to BY3 "
+        "and BY3 to the performance year (blended with regional_growth_per_year and the "
+        "ACPT).")
+    quality_standard_score: float = param(
+        40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
+        "MIPS quality performance standard)", ge=0, le=100,
+        description="Score at or above which the quality performance standard is met.")
+    alternative_standard_score: float = param(
+        30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
+        "percentile)", ge=0, le=100,
+        description="Score at or above which the alternative standard is met.")
     prior_agreement_periods: int = param(
         0, unit="agreement periods", source="42 CFR 425.601(a)(8)(ii)(B), 425.656(c)(1); "
         "CMS MSSP PUF PY2024 Agreement_Period_Num (median 2)", ge=0, le=10,
         description="Agreement periods the ACO completed before its first simulated one "
         "(0: a new ACO); sets the regional adjustment's share (35/50% positive, "
-        "15-50% negative by agreement period) and whether the first simulated period "
-        "is a renewal.")
+        "15-50% negative by agreement period) and the weights of renewals before 2019.")
     regional_to_aco_ratio: float = param(
         1.042, unit="ratio", source="CMS MSSP ACO PUF PY2024: first-agreement ACOs (n=136), "
         "median implied (regional - ACO) / HistBnchmk = RegAdj / (35% if positive, 15% "
@@ -97,14 +106,6 @@ class MSSPContract(ContractConfig):
     prior_savings_adjustment: bool = Field(
         True, description="Apply the prior-savings adjustment to renewing ACOs "
         "(42 CFR 425.658, agreement periods from 2024).")
-    quality_standard_score: float = param(
-        40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
-        "MIPS quality performance standard)", ge=0, le=100,
-        description="Score at or above which the quality performance standard is met.")
-    alternative_standard_score: float = param(
-        30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
-        "percentile)", ge=0, le=100,
-        description="Score at or above which the alternative standard is met.")
 
     def requires_history(self) -> bool:
         """The benchmark comes from the three baseline years of the agreement."""
