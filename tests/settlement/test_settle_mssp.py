@@ -198,3 +198,37 @@ def test_prior_savings_adjustment_returns_part_of_the_ratchet(ratchet):
                       for y in range(6)]
     assert sum(earned[1:3]) == pytest.approx(sum(earned_without[1:3]))  # same 1st agreement
     assert sum(earned[3:5]) > 1.2 * sum(earned_without[3:5])
+
+
+# ----------------------------------------------------------- the regional adjustment in a run
+
+def _regional_run(ratio: float, first_calendar_year: int = 2025):
+    """BASIC A for pc_a (fixed levers) with the region at ``ratio`` x the ACO's historical
+    benchmark; the agreement starts in ``first_calendar_year``."""
+    contract = {"type": "mssp", "aco": "pc_a", "track": "BASIC_A", "msr": 0.0,
+                "regional_to_aco_ratio": ratio, "alternative_standard_score": 40.0}
+    sc = scenario(size=3000, horizon=2, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
+                  economics={"first_calendar_year": first_calendar_year},
+                  plan=[{"years": "all", "contracts": [FFS_ALL, COMMERCIAL_FFS, contract]}])
+    return run(sc, seed=6)
+
+
+@pytest.mark.parametrize(("ratio", "year", "share", "applied"), [
+    (1.10, 2025, 0.35, True),    # below the region: 35% of the gap (first agreement)
+    (0.94, 2025, 0.15, False),   # above it, agreement from 2024: computed, not applied
+    (0.94, 2021, 0.15, True),    # above it before 2024: 15% of the gap, cap -5% (not binding)
+])
+def test_regional_adjustment_sign_pattern_in_a_run(ratio, year, share, applied):
+    r = _regional_run(ratio, year)
+    for y in range(r.sc.horizon_years):
+        sts = r.statements_of(y, "mssp_benchmark")
+        hist = sts[0]["historical_benchmark_pc_usd"]
+        reg = next(s for s in sts if "regional_share" in s.values)
+        computed = share * (ratio - 1.0) * hist
+        if ratio < 1 and year >= 2024:
+            computed = max(computed, -0.015 * ratio * hist)  # -1.5% of national (= regional)
+        assert reg["regional_share"] == share
+        assert close(reg["regional_adjustment_computed_pc_usd"], computed)
+        upd = sts[-1]
+        assert close(upd["adjusted_historical_pc_usd"], hist + (computed if applied else 0.0))
+        assert close(r.statement(y, "mssp", "pc_a")["benchmark_usd"], upd["benchmark_usd"])
