@@ -64,6 +64,7 @@ CONTRACTS: dict[str, Callable[..., Any]] = {
     "mssp_benchmark_adjustment": mssp.benchmark_adjustment,
     "mssp_update_factor": mssp.blended_update_factor,
     "mssp_acpt_weight": mssp.acpt_weight,
+    "mssp_capped_risk_ratios": mssp.capped_risk_ratios,
     "ffs": ffs.settle_ffs,
     "mips_adjustment": ffs.mips_adjustment,
     "mips_scaling": ffs.budget_neutral_scaling,

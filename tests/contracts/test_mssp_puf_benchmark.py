@@ -9,6 +9,8 @@ adjustment ``PriorSavAdj``, which one CMS applied (``FinalAdjCat``), ``HistBnchm
   row of an agreement period starting in 2024;
 * the sign pattern of the rules: a negative regional adjustment is applied only before
   2024, and from 2024 it is capped at −1.5% of national spending (earlier: −5%);
+* the risk cap from 2024 (aggregate HCC growth ≤ aggregate demographic growth + 3
+  points): the ACOs it binds have a typical implied update factor only with it;
 * the default comparison population (``regional_to_aco_ratio``) is the median the file
   implies, and the regional adjustment it gives a first-agreement ACO lies in the
   middle of the file's distribution for such ACOs.
@@ -22,7 +24,11 @@ import pytest
 from test_mssp_puf import DATA, FILES, _number
 
 from sim.contracts.mssp.config import MSSPContract
-from sim.contracts.mssp.rules import benchmark_adjustment, regional_adjustment
+from sim.contracts.mssp.rules import (
+    benchmark_adjustment,
+    capped_risk_ratios,
+    regional_adjustment,
+)
 
 pytestmark = pytest.mark.skipif(DATA is None, reason="CMS public use files not found "
                                 "(set VBCSIM_CMS_DATA to shared/data/cms)")
@@ -90,3 +96,41 @@ def test_default_region_matches_the_puf(puf: pd.DataFrame) -> None:
     # and about four in five first-agreement ACOs are below their region, as the
     # default assumes for the simulated one
     assert (first["RegAdj"] > 0).mean() > 0.7
+
+
+def test_risk_cap_in_aggregate_with_demographic_growth(puf: pd.DataFrame) -> None:
+    """Agreement periods from 2024: CMS caps the aggregate HCC risk-score growth (types
+    weighted by ``RR_weight_*_PY``) at the aggregate demographic growth + 3 points. The
+    file gives the scores but not the update factor; UpdatedBnchmk / (HistBnchmk +
+    adjustment) = update factor x aggregate risk ratio, and the update factor is common
+    to ACOs up to their regions. For the ACOs whose growth exceeds the cap, the implied
+    update factor is typical only with the cap applied."""
+    rows = puf[puf.start >= 2024]
+    types = ("ESRD", "DIS", "AGDU", "AGND")
+
+    def col(pattern: str) -> np.ndarray:
+        return np.column_stack([_number(rows[pattern.format(t)]) for t in types])
+
+    weights = np.nan_to_num(col("RR_weight_{}_PY"))
+    hcc_py, hcc_by3 = col("CMS_HCC_RiskScore_{}_PY"), col("CMS_HCC_RiskScore_{}_BY3")
+    dem_py, dem_by3 = col("Demog_RiskScore_{}_PY"), col("Demog_RiskScore_{}_BY3")
+    psa = rows["PriorSavAdj"].fillna(0.0)
+    adj = np.where(rows["FinalAdjCat"] == "Regional Adjustment", rows["RegAdj"],
+                   np.where(rows["FinalAdjCat"] == "Prior Savings Adjustment", psa, 0.0))
+    implied = (rows["UpdatedBnchmk"] / (rows["HistBnchmk"] + adj)).to_numpy()
+    capped, uncapped, binding = [], [], []
+    for i in range(len(rows)):
+        ok = ~np.isnan(hcc_py[i]) & ~np.isnan(hcc_by3[i]) & ~np.isnan(dem_py[i]) \
+            & ~np.isnan(dem_by3[i]) & (weights[i] > 0)
+        st = capped_risk_ratios(hcc_py[i][ok], hcc_by3[i][ok], weights[i][ok],
+                                dem_py[i][ok], dem_by3[i][ok])
+        capped.append(implied[i] / (st["aggregate_ratio"] * st["cap_factor"]))
+        uncapped.append(implied[i] / st["aggregate_ratio"])
+        binding.append(st["cap_factor"] < 1.0)
+    capped_u, uncapped_u, bind = np.array(capped), np.array(uncapped), np.array(binding)
+    assert 3 <= bind.sum() <= 15  # the cap binds for a few ACOs (6 of 140)
+    typical = np.median(capped_u[~bind])
+    # with the cap, the binding ACOs' update factors are as typical as anyone's ...
+    assert np.all(np.abs(capped_u[bind] - typical) < 0.02)
+    # ... without it they would all sit below the typical value
+    assert np.all(uncapped_u[bind] < typical - 0.004)

@@ -31,8 +31,10 @@
   share of its region's assignable beneficiaries, 425.601(b)); agreement periods from
   2024 blend in the accountable care prospective trend (ACPT, 425.652(b), 425.660)
   with weight 1/3 (1/6 for PY2024, as CMS applied it).
-* Risk ratio per enrolment type; agreement periods from 2024: the +3% cap is on
-  growth beyond demographic risk-score growth (CY2024 PFS, 425.652(a)(9)).
+* Risk ratio per enrolment type, positive growth capped at +3%; agreement periods
+  from 2024: the cap is on the aggregate over enrolment types and allows 3 points
+  beyond the aggregate demographic risk-score growth (:func:`capped_risk_ratios`,
+  CY2023 PFS, 425.652(a)(9); checked against the PY2024 PUF).
 
 Not modelled: the regional service area as a county mix, regional risk-score growth
 cap (CY2024 PFS; give regional growth risk-adjusted), the Medicare Advantage
@@ -53,6 +55,7 @@ __all__ = [
     "acpt_weight",
     "benchmark_adjustment",
     "blended_update_factor",
+    "capped_risk_ratios",
     "prior_savings_adjustment",
     "regional_adjustment",
     "regional_share",
@@ -451,4 +454,54 @@ def blended_update_factor(national_growth: float, regional_growth: float,
                 f"{1 - acpt_weight_:.3f}")
     st.value("two_way_blend", two)
     st.value("update_factor", u)
+    return st.build()
+
+
+def capped_risk_ratios(
+    hcc_py: Sequence[float],
+    hcc_by3: Sequence[float],
+    weights: Sequence[float],
+    demographic_py: Sequence[float] | None = None,
+    demographic_by3: Sequence[float] | None = None,
+    cap: float = RISK_GROWTH_CAP,
+) -> Statement:
+    """Risk ratios of the enrolment types with the cap applied in aggregate.
+
+    Rule for agreement periods from 2024 (CY2023 PFS, 42 CFR 425.652(a)(9)): the
+    aggregate growth of prospective HCC risk scores from BY3 (enrolment types weighted
+    by ``weights`` — CMS's ``RR_weight_*_PY``: performance-year person-years × historical
+    benchmark expenditure, as shares) may exceed the aggregate growth of demographic risk
+    scores by at most ``cap`` (3 percentage points); if it does, every type's ratio is
+    scaled by cap / aggregate. Without demographic scores the cap is +3% on the aggregate.
+    In the PY2024 PUF the 6 ACOs (of 140 starting in 2024) whose aggregate growth exceeds
+    this cap have an implied update factor equal to the others' only with the cap applied
+    (``tests/contracts/test_mssp_puf_benchmark.py``).
+
+    Returns values ``aggregate_ratio``, ``aggregate_demographic_ratio``,
+    ``cap_limit``, ``cap_factor`` and ``ratio_1`` … ``ratio_n``.
+    """
+    hp, hb = np.asarray(hcc_py, dtype=float), np.asarray(hcc_by3, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    dp = np.ones_like(hp) if demographic_py is None else np.asarray(demographic_py, dtype=float)
+    db = np.ones_like(hp) if demographic_by3 is None else np.asarray(demographic_by3, dtype=float)
+    if not (hp.shape == hb.shape == w.shape == dp.shape == db.shape) or hp.ndim != 1:
+        raise ValueError("one value per enrolment type in every argument")
+    if np.any(hp <= 0) or np.any(hb <= 0) or np.any(dp <= 0) or np.any(db <= 0):
+        raise ValueError("risk scores must be positive")
+    if np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be >= 0 with a positive sum")
+    ratios = hp / hb
+    agg = float(np.average(ratios, weights=w))
+    agg_d = float(np.average(dp / db, weights=w))
+    limit = agg_d + cap
+    factor = min(1.0, limit / agg)
+    st = StatementBuilder("mssp_benchmark")
+    st.line("aggregate HCC risk ratio", agg, "weighted over enrolment types")
+    st.line("cap", limit, f"aggregate demographic ratio {agg_d:.4f} + {cap:.0%}")
+    st.value("aggregate_ratio", agg)
+    st.value("aggregate_demographic_ratio", agg_d)
+    st.value("cap_limit", limit)
+    st.value("cap_factor", factor)
+    for i, r in enumerate(ratios * factor, start=1):
+        st.value(f"ratio_{i}", float(r))
     return st.build()
