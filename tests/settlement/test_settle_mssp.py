@@ -207,7 +207,7 @@ def _regional_run(ratio: float, first_calendar_year: int = 2025):
     benchmark; the agreement starts in ``first_calendar_year``."""
     contract = {"type": "mssp", "aco": "pc_a", "track": "BASIC_A", "msr": 0.0,
                 "regional_to_aco_ratio": ratio, "alternative_standard_score": 40.0}
-    sc = scenario(size=3000, horizon=2, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
+    sc = scenario(size=1500, horizon=1, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
                   economics={"first_calendar_year": first_calendar_year},
                   plan=[{"years": "all", "contracts": [FFS_ALL, COMMERCIAL_FFS, contract]}])
     return run(sc, seed=6)
@@ -232,3 +232,32 @@ def test_regional_adjustment_sign_pattern_in_a_run(ratio, year, share, applied):
         upd = sts[-1]
         assert close(upd["adjusted_historical_pc_usd"], hist + (computed if applied else 0.0))
         assert close(r.statement(y, "mssp", "pc_a")["benchmark_usd"], upd["benchmark_usd"])
+
+
+def test_update_factor_blends_national_regional_and_acpt_in_a_run():
+    """Agreement from 2025: update factor = 1/3 ACPT + 2/3 (national weight x national +
+    (1 - weight) x regional growth), each compounded from BY3 (plan year -1); the baseline
+    years are trended to BY3 by the national-regional blend."""
+    contract = {"type": "mssp", "aco": "pc_a", "track": "BASIC_A", "msr": 0.0,
+                "trend_per_year": 0.02, "regional_growth_per_year": 0.04,
+                "aco_share_of_region": 0.25, "acpt_per_year": 0.03}
+    sc = scenario(size=3000, horizon=2, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
+                  plan=[{"years": "all", "contracts": [FFS_ALL, COMMERCIAL_FFS, contract]}])
+    r = run(sc, seed=6)
+
+    def blend(k: int) -> float:
+        return 0.25 * 1.02 ** k + 0.75 * 1.04 ** k
+
+    for y in range(sc.horizon_years):
+        sts = r.statements_of(y, "mssp_benchmark")
+        k = y + 1
+        upd = next(s for s in sts if "update_factor" in s.values)
+        assert upd["two_way_blend"] == pytest.approx(blend(k))
+        assert upd["update_factor"] == pytest.approx(1.03 ** k / 3 + 2 * blend(k) / 3)
+        lines = {ln.label: ln.note for ln in sts[0].lines}
+        assert f"trend {blend(2):.4f}" in lines["BY1 restated to BY3"]
+        assert f"trend {blend(1):.4f}" in lines["BY2 restated to BY3"]
+        final = sts[-1]
+        assert close(final["updated_benchmark_pc_usd"],
+                     final["adjusted_historical_pc_usd"] * upd["update_factor"]
+                     * final["risk_ratio"])

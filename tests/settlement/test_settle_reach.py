@@ -134,3 +134,20 @@ def test_stop_loss_charge_and_payouts(reach):
         assert close(st["stop_loss_payout_usd"], paid)
         assert close(st["stop_loss_charge_usd"], expected_pc * py)
         assert close(st["total_expenditure_usd"], plain["total_expenditure_usd"] - paid)
+
+
+def test_enhanced_pcc_and_rta_in_a_run(reach):
+    """An elected PCC percentage (7%) pays 7% of the benchmark; an actual trend 3 points a
+    year above the prospective one raises the benchmark by the RTA (1.03^k, limited to
+    +5%) and leaves the rest of the benchmark as it was."""
+    contract = reach.sc.plan[0].contracts[2].model_copy(
+        update={"pcc_percentage": 0.07, "actual_trend_per_year": 0.03})
+    sc = reach.sc.model_copy(update={"plan": [reach.sc.plan[0].model_copy(update={
+        "contracts": [*reach.sc.plan[0].contracts[:2], contract]})]})
+    r = run(sc, seed=12)
+    for year in range(sc.horizon_years):
+        st = r.statement(year, "reach", "pc_a")
+        plain = reach.statement(year, "reach", "pc_a")
+        rta = min(1.03 ** (year + 1), 1.05)
+        assert close(st.lines[0].amount_usd, rta * plain.lines[0].amount_usd)
+        assert close(st["pcc_usd"], 0.07 * st.lines[0].amount_usd)
