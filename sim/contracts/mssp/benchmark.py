@@ -350,9 +350,9 @@ def regional_adjustment(
         else:
             capped = max(raw, -REGIONAL_CAP * nat[i])
         adj[i], shares[i] = capped, share
-        st.line(f"type {i + 1}: regional − ACO", diff,
-                f"{reg[i]:,.2f} − {hist[i]:,.2f}")
-        st.line(f"type {i + 1}: regional adjustment", capped,
+        tag = f"type {i + 1}: " if hist.size > 1 else ""
+        st.line(f"{tag}regional − ACO", diff, f"{reg[i]:,.2f} − {hist[i]:,.2f}")
+        st.line(f"{tag}regional adjustment (computed)", capped,
                 f"{share:.0%} share, cap {REGIONAL_CAP:.0%} of national {nat[i]:,.2f}")
     total = float(np.average(adj, weights=w))
     applied = max(total, 0.0) if from_2024 else total
