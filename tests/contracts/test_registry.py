@@ -30,7 +30,7 @@ def test_registry_tables_replace_the_old_ones():
                                 "capitation_settlement", "reach_reconciliation"}
     # the statements printed by `vbcsim run` (was a tuple in sim/settlement/report.py)
     assert set(SHOWN_STATEMENTS) == {"capitation", "bundled", "mssp", "reach", "mssp_benchmark",
-                                     "bundled_target"}
+                                     "bundled_target", "reach_benchmark"}
 
 
 def test_the_plan_selects_every_registered_type():

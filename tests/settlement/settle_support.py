@@ -156,14 +156,19 @@ def assigned_aggregates(r: Run, year: int, payer: str = "medicare", aco: str = "
 
 
 def hand_benchmark(r: Run, year: int, start: int = 0, weights=(0.1, 0.3, 0.6),
-                   payer: str = "medicare", aco: str = "pc_a") -> float:
+                   payer: str = "medicare", aco: str = "pc_a",
+                   regional: tuple[float, float] = (1.042, 0.35)) -> float:
     """The performance-year benchmark (total USD) of an agreement starting in ``start``:
-    BY1-BY3 per capita restated to BY3 risk and weighted, times the risk ratio (growth
-    capped at +3%), times the assigned person-years; no trend."""
+    BY1-BY3 per capita restated to BY3 risk and weighted, plus the regional adjustment
+    (``regional`` = (region over the ACO's historical benchmark, share); default: the
+    MSSP default ratio 1.042 and a first agreement's 35%, far below the 5% cap), times
+    the risk ratio (growth capped at +3%), times the assigned person-years; no trend."""
     base = [assigned_aggregates(r, y, payer, aco) for y in (start - 3, start - 2, start - 1)]
     risk_by3 = base[2][2]
     historical = sum(w * pc * risk_by3 / risk for w, (pc, _, risk, _) in
                      zip(weights, base, strict=True))
+    ratio, share = regional
+    historical += share * (ratio - 1.0) * historical
     _, py, risk, _ = assigned_aggregates(r, year, payer, aco)
     return historical * min(risk / risk_by3, 1.03) * py
 

@@ -44,7 +44,9 @@ class MSSPContract(ContractConfig):
     trend_per_year: float = param(
         0.0, unit="share per year", source="assumption (the care model has no price trend; "
         "CMS trends by national-regional FFS growth)", ge=-0.5, le=0.5,
-        description="Trend from each baseline year to the performance year.")
+        description="National risk-adjusted FFS growth: trends each baseline year to BY3 "
+        "and BY3 to the performance year (blended with regional_growth_per_year and the "
+        "ACPT).")
     quality_standard_score: float = param(
         40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
         "MIPS quality performance standard)", ge=0, le=100,
@@ -53,6 +55,57 @@ class MSSPContract(ContractConfig):
         30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
         "percentile)", ge=0, le=100,
         description="Score at or above which the alternative standard is met.")
+    prior_agreement_periods: int = param(
+        0, unit="agreement periods", source="42 CFR 425.601(a)(8)(ii)(B), 425.656(c)(1); "
+        "CMS MSSP PUF PY2024 Agreement_Period_Num (median 2)", ge=0, le=10,
+        description="Agreement periods the ACO completed before its first simulated one "
+        "(0: a new ACO); sets the regional adjustment's share (35/50% positive, "
+        "15-50% negative by agreement period) and the weights of renewals before 2019.")
+    regional_to_aco_ratio: float = param(
+        1.042, unit="ratio", source="CMS MSSP ACO PUF PY2024: first-agreement ACOs (n=136), "
+        "median implied (regional - ACO) / HistBnchmk = RegAdj / (35% if positive, 15% "
+        "if negative) / HistBnchmk = +4.2%; 79% of them below their region", ge=0.5, le=2.0,
+        description="The region's risk-adjusted FFS per-capita spending over the ACO's "
+        "historical benchmark, in BY3 (the comparison population of the regional "
+        "adjustment); ignored when regional_per_capita_usd is set.")
+    regional_per_capita_usd: float | None = param(
+        None, unit="USD per person-year (risk score 1.0, BY3)", source="assumption (set "
+        "from CMS's regional FFS expenditure reports for the ACO's counties)", ge=0,
+        le=1_000_000, description="Regional risk-standardised FFS per-capita spending in "
+        "BY3, multiplied by the ACO's BY3 risk score (None: regional_to_aco_ratio x the "
+        "ACO's historical benchmark).")
+    national_to_regional_ratio: float = param(
+        1.0, unit="ratio", source="assumption (the region stands for the nation; set it "
+        "to place the region above or below national spending)", ge=0.5, le=2.0,
+        description="National per-capita FFS spending over the regional one (the base "
+        "of the +5%/-1.5% regional adjustment caps and the 5% prior-savings cap).")
+    regional_growth_per_year: float | None = param(
+        None, unit="share per year", source="assumption (None: trend_per_year)",
+        ge=-0.5, le=0.5, description="Risk-adjusted growth of the region's FFS per-capita "
+        "spending (None: trend_per_year, the national growth).")
+    aco_share_of_region: float = param(
+        0.0, unit="share 0-1", source="42 CFR 425.601(b)(2) (national weight = the ACO's "
+        "share of the region's assignable beneficiaries); value assumption", ge=0, le=1,
+        description="National weight of the national-regional blended trend.")
+    acpt_per_year: float | None = param(
+        None, unit="share per year", source="42 CFR 425.660; assumption: None = "
+        "trend_per_year (an unbiased projection; CMS's 2023-24 aged/disabled ACPT was "
+        "4.9% vs 9.0% actual, Milliman 2025)", ge=-0.5, le=0.5,
+        description="Accountable care prospective trend, fixed for the agreement period "
+        "(agreement periods from 2024).")
+    acpt_weight: float | None = param(
+        None, unit="share 0-1", source="42 CFR 425.652(b)(2)(ii) (1/3); CMS PY2024 "
+        "settlement (1/6 for PY2024)", ge=0, le=1,
+        description="Weight of the ACPT in the update factor (None: 1/3, 1/6 in PY2024; "
+        "0 before agreement periods starting in 2024).")
+    negative_regional_offset: float = param(
+        0.0, unit="share 0-1", source="42 CFR 425.656(c)(3) (CY2023 PFS offset from the "
+        "ACO's dual-eligible share or risk score); value assumption", ge=0, le=1,
+        description="Share by which a negative regional adjustment is reduced "
+        "(agreement periods from 2024).")
+    prior_savings_adjustment: bool = Field(
+        True, description="Apply the prior-savings adjustment to renewing ACOs "
+        "(42 CFR 425.658, agreement periods from 2024).")
 
     def requires_history(self) -> bool:
         """The benchmark comes from the three baseline years of the agreement."""

@@ -15,7 +15,8 @@ Pure rules on aggregates, faithful to 42 CFR part 425 subpart G:
   sequestration, performance payment limit or loss limit; an itemised
   :class:`~sim.contracts.statement.Statement`.
 
-The benchmark rules (truncation, weights, trend, risk ratio cap, rebasing) live in
+The benchmark rules (truncation, weights, trend, regional and prior-savings
+adjustments, ACPT, risk ratio cap, rebasing) live in
 :mod:`sim.contracts.mssp.benchmark` and are re-exported here.
 
 Amounts are US dollars, rates are fractions (0.039 = 3.9%), quality scores are
@@ -32,10 +33,16 @@ from typing import Literal
 
 from sim.contracts.mssp.benchmark import (
     AgreementPeriod,
+    acpt_weight,
     agreement_period,
     baseline_weights,
+    benchmark_adjustment,
+    blended_update_factor,
     capped_risk_ratio,
+    capped_risk_ratios,
     historical_benchmark,
+    prior_savings_adjustment,
+    regional_adjustment,
     truncate_spending,
     updated_benchmark,
 )
@@ -49,8 +56,14 @@ __all__ = [
     "QualityStandard",
     "Track",
     "TrackRules",
+    "acpt_weight",
     "agreement_period",
     "baseline_weights",
+    "benchmark_adjustment",
+    "blended_update_factor",
+    "capped_risk_ratios",
+    "prior_savings_adjustment",
+    "regional_adjustment",
     "capped_risk_ratio",
     "historical_benchmark",
     "minimum_savings_rate",

@@ -6,8 +6,13 @@ ACO's continuous participation, or the configured year; a new period every
 spending of the ACO's assigned beneficiaries (the payer's members attributed to it),
 each beneficiary's annualised spending truncated at the 99th percentile of the payer's
 whole simulated population, is trended and restated in BY3 risk and weighted 10/30/60%
-(first agreement) or equally (later agreements); the performance-year benchmark applies
-the trend to ``y`` and the risk ratio (positive growth capped at 3%). Because a new
+in every agreement period from 2019 (equally before); the regional adjustment (the
+region's spending from :class:`OutsideWorld`: a settable ratio to the ACO's historical
+benchmark or a regional rate) and, for renewals from 2024, the prior-savings adjustment
+from the savings of the previous agreement's last three years are added; the
+performance-year benchmark applies the update factor to ``y`` (national-regional
+blended growth, with the ACPT from 2024) and the risk ratio (positive growth capped at
+3%). Because a new
 agreement rebases on the latest three years, savings earned in one agreement lower the
 next benchmark: the ratchet. Expenditure is the truncated spending of the year's
 assigned beneficiaries; the settlement itself is
@@ -22,8 +27,14 @@ import numpy as np
 
 from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
 from sim.contracts.mssp.benchmark import (
+    RULES_2024_FROM,
+    acpt_weight,
     agreement_period,
+    benchmark_adjustment,
+    blended_update_factor,
     historical_benchmark,
+    prior_savings_adjustment,
+    regional_adjustment,
     updated_benchmark,
 )
 from sim.contracts.mssp.config import MSSPContract
@@ -43,28 +54,91 @@ LOW_REVENUE_SHARE = 0.35  # 42 CFR 425.20: participants' revenue < 35% of expend
 _RATES = np.linspace(-0.4, 0.4, 161)  # savings-rate grid (0.5% steps) for expected payoffs
 
 
+@dataclass(frozen=True)
+class OutsideWorld:
+    """The comparison population of an ACO benchmark: national and regional growth and
+    the region's spending level (42 CFR 425.601(a)(8)-(b), 425.652-425.660)."""
+
+    national_growth: float = 0.0  # per year, risk-adjusted
+    regional_growth: float | None = None  # None: national_growth
+    national_weight: float = 0.0  # ACO's share of the region's assignable beneficiaries
+    acpt: float | None = None  # None: national_growth
+    acpt_weight: float | None = None  # None: the rule (1/3; 1/6 in PY2024)
+    regional_ratio: float = 1.0  # region over the ACO's historical benchmark (BY3)
+    regional_pc_usd: float | None = None  # region at risk 1.0 (BY3); overrides the ratio
+    national_ratio: float = 1.0  # nation over region (base of the caps)
+    negative_offset: float = 0.0
+    prior_savings: bool = True
+    prior_agreements: int = 0
+    regional_adjustment: bool = True
+
+    @classmethod
+    def of(cls, cfg: object) -> OutsideWorld:
+        """From an MSSP contract configuration."""
+        g = cfg.trend_per_year  # type: ignore[attr-defined]
+        return cls(g, cfg.regional_growth_per_year, cfg.aco_share_of_region,  # type: ignore[attr-defined]
+                   cfg.acpt_per_year, cfg.acpt_weight, cfg.regional_to_aco_ratio,  # type: ignore[attr-defined]
+                   cfg.regional_per_capita_usd, cfg.national_to_regional_ratio,  # type: ignore[attr-defined]
+                   cfg.negative_regional_offset, cfg.prior_savings_adjustment,  # type: ignore[attr-defined]
+                   cfg.prior_agreement_periods)  # type: ignore[attr-defined]
+
+    def growth(self, years: int) -> float:
+        """National-regional blended growth factor over ``years`` (BYs to BY3)."""
+        g_r = self.national_growth if self.regional_growth is None else self.regional_growth
+        return (self.national_weight * (1.0 + self.national_growth) ** years
+                + (1.0 - self.national_weight) * (1.0 + g_r) ** years)
+
+    def update(self, years: int, performance_year: int, agreement_start: int) -> Statement:
+        """Update factor statement from BY3 to a performance year ``years`` later."""
+        g_r = self.national_growth if self.regional_growth is None else self.regional_growth
+        acpt = self.national_growth if self.acpt is None else self.acpt
+        w = acpt_weight(performance_year, agreement_start)
+        if self.acpt_weight is not None and w > 0:
+            w = self.acpt_weight
+        return blended_update_factor((1.0 + self.national_growth) ** years,
+                                     (1.0 + g_r) ** years, self.national_weight,
+                                     (1.0 + acpt) ** years, w)
+
+
 @dataclass
 class HistoricalBenchmark:
     """The part of an ACO benchmark known before its performance year."""
 
-    statement: Statement  # historical benchmark (BY1..BY3), per capita
-    per_capita_usd: float
+    statements: list[Statement]  # historical benchmark and its adjustments, per capita
+    per_capita_usd: float  # historical benchmark (BY3 dollars and risk)
+    adjustment_pc_usd: float  # regional or prior-savings adjustment
     by3_risk: float
     by3: int
-    trend: float
+    world: OutsideWorld
     payer: int
     aco: int
+    agreement_start: int  # calendar year
+    first_calendar_year: int
+
+    @property
+    def statement(self) -> Statement:
+        return self.statements[0]
+
+    def update_statement(self, year: int) -> Statement:
+        return self.world.update(year - self.by3, self.first_calendar_year + year,
+                                 self.agreement_start)
 
     def updated(self, year: int, person_years: float, risk: float) -> Statement:
         """Performance-year benchmark for ``person_years`` at mean risk ``risk``."""
-        return updated_benchmark(self.per_capita_usd, self.by3_risk, risk,
-                                 (1.0 + self.trend) ** (year - self.by3), person_years)
+        u = float(self.update_statement(year)["update_factor"])
+        return updated_benchmark(self.per_capita_usd, self.by3_risk, risk, u, person_years,
+                                 adjustment_pc_usd=self.adjustment_pc_usd)
 
 
 def historical_part(ctx: Context, settler: BaseSettler, contract_type: str, year: int,
-                    agreement_start: int | None, agreement_years: int, trend: float
-                    ) -> HistoricalBenchmark:
-    """The historical benchmark of an ACO's agreement period containing ``year``."""
+                    agreement_start: int | None, agreement_years: int,
+                    world: OutsideWorld | float) -> HistoricalBenchmark:
+    """The historical benchmark of an ACO's agreement period containing ``year``, with its
+    regional and prior-savings adjustments (``world``: the comparison population, or a
+    plain trend per year with no adjustments)."""
+    if not isinstance(world, OutsideWorld):
+        world = OutsideWorld(national_growth=float(world), prior_savings=False,
+                             regional_adjustment=False)
     cfg = settler.config
     p, a = ctx.payer_index(cfg.payer), ctx.provider_index(settler.holder)
     start = agreement_start if agreement_start is not None else participation_start(
@@ -78,35 +152,75 @@ def historical_part(ctx: Context, settler: BaseSettler, contract_type: str, year
         pc, _, risk = per_capita(ctx, by, p, a, spend)
         pcs.append(pc)
         risks.append(risk)
-    trend_to_by3 = [(1.0 + trend) ** (bys[2] - by) for by in bys]
-    hist = historical_benchmark(pcs, risks, period.number, trend_to_by3)
-    return HistoricalBenchmark(hist, float(hist["historical_benchmark_pc_usd"]), risks[2],
-                               bys[2], trend, p, a)
+    cal = ctx.scenario.economics.first_calendar_year
+    cal_start = cal + period.start_year
+    number = period.number + world.prior_agreements
+    trend_to_by3 = [world.growth(bys[2] - by) for by in bys]
+    hist = historical_benchmark(pcs, risks, number, trend_to_by3, cal_start)
+    hb_pc = float(hist["historical_benchmark_pc_usd"])
+    statements = [hist]
+    adjustment = 0.0
+    if world.regional_adjustment:
+        regional = (world.regional_ratio * hb_pc if world.regional_pc_usd is None
+                    else world.regional_pc_usd * risks[2])
+        national = world.national_ratio * regional
+        reg = regional_adjustment(hb_pc, regional, national, number, cal_start,
+                                  negative_offset=world.negative_offset)
+        psa_pc = 0.0
+        statements.append(reg)
+        if world.prior_savings and cal_start >= RULES_2024_FROM and period.number > 1:
+            savings = [_savings_pc(ctx, settler, contract_type, by, start, agreement_years,
+                                   world) for by in bys]
+            psa = prior_savings_adjustment(savings, national)
+            statements.append(psa)
+            psa_pc = float(psa["prior_savings_adjustment_pc_usd"])
+        adj = benchmark_adjustment(float(reg["regional_adjustment_computed_pc_usd"]), psa_pc,
+                                   cal_start)
+        statements.append(adj)
+        adjustment = float(adj["adjustment_pc_usd"])
+    return HistoricalBenchmark(statements, hb_pc, adjustment, risks[2], bys[2], world, p, a,
+                               cal_start, cal)
+
+
+def _savings_pc(ctx: Context, settler: BaseSettler, contract_type: str, by: int,
+                start: int, agreement_years: int, world: OutsideWorld) -> float | None:
+    """Per-capita savings (benchmark − expenditure; losses negative) of a benchmark year
+    that was a performance year of the ACO's earlier agreement period, else None."""
+    if by < start:
+        return None
+    _, bench, py, exp, _ = ctx.memo(("aco_benchmark", settler.label, by), lambda: aco_benchmark(
+        ctx, settler, contract_type, by, start, agreement_years, world))
+    return (bench - exp) / py
 
 
 def aco_benchmark(ctx: Context, settler: BaseSettler, contract_type: str, year: int,
-                  agreement_start: int | None, agreement_years: int, trend: float
+                  agreement_start: int | None, agreement_years: int,
+                  world: OutsideWorld | float
                   ) -> tuple[list[tuple[str, Statement]], float, float, float, float]:
     """Benchmark statements and ``(benchmark_usd, person_years, expenditure_usd, risk)`` of an
-    ACO's performance year (shared by MSSP and REACH)."""
+    ACO's performance year."""
     hb = historical_part(ctx, settler, contract_type, year, agreement_start, agreement_years,
-                         trend)
+                         world)
     spend, _ = ctx.truncated_spend(year, hb.payer)
     _, py, risk_py = per_capita(ctx, year, hb.payer, hb.aco, spend)
     upd = hb.updated(year, py, risk_py)
     m = ctx.members(year, hb.payer, hb.aco)
     expenditure = float(spend[m].sum())
-    return ([(settler.holder, hb.statement), (settler.holder, upd)], float(upd["benchmark_usd"]),
-            py, expenditure, risk_py)
+    out = [(settler.holder, st) for st in hb.statements]
+    if hb.world.regional_adjustment:
+        out.append((settler.holder, hb.update_statement(year)))
+    return ([*out, (settler.holder, upd)], float(upd["benchmark_usd"]), py, expenditure,
+            risk_py)
 
 
 def expected_benchmark(ctx: Context, settler: BaseSettler, contract_type: str,
                        year: int, agreement_start: int | None, agreement_years: int,
-                       trend: float, inp: PayoffInputs) -> tuple[int, float, float]:
+                       world: OutsideWorld | float, inp: PayoffInputs
+                       ) -> tuple[int, float, float]:
     """``(payer, person-years, benchmark USD)`` of an ACO's coming year under the expected
     panel ``inp.exp`` (its risk score moves the benchmark, within the cap)."""
     hb = ctx.memo(("historical", settler.label, year), lambda: historical_part(
-        ctx, settler, contract_type, year, agreement_start, agreement_years, trend))
+        ctx, settler, contract_type, year, agreement_start, agreement_years, world))
     py = float(inp.exp.person_years[hb.payer])
     return hb.payer, py, float(hb.updated(year, py, float(inp.exp.risk[hb.payer]))["benchmark_usd"])
 
@@ -132,7 +246,7 @@ class MSSPSettler(BaseSettler):
         p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
         out, benchmark, _, expenditure, _ = aco_benchmark(
             ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years,
-            cfg.trend_per_year)
+            OutsideWorld.of(cfg))
         members = ctx.members(year, p, a)
         score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
         standard = quality_standard(score, cfg)
@@ -161,7 +275,7 @@ class MSSPSettler(BaseSettler):
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
         p, py, benchmark = expected_benchmark(ctx, self, "mssp", year, cfg.agreement_start_year,
-                                              cfg.agreement_years, cfg.trend_per_year, inp)
+                                              cfg.agreement_years, OutsideWorld.of(cfg), inp)
         mu, sd = inp.spending(ctx, p)
         score = inp.quality(ctx)
         revenue = float(inp.ffs_revenue[p])

@@ -1,35 +1,67 @@
-"""ACO REACH settler: historical benchmark, discount, withhold, corridors, optional PCC.
+"""ACO REACH settler: the REACH benchmark (historical/regional blend, normalised and
+capped risk, coding intensity, retrospective trend), discount, stop-loss, withhold,
+corridors, sequestration and optional percentage-based primary-care capitation.
 
-The benchmark is built as for MSSP (``sim.contracts.mssp.settler.aco_benchmark``, first-agreement
-weights; the real model blends in a regional rate, which the simulation does not have).
-With primary-care capitation, the ACO's own primary care of aligned patients is paid by
-a PMPM equal to that care's spending per member-month in the year before the ACO
-joined, and counts as expenditure; the reconciliation is
-:func:`sim.contracts.reach.rules.settle_reach`.
+The historical baseline is the aligned beneficiaries' per-capita spending in the three
+years before the ACO joined (:func:`sim.contracts.mssp.settler.historical_part`, 10/30/60%,
+each beneficiary's spending truncated as MSSP does); the regional rate is
+``regional_to_aco_ratio`` × that baseline (the region's FFS spending at the ACO's
+risk); the normalisation factor is the payer population's mean risk score in BY3
+grown by ``reference_risk_growth_per_year`` (the outside world's coding drift). With
+primary-care capitation, the ACO's own primary care of aligned patients is paid by a
+PMPM equal to the PCC percentage × the benchmark per member-month (Base PCC: the ACO's
+primary-care share of its aligned patients' BY3 spending) and counts as expenditure;
+the reconciliation is :func:`sim.contracts.reach.rules.settle_reach`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.contracts.capitation.settler import in_scope
 from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
-from sim.contracts.mssp.settler import aco_benchmark, expected_benchmark
+from sim.contracts.mssp.rules import sequestration_rate
+from sim.contracts.mssp.settler import HistoricalBenchmark, historical_part
 from sim.contracts.reach.config import REACHContract
-from sim.contracts.reach.rules import settle_reach
+from sim.contracts.reach.rules import (
+    normalised_risk_ratio,
+    pcc_pmpm,
+    reach_benchmark,
+    retrospective_trend_adjustment,
+    settle_reach,
+    stop_loss_payout,
+)
 from sim.contracts.settler import (
     CAPITATION,
     SETTLEMENT,
     BaseSettler,
     Book,
     Context,
-    check_history,
-    participation_start,
+    per_capita,
 )
 from sim.contracts.statement import Statement
 
 AGREEMENT_YEARS = 5
 _RATES = np.linspace(-0.6, 0.6, 241)  # savings-rate grid for expected payoffs (corridors to 50%)
+
+
+@dataclass
+class ReachBase:
+    """What a REACH benchmark needs from before the performance year."""
+
+    hist: HistoricalBenchmark
+    reference_risk_by3: float  # normalisation factor in BY3 (payer population mean)
+    primary_care_share: float  # Base PCC percentage (aligned patients, BY3)
+    stop_loss_pc_usd: float  # expected stop-loss payout per person-year (BY mean)
+
+
+def _annual(ctx: Context, year: int, payer: int) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated annualised spending and person-years per patient."""
+    spend, _ = ctx.truncated_spend(year, payer)
+    py = ctx.person_years(year)
+    return np.where(py > 0, spend / np.maximum(py, 1e-12), 0.0), py
 
 
 class REACHSettler(BaseSettler):
@@ -38,7 +70,7 @@ class REACHSettler(BaseSettler):
     type_name = "reach"
     config_model = REACHContract
     flow_kinds = {"capitation": CAPITATION, "reach_reconciliation": SETTLEMENT}
-    shown_statements = ("reach",)
+    shown_statements = ("reach", "reach_benchmark")
 
     def covered(self, ctx: Context, year: int, claims: dict[str, np.ndarray]
                 ) -> np.ndarray | None:
@@ -54,39 +86,91 @@ class REACHSettler(BaseSettler):
             return None
         return ctx.payer_index(cfg.payer), "primary_care"
 
-    def pcc_pmpm(self, ctx: Context, year: int) -> float:
-        """PCC rate: the ACO's primary care per member-month in the year before it joined."""
+    def base(self, ctx: Context, year: int) -> ReachBase:
+        """The historical baseline and the BY3 quantities of the agreement containing
+        ``year`` (memoised)."""
         cfg = self.config
-        start = participation_start(ctx.scenario, "reach", cfg.payer, cfg.aco, year)
-        check_history(ctx, [start - 1], f"REACH primary-care capitation of {cfg.aco}")
-        p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
-        c = ctx.claims(start - 1)
-        spend = float(c["paid"][in_scope(ctx, c, p, a, "primary_care")].sum())
-        mm = 12.0 * float(ctx.person_years(start - 1)[ctx.members(start - 1, p, a)].sum())
-        return spend / mm
+
+        def compute() -> ReachBase:
+            hist = historical_part(ctx, self, "reach", year, None, AGREEMENT_YEARS,
+                                   cfg.trend_per_year)
+            p, a, by3 = hist.payer, hist.aco, hist.by3
+            everyone = ctx.members(by3, p)
+            ref = float(np.average(ctx.risk(by3)[everyone],
+                                   weights=ctx.person_years(by3)[everyone]))
+            c = ctx.claims(by3)
+            aligned = ctx.members(by3, p, a)
+            total = float(ctx.spend_per_patient(by3)[aligned].sum())
+            own_pc = float(c["paid"][in_scope(ctx, c, p, a, "primary_care")].sum())
+            share = own_pc / total if total > 0 else 0.0
+            sl = 0.0
+            if cfg.stop_loss_attachment_usd is not None:
+                per_py = []
+                for by in (by3 - 2, by3 - 1, by3):
+                    annual, py = _annual(ctx, by, p)
+                    m = ctx.members(by, p, a)
+                    per_py.append(stop_loss_payout(annual[m], py[m], cfg.stop_loss_attachment_usd,
+                                                   cfg.stop_loss_share) / float(py[m].sum()))
+                sl = float(np.mean(per_py))
+            return ReachBase(hist, ref, share, sl)
+
+        return ctx.memo(("reach_base", self.label, year), compute)
+
+    def benchmark(self, ctx: Context, year: int, person_years: float, risk: float
+                  ) -> tuple[list[Statement], float, float, float]:
+        """REACH benchmark statements and ``(benchmark_usd, PCC PMPM, stop-loss charge)``
+        for ``person_years`` aligned at mean risk ``risk``."""
+        cfg = self.config
+        b = self.base(ctx, year)
+        hb = b.hist
+        k = year - hb.by3
+        trend = (1.0 + cfg.trend_per_year) ** k
+        actual = trend if cfg.actual_trend_per_year is None else \
+            (1.0 + cfg.actual_trend_per_year) ** k
+        rta = retrospective_trend_adjustment(trend, actual, cap=cfg.rta_cap)
+        ref_py = b.reference_risk_by3 * (1.0 + cfg.reference_risk_growth_per_year) ** k
+        risk_st = normalised_risk_ratio(risk, ref_py, hb.by3_risk, b.reference_risk_by3,
+                                        cfg.risk_score_cap, cfg.coding_intensity_factor)
+        bench = reach_benchmark(hb.per_capita_usd, cfg.regional_to_aco_ratio * hb.per_capita_usd,
+                                person_years, ctx.scenario.economics.first_calendar_year + year,
+                                trend, float(risk_st["risk_ratio"]), rta, cfg.regional_weight)
+        total = float(bench["benchmark_usd"])
+        pcc = 0.0
+        if cfg.primary_care_capitation:
+            pct = b.primary_care_share if cfg.pcc_percentage is None else cfg.pcc_percentage
+            pcc = pcc_pmpm(float(bench["benchmark_pc_usd"]) / 12.0, pct)
+        charge = b.stop_loss_pc_usd * trend * person_years
+        return [hb.statement, risk_st, bench], total, pcc, charge
 
     def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         p, a = ctx.payer_index(cfg.payer), ctx.provider_index(cfg.aco)
-        out, benchmark, py, expenditure, _ = aco_benchmark(
-            ctx, self, "reach", year, None, AGREEMENT_YEARS, cfg.trend_per_year)
+        spend, _ = ctx.truncated_spend(year, p)
+        _, py, risk = per_capita(ctx, year, p, a, spend)
         members = ctx.members(year, p, a)
-        pcc = 0.0
+        sts, benchmark, pcc, charge = self.benchmark(ctx, year, py, risk)
+        expenditure = float(spend[members].sum())
+        payout = 0.0
+        if cfg.stop_loss_attachment_usd is not None:
+            annual, pys = _annual(ctx, year, p)
+            payout = stop_loss_payout(annual[members], pys[members],
+                                      cfg.stop_loss_attachment_usd, cfg.stop_loss_share)
         if cfg.primary_care_capitation:
             # Covered claims were not paid FFS: take them out of the FFS expenditure.
             c = ctx.claims(year)
             cov = in_scope(ctx, c, p, a, "primary_care")
             expenditure -= float(c["paid"][cov].sum())
-            pcc = self.pcc_pmpm(ctx, year)
         score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
-        st = settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score,
-                          ctx.scenario.economics.first_calendar_year + year, cfg.discount,
-                          cfg.quality_withhold, pcc, 12.0 * py)
+        cal = ctx.scenario.economics.first_calendar_year + year
+        seq = sequestration_rate(cal) if cfg.sequestration is None else cfg.sequestration
+        st = settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal, cfg.discount,
+                          cfg.quality_withhold, pcc, 12.0 * py, sequestration=seq,
+                          stop_loss_charge_usd=charge, stop_loss_payout_usd=payout)
         book.pay(year, cfg.payer, cfg.aco, st["pcc_usd"], "capitation", self.label)
         book.pay(year, cfg.payer, cfg.aco, st["shared_savings_usd"], "reach_reconciliation",
                  self.label)
-        return [*out, (cfg.aco, st)]
+        return [*((cfg.aco, s) for s in sts), (cfg.aco, st)]
 
     def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
@@ -94,22 +178,25 @@ class REACHSettler(BaseSettler):
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
-        p, py, benchmark = expected_benchmark(ctx, self, "reach", year, None, AGREEMENT_YEARS,
-                                              cfg.trend_per_year, inp)
+        p = ctx.payer_index(cfg.payer)
+        py = float(inp.exp.person_years[p])
+        _, benchmark, pcc, charge = self.benchmark(ctx, year, py, float(inp.exp.risk[p]))
         mu, sd = inp.spending(ctx, p)
-        pcc = 0.0
         if cfg.primary_care_capitation:
-            pcc = ctx.memo(("pcc", self.label, year), lambda: self.pcc_pmpm(ctx, year))
             mu -= inp.scope_cost(p, "primary_care")[2]
+        mu -= self.base(ctx, year).stop_loss_pc_usd * py  # expected payouts
         score = inp.quality(ctx)
-        cal = ctx.scenario.economics.first_calendar_year
+        cal = ctx.scenario.economics.first_calendar_year + year
+        seq = sequestration_rate(cal) if cfg.sequestration is None else cfg.sequestration
 
         def paid(expenditure: float) -> float:
-            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal + year,
-                                      cfg.discount, cfg.quality_withhold, pcc, 12.0 * py).payer_paid_usd)
+            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal,
+                                      cfg.discount, cfg.quality_withhold, pcc, 12.0 * py,
+                                      sequestration=seq, stop_loss_charge_usd=charge
+                                      ).payer_paid_usd)
 
         key = ("reach_curve", self.label, year, round(score * 2) / 2,
-               round(12.0 * py * pcc / benchmark, 4))
+               round(12.0 * py * pcc / benchmark, 4), round(charge / benchmark, 4))
         mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd)
         if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
             mean -= inp.scope_cost(p, "primary_care")[0]
