@@ -78,9 +78,10 @@ def test_shipped_scenario_unset_fields_equal_the_reference(path):
     ({"population": {"conditions": {"hypertension": {}}}},
      ("population", "conditions", "hypertension"), (0.58, 0.4, 0.25)),
     ({"quality": {"ed_visits_per_1000": {"weight": 0.5}}},
-     ("quality", "ed_visits_per_1000"), (800.0, 450.0, 0.5)),
+     ("quality", "ed_visits_per_1000"), (800.0, 450.0, 0.5, None, False)),
     ({"quality": {"acsc_admissions_per_1000": {"weight": 2}}},
-     ("quality", "acsc_admissions_per_1000"), (45.0, 15.0, 2.0)),
+     ("quality", "acsc_admissions_per_1000"),
+     (45.0, 15.0, 2.0, [102.3, 84.88, 70.43, 58.44, 48.49, 40.23, 33.38, 27.7, 22.98], True)),
 ])
 def test_partial_block_keeps_the_documented_rest(given, field, expected):
     value: Any = scenario_from_dict(given)
