@@ -136,7 +136,7 @@ class QualityMeasureScale(StrictModel):
         if self.floor == self.ceiling:
             raise ValueError(f"floor and ceiling must differ (both {self.floor:g})")
         if self.deciles is not None:
-            d = [b - a for a, b in zip(self.deciles, self.deciles[1:])]
+            d = [b - a for a, b in zip(self.deciles, self.deciles[1:], strict=False)]
             if len(self.deciles) != 9 or not (all(x > 0 for x in d) or all(x < 0 for x in d)):
                 raise ValueError(f"deciles must be 9 values, strictly increasing (higher is "
                                  f"better) or strictly decreasing (lower is better), where "
