@@ -1,6 +1,14 @@
 """Quality measures from the simulation, turned into a 0–100 quality score.
 
-Each measure earns points by linear interpolation between a *floor* benchmark
+Two scorings. **APP-style** (the scenario default, :func:`app_quality_score`): each
+measure earns 1–10 achievement points against benchmark deciles (:class:`DecileBenchmark`,
+:func:`decile_points`; 42 CFR 414.1380(b)(1)), the score is points / maximum x 100, and
+:func:`quality_standard_met` says whether it meets the MSSP quality performance standard
+of its performance year (42 CFR 425.512). The default deciles of the simulated measures
+are calibrated to CMS's PY2024 ACO public use file by ``benchmarks/quality_calibration.py``
+(see ``docs/contracts.md``, "Quality score").
+
+**Linear** (:func:`quality_score`): each measure earns points by linear interpolation between a *floor* benchmark
 (0 points) and a *ceiling* benchmark (full points), clipped at both ends; the
 direction follows from the two values (a lower-is-better measure has its ceiling
 below its floor). The score is the weighted mean of the points × 100. The scale

@@ -152,7 +152,8 @@ def settle_ffs(
     st.value("adjustment_usd", adj)
     st.value("paid_usd", paid)
     st.fact("pay_for_performance", "on" if pay_for_performance else "off")
-    st.fact("exempt", exempt)
+    if exempt:
+        st.fact("exempt", exempt)
     return st.build(payer_paid_usd=base + base * rate, provider_received_usd=paid)
 
 

@@ -93,34 +93,43 @@ class FFSSettler(BaseSettler):
         """Plain fee-for-service unless it adjusts fees for performance."""
         return not self.config.pay_for_performance
 
-    def _clinicians(self, ctx: Context, year: int, payer: int) -> list[int]:
-        cfg = self.config
-        if cfg.provider != "all":
-            return [ctx.provider_index(cfg.provider)]
-        return [i for i, k in enumerate(ctx.provider_kinds) if k in CLINICIAN_KINDS
-                and professional(ctx, year, payer, i)[0] > 0]
-
     def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
         payer = ctx.payer_index(cfg.payer)
-        out = self._mips(ctx, year, book, payer) if cfg.pay_for_performance else []
+        ffs = ctx.ffs_paid(year)  # (payer, provider) -> USD paid fee-for-service
+        if cfg.provider == "all":
+            providers = [i for i in range(len(ctx.provider_names)) if ffs[payer, i] > 0]
+        else:
+            providers = [ctx.provider_index(cfg.provider)]
+        mips = ([i for i in providers if ctx.provider_kinds[i] in CLINICIAN_KINDS]
+                if cfg.pay_for_performance else [])
+        adjusted = dict(self._mips(ctx, year, payer, mips)) if mips else {}
+        out = []
+        for i in providers:
+            st = adjusted.get(i)
+            if st is None:  # plain FFS: no adjustment (MIPS off, or not a MIPS clinician)
+                st = settle_ffs(float(ffs[payer, i]), None, cfg.pay_for_performance,
+                                exempt=(f"a {ctx.provider_kinds[i]} provider is not a MIPS "
+                                        "eligible clinician") if cfg.pay_for_performance
+                                else "")
+            book.pay(year, cfg.payer, ctx.provider_names[i], st["adjustment_usd"],
+                     "p4p_adjustment", self.label)
+            out.append((ctx.provider_names[i], st))
         if cfg.apm_incentive:
             out += self._apm_incentive(ctx, year, book, payer)
         return out
 
-    def _mips(self, ctx: Context, year: int, book: Book, payer: int
-              ) -> list[tuple[str, Statement]]:
+    def _mips(self, ctx: Context, year: int, payer: int, providers: list[int]
+              ) -> list[tuple[int, Statement]]:
+        """The MIPS statement of each clinician group in ``providers``."""
         cfg = self.config
         perf = year - cfg.mips_lag_years
         cal = ctx.scenario.economics.first_calendar_year
-        providers = self._clinicians(ctx, year, payer)
         base, scores, exempt = {}, {}, {}
         for i in providers:
             base[i] = professional(ctx, year, payer, i)[0]
-            if ctx.provider_kinds[i] not in CLINICIAN_KINDS:
-                exempt[i] = f"a {ctx.provider_kinds[i]} provider is not a MIPS clinician"
-            elif perf < ctx.ledger.first_year:
+            if perf < ctx.ledger.first_year:
                 exempt[i] = f"performance year {perf} not recorded"
             elif qualifying_participant(ctx, perf, payer, i, cfg.qp_payment_threshold):
                 exempt[i] = f"qualifying APM participant in {cal + perf}"
@@ -142,14 +151,8 @@ class FFSSettler(BaseSettler):
             scaling = cfg.scaling_factor
         else:
             scaling = national_scaling(cal + year)
-        out = []
-        for i in providers:
-            st = settle_ffs(base[i], scores.get(i), True, cfg.max_positive_adjustment, scaling,
-                            exempt=exempt.get(i, ""))
-            book.pay(year, cfg.payer, ctx.provider_names[i], st["adjustment_usd"],
-                     "p4p_adjustment", self.label)
-            out.append((ctx.provider_names[i], st))
-        return out
+        return [(i, settle_ffs(base[i], scores.get(i), True, cfg.max_positive_adjustment,
+                               scaling, exempt=exempt.get(i, ""))) for i in providers]
 
     def _apm_incentive(self, ctx: Context, year: int, book: Book, payer: int
                        ) -> list[tuple[str, Statement]]:

@@ -184,6 +184,9 @@ class MSSPSettler(BaseSettler):
             return float(settle_performance_year(
                 track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
                 expenditure_usd=e, quality_score=score,
+                # below the standard, expect the alternative one (every PY2024 ACO under
+                # the 40th percentile met it, CMS PY2024 PUF): the measures' points are
+                # not part of the expected panel
                 quality_standard=quality_standard(score, cfg, cal + year, (10.0, 10.0)),
                 msr=cfg.msr, mlr=cfg.mlr, low_revenue=revenue < LOW_REVENUE_SHARE * e,
                 participant_revenue_usd=revenue, performance_year=cal + year,
