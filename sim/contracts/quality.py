@@ -8,8 +8,8 @@ of its performance year (42 CFR 425.512). The default deciles of the simulated m
 are calibrated to CMS's PY2024 ACO public use file by ``benchmarks/quality_calibration.py``
 (see ``docs/contracts.md``, "Quality score").
 
-**Linear** (:func:`quality_score`): each measure earns points by linear interpolation between a *floor* benchmark
-(0 points) and a *ceiling* benchmark (full points), clipped at both ends; the
+**Linear** (:func:`quality_score`): each measure earns points by linear interpolation
+between a *floor* benchmark (0 points) and a *ceiling* benchmark (full points), clipped at both ends; the
 direction follows from the two values (a lower-is-better measure has its ceiling
 below its floor). The score is the weighted mean of the points × 100. The scale
 (floor, ceiling, weight per measure) is configurable per scenario
