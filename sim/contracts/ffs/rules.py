@@ -114,13 +114,17 @@ def settle_ffs(
     threshold: float = MIPS_THRESHOLD,
     max_negative: float = MIPS_MAX_NEGATIVE,
     exempt: str = "",
+    mips_base_usd: float | None = None,
 ) -> Statement:
     """Settle a period of fee-for-service payments to one provider.
 
     Steps: the allowed amount of the period's claims at the fee schedule; with
     ``pay_for_performance``, the MIPS-style adjustment of :func:`mips_adjustment`
     applied to it (pass the budget-neutral ``scaling_factor`` from
-    :func:`budget_neutral_scaling` computed over all providers' scores).
+    :func:`budget_neutral_scaling` computed over all providers' scores, or the national
+    one, :func:`national_scaling`). ``mips_base_usd`` is the part MIPS adjusts (the
+    covered professional services; None: all of ``allowed_usd``); a non-empty ``exempt``
+    says why no adjustment applies.
 
     Returns:
         An ``"ffs"`` statement; values ``allowed_usd``, ``adjustment_rate``,
@@ -129,8 +133,15 @@ def settle_ffs(
     if not allowed_usd >= 0:
         raise ValueError(f"allowed_usd must be >= 0, got {allowed_usd!r}")
     st = StatementBuilder("ffs")
-    base = st.line("claims at the fee schedule", allowed_usd, "allowed amount")
-    st.value("allowed_usd", base)
+    total = st.line("claims at the fee schedule", allowed_usd, "allowed amount")
+    st.value("allowed_usd", total)
+    if mips_base_usd is None:
+        base = total
+    else:
+        if not 0 <= mips_base_usd <= allowed_usd * (1 + 1e-12) + 1e-9:
+            raise ValueError(f"mips_base_usd must be in [0, allowed_usd], got {mips_base_usd!r}")
+        base = mips_base_usd
+        st.value("mips_base_usd", base)
     rate = 0.0
     if pay_for_performance and exempt:
         note = f"exempt from MIPS: {exempt}"
@@ -146,15 +157,17 @@ def settle_ffs(
                 f" at 100)")
     else:
         note = "no pay-for-performance"
+    if mips_base_usd is not None:
+        note += f", on covered professional services {base:,.2f}"
     adj = st.line("quality adjustment", base * rate, note)
-    paid = st.line("paid to provider", base + adj)
+    paid = st.line("paid to provider", total + adj)
     st.value("adjustment_rate", rate)
     st.value("adjustment_usd", adj)
     st.value("paid_usd", paid)
     st.fact("pay_for_performance", "on" if pay_for_performance else "off")
     if exempt:
         st.fact("exempt", exempt)
-    return st.build(payer_paid_usd=base + base * rate, provider_received_usd=paid)
+    return st.build(payer_paid_usd=total + base * rate, provider_received_usd=paid)
 
 
 # --- national scaling, exemptions and the APM incentive payment (Quality Payment Program) ---

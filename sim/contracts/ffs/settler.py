@@ -54,8 +54,11 @@ def professional(ctx: Context, year: int, payer: int, provider: int,
     claims paid fee-for-service when ``ffs_only`` and the year's coverage is known)."""
     c = ctx.claims(year)
     m = PROFESSIONAL[c["service"]] & (c["provider"] == provider) & (c["payer"] == payer)
-    if ffs_only and ("covered", year) in ctx._cache:  # noqa: SLF001 - set by the engine
-        m &= ~ctx.covered(year)[0]
+    if ffs_only:
+        try:
+            m &= ~ctx.covered(year)[0]  # set by the engine for the year it settles
+        except KeyError:
+            pass  # another year: its coverage is not recorded, every claim counts
     paid = c["paid"][m]
     own = ctx.patient_provider[c["patient"][m]] == provider
     return (float(paid.sum()), int(np.unique(c["patient"][m]).size), int(np.count_nonzero(m)),
@@ -104,7 +107,7 @@ class FFSSettler(BaseSettler):
             providers = [ctx.provider_index(cfg.provider)]
         mips = ([i for i in providers if ctx.provider_kinds[i] in CLINICIAN_KINDS]
                 if cfg.pay_for_performance else [])
-        adjusted = dict(self._mips(ctx, year, payer, mips)) if mips else {}
+        adjusted = dict(self._mips(ctx, year, payer, mips, ffs[payer])) if mips else {}
         out = []
         for i in providers:
             st = adjusted.get(i)
@@ -120,9 +123,10 @@ class FFSSettler(BaseSettler):
             out += self._apm_incentive(ctx, year, book, payer)
         return out
 
-    def _mips(self, ctx: Context, year: int, payer: int, providers: list[int]
-              ) -> list[tuple[int, Statement]]:
-        """The MIPS statement of each clinician group in ``providers``."""
+    def _mips(self, ctx: Context, year: int, payer: int, providers: list[int],
+              ffs: np.ndarray) -> list[tuple[int, Statement]]:
+        """The MIPS statement of each clinician group in ``providers`` (``ffs``: USD paid
+        fee-for-service to each provider by the payer in the year)."""
         cfg = self.config
         perf = year - cfg.mips_lag_years
         cal = ctx.scenario.economics.first_calendar_year
@@ -151,8 +155,9 @@ class FFSSettler(BaseSettler):
             scaling = cfg.scaling_factor
         else:
             scaling = national_scaling(cal + year)
-        return [(i, settle_ffs(base[i], scores.get(i), True, cfg.max_positive_adjustment,
-                               scaling, exempt=exempt.get(i, ""))) for i in providers]
+        return [(i, settle_ffs(float(ffs[i]), scores.get(i), True, cfg.max_positive_adjustment,
+                               scaling, exempt=exempt.get(i, ""), mips_base_usd=base[i]))
+                for i in providers]
 
     def _apm_incentive(self, ctx: Context, year: int, book: Book, payer: int
                        ) -> list[tuple[str, Statement]]:
