@@ -160,19 +160,19 @@ class Quality(StrictModel):
         "each measure's floor and ceiling, weighted mean x 100.")
     readmission_rate_30d: QualityMeasureScale = Field(
         default_factory=lambda: _scale(0.20, 0.13, 1.0, [
-            0.2775, 0.2551, 0.2344, 0.2155, 0.1981, 0.1821, 0.1673, 0.1538, 0.1414], True),
+            0.2789, 0.2563, 0.2356, 0.2165, 0.199, 0.1829, 0.1682, 0.1546, 0.1421], True),
         description="30-day all-cause unplanned readmission rate (lower is better); stands "
         "for Measure 479 (hospital-wide readmission). Deciles: " + APP_CALIBRATION + "; "
         "floor/ceiling: assumption around the Medicare range 13-20%.")
     diabetes_controlled_share: QualityMeasureScale = Field(
         default_factory=lambda: _scale(0.55, 0.85, 1.0, [
-            0.06714, 0.1134, 0.1852, 0.2877, 0.4179, 0.5605, 0.6939, 0.8011, 0.8774], True),
+            0.06817, 0.1151, 0.1877, 0.2911, 0.4218, 0.5646, 0.6973, 0.8037, 0.8792], True),
         description="Share of diabetics with HbA1c controlled; 1 - the share stands for "
         "QualityID 001 (HbA1c poor control). Deciles: " + APP_CALIBRATION + "; "
         "floor/ceiling: assumption.")
     annual_visit_share: QualityMeasureScale = Field(
         default_factory=lambda: _scale(0.70, 0.95, 1.0, [
-            0.003575, 0.01016, 0.02852, 0.07747, 0.1937, 0.4073, 0.6628, 0.849, 0.9415]),
+            0.003573, 0.01015, 0.02851, 0.07744, 0.1936, 0.4072, 0.6627, 0.849, 0.9414]),
         description="Share of members with at least one primary-care visit in the year; "
         "stands for the screening/process measures that need a visit (QualityID 134 "
         "depression screening, 113, 112, 110, 226, 318, 438). Deciles: " + APP_CALIBRATION
@@ -183,7 +183,7 @@ class Quality(StrictModel):
         "APP measure: no deciles by default, so scored only with `scoring: linear`.")
     acsc_admissions_per_1000: QualityMeasureScale = Field(
         default_factory=lambda: _scale(45.0, 15.0, 1.0, [
-            102.3, 84.88, 70.43, 58.44, 48.49, 40.23, 33.38, 27.7, 22.98], True),
+            104.6, 86.82, 72.04, 59.77, 49.6, 41.15, 34.15, 28.33, 23.51], True),
         description="Preventable (ACSC) admissions per 1,000 (AHRQ PQI-like); stands for "
         "Measure 484 (admissions for patients with multiple chronic conditions). Deciles: "
         + APP_CALIBRATION + "; floor/ceiling: assumption.")
