@@ -45,6 +45,7 @@ PROFESSIONAL[[Service.PCP_VISIT, Service.SPECIALIST_VISIT, Service.IMAGING_PROFE
               Service.ED_PROFESSIONAL, Service.INPATIENT_PROFESSIONAL,
               Service.ELECTIVE_PROFESSIONAL, Service.OUTPATIENT_PROCEDURE_PROFESSIONAL,
               Service.CHRONIC_PROFESSIONAL]] = True
+PROFESSIONAL.setflags(write=False)
 
 
 def professional(ctx: Context, year: int, payer: int, provider: int,
@@ -65,20 +66,25 @@ def professional(ctx: Context, year: int, payer: int, provider: int,
             float(paid[own].sum()))
 
 
+def holds_advanced_apm(ctx: Context, year: int, payer: int, provider: int) -> bool:
+    """Whether ``provider`` holds an Advanced APM contract (``advanced_apm()``) with
+    ``payer`` in plan ``year``."""
+    sc = ctx.scenario
+    if year < 0 or year >= sc.horizon_years:
+        return False
+    name, payer_name = ctx.provider_names[provider], ctx.payer_names[payer]
+    return any(c.advanced_apm() and c.payer == payer_name and c.holder == name
+               for period in sc.plan if year in period.year_list(sc.horizon_years)
+               for c in period.contracts)
+
+
 def qualifying_participant(ctx: Context, year: int, payer: int, provider: int,
                            threshold: float) -> bool:
     """Whether ``provider`` was a QP with ``payer`` in plan ``year``: it held an Advanced
     APM contract (``advanced_apm()``) with the payer that year and at least ``threshold`` of
     its professional payments from the payer were for the patients of its APM entity (its
     attributed patients; 42 CFR 414.1430 payment amount method)."""
-    sc = ctx.scenario
-    if year < 0 or year >= sc.horizon_years:
-        return False
-    name, payer_name = ctx.provider_names[provider], ctx.payer_names[payer]
-    holds = any(c.advanced_apm() and c.payer == payer_name and c.holder == name
-                for period in sc.plan if year in period.year_list(sc.horizon_years)
-                for c in period.contracts)
-    if not holds:
+    if not holds_advanced_apm(ctx, year, payer, provider):
         return False
     paid, _, _, own = professional(ctx, year, payer, provider, ffs_only=False)
     return paid > 0 and own / paid >= threshold
@@ -188,9 +194,10 @@ class FFSSettler(BaseSettler):
             return None
         if cfg.provider != "all" and ctx.provider_index(cfg.provider) != inp.provider:
             return None
-        if ctx.provider_kinds[inp.provider] not in CLINICIAN_KINDS:
-            return None
         p = ctx.payer_index(cfg.payer)
+        if (ctx.provider_kinds[inp.provider] not in CLINICIAN_KINDS
+                or holds_advanced_apm(ctx, year, p, inp.provider)):
+            return None  # not a MIPS clinician, or exempt as a (likely) QP
         cal = ctx.scenario.economics.first_calendar_year
         scaling = (cfg.scaling_factor if cfg.scaling_factor is not None
                    else national_scaling(cal + year + cfg.mips_lag_years))
