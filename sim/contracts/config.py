@@ -47,6 +47,12 @@ class ContractConfig(StrictModel):
         must be recorded; checked before running)."""
         return self.requires_history()
 
+    def advanced_apm(self) -> bool:
+        """Whether holding the contract makes its holder a participant in an Advanced APM
+        (Quality Payment Program, 42 CFR 414.1415): exempt from MIPS and, as a qualifying
+        participant, paid the APM incentive. False by default."""
+        return False
+
     def exclusive_group(self) -> str | None:
         """Contracts of the same holder and payer in the same group cannot overlap in a year
         (None: no such restriction)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.contracts.quality import quality_score
+from sim.contracts.quality import score_measures
 from sim.contracts.settler import Context
 
 #: The expected year of a provider's panel (``sim.behaviour.expected.ExpectedPanel``:
@@ -51,7 +51,7 @@ class PayoffInputs:
 
     def quality(self, ctx: Context) -> float:
         """Expected quality score of the panel."""
-        return float(quality_score(self.exp.measures, ctx.quality_scale)["score"])
+        return float(score_measures(self.exp.measures, ctx.quality_scale)["score"])
 
     def spending(self, ctx: Context, payer: int) -> tuple[float, float]:
         """Mean and SD of the payer's truncated spending on the panel (payer prices)."""

@@ -1,7 +1,15 @@
 """Quality measures from the simulation, turned into a 0–100 quality score.
 
-Each measure earns points by linear interpolation between a *floor* benchmark
-(0 points) and a *ceiling* benchmark (full points), clipped at both ends; the
+Two scorings. **APP-style** (the scenario default, :func:`app_quality_score`): each
+measure earns 1–10 achievement points against benchmark deciles (:class:`DecileBenchmark`,
+:func:`decile_points`; 42 CFR 414.1380(b)(1)), the score is points / maximum x 100, and
+:func:`quality_standard_met` says whether it meets the MSSP quality performance standard
+of its performance year (42 CFR 425.512). The default deciles of the simulated measures
+are calibrated to CMS's PY2024 ACO public use file by ``benchmarks/quality_calibration.py``
+(see ``docs/contracts.md``, "Quality score").
+
+**Linear** (:func:`quality_score`): each measure earns points by linear interpolation
+between a *floor* benchmark (0 points) and a *ceiling* benchmark (full points), clipped at both ends; the
 direction follows from the two values (a lower-is-better measure has its ceiling
 below its floor). The score is the weighted mean of the points × 100. The scale
 (floor, ceiling, weight per measure) is configurable per scenario
@@ -34,16 +42,25 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.contracts.statement import Statement, StatementBuilder
 
 __all__ = [
     "DEFAULT_SCALE",
+    "DecileBenchmark",
+    "app_quality_score",
+    "decile_points",
+    "qps_score",
+    "quality_standard_met",
     "MEASURE_CATALOGUE",
     "MeasureScale",
     "measure_points",
     "measures_from_counts",
     "quality_score",
     "scale_from_config",
+    "scale_from_scenario",
+    "score_measures",
 ]
 
 
@@ -218,3 +235,208 @@ def measures_from_counts(
         ratio("admissions_per_1000", admissions, member_years, 1000.0)
     ratio("bp_control_share", hypertensives_controlled, hypertensives)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# APP-style scoring: benchmark deciles, 1-10 achievement points per measure, 0-100 score.
+# ---------------------------------------------------------------------------------------
+
+#: Number of decile thresholds of a benchmark (where deciles 2..10 begin).
+N_THRESHOLDS = 9
+
+
+@dataclass(frozen=True)
+class DecileBenchmark:
+    """The benchmark of one measure: where deciles 2, 3, ..., 10 begin.
+
+    ``thresholds`` are the values at which decile 2..10 start, ordered from worse to
+    better performance: increasing for a higher-is-better measure, decreasing for a
+    lower-is-better one (MIPS benchmarks: decile k starts at the 10(k-1)-th percentile
+    of the benchmark population, 42 CFR 414.1380(b)(1)(i)). ``outcome`` marks an outcome
+    measure (the alternative quality performance standard looks at them apart).
+    """
+
+    name: str
+    thresholds: tuple[float, ...]
+    weight: float = 1.0
+    outcome: bool = False
+    unit: str = ""
+    source: str = "assumption"
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.thresholds, float)
+        if t.shape != (N_THRESHOLDS,) or not np.all(np.isfinite(t)):
+            raise ValueError(f"{self.name}: a decile benchmark needs {N_THRESHOLDS} finite "
+                             f"thresholds (where deciles 2..10 begin), got {self.thresholds!r}")
+        d = np.diff(t)
+        if not (np.all(d > 0) or np.all(d < 0)):
+            raise ValueError(f"{self.name}: decile thresholds must be strictly increasing "
+                             f"(higher is better) or strictly decreasing (lower is better), "
+                             f"got {self.thresholds!r}")
+        if not self.weight >= 0 or not math.isfinite(self.weight):
+            raise ValueError(f"{self.name}: weight must be >= 0")
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.thresholds[-1] > self.thresholds[0]
+
+
+def decile_points(value: float, bench: DecileBenchmark) -> float:
+    """Achievement points (1-10) of a measure value against its benchmark deciles.
+
+    Rule (MIPS quality scoring, 42 CFR 414.1380(b)(1)(i), used by the APM Performance
+    Pathway that scores MSSP ACOs, 42 CFR 414.1367): a value in decile k (2-9) earns k
+    points plus the fraction of the decile it has covered (partial points: halfway through
+    decile 4 earns 4.5); decile 10 earns 10; a value worse than where decile 2 begins
+    earns 1 point (decile 1's own lower bound is not part of the benchmark).
+    """
+    if not math.isfinite(value):
+        raise ValueError(f"{bench.name}: measure value must be finite, got {value!r}")
+    sign = 1.0 if bench.higher_is_better else -1.0
+    v = sign * value
+    t = [sign * x for x in bench.thresholds]
+    if v < t[0]:
+        return 1.0
+    if v >= t[-1]:
+        return 10.0
+    k = int(np.searchsorted(t, v, side="right"))  # 1..8: v in [t[k-1], t[k])
+    return (k + 1) + (v - t[k - 1]) / (t[k] - t[k - 1])
+
+
+def app_quality_score(
+    measures: Mapping[str, float],
+    benchmarks: Mapping[str, DecileBenchmark],
+    missing: str = "error",
+) -> Statement:
+    """The APP-style 0-100 quality score of a set of measures.
+
+    Each benchmarked measure earns 1-10 achievement points (:func:`decile_points`); the
+    score is the weighted points over the weighted maximum (10 per measure) x 100
+    (quality performance category score = achievement points / available points, 42 CFR
+    414.1380(b)(1); measures that cannot be scored are left out of both, as CMS leaves out
+    measures below their case minimum). With ``missing="reweight"`` an absent measure is
+    left out; by default it is refused.
+
+    Returns:
+        A ``"quality"`` statement (no cash): one line per measure (its points), values
+        ``score``, ``points_<measure>``, ``value_<measure>``, ``outcome_points_max``
+        (best points among outcome measures) and ``other_points_max`` (among the others).
+    """
+    unknown = set(measures) - set(benchmarks)
+    if unknown:
+        raise ValueError(f"measures without a benchmark: {sorted(unknown)}; "
+                         f"benchmarked measures: {sorted(benchmarks)}")
+    absent = [k for k in benchmarks if k not in measures]
+    if absent and missing != "reweight":
+        raise ValueError(f"measures missing for the quality score: {absent} "
+                         f"(pass missing='reweight' to score the others)")
+    st = StatementBuilder("quality")
+    total = total_w = 0.0
+    best = {True: math.nan, False: math.nan}
+    for name, b in benchmarks.items():
+        if name not in measures:
+            continue
+        pts = decile_points(float(measures[name]), b)
+        st.line(name, pts, f"value {measures[name]:.4g}: decile points (1-10), "
+                f"weight {b.weight:g}")
+        st.value(f"value_{name}", float(measures[name]))
+        st.value(f"points_{name}", pts)
+        if b.weight > 0:
+            best[b.outcome] = pts if math.isnan(best[b.outcome]) else max(best[b.outcome], pts)
+        total += b.weight * pts
+        total_w += b.weight * 10.0
+    if total_w <= 0:
+        raise ValueError("no measure with positive weight to score")
+    score = st.line("quality score", 100.0 * total / total_w,
+                    "weighted achievement points / weighted maximum (10 each)")
+    st.value("score", score)
+    st.value("outcome_points_max", best[True])
+    st.value("other_points_max", best[False])
+    st.fact("measures_missing", ",".join(absent))
+    return st.build()
+
+
+# --- the quality performance standard (42 CFR 425.512) ---------------------------------
+
+#: MIPS quality performance category score at the percentile the MSSP quality performance
+#: standard requires, by performance year (the last entry applies to later years).
+#: PY2024 on: the 40th percentile (42 CFR 425.512(a)(4)(i)(B)); the CMS PY2024 ACO PUF puts
+#: it between 77.02 (highest score with Met_40pctl = 0) and 77.05 (lowest with 1): 77.03.
+#: PY2022-2023: the 30th percentile (42 CFR 425.512(a)(4)(i)(A)); every PY2023 ACO met it
+#: and the lowest PY2023 score was 65.76 (PUF), so 65.0 is an assumption below that bound.
+QPS_SCORE_BY_YEAR: dict[int, float] = {2022: 65.0, 2024: 77.03}
+#: Decile points of the percentiles of the alternative standard (PY2023 on, 42 CFR
+#: 425.512(a)(4)(ii)): the 10th percentile on at least one outcome measure (decile 2
+#: begins at the 10th percentile: 2 points) and the 40th percentile on at least one other
+#: measure (decile 5: 5 points).
+ALT_QPS_OUTCOME_POINTS = 2.0
+ALT_QPS_OTHER_POINTS = 5.0
+ALT_QPS_FROM = 2023
+
+
+def qps_score(performance_year: int) -> float:
+    """Quality score that meets the MSSP quality performance standard in a performance year
+    (:data:`QPS_SCORE_BY_YEAR`; years before the first entry use the first)."""
+    years = sorted(QPS_SCORE_BY_YEAR)
+    y = max([k for k in years if k <= performance_year], default=years[0])
+    return QPS_SCORE_BY_YEAR[y]
+
+
+def quality_standard_met(
+    score: float,
+    performance_year: int,
+    outcome_points_max: float = math.nan,
+    other_points_max: float = math.nan,
+    standard_score: float | None = None,
+    alternative_score: float | None = None,
+) -> str:
+    """``"met"``, ``"alternative"`` or ``"failed"``: the MSSP quality performance standard.
+
+    Rule (42 CFR 425.512(a)(4)): met when the score is at or above the year's percentile
+    score (``standard_score``, default :func:`qps_score`); otherwise, from PY2023, the
+    alternative standard is met when at least one outcome measure reaches the 10th
+    percentile and at least one other measure the 40th (decile points, see
+    :data:`ALT_QPS_OUTCOME_POINTS`), or, when ``alternative_score`` is given, when the
+    score is at or above it (a score-only stand-in); else failed.
+    """
+    if not 0.0 <= score <= 100.0:
+        raise ValueError(f"score must be in [0, 100], got {score!r}")
+    threshold = qps_score(performance_year) if standard_score is None else standard_score
+    if score >= threshold:
+        return "met"
+    if performance_year < ALT_QPS_FROM:
+        return "failed"
+    if alternative_score is not None:
+        return "alternative" if score >= alternative_score else "failed"
+    ok = (outcome_points_max >= ALT_QPS_OUTCOME_POINTS
+          and other_points_max >= ALT_QPS_OTHER_POINTS)
+    return "alternative" if ok else "failed"
+
+
+Scale = Mapping[str, MeasureScale] | Mapping[str, DecileBenchmark]
+
+
+def scale_from_scenario(quality: object, names: tuple[str, ...]) -> dict:
+    """The rule objects of a scenario's ``quality`` section for measures ``names``: decile
+    benchmarks (``scoring: app_deciles``; measures without deciles are not scored) or
+    linear scales (``scoring: linear``)."""
+    out: dict = {}
+    app = getattr(quality, "scoring", "linear") == "app_deciles"
+    for name in names:
+        m = getattr(quality, name)
+        if app:
+            if m.deciles:
+                out[name] = DecileBenchmark(name, tuple(m.deciles), m.weight, m.outcome)
+        else:
+            out[name] = MeasureScale(name, m.floor, m.ceiling, m.weight)
+    return out
+
+
+def score_measures(measures: Mapping[str, float], scale: Scale, missing: str = "reweight"
+                   ) -> Statement:
+    """The quality statement of ``measures`` on ``scale`` (APP deciles or linear); measures
+    the scale does not score are ignored."""
+    kept = {k: v for k, v in measures.items() if k in scale}
+    if scale and all(isinstance(b, DecileBenchmark) for b in scale.values()):
+        return app_quality_score(kept, scale, missing)  # type: ignore[arg-type]
+    return quality_score(kept, scale, missing)  # type: ignore[arg-type]

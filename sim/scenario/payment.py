@@ -17,7 +17,7 @@ Value-based contracts reconcile against the claims, as the real programmes do.
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -102,53 +102,100 @@ class Investment(StrictModel):
                                    description="Last year of running costs (None: the horizon).")
 
 
+#: Where the default decile benchmarks come from (benchmarks/quality_calibration.py).
+APP_CALIBRATION = ("calibrated: benchmarks/quality_calibration.py (CMS MSSP PY2024 ACO PUF: "
+                   "decile k of the CMS measure begins (k - 8.31) / 0.758 ACO-SDs from the "
+                   "median, placed around the simulated value under FFS practice)")
+#: The APP scoring rule.
+APP_RULE = "42 CFR 414.1380(b)(1) (MIPS decile points), 414.1367 (APM Performance Pathway)"
+
+
 class QualityMeasureScale(StrictModel):
-    """Points for one measure: linear between a floor (0 points) and a ceiling (100)."""
+    """How one measure earns points: benchmark deciles (APP scoring) or a linear scale."""
 
     floor: float = param(0.0, unit="measure units", source=ASSUMPTION, ge=-1e9,
-                         description="Value scoring 0 points.")
+                         description="Linear scoring: value scoring 0 points.")
     ceiling: float = param(1.0, unit="measure units", source=ASSUMPTION, ge=-1e9,
-                           description="Value scoring 100 points (may be below the floor "
-                           "when lower is better).")
+                           description="Linear scoring: value scoring 100 points (may be "
+                           "below the floor when lower is better).")
     weight: float = param(1.0, unit="relative weight", source=ASSUMPTION, ge=0,
                           description="Weight in the composite score.")
+    deciles: list[float] | None = param(
+        None, unit="measure units", source=APP_CALIBRATION,
+        description="APP scoring: the 9 values where benchmark deciles 2..10 begin, from "
+        "worse to better (increasing when higher is better, decreasing when lower is); a "
+        "value in decile k earns k points plus the share of the decile covered, decile 10 "
+        "earns 10, below decile 2 1 point (" + APP_RULE + "). None: the measure is not "
+        "scored under APP scoring.")
+    outcome: bool = Field(False, description="APP scoring: an outcome measure (the MSSP "
+                          "alternative quality standard needs the 10th percentile on one "
+                          "outcome measure, 42 CFR 425.512(a)(4)(ii)).")
 
     @model_validator(mode="after")
     def _floor_differs(self) -> QualityMeasureScale:
         if self.floor == self.ceiling:
             raise ValueError(f"floor and ceiling must differ (both {self.floor:g})")
+        if self.deciles is not None:
+            d = [b - a for a, b in zip(self.deciles, self.deciles[1:], strict=False)]
+            if len(self.deciles) != 9 or not (all(x > 0 for x in d) or all(x < 0 for x in d)):
+                raise ValueError(f"deciles must be 9 values, strictly increasing (higher is "
+                                 f"better) or strictly decreasing (lower is better), where "
+                                 f"deciles 2..10 begin; got {self.deciles}")
         return self
 
 
-def _scale(floor: float, ceiling: float, weight: float = 1.0) -> QualityMeasureScale:
-    return QualityMeasureScale(floor=floor, ceiling=ceiling, weight=weight)
+def _scale(floor: float, ceiling: float, weight: float = 1.0, deciles: list[float] | None = None,
+           outcome: bool = False) -> QualityMeasureScale:
+    return QualityMeasureScale(floor=floor, ceiling=ceiling, weight=weight, deciles=deciles,
+                               outcome=outcome)
 
 
 class Quality(StrictModel):
-    """Quality measures from the simulation and their scale (0-100 composite score)."""
+    """Quality measures from the simulation and how they become a 0-100 quality score."""
 
+    scoring: Literal["app_deciles", "linear"] = Field(
+        "app_deciles", description="app_deciles: CMS's APM Performance Pathway scoring "
+        "(each measure with `deciles` earns 1-10 points against its benchmark deciles; "
+        "score = points / maximum x 100; " + APP_RULE + "); linear: points linear between "
+        "each measure's floor and ceiling, weighted mean x 100.")
     readmission_rate_30d: QualityMeasureScale = Field(
-        default_factory=lambda: _scale(0.20, 0.13),
-        description="30-day all-cause readmission rate (lower is better). Floor/ceiling: "
-        "assumption around the Medicare range 13-20%.")
+        default_factory=lambda: _scale(0.20, 0.13, 1.0, [
+            0.2789, 0.2563, 0.2356, 0.2165, 0.199, 0.1829, 0.1682, 0.1546, 0.1421], True),
+        description="30-day all-cause unplanned readmission rate (lower is better); stands "
+        "for Measure 479 (hospital-wide readmission). Deciles: " + APP_CALIBRATION + "; "
+        "floor/ceiling: assumption around the Medicare range 13-20%.")
     diabetes_controlled_share: QualityMeasureScale = Field(
-        default_factory=lambda: _scale(0.55, 0.85),
-        description="Share of diabetics with HbA1c controlled (HEDIS-like; assumption).")
+        default_factory=lambda: _scale(0.55, 0.85, 1.0, [
+            0.06817, 0.1151, 0.1877, 0.2911, 0.4218, 0.5646, 0.6973, 0.8037, 0.8792], True),
+        description="Share of diabetics with HbA1c controlled; 1 - the share stands for "
+        "QualityID 001 (HbA1c poor control). Deciles: " + APP_CALIBRATION + "; "
+        "floor/ceiling: assumption.")
     annual_visit_share: QualityMeasureScale = Field(
-        default_factory=lambda: _scale(0.70, 0.95),
-        description="Share of members with at least one primary-care visit in the year "
-        "(assumption).")
+        default_factory=lambda: _scale(0.70, 0.95, 1.0, [
+            0.003573, 0.01015, 0.02851, 0.07744, 0.1936, 0.4072, 0.6627, 0.849, 0.9414]),
+        description="Share of members with at least one primary-care visit in the year; "
+        "stands for the screening/process measures that need a visit (QualityID 134 "
+        "depression screening, 113, 112, 110, 226, 318, 438). Deciles: " + APP_CALIBRATION
+        + "; floor/ceiling: assumption.")
     ed_visits_per_1000: QualityMeasureScale = Field(
         default_factory=lambda: _scale(800.0, 450.0, 0.5),
-        description="ED visits per 1,000 person-years (lower is better; assumption).")
+        description="ED visits per 1,000 person-years (lower is better; assumption). Not an "
+        "APP measure: no deciles by default, so scored only with `scoring: linear`.")
     acsc_admissions_per_1000: QualityMeasureScale = Field(
-        default_factory=lambda: _scale(45.0, 15.0, 0.5),
-        description="Preventable (ACSC) admissions per 1,000 (AHRQ PQI-like; assumption).")
+        default_factory=lambda: _scale(45.0, 15.0, 1.0, [
+            104.6, 86.82, 72.04, 59.77, 49.6, 41.15, 34.15, 28.33, 23.51], True),
+        description="Preventable (ACSC) admissions per 1,000 (AHRQ PQI-like); stands for "
+        "Measure 484 (admissions for patients with multiple chronic conditions). Deciles: "
+        + APP_CALIBRATION + "; floor/ceiling: assumption.")
 
     @model_validator(mode="after")
     def _some_weight(self) -> Quality:
-        if not any(getattr(self, name).weight > 0 for name in type(self).model_fields):
-            raise ValueError("at least one quality measure needs a positive weight")
+        names = [n for n in type(self).model_fields if n != "scoring"]
+        app = self.scoring == "app_deciles"
+        if not any(getattr(self, n).weight > 0 and (not app or getattr(self, n).deciles)
+                   for n in names):
+            raise ValueError("at least one quality measure needs a positive weight"
+                             + (" and deciles (scoring: app_deciles)" if app else ""))
         return self
 
 

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from sim.contracts.quality import MeasureScale, quality_score
+from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
@@ -150,11 +150,10 @@ class SettlementContext:
                                              readmitted=readmitted))
 
     @cached_property
-    def quality_scale(self) -> dict[str, MeasureScale]:
-        """The scenario's quality scale as rule objects."""
-        q = self.scenario.quality
-        return {name: MeasureScale(name, getattr(q, name).floor, getattr(q, name).ceiling,
-                                   getattr(q, name).weight) for name in MEASURES}
+    def quality_scale(self) -> Scale:
+        """The scenario's quality scale as rule objects (APP decile benchmarks or linear
+        scales, :func:`sim.contracts.quality.scale_from_scenario`)."""
+        return scale_from_scenario(self.scenario.quality, MEASURES)
 
     def memo(self, key: tuple, compute):  # noqa: ANN001 - any value
         """``compute()`` once per run context and key (for contracts' per-year constants)."""
@@ -172,11 +171,26 @@ class SettlementContext:
         key = ("quality", year, label)
         if key not in self._cache:
             m = self.measures(year, mask)
-            scored = {k: v for k, v in m.items() if not np.isnan(v)}
-            score = (float(quality_score(scored, self.quality_scale, missing="reweight")["score"])
-                     if scored else float("nan"))
-            self._cache[key] = (score, m)
+            st = self.quality_statement(m)
+            self._cache[key] = (float("nan") if st is None else float(st["score"]), m)
+            self._cache[("quality_statement", year, label)] = st
         return self._cache[key]
+
+    def quality_statement(self, measures: dict[str, float]):  # noqa: ANN201 - Statement | None
+        """The quality statement of ``measures`` (NaN measures not scored), or None when no
+        measure the scale scores has a value."""
+        scored = {k: v for k, v in measures.items()
+                  if not np.isnan(v) and k in self.quality_scale}
+        return score_measures(scored, self.quality_scale) if scored else None
+
+    def quality_points(self, year: int, label: str) -> tuple[float, float]:
+        """Best decile points among outcome measures and among the others of the group
+        ``label`` scored by :meth:`quality` (NaN when not APP-scored): what the MSSP
+        alternative quality standard looks at."""
+        st = self._cache.get(("quality_statement", year, label))
+        if st is None or "outcome_points_max" not in st.values:
+            return float("nan"), float("nan")
+        return float(st["outcome_points_max"]), float(st["other_points_max"])
 
     # ------------------------------------------------------------------ set by the engine
     def set_coverage(self, year: int, covered: np.ndarray, payer_of_record: np.ndarray) -> None:

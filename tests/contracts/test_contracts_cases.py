@@ -37,6 +37,18 @@ def _quality(measures: dict[str, float], scale: dict[str, Any] | None = None,
         measures, None if scale is None else quality.scale_from_config(scale), missing)
 
 
+def _app(measures: dict[str, float], benchmarks: dict[str, Any], missing: str = "error"
+         ) -> Statement:
+    benches = {k: quality.DecileBenchmark(k, tuple(v["deciles"]), v.get("weight", 1.0),
+                                          v.get("outcome", False))
+               for k, v in benchmarks.items()}
+    return quality.app_quality_score(measures, benches, missing)
+
+
+def _decile_points(value: float, deciles: list[float]) -> float:
+    return quality.decile_points(value, quality.DecileBenchmark("m", tuple(deciles)))
+
+
 def _inf(corridors: list[list[Any]] | None) -> list[tuple[float, float]] | None:
     # YAML writes an open-ended band as .inf; lists become tuples.
     return None if corridors is None else [(float(u), float(s)) for u, s in corridors]
@@ -81,6 +93,12 @@ CONTRACTS: dict[str, Callable[..., Any]] = {
     "reach_pcc_pmpm": reach.pcc_pmpm,
     "reach_stop_loss_payout": reach.stop_loss_payout,
     "quality": _quality,
+    "app_quality": _app,
+    "decile_points": _decile_points,
+    "quality_standard": quality.quality_standard_met,
+    "mips_national_scaling": ffs.national_scaling,
+    "mips_low_volume": ffs.low_volume_exempt,
+    "apm_incentive": ffs.apm_incentive,
 }
 
 

@@ -27,7 +27,8 @@ def test_each_settler_is_a_complete_plug_in(settler):
 def test_registry_tables_replace_the_old_ones():
     # the table that lived in sim/settlement/book.py, now declared by the settlers
     assert SETTLEMENT_KINDS == {"p4p_adjustment", "shared_savings", "bundle_reconciliation",
-                                "capitation_settlement", "reach_reconciliation"}
+                                "capitation_settlement", "reach_reconciliation",
+                                "apm_incentive"}
     # the statements printed by `vbcsim run` (was a tuple in sim/settlement/report.py)
     assert set(SHOWN_STATEMENTS) == {"capitation", "bundled", "mssp", "reach", "mssp_benchmark",
                                      "bundled_target", "reach_benchmark"}

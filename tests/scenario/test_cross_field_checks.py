@@ -78,10 +78,21 @@ plan:
 
 
 def test_mssp_alternative_standard_refused_in_the_first_early_year(tmp_path: Path) -> None:
-    # Plan years 0-2 are PY2020-2022: the first of them is named.
-    body = "economics: {first_calendar_year: 2020}\nhorizon_years: 5\n"
+    # Plan years 0-2 are PY2020-2022: the first of them is named. A score-only alternative
+    # standard set by hand cannot apply before PY2023; the default (none: the rule's own
+    # years, sim.contracts.quality.quality_standard_met) needs no refusal.
+    contract = """plan:
+  - years: all
+    contracts:
+      - {type: ffs, payer: medicare}
+      - {type: mssp, payer: medicare, aco: primary_care_group, track: BASIC_B,
+         quality_standard_score: 40, alternative_standard_score: 30}
+"""
+    body = "economics: {first_calendar_year: 2020}\nhorizon_years: 5\n" + contract
     with pytest.raises(ScenarioError, match="plan year 0 .*performance year 2020"):
         load_scenario(_write(tmp_path, "mssp_one_sided.yaml", body))
+    assert load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
+                                "economics: {first_calendar_year: 2020}\n"))
     ok = load_scenario(_write(tmp_path, "mssp_one_sided.yaml",
                               "economics: {first_calendar_year: 2023}\n"))
     assert ok.economics.first_calendar_year == 2023

@@ -78,9 +78,10 @@ def test_shipped_scenario_unset_fields_equal_the_reference(path):
     ({"population": {"conditions": {"hypertension": {}}}},
      ("population", "conditions", "hypertension"), (0.58, 0.4, 0.25)),
     ({"quality": {"ed_visits_per_1000": {"weight": 0.5}}},
-     ("quality", "ed_visits_per_1000"), (800.0, 450.0, 0.5)),
+     ("quality", "ed_visits_per_1000"), (800.0, 450.0, 0.5, None, False)),
     ({"quality": {"acsc_admissions_per_1000": {"weight": 2}}},
-     ("quality", "acsc_admissions_per_1000"), (45.0, 15.0, 2.0)),
+     ("quality", "acsc_admissions_per_1000"),
+     (45.0, 15.0, 2.0, [104.6, 86.82, 72.04, 59.77, 49.6, 41.15, 34.15, 28.33, 23.51], True)),
 ])
 def test_partial_block_keeps_the_documented_rest(given, field, expected):
     value: Any = scenario_from_dict(given)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from settle_support import PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.ffs.rules import budget_neutral_scaling, mips_adjustment
+from sim.contracts.ffs.rules import budget_neutral_scaling, mips_adjustment, national_scaling
+from sim.contracts.ffs.settler import PROFESSIONAL
 from sim.replication import simulate_replication
 
 
@@ -54,6 +55,15 @@ P4P_PROVIDERS = [
     {"name": "specialists", "kind": "specialist"},
     {"name": "hospital", "kind": "hospital"},
 ]
+CLINICIANS = ("pc_a", "pc_b", "specialists")
+
+
+def professional_paid(r, year: int, name: str) -> float:
+    """Covered professional services (PFS professional claims, not labs) billed by
+    ``name`` in ``year``: the base MIPS adjusts."""
+    c = r.claims(year)
+    m = PROFESSIONAL[c["service"]] & (c["provider"] == r.pindex(name))
+    return float(c["paid"][m].sum())
 
 
 @pytest.fixture(scope="module")
@@ -64,42 +74,53 @@ def p4p_run():
     return run(sc, seed=1)
 
 
-def test_p4p_adjusts_each_providers_ffs_revenue_by_its_score(p4p_run):
+def test_mips_adjusts_only_clinicians_professional_services_two_years_later(p4p_run):
     r = p4p_run
-    providers = r.run.providers.names  # incl. the implicit unlisted post-acute and other
-    signs = set()
+    cal = r.sc.economics.first_calendar_year
     for year in range(r.sc.horizon_years):
-        for name in providers:
-            score = r.metric(name, "quality_score", year)
-            revenue = r.metric(name, "ffs_revenue_usd", year)
-            expected = mips_adjustment(score) * revenue
-            assert close(r.metric(name, "settlement_usd", year), expected), (year, name)
-            signs.add(np.sign(expected))
-        # the group that manages care scores higher than the one that does not
-        assert r.metric("pc_a", "quality_score", year) > r.metric("pc_b", "quality_score", year)
-    assert -1 in signs  # some adjustment was a penalty
+        for name in r.run.providers.names:
+            settled = r.metric(name, "settlement_usd", year)
+            if name not in CLINICIANS:  # hospitals, post-acute, other: no MIPS
+                assert settled == 0.0, (year, name)
+                continue
+            st = r.statement(year, "ffs", name)
+            base = professional_paid(r, year, name)
+            assert close(st["mips_base_usd"], base)  # professional services only...
+            assert close(st["allowed_usd"], r.metric(name, "ffs_revenue_usd", year))
+            assert base < st["allowed_usd"]  # ... not the labs the group bills too
+            assert close(settled, st["adjustment_usd"])
+            assert st["scaling_factor"] == pytest.approx(national_scaling(cal + year))
+            if year >= 2:  # the score of performance year - 2, a plan year we can read
+                score = r.metric(name, "quality_score", year - 2)
+                assert st["quality_score"] == pytest.approx(score, abs=1e-9)
+                assert close(settled, mips_adjustment(score, 0.09, national_scaling(cal + year))
+                             * base)
+    # the group that manages care scores higher, and is paid a higher rate for it
+    for year in range(r.sc.horizon_years):
+        assert (r.statement(year, "ffs", "pc_a")["adjustment_rate"]
+                > r.statement(year, "ffs", "pc_b")["adjustment_rate"])
 
 
 def test_p4p_budget_neutral_adjustments_sum_to_zero_unless_the_cap_binds():
-    # Score on the annual-visit share only, on a scale where the managed group and the
-    # population land above the 75-point threshold and the unmanaged group below.
-    quality = {"annual_visit_share": {"floor": 0.5, "ceiling": 0.85},
+    # Score on the annual-visit share only, on a linear scale where the managed group and
+    # the population land above the 75-point threshold and the unmanaged group below.
+    quality = {"scoring": "linear", "annual_visit_share": {"floor": 0.5, "ceiling": 0.85},
                **{m: {"weight": 0.0} for m in ("readmission_rate_30d",
                                                "diabetes_controlled_share",
                                                "ed_visits_per_1000",
                                                "acsc_admissions_per_1000")}}
     sc = scenario(size=2000, horizon=2, providers=P4P_PROVIDERS, quality=quality,
                   plan=[{"years": "all", "contracts": [
-                      {"type": "ffs", "pay_for_performance": True, "budget_neutral": True}]}])
+                      {"type": "ffs", "pay_for_performance": True, "budget_neutral": True,
+                       "mips_lag_years": 0}]}])
     r = run(sc, seed=1)
-    providers = r.run.providers.names
     neutral_years = 0
     for year in range(sc.horizon_years):
-        scores = np.array([r.metric(n, "quality_score", year) for n in providers])
-        revenue = np.array([r.metric(n, "ffs_revenue_usd", year) for n in providers])
-        settled = np.array([r.metric(n, "settlement_usd", year) for n in providers])
-        scaling = budget_neutral_scaling(scores, revenue)
-        assert np.allclose(settled, mips_adjustment(scores, 0.09, scaling) * revenue,
+        scores = np.array([r.metric(n, "quality_score", year) for n in CLINICIANS])
+        base = np.array([professional_paid(r, year, n) for n in CLINICIANS])
+        settled = np.array([r.metric(n, "settlement_usd", year) for n in CLINICIANS])
+        scaling = budget_neutral_scaling(scores, base)
+        assert np.allclose(settled, mips_adjustment(scores, 0.09, scaling) * base,
                            rtol=1e-9, atol=1e-6)
         assert settled.min() < 0 < settled.max()
         if scaling < 3.0:
@@ -108,3 +129,35 @@ def test_p4p_budget_neutral_adjustments_sum_to_zero_unless_the_cap_binds():
         else:  # the 3.0 limit binds: the payer keeps the rest of the penalties
             assert settled.sum() < 0
     assert neutral_years >= 1
+
+
+def test_qualifying_apm_participants_are_exempt_and_paid_the_apm_incentive():
+    # ENHANCED (an Advanced APM) from plan year 0, calendar 2022: QP years 2022 (5%) and
+    # 2023 (3.5%) pay in plan years 2 and 3 on the professional services of years 1 and 2.
+    providers = [{"name": "pc_a", "kind": "primary_care", "panel_share": 1.0},
+                 {"name": "specialists", "kind": "specialist"},
+                 {"name": "hospital", "kind": "hospital"}]
+    sc = scenario(size=1500, horizon=4, providers=providers,
+                  economics={"first_calendar_year": 2022},
+                  plan=[{"years": "all", "contracts": [
+                      {"type": "ffs", "pay_for_performance": True},
+                      {"type": "mssp", "aco": "pc_a", "track": "ENHANCED"}]}])
+    r = run(sc, seed=2)
+    f = r.flows
+    inc = f[f.kind == "apm_incentive"]
+    assert set(inc.target) == {"pc_a"} and set(inc.source) == {"medicare"}
+    for year, rate in ((2, 0.05), (3, 0.035)):
+        paid = float(inc.loc[inc.year == year, "amount_usd"].sum())
+        assert close(paid, rate * professional_paid(r, year - 1, "pc_a"))
+        assert paid > 0
+    assert inc[inc.year < 2].empty  # QP years before the plan: no incentive
+    # pc_a is a QP from plan year 0: exempt from MIPS once its performance year is one
+    for year in (2, 3):
+        st = r.statement(year, "ffs", "pc_a")
+        assert st["adjustment_usd"] == 0.0 and "qualifying APM participant" in st.facts["exempt"]
+    # specialists are not in the ACO: MIPS applies to them
+    assert r.statement(3, "ffs", "specialists")["adjustment_rate"] != 0.0
+    # money adds up: the incentive is in the payer's spending and the group's revenue
+    yr = f[f.year == 3]
+    assert close(r.metric("medicare", "payer_spend_usd", 3),
+                 float(yr.loc[yr.source == "medicare", "amount_usd"].sum()))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from settle_support import FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, run, scenario
 
-from sim.contracts.quality import quality_score
+from sim.contracts.quality import score_measures
 from sim.metrics import population_metrics
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.settlement.context import SettlementContext
@@ -75,7 +75,7 @@ def test_no_diabetics_is_not_scored_and_the_score_reweights(no_diabetics):
             assert math.isnan(measures["diabetes_controlled_share"])  # was 1.0 in settlement
             rest = {k: v for k, v in measures.items() if k != "diabetes_controlled_share"}
             assert all(math.isfinite(v) for v in rest.values())
-            assert score == quality_score(rest, others)["score"]
+            assert score == score_measures(rest, others)["score"]
             # the results table reports that score for the primary-care group
             assert r.metric(r.sc.providers[provider].name, "quality_score", y) == score
 

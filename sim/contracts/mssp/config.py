@@ -47,14 +47,18 @@ class MSSPContract(ContractConfig):
         description="National risk-adjusted FFS growth: trends each baseline year to BY3 "
         "and BY3 to the performance year (blended with regional_growth_per_year and the "
         "ACPT).")
-    quality_standard_score: float = param(
-        40.0, unit="quality score 0-100", source="assumption (stands in for the 40th-percentile "
-        "MIPS quality performance standard)", ge=0, le=100,
-        description="Score at or above which the quality performance standard is met.")
-    alternative_standard_score: float = param(
-        30.0, unit="quality score 0-100", source="assumption (alternative standard, 10th "
-        "percentile)", ge=0, le=100,
-        description="Score at or above which the alternative standard is met.")
+    quality_standard_score: float | None = param(
+        None, unit="quality score 0-100", source="42 CFR 425.512(a)(4)(i): the 30th (PY2022-"
+        "2023) / 40th (PY2024 on) percentile MIPS quality score; 77.03 for PY2024 from the CMS "
+        "PY2024 ACO PUF (sim.contracts.quality.QPS_SCORE_BY_YEAR)", ge=0, le=100,
+        description="Score at or above which the quality performance standard is met (None: "
+        "the performance year's percentile score).")
+    alternative_standard_score: float | None = param(
+        None, unit="quality score 0-100", source="42 CFR 425.512(a)(4)(ii) (PY2023 on)",
+        ge=0, le=100,
+        description="Score at or above which the alternative standard is met (None: the rule "
+        "itself, the 10th percentile on one outcome measure and the 40th on another, read "
+        "from the measures' decile points).")
     prior_agreement_periods: int = param(
         0, unit="agreement periods", source="42 CFR 425.601(a)(8)(ii)(B), 425.656(c)(1); "
         "CMS MSSP PUF PY2024 Agreement_Period_Num (median 2)", ge=0, le=10,
@@ -111,13 +115,21 @@ class MSSPContract(ContractConfig):
         """The benchmark comes from the three baseline years of the agreement."""
         return True
 
+    def advanced_apm(self) -> bool:
+        """BASIC level E and ENHANCED (and the legacy Tracks 2 and 3) are Advanced APMs (CMS
+        QPP Advanced APM list; 42 CFR 414.1415 nominal risk)."""
+        return self.track in ("BASIC_E", "ENHANCED", "TRACK_2", "TRACK_3")
+
     def exclusive_group(self) -> str:
         return "acc"  # an ACO: MSSP and REACH exclude each other
 
     def check_years(self, where: str, plan_years: Iterable[int], scenario: Any) -> None:
         """The MSSP alternative quality standard exists from PY2023 (42 CFR
         425.512(a)(4)(ii)): refuse an MSSP contract that could reach it earlier."""
-        if self.alternative_standard_score >= self.quality_standard_score:
+        if self.alternative_standard_score is None:
+            return  # the rule itself applies the alternative standard from PY2023 only
+        if (self.quality_standard_score is not None
+                and self.alternative_standard_score >= self.quality_standard_score):
             return
         first = scenario.economics.first_calendar_year
         early = [y for y in plan_years if first + y < ALTERNATIVE_STANDARD_FROM]
@@ -129,5 +141,5 @@ class MSSPContract(ContractConfig):
                 f"alternative quality performance standard exists from "
                 f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); set "
                 f"first_calendar_year >= {ALTERNATIVE_STANDARD_FROM - y}, or set the "
-                f"contract's alternative_standard_score to its quality_standard_score "
-                f"({self.quality_standard_score:g}) to have no alternative standard")
+                f"contract's alternative_standard_score to none (the rule's own years) or "
+                f"to its quality_standard_score to have no alternative standard")

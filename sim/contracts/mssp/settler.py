@@ -39,6 +39,7 @@ from sim.contracts.mssp.benchmark import (
 )
 from sim.contracts.mssp.config import MSSPContract
 from sim.contracts.mssp.rules import settle_performance_year
+from sim.contracts.quality import quality_standard_met
 from sim.contracts.settler import (
     SETTLEMENT,
     BaseSettler,
@@ -225,11 +226,16 @@ def expected_benchmark(ctx: Context, settler: BaseSettler, contract_type: str,
     return hb.payer, py, float(hb.updated(year, py, float(inp.exp.risk[hb.payer]))["benchmark_usd"])
 
 
-def quality_standard(score: float, cfg: object) -> str:
-    """MSSP quality standard met, alternative or failed for a score."""
-    if score >= cfg.quality_standard_score:  # type: ignore[attr-defined]
-        return "met"
-    return "alternative" if score >= cfg.alternative_standard_score else "failed"  # type: ignore[attr-defined]
+def quality_standard(score: float, cfg: object, performance_year: int = 2024,
+                     points: tuple[float, float] = (float("nan"), float("nan"))) -> str:
+    """MSSP quality standard met, alternative or failed for a score in a calendar
+    performance year (:func:`sim.contracts.quality.quality_standard_met`: the year's
+    percentile score unless the contract sets ``quality_standard_score``; the alternative
+    standard from the outcome/other measures' decile ``points`` unless it sets
+    ``alternative_standard_score``)."""
+    return quality_standard_met(
+        score, performance_year, points[0], points[1],
+        cfg.quality_standard_score, cfg.alternative_standard_score)  # type: ignore[attr-defined]
 
 
 class MSSPSettler(BaseSettler):
@@ -248,8 +254,10 @@ class MSSPSettler(BaseSettler):
             ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years,
             OutsideWorld.of(cfg))
         members = ctx.members(year, p, a)
-        score, _ = ctx.quality(year, members, f"{cfg.payer}/{cfg.aco}")
-        standard = quality_standard(score, cfg)
+        label = f"{cfg.payer}/{cfg.aco}"
+        score, _ = ctx.quality(year, members, label)
+        standard = quality_standard(score, cfg, ctx.scenario.economics.first_calendar_year
+                                    + year, ctx.quality_points(year, label))
         # Participant revenue: FFS paid to the ACO, plus its own services a capitation
         # contract pays instead (at their FFS value, as they count in the expenditure).
         c = ctx.claims(year)
@@ -289,7 +297,11 @@ class MSSPSettler(BaseSettler):
             e = max(expenditure, 0.0)
             return float(settle_performance_year(
                 track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
-                expenditure_usd=e, quality_score=score, quality_standard=quality_standard(score, cfg),
+                expenditure_usd=e, quality_score=score,
+                # below the standard, expect the alternative one (every PY2024 ACO under
+                # the 40th percentile met it, CMS PY2024 PUF): the measures' points are
+                # not part of the expected panel
+                quality_standard=quality_standard(score, cfg, cal + year, (10.0, 10.0)),
                 msr=cfg.msr, mlr=cfg.mlr, low_revenue=revenue < LOW_REVENUE_SHARE * e,
                 participant_revenue_usd=revenue, performance_year=cal + year,
                 agreement_start_year=cal + period_start)["earned_usd"])

@@ -86,6 +86,11 @@ class REACHContract(ContractConfig):
         """The benchmark (and the primary-care capitation rate) come from baseline years."""
         return True
 
+    def advanced_apm(self) -> bool:
+        """ACO REACH (Global and Professional) is an Advanced APM (CMS QPP Advanced APM
+        list)."""
+        return True
+
     def exclusive_group(self) -> str:
         return "acc"  # an ACO: MSSP and REACH exclude each other
 
