@@ -206,7 +206,7 @@ def _regional_run(ratio: float, first_calendar_year: int = 2025):
     """BASIC A for pc_a (fixed levers) with the region at ``ratio`` x the ACO's historical
     benchmark; the agreement starts in ``first_calendar_year``."""
     contract = {"type": "mssp", "aco": "pc_a", "track": "BASIC_A", "msr": 0.0,
-                "regional_to_aco_ratio": ratio, "alternative_standard_score": 40.0}
+                "regional_to_aco_ratio": ratio}
     sc = scenario(size=1500, horizon=1, providers=PROVIDERS_2PC, payers=TWO_PAYERS,
                   economics={"first_calendar_year": first_calendar_year},
                   plan=[{"years": "all", "contracts": [FFS_ALL, COMMERCIAL_FFS, contract]}])
