@@ -169,8 +169,9 @@ _ENTRIES: tuple[Metric, ...] = (
            "payer_economics"),
     _usd("payer_spend_per_capita_usd", "Payer spending per capita", "lower", "payer_economics",
          unit=USD_PY, key=True),
-    _usd("health_sector_cost_usd", "Health-sector cost (care at payer prices, effort, "
-         "investments; no transfers)", "lower", "payer_economics"),
+    _usd("health_sector_cost_usd", "Health-sector cost", "lower", "payer_economics",
+         unit="USD per year (care at the payer's prices without transfers, plus providers' "
+         "effort and investment costs)"),
     # ---- risk over the plan (statistics across replications of a provider's results)
     _usd("margin_npv_usd", "Net present value of the margin", "higher", "risk",
          unit="USD over the plan"),

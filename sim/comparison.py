@@ -200,11 +200,14 @@ def _diff_stats(diff: pd.Series) -> dict[str, float]:
 
 
 def default_metrics(results: pd.DataFrame) -> list[tuple[str, str]]:
-    """(entity, metric) pairs compared by default: payer spending and QALYs of the
-    population, each entity's margin and settlement, each payer's spending."""
+    """(entity, metric) pairs compared by default: payer spending, health-sector cost,
+    QALYs of the open panel and of the closed cohort (population), each entity's margin
+    and settlement, each payer's spending."""
     pairs = set(zip(results["entity"].astype(str), results["metric"].astype(str), strict=True))
     spend = payer_spending_metric(results)
-    out = [(e, m) for e, m in [("population", spend), ("population", "qalys")] if (e, m) in pairs]
+    out = [(e, m) for e, m in [("population", spend), ("population", HEALTH_SECTOR_COST),
+                               ("population", "qalys"), ("population", COHORT_QALYS)]
+           if (e, m) in pairs]
     entities = list(dict.fromkeys(results["entity"].astype(str)))
     for metric in ("margin_usd", "settlement_usd", "payer_spend_usd"):
         out += [(e, metric) for e in entities
