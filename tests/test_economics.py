@@ -105,3 +105,34 @@ def test_more_care_management_spending_worsens_the_health_sector_icer():
         assert b["icer_usd_per_qaly"] > a["icer_usd_per_qaly"]
     # the payer's view does not see the providers' spending
     assert a["nmb_payer_mean"] == pytest.approx(b["nmb_payer_mean"], rel=1e-12)
+
+
+def test_risk_table_reads_cash_by_payment_date():
+    """Hand-made table: two replications of one provider over two plan years. The accrual
+    margin never dips below zero; the cash does, because the year-1 repayment is paid
+    after the horizon and the year-0 savings only in year 1."""
+    from sim.risk import risk_table
+
+    rows = []
+    for rep, (cash0, cash1, after, pv, paid1) in enumerate(
+            [(-100.0, 250.0, -400.0, -20.0, 250.0), (50.0, 60.0, 10.0, 100.0, -5.0)]):
+        for year, metric, value in ((0, "margin_usd", 10.0), (1, "margin_usd", 10.0),
+                                    (0, "cash_net_usd", cash0), (1, "cash_net_usd", cash1),
+                                    (0, "cash_after_horizon_usd", 0.0),
+                                    (1, "cash_after_horizon_usd", after),
+                                    (0, "margin_pv_usd", pv / 2), (1, "margin_pv_usd", pv / 2),
+                                    (0, "settlement_paid_usd", 0.0),
+                                    (1, "settlement_paid_usd", paid1)):
+            rows.append((rep, "s", year, "acme", metric, value))
+    res = pd.DataFrame(rows, columns=["replication", "scenario", "year", "entity", "metric",
+                                      "value"])
+    total = risk_table(res).set_index("entity").loc["acme"]
+    # replication 0: cumulative cash -100, 150, -250; replication 1: 50, 110, 120
+    assert total["worst_cash_mean"] == pytest.approx((-250.0 + 50.0) / 2)
+    assert total["p_cash_below_zero"] == pytest.approx(0.5)
+    assert total["p_cumulative_loss"] == 0.0  # the accrual view sees no hole
+    assert total["margin_pv_mean"] == pytest.approx(40.0)
+    assert total["p_negative_margin_pv"] == pytest.approx(0.5)
+    by_year = risk_table(res, over_years="by_year").set_index(["entity", "year"])
+    assert by_year.loc[("acme", 1), "p_owing_paid"] == pytest.approx(0.5)
+    assert by_year.loc[("acme", 0), "p_owing_paid"] == 0.0
