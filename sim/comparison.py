@@ -14,7 +14,13 @@ table has it, else ``spend_total_usd``):
 
 * ``incremental`` — plan totals (sums over years) of payer spending, QALYs, and each
   entity's ``margin_usd``, scenario minus reference;
-* ``cost_effectiveness`` — discounted incremental payer spending (cost) and QALYs, where
+* ``cost_effectiveness`` — discounted incremental cost and QALYs (``docs/economics.md``):
+  cost of the perspective (``health_sector``, the default: ``health_sector_cost_usd``,
+  care at the payer's prices net of transfers plus providers' effort and investment costs;
+  ``payer``: payer spending; the payer's figures are always in the ``*_payer`` columns),
+  QALYs of the closed cohort (the members at the start, followed to the horizon) plus the
+  discounted remaining QALYs of its survivors at the horizon (:func:`health_outcome`; the
+  open panel's QALYs would count healthy entrants replacing the dead as a gain), where
   the means fall on the cost-effectiveness plane (:func:`ce_quadrant`), the ICER and the
   net monetary benefit ``NMB = wtp x dQALY - dCost`` at each willingness-to-pay, with
   P(NMB > 0). Dominance is reported as such, never as a negative ICER (Drummond et al.,
@@ -194,11 +200,14 @@ def _diff_stats(diff: pd.Series) -> dict[str, float]:
 
 
 def default_metrics(results: pd.DataFrame) -> list[tuple[str, str]]:
-    """(entity, metric) pairs compared by default: payer spending and QALYs of the
-    population, each entity's margin and settlement, each payer's spending."""
+    """(entity, metric) pairs compared by default: payer spending, health-sector cost,
+    QALYs of the open panel and of the closed cohort (population), each entity's margin
+    and settlement, each payer's spending."""
     pairs = set(zip(results["entity"].astype(str), results["metric"].astype(str), strict=True))
     spend = payer_spending_metric(results)
-    out = [(e, m) for e, m in [("population", spend), ("population", "qalys")] if (e, m) in pairs]
+    out = [(e, m) for e, m in [("population", spend), ("population", HEALTH_SECTOR_COST),
+                               ("population", "qalys"), ("population", COHORT_QALYS)]
+           if (e, m) in pairs]
     entities = list(dict.fromkeys(results["entity"].astype(str)))
     for metric in ("margin_usd", "settlement_usd", "payer_spend_usd"):
         out += [(e, metric) for e in entities
@@ -227,12 +236,57 @@ def incremental(
     return pd.DataFrame(rows)
 
 
+#: Perspectives of cost-effectiveness (``economics.perspective``; docs/economics.md).
+PERSPECTIVES = ("health_sector", "payer")
+HEALTH_SECTOR_COST = "health_sector_cost_usd"
+#: The closed cohort's QALYs and its remaining QALYs at year end (the terminal value).
+COHORT_QALYS, COHORT_TERMINAL = "cohort_qalys", "cohort_qale_end"
+
+
+def cost_metric(results: pd.DataFrame, perspective: str = "health_sector") -> str:
+    """The cost of a ``perspective``: ``health_sector_cost_usd`` (health sector; payer
+    spending when the table lacks it) or :func:`payer_spending_metric` (payer)."""
+    if perspective not in PERSPECTIVES:
+        raise ValueError(f"perspective: expected one of {', '.join(PERSPECTIVES)}, got "
+                         f"{perspective!r}")
+    if perspective == "health_sector" and HEALTH_SECTOR_COST in set(results["metric"].unique()):
+        return HEALTH_SECTOR_COST
+    return payer_spending_metric(results)
+
+
+def outcome_basis(results: pd.DataFrame) -> str:
+    """``"closed cohort + terminal value"`` when the table has the closed cohort's metrics,
+    else ``"open panel"`` (older results: QALYs of whoever was a member)."""
+    return ("closed cohort + terminal value" if COHORT_QALYS in set(results["metric"].unique())
+            else "open panel")
+
+
+def health_outcome(results: pd.DataFrame, discount_rate: float) -> pd.DataFrame:
+    """Replication x scenario discounted QALYs that cannot reward death: the closed
+    cohort's QALYs over the plan years (year t discounted by (1 + r)^t) plus its remaining
+    QALYs at the end of the last plan year T, discounted by (1 + r)^(T + 1) (the terminal
+    value; ``docs/economics.md``). Tables without the cohort metrics fall back to the open
+    panel's ``qalys``."""
+    if COHORT_QALYS not in set(results["metric"].unique()):
+        return plan_values(results, "population", "qalys", discount_rate)
+    qalys = plan_values(results, "population", COHORT_QALYS, discount_rate)
+    rows = results[(results["entity"] == "population") & (results["metric"] == COHORT_TERMINAL)]
+    first, last = results["year"].min(), rows["year"].max()
+    end = rows[rows["year"] == last].groupby(["replication", "scenario"], observed=True)[
+        "value"].sum().unstack("scenario")
+    end.columns = [str(c) for c in end.columns]
+    return qalys + end.reindex_like(qalys) / (1.0 + discount_rate) ** (last - first + 1)
+
+
 def _cost_qalys(
-    results: pd.DataFrame, discount_rate: float
+    results: pd.DataFrame, discount_rate: float, perspective: str = "health_sector",
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    cost = plan_values(results, "population", payer_spending_metric(results), discount_rate)
-    qalys = plan_values(results, "population", "qalys", discount_rate)
-    if cost.empty or qalys.empty:
+    cost = plan_values(results, "population", cost_metric(results, perspective), discount_rate)
+    if cost.empty or "qalys" not in set(results["metric"].unique()) and \
+            COHORT_QALYS not in set(results["metric"].unique()):
+        return None
+    qalys = health_outcome(results, discount_rate)
+    if qalys.empty:
         return None
     return cost, qalys
 
@@ -295,13 +349,15 @@ def icer_text(d_cost: float, d_qalys: float) -> str:
 
 
 def ce_differences(
-    results: pd.DataFrame, reference: str, discount_rate: float = DEFAULT_DISCOUNT_RATE
+    results: pd.DataFrame, reference: str, discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    perspective: str = "health_sector",
 ) -> pd.DataFrame:
     """The points of the cost-effectiveness plane: per replication and scenario other than
-    ``reference``, the discounted plan-total differences of payer spending (``d_cost_usd``)
-    and QALYs (``d_qalys``) from the reference, paired by replication, and the
-    ``quadrant`` of each (:func:`ce_quadrant`). Empty without QALYs or the reference."""
-    both = _cost_qalys(results, discount_rate)
+    ``reference``, the discounted plan-total differences of cost (``d_cost_usd``, of the
+    ``perspective``: :func:`cost_metric`) and QALYs (``d_qalys``: :func:`health_outcome`)
+    from the reference, paired by replication, and the ``quadrant`` of each
+    (:func:`ce_quadrant`). Empty without QALYs or the reference."""
+    both = _cost_qalys(results, discount_rate, perspective)
     columns = ["replication", "scenario", "reference", "d_cost_usd", "d_qalys", "quadrant"]
     if both is None or reference not in both[0]:
         return pd.DataFrame(columns=columns)
@@ -324,21 +380,36 @@ def ce_differences(
 
 
 def cost_effectiveness(
-    results: pd.DataFrame, reference: str, wtp: Sequence[float], discount_rate: float = DEFAULT_DISCOUNT_RATE
+    results: pd.DataFrame, reference: str, wtp: Sequence[float],
+    discount_rate: float = DEFAULT_DISCOUNT_RATE, perspective: str = "health_sector",
 ) -> pd.DataFrame:
     """ICER and NMB of every scenario against ``reference`` (discounted costs and QALYs):
     one row per scenario and willingness to pay, with ``quadrant``, ``dominance``,
     ``icer_usd_per_qaly`` (NaN when dominant or dominated) and ``verdict`` as the module
-    doc says."""
-    points = ce_differences(results, reference, discount_rate)
+    doc says, in the ``perspective`` (column ``perspective``: the cost actually used;
+    ``outcome``: closed cohort or open panel); the payer's figures are always beside them
+    (``d_cost_payer_usd``, ``icer_payer_usd_per_qaly``, ``verdict_payer``,
+    ``nmb_payer_mean``)."""
+    points = ce_differences(results, reference, discount_rate, perspective)
+    used = ("health_sector" if cost_metric(results, perspective) == HEALTH_SECTOR_COST
+            else "payer")
+    payer = ce_differences(results, reference, discount_rate, "payer")
+    basis = outcome_basis(results)
     rows = []
     for scen, part in points.groupby("scenario", sort=False):
         dc, dq = part["d_cost_usd"], part["d_qalys"]
         mc, mq = float(dc.mean()), float(dq.mean())
         quadrant = ce_quadrant(mc, mq)
+        pp = payer[payer["scenario"] == scen]
+        pc = float(pp["d_cost_usd"].mean()) if len(pp) else np.nan
         for w in wtp:
             nmb = w * dq - dc
             rows.append({
+                "perspective": used, "outcome": basis,
+                "d_cost_payer_usd": pc, "icer_payer_usd_per_qaly": icer(pc, mq),
+                "verdict_payer": icer_text(pc, mq),
+                "nmb_payer_mean": float((w * pp["d_qalys"] - pp["d_cost_usd"]).mean())
+                if len(pp) else np.nan,
                 "scenario": scen, "reference": reference, "wtp_usd_per_qaly": float(w),
                 "d_cost_usd": mc, "d_qalys": mq, "icer_usd_per_qaly": icer(mc, mq),
                 "quadrant": quadrant, "dominance": dominance(mc, mq),
@@ -353,10 +424,11 @@ def cost_effectiveness(
 
 def ceac(
     results: pd.DataFrame, wtp: Sequence[float] = DEFAULT_WTP_GRID,
-    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE, perspective: str = "health_sector",
 ) -> pd.DataFrame:
-    """Cost-effectiveness acceptability curve: P(highest NMB) per scenario and WTP."""
-    both = _cost_qalys(results, discount_rate)
+    """Cost-effectiveness acceptability curve: P(highest NMB) per scenario and WTP (costs
+    of the ``perspective``, QALYs of :func:`health_outcome`)."""
+    both = _cost_qalys(results, discount_rate, perspective)
     if both is None:
         return pd.DataFrame()
     cost, qalys = both
@@ -399,18 +471,29 @@ def probability_best(
     return pd.DataFrame(rows)
 
 
+#: The year's margin already valued by payment date at the provider discount rate.
+MARGIN_PV = "margin_pv_usd"
+
+
 def npv(results: pd.DataFrame, reference: str | None, discount_rate: float = DEFAULT_DISCOUNT_RATE,
         metric: str = "margin_usd") -> pd.DataFrame:
     """NPV of ``metric`` per scenario and entity, and its paired difference from
-    ``reference``."""
+    ``reference``: ``sum_t metric_t / (1 + discount_rate)^t`` by plan year; for
+    ``margin_pv_usd`` (each year's flows already discounted from their payment dates at the
+    scenario's provider discount rate) the plain sum, with ``discount_rate`` NaN. Column
+    ``basis`` says which."""
     rows = []
+    pv = metric == MARGIN_PV
     entities = list(dict.fromkeys(results.loc[results["metric"] == metric, "entity"]))
     for entity in entities:
-        table = plan_values(results, entity, metric, discount_rate)
+        table = plan_values(results, entity, metric, 0.0 if pv else discount_rate)
         for scen in table.columns:
             v = table[scen].dropna()
             row = {"scenario": scen, "entity": entity, "metric": metric,
-                   "discount_rate": discount_rate, "npv_mean": float(v.mean()),
+                   "discount_rate": np.nan if pv else discount_rate,
+                   "basis": ("payment dates, provider discount rate" if pv
+                             else "plan years, given discount rate"),
+                   "npv_mean": float(v.mean()),
                    "npv_p2.5": float(v.quantile(0.025)), "npv_p97.5": float(v.quantile(0.975)),
                    "p_negative": float((v < 0).mean())}
             if reference is not None and reference in table and scen != reference:
@@ -494,12 +577,19 @@ class Comparison:
                                             c[4]]).rstrip())
         ce = self.cost_effectiveness
         if not ce.empty:
-            lines += ["", f"Cost-effectiveness (payer spending vs QALYs, discounted at "
-                      f"{self.discount_rate:.1%} a year):"]
+            first = ce.iloc[0]
+            what = str(first.get("perspective", "payer")).replace("_", "-")
+            lines += ["", f"Cost-effectiveness ({what} perspective: "
+                      f"{'health-sector cost' if what == 'health-sector' else 'payer spending'}"
+                      f" vs QALYs of the {first.get('outcome', 'open panel')}, discounted at "
+                      f"{self.discount_rate:.1%} a year; payer perspective beside):"]
             for scen, part in ce.groupby("scenario", sort=False):
                 first = part.iloc[0]
                 lines.append(f"  {scen}: dCost {first['d_cost_usd']:,.0f} USD, dQALYs "
                              f"{first['d_qalys']:.3g}, ICER: {first['verdict']}")
+                if what != "payer" and "d_cost_payer_usd" in first:
+                    lines.append(f"    payer perspective: dCost {first['d_cost_payer_usd']:,.0f}"
+                                 f" USD, ICER: {first['verdict_payer']}")
                 for r in part.to_dict("records"):
                     lines.append(f"    WTP {r['wtp_usd_per_qaly']:,.0f}: NMB "
                                  f"{r['nmb_mean']:,.0f} USD, P(NMB > 0) = "
@@ -515,10 +605,11 @@ def compare_results(
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     metrics: Sequence[tuple[str, str]] | None = None,
     align_horizon: str | None = None,
+    perspective: str = "health_sector",
 ) -> Comparison:
     """Every comparison of the module doc, against ``reference``; scenarios with different
     plan years only with ``align_horizon="shortest"`` (over their common years;
-    :func:`check_comparable`)."""
+    :func:`check_comparable`); cost-effectiveness in the ``perspective`` (payer beside)."""
     names = list(dict.fromkeys(results["scenario"].astype(str)))
     if reference not in names:
         raise ValueError(f"reference {reference!r} is not among the scenarios {names}")
@@ -532,10 +623,13 @@ def compare_results(
     return Comparison(
         reference=reference,
         incremental=incremental(results, reference, metrics),
-        cost_effectiveness=cost_effectiveness(results, reference, wtp, discount_rate),
-        ceac=ceac(results, grid, discount_rate),
+        cost_effectiveness=cost_effectiveness(results, reference, wtp, discount_rate,
+                                              perspective),
+        ceac=ceac(results, grid, discount_rate, perspective),
         best=probability_best(results, metrics),
-        npv=npv(results, reference, discount_rate),
+        npv=pd.concat([t for t in (npv(results, reference, discount_rate),
+                                   npv(results, reference, discount_rate, MARGIN_PV))
+                       if not t.empty] or [pd.DataFrame()], ignore_index=True),
         cumulative_savings=cumulative_savings(results, reference),
         wtp=tuple(float(w) for w in wtp),
         discount_rate=discount_rate,
@@ -546,6 +640,7 @@ def compare_results(
 __all__ = [
     "ALIGNMENTS",
     "DEFAULT_WTP",
+    "PERSPECTIVES",
     "QUADRANTS",
     "DEFAULT_WTP_GRID",
     "Comparison",
@@ -557,13 +652,16 @@ __all__ = [
     "check_comparable",
     "compare_results",
     "cost_effectiveness",
+    "cost_metric",
     "cumulative_savings",
     "default_metrics",
     "dominance",
     "icer",
+    "health_outcome",
     "icer_text",
     "incremental",
     "npv",
+    "outcome_basis",
     "payer_spending_metric",
     "plan_values",
     "probability_best",

@@ -12,6 +12,19 @@ denominator is empty (no stay, no living diabetic) is NaN. The per-1,000 rates h
 ``count x (1000 / person-years)`` like every utilisation rate of the table (0 without
 person-years), an arithmetic order kept from before so results stay bit-identical; the
 quality scorer's ``1000 x count / person-years`` may differ from it in the last digit.
+
+Health outcomes come in two kinds (``docs/economics.md``):
+
+* the **open panel** (``qalys``, ``qalys_per_capita``): everyone who was a member in the
+  year, entrants who replace the dead included: per-person-year figures, not a basis for
+  cost-effectiveness (more deaths bring in more healthy 65-year-olds);
+* the **closed cohort** (``cohort_*``): the members at the start of plan year 0, followed
+  to the horizon whatever happens to them: ``cohort_qalys`` in the year,
+  ``cohort_members_end`` alive at its end, and ``cohort_qale_end``, the remaining
+  quality-adjusted life expectancy of those alive at the year's end (life table x their
+  utility, discounted at the scenario's social rate; :func:`sim.economics.qalys_lost_per_death`),
+  valued at the year's end. The last plan year's ``cohort_qale_end`` is the terminal
+  value that ``sim.comparison`` adds to the cohort's QALYs.
 """
 
 from __future__ import annotations
@@ -21,7 +34,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from sim.catalogue import metric_names
-from sim.constants import DAYS_PER_YEAR, AdmissionKind
+from sim.constants import DAYS_PER_YEAR, DEFAULT_DISCOUNT_RATE, AdmissionKind
+from sim.economics import qalys_lost_per_death
 from sim.ledger import Ledger
 from sim.quality_measures import measure_counts, measure_values, readmitted_within_30d
 from sim.services import Category, Service
@@ -39,10 +53,28 @@ def top_shares(per_patient: np.ndarray, fractions: tuple[float, ...]) -> list[fl
     return [float(s[: max(1, int(round(len(s) * f)))].sum() / total) for f in fractions]
 
 
-def population_metrics(ledger: Ledger, years: int | Iterable[int]
+def cohort_outcomes(ledger: Ledger, year: int, discount_rate: float = DEFAULT_DISCOUNT_RATE
+                    ) -> tuple[float, float, float]:
+    """The closed cohort's QALYs in plan ``year``, its members alive at the year's end, and
+    their remaining discounted quality-adjusted life expectancy at the year's end."""
+    pt = ledger.patient_year
+    if "cohort" not in pt:
+        return np.nan, np.nan, np.nan
+    cohort = ledger.pyear("cohort", year)
+    alive = cohort & ledger.pyear("alive_end", year)
+    qale = qalys_lost_per_death(ledger.pyear("age", year)[alive] + 1.0,
+                                ledger.pyear("female", year)[alive],
+                                ledger.pyear("utility_end", year)[alive], discount_rate)
+    return (float(ledger.pyear("qalys", year)[cohort].sum()), float(alive.sum()),
+            float(qale.sum()))
+
+
+def population_metrics(ledger: Ledger, years: int | Iterable[int],
+                       discount_rate: float = DEFAULT_DISCOUNT_RATE,
                        ) -> dict[int, dict[str, float]]:
     """All population metrics, ``{year: {metric: value}}``, of plan years ``0..years-1``
-    (or of the plan years listed)."""
+    (or of the plan years listed); ``discount_rate`` (the social one) values the closed
+    cohort's remaining life expectancy."""
     c = ledger.claims
     adm = ledger.admissions
     cat = ledger.category
@@ -70,6 +102,7 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int]
         ys = ledger.year_stats[y]
         risk = ledger.pyear("risk_score", y)
         qalys = float(ledger.pyear("qalys", y).sum())
+        cohort_qalys, cohort_end, cohort_qale = cohort_outcomes(ledger, y, discount_rate)
         row = {
             "person_years": py,
             "members_end": float(ys.get("members_end", np.nan)),
@@ -98,6 +131,9 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int]
                                       & (deaths_day < DAYS_PER_YEAR * (y + 1))).sum()) * per1000,
             "qalys": qalys,
             "qalys_per_capita": qalys / py if py else 0.0,
+            "cohort_qalys": cohort_qalys,
+            "cohort_members_end": cohort_end,
+            "cohort_qale_end": cohort_qale,
             "risk_score_mean": float(np.average(risk, weights=py_y)) if py else 0.0,
             "pcp_wait_days_mean": ys["pcp_wait_days_mean"],
             "pcp_requests_given_up_per_1000": ys["pcp_requests_given_up"] * per1000,

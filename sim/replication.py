@@ -64,7 +64,8 @@ def simulate_replication(
             done = unsettled.pop(0)
             # 3. settle the year, 4. its metrics
             settlement.settle_year(done, care.levers_by_year[done])
-            metrics.update(population_metrics(care.ledger.only_year(done), [done]))
+            metrics.update(population_metrics(care.ledger.only_year(done), [done],
+                                              scenario.economics.discount_rate))
         year_closed(closed, care.sim_years)  # a progress bar listening in this process
     return _output(scenario, replication, metrics, settlement, behaviour)
 

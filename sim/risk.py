@@ -17,6 +17,16 @@ Sign conventions
 * The worst cumulative position of a replication is the minimum over plan years of the
   cumulative margin (``min_t sum_{s<=t} margin_s``): the deepest hole the entity is in at any
   year end.
+
+By payment date (``docs/economics.md``): margins above are booked in the year the money is
+earned; the cash arrives later (reconciliations ~9 months after the year, repayments ~11).
+When the results have them, :func:`risk_table` adds the cash view: ``margin_pv_*`` (the
+plan's margin at present value by payment date, provider discount rate: its mean, VaR95,
+CVaR95, ``p_negative_margin_pv``), the worst cumulative **cash** position (net cash by the
+year it is paid, the plan's money paid after the horizon as a last step:
+``worst_cash_mean``, ``worst_cash_p5``, ``p_cash_below_zero``) and, by year,
+``p_owing_paid`` (share of replications in which the entity repays reconciliation money
+in that calendar year).
 """
 
 from __future__ import annotations
@@ -31,6 +41,24 @@ from scipy.special import ndtri
 
 MARGIN = "margin_usd"
 SETTLEMENT = "settlement_usd"
+#: Payment-date metrics of the settlement (sim.settlement.engine, docs/economics.md).
+MARGIN_PV = "margin_pv_usd"
+CASH = "cash_net_usd"
+CASH_AFTER = "cash_after_horizon_usd"
+SETTLEMENT_PAID = "settlement_paid_usd"
+
+
+def cash_path(results: pd.DataFrame) -> pd.DataFrame:
+    """Net cash by the year it is paid (``cash_net_usd``), with the plan's money paid after
+    the horizon (``cash_after_horizon_usd`` of the last plan year) as one more step, the
+    year after the last: the rows :func:`worst_cumulative` needs for the cash position."""
+    cash = results[results["metric"] == CASH]
+    after = results[(results["metric"] == CASH_AFTER)]
+    if not after.empty:
+        last = after["year"].max()
+        after = after[after["year"] == last].assign(year=last + 1, metric=CASH)
+        cash = pd.concat([cash, after], ignore_index=True)
+    return cash
 
 
 def var(values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> float:
@@ -139,6 +167,27 @@ def risk_table(
     table = frames[0]
     for extra in frames[1:]:
         table = table.join(extra.drop(columns="n"), how="outer") if "n" in table else extra
+    if over_years == "total" and (results["metric"] == MARGIN_PV).any():
+        values = per_replication(results, MARGIN_PV, "total")
+        g = values.groupby(keys, sort=False, observed=True)["value"]
+        table = table.join(pd.DataFrame({
+            "margin_pv_mean": g.mean(),
+            "p_negative_margin_pv": g.apply(lambda x: float((x < 0).mean())),
+            f"margin_pv_var{lab}": g.apply(lambda x: var(x, alpha)),
+            f"margin_pv_cvar{lab}": g.apply(lambda x: cvar(x, alpha)),
+        }), how="left")
+    if over_years == "total" and (results["metric"] == CASH).any():
+        worst = worst_cumulative(cash_path(results), CASH)
+        g = worst.groupby(["scenario", "entity"], sort=False, observed=True)["worst_cumulative"]
+        table = table.join(pd.DataFrame({
+            "worst_cash_mean": g.mean(), "worst_cash_p5": g.quantile(0.05),
+            "p_cash_below_zero": g.apply(lambda x: float((x < 0).mean())),
+        }), how="left")
+    if over_years == "by_year" and (results["metric"] == SETTLEMENT_PAID).any():
+        values = per_replication(results, SETTLEMENT_PAID, "by_year")
+        g = values.groupby(keys, sort=False, observed=True)["value"]
+        table = table.join(pd.DataFrame({
+            "p_owing_paid": g.apply(lambda x: float((x < 0).mean()))}), how="left")
     if over_years == "total":
         worst = worst_cumulative(results, margin)
         if len(worst):
@@ -191,6 +240,7 @@ def precision(
 
 
 __all__ = [
+    "cash_path",
     "cvar",
     "per_replication",
     "precision",

@@ -109,6 +109,7 @@ class RunResult:
             wtp=self.wtp if wtp is None else wtp,
             discount_rate=self.discount_rate if discount_rate is None else discount_rate,
             align_horizon=self.align_horizon,
+            perspective=self.scenario.economics.perspective,  # issue 11 (payer beside)
         )
 
     def title(self) -> str:

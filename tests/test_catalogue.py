@@ -51,7 +51,8 @@ def test_every_metric_of_a_real_run_is_declared_with_its_stage(real_results):
     stage_of = {m: describe(m).stage for m in metrics}
     pop = res[res["entity"] == "population"]
     assert set(pop["metric"]) == set(POPULATION_METRICS) | {"payer_spend_usd",
-                                                            "payer_spend_per_capita_usd"}
+                                                            "payer_spend_per_capita_usd",
+                                                            "health_sector_cost_usd"}
     pcp = set(res.loc[res["entity"] == "primary_care_group", "metric"])
     assert {m for m in pcp if stage_of[m] == "provider_economics"} == set(PROVIDER_METRICS)
     assert {stage_of[m] for m in pcp} == {"provider_economics", "behaviour"}

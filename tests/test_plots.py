@@ -287,9 +287,15 @@ def test_ce_plane_draws_the_comparisons_per_replication_differences(run, results
         t = rows["year"] - rows["year"].min()
         disc = rows.assign(value=rows["value"] / (1 + run.discount_rate) ** t)
         tot = disc.groupby(["metric", "scenario", "replication"])["value"].sum()
-        want_x = (tot.loc[("qalys", scen)] - tot.loc[("qalys", ref)]).to_numpy()
-        want_y = (tot.loc[("payer_spend_usd", scen)]
-                  - tot.loc[("payer_spend_usd", ref)]).to_numpy()
+        # closed-cohort QALYs + the last year's remaining QALYs one year further discounted,
+        # health-sector cost (issue 11, docs/economics.md)
+        end = rows[(rows["metric"] == "cohort_qale_end") & (rows["year"] == rows["year"].max())]
+        end = end.set_index(["scenario", "replication"])["value"] / (
+            1 + run.discount_rate) ** (t.max() + 1)
+        want_x = (tot.loc[("cohort_qalys", scen)] + end.loc[scen]
+                  - tot.loc[("cohort_qalys", ref)] - end.loc[ref]).to_numpy()
+        want_y = (tot.loc[("health_sector_cost_usd", scen)]
+                  - tot.loc[("health_sector_cost_usd", ref)]).to_numpy()
         drawn = by_gid[f"points:{scen}"].get_offsets()
         np.testing.assert_allclose(drawn[:, 0], want_x, rtol=1e-12)
         np.testing.assert_allclose(drawn[:, 1], want_y, rtol=1e-12)
@@ -305,14 +311,15 @@ def test_ce_plane_draws_the_comparisons_per_replication_differences(run, results
         assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(w) and y[0] == -y[1]
     text = " ".join(t.get_text() for t in ax.texts)
     assert "dominant" in text and "dominated" in text and "saves money" in text
-    assert ax.get_xlabel().startswith("Difference in QALYs from ffs_baseline")
-    assert "payer spending" in ax.get_ylabel()
+    assert ax.get_xlabel().startswith(
+        "Difference in QALYs (closed cohort + terminal value) from ffs_baseline")
+    assert "health-sector cost" in ax.get_ylabel()
     # a RunResult's reference is the default; a subset of scenarios can be drawn
     only = plots.ce_plane(results, ref, scenarios=["mssp_one_sided"])
     assert {c.get_gid() for c in only.axes[0].collections} == {"points:mssp_one_sided",
                                                                "mean:mssp_one_sided"}
     with pytest.raises(ValueError, match="qalys"):
-        plots.ce_plane(results[results["metric"] != "qalys"], ref)
+        plots.ce_plane(results[~results["metric"].isin(["qalys", "cohort_qalys"])], ref)
 
 
 def test_ce_plane_reads_a_results_directory(run, results, tmp_path):

@@ -277,16 +277,23 @@ def test_runs_with_different_seeds_are_not_paired(dirs, tmp_path):
 
 
 def hand_value(dirs) -> tuple[np.ndarray, np.ndarray]:
-    """Per replication, mssp_one_sided minus ffs_baseline in discounted plan-total payer
-    spending and QALYs, from results.parquet with plain pandas."""
-    totals = {}
+    """Per replication, mssp_one_sided minus ffs_baseline in discounted plan-total
+    health-sector cost and closed-cohort QALYs plus the terminal value (the last year's
+    remaining QALYs, discounted one year further; docs/economics.md), from results.parquet
+    with plain pandas."""
+    totals, terminal = {}, {}
     for name, key in (("ffs_baseline", "ffs"), ("mssp_one_sided", "mssp")):
         r = pd.read_parquet(dirs[key] / "results.parquet")
         r = r[r["entity"] == "population"]
-        disc = r["value"] / (1 + RATE) ** (r["year"] - r["year"].min())
+        t = r["year"] - r["year"].min()
+        disc = r["value"] / (1 + RATE) ** t
         totals[name] = disc.groupby([r["metric"].astype(str), r["replication"]]).sum()
+        end = r[(r["metric"] == "cohort_qale_end") & (r["year"] == r["year"].max())]
+        terminal[name] = (end.set_index("replication")["value"]
+                          / (1 + RATE) ** (t.max() + 1))
     d = totals["mssp_one_sided"] - totals["ffs_baseline"]
-    return d.loc["payer_spend_usd"].to_numpy(), d.loc["qalys"].to_numpy()
+    dq = d.loc["cohort_qalys"] + terminal["mssp_one_sided"] - terminal["ffs_baseline"]
+    return d.loc["health_sector_cost_usd"].to_numpy(), dq.to_numpy()
 
 
 def test_cost_effectiveness_section(report, dirs):

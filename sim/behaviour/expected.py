@@ -44,6 +44,7 @@ from sim.care.model import (
     year_rates,
 )
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
+from sim.economics import qalys_lost_per_death
 from sim.population import raw_risk_score
 from sim.scenario.schema import Prices, Scenario
 from sim.services import Service as S
@@ -85,6 +86,7 @@ class ExpectedPanel:
     deaths: float
     episodes: np.ndarray  # (payers,) joint-replacement episodes
     episode_spend: np.ndarray  # (payers,) mean spending per episode (stay + 90 days)
+    death_qalys: float = 0.0  # QALYs the expected deaths take away (sim.economics)
 
     def total(self, payer: int) -> float:
         """Expected allowed spending of one payer's patients in the panel."""
@@ -180,6 +182,9 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
     deaths = h[H_DEATH] * expo
     qalys = float(np.sum(wt * (util * expo - cl.utility.admission_qaly_loss * unplanned)))
     death_total = float(np.sum(wt * deaths))
+    # The one rule for the value of a death (docs/economics.md), deaths at mid-year.
+    death_qalys = float(np.sum(wt * deaths * qalys_lost_per_death(
+        sample.age + 0.5, sc.population.female_share, util, sc.economics.discount_rate)))
 
     raw = raw_risk_score(sample, sample.age, sample.morb, sc.risk_score,  # type: ignore[arg-type]
                          np.full(n, float(levers[3])))
@@ -210,4 +215,5 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
         count=by_payer_count,
         lab_at_pcp_share=float(np.sum(wt * pcp) / max(np.sum(wt * visits), 1e-12)),
         risk=risk_by_payer, measures=measures, qalys=qalys, deaths=death_total,
-        episodes=episodes, episode_spend=ep_spend / np.maximum(episodes, 1e-12))
+        episodes=episodes, episode_spend=ep_spend / np.maximum(episodes, 1e-12),
+        death_qalys=death_qalys)

@@ -91,7 +91,7 @@ class ProviderProblem:
         self.sd_pp = np.where(np.isfinite(sd_per_patient), sd_per_patient,
                               self.params_cv(sc, ctx, provider) * mean_pc)
         self.ratio = ctx.reference_ratio
-        self.ctc = ctx.cost_to_charge
+        self.ctc = ctx.variable_cost_to_charge  # decisions at the margin: variable cost
         spec = [i for i, k in enumerate(ctx.provider_kinds) if k == "specialist"]
         self.spec_ctc = float(self.ctc[spec[0]]) if spec else 0.85
         self.coverage = {}
@@ -189,7 +189,7 @@ class ProviderProblem:
                 weight = 1.0 if s.pays_per_service else self.params.pass_through
                 mean += weight * m
                 face += m
-                var += v
+                var += weight * weight * v  # the variance of what is weighed (issue 11)
         self.last_face = face
         return ffs - effort, mean, var, exp
 
@@ -202,7 +202,9 @@ class ProviderProblem:
     def health(self, exp: ExpectedPanel) -> float:
         """Patient benefit valued in USD (altruism x QALY value x QALYs net of deaths)."""
         b = self.params
-        return b.altruism_weight * b.qaly_value_usd * (exp.qalys - b.qalys_lost_per_death * exp.deaths)
+        lost = (exp.death_qalys if b.qalys_lost_per_death is None  # the shared rule
+                else b.qalys_lost_per_death * exp.deaths)
+        return b.altruism_weight * b.qaly_value_usd * (exp.qalys - lost)
 
     # ------------------------------------------------------------------ objective
     def utility(self, levers: tuple[float, ...], prices: Prices | None = None,

@@ -209,7 +209,13 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     member = py > 0
     row = year - led.first_year
     diabetic_alive = pop.conditions[:, 0] & des.alive
+    # The closed cohort (members at the start of plan year 0) and what its terminal value
+    # needs: who is alive at the year's end, with which utility (sim.metrics, sim.economics).
+    cohort = (des.entered <= d0) & (des.exited > d0)
+    utility_end = np.where(des.dm_uncontrolled, util[:, 1], util[:, 0])
     for key, value in (("person_years", py), ("qalys", qaly), ("member", member),
+                       ("cohort", cohort), ("alive_end", des.alive.copy()),
+                       ("utility_end", utility_end), ("female", pop.female),
                        ("diabetic_alive_end", diabetic_alive),
                        ("dm_uncontrolled_end", des.dm_uncontrolled.copy()),
                        ("risk_score", risk_score), ("age", age)):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.comparison import DEFAULT_WTP, ce_differences, payer_spending_metric
+from sim.comparison import DEFAULT_WTP, ce_differences, cost_metric, outcome_basis
 from sim.constants import DEFAULT_DISCOUNT_RATE
 from sim.plots._common import (
     MoneyFormatter,
@@ -134,9 +134,10 @@ def ce_plane(
                 color="#555555", style="italic", zorder=1,
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
     ax.yaxis.set_major_formatter(MoneyFormatter())
-    cost = metric_label(payer_spending_metric(frame))
-    ax.set_xlabel(f"Difference in {metric_label('qalys')} from {reference} "
-                  "(discounted plan total)")
+    cost = metric_label(cost_metric(frame))  # issue 11: the perspective's cost
+    qalys = ("QALYs (closed cohort + terminal value)" if outcome_basis(frame).startswith(
+        "closed") else metric_label("qalys"))
+    ax.set_xlabel(f"Difference in {qalys} from {reference} (discounted plan total)")
     ax.set_ylabel(f"Difference in {cost.lower()} from {reference}\n(USD, discounted plan "
                   "total)")
     from matplotlib.lines import Line2D

@@ -36,8 +36,8 @@ from sim.plots._common import (
 REVENUE_STEPS = tuple((m, metric_label(m)) for m in ("ffs_revenue_usd", "capitation_revenue_usd"))
 SETTLEMENT = ("settlement_usd", metric_label("settlement_usd"))
 COST_STEPS = tuple((m, metric_label(m)) for m in (
-    "own_service_cost_usd", "paid_to_providers_usd", "investment_cost_usd", "effort_cost_usd",
-    "fixed_cost_usd"))
+    "own_service_cost_usd", "capacity_cost_usd", "paid_to_providers_usd",  # capacity: issue 11
+    "investment_cost_usd", "effort_cost_usd", "fixed_cost_usd"))
 ALWAYS = {"ffs_revenue_usd", "revenue_usd", "margin_usd"}
 #: cash-flow kinds that are not settlements (they are the revenue steps or a cost)
 NOT_SETTLEMENT = frozenset({"ffs_claims", "capitated_claims"}) | CAPITATION_KINDS

@@ -210,7 +210,9 @@ def render_value(value: pd.DataFrame, inputs: ReportInputs) -> str:
         return ""
     ref = inputs.reference
     wtp = [c for c in value.columns if c.startswith("p_nmb_positive_")]
-    head = ["Scenario", f"Payer spending vs {ref}", f"QALYs vs {ref}", "ICER"] + [
+    health_sector = "perspective" in value and (value["perspective"] == "health_sector").all()
+    cost = "Health-sector cost" if health_sector else "Payer spending"  # issue 11
+    head = ["Scenario", f"{cost} vs {ref}", f"QALYs vs {ref}", "ICER"] + [
         f"P(worth it at {fmt_money(float(c.rsplit('_', 1)[1]))}/QALY)" for c in wtp]
     out = ["<div class=\"scroll\"><table class=\"key\" id=\"value-table\"><thead><tr>"
            + "".join(f"<th scope=\"col\">{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
@@ -228,8 +230,19 @@ def render_value(value: pd.DataFrame, inputs: ReportInputs) -> str:
                   f"{_e(f'{100 * r[c]:.0f}%')}</td>" for c in wtp]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
+    if "outcome" in value:  # issue 11: say which cost and which QALYs (docs/economics.md)
+        payer = "; ".join(f"{_e(r['scenario'])}: {_e(fmt_money(r['d_cost_payer_usd']))}, "
+                          f"{_e(r['verdict_payer'])}" for r in value.to_dict("records")
+                          if "verdict_payer" in r) if health_sector else ""
+        what = ("health sector (care at the payer's prices net of transfers, plus "
+                "providers' care-management, transitional-care and investment costs)"
+                if health_sector else "payer")
+        out.append(
+            f"<p class=\"note\" id=\"value-perspective\">Perspective: {_e(what)}; QALYs of "
+            f"the {_e(str(value['outcome'].iloc[0]))}."
+            + (f" Payer perspective: {payer}." if payer else "") + "</p>")
     out.append(
-        "<p class=\"note\">Payer spending and QALYs summed over the plan, discounted at "
+        "<p class=\"note\">Costs and QALYs summed over the plan, discounted at "
         f"{inputs.discount_rate:.1%} a year, mean difference from {_e(ref)}. The ICER is the "
         "extra cost per QALY gained; a plan that saves money and gains health is "
         "<em>dominant</em>, one that costs more and loses health <em>dominated</em> (no ratio "

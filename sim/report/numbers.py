@@ -164,6 +164,9 @@ def value_table(inputs: ReportInputs) -> pd.DataFrame:
         row = {k: first[k] for k in ("scenario", "reference", "d_cost_usd", "d_qalys",
                                      "icer_usd_per_qaly", "quadrant", "dominance", "verdict",
                                      "discount_rate")}
+        # issue 11: which cost (perspective) and which QALYs; the payer's view beside
+        row.update({k: first[k] for k in ("perspective", "outcome", "d_cost_payer_usd",
+                                          "verdict_payer") if k in first})
         for r in part.itertuples():
             row[f"p_nmb_positive_{r.wtp_usd_per_qaly:.0f}"] = float(r.p_nmb_positive)
         quadrants = points.loc[points["scenario"] == scen, "quadrant"]
@@ -185,9 +188,14 @@ def value_sentence(row: pd.Series | dict) -> str:
     verdict = (f"it is {words}" if row["dominance"] else
                f"the ICER is {words}" if q else f"there is {words}")
     spread = f"; it {where[q]} in {row[f'n_{q}']} of {row['n']} replications" if q else ""
-    return (f"Cost-effectiveness against {row['reference']}: payer spending differs by "
+    cost = ("health-sector cost" if row.get("perspective") == "health_sector"
+            else "payer spending")  # issue 11: the perspective is said
+    payer = (f" (payer perspective: spending differs by {fmt_money(row['d_cost_payer_usd'])}, "
+             f"{row['verdict_payer']})" if row.get("perspective") == "health_sector"
+             and "verdict_payer" in row else "")
+    return (f"Cost-effectiveness against {row['reference']}: {cost} differs by "
             f"{fmt_money(dc)} and QALYs by {dq:+,.2f} over the plan (discounted), so "
-            f"{verdict}{spread}.")
+            f"{verdict}{spread}{payer}.")
 
 
 # --------------------------------------------------------------------------- the table

@@ -39,10 +39,14 @@ class BehaviourParams(StrictModel):
     qaly_value_usd: float = param(
         100_000.0, unit="USD per QALY", source="Neumann, Cohen & Weinstein, NEJM 2014 "
         "($100,000-150,000 per QALY)", ge=0, description="Value of a QALY to patients.")
-    qalys_lost_per_death: float = param(
-        5.0, unit="QALYs", source="assumption (remaining quality-adjusted life expectancy of "
-        "a frail Medicare decedent)", ge=0, le=30,
-        description="QALYs lost by a death the provider's practice could have prevented.")
+    qalys_lost_per_death: float | None = param(
+        None, unit="QALYs", source="None: the shared rule of docs/economics.md (SSA 2021 "
+        "period life table x the patient's utility, discounted at economics.discount_rate: "
+        "sim.economics.qalys_lost_per_death), the same value the closed cohort's outcomes "
+        "use", ge=0, le=30,
+        description="QALYs lost by a death the provider's practice could have prevented; a "
+        "number replaces the shared rule (for sensitivity analyses only: outcomes keep the "
+        "life table).")
     risk_aversion: float = param(
         2e-7, unit="per USD (absolute risk aversion)", source="assumption (relative risk "
         "aversion ~2 for an organisation with ~$10M of capital)", ge=0, le=1e-3,

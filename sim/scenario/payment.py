@@ -200,7 +200,7 @@ class Quality(StrictModel):
 
 
 class Economics(StrictModel):
-    """Calendar and discounting."""
+    """Calendar, discounting, the perspective of cost-effectiveness, payment timing."""
 
     first_calendar_year: int = param(2025, unit="calendar year", source=ASSUMPTION, ge=2012,
                                      le=2100, description="Calendar year of plan year 0 "
@@ -208,7 +208,35 @@ class Economics(StrictModel):
     discount_rate: float = param(DEFAULT_DISCOUNT_RATE, unit="share per year",
                                  source="US health-economics convention (Second Panel, "
                                  "Sanders et al. 2016: 3%)", ge=0,
-                                 le=0.5, description="Discount rate for net present values.")
+                                 le=0.5, description="Social discount rate of costs and "
+                                 "QALYs (cost-effectiveness, the closed cohort's remaining "
+                                 "life expectancy).")
+    provider_discount_rate: float = param(
+        0.07, unit="share per year",
+        source="assumption (cost of capital of US hospitals and physician groups ~6-8%; "
+        "docs/economics.md)", ge=0, le=0.5,
+        description="Providers' discount rate (cost of capital) for the present value of their "
+        "margins by payment date (margin_pv_usd).")
+    perspective: Literal["health_sector", "payer"] = Field(
+        "health_sector", description="Cost of cost-effectiveness: health_sector (payer "
+        "spending on care net of transfers + providers' care-management, transitional-care "
+        "and investment costs; Second Panel, Sanders et al. JAMA 2016) or payer (what the "
+        "payer pays, transfers included). The other is always shown beside it.")
+    claims_payment_lag_days: float = param(
+        30.0, unit="days after the service (on average, mid-year)",
+        source="Social Security Act 1816(c)(2), 1842(c)(2): clean claims paid within 30 days",
+        ge=0, le=365, description="When fee-for-service claims are paid.")
+    reconciliation_lag_months: float = param(
+        9.0, unit="months after the performance year ends",
+        source="42 CFR 425.604-610 (savings paid within 30 days of the reconciliation notice, "
+        "issued ~8 months after the year); CMS REACH and BPCI Advanced settlement timelines",
+        ge=0, le=36, description="When shared savings and reconciliations owed to a provider "
+        "are paid.")
+    repayment_lag_months: float = param(
+        11.0, unit="months after the performance year ends",
+        source="42 CFR 425.605/606/610: shared losses repaid within 90 days of the notice",
+        ge=0, le=36, description="When shared losses and reconciliations a provider owes are "
+        "repaid.")
 
 
 class ProviderCosts(StrictModel):
@@ -222,7 +250,17 @@ class ProviderCosts(StrictModel):
         description="Unit cost of the provider's own services relative to the fee schedule.")
     fixed_usd_per_year: float = param(0.0, unit="USD per year", source=ASSUMPTION, ge=0,
                                       le=MAX_TOTAL_USD,
-                                      description="Fixed costs not tied to volume. " + TOTAL_NOTE)
+                                      description="Fixed costs not tied to volume, on top of "
+                                      "the capacity cost (variable_share). " + TOTAL_NOTE)
+    variable_share: float | None = param(
+        None, unit="share 0-1 of the unit cost",
+        source="None = by kind (sim.economics.costs): hospital 0.84 (MedPAC March reports: "
+        "Medicare marginal profit ~ +8% vs overall Medicare margin ~ -10%), post-acute 0.85, "
+        "primary care and specialists 0.70, other 0.90 (assumptions)", ge=0, le=1,
+        description="Share of the unit cost (cost_to_charge) that varies with volume. The rest "
+        "is the cost of capacity sized for the panel, paid whether used or not: (1 - share) x "
+        "cost_to_charge x the kind's reference allowed amount per capita x population.size "
+        "(docs/economics.md).")
     care_management_usd_per_patient_year: float = param(
         240.0, unit="USD per attributed patient-year at full prevention effort",
         source="assumption (CMS chronic care management ~ $60/month for ~1/3 of patients)",

@@ -348,10 +348,18 @@ class PostAcute(StrictModel):
 class Utility(StrictModel):
     """Health utilities for QALYs (EQ-5D scale)."""
 
-    base_65_74: float = param(0.84, unit="utility 0-1", source="Sullivan & Ghushchyan 2006 "
-                              "US EQ-5D norms", ge=0, le=1, description="Utility, age 65-74.")
-    base_75_plus: float = param(0.80, unit="utility 0-1", source="Sullivan & Ghushchyan 2006",
-                                ge=0, le=1, description="Utility, age 75+.")
+    base_65_74: float = param(
+        0.881, unit="utility 0-1", source="condition-free baseline: the US EQ-5D-5L norm for "
+        "65-74 (0.824; Jiang, Janssen & Pickard, Qual Life Res 2021) plus the mean condition "
+        "decrement of the default 65-74 panel (0.057), so the panel's mean matches the norm",
+        ge=0, le=1, description="Utility of a condition-free patient aged 65-74 (the "
+        "condition decrements below come off it; population norms already include people "
+        "with conditions and are not a baseline).")
+    base_75_plus: float = param(
+        0.885, unit="utility 0-1", source="condition-free baseline: US EQ-5D-5L norm for 75+ "
+        "(0.811; Jiang, Janssen & Pickard 2021) plus the mean decrement of the default 75+ "
+        "panel (0.074)", ge=0, le=1,
+        description="Utility of a condition-free patient aged 75 or over.")
     decrement_diabetes: float = param(0.06, unit="utility", source="Sullivan et al. 2011 "
                                       "catalogue", ge=0, le=1, description="Diabetes decrement.")
     decrement_diabetes_uncontrolled: float = param(

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
+from sim.economics import VARIABLE_COST_SHARE
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
@@ -71,6 +72,20 @@ class SettlementContext:
             for n, k in zip(self.provider_names, self.provider_kinds, strict=True)])
 
     @cached_property
+    def variable_share(self) -> np.ndarray:
+        """Share of each provider's unit cost that varies with volume (``costs.variable_share``,
+        by kind when not given; :mod:`sim.economics.costs`)."""
+        by_name = {p.name: p.costs.variable_share for p in self.scenario.providers}
+        return np.array([
+            by_name.get(n) if by_name.get(n) is not None else VARIABLE_COST_SHARE[k]
+            for n, k in zip(self.provider_names, self.provider_kinds, strict=True)])
+
+    @cached_property
+    def variable_cost_to_charge(self) -> np.ndarray:
+        """Variable (marginal) unit cost per USD of fee-schedule amount, per provider."""
+        return self.cost_to_charge * self.variable_share
+
+    @cached_property
     def reference_ratio(self) -> np.ndarray:
         """Per service code: default-fee-schedule price / scenario price."""
         return np.array(reference_price_ratio(self.scenario.prices, Prices()))
@@ -80,6 +95,11 @@ class SettlementContext:
         claim's amount at the reference fee schedule."""
         return (claims["amount"] * self.reference_ratio[claims["service"]]
                 * self.cost_to_charge[claims["provider"]])
+
+    def variable_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
+        """The variable part of :meth:`own_cost`: what each claim's service costs its
+        provider at the margin (the rest of the unit cost is capacity, paid anyway)."""
+        return self.own_cost(claims) * self.variable_share[claims["provider"]]
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with

@@ -12,11 +12,22 @@ settles every plan year of a finished run. Each year is settled from a fresh
    provider at the payer's prices (fee schedule x price factor);
 4. each contract settles (P4P adjustments, capitation, shared savings or losses, episode
    reconciliations), recording its flows and an itemised statement;
-5. provider economics: revenue = all flows received; cost = own services at unit cost
-   (cost-to-charge x amount at the reference, i.e. default, fee schedule) + covered
-   claims paid to others + fixed costs + investments + the cost of care-management and
-   transitional-care effort;
-   margin = revenue - cost.
+5. provider economics: revenue = all flows received; cost = own services at their
+   variable unit cost (variable share x cost-to-charge x amount at the reference, i.e.
+   default, fee schedule) + the capacity cost (the fixed part, paid whether used or not;
+   :mod:`sim.economics.costs`) + covered claims paid to others + fixed costs +
+   investments + the cost of care-management and transitional-care effort;
+   margin = revenue - cost. By payment date (:mod:`sim.economics.timing`): the year's
+   margin valued at the start of plan year 0 at the provider discount rate
+   (``margin_pv_usd``), the net cash that moves in the year whatever year it belongs to
+   (``cash_net_usd``, costs when incurred), the reconciliations paid in the year
+   (``settlement_paid_usd``) and, in the last plan year, the money of the plan paid after
+   its horizon (``cash_after_horizon_usd``). A primary-care group also reports the margin
+   it optimises (``decision_margin_usd``: its own plus ``specialist_margin_weight`` x the
+   specialists' margin on its panel, as the behaviour model counts it). Payers and the
+   population report the health-sector cost (``health_sector_cost_usd``: the claims of
+   the care delivered at the payer's prices, transfers such as capitation surpluses and
+   shared savings excluded, + providers' effort and investment costs).
 
 Every flow is recorded once in the cash book, so what payers pay is what providers
 receive (tests assert it for every contract type).
@@ -33,6 +44,7 @@ from sim.catalogue import metric_names
 from sim.contracts.registry import CAPITATION_KINDS, SETTLEMENT_KINDS
 from sim.contracts.resolve import settler_for
 from sim.contracts.statement import Statement, statements_frame
+from sim.economics import PaymentTiming, discount_factor, fixed_cost_usd
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
@@ -85,7 +97,12 @@ class SettlementRun:
         self.ledger = ledger
         self.population = population
         self.providers = providers
-        self.book = CashBook()
+        ec = sc.economics
+        self.book = CashBook(
+            timing=PaymentTiming(ec.claims_payment_lag_days, ec.reconciliation_lag_months,
+                                 ec.repayment_lag_months),
+            capitation_kinds=CAPITATION_KINDS, settlement_kinds=SETTLEMENT_KINDS,
+            first_calendar_year=ec.first_calendar_year)
         self.statements: list[tuple[int, str, str, Statement]] = []
         self.rows: list[tuple[int, str, str, float]] = []
 
@@ -154,42 +171,78 @@ def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.n
 def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[str, Levers]
                ) -> list[tuple[int, str, str, float]]:
     sc = ctx.scenario
-    flows = book.frame()
-    flows = flows[flows["year"] == year]
+    timed = book.timed()
+    flows = timed[timed["year"] == year]
+    paid_now = timed[np.floor(timed["paid_t"] + 1e-9) == year]
+    last = year == sc.horizon_years - 1
+    later = timed[timed["paid_t"] >= sc.horizon_years - 1e-9] if last else timed.iloc[:0]
+    rate = sc.economics.provider_discount_rate
     c = ctx.claims(year)
-    own_cost = np.bincount(c["provider"], weights=ctx.own_cost(c), minlength=len(ctx.provider_names))
+    n_prov = len(ctx.provider_names)
+    own_cost = np.bincount(c["provider"], weights=ctx.variable_cost(c), minlength=n_prov)
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
-    costs = {p.name: p.costs for p in sc.providers}
+    by_name = {p.name: p for p in sc.providers}
     rows: list[tuple[int, str, str, float]] = []
+    spec = [i for i, k in enumerate(ctx.provider_kinds) if k == "specialist"]
+    spec_margin_by_pc = np.zeros(n_prov)
+    if spec:
+        m = c["provider"] == spec[0]
+        np.add.at(spec_margin_by_pc, c["attributed"][m],
+                  c["paid"][m] - ctx.variable_cost(c)[m])
+    care_costs = 0.0  # providers' effort and investment cash costs (health sector)
     for i, name in enumerate(ctx.provider_names):
         received = flows[flows["target"] == name]
         paid_out = flows[flows["source"] == name]
         revenue = float(received["amount_usd"].sum())
-        invest = sum(inv.one_off_usd * (inv.year == year) + inv.running_usd_per_year
-                     * (inv.year <= year <= (inv.until_year if inv.until_year is not None
-                                             else sc.horizon_years))
-                     for inv in sc.investments if inv.provider == name)
-        effort = fixed = 0.0
+        one_off = running = 0.0
+        for inv in sc.investments:
+            if inv.provider == name:
+                one_off += inv.one_off_usd * (inv.year == year)
+                until = inv.until_year if inv.until_year is not None else sc.horizon_years
+                running += inv.running_usd_per_year * (inv.year <= year <= until)
+        invest = one_off + running
+        effort = fixed = capacity = 0.0
         attributed_py = float(py[ctx.patient_provider == i].sum())
-        if name in costs:
-            pc = costs[name]
+        prov = by_name.get(name)
+        kind = ctx.provider_kinds[i]
+        if prov is not None:
+            pc = prov.costs
             fixed = pc.fixed_usd_per_year
             lv = levers.get(name)
-            if lv is not None and ctx.provider_kinds[i] == "primary_care":
+            if lv is not None and kind == "primary_care":
                 n_disch = int(np.count_nonzero(ctx.patient_provider[disch] == i))
                 effort = (lv.prevention_effort * pc.care_management_usd_per_patient_year
                           * attributed_py + lv.transitional_care_effort
                           * pc.transitional_care_usd_per_discharge * n_disch)
+        capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
+                                  float(ctx.variable_share[i]), sc.population.size,
+                                  prov.panel_share if prov is not None else 1.0)
+        care_costs += effort + invest
         to_providers = float(paid_out["amount_usd"].sum())
-        cost = float(own_cost[i]) + to_providers + fixed + invest + effort
-        if ctx.provider_kinds[i] == "primary_care":
+        incurred = float(own_cost[i]) + capacity + fixed + running + effort
+        cost = incurred + one_off + to_providers
+        if kind == "primary_care":
             mask, label = ctx.patient_provider == i, f"provider:{name}"
         else:
             mask, label = np.ones(len(ctx.patient_provider), bool), "population"
         score, _ = ctx.quality(year, mask & ctx.members(year), label)
         by_kind = received.groupby("kind")["amount_usd"].sum()
+        # By payment date: the year's flows discounted from when they are paid.
+        df_in = (received["amount_usd"] * (1.0 + rate) ** -received["paid_t"]).sum()
+        df_out = (paid_out["amount_usd"] * (1.0 + rate) ** -paid_out["paid_t"]).sum()
+        pv = (float(df_in - df_out) - incurred * discount_factor(year + 0.5, rate)
+              - one_off * discount_factor(year, rate))
+        cash_in = paid_now.loc[paid_now["target"] == name]
+        cash_out = paid_now.loc[paid_now["source"] == name]
+        settled_in = cash_in[cash_in["kind"].isin(SETTLEMENT_KINDS)]["amount_usd"].sum()
+        settled_out = cash_out[cash_out["kind"].isin(SETTLEMENT_KINDS)]["amount_usd"].sum()
+        after = float(later.loc[later["target"] == name, "amount_usd"].sum()
+                      - later.loc[later["source"] == name, "amount_usd"].sum())
+        margin = revenue - cost
+        weight = prov.behavior.specialist_margin_weight if (
+            prov is not None and kind == "primary_care") else 0.0
         values = {
             "revenue_usd": revenue,
             "ffs_revenue_usd": float(by_kind.get("ffs_claims", 0.0)
@@ -198,23 +251,35 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
             "settlement_usd": float(sum(by_kind.get(k, 0.0) for k in SETTLEMENT_KINDS)),
             "cost_usd": cost,
             "own_service_cost_usd": float(own_cost[i]),
+            "capacity_cost_usd": capacity,
             "paid_to_providers_usd": to_providers,
             "investment_cost_usd": float(invest),
             "effort_cost_usd": effort,
             "fixed_cost_usd": fixed,
-            "margin_usd": revenue - cost,
+            "margin_usd": margin,
+            "decision_margin_usd": margin + weight * float(spec_margin_by_pc[i]),
+            "margin_pv_usd": pv,
+            "cash_net_usd": float(cash_in["amount_usd"].sum() - cash_out["amount_usd"].sum())
+            - incurred - one_off,
+            "settlement_paid_usd": float(settled_in - settled_out),
+            "cash_after_horizon_usd": after,
             "quality_score": score,
             "attributed_person_years": attributed_py,
         }
         rows += [(year, name, k, v) for k, v in values.items()]
     total = 0.0
+    claims_by_payer = np.bincount(c["payer"], weights=c["paid"], minlength=len(ctx.payer_names))
+    all_py = float(py.sum())
     for p, payer in enumerate(ctx.payer_names):
         spend = float(flows.loc[flows["source"] == payer, "amount_usd"].sum())
         ppy = float(py[ctx.patient_payer == p].sum())
         total += spend
+        hs = float(claims_by_payer[p]) + care_costs * (ppy / all_py if all_py else 0.0)
         rows += [(year, payer, "payer_spend_usd", spend), (year, payer, "payer_person_years", ppy),
-                 (year, payer, "payer_spend_per_capita_usd", spend / ppy if ppy else 0.0)]
-    all_py = float(py.sum())
+                 (year, payer, "payer_spend_per_capita_usd", spend / ppy if ppy else 0.0),
+                 (year, payer, "health_sector_cost_usd", hs)]
     rows += [(year, "population", "payer_spend_usd", total),
-             (year, "population", "payer_spend_per_capita_usd", total / all_py if all_py else 0.0)]
+             (year, "population", "payer_spend_per_capita_usd", total / all_py if all_py else 0.0),
+             (year, "population", "health_sector_cost_usd",
+              float(claims_by_payer.sum()) + care_costs)]
     return rows

@@ -145,7 +145,8 @@ def test_two_sided_risk_averse_provider_is_more_conservative(runs):
     # every change of practice also changes the spread of what it may owe.
     sc = load_scenario(SCEN / "mssp_two_sided.yaml")
     averse_providers = [p.model_copy(update={"behavior": p.behavior.model_copy(
-        update={"risk_aversion": 2e-6})}) if p.kind == "primary_care" else p for p in sc.providers]
+        update={"risk_aversion": 1.25e-5})}) if p.kind == "primary_care" else p
+        for p in sc.providers]  # 2e-6 / pass_through^2: the penalty now scales as the payoff
     averse = run("mssp_two_sided", providers=averse_providers)
     neutral = runs["mssp_two_sided"]
     ffs = runs["ffs_baseline"]

@@ -149,7 +149,8 @@ def test_provider_margin_is_revenue_minus_itemised_cost(output):
         for year in range(sc.horizon_years):
             r = w.loc[(year, name)]
             cost = (r["own_service_cost_usd"] + r["paid_to_providers_usd"]
-                    + r["investment_cost_usd"] + r["effort_cost_usd"] + r["fixed_cost_usd"])
+                    + r["investment_cost_usd"] + r["effort_cost_usd"] + r["fixed_cost_usd"]
+                    + r["capacity_cost_usd"])
             assert close(r["cost_usd"], cost)
             assert close(r["margin_usd"], r["revenue_usd"] - r["cost_usd"])
             parts = r["ffs_revenue_usd"] + r["capitation_revenue_usd"] + r["settlement_usd"]
@@ -157,3 +158,20 @@ def test_provider_margin_is_revenue_minus_itemised_cost(output):
     # The one-off investment in year 0, running costs every year.
     assert w.loc[(0, "pc_a"), "investment_cost_usd"] == pytest.approx(1.5e5)
     assert w.loc[(1, "pc_a"), "investment_cost_usd"] == pytest.approx(5e4)
+
+
+def test_money_adds_up_across_time(output):
+    """By payment date nothing is lost or created: each provider's net cash over the plan
+    years plus the plan's money paid after the horizon is its plan-total margin; every
+    flow is paid on or after the start of its plan year."""
+    sc, out = output
+    w = _wide(out.results)
+    last = sc.horizon_years - 1
+    for name in (p.name for p in sc.providers):
+        cash = sum(w.loc[(y, name), "cash_net_usd"] for y in range(sc.horizon_years))
+        cash += w.loc[(last, name), "cash_after_horizon_usd"]
+        margin = sum(w.loc[(y, name), "margin_usd"] for y in range(sc.horizon_years))
+        assert close(cash, margin), (name, cash, margin)
+    flows = out.tables["cash_flows"]
+    start = pd.to_datetime(flows["year"].map(lambda y: f"{2025 + y}-01-01"))
+    assert (flows["paid_date"] >= start).all()
