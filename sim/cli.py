@@ -614,6 +614,12 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
     from sim.experiment import load_experiment
 
     exp = load_experiment(path, allow_code=args.allow_code, overrides=changes)
+    # the experiment's own replications and seed, unless the command line sets them
+    # (--replications/--seed, or --set/--quick on the scenarios' own fields)
+    given = {o.path for o in changes}
+    args = argparse.Namespace(**{**vars(args), **{
+        key: getattr(exp, key) for key in ("replications", "seed")
+        if getattr(args, key) is None and key not in given}})
     return _go(args, argv, out, list(exp.scenarios), exp.name,
                sources=list(exp.sources), crn=overrides.get("crn", exp.crn),
                reference=overrides.get("reference") or exp.reference, name=exp.name,

@@ -737,3 +737,23 @@ def test_a_folder_given_as_scenario_is_not_looked_up_by_name(tmp_path, capsys, m
     (tmp_path / "ffs_baseline").mkdir()
     code, _, err = run_cli("run", "ffs_baseline", capsys=capsys)
     assert code == 2 and "argument SCENARIO: not a file: 'ffs_baseline'" in err
+
+
+@pytest.mark.parametrize(("extra", "want"), [
+    ([], (3, 5)),                                      # the experiment file's own
+    (["--replications", "1", "--seed", "9"], (1, 9)),  # the command line wins
+    (["--set", "replications=2"], (2, 5)),             # so does an override of the field
+])
+def test_experiment_files_replications_and_seed_are_honoured(tmp_path, fake_model, capsys,
+                                                             extra, want):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\npopulation: {{size: 300}}\nhorizon_years: 1\nreplications: 4\n"
+            "seed: 1\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("experiment:\n  scenarios: [a.yaml, b.yaml]\n  replications: 3\n  seed: 5\n")
+    code, _, err = run_cli("compare", exp, *extra, "--out", tmp_path / "r", "-w", "1",
+                           capsys=capsys)
+    assert code == 0, err
+    manifest = read_manifest(tmp_path / "r")
+    assert (manifest["replications"], manifest["seed"]) == want
