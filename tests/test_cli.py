@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -524,6 +525,18 @@ def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
     assert "data:image" in html and 'src="http' not in html  # self-contained
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "aco_enhanced.yaml", "ffs_baseline.yaml", "plans.html", "res"]
+    # a sensitivity analysis in its own folder (no manifest) is accepted and named
+    code, _, err = run_cli("sensitivity", "aco_enhanced.yaml", "--metric",
+                           "payer_spend_per_capita_usd", "--tornado",
+                           "clinical.admissions.rate_per_year=0.12:0.18", "--replications", "1",
+                           "-w", "1", "-q", "--out", "sens", capsys=capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "sens" / "sensitivity.json").read_text())["scenario"] == \
+        "aco_enhanced"
+    code, out, err = run_cli("report", "res", "sens", "-o", "with_sens.html", capsys=capsys)
+    assert code == 0, err
+    html = (tmp_path / "with_sens.html").read_text(encoding="utf-8")
+    assert "Run on scenario aco_enhanced" in html and "Admissions: rate per year" in html
 
 
 # --------------------------------------------------------------------------- --set, --quick

@@ -213,6 +213,32 @@ def test_ceac(run):
     assert {ln.get_label() for ln in ax.get_lines()} == set(NAMES)
     assert "USD per QALY" in ax.get_xlabel()
     assert plots.ceac(run.compare()).axes  # a Comparison works too
+    # lines that coincide stay distinguishable: no two share dash, marker and width
+    styles = {(ln.get_linestyle(), ln.get_marker(), ln.get_linewidth())
+              for ln in ax.get_lines()}
+    assert len(styles) == len(ax.get_lines())
+
+
+def test_overlapping_ceac_lines_stay_visible():
+    grid = [0, 50_000, 100_000]
+    table = pd.DataFrame([(w, s, p) for w in grid for s, p in (("a", 0.0), ("b", 0.0),
+                                                               ("c", 1.0))],
+                         columns=["wtp_usd_per_qaly", "scenario", "probability"])
+    lines = plots.ceac(table).axes[0].get_lines()
+    a, b = (ln for ln in lines if ln.get_label() in ("a", "b"))
+    assert a.get_linewidth() > b.get_linewidth() and b.get_zorder() > a.get_zorder()
+    assert a.get_linestyle() != b.get_linestyle() and a.get_marker() != b.get_marker()
+
+
+@pytest.mark.parametrize(("path", "label"), [
+    ("clinical.admissions.rate_per_year", "Admissions: rate per year"),
+    ("prices.admission_mean_usd", "Admission mean ($)"),
+    ("economics.discount_rate", "Discount rate"),
+    ("plan.1.contracts.0.discount", "Contract 1 of plan period 2: discount"),
+    ("clinical.admissions.los_mean_days", "Admissions: length of stay mean (days)"),
+])
+def test_parameter_labels_are_words(path, label):
+    assert plots.parameter_label(path) == label
 
 
 def linear_model(scenario, replication, seed_seq):
@@ -232,8 +258,15 @@ def test_tornado():
     fig = plots.tornado(table)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[-1].startswith("clinical.admissions.rate_per_year")  # largest swing on top
+    assert labels[-1].startswith("Admissions: rate per year")  # largest swing on top, in words
     assert "0.1 → 0.2" in labels[-1]
+    # the legend sits below the axes: it covers no bar
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert legend.y1 <= ax.get_window_extent(renderer).y0 + 1e-6
     t = table.set_index("parameter")
     swings = (t["metric_high"] - t["metric_low"]).to_dict()
     assert swings == pytest.approx({"clinical.admissions.rate_per_year": 100.0,  # 0.1 x 1000
@@ -252,7 +285,7 @@ def test_sobol_indices():
                           "S1_conf": [0.05, 0.05], "ST": [0.7, 0.3], "ST_conf": [0.05, 0.04]})
     ax = plots.sobol_indices(table).axes[0]
     assert sorted(round(b.get_width(), 6) for b in bars(ax)) == [0.2, 0.3, 0.6, 0.7]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B", "A"]
 
 
 def test_inputs_and_errors(run, tmp_path):
