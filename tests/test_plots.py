@@ -9,6 +9,9 @@ drawn (line data, bar sizes, marker positions).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -362,3 +365,31 @@ def test_ce_plane_reads_a_results_directory(run, results, tmp_path):
     assert plots.ce_plane_table(run)["reference"].iloc[0] == (run.reference or "ffs_baseline")
     with pytest.raises(ValueError, match="reference 'nope'"):
         plots.ce_plane(results, "nope")
+
+
+def _make_plots():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "make_plots.py"
+    spec = importlib.util.spec_from_file_location("make_plots", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plots_gallery_is_current():
+    """docs/plots.md is what docs/make_plots.py renders for today's sim.plots (names and
+    signatures; the images are not compared), every public plot is on it and every image it
+    shows exists."""
+    make = _make_plots()
+    page = make.PAGE.read_text(encoding="utf-8")
+    stale = ("docs/plots.md is stale (sim.plots changed); regenerate it with "
+             "`PYTHONPATH=. python docs/make_plots.py` and commit the page and images")
+    assert make.FINGERPRINT.format(make.api_fingerprint()) in page, stale
+    assert page == make.render_page(), stale
+    for name in plots.__all__:
+        assert f"`{name}" in page, name
+    images = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", page)
+    assert len(images) == len(make.GALLERY)
+    for image in images:
+        assert (make.PAGE.parent / image).is_file(), image
