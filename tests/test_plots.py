@@ -393,3 +393,12 @@ def test_plots_gallery_is_current():
     assert len(images) == len(make.GALLERY)
     for image in images:
         assert (make.PAGE.parent / image).is_file(), image
+
+
+def test_figures_show_in_a_notebook_without_pyplot():
+    """A sim.plots figure has a PNG representation of its own (IPython shows it as a cell's
+    last expression even where no matplotlib display hook is registered)."""
+    table = pd.DataFrame([(w, s, p) for w in (0, 1) for s, p in (("a", 0.2), ("b", 0.8))],
+                         columns=["wtp_usd_per_qaly", "scenario", "probability"])
+    png = plots.ceac(table)._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000

@@ -141,9 +141,25 @@ def scenario_colours(names: Iterable[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
 
+class ResultFigure(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook as the last expression of a
+    cell even where no matplotlib display hook is registered (a figure made without
+    ``pyplot`` has none otherwise); where one is registered, IPython uses it instead."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        buf = io.BytesIO()
+        FigureCanvasAgg(self)  # a canvas of its own: no pyplot, no global state
+        self.savefig(buf, format="png", dpi=100, facecolor="white", bbox_inches="tight")
+        return buf.getvalue()
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A figure not registered with pyplot, with the house style."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = ResultFigure(figsize=(width, height), layout="constrained")
     return fig
 
 
