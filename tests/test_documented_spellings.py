@@ -146,3 +146,34 @@ def test_yaml_examples_validate(where, block):
     elif set(data) <= set(Scenario.model_fields) | {GROUPS_KEY, "extends"}:
         base = {"extends": str(REPO / "scenarios" / "ffs_baseline.yaml")}
         scenario_from_dict({**base, **data}, where)  # raises naming what is wrong
+
+
+def cli_examples() -> list[tuple[str, str]]:
+    """Every ``vbcsim ...`` command of a bash block in the README and docs (continuation
+    lines joined), except synopses with placeholders (``[--seed S]``, ``SCENARIO``)."""
+    out = []
+    for f in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = f.read_text(encoding="utf-8")
+        for block in re.findall(r"^```(?:bash|console)\n(.*?)^```$", text, flags=re.S | re.M):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.removeprefix("$ ").split("  #")[0].strip()
+                if not line.startswith("vbcsim ") or "[" in line or "..." in line:
+                    continue
+                words = line.split()
+                if any(w.isupper() and len(w) > 1 and w.isalpha() for w in words):
+                    continue
+                out.append((str(f.relative_to(REPO)), line))
+    return out
+
+
+@pytest.mark.parametrize(("where", "command"), cli_examples(), ids=lambda x: x[:70])
+def test_documented_commands_parse(where, command):
+    """The options the docs show exist and take what the docs give them."""
+    import shlex
+
+    from sim.cli import build_parser
+
+    try:
+        build_parser().parse_args(shlex.split(command)[1:])
+    except SystemExit as exc:  # argparse's usage error
+        pytest.fail(f"{where}: `{command}` does not parse ({exc})")
