@@ -515,3 +515,13 @@ def test_empty_charts_are_left_out_with_a_reason(dirs, tmp_path):
     page = Page(write_report([other], tmp_path / "s.html").read_text(encoding="utf-8"))
     assert "fig-owing" not in [f["id"] for f in page.figures]
     assert "never owes the payer money and never makes a loss" in page.text
+
+
+def test_deltas_in_the_units_a_cfo_reads():
+    from sim.report.numbers import fmt_delta
+
+    assert fmt_delta("margin_usd", 17_888, 24_296) == "+$17,888 (+73.6%)"
+    assert fmt_delta("margin_usd", 486_078, 24_296) == "+$486,078 (21.0 times as much)"
+    assert fmt_delta("readmission_rate_30d", -0.009, 0.169) == "-0.9 pts"  # as the figure
+    assert fmt_delta("quality_score", 4.4, 38.4) == "+4.4 pts"
+    assert fmt_delta("admissions_per_1000", -4.4, 275.3) == "-1.6%"

@@ -152,9 +152,10 @@ def render_table(rows: Sequence[Row], inputs: ReportInputs) -> str:
         "<p class=\"note\">Bold: mean across replications of each replication's average over "
         "the plan years (risk rows: over the whole plan). Grey: 95% interval across "
         "replications (2.5th to 97.5th percentile)."
-        + (f" Under it: the difference from {_e(inputs.reference)}, in percent (percentage "
-           "points for rates and shares, points for the quality score; the figures use the "
-           "same units), green when clearly better, red when clearly worse, grey otherwise. "
+        + (f" Under it: the difference from {_e(inputs.reference)}: dollars and percent for "
+           "money, percent for use of care and QALYs, percentage points for rates and shares, "
+           "points for the quality score (the figures use the same units), green when clearly "
+           "better, red when clearly worse, grey otherwise. "
            + _e(clear_rule(inputs.reference, inputs.paired)) if compared else "") + "</p>")
     return "\n".join(out)
 

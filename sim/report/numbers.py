@@ -123,7 +123,9 @@ def fmt_probability(p: float) -> str:
 
 def fmt_delta(metric: str, diff: float, ref: float) -> str:
     """A difference: percentage points for shares, points for scores (the quality score),
-    percent of the reference otherwise (the same units as the report's figures)."""
+    percent of the reference otherwise (the same units as the report's figures); money also
+    in dollars first (``+$17,888 (+73.6%)``; from a doubling on ``+$486,078 (21.0 times as
+    much)``)."""
     if not math.isfinite(diff):
         return "n/a"
     if is_share(metric):
@@ -134,7 +136,12 @@ def fmt_delta(metric: str, diff: float, ref: float) -> str:
         return ("+" if diff > 0 else "") + fmt_money(diff) if is_money(metric) \
             else f"{diff:+,.4g}"
     pct = 100 * diff / abs(ref)
-    return f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
+    rel = f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
+    if is_money(metric):  # a CFO reads the dollars first; a huge percent says little
+        dollars = ("+" if diff > 0 else "") + fmt_money(diff)
+        return f"{dollars} ({rel})" if abs(pct) < 100 else \
+            f"{dollars} ({(ref + diff) / ref:.1f} times as much)" if ref > 0 < ref + diff else dollars
+    return rel
 
 
 # --------------------------------------------------------------------------- differences
