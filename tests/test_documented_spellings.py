@@ -119,8 +119,7 @@ def test_a_wrong_spelling_is_found():
                                "track: BASIC_E}`")
 
 
-@pytest.mark.parametrize(("name", "text"), documents(), ids=lambda x: x if "/" in x or
-                         x.endswith(".md") else "")
+@pytest.mark.parametrize(("name", "text"), [pytest.param(n, t, id=n) for n, t in documents()])
 def test_documented_values_are_spelled_as_the_schema_spells_them(name, text):
     problems = wrong_spellings(text, yaml_comments=name.endswith(".yaml"))
     assert not problems, f"{name}: " + "; ".join(problems)
@@ -135,8 +134,8 @@ def yaml_blocks() -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("where", "block"), yaml_blocks(), ids=lambda x: x if "#" in x
-                         else "")
+@pytest.mark.parametrize(("where", "block"), [pytest.param(w, b, id=w) for w, b in
+                                               yaml_blocks()])
 def test_yaml_examples_validate(where, block):
     data = yaml.safe_load(block)
     assert isinstance(data, dict), where
@@ -166,7 +165,8 @@ def cli_examples() -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("where", "command"), cli_examples(), ids=lambda x: x[:70])
+@pytest.mark.parametrize(("where", "command"), [pytest.param(w, c, id=f"{w}: {c[:50]}")
+                                                 for w, c in cli_examples()])
 def test_documented_commands_parse(where, command):
     """The options the docs show exist and take what the docs give them."""
     import shlex
