@@ -256,6 +256,13 @@ def test_report_sections(report, dirs, tmp_path):
     assert any(a.get("alt") == "One-way sensitivity of mssp_one_sided (tornado)"
                for t, a in page.tags if t == "img")
     assert "Run on scenario mssp_one_sided" in page.text
+    assert "is not one of the plans compared" not in page.text
+    other = tmp_path / "sens_other"
+    shutil.copytree(dirs["sens"], other)
+    (other / "sensitivity.json").write_text('{"scenario": "reach_global"}')
+    page = Page(write_report([dirs["ffs"], dirs["mssp"], other], tmp_path / "o.html")
+                .read_text(encoding="utf-8"))
+    assert "reach_global is not one of the plans compared here" in page.text
 
 
 def test_one_scenario(dirs, tmp_path):

@@ -185,6 +185,9 @@ def build_charts(inputs: ReportInputs, skipped: list[tuple[str, str]] | None = N
         on = f" of {sens.scenario}" if sens.scenario else ""
         source = (f"Run on scenario {sens.scenario}; from {sens.path}." if sens.scenario
                   else f"From {sens.path} (the scenario it was run on is not recorded).")
+        if sens.scenario and sens.scenario not in names:
+            source += (f" {sens.scenario} is not one of the plans compared here, so these "
+                       "swings describe that scenario, not the plans above.")
         if sens.kind == "tornado":
             t = sens.table
             if {"metric_low", "metric_high"} <= set(t) and _empty(
