@@ -614,6 +614,12 @@ def _run_experiment(args: argparse.Namespace, argv: Sequence[str], out: TextIO, 
     from sim.experiment import load_experiment
 
     exp = load_experiment(path, allow_code=args.allow_code, overrides=changes)
+    # the experiment's own replications and seed, unless the command line sets them
+    # (--replications/--seed, or --set/--quick on the scenarios' own fields)
+    given = {o.path for o in changes}
+    args = argparse.Namespace(**{**vars(args), **{
+        key: getattr(exp, key) for key in ("replications", "seed")
+        if getattr(args, key) is None and key not in given}})
     return _go(args, argv, out, list(exp.scenarios), exp.name,
                sources=list(exp.sources), crn=overrides.get("crn", exp.crn),
                reference=overrides.get("reference") or exp.reference, name=exp.name,
@@ -673,7 +679,7 @@ def _cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], out: TextIO)
 
 def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution: dict) -> int:
     from sim.resources import NotEnoughMemory
-    from sim.sensitivity import SensitivityError, sobol, tornado, tornado_figure
+    from sim.sensitivity import SensitivityError, sobol, tornado
 
     if "executor" not in execution:
         from sim.run_setup import choose_executor
@@ -708,8 +714,18 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
         args.out.mkdir(parents=True)
         kind = "tornado" if args.tornado else "sobol"
         table.to_csv(args.out / dict(layout.SENSITIVITY_FILES)[kind], index=False)
+        import json
+
+        from sim._version import __version__
+
+        (args.out / layout.SENSITIVITY_JSON).write_text(json.dumps(
+            {"scenario": scenario.name, "kind": kind, "metric": args.metric,
+             "entity": args.entity, "quick": bool(args.quick), "vbcsim_version": __version__},
+            indent=2) + "\n", encoding="utf-8")
         if args.tornado:
-            tornado_figure(table).savefig(args.out / layout.TORNADO_FIGURE, dpi=120)
+            from sim.plots import tornado as tornado_chart  # readable labels, legend outside
+
+            tornado_chart(table).savefig(args.out / layout.TORNADO_FIGURE, dpi=120)
         if not args.quiet:
             print(f"\nWritten to {args.out}/", file=sys.stderr)
     return EXIT_OK
@@ -790,9 +806,12 @@ def _copy_scenario(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _check_results_input(path: Path) -> None:
-    """Refuse what is not a finished vbcsim results directory (a usage error)."""
-    from sim.results import ResultsDirError, check_finished
+    """Refuse what is not a finished vbcsim results directory, or a folder of sensitivity
+    outputs (``vbcsim sensitivity --out DIR``), as a usage error."""
+    from sim.results import ResultsDirError, check_finished, layout
 
+    if path.is_dir() and layout.results_file(path) is None and layout.sensitivity_files(path):
+        return  # sensitivity outputs only: the report reads their tables
     try:
         check_finished(path)
     except ResultsDirError as exc:

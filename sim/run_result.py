@@ -186,6 +186,67 @@ class RunResult:
                                else {})},
         )
 
+    def plot(self, kind: str, *args: Any, **kwargs: Any) -> Any:
+        """A chart of this result by :mod:`sim.plots` (a matplotlib ``Figure``): ``kind`` is
+        one of :data:`PLOT_KINDS` and the other arguments go to that function, e.g.
+        ``result.plot("fan", "payer_spend_per_capita_usd")``, ``result.plot("margin",
+        "primary_care_group")``, ``result.plot("comparison", ["admissions_per_1000"])``,
+        ``result.plot("ceac")``, ``result.plot("ce_plane")``. The waterfall reads the cash
+        flows of this result."""
+        from sim import plots
+
+        if kind not in PLOT_KINDS:
+            raise ValueError(f"unknown plot kind {kind!r}; expected one of "
+                             f"{', '.join(PLOT_KINDS)}")
+        if kind == "ceac":
+            return plots.ceac(self.compare(), *args, **kwargs)
+        if kind in ("ce_plane", "comparison"):
+            fn = plots.ce_plane if kind == "ce_plane" else plots.scenario_comparison
+            if kind == "ce_plane":
+                kwargs.setdefault("reference", self.reference)
+                kwargs.setdefault("discount_rate", self.discount_rate)
+            return fn(self, *args, **kwargs)
+        if kind == "waterfall":
+            return plots.settlement_waterfall(
+                {"results": self.results, "cash_flows": self.tables.get("cash_flows")},
+                *args, **kwargs)
+        return getattr(plots, PLOT_KINDS[kind])(self, *args, **kwargs)
+
+    def to_excel(self, path: str | os.PathLike[str]) -> Path:
+        """Write one Excel workbook: one sheet per table (``results``, ``summary``, the side
+        tables such as ``cash_flows`` and ``settlements``, ``draws``, and the report tables
+        ``risk`` and ``compare_*``), units in the column headers (``amount (USD)``) and, in
+        tables with a ``metric`` column, a ``unit`` column from the metric catalogue. Needs
+        the ``openpyxl`` package (``pip install 'vbcsim[excel]'``). A table longer than an
+        Excel sheet (1,048,575 rows) is refused: use :meth:`to_dir` (Parquet) for it."""
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise ImportError("RunResult.to_excel needs the openpyxl package: pip install "
+                              "openpyxl (or pip install 'vbcsim[excel]'); to_dir writes CSV "
+                              "and Parquet without it") from None
+        sheets = {"results": self.results, "summary": self.summary(), **self.tables}
+        if len(self.draws):
+            sheets["draws"] = self.draws
+        sheets.update(self.reports())
+        too_long = [n for n, t in sheets.items() if len(t) > EXCEL_MAX_ROWS]
+        if too_long:
+            raise ValueError(f"table(s) {', '.join(too_long)} have more rows than an Excel "
+                             f"sheet holds ({EXCEL_MAX_ROWS:,}); write them with to_dir "
+                             "(Parquet/CSV) or run fewer replications")
+        p = Path(path)
+        tmp = p.with_name(f".{p.name}.tmp.xlsx")
+        try:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+                used: set[str] = set()
+                for name, table in sheets.items():
+                    sheet = _sheet_name(name, used)
+                    _with_units(table).to_excel(writer, sheet_name=sheet, index=False)
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return p
+
     def __repr__(self) -> str:
         names = self.scenario_names
         what = f"scenario={names[0]!r}" if len(names) == 1 else f"scenarios={names!r}"
@@ -195,4 +256,54 @@ class RunResult:
         )
 
 
-__all__ = ["RunResult"]
+#: ``RunResult.plot`` kinds and the :mod:`sim.plots` function each draws
+PLOT_KINDS = {"fan": "fan_chart", "margin": "margin_distribution",
+              "owing": "owing_probability", "waterfall": "settlement_waterfall",
+              "comparison": "scenario_comparison", "ceac": "ceac", "ce_plane": "ce_plane"}
+#: rows an Excel sheet holds below its header
+EXCEL_MAX_ROWS = 1_048_575
+#: column-name endings and the unit each means (for spreadsheet headers)
+_UNIT_OF_SUFFIX = (("_usd_per_qaly", "USD per QALY"), ("_usd", "USD"),
+                   ("_per_1000", "per 1,000 person-years"), ("_days", "days"),
+                   ("_share", "share 0-1"), ("_rate", "share 0-1"))
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    """An Excel sheet name (at most 31 characters, none of []:*?/\\), unique in ``used``."""
+    base = "".join("_" if c in '[]:*?/\\' else c for c in name)[:31] or "table"
+    out, k = base, 2
+    while out.lower() in used:
+        out = f"{base[:28]}_{k}"
+        k += 1
+    used.add(out.lower())
+    return out
+
+
+def _with_units(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with units in its headers and, beside a ``metric`` column, each metric's
+    unit (from :mod:`sim.catalogue`)."""
+    from sim.catalogue import metric_unit
+
+    out = table.copy()
+    for col in out.columns:  # categories and objects as plain text, times without zone
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(str)
+        elif isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_localize(None)
+    if "metric" in out.columns and "unit" not in out.columns:
+        units = {m: metric_unit(str(m)) for m in out["metric"].unique()}
+        out.insert(list(out.columns).index("metric") + 1, "unit", out["metric"].map(units))
+    names = {}
+    for col in out.columns:
+        c = str(col)
+        for suffix, unit in _UNIT_OF_SUFFIX:
+            if c.endswith(suffix):
+                names[col] = f"{c} ({unit})"
+                break
+        else:
+            if c.startswith("p_") or c in ("probability", "p_positive"):
+                names[col] = f"{c} (probability 0-1)"
+    return out.rename(columns=names)
+
+
+__all__ = ["PLOT_KINDS", "RunResult"]

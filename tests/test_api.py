@@ -66,3 +66,18 @@ def test_overrides_and_quick_in_the_api(tmp_path):
     plain = sim.run(scenario, replicate=fake_replicate, workers=1)
     pd.testing.assert_frame_equal(plain.results,
                                   sim.run(path, replicate=fake_replicate, workers=1).results)
+
+
+def test_a_shipped_scenario_by_name_from_anywhere(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.chdir(tmp_path)  # not the checkout: found in the scenario library
+    scenario = sim.load_scenario("ffs_baseline")
+    assert scenario.name == "ffs_baseline" and scenario.plan  # extends resolved there
+    result = sim.run("ffs_baseline", replications=1, workers=1, progress=False,
+                     overrides={"population.size": 300, "horizon_years": 1},
+                     replicate=fake_replicate)
+    assert set(result.results["scenario"]) == {"ffs_baseline"}
+    with pytest.raises(sim.ScenarioError, match=r"file not found \(looked for .*did you mean "
+                       "'ffs_baseline'"):
+        sim.load_scenario("ffs_basline")

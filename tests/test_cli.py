@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -524,6 +525,18 @@ def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
     assert "data:image" in html and 'src="http' not in html  # self-contained
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "aco_enhanced.yaml", "ffs_baseline.yaml", "plans.html", "res"]
+    # a sensitivity analysis in its own folder (no manifest) is accepted and named
+    code, _, err = run_cli("sensitivity", "aco_enhanced.yaml", "--metric",
+                           "payer_spend_per_capita_usd", "--tornado",
+                           "clinical.admissions.rate_per_year=0.12:0.18", "--replications", "1",
+                           "-w", "1", "-q", "--out", "sens", capsys=capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "sens" / "sensitivity.json").read_text())["scenario"] == \
+        "aco_enhanced"
+    code, out, err = run_cli("report", "res", "sens", "-o", "with_sens.html", capsys=capsys)
+    assert code == 0, err
+    html = (tmp_path / "with_sens.html").read_text(encoding="utf-8")
+    assert "Run on scenario aco_enhanced" in html and "Admissions: rate per year" in html
 
 
 # --------------------------------------------------------------------------- --set, --quick
@@ -737,3 +750,23 @@ def test_a_folder_given_as_scenario_is_not_looked_up_by_name(tmp_path, capsys, m
     (tmp_path / "ffs_baseline").mkdir()
     code, _, err = run_cli("run", "ffs_baseline", capsys=capsys)
     assert code == 2 and "argument SCENARIO: not a file: 'ffs_baseline'" in err
+
+
+@pytest.mark.parametrize(("extra", "want"), [
+    ([], (3, 5)),                                      # the experiment file's own
+    (["--replications", "1", "--seed", "9"], (1, 9)),  # the command line wins
+    (["--set", "replications=2"], (2, 5)),             # so does an override of the field
+])
+def test_experiment_files_replications_and_seed_are_honoured(tmp_path, fake_model, capsys,
+                                                             extra, want):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\npopulation: {{size: 300}}\nhorizon_years: 1\nreplications: 4\n"
+            "seed: 1\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("experiment:\n  scenarios: [a.yaml, b.yaml]\n  replications: 3\n  seed: 5\n")
+    code, _, err = run_cli("compare", exp, *extra, "--out", tmp_path / "r", "-w", "1",
+                           capsys=capsys)
+    assert code == 0, err
+    manifest = read_manifest(tmp_path / "r")
+    assert (manifest["replications"], manifest["seed"]) == want

@@ -9,6 +9,9 @@ drawn (line data, bar sizes, marker positions).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -213,6 +216,32 @@ def test_ceac(run):
     assert {ln.get_label() for ln in ax.get_lines()} == set(NAMES)
     assert "USD per QALY" in ax.get_xlabel()
     assert plots.ceac(run.compare()).axes  # a Comparison works too
+    # lines that coincide stay distinguishable: no two share dash, marker and width
+    styles = {(ln.get_linestyle(), ln.get_marker(), ln.get_linewidth())
+              for ln in ax.get_lines()}
+    assert len(styles) == len(ax.get_lines())
+
+
+def test_overlapping_ceac_lines_stay_visible():
+    grid = [0, 50_000, 100_000]
+    table = pd.DataFrame([(w, s, p) for w in grid for s, p in (("a", 0.0), ("b", 0.0),
+                                                               ("c", 1.0))],
+                         columns=["wtp_usd_per_qaly", "scenario", "probability"])
+    lines = plots.ceac(table).axes[0].get_lines()
+    a, b = (ln for ln in lines if ln.get_label() in ("a", "b"))
+    assert a.get_linewidth() > b.get_linewidth() and b.get_zorder() > a.get_zorder()
+    assert a.get_linestyle() != b.get_linestyle() and a.get_marker() != b.get_marker()
+
+
+@pytest.mark.parametrize(("path", "label"), [
+    ("clinical.admissions.rate_per_year", "Admissions: rate per year"),
+    ("prices.admission_mean_usd", "Admission mean ($)"),
+    ("economics.discount_rate", "Discount rate"),
+    ("plan.1.contracts.0.discount", "Contract 1 of plan period 2: discount"),
+    ("clinical.admissions.los_mean_days", "Admissions: length of stay mean (days)"),
+])
+def test_parameter_labels_are_words(path, label):
+    assert plots.parameter_label(path) == label
 
 
 def linear_model(scenario, replication, seed_seq):
@@ -232,8 +261,15 @@ def test_tornado():
     fig = plots.tornado(table)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[-1].startswith("clinical.admissions.rate_per_year")  # largest swing on top
+    assert labels[-1].startswith("Admissions: rate per year")  # largest swing on top, in words
     assert "0.1 → 0.2" in labels[-1]
+    # the legend sits below the axes: it covers no bar
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert legend.y1 <= ax.get_window_extent(renderer).y0 + 1e-6
     t = table.set_index("parameter")
     swings = (t["metric_high"] - t["metric_low"]).to_dict()
     assert swings == pytest.approx({"clinical.admissions.rate_per_year": 100.0,  # 0.1 x 1000
@@ -252,7 +288,7 @@ def test_sobol_indices():
                           "S1_conf": [0.05, 0.05], "ST": [0.7, 0.3], "ST_conf": [0.05, 0.04]})
     ax = plots.sobol_indices(table).axes[0]
     assert sorted(round(b.get_width(), 6) for b in bars(ax)) == [0.2, 0.3, 0.6, 0.7]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B", "A"]
 
 
 def test_inputs_and_errors(run, tmp_path):
@@ -336,3 +372,40 @@ def test_ce_plane_reads_a_results_directory(run, results, tmp_path):
     assert plots.ce_plane_table(run)["reference"].iloc[0] == (run.reference or "ffs_baseline")
     with pytest.raises(ValueError, match="reference 'nope'"):
         plots.ce_plane(results, "nope")
+
+
+def _make_plots():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "make_plots.py"
+    spec = importlib.util.spec_from_file_location("make_plots", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plots_gallery_is_current():
+    """docs/plots.md is what docs/make_plots.py renders for today's sim.plots (names and
+    signatures; the images are not compared), every public plot is on it and every image it
+    shows exists."""
+    make = _make_plots()
+    page = make.PAGE.read_text(encoding="utf-8")
+    stale = ("docs/plots.md is stale (sim.plots changed); regenerate it with "
+             "`PYTHONPATH=. python docs/make_plots.py` and commit the page and images")
+    assert make.FINGERPRINT.format(make.api_fingerprint()) in page, stale
+    assert page == make.render_page(), stale
+    for name in plots.__all__:
+        assert f"`{name}" in page, name
+    images = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", page)
+    assert len(images) == len(make.GALLERY)
+    for image in images:
+        assert (make.PAGE.parent / image).is_file(), image
+
+
+def test_figures_show_in_a_notebook_without_pyplot():
+    """A sim.plots figure has a PNG representation of its own (IPython shows it as a cell's
+    last expression even where no matplotlib display hook is registered)."""
+    table = pd.DataFrame([(w, s, p) for w in (0, 1) for s, p in (("a", 0.2), ("b", 0.8))],
+                         columns=["wtp_usd_per_qaly", "scenario", "probability"])
+    png = plots.ceac(table)._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000

@@ -8,6 +8,7 @@ printed output compared the same way.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import re
@@ -116,7 +117,7 @@ def test_python_door_example_prints_what_the_readme_shows(in_checkout_copy):
     (printed,) = blocks("text", doors)
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        exec(compile(code, "README.md (Three doors)", "exec"), {"__name__": "readme"})
+        exec(compile(code, "README.md (Three doors)", "exec"), {"__name__": "__main__"})
     assert_excerpt(printed.splitlines(), stdout.getvalue(), "the Python door")
     assert norm(printed.splitlines()[-1]) in [norm(x) for x in stdout.getvalue().splitlines()]
 
@@ -134,3 +135,59 @@ def test_mssp_enhanced_example_reproduces_the_published_result():
     assert f"{round(earned):,}" == "107,895,330"
     assert "earned shared savings" in stdout.getvalue()
     assert f"{earned:,.2f}" in stdout.getvalue()  # the printed statement shows the same value
+
+
+# --------------------------------------------------------------------------- pasted as is
+
+
+def _starts_processes(node: ast.AST) -> bool:
+    """Whether ``node`` calls ``sim.run``/``sim.compare``/``sim.tornado``/``sim.sobol``
+    (which start worker processes)."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == "sim"
+               and n.func.attr in ("run", "compare", "tornado", "sobol")
+               for n in ast.walk(node))
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__"
+                    for c in node.test.comparators))
+
+
+@pytest.mark.parametrize("i", range(len(blocks("python"))))
+def test_python_snippets_start_processes_only_under_the_main_guard(i):
+    """Pasted into a script, a snippet that starts worker processes outside
+    ``if __name__ == "__main__":`` dies with BrokenProcessPool under spawn: every README
+    snippet keeps such calls inside the guard."""
+    tree = ast.parse(blocks("python")[i])
+    for node in tree.body:
+        if not _is_main_guard(node):
+            assert not _starts_processes(node), ast.unparse(node)
+
+
+def test_python_section_snippet_runs_as_pasted(in_checkout_copy, monkeypatch):
+    """The "## Python" snippet, executed as a script's __main__ (with a small run, so that
+    the test is quick: same calls, 300 patients, 1 year, 1 replication)."""
+    pytest.importorskip("openpyxl")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sim
+
+    real = sim.run
+
+    def small(*args, **kwargs):
+        kwargs.update(replications=1, workers=1, progress=False,
+                      overrides={"population.size": 300, "horizon_years": 1})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "run", small)
+    (code,) = [b for b in blocks("python", section("Python")) if "sim.run" in b]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        exec(compile(code, "README.md (Python)", "exec"), {"__name__": "__main__"})
+    assert stdout.getvalue().startswith("Scenario ffs_baseline: 1 replication(s)")
+    for made in ("results/my_run/results.parquet", "results/my_run.xlsx", "spending.png"):
+        assert (in_checkout_copy / made).is_file(), made

@@ -63,6 +63,7 @@ def dirs(tmp_path_factory, small_comparison):
                                       "clinical.admissions.los_mean_days=4:6"], SPEND,
             replicate=linear_model, replications=1, progress=False).to_csv(
         sens / "tornado.csv", index=False)
+    (sens / "sensitivity.json").write_text('{"scenario": "mssp_one_sided"}')  # as the CLI
     return {"ffs": root / "ffs_baseline", "mssp": root / "mssp_one_sided", "sens": sens,
             "root": root, "runs": runs}
 
@@ -213,9 +214,12 @@ def test_report_is_one_self_contained_file(report):
 def test_every_figure_has_a_caption(report):
     page = Page(report.read_text(encoding="utf-8"))
     ids = [f["id"] for f in page.figures]
-    for want in ("fig-spending", "fig-margin", "fig-distribution", "fig-owing",
-                 "fig-waterfall", "fig-outcomes"):
+    for want in ("fig-spending", "fig-margin", "fig-distribution", "fig-waterfall",
+                 "fig-outcomes", "fig-outcomes-points"):
         assert want in ids
+    # the owing chart is drawn only when some bar is not 0%; otherwise the page says why
+    assert ("fig-owing" in ids) != ("never owes the payer money and never makes a loss"
+                                    in page.text)
     for i, fig in enumerate(page.figures, start=1):
         assert fig["img"] and fig["img"].startswith("data:image/png")
         caption = " ".join(fig["caption"].split())
@@ -246,7 +250,19 @@ def test_report_sections(report, dirs, tmp_path):
     page = Page(out.read_text(encoding="utf-8"))
     assert "FFS or MSSP?" in page.text and "No sensitivity analysis" not in page.text
     assert any(f["id"].startswith("fig-tornado") for f in page.figures)
-    assert "clinical.admissions.rate_per_year from 0.1 to 0.2" in page.text
+    # labelled in words, with the path; named with the scenario it was run on
+    assert "Admissions: rate per year ( clinical.admissions.rate_per_year ) from 0.1 to 0.2" \
+        in page.text
+    assert any(a.get("alt") == "One-way sensitivity of mssp_one_sided (tornado)"
+               for t, a in page.tags if t == "img")
+    assert "Run on scenario mssp_one_sided" in page.text
+    assert "is not one of the plans compared" not in page.text
+    other = tmp_path / "sens_other"
+    shutil.copytree(dirs["sens"], other)
+    (other / "sensitivity.json").write_text('{"scenario": "reach_global"}')
+    page = Page(write_report([dirs["ffs"], dirs["mssp"], other], tmp_path / "o.html")
+                .read_text(encoding="utf-8"))
+    assert "reach_global is not one of the plans compared here" in page.text
 
 
 def test_one_scenario(dirs, tmp_path):
@@ -414,3 +430,112 @@ def test_a_run_taken_from_the_comparison_is_the_run_of_the_scenario_alone(dirs):
     assert alone.tables.keys() == taken.tables.keys()
     for name, table in alone.tables.items():
         pd.testing.assert_frame_equal(table, first(taken.tables[name]))
+
+
+# --------------------------------------------------------------------------- a CFO's reading
+
+
+def test_plans_described_with_their_contracts_by_year(report, dirs):
+    import yaml
+
+    page = Page(report.read_text(encoding="utf-8"))
+    for key in ("ffs", "mssp"):
+        saved = yaml.safe_load((dirs[key] / "scenario.yaml").read_text(encoding="utf-8"))
+        assert " ".join(saved["description"].split()[:6]) in page.text
+    text = report.read_text(encoding="utf-8")
+    timeline = text[text.index('id="timeline"'):]
+    timeline = timeline[:timeline.index("</table>")]
+    rows = re.findall(r"<tr><th scope=\"row\">([^<]+)</th>(.*?)</tr>", timeline)
+    assert [r[0] for r in rows] == ["ffs_baseline", "mssp_one_sided"]
+    years = pd.read_parquet(dirs["ffs"] / "results.parquet")["year"].nunique()
+    for _, cells in rows:  # every plan year covered once
+        spans = [int(c) for c in re.findall(r'colspan="(\d+)"', cells)]
+        assert sum(spans) == years
+    assert "MSSP shared savings" in rows[1][1] and "MSSP" not in rows[0][1]
+
+
+def test_drivers_in_words_add_up(report, dirs):
+    """The 'Why' sentences: the payer's difference splits into care and payments beyond
+    claims, and the margin's difference is that of its lines (checked with plain pandas)."""
+    from sim.report.drivers import MARGIN_LINES, drivers
+    from sim.report.numbers import fmt_money
+
+    inputs = load_inputs([dirs["ffs"], dirs["mssp"]])
+    why = drivers(inputs, "mssp_one_sided")
+    assert why and drivers(inputs, "ffs_baseline") == []
+    res = inputs.results
+
+    def mean(scen, entity, metric):
+        r = res[(res["scenario"] == scen) & (res["entity"] == entity) & (res["metric"] == metric)]
+        return r.groupby("replication")["value"].mean().mean()
+
+    d_payer = (mean("mssp_one_sided", "population", "payer_spend_per_capita_usd")
+               - mean("ffs_baseline", "population", "payer_spend_per_capita_usd"))
+    assert why[0].startswith(f"Payer spending: {'+' if d_payer > 0 else ''}{fmt_money(d_payer)}")
+    d_margin = mean("mssp_one_sided", PROVIDER, "margin_usd") - mean("ffs_baseline", PROVIDER,
+                                                                     "margin_usd")
+    lines = sum(sign * (mean("mssp_one_sided", PROVIDER, m) - mean("ffs_baseline", PROVIDER, m))
+                for m, _, sign in MARGIN_LINES if (res["metric"] == m).any())
+    assert lines == pytest.approx(d_margin, rel=1e-6, abs=1.0)  # the lines add up to it
+    margin = next(w for w in why if w.startswith(f"{PROVIDER}'s margin"))
+    assert fmt_money(abs(d_margin)) in margin
+    page = Page(report.read_text(encoding="utf-8"))
+    assert "Why — Payer spending" in page.text
+
+
+def test_clear_only_when_material():
+    from sim.report.numbers import clear_rule, material
+
+    assert not material("qalys", 0.0001 * 378, 378)          # +0.01% of QALYs
+    assert material("qalys", 0.002 * 378, 378)
+    assert not material("payer_spend_per_capita_usd", 50, 13_000)  # 0.4%
+    assert material("payer_spend_per_capita_usd", 300, 13_000)
+    assert not material("readmission_rate_30d", 0.003, 0.16)  # 0.3 points
+    assert material("readmission_rate_30d", -0.009, 0.16)
+    assert not material("quality_score", 0.5, 40) and material("quality_score", 2.0, 40)
+    assert "excludes zero and it is material" in clear_rule("ffs_baseline")
+
+
+def test_differences_marked_clear_follow_the_rule(dirs):
+    from sim.report.numbers import differences, material
+
+    inputs = load_inputs([dirs["ffs"], dirs["mssp"]])
+    table = differences(inputs, [("population", m) for m in
+                                 ("qalys", "admissions_per_1000", "readmission_rate_30d")])
+    for r in table.itertuples():
+        excludes = r.low > 0 or r.high < 0
+        assert r.clear == (excludes and material(r.metric, r.diff_mean, r.reference_mean))
+
+
+def test_jargon_explained_once_where_it_first_appears(report):
+    from sim.report.jargon import TERMS
+
+    page = Page(report.read_text(encoding="utf-8"))
+    for term, _, meaning in TERMS:
+        if re.search(rf"\b{term}\b", page.text):
+            first = page.text.index(meaning.split(":")[0][:25])
+            assert page.text.count(meaning) == 1, term
+            assert first < page.text.rindex("Method and sources"), term
+
+
+def test_empty_charts_are_left_out_with_a_reason(dirs, tmp_path):
+    """A provider that never owes nor loses gets no chart of 0% bars, but a sentence."""
+    results = pd.read_parquet(dirs["ffs"] / "results.parquet")
+    other = tmp_path / "safe"
+    shutil.copytree(dirs["ffs"], other)
+    margin = (results["entity"] == PROVIDER) & (results["metric"] == "margin_usd")
+    results.loc[margin, "value"] = results.loc[margin, "value"].abs() + 1.0
+    results.to_parquet(other / "results.parquet")
+    page = Page(write_report([other], tmp_path / "s.html").read_text(encoding="utf-8"))
+    assert "fig-owing" not in [f["id"] for f in page.figures]
+    assert "never owes the payer money and never makes a loss" in page.text
+
+
+def test_deltas_in_the_units_a_cfo_reads():
+    from sim.report.numbers import fmt_delta
+
+    assert fmt_delta("margin_usd", 17_888, 24_296) == "+$17,888 (+73.6%)"
+    assert fmt_delta("margin_usd", 486_078, 24_296) == "+$486,078 (21.0 times as much)"
+    assert fmt_delta("readmission_rate_30d", -0.009, 0.169) == "-0.9 pts"  # as the figure
+    assert fmt_delta("quality_score", 4.4, 38.4) == "+4.4 pts"
+    assert fmt_delta("admissions_per_1000", -4.4, 275.3) == "-1.6%"

@@ -96,7 +96,8 @@ def test_cli_sensitivity(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "One-way sensitivity of spend_total_usd" in out
     assert "e+0" not in out and re.search(r"\d,\d{3}", out)  # one number format
-    assert {p.name for p in (tmp_path / "t").iterdir()} == {"tornado.csv", "tornado.png"}
+    assert {p.name for p in (tmp_path / "t").iterdir()} == {"tornado.csv", "tornado.png",
+                                                          "sensitivity.json"}
     code = main(["sensitivity", str(scen), "--metric", "spend_total_usd", "--sobol", "4", "-q",
                  "-w", "1"])
     out = capsys.readouterr().out

@@ -24,7 +24,13 @@ shows when it is the last expression of a cell. Each plot has a ``*_table`` comp
 
 from __future__ import annotations
 
-from sim.plots._common import axis_label, metric_label, metric_unit, scenario_colours
+from sim.plots._common import (
+    axis_label,
+    metric_label,
+    metric_unit,
+    parameter_label,
+    scenario_colours,
+)
 from sim.plots.ce_plane import ce_plane, ce_plane_table
 from sim.plots.comparison import ceac, comparison_table, scenario_comparison
 from sim.plots.fan import fan_chart, fan_table
@@ -46,6 +52,7 @@ __all__ = [
     "metric_unit",
     "owing_probability",
     "owing_table",
+    "parameter_label",
     "scenario_colours",
     "scenario_comparison",
     "settlement_waterfall",

@@ -32,6 +32,57 @@ def axis_label(metric: str) -> str:
     return f"{metric_label(metric)} ({unit})" if unit else metric_label(metric)
 
 
+#: unit suffixes of scenario field names and how a label shows them
+_UNIT_SUFFIXES = (("_usd", "$"), ("_pmpm", "$ PMPM"), ("_days", "days"), ("_years", "years"),
+                  ("_pct", "%"))
+_ABBREVIATIONS = {"los": "length of stay", "pcp": "PCP", "ed": "ED", "snf": "SNF",
+                  "hcc": "HCC", "msr": "MSR", "mlr": "MLR", "ffs": "FFS", "acsc": "ACSC",
+                  "wtp": "willingness to pay", "hba1c": "HbA1c"}
+#: top-level groups of the scenario that add nothing to a label
+_GENERIC = {"clinical", "prices", "economics", "behaviour", "population", "costs", "quality"}
+
+
+def _words(key: str) -> str:
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in key.split("_") if w)
+
+
+def parameter_label(path: str) -> str:
+    """A readable label for a scenario parameter path (tornado and Sobol rows, report text):
+    ``clinical.admissions.rate_per_year`` → ``Admissions: rate per year``,
+    ``prices.admission_mean_usd`` → ``Admission mean ($)``, ``plan.1.contracts.0.discount``
+    → ``Contract 1 of plan period 2: discount``."""
+    parts = [p for p in str(path).split(".") if p]
+    if not parts:
+        return str(path)
+    leaf, unit = parts[-1], ""
+    for suffix, shown in _UNIT_SUFFIXES:
+        if leaf.endswith(suffix) and len(leaf) > len(suffix):
+            leaf, unit = leaf[: -len(suffix)], shown
+            break
+    context = []
+    k = 0
+    rest = parts[:-1]
+    while k < len(rest):
+        part = rest[k]
+        if k + 1 < len(rest) and rest[k + 1].isdigit():
+            noun = {"contracts": "contract", "plan": "plan period", "providers": "provider",
+                    "payers": "payer", "corridors": "corridor band"}.get(part, _words(part))
+            context.append(f"{noun} {int(rest[k + 1]) + 1}")
+            k += 2
+            continue
+        if not (k == 0 and part in _GENERIC and len(rest) > 1) and not (
+                k == 0 and part in _GENERIC and len(rest) == 1 and part != "population"):
+            context.append(_words(part))
+        k += 1
+    text = _words(leaf)
+    if context:
+        where = " of ".join(reversed(context))
+        text = f"{where[0].upper()}{where[1:]}: {text}"
+    else:
+        text = text[0].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
+
+
 def as_results(results: Any) -> pd.DataFrame:
     """The tidy results table from a DataFrame, a :class:`~sim.run_result.RunResult`, a results
     directory or a ``results.parquet``/``.csv`` file; ``scenario``/``entity``/``metric`` as
@@ -90,9 +141,25 @@ def scenario_colours(names: Iterable[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
 
+class ResultFigure(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook as the last expression of a
+    cell even where no matplotlib display hook is registered (a figure made without
+    ``pyplot`` has none otherwise); where one is registered, IPython uses it instead."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        buf = io.BytesIO()
+        FigureCanvasAgg(self)  # a canvas of its own: no pyplot, no global state
+        self.savefig(buf, format="png", dpi=100, facecolor="white", bbox_inches="tight")
+        return buf.getvalue()
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A figure not registered with pyplot, with the house style."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = ResultFigure(figsize=(width, height), layout="constrained")
     return fig
 
 

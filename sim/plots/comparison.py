@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.catalogue import describe
+from sim.catalogue import describe, is_share
 from sim.comparison import incremental, plan_values
 from sim.plots._common import (
     as_results,
@@ -76,6 +76,7 @@ def scenario_comparison(
     *,
     relative: bool = True,
     interval: Literal["replications", "mean"] = "replications",
+    unit: Literal["percent", "points"] = "percent",
 ) -> Any:
     """Compare scenarios on ``metrics`` (names, or ``(entity, metric)`` pairs), values
     averaged over the plan years.
@@ -85,7 +86,11 @@ def scenario_comparison(
     differences across replications (``interval="replications"``, the spread of the effect
     under the run's uncertainty) or of the mean difference (``"mean"``, mean +- 1.96 standard
     errors). ``relative=False``: one panel per metric with every scenario's mean and the
-    95% interval across replications. Returns a matplotlib ``Figure``; the numbers are
+    95% interval across replications. ``unit="points"`` (with ``relative``) draws the
+    differences in points instead of percent: percentage points for shares and rates (a
+    readmission rate of 16.0% against 15.1% is +0.9), the metric's own points for scores
+    (the quality score, 0-100), as the report's table shows them; use it for metrics of
+    those kinds only. Returns a matplotlib ``Figure``; the numbers are
     :func:`comparison_table`'s (relative) or :func:`sim.comparison.plan_values`' means.
     """
     res = as_results(results)
@@ -95,7 +100,7 @@ def scenario_comparison(
     pairs = resolve_metrics(res, metrics)
     if relative:
         return _relative(comparison_table(res, pairs, reference), pairs, names, reference,
-                         colours, interval)
+                         colours, interval, unit)
     n = len(pairs)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
@@ -127,11 +132,20 @@ def scenario_comparison(
 
 def _relative(
     table: pd.DataFrame, pairs: list[tuple[str, str]], names: list[str], reference: str,
-    colours: dict[str, str], interval: str,
+    colours: dict[str, str], interval: str, unit: str = "percent",
 ) -> Any:
     others = [s for s in names if s != reference]
-    lo_col, hi_col = ("pct_p2.5", "pct_p97.5") if interval == "replications" else (
-        "pct_ci_low", "pct_ci_high")
+    if unit not in ("percent", "points"):
+        raise ValueError(f"unit must be 'percent' or 'points', got {unit!r}")
+    prefix = "pct_" if unit == "percent" else "pts_"
+    if unit == "points" and len(table):
+        scale = np.where([is_share(m) for m in table["metric"]], 100.0, 1.0)
+        for col in ("diff_mean", "ci_low", "ci_high", "p2.5", "p97.5"):
+            table[f"pts_{col}"] = table[col] * scale
+    lo_col, hi_col = (f"{prefix}p2.5", f"{prefix}p97.5") if interval == "replications" else (
+        f"{prefix}ci_low", f"{prefix}ci_high")
+    mid = f"{prefix}diff_mean"
+    sym = "%" if unit == "percent" else " pts"
     fig = new_figure(7.5, 1.1 + 0.32 * len(pairs) * max(len(others), 1) + 0.25 * len(pairs))
     ax = fig.add_subplot()
     ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.8)
@@ -152,24 +166,26 @@ def _relative(
                 continue
             r = row.iloc[0]
             y = j + (i - (len(others) - 1) / 2) * height
-            ax.barh(y, r["pct_diff_mean"], height=height * 0.9, color=colours[scen],
+            ax.barh(y, r[mid], height=height * 0.9, color=colours[scen],
                     label=scen if j == 0 else None)
-            ax.errorbar(r["pct_diff_mean"], y, xerr=[[r["pct_diff_mean"] - r[lo_col]],
-                                                     [r[hi_col] - r["pct_diff_mean"]]],
+            ax.errorbar(r[mid], y, xerr=[[r[mid] - r[lo_col]], [r[hi_col] - r[mid]]],
                         fmt="none", ecolor="#222222", capsize=2.5, linewidth=1)
-            d = float(r["pct_diff_mean"])
-            ax.text(max(r[hi_col], d, 0), y, f"  {d:+.1f}%" if abs(d) >= 0.1 else f"  {d:+.2f}%",
-                    va="center", fontsize=7.5)
+            d = float(r[mid])
+            ax.text(max(r[hi_col], d, 0), y, f"  {d:+.1f}{sym}" if abs(d) >= 0.1 else
+                    f"  {d:+.2f}{sym}", va="center", fontsize=7.5)
     ax.axvline(0, color="#333333", linewidth=0.9)
     ax.set_yticks(np.arange(len(pairs)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"Difference from {reference} (% of {reference}'s mean per plan year)")
+    ax.set_xlabel(f"Difference from {reference} (% of {reference}'s mean per plan year)"
+                  if unit == "percent" else f"Difference from {reference} (points: percentage "
+                  "points for rates and shares)")
     xmin, xmax = ax.get_xlim()
     ax.set_xlim(xmin, xmax + 0.12 * (xmax - xmin))
     from matplotlib.ticker import FuncFormatter
 
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: "0%" if abs(x) < 1e-9 else
-                                               f"{x:+g}%"))
+    zero = "0%" if unit == "percent" else "0"
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: zero if abs(x) < 1e-9 else
+                                               f"{x:+g}{sym.strip()}"))
     fig.legend(fontsize="small", frameon=False, loc="outside lower center",
                ncol=min(len(others), 4))
     what = "across replications" if interval == "replications" else "of the mean"
@@ -181,7 +197,8 @@ def _relative(
 def ceac(table: Any) -> Any:
     """Cost-effectiveness acceptability curve from :func:`sim.comparison.ceac`'s table (or a
     :class:`~sim.comparison.Comparison`): for each willingness to pay per QALY, the
-    probability that each scenario has the highest net monetary benefit."""
+    probability that each scenario has the highest net monetary benefit. Lines differ in
+    colour, dash, marker and width, so overlapping lines stay distinguishable."""
     frame = table.ceac if hasattr(table, "ceac") and not isinstance(table, pd.DataFrame) \
         else table
     need = {"wtp_usd_per_qaly", "scenario", "probability"}
@@ -192,10 +209,17 @@ def ceac(table: Any) -> Any:
     fig = new_figure(7.5, 4.0)
     ax = fig.add_subplot()
     style_axes(ax)
-    for name in names:
+    # lines that coincide (e.g. two plans both at 0%) must stay visible: each has its own
+    # dash pattern, marker and width, thinner lines drawn on top of thicker ones
+    styles = ("-", "--", "-.", ":")
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+    for i, name in enumerate(names):
         part = frame[frame["scenario"].astype(str) == name].sort_values("wtp_usd_per_qaly")
+        every = max(1, len(part) // 8)
         ax.plot(part["wtp_usd_per_qaly"], part["probability"], color=colours[name],
-                linewidth=2, label=name, drawstyle="default")
+                linewidth=max(1.2, 3.2 - 0.6 * i), linestyle=styles[i % len(styles)],
+                marker=markers[i % len(markers)], markersize=5, markevery=(i % every, every),
+                label=name, zorder=2 + i, alpha=0.9)
     ax.set_ylim(-0.02, 1.02)
     percent_axis(ax.yaxis)
     from sim.plots._common import MoneyFormatter

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.plots._common import axis_label, metric_label, new_figure, value_axis
+from sim.plots._common import (
+    axis_label,
+    metric_label,
+    new_figure,
+    parameter_label,
+    value_axis,
+)
 
 TORNADO_COLUMNS = ("parameter", "low_value", "high_value", "metric_base", "metric_low",
                    "metric_high")
@@ -46,8 +52,9 @@ def tornado(table: Any, *, top: int | None = 15) -> Any:
 
     One row per parameter, largest swing on top (at most ``top``): the bar runs from the
     output at the parameter's low value (blue) to the output at its high value (orange),
-    around the base-case output (the vertical line). Each label gives the parameter's low
-    and high values.
+    around the base-case output (the vertical line). Each label names the parameter in words
+    (:func:`sim.plots.parameter_label`) and gives its low and high values; the legend sits
+    below the axes, never over the bars.
     """
     t = _table(table, TORNADO_COLUMNS, "tornado")
     t = t.assign(swing=(t["metric_high"] - t["metric_low"]).abs()).sort_values(
@@ -66,7 +73,7 @@ def tornado(table: Any, *, top: int | None = 15) -> Any:
     ax.barh(y, rows["metric_high"] - base, left=base, color="#E69F00", height=0.6,
             label="parameter at its high value")
     ax.axvline(base, color="#222222", linewidth=0.9)
-    labels = [f"{p}\n{short_number(lo)} → {short_number(hi)}" for p, lo, hi in
+    labels = [f"{parameter_label(p)}\n{short_number(lo)} → {short_number(hi)}" for p, lo, hi in
               zip(rows["parameter"], rows["low_value"], rows["high_value"], strict=True)]
     ax.set_yticks(y, labels, fontsize=7.5)
     ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.8)
@@ -101,7 +108,7 @@ def sobol_indices(table: Any, *, top: int | None = 15) -> Any:
         err = rows.get(f"{col}_conf")
         ax.barh(y + off, rows[col], height=0.34, color=colour, label=label,
                 xerr=None if err is None else err, error_kw={"linewidth": 0.8})
-    ax.set_yticks(y, rows["parameter"], fontsize=7.5)
+    ax.set_yticks(y, [parameter_label(p) for p in rows["parameter"]], fontsize=7.5)
     ax.set_xlabel(f"Share of the variance of {metric_label(metric).lower()}")
     ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.8)
     ax.set_axisbelow(True)

@@ -23,9 +23,10 @@ def default_title(inputs: ReportInputs) -> str:
 def render_report(inputs: ReportInputs, title: str | None = None) -> str:
     """The HTML text of the report on ``inputs`` (see :func:`write_report`)."""
     rows = key_table(inputs)
-    charts = build_charts(inputs)
+    skipped: list[tuple[str, str]] = []
+    charts = build_charts(inputs, skipped)
     return render_page(title or default_title(inputs), inputs, summary(inputs, rows), rows,
-                       charts, value_table(inputs))
+                       charts, value_table(inputs), skipped=skipped)
 
 
 def write_report(

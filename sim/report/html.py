@@ -17,11 +17,13 @@ import pandas as pd
 
 from sim.catalogue import metric_label
 from sim.comparison import icer_text
-from sim.plots._common import scenario_colours
+from sim.plots._common import parameter_label, scenario_colours
 from sim.plots.sensitivity import short_number
 from sim.report.charts import Chart
 from sim.report.inputs import ReportInputs, Sensitivity
-from sim.report.numbers import Row, Summary, fmt_money, fmt_value
+from sim.report.jargon import Jargon
+from sim.report.numbers import Row, Summary, clear_rule, fmt_money, fmt_value
+from sim.report.plans import plans
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
        "script-src 'unsafe-inline'")
@@ -150,27 +152,71 @@ def render_table(rows: Sequence[Row], inputs: ReportInputs) -> str:
         "<p class=\"note\">Bold: mean across replications of each replication's average over "
         "the plan years (risk rows: over the whole plan). Grey: 95% interval across "
         "replications (2.5th to 97.5th percentile)."
-        + (f" Under it: the difference from {_e(inputs.reference)}, in percent (percentage "
-           "points for rates and shares), green when clearly better, red when clearly worse "
-           "(its 95% interval excludes zero), grey otherwise." if compared else "") + "</p>")
+        + (f" Under it: the difference from {_e(inputs.reference)}: dollars and percent for "
+           "money, percent for use of care and QALYs, percentage points for rates and shares, "
+           "points for the quality score (the figures use the same units), green when clearly "
+           "better, red when clearly worse, grey otherwise. "
+           + _e(clear_rule(inputs.reference, inputs.paired)) if compared else "") + "</p>")
     return "\n".join(out)
 
 
-def render_figure(chart: Chart, number: int) -> str:
+def render_figure(chart: Chart, number: int, jargon: Jargon | None = None) -> str:
+    caption = jargon.explain(chart.caption) if jargon else chart.caption
     return (f"<figure class=\"chart\" id=\"{_e(chart.id)}\">"
             f"<img src=\"{chart.data_uri}\" alt=\"{_e(chart.alt)}\">"
-            f"<figcaption><strong>Figure {number}.</strong> {_e(chart.caption)}"
+            f"<figcaption><strong>Figure {number}.</strong> {_e(caption)}"
             "</figcaption></figure>")
 
 
-def _no_sensitivity(sensitivity: Sequence[Sensitivity]) -> str:
+def render_plans(inputs: ReportInputs, jargon: Jargon) -> str:
+    """Each plan's description and a timeline of the contracts in force by plan year."""
+    items = plans(inputs)
+    if not any(p.description or p.years for p in items):
+        return ""
+    colours = scenario_colours(inputs.scenarios)
+    out = ["<section id=\"plans\"><h2>The plans compared</h2><dl class=\"defs\">"]
+    for p in items:
+        ref = " (the reference)" if p.scenario == inputs.reference and len(items) > 1 else ""
+        text = p.description or "(the scenario file has no description)"
+        out.append(f"<dt><span class=\"chip\" style=\"background:{colours[p.scenario]}\">"
+                   f"</span>{_e(p.scenario)}{_e(ref)}</dt><dd>{_e(jargon.explain(text))}</dd>")
+    out.append("</dl>")
+    if any(p.years for p in items):
+        years = inputs.years
+        head = "".join(f"<th scope=\"col\">Plan year {y}</th>" for y in years)
+        out.append("<h3>Contracts by plan year</h3><div class=\"scroll\"><table "
+                   "class=\"sources\" id=\"timeline\"><thead><tr><th scope=\"col\">Plan</th>"
+                   + head + "</tr></thead><tbody>")
+        for p in items:
+            cells = []
+            k = 0
+            while k < len(years):  # years with the same contracts share one cell
+                j = k
+                while j + 1 < len(years) and p.years.get(years[j + 1]) == p.years.get(years[k]):
+                    j += 1
+                words = p.years.get(years[k], "not saved")
+                cells.append(f"<td colspan=\"{j - k + 1}\" data-years=\"{years[k]}-"
+                             f"{years[j]}\">{_e(jargon.explain(words))}</td>")
+                k = j + 1
+            out.append(f"<tr><th scope=\"row\">{_e(p.scenario)}</th>{''.join(cells)}</tr>")
+        out.append("</tbody></table></div>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _no_sensitivity(sensitivity: Sequence[Sensitivity], inputs: ReportInputs) -> str:
     if sensitivity:
         return ""
+    others = [s for s in inputs.scenarios if s != inputs.reference] or list(inputs.scenarios)
+    name = others[0]
+    metric = ("payer_spend_per_capita_usd" if (inputs.results["metric"]
+                                               == "payer_spend_per_capita_usd").any()
+              else "spend_per_capita_usd")
     return ("<p id=\"no-sensitivity\">No sensitivity analysis was run for these results, so "
             "this report cannot say which assumptions drive them. To find out, run a one-way "
-            "analysis of the output that matters, for example</p><pre class=\"cmd\"><code>"
-            "vbcsim sensitivity scenarios/mssp_one_sided.yaml --metric "
-            "payer_spend_per_capita_usd \\\n    --tornado "
+            f"analysis of the output that matters, for example for {_e(name)}</p>"
+            "<pre class=\"cmd\"><code>"
+            f"vbcsim sensitivity {_e(name)} --metric {metric} \\\n    --tornado "
             "clinical.admissions.rate_per_year=0.12:0.18 prices.admission_mean_usd=11000:15000 "
             "\\\n    --out results/sensitivity</code></pre><p>(or <code>--sobol 64</code> for "
             "uncertain parameters declared with distributions), then add "
@@ -182,6 +228,7 @@ def _top_assumptions(sensitivity: Sequence[Sensitivity]) -> str:
     items = []
     for sens in sensitivity:
         t = sens.table
+        on = f" ({_e(sens.scenario)})" if sens.scenario else ""
         if sens.kind == "tornado" and {"parameter", "metric_low", "metric_high"} <= set(t):
             t = t.assign(swing=(t["metric_high"] - t["metric_low"]).abs()).sort_values(
                 "swing", ascending=False)
@@ -189,20 +236,23 @@ def _top_assumptions(sensitivity: Sequence[Sensitivity]) -> str:
             what = metric_label(metric).lower() if metric != "output" else "the output"
             for r in t.head(3).itertuples():
                 items.append(
-                    f"<li><code>{_e(r.parameter)}</code> from {_e(short_number(r.low_value))} to "
-                    f"{_e(short_number(r.high_value))}: {_e(what)} moves from "
+                    f"<li>{_e(parameter_label(r.parameter))} (<code>{_e(r.parameter)}</code>) "
+                    f"from {_e(short_number(r.low_value))} to "
+                    f"{_e(short_number(r.high_value))}: {_e(what)}{on} moves from "
                     f"{_e(fmt_value(metric, r.metric_low))} to "
                     f"{_e(fmt_value(metric, r.metric_high))}</li>")
         elif sens.kind == "sobol" and {"parameter", "ST"} <= set(t):
             for r in t.sort_values("ST", ascending=False).head(3).itertuples():
-                items.append(f"<li><code>{_e(r.parameter)}</code>: {100 * r.ST:.0f}% of the "
+                items.append(f"<li>{_e(parameter_label(r.parameter))} (<code>"
+                             f"{_e(r.parameter)}</code>){on}: {100 * r.ST:.0f}% of the "
                              f"variance with its interactions (alone: {100 * r.S1:.0f}%)</li>")
     if not items:
         return ""
     return "<p>The assumptions with the largest effect:</p><ul>" + "".join(items) + "</ul>"
 
 
-def render_value(value: pd.DataFrame, inputs: ReportInputs) -> str:
+def render_value(value: pd.DataFrame, inputs: ReportInputs, jargon: Jargon | None = None
+                 ) -> str:
     """The cost-effectiveness table: per scenario, the discounted plan-total differences from
     the reference, where the mean falls and the ICER in words (dominant and dominated are
     said, never shown as a negative ICER), and P(NMB > 0) at each willingness to pay."""
@@ -214,6 +264,8 @@ def render_value(value: pd.DataFrame, inputs: ReportInputs) -> str:
     cost = "Health-sector cost" if health_sector else "Payer spending"  # issue 11
     head = ["Scenario", f"{cost} vs {ref}", f"QALYs vs {ref}", "ICER"] + [
         f"P(worth it at {fmt_money(float(c.rsplit('_', 1)[1]))}/QALY)" for c in wtp]
+    if jargon is not None:
+        head = [jargon.explain(h) for h in head]
     out = ["<div class=\"scroll\"><table class=\"key\" id=\"value-table\"><thead><tr>"
            + "".join(f"<th scope=\"col\">{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for r in value.to_dict("records"):
@@ -295,7 +347,9 @@ def _sources(inputs: ReportInputs) -> str:
                 f"sha256 {_e(s.results_sha256[:12])}</code>")) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("Directory", "Scenarios", "Replications", "Seed",
                                              "Finished (UTC)", "vbcsim", "Results file"))
-    sens = "".join(f"<li><code>{_e(s.path)}</code></li>" for s in inputs.sensitivity)
+    sens = "".join(f"<li><code>{_e(s.path)}</code>"
+                   + (f" (scenario {_e(s.scenario)})" if s.scenario else "") + "</li>"
+                   for s in inputs.sensitivity)
     return ("<div class=\"scroll\"><table class=\"sources\"><thead><tr>" + head
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
             + (f"<p>Sensitivity analyses:</p><ul>{sens}</ul>" if sens else ""))
@@ -303,33 +357,44 @@ def _sources(inputs: ReportInputs) -> str:
 
 def render_page(
     title: str, inputs: ReportInputs, summary: Summary, rows: Sequence[Row],
-    charts: Sequence[Chart], value: pd.DataFrame | None = None,
+    charts: Sequence[Chart], value: pd.DataFrame | None = None, *,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The whole HTML document (``value``: :func:`sim.report.numbers.value_table`, shown in
-    the cost-effectiveness section)."""
+    the cost-effectiveness section; ``skipped``: ``(section, why)`` of charts left out
+    because they would be empty). Jargon is explained where it first appears
+    (:class:`sim.report.jargon.Jargon`), in page order."""
     value = pd.DataFrame() if value is None else value
+    jargon = Jargon()
     from sim._version import __version__
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     numbers = {c.id: i + 1 for i, c in enumerate(charts)}
+    notes = {k: [t for sec, t in skipped if sec == k] for k, _ in SECTIONS}
     present = [(k, v) for k, v in SECTIONS
                if k == "assumptions" or any(c.section == k for c in charts)
-               or (k == "value" and len(value))]
+               or (k == "value" and len(value)) or notes.get(k)]
     body = [f"<header class=\"top\"><h1>{_e(title)}</h1>"
             f"<p class=\"meta\">vbcsim {_e(__version__)} · generated {now} · "
             f"{len(inputs.scenarios)} scenario(s), plan years {inputs.years[0]} to "
             f"{inputs.years[-1]}"
             + (f" · provider: {_e(inputs.provider)}" if inputs.provider else "") + "</p>"
-            "<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#table\">Side by "
-            "side</a>" + "".join(f"<a href=\"#{k}\">{_e(v)}</a>" for k, v in present)
+            "<nav class=\"toc\"><a href=\"#summary\">Summary</a>" + "PLANS_LINK"
+            + "<a href=\"#table\">Side by side</a>"
+            + "".join(f"<a href=\"#{k}\">{_e(v)}</a>" for k, v in present)
             + "<a href=\"#method\">Method and sources</a></nav></header>"]
-    paras = [f"<p>{_e(summary.intro)}</p>"]
+    paras = [f"<p>{_e(jargon.explain(summary.intro))}</p>"]
     for heading, items in summary.blocks:
         paras.append(f"<h3>{_e(heading)}</h3><ul>"
-                     + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>")
-    paras.append(f"<p class=\"how\">{_e(summary.caveat)}</p>")
+                     + "".join(f"<li>{_e(jargon.explain(i))}</li>" for i in items) + "</ul>")
+    paras.append(f"<p class=\"how\">{_e(jargon.explain(summary.caveat))}</p>")
     body.append("<section class=\"summary\" id=\"summary\"><h2>Summary</h2>"
                 + "".join(paras) + "</section>")
+    plans_html = render_plans(inputs, jargon)
+    body[0] = body[0].replace("PLANS_LINK", "<a href=\"#plans\">The plans</a>"
+                              if plans_html else "")
+    if plans_html:
+        body.append(plans_html)
     body.append("<section id=\"table\"><h2>Side by side</h2>" + render_table(rows, inputs)
                 + "</section>")
     for key, heading in present:
@@ -337,9 +402,9 @@ def render_page(
         parts = [f"<section id=\"{key}\"><h2>{_e(heading)}</h2>"]
         if key == "assumptions":
             parts.append(_top_assumptions(inputs.sensitivity)
-                         + _no_sensitivity(inputs.sensitivity))
+                         + _no_sensitivity(inputs.sensitivity, inputs))
         if key == "value":
-            parts.append(render_value(value, inputs))
+            parts.append(render_value(value, inputs, jargon))
             if "fig-ce-plane" in numbers:
                 parts.append(
                     f"<p class=\"how-to-read\">How to read the plane (Figure "
@@ -349,7 +414,8 @@ def render_page(
                     "willingness-to-pay line are worth their cost at that price per QALY, and "
                     "dots in the lower right are dominant (cheaper and healthier).</p>")
         for c in figs:
-            parts.append(render_figure(c, numbers[c.id]))
+            parts.append(render_figure(c, numbers[c.id], jargon))
+        parts += [f"<p class=\"note skipped\">{_e(t)}</p>" for t in notes.get(key, [])]
         parts.append("</section>")
         body.append("".join(parts))
     pairing = (inputs.pairing[0].upper() + inputs.pairing[1:] + ". "
@@ -370,4 +436,4 @@ def render_page(
             + "\n".join(body) + f"\n</main><script>{SELF_CHECK}</script></body></html>\n")
 
 
-__all__ = ["render_page", "render_table", "render_value"]
+__all__ = ["render_page", "render_plans", "render_table", "render_value"]

@@ -11,6 +11,7 @@ on its own, inside a results directory, or in its ``sensitivity/`` subdirectory.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,11 +46,14 @@ class Source:
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """A sensitivity table (``kind``: ``"tornado"`` or ``"sobol"``) and its file."""
+    """A sensitivity table (``kind``: ``"tornado"`` or ``"sobol"``), its file and the
+    scenario it was run on (from the ``sensitivity.json`` that ``vbcsim sensitivity --out``
+    writes beside it, or a ``scenario`` column; "" when unknown)."""
 
     kind: str
     table: pd.DataFrame
     path: Path
+    scenario: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ class ReportInputs:
     sensitivity: tuple[Sensitivity, ...]
     #: how scenarios with different horizons were aligned ("": not needed)
     alignment: str = ""
+    #: each scenario's saved (resolved) scenario file, as read ({} when not saved)
+    scenario_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the statements' threshold values (``msr_met``, ``mlr_met``): scenario, replication,
+    #: year, contract, item, value (None without settlements)
+    thresholds: pd.DataFrame | None = None
 
     @property
     def replications(self) -> dict[str, int]:
@@ -88,8 +97,27 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sensitivity_scenario(file: Path, table: pd.DataFrame) -> str:
+    """The scenario a sensitivity table was run on ("" when it does not say)."""
+    if "scenario" in table and len(table):
+        return str(table["scenario"].iloc[0])
+    about = file.parent / layout.SENSITIVITY_JSON
+    if about.is_file():
+        try:
+            data = json.loads(about.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        if isinstance(data, dict):
+            return str(data.get("scenario") or "")
+    return ""
+
+
 def _sensitivity_in(path: Path) -> list[Sensitivity]:
-    return [Sensitivity(kind, pd.read_csv(f), f) for kind, f in layout.sensitivity_files(path)]
+    out = []
+    for kind, f in layout.sensitivity_files(path):
+        table = pd.read_csv(f)
+        out.append(Sensitivity(kind, table, f, _sensitivity_scenario(f, table)))
+    return out
 
 
 def _scenario_file(path: Path, name: str) -> dict[str, Any]:
@@ -175,7 +203,7 @@ def load_inputs(
     if not dirs:
         raise ReportInputError("give at least one results directory")
     seen: set[Path] = set()
-    frames, flows, sources, sensitivity = [], [], [], []
+    frames, flows, sources, sensitivity, thresholds = [], [], [], [], []
     names: list[str] = []
     manifest_reference = None
     for d in dirs:
@@ -211,6 +239,9 @@ def load_inputs(
         if renamed:
             frame["scenario"] = frame["scenario"].replace(renamed)
         frames.append(frame)
+        st = path / layout.SETTLEMENTS_PARQUET
+        if st.is_file():
+            thresholds.append(_thresholds(st, renamed))
         cf = path / layout.CASH_FLOWS_PARQUET
         if cf.is_file():
             table = pd.read_parquet(cf)
@@ -242,6 +273,11 @@ def load_inputs(
         if ref in s.scenarios:
             original = {v: k for k, v in s.renamed.items()}.get(ref, ref)
             rate = _discount_rate(s.path, original)
+    data = {}
+    for s in sources:
+        original = {v: k for k, v in s.renamed.items()}
+        for name in s.scenarios:
+            data[name] = _scenario_file(s.path, original.get(name, name))
     paired, pairing = _pairing(results, sources)
     if alignment:
         pairing = f"{pairing}; {alignment}"
@@ -254,7 +290,32 @@ def load_inputs(
         sources=tuple(sources), scenarios=scenarios, reference=ref, provider=chosen,
         discount_rate=DEFAULT_DISCOUNT_RATE if rate is None else rate, paired=paired,
         pairing=pairing, sensitivity=tuple(sensitivity), alignment=alignment,
+        scenario_data=data,
+        thresholds=_years_of(pd.concat(thresholds, ignore_index=True), results)
+        if thresholds else None,
     )
+
+
+THRESHOLD_ITEMS = ("msr_met", "mlr_met")
+
+
+def _thresholds(path: Path, renamed: dict[str, str]) -> pd.DataFrame:
+    """The threshold values of the statements in a ``settlements.parquet``."""
+    cols = ["scenario", "replication", "year", "contract", "kind", "item", "value"]
+    try:
+        table = pd.read_parquet(path, columns=cols,
+                                filters=[("item", "in", list(THRESHOLD_ITEMS))])
+    except (ValueError, KeyError, OSError):  # an older or foreign layout: no thresholds
+        return pd.DataFrame(columns=cols)
+    table = table[table["kind"].astype(str) == "value"].copy()
+    table["scenario"] = table["scenario"].astype(str).replace(renamed)
+    table["item"] = table["item"].astype(str)
+    return table.drop(columns="kind").reset_index(drop=True)
+
+
+def _years_of(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """``table`` restricted to the plan years of ``results`` (after any alignment)."""
+    return table[table["year"].isin(results["year"].unique())].reset_index(drop=True)
 
 
 def _pairing(results: pd.DataFrame, sources: Sequence[Source]) -> tuple[bool, str]:

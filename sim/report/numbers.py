@@ -49,6 +49,48 @@ OUTCOMES = ("admissions_per_1000", "readmission_rate_30d", "ed_visits_per_1000",
             "diabetes_controlled_share", "qalys")
 FEW_REPLICATIONS = 30
 
+# When a difference is "clear" (the rule is stated in the report): its 95% interval across
+# replications (paired) or confidence interval (unpaired) excludes zero AND it is material,
+# at least as large as these (assumptions: a CFO's order of magnitude of "worth a line").
+#: money, use of care and other amounts: share of the reference's mean
+MATERIAL_RELATIVE = 0.01
+#: rates and shares (readmission rate, diabetic control): percentage points, as a share
+MATERIAL_SHARE = 0.005
+#: scores in points (the quality score, 0-100)
+MATERIAL_POINTS = 1.0
+#: QALYs: share of the reference's QALYs
+MATERIAL_QALYS = 0.001
+
+
+def in_points(metric: str) -> bool:
+    """Whether differences of ``metric`` are shown in points (a score such as the quality
+    score, 0-100) rather than in percent of the reference."""
+    return metric_unit(metric).startswith("points")
+
+
+def material(metric: str, diff: float, ref: float) -> bool:
+    """Whether a difference of ``diff`` from a reference mean ``ref`` is large enough to be
+    called clear (see :data:`MATERIAL_RELATIVE` and the constants next to it)."""
+    if not math.isfinite(diff):
+        return False
+    if is_share(metric):
+        return abs(diff) >= MATERIAL_SHARE
+    if in_points(metric):
+        return abs(diff) >= MATERIAL_POINTS
+    if ref == 0 or not math.isfinite(ref):
+        return diff != 0
+    limit = MATERIAL_QALYS if metric.startswith("qalys") else MATERIAL_RELATIVE
+    return abs(diff) / abs(ref) >= limit
+
+
+def clear_rule(reference: str, paired: bool = True) -> str:
+    """The rule for a clear difference, in words."""
+    interval = "95% interval across replications" if paired else "95% confidence interval"
+    return (f"A difference from {reference} is called clear when its {interval} excludes zero "
+            f"and it is material: at least {MATERIAL_RELATIVE:.0%} of {reference}'s value "
+            f"({MATERIAL_QALYS:.1%} for QALYs), {100 * MATERIAL_SHARE:.1f} percentage points for "
+            f"rates and shares, {MATERIAL_POINTS:g} point for the quality score.")
+
 
 # --------------------------------------------------------------------------- formatting
 
@@ -80,16 +122,26 @@ def fmt_probability(p: float) -> str:
 
 
 def fmt_delta(metric: str, diff: float, ref: float) -> str:
-    """A difference: percentage points for shares, percent of the reference otherwise."""
+    """A difference: percentage points for shares, points for scores (the quality score),
+    percent of the reference otherwise (the same units as the report's figures); money also
+    in dollars first (``+$17,888 (+73.6%)``; from a doubling on ``+$486,078 (21.0 times as
+    much)``)."""
     if not math.isfinite(diff):
         return "n/a"
     if is_share(metric):
         return f"{100 * diff:+.1f} pts"
+    if in_points(metric):
+        return f"{diff:+.1f} pts"
     if ref == 0 or not math.isfinite(ref):
         return ("+" if diff > 0 else "") + fmt_money(diff) if is_money(metric) \
             else f"{diff:+,.4g}"
     pct = 100 * diff / abs(ref)
-    return f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
+    rel = f"{pct:+.1f}%" if abs(pct) >= 0.1 else f"{pct:+.2f}%"
+    if is_money(metric):  # a CFO reads the dollars first; a huge percent says little
+        dollars = ("+" if diff > 0 else "") + fmt_money(diff)
+        return f"{dollars} ({rel})" if abs(pct) < 100 else \
+            f"{dollars} ({(ref + diff) / ref:.1f} times as much)" if ref > 0 < ref + diff else dollars
+    return rel
 
 
 # --------------------------------------------------------------------------- differences
@@ -98,8 +150,9 @@ def fmt_delta(metric: str, diff: float, ref: float) -> str:
 def differences(inputs: ReportInputs, pairs: list[tuple[str, str]]) -> pd.DataFrame:
     """Each scenario minus the reference, values averaged over the plan years: ``scenario,
     entity, metric, reference_mean, scenario_mean, diff_mean, low, high, n``, ``agree``
-    (replications whose difference has the sign of the mean difference; paired only) and
-    ``clear`` (the 95% interval excludes zero).
+    (replications whose difference has the sign of the mean difference; paired only),
+    ``material`` (:func:`material`) and ``clear`` (the 95% interval excludes zero and the
+    difference is material: :func:`clear_rule`).
 
     Paired runs: the interval is the 2.5th to 97.5th percentile of the paired differences
     (:func:`sim.comparison.incremental`); otherwise the 95% confidence interval of the
@@ -136,7 +189,11 @@ def differences(inputs: ReportInputs, pairs: list[tuple[str, str]]) -> pd.DataFr
         table = pd.DataFrame(rows)
         if table.empty:
             return table
-    table["clear"] = (table["low"] > 0) | (table["high"] < 0)
+    excludes_zero = (table["low"] > 0) | (table["high"] < 0)
+    table["material"] = [material(str(m), float(d), float(r)) for m, d, r in
+                         zip(table["metric"], table["diff_mean"], table["reference_mean"],
+                             strict=True)]
+    table["clear"] = excludes_zero & table["material"]
     return table
 
 
@@ -331,6 +388,8 @@ def _interval_words(metric: str, r: pd.Series, paired: bool) -> str:
     def amount(x: float) -> tuple[str, str]:
         if is_share(metric):
             return f"{abs(100 * x):.1f} points", "lower" if x < 0 else "higher"
+        if in_points(metric):
+            return f"{abs(x):.1f} points", "lower" if x < 0 else "higher"
         return f"{abs(100 * x / ref):.1f}%", "lower" if x < 0 else "higher"
 
     (lo, lo_dir), (hi, hi_dir) = amount(float(r["low"])), amount(float(r["high"]))
@@ -416,12 +475,18 @@ def summary(inputs: ReportInputs, rows: list[Row]) -> Summary:
             parts.append(_outcomes_sentence(d, provider))
         if scen in value.index:
             parts.append(value_sentence(value.loc[scen]))
+        if len(names) > 1:
+            from sim.report.drivers import drivers
+
+            parts += [f"Why — {d}" for d in drivers(inputs, scen)]
         heading = f"{scen} compared with {ref}" if scen != ref else scen
         blocks.append((heading, tuple(p for p in parts if p)))
     paired = f"{inputs.pairing}. " if len(names) > 1 else ""
     caveat = (f"How sure: {paired}The intervals are 95% intervals across "
               "replications: they hold the chance variation of individual patients and, when "
               "parameters are drawn per replication, the uncertainty of the parameters.")
+    if len(names) > 1:
+        caveat += " " + clear_rule(ref, inputs.paired)
     if n_min < FEW_REPLICATIONS:
         caveat += (f" With only {n_min} replications per scenario, treat the intervals, and "
                    "above all the tail measures (VaR95, CVaR95: the worst 5% of replications), "
@@ -483,23 +548,29 @@ def _outcomes_sentence(d: pd.DataFrame, provider: str | None) -> str:
             unclear.append(label)
     text = ""
     if clear:
-        text += "Clear differences in outcomes (95% interval excludes zero): " + \
-            ", ".join(clear) + "."
+        text += "Clear differences in outcomes (see the rule below): " + ", ".join(clear) + "."
     if unclear:
         text += (" " if text else "") + "No clear difference: " + ", ".join(unclear) + "."
     return text
 
 
 __all__ = [
+    "MATERIAL_POINTS",
+    "MATERIAL_QALYS",
+    "MATERIAL_RELATIVE",
+    "MATERIAL_SHARE",
     "Cell",
     "Summary",
     "Row",
+    "clear_rule",
     "differences",
     "fmt_delta",
     "fmt_money",
     "fmt_probability",
     "fmt_value",
+    "in_points",
     "key_table",
+    "material",
     "summary",
     "value_sentence",
     "value_table",

@@ -71,6 +71,8 @@ PART_TABLE_PREFIX = "table-"
 #: sensitivity outputs: (kind, file name); the report also looks in SENSITIVITY_DIR
 SENSITIVITY_FILES = (("tornado", "tornado.csv"), ("sobol", "sobol.csv"))
 TORNADO_FIGURE = "tornado.png"
+#: what a sensitivity output was run on (scenario, metric, command), beside its table
+SENSITIVITY_JSON = "sensitivity.json"
 SENSITIVITY_DIR = "sensitivity"
 
 #: names a side table or report may not take (they would clash with the files above)
@@ -294,6 +296,7 @@ __all__ = [
     "SCENARIOS_DIR",
     "SCENARIO_YAML",
     "SENSITIVITY_DIR",
+    "SENSITIVITY_JSON",
     "SENSITIVITY_FILES",
     "SETTLEMENTS_PARQUET",
     "STATE",

@@ -62,7 +62,9 @@ Overrides = Mapping[str, Any] | Iterable[str | Override] | None
 def load_scenario(
     path: str | os.PathLike[str], *, allow_code: bool = False, overrides: Overrides = None
 ) -> Scenario:
-    """Load, resolve (``extends:``) and validate a scenario YAML file.
+    """Load, resolve (``extends:``) and validate a scenario YAML file (or a shipped scenario
+    by name, ``load_scenario("ffs_baseline")``, found as ``vbcsim run NAME`` finds it:
+    :func:`sim.scenario.library.find_scenario`).
 
     ``overrides`` (``{"population.size": 2000}``, or ``PATH=VALUE`` texts read as YAML) are
     applied after ``extends:`` and before validation, so they are checked as if written in
@@ -137,6 +139,15 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     real = Path(path).expanduser()
     shown = os.fspath(path)
     problem = file_problem(real)
+    if problem == "file not found" and isinstance(path, str):
+        from sim.scenario import library  # a shipped scenario by name: load_scenario("ffs_baseline")
+
+        if library.is_bare_name(path):
+            found = library.find_scenario(path)
+            if found.path is not None:
+                return _resolve_file(str(found.path))
+            problem = library.not_found_message(path, found).replace(
+                f"no such file: {path!r}", "file not found", 1)
     if problem == "file not found":
         problem += f" (looked for {os.path.abspath(real)})"
     if problem:

@@ -14,11 +14,23 @@ class Corridor(StrictModel):
     """A risk-corridor band: gains or losses up to ``upper`` (share of revenue)."""
 
     upper: float = param(0.05, unit="share of capitation revenue", source=ASSUMPTION,
-                         gt=0, le=100, description="Upper edge of the band (use a large number "
-                         "for the last band).")
+                         gt=0, le=100, description="Upper edge of the band, a share (0.03 = 3%); "
+                         "a value between 1 and 100 is refused as a likely percentage; write "
+                         "100 for an open last band.")
     provider_share: float = param(1.0, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
                                   description="Share of the band's gain or loss the provider "
                                   "keeps.")
+
+    @field_validator("upper")
+    @classmethod
+    def _share_not_percent(cls, v: float) -> float:
+        # 3 meant as 3% would be a band up to 300% of revenue; 100 (the bound) is the
+        # conventional open last band (the last band extends without limit anyway)
+        if 1 < v < 100:
+            raise ValueError(f"{v:g} looks like a percentage, but the band's edge is a share "
+                             f"of capitation revenue: did you mean {v / 100:g}? (for an open "
+                             "last band write 100)")
+        return v
 
 
 class StopLoss(StrictModel):
