@@ -228,6 +228,9 @@ def calibrate(
         return ev.objective
 
     method, converged, message = optimise(cal, objective)
+    if not converged and len(trace) >= cal.method.max_evaluations \
+            and "max_evaluations" not in message:
+        message = f"stopped after max_evaluations = {cal.method.max_evaluations} ({message})"
     result = _result(cal, trace, method, converged, message, folder)
     if folder is not None:
         from sim.calibration.outputs import write_outputs
