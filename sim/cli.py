@@ -396,7 +396,7 @@ def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
     cal.add_argument("calibration", metavar="CALIBRATION.yaml", type=Path,
                      help="the calibration file")
     cal.add_argument("--out", metavar="DIR", type=Path, default=None,
-                     help="output folder (default: calibration-NAME next to the working "
+                     help="output folder (default: calibration-NAME in the working "
                      "directory)")
     cal.add_argument("--resume", action="store_true",
                      help="continue the calibration in --out, reusing its cached evaluations")

@@ -246,6 +246,13 @@ def test_file_errors_name_file_field_and_what_was_expected(tmp_path, edit, field
     assert hit[0].file.endswith("cal.yaml") and hit[0].line is not None
 
 
+def test_overrides_apply_to_scenarios_given_in_python(tiny):
+    cal = calibration_from_dict({**_spec(250.0), "overrides": {"population.size": 150}},
+                                [tiny])
+    assert cal.scenarios[0].population.size == 150
+    assert cal.scenarios[0].horizon_years == 1  # the rest of the scenario is kept
+
+
 def test_fit_table_marks_misses(tiny):
     cal = calibration_from_dict(_spec(250.0), [tiny])
     from sim.calibration.evaluate import Evaluation
@@ -265,3 +272,31 @@ def test_the_shipped_example_loads():
     assert {t.spec.kind for t in cal.targets} == {"relative_change_vs"}
     fees = cal.scenarios[2].prices
     assert fees.lab_test_usd == pytest.approx(22.0 * 1.02)
+
+
+def test_cli_refuses_a_bad_file_naming_file_line_and_field(tmp_path, capsys):
+    from sim.cli import EXIT_BAD_INPUT, main
+
+    path = _write(tmp_path, GOOD.replace("admissions_per_1000", "admissions_per_100"))
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "cal.yaml:6: calibration.targets.0.metric: not a metric of population" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_runs_and_resumes_a_calibration(tmp_path, capsys):
+    from sim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    body = GOOD.replace("interval: [240, 260]}", "interval: [240, 260]}\n"
+                        "  replications: 1\n  method: {max_evaluations: 1}")
+    path = _write(tmp_path, body.replace("size: 300", "size: 100"))
+    out = tmp_path / "out"
+    assert main(["calibrate", str(path), "--out", str(out)]) == EXIT_OK
+    shown = capsys.readouterr().out
+    assert "--set clinical.admissions.rate_per_year=" in shown
+    assert "| admissions_per_1000 | tiny |" in shown
+    assert (out / "fitted.yaml").is_file() and (out / CACHE_FILE).is_file()
+    assert main(["calibrate", str(path), "--out", str(out)]) == EXIT_BAD_INPUT
+    assert "--resume" in capsys.readouterr().err
+    assert main(["calibrate", str(path), "--out", str(out), "--resume"]) == EXIT_OK
+    assert "1 from the cache" in capsys.readouterr().out

@@ -239,9 +239,12 @@ def calibration_from_dict(
             validation_problems(exc, spec, {}, shown, CalibrationSettings),
             what="calibration") from None
     if settings.overrides:
-        from sim.scenario.loader import scenario_from_dict
+        import yaml
 
-        scenarios = [scenario_from_dict(s.model_dump(mode="json"),
+        from sim.scenario.loader import resolved_yaml, scenario_from_dict
+
+        # through the resolved YAML, so that declared distributions are kept
+        scenarios = [scenario_from_dict(yaml.safe_load(resolved_yaml(s)),
                                         overrides=settings.overrides) for s in scenarios]
     return check_calibration(settings, scenarios, shown, {}, name=settings.name or name)
 
