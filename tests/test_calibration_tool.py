@@ -300,3 +300,9 @@ def test_cli_runs_and_resumes_a_calibration(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
     assert main(["calibrate", str(path), "--out", str(out), "--resume"]) == EXIT_OK
     assert "1 from the cache" in capsys.readouterr().out
+
+
+def test_the_public_api_names_calibrate():
+    import sim
+
+    assert sim.calibrate is calibrate and "calibrate" in dir(sim)

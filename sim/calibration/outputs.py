@@ -90,8 +90,8 @@ def calibration_figure(result: CalibrationResult) -> Any:
     tr = result.trace
     obj = tr["objective"].clip(lower=1e-12)
     ax1.plot(tr["evaluation"], obj, "o", color="#4c72b0", ms=4, label="evaluation")
-    ax1.plot(tr["evaluation"], tr["best_so_far"].clip(lower=1e-12), "-", color="#dd8452",
-             label="best so far")
+    ax1.step(tr["evaluation"], tr["best_so_far"].clip(lower=1e-12), where="post",
+             color="#dd8452", label="best so far")
     ax1.set_yscale("log")
     ax1.set_xlabel("evaluation")
     ax1.set_ylabel("objective (sum of squared misses in half-widths)")
@@ -104,8 +104,9 @@ def calibration_figure(result: CalibrationResult) -> Any:
     ax2.errorbar(z, y, xerr=np.where(np.isfinite(se), 1.96 * se, 0), fmt="o",
                  color="#c44e52", label="simulated (95% MC interval)")
     ax2.set_yticks(y, table["target"])
+    ax2.set_ylim(-0.7, len(table) - 0.3)
     ax2.set_xlabel("(simulated - target) / half-width of the interval")
-    ax2.legend(fontsize="small", loc="lower right")
+    ax2.legend(fontsize="small", loc="best")
     fig.suptitle(f"calibration {result.name}")
     fig.tight_layout()
     return fig
