@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "precision": "sim.risk",
     "compare_results": "sim.comparison",
     "tornado": "sim.sensitivity",
+    "calibrate": "sim.calibration",
     "sobol": "sim.sensitivity",
     "summarise": "sim.results",
     "format_summary": "sim.results",
@@ -42,6 +43,7 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from sim.calibration import calibrate
     from sim.comparison import compare_results
     from sim.experiment import load_experiment
     from sim.results import format_summary, summarise, write_results_dir
@@ -71,6 +73,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "calibrate",
     "compare",
     "compare_results",
     "draw_parameters",

@@ -13,6 +13,8 @@
     vbcsim scenarios [--dir DIR] [--copy NAME DIR]
     vbcsim report RESULTS_DIR [RESULTS_DIR ...] [-o FILE] [--title T] [--overwrite]
                         [--align-horizon shortest]
+    vbcsim calibrate CALIBRATION.yaml [--out DIR] [--resume | --overwrite] [--workers W]
+                        [--max-evaluations N]
     vbcsim --version
 
 A scenario is a file or the name of a shipped scenario (``ffs_baseline``); ``--set`` and
@@ -371,7 +373,80 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.add_argument("--overwrite", action="store_true",
                      help="replace FILE if it exists")
     rpt.set_defaults(handler=_cmd_report)
+    _add_calibrate(sub, debug, code)
     return parser
+
+
+def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
+                   code: argparse.ArgumentParser) -> None:
+    """``vbcsim calibrate CALIBRATION.yaml`` (docs/calibration.md)."""
+    cal = sub.add_parser(
+        "calibrate", parents=[debug, code],
+        help="fit scenario parameters to target moments (common random numbers)",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim calibrate scenarios/calibration/behaviour_first_year.yaml --out cal/first\n"
+        "  vbcsim calibrate my_calibration.yaml --out cal/mine --resume",
+        description="Fit the parameters named in a calibration file to its targets (published "
+        "effects with their intervals, or figures from your own data): Brent's method for one "
+        "parameter, Nelder-Mead within the bounds for several, every evaluation run under "
+        "common random numbers and cached in the output folder. Writes fitted.yaml, "
+        "fit_table.csv/.md, trace.csv, calibration.png and the scenarios with the fitted "
+        "values (docs/calibration.md).")
+    cal.add_argument("calibration", metavar="CALIBRATION.yaml", type=Path,
+                     help="the calibration file")
+    cal.add_argument("--out", metavar="DIR", type=Path, default=None,
+                     help="output folder (default: calibration-NAME in the working "
+                     "directory)")
+    cal.add_argument("--resume", action="store_true",
+                     help="continue the calibration in --out, reusing its cached evaluations")
+    cal.add_argument("--overwrite", action="store_true",
+                     help="start again in --out (vbcsim's files there are replaced)")
+    cal.add_argument("--workers", metavar="W", type=_whole_number(1, "workers"), default=1,
+                     help="local processes for the replications of one evaluation "
+                     "(default: 1)")
+    cal.add_argument("--max-evaluations", metavar="N", type=_whole_number(1, "evaluations"),
+                     default=None, help="override the file's method.max_evaluations")
+    cal.add_argument("--quiet", action="store_true", help="print only the fit table")
+    cal.set_defaults(handler=_cmd_calibrate)
+
+
+def _cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    """Run a calibration file and print its fit table."""
+    from sim.calibration import CalibrationError, calibrate, load_calibration
+    from sim.calibration.outputs import fit_table_markdown
+    from sim.results import OutputLock
+
+    path = _find(args.calibration, "CALIBRATION.yaml")
+    spec = load_calibration(path, allow_code=args.allow_code)
+    folder = args.out or Path(f"calibration-{spec.name}")
+
+    def show(n: int, ev: Any, hit: bool) -> None:
+        if not args.quiet:
+            values = ", ".join(f"{k}={v:.6g}" for k, v in ev.values.items())
+            print(f"  {n:3d}  objective {ev.objective:10.4g}  {values}"
+                  f"{'  (cached)' if hit else ''}", file=out, flush=True)
+
+    if not args.quiet:
+        print(f"calibrating {spec.name}: {len(spec.parameters)} parameter(s), "
+              f"{len(spec.targets)} target(s), {spec.replications} replication(s) per "
+              f"scenario per evaluation; writing {folder}", file=out)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with OutputLock(folder, shlex.join([PROG, *argv])):
+            result = calibrate(spec, out=folder, resume=args.resume, overwrite=args.overwrite,
+                               workers=args.workers, max_evaluations=args.max_evaluations,
+                               progress=show)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"\n{result.method}: {result.message} ({result.evaluations} evaluations, "
+          f"{result.cached} from the cache); objective {result.objective:.4g}", file=out)
+    for text in result.overrides():
+        print(f"  --set {text}", file=out)
+    print("", file=out)
+    print(fit_table_markdown(result.table), file=out, end="")
+    print(f"\nwritten to {folder}", file=out)
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- commands
