@@ -77,6 +77,12 @@ CLAIMS = (
           _notebook("04_panel_size_and_noise.ipynb")),
     Claim("behaviour_tests", "docs/behaviour.md", "about 1.5 minutes on two cores", 120,
           (sys.executable, "-m", "pytest", str(REPO / "tests" / "behaviour"), "-q")),
+    # one evaluation of the shipped calibration (the claim's 30 evaluations scale with it)
+    Claim("calibration_evaluation", "docs/calibration.md",
+          "about 50 s, and 30 evaluations about 25 minutes on one core", 75,
+          (*VBCSIM, "calibrate", str(REPO / "scenarios" / "calibration" /
+                                     "behaviour_first_year.yaml"),
+           "--out", "{tmp}/cal", "--max-evaluations", "1", "--quiet")),
 )
 
 #: phrases that state a run time (what tests/test_runtime_claims.py looks for)
