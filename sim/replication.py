@@ -44,7 +44,7 @@ def simulate_replication(
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
     care = CareSimulation(scenario, seed_seq)
-    behaviour = Behaviour(scenario)
+    behaviour = Behaviour(scenario, seed_seq)
     settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []

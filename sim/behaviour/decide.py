@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour import dynamics
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
@@ -28,8 +29,9 @@ from sim.settlement.engine import active_contracts
 class Behaviour:
     """Chooses each plan year's levers; keeps the decisions for the results."""
 
-    def __init__(self, sc: Scenario) -> None:
+    def __init__(self, sc: Scenario, seed_seq: np.random.SeedSequence | None = None) -> None:
         self.sc = sc
+        self.seed_seq = seed_seq  # for the estimation error (None: none)
         self.decisions: list[Decision] = []
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
@@ -55,8 +57,11 @@ class Behaviour:
                 continue
             current = panel.levers[name]
             cur = tuple(getattr(current, n) for n in LEVER_NAMES)
+            b = cfg.behavior
+            error = dynamics.estimate_error(self.seed_seq, i, year, b.estimate_sd)
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
-                                      *_observed(ctx, i, closed_year, observed))
+                                      *_observed(ctx, i, closed_year, observed), estimate=error)
+            _set_dynamics(problem, sc, settlers, year, name, b)
             if sc.behavior == "fixed" or _is_reference(sc, settlers):
                 # Fixed behaviour, or the reference contract itself (FFS at the default fee
                 # schedule, no pay-for-performance): the norms are calibrated so that the
@@ -77,6 +82,17 @@ class Behaviour:
                                                                     for n in LEVER_NAMES))))
             out[name] = levers
         return out
+
+
+def _set_dynamics(problem: ProviderProblem, sc: Scenario, settlers: list, year: int,
+                  name: str, b) -> None:
+    """Capability from experience, and the ratchet of the contracts that rebase."""
+    experience = b.prior_experience_years + dynamics.experience_years(sc, year, name)
+    problem.capability = dynamics.capability(b.startup_capability, b.learning_years, experience)
+    for s in settlers:
+        share = dynamics.ratchet_share(sc, s, year, name, b.ratchet_discount, b.ratchet_offset)
+        if share > 0:
+            problem.ratchet[s.label] = share
 
 
 def _physician_price_fields() -> set[str]:

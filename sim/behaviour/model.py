@@ -70,7 +70,7 @@ class ProviderProblem:
     def __init__(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
                  provider: int, sample: PanelSample, reference: Levers,
                  current: tuple[float, ...], sd_per_patient: np.ndarray, truncation: np.ndarray,
-                 observed_pc: np.ndarray) -> None:
+                 observed_pc: np.ndarray, estimate: float = 1.0) -> None:
         self.sc, self.ctx, self.settlers, self.year = sc, ctx, settlers, year
         self.provider = provider
         self.sample = sample
@@ -87,6 +87,8 @@ class ProviderProblem:
         model_pc = now.total_by_payer() / np.maximum(now.person_years, 1e-12)
         ok = np.isfinite(observed_pc) & (model_pc > 0)
         self.anchor[ok] = observed_pc[ok] / model_pc[ok]
+        # The level is estimated from the provider's own claims, with error (dynamics.py).
+        self.anchor *= estimate
         mean_pc = model_pc * self.anchor * ctx.price_factor
         self.sd_pp = np.where(np.isfinite(sd_per_patient), sd_per_patient,
                               self.params_cv(sc, ctx, provider) * mean_pc)
@@ -100,6 +102,12 @@ class ProviderProblem:
             if scope is not None:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
+        #: Share of organisation-level incentives the provider can act on (learning curve)
+        #: and, per contract label, the share of its payoff given back through the next
+        #: agreement's rebased benchmark (the ratchet); set by the caller
+        #: (``sim.behaviour.dynamics``).
+        self.capability = 1.0
+        self.ratchet: dict[str, float] = {}
         self.norms: np.ndarray | None = None
         self.kappa: np.ndarray | None = None
 
@@ -186,12 +194,17 @@ class ProviderProblem:
                 if out is None:
                     continue
                 m, v = out
-                weight = 1.0 if s.pays_per_service else self.params.pass_through
-                mean += weight * m
+                weight = 1.0 if s.pays_per_service else self.organisation_weight
+                mean += weight * (1.0 - self.ratchet.get(s.label, 0.0)) * m
                 face += m
                 var += v
         self.last_face = face
         return ffs - effort, mean, var, exp
+
+    @property
+    def organisation_weight(self) -> float:
+        """Weight of organisation-level money in the decision: pass-through x capability."""
+        return self.params.pass_through * self.capability
 
     def _ratio_for(self, prices: Prices) -> np.ndarray:
         key = ("ratio", tuple(prices.model_dump().values()))
