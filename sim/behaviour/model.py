@@ -57,6 +57,8 @@ class Decision:
     levers: Levers
     optimum: tuple[float, ...]
     incentives: dict[str, float] = field(default_factory=dict)
+    #: The levers this provider decides (a hospital: transitional care only).
+    controls: tuple[str, ...] = LEVER_NAMES
 
 
 def _scale_prices(prices: Prices, factor: float) -> Prices:

@@ -32,7 +32,6 @@ from sim._version import __version__
 from sim.scenario.errors import ScenarioError
 from sim.scenario.extends import apply_extends
 from sim.scenario.extraction import extract_uncertainty
-from sim.scenario.uncertainty_block import place_uncertainty_block
 from sim.scenario.messages import describe, validation_problems
 from sim.scenario.overrides import Override, apply_overrides, as_overrides
 from sim.scenario.provenance import Provenance, mark, where
@@ -44,6 +43,7 @@ from sim.scenario.uncertain import (
     uncertainty_of,
     with_uncertainty,
 )
+from sim.scenario.uncertainty_block import place_uncertainty_block
 from sim.uncertainty import GROUPS_KEY, draw_parameters, set_at
 
 __all__ = [
