@@ -261,6 +261,34 @@ NOT_MODELLED = [
 ]
 
 
+# --------------------------------------------------------------------------- CMS PUF
+
+PUF_DIR = Path("/work/shared/data/cms")
+
+
+def puf_owing() -> pd.DataFrame:
+    """Per performance year and track (BASIC E, ENHANCED): ACOs, the share owing losses
+    (``EarnSaveLoss < 0``) and the mean and SD of the savings rate, from CMS's MSSP ACO
+    public use files (empty when the files are not there)."""
+    rows = []
+    for year in (2023, 2024):
+        path = PUF_DIR / f"mssp_aco_puf_py{year}.csv"
+        if not path.exists():
+            continue
+        df = pd.read_csv(path, low_memory=False, encoding="latin-1")
+        for col in ("Sav_rate", "EarnSaveLoss"):
+            df[col] = pd.to_numeric(df[col].astype(str).str.replace(r"[%,$]", "", regex=True),
+                                    errors="coerce")
+        track = df["Current_Track"].astype(str).str.strip()
+        for code, label in (("E", "BASIC E"), ("EN", "ENHANCED")):
+            d = df[track == code]
+            rows.append({"year": year, "track": label, "acos": len(d),
+                         "owing": float((d["EarnSaveLoss"] < 0).mean()),
+                         "sav_mean": float(d["Sav_rate"].mean()) / 100,
+                         "sav_sd": float(d["Sav_rate"].std()) / 100})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- table
 
 
@@ -325,6 +353,17 @@ def render(table: pd.DataFrame, st: Settings) -> str:
                      f"{'yes' if r['within'] else '**no**'} |")
     for label, ev, why in NOT_MODELLED:
         lines.append(f"| {label} | check | {ev} | | not modelled: {why} | — |")
+    puf = puf_owing()
+    if len(puf):
+        lines += ["", "## P(owing) in CMS's results", "",
+                  "Share of two-sided ACOs that owed shared losses, and their savings rates "
+                  "(benchmark minus expenditure, % of benchmark), from the MSSP ACO public "
+                  "use files (`/work/shared/data/cms`, computed by this script):", "",
+                  "| performance year | track | ACOs | owed losses | savings rate, mean | "
+                  "savings rate, SD across ACOs |", "| --- | --- | --- | --- | --- | --- |"]
+        for _, r in puf.iterrows():
+            lines.append(f"| {r['year']} | {r['track']} | {r['acos']} | {r['owing']:.1%} | "
+                         f"{r['sav_mean']:.1%} | {r['sav_sd']:.1%} |")
     return "\n".join(lines) + "\n"
 
 

@@ -63,7 +63,8 @@ class Behaviour:
             current = panel.levers[name]
             cur = self.own.get(name, tuple(getattr(current, n) for n in LEVER_NAMES))
             b = cfg.behavior
-            error = dynamics.estimate_error(self.seed_seq, i, year, b.estimate_sd)
+            error = 1.0 if sc.behavior == "fixed" else dynamics.estimate_error(
+                self.seed_seq, i, year, b.estimate_sd)  # nobody decides under fixed levers
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
                                       *_observed(ctx, i, closed_year, observed), estimate=error)
             _set_dynamics(problem, sc, settlers, year, name, b)
