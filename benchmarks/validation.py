@@ -68,12 +68,16 @@ RUNS: dict[str, tuple[str, Callable[[], dict] | None]] = {
     "capitation_global_mature": ("capitation_global", _mature),
     "bundled": ("bundled_joint_replacement", None),
     "bundled_fixed": ("bundled_joint_replacement", lambda: {"behavior": "fixed"}),
+    # P(owing) depends on the ACO's size: at the shipped scenarios' 10,000 patients.
+    "mssp_two_sided_10k": ("mssp_two_sided", lambda: {"population.size": 10_000}),
+    "aco_enhanced_10k": ("aco_enhanced", lambda: {"population.size": 10_000}),
 }
 GROUPS = {
     "mssp": ["ffs", "ffs_fees_up", "mssp_one_sided", "mssp_two_sided"],
     "aco": ["ffs", "aco_enhanced", "aco_basic_glide", "reach_global"],
     "other": ["ffs", "capitation_global", "capitation_global_mature", "bundled",
               "bundled_fixed"],
+    "owing": ["mssp_two_sided_10k", "aco_enhanced_10k"],
 }
 
 
@@ -207,8 +211,8 @@ EFFECTS = [
                                                            "spend_per_capita_usd")),
     Effect("Two-sided MSSP (BASIC E): P(owing) in a year", "check", 0.04, 0.09, "share",
            "5.8-7.3% of BASIC E ACOs owed losses (PY2024, PY2023)",
-           "CMS MSSP ACO PUF PY2023, PY2024 (/work/shared/data/cms)", ("mssp_two_sided",),
-           pooled=_owing_pooled("mssp_two_sided")),
+           "CMS MSSP ACO PUF PY2023, PY2024 (/work/shared/data/cms); 10,000 patients",
+           ("mssp_two_sided_10k",), pooled=_owing_pooled("mssp_two_sided_10k")),
     Effect("ENHANCED, spending, mean of 5 years", "check", -0.04, -0.01, "%",
            "no ACO evidence beyond mature MSSP's ~2-4%; NGACO (high sharing, two-sided) "
            "~1-2% gross (approx.)", "McWilliams et al., NEJM 2018; NORC NGACO evaluation "
@@ -216,8 +220,8 @@ EFFECTS = [
            lambda r, y: change(r["aco_enhanced"], r["ffs"], "spend_per_capita_usd")),
     Effect("ENHANCED: P(owing) in a year", "check", 0.04, 0.09, "share",
            "4.9-5.6% of ENHANCED ACOs owed losses (PY2024, PY2023)",
-           "CMS MSSP ACO PUF PY2023, PY2024", ("aco_enhanced",),
-           pooled=_owing_pooled("aco_enhanced")),
+           "CMS MSSP ACO PUF PY2023, PY2024; 10,000 patients", ("aco_enhanced_10k",),
+           pooled=_owing_pooled("aco_enhanced_10k")),
     Effect("MSSP glide path (BASIC A to E), spending, year 5", "check", -0.04, -0.02, "%",
            "mature ACOs ~2-4%", "McWilliams et al., NEJM 2018",
            ("ffs", "aco_basic_glide"), lambda r, y: change(r["aco_basic_glide"], r["ffs"],

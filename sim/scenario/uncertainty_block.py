@@ -2,17 +2,19 @@
 
 A scenario may write a distribution in place of a number (``{dist: ...}``) or list them in a
 top-level block, which keeps a file's point values readable and lets a base file declare
-the uncertainty every scenario extending it inherits (``extends:`` merges the block by
-path)::
+the uncertainty every scenario extending it inherits::
 
     uncertainty:
       providers.primary_care_group.behavior.pass_through: {dist: beta, mean: 0.55, sd: 0.1}
       lever_effects.transitional_readmission_rr: {dist: beta, mean: 0.7, sd: 0.07}
 
-An entry set to ``null`` withdraws one inherited from the base file. Each entry is put at
-its path (list items by name or index, sections created as an
-override would) before ``--set`` overrides, so an override still wins; then the entries
-are read like any ``{dist: ...}`` (:mod:`sim.scenario.extraction`). Errors name the file,
+Each file's block is put in place at its own level of the ``extends:`` chain
+(:func:`sim.scenario.extends.apply_extends`), as if its entries were written in place: a
+value an extending file writes at the same path wins over a base's entry, a file's own
+entry wins over the values of its bases and its own, and ``--set`` overrides win over all.
+An entry set to ``null`` fixes an inherited uncertain parameter at its mean. Entries are
+put at their paths as an override would (list items by name or index, sections created),
+then read like any ``{dist: ...}`` (:mod:`sim.scenario.extraction`). Errors name the file,
 the line and ``uncertainty.<path>``.
 """
 
@@ -45,7 +47,8 @@ def place_uncertainty_block(data: dict[str, Any], prov: Provenance, top: str,
     for path, spec in block.items():
         origin = where(prov, (BLOCK_KEY, str(path)), top)
         field = f"{BLOCK_KEY}.{path}"
-        if spec is None:  # an entry inherited through extends:, withdrawn
+        if spec is None:  # an inherited uncertain parameter, fixed at its mean
+            _fix_at_mean(data, str(path))
             continue
         if not isinstance(spec, dict) or "dist" not in spec:
             raise ScenarioError(origin[0], field, "expected a distribution, e.g. {dist: "
@@ -58,6 +61,21 @@ def place_uncertainty_block(data: dict[str, Any], prov: Provenance, top: str,
         for keys, value in list(prov.items()):  # errors point at the block's line
             if value == (shown, None):
                 prov[keys] = origin
+
+
+def _fix_at_mean(data: dict[str, Any], path: str) -> None:
+    """Replace the distribution at ``path`` (if there is one) by its mean."""
+    from sim.uncertainty import get_at, locate, parse_distribution, set_at
+
+    try:
+        keys = locate(data, path)
+    except KeyError:
+        return
+    spec = get_at(data, keys)
+    if isinstance(spec, dict) and "dist" in spec:
+        dist = parse_distribution(spec)
+        mean = dist.mean_shares() if hasattr(dist, "mean_shares") else dist.mean()
+        set_at(data, keys, mean)
 
 
 __all__ = ["BLOCK_KEY", "place_uncertainty_block"]

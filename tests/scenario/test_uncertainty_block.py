@@ -25,19 +25,23 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_block_entries_become_distributions_at_their_paths(tmp_path):
     _write(tmp_path, "base.yaml", f"name: base\nuncertainty:\n"
            f"  {PT}: {{dist: beta, mean: 0.5, sd: 0.1}}\n"
-           f"  {RR}: {{dist: beta, mean: 0.7, sd: 0.07}}\n")
-    child = _write(tmp_path, "child.yaml", f"extends: base.yaml\nname: child\nuncertainty:\n"
+           f"  {RR}: {{dist: beta, mean: 0.7, sd: 0.07}}\n"
+           "  prices.snf_per_day_usd: {dist: gamma, mean: 610, sd: 40}\n")
+    child = _write(tmp_path, "child.yaml", "extends: base.yaml\nname: child\n"
+                   "prices: {snf_per_day_usd: 600}\nuncertainty:\n"
                    f"  {RR}: {{dist: beta, mean: 0.75, sd: 0.05}}\n"
                    f"  {PT}: null\n"
                    "  prices.admission_mean_usd: {dist: gamma, mean: 13000, sd: 900}\n")
     sc = load_scenario(child)
     spec = uncertainty_of(sc).spec()["parameters"]
-    # The child's entry replaces the base's, null withdraws one, and the means are used.
+    # The child's entry replaces the base's, null fixes one at its mean, a value the child
+    # writes wins over the base's entry, and the scenario holds the means.
     assert spec == {RR: {"dist": "beta", "mean": 0.75, "sd": 0.05},
                     "prices.admission_mean_usd": {"dist": "gamma", "mean": 13000.0,
                                                   "sd": 900.0}}
     assert sc.lever_effects.transitional_readmission_rr == pytest.approx(0.75)
-    assert sc.providers[0].behavior.pass_through == pytest.approx(0.55)  # schema default
+    assert sc.providers[0].behavior.pass_through == pytest.approx(0.5)
+    assert sc.prices.snf_per_day_usd == 600
     # A --set override wins over the block.
     fixed = load_scenario(child, overrides=[f"{RR}=0.8"])
     assert RR not in uncertainty_of(fixed).spec()["parameters"]
