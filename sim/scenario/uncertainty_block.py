@@ -61,6 +61,27 @@ def place_uncertainty_block(data: dict[str, Any], prov: Provenance, top: str,
         for keys, value in list(prov.items()):  # errors point at the block's line
             if value == (shown, None):
                 prov[keys] = origin
+    _in_schema_order(data, _reference(root))
+
+
+def _reference(root: type[BaseModel]) -> dict[str, Any]:
+    """A default instance of ``root`` as data: the schema's field order."""
+    return root().model_dump()
+
+
+def _in_schema_order(data: Any, ref: Any) -> None:
+    """Reorder the keys of ``data``'s mappings (in place) as in ``ref``: the uncertain
+    parameters are then found, and drawn, in the order a resolved scenario lists them, so a
+    scenario keeps its parameter order through a round trip (:func:`resolved_yaml`)."""
+    if isinstance(data, dict) and isinstance(ref, dict):
+        order = [k for k in ref if k in data] + [k for k in data if k not in ref]
+        items = [(k, data.pop(k)) for k in order]
+        data.update(items)
+        for k, v in data.items():
+            _in_schema_order(v, ref.get(k))
+    elif isinstance(data, list) and isinstance(ref, list) and ref:
+        for item in data:
+            _in_schema_order(item, ref[0])
 
 
 def _fix_at_mean(data: dict[str, Any], path: str) -> None:
