@@ -274,6 +274,14 @@ NOTES = """
   surgeons') lever; the hospital decides only transitional care so far
   (docs/behaviour.md, section 1), so this check misses, less than before (-17% before
   issue 14).
+* **ENHANCED, the glide path's last year and REACH Global** exceed mature MSSP savings
+  (ENHANCED and the glide path less than before issue 14; REACH Global by far the most):
+  the response scales with the sharing rate (100% in REACH Global, 75% in ENHANCED, 50%
+  in BASIC E) once capability has built up, while the evidence for high-sharing
+  two-sided ACOs (NGACO, REACH's predecessor) shows no larger savings. With larger
+  savings, ENHANCED ACOs never owe in these runs, while 5% of real ENHANCED ACOs do.
+  Candidate causes, not fixed here: no leakage or churn yet (item 1: every dollar of the panel is within the group's reach), one
+  pass-through for every contract, and risk aversion that barely binds at the default.
 * **Coding under capitation** climbs faster than Medicare Advantage's 1-2 points a year
   for a mature group: the coding-effort curvature (`coding_effort_cost_usd`, an
   assumption) is not calibrated, and nothing in the model audits coding (RADV).
