@@ -280,8 +280,9 @@ NOTES = """
   in BASIC E) once capability has built up, while the evidence for high-sharing
   two-sided ACOs (NGACO, REACH's predecessor) shows no larger savings. With larger
   savings, ENHANCED ACOs never owe in these runs, while 5% of real ENHANCED ACOs do.
-  Candidate causes, not fixed here: no leakage or churn yet (item 1: every dollar of the panel is within the group's reach), one
-  pass-through for every contract, and risk aversion that barely binds at the default.
+  Candidate causes, not fixed here: no leakage or churn yet (item 1: every dollar of the
+  panel is within the group's reach), one pass-through for every contract, and risk
+  aversion that barely binds at the default.
 * **Coding under capitation** climbs faster than Medicare Advantage's 1-2 points a year
   for a mature group: the coding-effort curvature (`coding_effort_cost_usd`, an
   assumption) is not calibrated, and nothing in the model audits coding (RADV).
