@@ -12,7 +12,9 @@ care effort, coding intensity — to maximise
   per service: its own, and the specialists' weighted by ``specialist_margin_weight``;
 * ``V``: the expected payoffs of its value-based contracts, each reported by the
   contract itself from its own rules (``expected_payoff``); pay-for-performance
-  adjustments of fees count in full, as fees do;
+  adjustments of fees count in full, as fees do; the others at pass-through x
+  capability (learning curve) x (1 - the share the ratchet takes back), set by
+  ``sim.behaviour.dynamics``;
 * ``E``: cash cost of care-management and transitional-care effort;
 * ``Q``: expected QALYs of the panel, minus QALYs lost to deaths;
 * ``Var``: variance of the contract payoffs (the organisation's financial risk);
