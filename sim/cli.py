@@ -193,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a small run for a first look: " + _quick_text() + " (warm-up "
                     "years kept); marked QUICK LOOK in the output and the manifest; --set "
                     "and --replications win over it")
+    ch.add_argument("--no-parameter-uncertainty", action="store_true",
+                    dest="no_parameter_uncertainty",
+                    help="every replication uses the means of the uncertain parameters (the "
+                    "{dist: ...} values and the uncertainty: block), so intervals show "
+                    "patient-level chance alone (same as --set parameter_uncertainty=false; "
+                    "tornado and Sobol analyses already hold the parameters they do not vary "
+                    "at their means)")
 
     align = argparse.ArgumentParser(add_help=False)
     align.add_argument("--align-horizon", choices=["shortest"],
@@ -473,7 +480,10 @@ def _overrides(args: argparse.Namespace) -> list:
     form before any file is read."""
     from sim.run_setup import run_overrides
 
-    return run_overrides(args.overrides, args.quick)
+    texts = list(args.overrides)
+    if getattr(args, "no_parameter_uncertainty", False):
+        texts.append("parameter_uncertainty=false")
+    return run_overrides(texts, args.quick)
 
 
 def _load(path: Path, what: str, allow_code: bool = False, overrides: Sequence = ()):

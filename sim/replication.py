@@ -44,7 +44,7 @@ def simulate_replication(
 ) -> ReplicationOutput:
     """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
     care = CareSimulation(scenario, seed_seq)
-    behaviour = Behaviour(scenario)
+    behaviour = Behaviour(scenario, seed_seq)
     settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
@@ -92,7 +92,7 @@ def _output(scenario: Scenario, replication: int, metrics: dict[int, dict[str, f
              for year, entity, metric, value in settled.rows]
     for d in behaviour.decisions:
         rows += [(replication, scenario.name, d.year, d.provider, f"lever_{n}", getattr(d.levers, n))
-                 for n in LEVER_NAMES]
+                 for n in LEVER_NAMES if n in d.controls]
         rows += [(replication, scenario.name, d.year, d.provider, f"incentive_{n}_usd", v)
                  for n, v in d.incentives.items()]
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)

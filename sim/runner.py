@@ -106,6 +106,7 @@ def run(
     force: bool = False,
     overrides: Any = None,
     quick: bool = False,
+    parameter_uncertainty: bool = True,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -137,9 +138,11 @@ def run(
     (:mod:`sim.scenario.overrides`); ``quick=True`` runs the small size of ``--quick``
     (:data:`sim.scenario.overrides.QUICK`; ``overrides`` win over it). Both are recorded in
     the resolved scenario and the manifest; a quick result says so in its title.
+    ``parameter_uncertainty=False`` (``--no-parameter-uncertainty``) runs every replication
+    at the means of the uncertain parameters: intervals show patient-level chance alone.
     """
     source: str | None = None
-    ovs = run_overrides(overrides, quick)
+    ovs = _without_parameter_uncertainty(run_overrides(overrides, quick), parameter_uncertainty)
     if isinstance(scenario, str | os.PathLike):
         source = os.fspath(scenario)
     scenario = scenario_for_run(scenario, ovs, allow_code)
@@ -165,6 +168,7 @@ def compare(
     allow_code: bool = False,
     overrides: Any = None,
     quick: bool = False,
+    parameter_uncertainty: bool = True,
     **kwargs: Any,
 ) -> RunResult:
     """Run several scenarios together and return their results (compare with
@@ -180,11 +184,11 @@ def compare(
     :func:`sim.comparison.check_comparable`, checked before running) unless
     ``align_horizon="shortest"`` (compare over the plan years they share).
     ``overrides`` and ``quick`` (applied to every scenario) and other keywords
-    (``allow_code`` too) as for :func:`run`.
+    (``allow_code`` too) and ``parameter_uncertainty`` as for :func:`run`.
     """
     from sim.experiment import is_experiment_file, load_experiment
 
-    ovs = run_overrides(overrides, quick)
+    ovs = _without_parameter_uncertainty(run_overrides(overrides, quick), parameter_uncertainty)
     kwargs.update(overrides=override_texts(ovs), quick=quick)
     if isinstance(scenarios, str | os.PathLike):
         if not is_experiment_file(scenarios):
@@ -217,6 +221,15 @@ def compare(
         crn=True if crn is None else crn, reference=reference,
         wtp=DEFAULT_WTP if wtp is None else wtp, discount_rate=discount_rate, **kwargs,
     )
+
+
+def _without_parameter_uncertainty(ovs: list, parameter_uncertainty: bool) -> list:
+    """The run's overrides, plus ``parameter_uncertainty=false`` when it is switched off."""
+    if parameter_uncertainty:
+        return ovs
+    from sim.scenario.overrides import Override
+
+    return [*ovs, Override("parameter_uncertainty", False, "parameter_uncertainty=false")]
 
 
 def resume_target(workdir: Path, recorded: str | None) -> Path:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour import dynamics
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
+from sim.behaviour.hospital import HospitalProblem, hospital_contracts
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
@@ -28,9 +30,14 @@ from sim.settlement.engine import active_contracts
 class Behaviour:
     """Chooses each plan year's levers; keeps the decisions for the results."""
 
-    def __init__(self, sc: Scenario) -> None:
+    def __init__(self, sc: Scenario, seed_seq: np.random.SeedSequence | None = None) -> None:
         self.sc = sc
+        self.seed_seq = seed_seq  # for the estimation error (None: none)
         self.decisions: list[Decision] = []
+        #: Each group's own levers and each hospital's effort per group panel, last chosen
+        #: (the levers in force combine them: see sim.behaviour.hospital).
+        self.own: dict[str, tuple[float, ...]] = {}
+        self.hospital_effort: dict[tuple[str, str], float] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -54,9 +61,13 @@ class Behaviour:
             if sample is None:
                 continue
             current = panel.levers[name]
-            cur = tuple(getattr(current, n) for n in LEVER_NAMES)
+            cur = self.own.get(name, tuple(getattr(current, n) for n in LEVER_NAMES))
+            b = cfg.behavior
+            error = 1.0 if sc.behavior == "fixed" else dynamics.estimate_error(
+                self.seed_seq, i, year, b.estimate_sd)  # nobody decides under fixed levers
             problem = ProviderProblem(sc, ctx, settlers, year, i, sample, cfg.levers, cur,
-                                      *_observed(ctx, i, closed_year, observed))
+                                      *_observed(ctx, i, closed_year, observed), estimate=error)
+            _set_dynamics(problem, sc, settlers, year, name, b)
             if sc.behavior == "fixed" or _is_reference(sc, settlers):
                 # Fixed behaviour, or the reference contract itself (FFS at the default fee
                 # schedule, no pay-for-performance): the norms are calibrated so that the
@@ -70,13 +81,55 @@ class Behaviour:
                 optimum = problem.solve(cur)
                 rate = cfg.behavior.adaptation_rate
                 chosen = tuple(c + rate * (o - c) for c, o in zip(cur, optimum, strict=True))
-            levers = Levers(**{n: float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
-                                                                                 strict=True)})
+            own = tuple(float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
+                                                                        strict=True))
+            self.own[name] = own
+            applied = self._hospitals(sc, ctx, settlers, year, providers, problem, name, own)
+            levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)))
             self.decisions.append(Decision(name, year, levers, optimum,
                                            problem.incentives(tuple(getattr(levers, n)
                                                                     for n in LEVER_NAMES))))
             out[name] = levers
         return out
+
+    def _hospitals(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
+                   providers, problem: ProviderProblem, group: str,
+                   own: tuple[float, ...]) -> tuple[float, ...]:
+        """The levers in force on ``group``'s panel: its own, with the transitional-care
+        effort of any hospital that holds a contract of its own if that is larger."""
+        if sc.behavior == "fixed":
+            return own
+        applied = list(own)
+        for h, kind in enumerate(providers.kinds):
+            hname = providers.names[h]
+            held = hospital_contracts(settlers, hname)
+            if kind != "hospital" or not held:
+                continue
+            cfg = next(p for p in sc.providers if p.name == hname)
+            b = cfg.behavior
+            experience = b.prior_experience_years + dynamics.experience_years(sc, year, hname)
+            hp = HospitalProblem(problem, h, held, own, dynamics.capability(
+                b.startup_capability, b.learning_years, experience))
+            prev = self.hospital_effort.get((hname, group), hp.reference_t)
+            t = float(np.clip(prev + b.adaptation_rate * (hp.solve() - prev), 0.0, 1.0))
+            self.hospital_effort[(hname, group)] = t
+            lv = Levers(**{**dict(zip(LEVER_NAMES, own, strict=True)),
+                           "transitional_care_effort": t})
+            self.decisions.append(Decision(hname, year, lv, (t,), {},
+                                           controls=("transitional_care_effort",)))
+            applied[2] = max(applied[2], t)
+        return tuple(applied)
+
+
+def _set_dynamics(problem: ProviderProblem, sc: Scenario, settlers: list, year: int,
+                  name: str, b) -> None:
+    """Capability from experience, and the ratchet of the contracts that rebase."""
+    experience = b.prior_experience_years + dynamics.experience_years(sc, year, name)
+    problem.capability = dynamics.capability(b.startup_capability, b.learning_years, experience)
+    for s in settlers:
+        share = dynamics.ratchet_share(sc, s, year, name, b.ratchet_discount, b.ratchet_offset)
+        if share > 0:
+            problem.ratchet[s.label] = share
 
 
 def _physician_price_fields() -> set[str]:

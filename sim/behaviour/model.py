@@ -12,7 +12,9 @@ care effort, coding intensity — to maximise
   per service: its own, and the specialists' weighted by ``specialist_margin_weight``;
 * ``V``: the expected payoffs of its value-based contracts, each reported by the
   contract itself from its own rules (``expected_payoff``); pay-for-performance
-  adjustments of fees count in full, as fees do;
+  adjustments of fees count in full, as fees do; the others at pass-through x
+  capability (learning curve) x (1 - the share the ratchet takes back), set by
+  ``sim.behaviour.dynamics``;
 * ``E``: cash cost of care-management and transitional-care effort;
 * ``Q``: expected QALYs of the panel, minus QALYs lost to deaths;
 * ``Var``: variance of the contract payoffs (the organisation's financial risk);
@@ -57,6 +59,8 @@ class Decision:
     levers: Levers
     optimum: tuple[float, ...]
     incentives: dict[str, float] = field(default_factory=dict)
+    #: The levers this provider decides (a hospital: transitional care only).
+    controls: tuple[str, ...] = LEVER_NAMES
 
 
 def _scale_prices(prices: Prices, factor: float) -> Prices:
@@ -70,7 +74,7 @@ class ProviderProblem:
     def __init__(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
                  provider: int, sample: PanelSample, reference: Levers,
                  current: tuple[float, ...], sd_per_patient: np.ndarray, truncation: np.ndarray,
-                 observed_pc: np.ndarray) -> None:
+                 observed_pc: np.ndarray, estimate: float = 1.0) -> None:
         self.sc, self.ctx, self.settlers, self.year = sc, ctx, settlers, year
         self.provider = provider
         self.sample = sample
@@ -87,6 +91,8 @@ class ProviderProblem:
         model_pc = now.total_by_payer() / np.maximum(now.person_years, 1e-12)
         ok = np.isfinite(observed_pc) & (model_pc > 0)
         self.anchor[ok] = observed_pc[ok] / model_pc[ok]
+        # The level is estimated from the provider's own claims, with error (dynamics.py).
+        self.anchor *= estimate
         mean_pc = model_pc * self.anchor * ctx.price_factor
         self.sd_pp = np.where(np.isfinite(sd_per_patient), sd_per_patient,
                               self.params_cv(sc, ctx, provider) * mean_pc)
@@ -100,6 +106,12 @@ class ProviderProblem:
             if scope is not None:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
+        #: Share of organisation-level incentives the provider can act on (learning curve)
+        #: and, per contract label, the share of its payoff given back through the next
+        #: agreement's rebased benchmark (the ratchet); set by the caller
+        #: (``sim.behaviour.dynamics``).
+        self.capability = 1.0
+        self.ratchet: dict[str, float] = {}
         self.norms: np.ndarray | None = None
         self.kappa: np.ndarray | None = None
 
@@ -186,12 +198,17 @@ class ProviderProblem:
                 if out is None:
                     continue
                 m, v = out
-                weight = 1.0 if s.pays_per_service else self.params.pass_through
-                mean += weight * m
+                weight = 1.0 if s.pays_per_service else self.organisation_weight
+                mean += weight * (1.0 - self.ratchet.get(s.label, 0.0)) * m
                 face += m
                 var += weight * weight * v  # the variance of what is weighed (issue 11)
         self.last_face = face
         return ffs - effort, mean, var, exp
+
+    @property
+    def organisation_weight(self) -> float:
+        """Weight of organisation-level money in the decision: pass-through x capability."""
+        return self.params.pass_through * self.capability
 
     def _ratio_for(self, prices: Prices) -> np.ndarray:
         key = ("ratio", tuple(prices.model_dump().values()))

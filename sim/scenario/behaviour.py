@@ -53,13 +53,16 @@ class BehaviourParams(StrictModel):
         description="Certainty equivalent = mean - risk_aversion/2 x variance of the year's "
         "net revenue.")
     pass_through: float = param(
-        0.4, unit="share 0-1",
-        source="assumption, calibrated so a one-sided MSSP lowers spending ~1-5% "
-        "(McWilliams et al., NEJM 2016, 2018) with the fee elasticity above",
+        0.55, unit="share 0-1",
+        source="calibrated (with startup_capability, learning_years and the ratchet) to "
+        "the first-year one-sided MSSP effect, about -1 to -2% of spending (McWilliams et "
+        "al., NEJM 2016: -1.4% in the 2012 cohort's first full year), with the fee "
+        "elasticity above; docs/validation.md",
         ge=0, le=1,
         description="Share of organisation-level payments (shared savings and losses, "
-        "capitation margins, reconciliations) that reaches clinical decisions; fees reach "
-        "the billing clinician in full.")
+        "capitation margins, reconciliations) that reaches clinical decisions once the "
+        "organisation is mature (see startup_capability); fees reach the billing clinician "
+        "in full.")
     specialist_margin_weight: float = param(
         1.0, unit="share 0-1", source="assumption (a multispecialty physician group)", ge=0,
         le=1, description="Share of the specialists' fee-for-service margins the group counts "
@@ -73,3 +76,37 @@ class BehaviourParams(StrictModel):
         source="assumption (Medicare FFS; used before any year was observed)", gt=0, le=20,
         description="Spread of one patient's annual spending, for the variance of contract "
         "payoffs when no realised year is available.")
+    startup_capability: float = param(
+        0.4, unit="share 0-1 of organisation-level incentives acted on in the first year",
+        source="judgement, calibrated with pass_through to first-year MSSP savings of ~1-2% "
+        "growing to ~2-4% (McWilliams et al., NEJM 2016, 2018); NAACOS/Dobson DaVanzo 2015: "
+        "ACO start-up ~$2M and 1-3 years to build care-management capacity", ge=0, le=1,
+        description="Capability in the first year of a value-based contract: the share of the "
+        "contract's incentive the organisation can turn into practice before it has built "
+        "care-management, data and referral infrastructure (docs/behaviour.md, section 4).")
+    learning_years: float = param(
+        2.0, unit="years (time constant)", source="judgement (McWilliams et al., NEJM 2016: "
+        "savings grew over the first three performance years)", gt=0, le=50,
+        description="Capability approaches 1 as 1 - exp(-experience / learning_years), "
+        "experience = years already spent in a value-based contract the provider holds.")
+    ratchet_discount: float = param(
+        0.85, unit="discount factor per year", source="judgement (a 10% organisational "
+        "discount rate times a ~95% chance of renewing the agreement)", ge=0, le=1,
+        description="Discount applied to future agreements' shared savings when the "
+        "decision anticipates the rebasing ratchet (0: myopic).")
+    ratchet_offset: float = param(
+        0.5, unit="share 0-1", source="judgement: the regional adjustment (up to 50% weight "
+        "on regional spending, 42 CFR 425.601(a)(8)) and the prior savings adjustment "
+        "(42 CFR 425.658) undo part of the ratchet", ge=0, le=1,
+        description="Share of a rebased benchmark's fall that does not come from the ACO's "
+        "own spending in the benchmark years.")
+    estimate_sd: float = param(
+        0.015, unit="log-SD of the estimated spending level", source="judgement (claims "
+        "run-out and the retrospective national/regional trend make an ACO's position "
+        "against its benchmark uncertain by ~1-2% when it plans)", ge=0, le=0.5,
+        description="Error of the spending level the provider plans against, drawn each year "
+        "from the named stream behaviour:estimate (0: known exactly).")
+    prior_experience_years: float = param(
+        0.0, unit="years", source="assumption (a group new to value-based payment)", ge=0,
+        le=50, description="Years of value-based experience before plan year 0 (e.g. a mature "
+        "Medicare Advantage or capitated group); adds to the experience that sets capability.")

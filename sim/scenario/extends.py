@@ -52,7 +52,7 @@ def apply_extends(
     holds the (resolved path, shown name) of the files being resolved, to refuse cycles.
     """
     if "extends" not in data:
-        return data, prov
+        return _placed(data, prov, shown), prov
     seen = bases_seen if bases_seen is not None else _Bases()
     ext = data.pop("extends")
     bases = _extends_paths(ext, shown, prov)
@@ -88,7 +88,18 @@ def apply_extends(
         _merge_into(merged, mprov, copy.deepcopy(raw), bprov, ())
     own_prov = {p: o for p, o in prov.items() if p[:1] != ("extends",)}
     _merge_into(merged, mprov, data, own_prov, ())
-    return merged, mprov
+    return _placed(merged, mprov, shown), mprov
+
+
+def _placed(data: dict[str, Any], prov: Provenance, shown: str) -> dict[str, Any]:
+    """``data`` with its file's ``uncertainty:`` block put at the block's paths, at this
+    level of the extends chain: a base's block under the values its extending files write,
+    a file's own block over them (:mod:`sim.scenario.uncertainty_block`)."""
+    from sim.scenario.schema import Scenario
+    from sim.scenario.uncertainty_block import place_uncertainty_block
+
+    place_uncertainty_block(data, prov, shown, Scenario)
+    return data
 
 
 def _looked(base: str, real: Path, problem: str) -> str:

@@ -43,6 +43,7 @@ from sim.scenario.uncertain import (
     uncertainty_of,
     with_uncertainty,
 )
+from sim.scenario.uncertainty_block import place_uncertainty_block
 from sim.uncertainty import GROUPS_KEY, draw_parameters, set_at
 
 __all__ = [
@@ -77,7 +78,7 @@ def load_scenario(
     Raises :class:`ScenarioError` naming the file, line, field path and what was expected.
     """
     data, prov, shown = _resolve_file(path)
-    _override(data, prov, overrides)
+    _override(data, prov, overrides, shown)
     return _check_code(_validate(data, prov, shown), prov, shown, allow_code)
 
 
@@ -113,7 +114,7 @@ def scenario_from_dict(
     merged, mprov = apply_extends(plain, prov, source, shown_dir, folder, ())
     if "name" not in plain:
         merged.pop("name", None)
-    _override(merged, mprov, overrides)
+    _override(merged, mprov, overrides, source)
     return _check_code(_validate(merged, mprov, source), mprov, source, allow_code)
 
 
@@ -162,7 +163,9 @@ def _resolve_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Provena
     return data, prov, shown
 
 
-def _override(data: dict[str, Any], prov: Provenance, overrides: Overrides) -> None:
+def _override(data: dict[str, Any], prov: Provenance, overrides: Overrides,
+              top: str = "<dict>") -> None:
+    place_uncertainty_block(data, prov, top, Scenario)  # before --set, so an override wins
     given = as_overrides(overrides)
     if given:
         plain = [Override(o.path, copy.deepcopy(_plain(o.value)), o.shown) for o in given]

@@ -702,6 +702,10 @@ class Scenario(StrictModel):
         "incentives", description="incentives: primary-care providers re-choose their levers "
         "each year from their contracts (docs/behaviour.md); fixed: the reference levers "
         "every year (pure payment effect).")
+    parameter_uncertainty: bool = Field(
+        True, description="true: each replication draws the uncertain parameters (every "
+        "{dist: ...} and the uncertainty: block); false: every replication uses their means, "
+        "so intervals show patient-level chance alone (--no-parameter-uncertainty).")
     population: Population = Field(default_factory=Population, description="The panel.")
     risk_score: RiskScore = Field(default_factory=RiskScore, description="Coded risk score.")
     clinical: Clinical = Field(default_factory=Clinical, description="Care model rates.")

@@ -81,6 +81,8 @@ def drawn_scenario(
     uncertainty = uncertainty_of(scenario)
     if not uncertainty:
         return scenario, {}
+    if not scenario.parameter_uncertainty:  # patient-level chance alone: the means
+        return apply_values(scenario, {}), {}
     draw = draw_parameters(uncertainty, seed_seq)
     return apply_values(scenario, draw), draw
 

@@ -380,7 +380,11 @@ def parse_distribution(spec: Mapping[str, Any]) -> Distribution | Dirichlet:
     given = set(spec) - {DIST_KEY}
     for keys in key_sets:
         if set(keys) <= given and given <= set(keys) | set(optional):
-            return cls.parse(spec)
+            try:
+                return cls.parse(spec)
+            except OverflowError:  # e.g. a gamma whose mean/sd ratio overflows a float
+                raise SpecError(f"the {kind} parameters are out of the range a float can "
+                                f"hold: {', '.join(f'{k}={spec[k]!r}' for k in keys)}") from None
     forms = " or ".join("{" + ", ".join(k + [f"{o}?" for o in optional]) + "}"
                         for k in key_sets)
     raise SpecError(f"a {kind} distribution takes {forms}; got {{{', '.join(sorted(given))}}}")
