@@ -28,6 +28,9 @@ class ContractConfig(StrictModel):
     #: Whether the settlement compares spending with a benchmark or target price (which
     #: needs some positive price).
     reconciles_spending: ClassVar[bool] = False
+    #: Fewest assigned beneficiaries the programme allows an ACO (None: no floor); checked
+    #: when attribution is on (``sim.scenario.attribution.check_minimum_assigned``).
+    minimum_assigned_beneficiaries: ClassVar[int | None] = None
 
     payer: str = Field("medicare", description="The payer that holds the contract.")
     name: str | None = Field(None, description="Label in statements (default: type-provider).")

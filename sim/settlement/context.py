@@ -5,6 +5,12 @@ payer and attributed provider) and the providers (one direction: ledger -> contr
 once for each plan year settled and for each behaviour decision, over the years closed
 so far. It knows nothing of SimPy or of the care model. Every query is a vectorised
 aggregate over the claims or the patient-year tables.
+
+Which patients a contract counts for a provider (:meth:`SettlementContext.members` with a
+provider) is, with ``attribution.enabled``, the CMS assignment of the year computed from
+the ledger's claims (:func:`sim.attribution.assigned_in`: plurality of primary-care
+charges, Medicare Advantage excluded); otherwise the provider's panel. The assigned
+beneficiaries' spending includes what outside providers billed for them (leakage).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from sim.attribution import assigned_in
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.population import Population
@@ -102,8 +109,20 @@ class SettlementContext:
         if payer is not None:
             m &= self.patient_payer == payer
         if provider is not None:
-            m &= self.patient_provider == provider
+            m &= self.assigned(year) == provider
         return m
+
+    def assigned(self, year: int) -> np.ndarray:
+        """Per patient, the primary-care provider it counts for in ``year`` (-1: none): the
+        CMS assignment with attribution on, else its panel's provider."""
+        att = self.scenario.attribution
+        if not att.enabled:
+            return self.patient_provider
+        groups = [i for i, k in enumerate(self.provider_kinds) if k == "primary_care"
+                  and not self.provider_names[i].startswith("outside_")]
+        return self.memo(("assigned", year), lambda: assigned_in(
+            self.ledger, year, att.method, groups, self.provider_kinds,
+            len(self.patient_provider)))
 
     def person_years(self, year: int) -> np.ndarray:
         """Person-years per patient in ``year``."""
