@@ -34,16 +34,16 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaincinv
 
-from sim.care import claims as claimgen
 from sim.attribution import MA_KEY, UsualSource, medicare_advantage
+from sim.care import claims as claimgen
 from sim.care.clinic import Clinic
-from sim.care.leakage import LeakageYear, mix_rates
 from sim.care.des import (
     QUANTILES,
     UNIFORMS_PER_PATIENT_YEAR,
     DesState,
     StayTables,
 )
+from sim.care.leakage import LeakageYear, mix_rates
 from sim.care.model import R_PCP, LeverArrays, year_rates
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.ledger import Ledger
