@@ -16,6 +16,13 @@ from sim.scenario.schema import Scenario
 
 #: Kinds of the outside providers (attribution on), in index order.
 OUTSIDE_KINDS = ("primary_care", "specialist", "hospital", "post_acute", "other")
+#: Name prefix of the outside providers (reserved when attribution is on).
+OUTSIDE_PREFIX = "outside_"
+
+
+def is_outside(name: str) -> bool:
+    """Whether provider ``name`` is an outside provider (no panel, no levers)."""
+    return name.startswith(OUTSIDE_PREFIX)
 
 
 @dataclass
@@ -47,7 +54,7 @@ class ProviderTable:
         if sc.attribution.enabled:  # appended last: existing indices do not move
             for k in OUTSIDE_KINDS:
                 outside[k] = len(names)
-                names.append(f"outside_{k}")
+                names.append(f"{OUTSIDE_PREFIX}{k}")
                 kinds.append(k)
         return cls(names=names, kinds=kinds, primary_care=pcs, by_kind=by_kind,
                    outside=outside)

@@ -24,7 +24,7 @@ from sim.attribution import assigned_in
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.population import Population
-from sim.providers import ProviderTable
+from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
@@ -119,7 +119,7 @@ class SettlementContext:
         if not att.enabled:
             return self.patient_provider
         groups = [i for i, k in enumerate(self.provider_kinds) if k == "primary_care"
-                  and not self.provider_names[i].startswith("outside_")]
+                  and not is_outside(self.provider_names[i])]
         return self.memo(("assigned", year), lambda: assigned_in(
             self.ledger, year, att.method, groups, self.provider_kinds,
             len(self.patient_provider)))

@@ -35,7 +35,7 @@ from sim.contracts.resolve import settler_for
 from sim.contracts.statement import Statement, statements_frame
 from sim.ledger import Ledger
 from sim.population import Population
-from sim.providers import ProviderTable
+from sim.providers import ProviderTable, is_outside
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
@@ -184,7 +184,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           * pc.transitional_care_usd_per_discharge * n_disch)
         to_providers = float(paid_out["amount_usd"].sum())
         cost = float(own_cost[i]) + to_providers + fixed + invest + effort
-        if ctx.provider_kinds[i] == "primary_care":
+        if ctx.provider_kinds[i] == "primary_care" and not is_outside(name):
             mask, label = ctx.patient_provider == i, f"provider:{name}"
         else:
             mask, label = np.ones(len(ctx.patient_provider), bool), "population"
