@@ -90,12 +90,13 @@ class SettlementContext:
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
-        ``payer``, ``attributed`` and ``paid`` (amount x price factor)."""
+        ``payer``, ``attributed`` (the provider the patient counts for in the year:
+        :meth:`assigned`) and ``paid`` (amount x price factor)."""
         key = ("claims", year)
         if key not in self._cache:
             out = self.ledger.claims_in(year)
             out["payer"] = self.patient_payer[out["patient"]]
-            out["attributed"] = self.patient_provider[out["patient"]]
+            out["attributed"] = self.assigned(year)[out["patient"]]
             out["paid"] = out["amount"] * self.price_factor[out["payer"]]
             self._cache[key] = out
         return self._cache[key]
