@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from sim.attribution import assigned_in
+from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.contracts.quality import MeasureScale, quality_score
 from sim.ledger import Ledger
 from sim.population import Population
@@ -114,16 +114,31 @@ class SettlementContext:
         return m
 
     def assigned(self, year: int) -> np.ndarray:
-        """Per patient, the primary-care provider it counts for in ``year`` (-1: none): the
-        CMS assignment with attribution on, else its panel's provider."""
+        """Per patient, the primary-care provider it counts for in ``year`` (-1: none): with
+        attribution on, for a group that holds an ACO contract (``assigned_by_cms``) in any
+        plan year, the CMS assignment of the year; for every other group its panel."""
         att = self.scenario.attribution
-        if not att.enabled:
+        groups = self.aco_groups
+        if not att.enabled or not groups:
             return self.patient_provider
-        groups = [i for i, k in enumerate(self.provider_kinds) if k == "primary_care"
-                  and not is_outside(self.provider_names[i])]
-        return self.memo(("assigned", year), lambda: assigned_in(
-            self.ledger, year, att.method, groups, self.provider_kinds,
-            len(self.patient_provider)))
+
+        def compute() -> np.ndarray:
+            cms = assigned_in(self.ledger, year, att.method, groups, self.provider_kinds,
+                              len(self.patient_provider))
+            out = np.where(np.isin(self.patient_provider, groups), NOT_ASSIGNED,
+                           self.patient_provider)
+            return np.where(cms >= 0, cms, out)
+
+        return self.memo(("assigned", year), compute)
+
+    @cached_property
+    def aco_groups(self) -> list[int]:
+        """Primary-care groups that hold an ACO contract (CMS-assigned) in some plan year."""
+        holders = {c.holder for period in self.scenario.plan for c in period.contracts
+                   if getattr(c, "assigned_by_cms", False)}
+        return [i for i, (n, k) in enumerate(zip(self.provider_names, self.provider_kinds,
+                                                 strict=True))
+                if k == "primary_care" and not is_outside(n) and n in holders]
 
     def person_years(self, year: int) -> np.ndarray:
         """Person-years per patient in ``year``."""
