@@ -1,15 +1,28 @@
 """The providers of a run: names, kinds, and which provider bills each kind of service.
 
 Built from the scenario's provider list; kinds nobody listed get an implicit provider
-(``unlisted_<kind>``) so that every claim has a billing provider. Read by the care model
+(``unlisted_<kind>``) so that every claim has a billing provider. With attribution on
+(``attribution.enabled``), one ``outside_<kind>`` provider per kind stands for every
+provider outside the simulated ones: it bills the leaked share of services (at reference
+practice, no levers, no panel) and is paid fee-for-service like any other. Read by the care model
 (who bills what, which groups hold a panel) and by settlement (names and kinds).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sim.scenario.schema import Scenario
+
+#: Kinds of the outside providers (attribution on), in index order.
+OUTSIDE_KINDS = ("primary_care", "specialist", "hospital", "post_acute", "other")
+#: Name prefix of the outside providers (reserved when attribution is on).
+OUTSIDE_PREFIX = "outside_"
+
+
+def is_outside(name: str) -> bool:
+    """Whether provider ``name`` is an outside provider (no panel, no levers)."""
+    return name.startswith(OUTSIDE_PREFIX)
 
 
 @dataclass
@@ -20,6 +33,7 @@ class ProviderTable:
     kinds: list[str]
     primary_care: list[int]
     by_kind: dict[str, int]
+    outside: dict[str, int] = field(default_factory=dict)  # kind -> outside provider
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> ProviderTable:
@@ -36,4 +50,16 @@ class ProviderTable:
                 names.append(f"unlisted_{k}")
                 kinds.append(k)
         pcs = [i for i, k in enumerate(kinds) if k == "primary_care"]
-        return cls(names=names, kinds=kinds, primary_care=pcs, by_kind=by_kind)
+        outside: dict[str, int] = {}
+        if sc.attribution.enabled:  # appended last: existing indices do not move
+            for k in OUTSIDE_KINDS:
+                outside[k] = len(names)
+                names.append(f"{OUTSIDE_PREFIX}{k}")
+                kinds.append(k)
+        return cls(names=names, kinds=kinds, primary_care=pcs, by_kind=by_kind,
+                   outside=outside)
+
+    @property
+    def outside_indices(self) -> list[int]:
+        """Indices of the outside providers (empty with attribution off)."""
+        return list(self.outside.values())

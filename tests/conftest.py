@@ -146,7 +146,10 @@ def small_library_scenario(name: str, size: int = 500, years: int = 2) -> Scenar
 
     sc = load_scenario(REPO / "scenarios" / f"{name}.yaml")
     return sc.model_copy(update={"population": sc.population.model_copy(update={"size": size}),
-                                 "horizon_years": years})
+                                 "horizon_years": years,
+                                 # a test panel is below an ACO's 5,000-beneficiary floor
+                                 "attribution": sc.attribution.model_copy(
+                                     update={"enforce_minimum": False})})
 
 
 @pytest.fixture(scope="session")

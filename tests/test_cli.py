@@ -512,7 +512,8 @@ def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
     for name in ("ffs_baseline", "aco_enhanced"):
         (tmp_path / f"{name}.yaml").write_text(
             f"extends: {REPO / 'scenarios' / name}.yaml\nname: {name}\n"
-            "population: {size: 600}\nhorizon_years: 1\nreplications: 2\n")
+            "population: {size: 600}\nhorizon_years: 1\nreplications: 2\n"
+            "attribution: {enforce_minimum: false}\n")  # below an ACO's 5,000 floor
     code, _, err = run_cli("compare", "ffs_baseline.yaml", "aco_enhanced.yaml", "--out", "res",
                            "-q", "-w", "1", capsys=capsys)
     assert code == 0, err
@@ -572,7 +573,8 @@ def test_quick_is_marked_in_the_title_and_the_manifest(tiny_yaml, fake_model, tm
                                           "look, not a result): Scenario tiny: 2 replication")
     m = read_manifest(out_dir)
     assert m["quick"] is True and m["replications"] == QUICK["replications"] == 2
-    assert m["overrides"] == ["population.size=1000", "replications=2"]
+    assert m["overrides"] == ["population.size=1000", "replications=2",
+                              "attribution.enforce_minimum=False"]
     code, out2, _ = run_cli("validate", out_dir / "scenario.yaml", capsys=capsys)
     assert code == 0 and "1,000 patients" in out2
     # --replications and --set win over --quick
@@ -724,7 +726,7 @@ def test_by_name_and_quick_in_a_real_process_outside_the_checkout(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "scenario 'reach_global': 1,000 patients" in proc.stdout
-    assert "2 replication(s), with 2 override(s)" in proc.stdout
+    assert "2 replication(s), with 3 override(s)" in proc.stdout
 
 
 def test_set_and_quick_apply_to_the_scenarios_of_an_experiment(tmp_path, fake_model, capsys):

@@ -35,7 +35,8 @@ LAYERS: dict[str, float] = {
     "sim.results": 2.5, "sim.comparison": 2.5, "sim.risk": 2.5, "sim.plots": 2.5,
     "sim.report": 2.5, "sim.run_result": 2.5,
     # 3: the care model and what it records
-    "sim.population": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
+    "sim.population": 3,
+    "sim.attribution": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
     "sim.providers": 3,
     # 4: money and measures from the ledger
     "sim.settlement": 4, "sim.metrics": 4,

@@ -68,7 +68,9 @@ def test_runs_end_to_end_with_vbcsim_run(path, tmp_path, capsys):
                        for y in period.year_list(scenario.horizon_years)), default=0)
     tiny = tmp_path / f"{path.stem}.yaml"
     tiny.write_text(f"extends: {json.dumps(str(path))}\nname: {path.stem}\n"
-                    f"population: {{size: 600}}\nhorizon_years: {horizon}\nreplications: 1\n")
+                    f"population: {{size: 600}}\nhorizon_years: {horizon}\nreplications: 1\n"
+                    # 600 patients is below an ACO's 5,000 floor: a test scenario says so
+                    "attribution: {enforce_minimum: false}\n")
     out_dir = tmp_path / "results"
     code = main(["run", str(tiny), "--out", str(out_dir), "--quiet", "--workers", "1"])
     out, err = capsys.readouterr()
@@ -105,7 +107,7 @@ def test_payer_mix_blend_prices_commercial_patients_higher(tmp_path, capsys):
 
     tiny = tmp_path / "mix.yaml"
     tiny.write_text(f"extends: {json.dumps(str(path))}\nname: mix\npopulation: {{size: 1000}}\n"
-                    "horizon_years: 1\nreplications: 1\n")
+                    "horizon_years: 1\nreplications: 1\nattribution: {enforce_minimum: false}\n")
     assert main(["run", str(tiny), "--out", str(tmp_path / "r"), "-q", "-w", "1"]) == 0
     capsys.readouterr()
     r = pd.read_parquet(tmp_path / "r" / "results.parquet")

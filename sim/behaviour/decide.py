@@ -57,7 +57,9 @@ class Behaviour:
         for i in providers.primary_care:
             name = providers.names[i]
             cfg = next(p for p in sc.providers if p.name == name)
-            sample = _sample(sc, panel, i)
+            # With attribution on, the patients the contracts count: those assigned to the
+            # group in the year just closed (else its panel).
+            sample = _sample(sc, panel, i, ctx.assigned(closed_year) if observed else None)
             if sample is None:
                 continue
             current = panel.levers[name]
@@ -156,8 +158,10 @@ def _bounds(name: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _sample(sc: Scenario, panel: PanelView, provider: int) -> PanelSample | None:
-    rows = np.flatnonzero(panel.alive & (panel.provider == provider))
+def _sample(sc: Scenario, panel: PanelView, provider: int,
+            assigned: np.ndarray | None = None) -> PanelSample | None:
+    who = panel.provider if assigned is None else assigned
+    rows = np.flatnonzero(panel.alive & (who == provider))
     if len(rows) == 0:
         return None
     step = max(1, len(rows) // SAMPLE_SIZE)

@@ -18,7 +18,8 @@ from scipy.special import gammaln
 
 from sim import stay_groups
 from sim.care.des import DesState
-from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_SPEC, YearRates
+from sim.care.leakage import LeakageYear
+from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_PCP, R_SPEC, YearRates
 from sim.constants import DAYS_PER_YEAR as DAYS
 from sim.constants import AdmissionKind
 from sim.ledger import Ledger
@@ -65,14 +66,18 @@ def person_years(entered: np.ndarray, exited: np.ndarray, day0: float, year: int
 def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable,
                pop: Population, des: DesState, rates: YearRates, rng: np.random.Generator,
                day0: float, n_recorded: int, utility: np.ndarray, risk_score: np.ndarray,
-               age: np.ndarray, group_rng: np.random.Generator) -> None:
+               age: np.ndarray, group_rng: np.random.Generator,
+               leak: LeakageYear | None = None,
+               leak_rng: np.random.Generator | None = None) -> None:
     """Turn the DES records of the year just simulated into plan year ``year``'s claims,
     hospital stays, patient-year rows and year statistics (days counted from the start of
     plan year 0 on simulation day ``day0``), and clear the records.
 
     ``utility``, ``risk_score`` and ``age`` are the year's per-patient rows (set when the
     year started); ``rng`` is the year's ``claims`` stream, ``group_rng`` its
-    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``).
+    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``). With ``leak`` (attribution on),
+    the leaked share of services is billed by the outside providers
+    (:mod:`sim.care.leakage`), routed with ``leak_rng`` (the year's ``leakage`` stream).
     """
     log = des.log
     d0 = day0
@@ -93,30 +98,52 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     def draw(r: int) -> tuple[np.ndarray, np.ndarray]:
         return _expand(rng.poisson(routine[:, r] * dur_years), pid, t0, t1, rng)
 
+    def out_of(share: np.ndarray) -> np.ndarray | None:
+        """Which services are given outside (None: leakage off)."""
+        return None if leak is None else leak.route(share, leak_rng)
+
+    def billed(inside: int | np.ndarray, kind: str, out: np.ndarray | None, n: int
+               ) -> int | np.ndarray:
+        """Billing provider of ``n`` services: ``inside``, or the outside provider of
+        ``kind`` where ``out``."""
+        if out is None:
+            return inside
+        return np.where(out, leak.outside[kind], np.broadcast_to(inside, (n,)))
+
     # Office visits and what is ordered at them.
     pcp_pid = np.concatenate(log.pcp_served) if log.pcp_served else np.empty(0, np.int64)
     pcp_day = (np.concatenate(log.pcp_served_day) if log.pcp_served_day else np.empty(0)) - d0
     waits = np.concatenate(log.pcp_wait) if log.pcp_wait else np.empty(0)
     log.pcp_served, log.pcp_served_day, log.pcp_wait = [], [], []
     pcp_prov = pop.provider[pcp_pid]
+    pcp_out = out_of(leak.routine[pcp_pid, R_PCP]) if leak is not None else None
+    pcp_prov = billed(pcp_prov, "primary_care", pcp_out, len(pcp_pid))
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
                    np.full(len(pcp_pid), pr.pcp_visit_usd))
     spec_pid, spec_day = draw(R_SPEC)
-    led.add_claims(year, spec_pid, spec, S.SPECIALIST_VISIT, spec_day,
+    spec_out = out_of(leak.routine[spec_pid, R_SPEC]) if leak is not None else None
+    spec_prov = billed(spec, "specialist", spec_out, len(spec_pid))
+    led.add_claims(year, spec_pid, spec_prov, S.SPECIALIST_VISIT, spec_day,
                    np.full(len(spec_pid), pr.specialist_visit_usd))
-    for v_pid, v_day, v_prov in ((pcp_pid, pcp_day, pcp_prov),
-                                 (spec_pid, spec_day, np.full(len(spec_pid), spec))):
-        n_lab = rng.poisson(rates.labs_per_visit[v_pid])
+    for v_pid, v_day, v_prov, v_out in ((pcp_pid, pcp_day, pcp_prov, pcp_out),
+                                        (spec_pid, spec_day, np.broadcast_to(
+                                            spec_prov, (len(spec_pid),)), spec_out)):
+        labs, img = rates.labs_per_visit[v_pid], rates.imaging_per_visit[v_pid]
+        if v_out is not None:  # outside visits order at reference practice
+            labs = np.where(v_out, leak.labs_ref[v_pid], leak.labs_lev[v_pid])
+            img = np.where(v_out, leak.imaging_ref[v_pid], leak.imaging_lev[v_pid])
+        n_lab = rng.poisson(labs)
         idx = np.repeat(np.arange(len(v_pid)), n_lab)
         led.add_claims(year, v_pid[idx], v_prov[idx], S.LAB, v_day[idx],
                        np.full(len(idx), pr.lab_test_usd))
-        n_img = rng.poisson(rates.imaging_per_visit[v_pid])
+        n_img = rng.poisson(img)
         idx = np.repeat(np.arange(len(v_pid)), n_img)
         fac = pr.imaging_usd * pr.imaging_facility_share
-        led.add_claims(year, v_pid[idx], hosp, S.IMAGING_FACILITY, v_day[idx],
-                       np.full(len(idx), fac))
-        led.add_claims(year, v_pid[idx], spec, S.IMAGING_PROFESSIONAL, v_day[idx],
-                       np.full(len(idx), pr.imaging_usd - fac))
+        i_out = None if v_out is None else v_out[idx]
+        led.add_claims(year, v_pid[idx], billed(hosp, "hospital", i_out, len(idx)),
+                       S.IMAGING_FACILITY, v_day[idx], np.full(len(idx), fac))
+        led.add_claims(year, v_pid[idx], billed(spec, "specialist", i_out, len(idx)),
+                       S.IMAGING_PROFESSIONAL, v_day[idx], np.full(len(idx), pr.imaging_usd - fac))
 
     # Emergency visits not leading to admission (incl. given-up primary-care requests).
     ed_pid, ed_day = draw(R_ED)
@@ -126,29 +153,42 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         ed_day = np.concatenate([ed_day, *(d - d0 for d in log.unmet_ed_day)])
     n_ed_unmet = len(ed_pid) - n_ed_tr
     log.unmet_ed, log.unmet_ed_day = [], []
-    led.add_claims(year, ed_pid, hosp, S.ED_FACILITY, ed_day,
-                   np.full(len(ed_pid), pr.ed_facility_usd))
-    led.add_claims(year, ed_pid, spec, S.ED_PROFESSIONAL, ed_day,
-                   np.full(len(ed_pid), pr.ed_professional_usd))
+    ed_out = None
+    if leak is not None:  # ED visits after a request the group's clinic left unmet: inside
+        ed_out = np.zeros(len(ed_pid), bool)
+        ed_out[:n_ed_tr] = out_of(leak.routine[ed_pid[:n_ed_tr], R_ED])
+    led.add_claims(year, ed_pid, billed(hosp, "hospital", ed_out, len(ed_pid)), S.ED_FACILITY,
+                   ed_day, np.full(len(ed_pid), pr.ed_facility_usd))
+    led.add_claims(year, ed_pid, billed(spec, "specialist", ed_out, len(ed_pid)),
+                   S.ED_PROFESSIONAL, ed_day, np.full(len(ed_pid), pr.ed_professional_usd))
 
     # Ambulatory procedures, chronic services, other claims, community home health.
     op_pid, op_day = draw(R_OPPROC)
-    led.add_claims(year, op_pid, hosp, S.OUTPATIENT_PROCEDURE_FACILITY, op_day,
+    op_out = out_of(leak.routine[op_pid, R_OPPROC]) if leak is not None else None
+    led.add_claims(year, op_pid, billed(hosp, "hospital", op_out, len(op_pid)),
+                   S.OUTPATIENT_PROCEDURE_FACILITY, op_day,
                    np.full(len(op_pid), pr.outpatient_procedure_usd))
-    led.add_claims(year, op_pid, spec, S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op_day,
+    led.add_claims(year, op_pid, billed(spec, "specialist", op_out, len(op_pid)),
+                   S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op_day,
                    np.full(len(op_pid), pr.outpatient_procedure_professional_usd))
     ch_pid, ch_day = draw(R_CHRONIC)
     amount = _lognormal(rng, pr.chronic_service_usd, pr.chronic_service_sd_log, len(ch_pid))
     prof = rng.random(len(ch_pid)) < pr.chronic_service_professional_share
-    led.add_claims(year, ch_pid[prof], spec, S.CHRONIC_PROFESSIONAL, ch_day[prof], amount[prof])
-    led.add_claims(year, ch_pid[~prof], hosp, S.CHRONIC_OUTPATIENT, ch_day[~prof],
-                   amount[~prof])
+    ch_out = out_of(leak.routine[ch_pid, R_CHRONIC]) if leak is not None else None
+    ch_spec = billed(spec, "specialist", ch_out, len(ch_pid))
+    ch_hosp = billed(hosp, "hospital", ch_out, len(ch_pid))
+    led.add_claims(year, ch_pid[prof], ch_spec if ch_out is None else ch_spec[prof],
+                   S.CHRONIC_PROFESSIONAL, ch_day[prof], amount[prof])
+    led.add_claims(year, ch_pid[~prof], ch_hosp if ch_out is None else ch_hosp[~prof],
+                   S.CHRONIC_OUTPATIENT, ch_day[~prof], amount[~prof])
     ot_pid, ot_day = draw(R_OTHER)
-    led.add_claims(year, ot_pid, other, S.OTHER, ot_day,
+    ot_out = out_of(leak.routine[ot_pid, R_OTHER]) if leak is not None else None
+    led.add_claims(year, ot_pid, billed(other, "other", ot_out, len(ot_pid)), S.OTHER, ot_day,
                    _lognormal(rng, pr.other_claim_usd, 1.0, len(ot_pid)))
     hh_pid, hh_day = draw(R_HH)
-    led.add_claims(year, hh_pid, post, S.HOME_HEALTH, hh_day,
-                   np.full(len(hh_pid), pr.home_health_period_usd))
+    hh_out = out_of(leak.routine[hh_pid, R_HH]) if leak is not None else None
+    led.add_claims(year, hh_pid, billed(post, "post_acute", hh_out, len(hh_pid)),
+                   S.HOME_HEALTH, hh_day, np.full(len(hh_pid), pr.home_health_period_usd))
 
     # Hospital stays discharged this year.
     a = {k: np.asarray(v) for k, v in log.adm.items()}
@@ -171,21 +211,35 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     payment_z = _z_score(drg, pr.admission_mean_usd, pr.admission_cost_sd_log)
     drg *= (np.maximum(los, 0.1) / ad.los_mean_days) ** e / norm
     day = a["discharge"]
-    led.add_claims(year, a_pid[unpl], hosp, S.INPATIENT_FACILITY, day[unpl], drg[unpl])
-    led.add_claims(year, a_pid[unpl], spec, S.INPATIENT_PROFESSIONAL, day[unpl],
+    # A stay's hazard kind is its DES hazard index (AdmissionKind); outside stays bill their
+    # facility, professional, ED and post-acute claims outside.
+    s_out = (out_of(leak.hazards[a_pid, kind.astype(np.int64)]) if leak is not None
+             else np.zeros(n_adm, bool))
+    s_hosp = billed(hosp, "hospital", s_out if leak is not None else None, n_adm)
+    s_spec = billed(spec, "specialist", s_out if leak is not None else None, n_adm)
+    s_post = billed(post, "post_acute", s_out if leak is not None else None, n_adm)
+
+    def sel(prov: int | np.ndarray, mask: np.ndarray) -> int | np.ndarray:
+        return prov if leak is None else prov[mask]
+
+    led.add_claims(year, a_pid[unpl], sel(s_hosp, unpl), S.INPATIENT_FACILITY, day[unpl],
+                   drg[unpl])
+    led.add_claims(year, a_pid[unpl], sel(s_spec, unpl), S.INPATIENT_PROFESSIONAL, day[unpl],
                    np.full(int(unpl.sum()), pr.inpatient_professional_usd))
     el_amount = _lognormal(rng, pr.elective_admission_usd, ELECTIVE_SD_LOG, int(elective.sum()))
     payment_z[elective] = _z_score(el_amount, pr.elective_admission_usd, ELECTIVE_SD_LOG)
-    led.add_claims(year, a_pid[elective], hosp, S.ELECTIVE_FACILITY, day[elective], el_amount)
-    led.add_claims(year, a_pid[elective], spec, S.ELECTIVE_PROFESSIONAL, day[elective],
-                   np.full(int(elective.sum()), pr.elective_professional_usd))
+    led.add_claims(year, a_pid[elective], sel(s_hosp, elective), S.ELECTIVE_FACILITY,
+                   day[elective], el_amount)
+    led.add_claims(year, a_pid[elective], sel(s_spec, elective), S.ELECTIVE_PROFESSIONAL,
+                   day[elective], np.full(int(elective.sum()), pr.elective_professional_usd))
     via_ed = unpl & (rng.random(n_adm) < ad.via_ed_share)
-    led.add_claims(year, a_pid[via_ed], spec, S.ED_PROFESSIONAL, day[via_ed],
+    led.add_claims(year, a_pid[via_ed], sel(s_spec, via_ed), S.ED_PROFESSIONAL, day[via_ed],
                    np.full(int(via_ed.sum()), pr.ed_professional_usd))
     snf = a["snf_days"] > 0
-    led.add_claims(year, a_pid[snf], post, S.SNF, day[snf], a["snf_days"][snf] * pr.snf_per_day_usd)
+    led.add_claims(year, a_pid[snf], sel(s_post, snf), S.SNF, day[snf],
+                   a["snf_days"][snf] * pr.snf_per_day_usd)
     hh = a["home_health"].astype(bool)
-    led.add_claims(year, a_pid[hh], post, S.HOME_HEALTH, day[hh],
+    led.add_claims(year, a_pid[hh], sel(s_post, hh), S.HOME_HEALTH, day[hh],
                    np.full(int(hh.sum()), pr.home_health_period_usd))
     joint = elective & (rng.random(n_adm) < sc.clinical.electives.joint_replacement_share)
     hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]

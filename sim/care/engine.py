@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaincinv
 
+from sim.attribution import MA_KEY, UsualSource, medicare_advantage
 from sim.care import claims as claimgen
 from sim.care.clinic import Clinic
 from sim.care.des import (
@@ -42,6 +43,7 @@ from sim.care.des import (
     DesState,
     StayTables,
 )
+from sim.care.leakage import LeakageYear, mix_rates
 from sim.care.model import R_PCP, LeverArrays, year_rates
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.ledger import Ledger
@@ -186,6 +188,12 @@ class CareSimulation:
         self._clinics: dict[int, Clinic] = {}
         self.stats: dict[str, Any] = {}
         self._gc_was_enabled = gc.isenabled()
+        # Attribution on: each patient's outside share of primary care, the year's leakage
+        # (new named streams only: with attribution off nothing here is drawn).
+        self.usual: UsualSource | None = None
+        self._leak: LeakageYear | None = None
+        if sc.attribution.enabled:
+            self.usual = UsualSource(n, sc.attribution, stream(seed_seq, "attribution"))
 
     # ------------------------------------------------------------------ the steps
     @property
@@ -209,6 +217,13 @@ class CareSimulation:
             sc.population.morbidity_age_gradient * (age - 75.0))
         lever_arrays = self._lever_arrays()
         rates = year_rates(sc, age, morb, self.pop.conditions, lever_arrays)
+        if self.usual is not None:  # leakage: a share of care outside, at reference practice
+            if year > 0:
+                self.usual.advance(stream(self.seed_seq, "attribution", year))
+            ref = year_rates(sc, age, morb, self.pop.conditions,
+                             self._lever_arrays(reference=True))
+            rates, self._leak = mix_rates(rates, ref, self.usual.share,
+                                          sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
         packed = np.concatenate([rates.total[..., None], np.cumsum(rates.hazards, axis=-1),
                                  rates.routine[:, :, R_PCP, None]], axis=-1)
@@ -271,7 +286,14 @@ class CareSimulation:
                 des=des, rates=self.rates, rng=stream(self.seed_seq, "claims", year),
                 day0=self.day0, n_recorded=self.n_recorded, utility=self.utility_by_year[row],
                 risk_score=self.risk_score[row], age=self.age_by_year[row],
-                group_rng=stream(self.seed_seq, "stay_groups", year))
+                group_rng=stream(self.seed_seq, "stay_groups", year), leak=self._leak,
+                leak_rng=stream(self.seed_seq, "leakage", year) if self._leak is not None
+                else None)
+            if self.usual is not None:  # enrolled in Medicare Advantage this year
+                self.ledger.patient_year.setdefault(
+                    MA_KEY, np.zeros((self.n_recorded, self.n), bool))[row] = medicare_advantage(
+                        self.sc.attribution, stream(self.seed_seq, "medicare_advantage", year),
+                        self.n)
             self.ledger.close_year(plan_year)
             self._record_events()
         else:
@@ -316,11 +338,14 @@ class CareSimulation:
         years_in = np.maximum(sim_year * DAYS_PER_YEAR - np.minimum(entered, 1e12), 0.0) / DAYS_PER_YEAR
         return self.pop.age0 + np.where(np.isfinite(entered), years_in, 0.0)
 
-    def _lever_arrays(self) -> LeverArrays:
+    def _lever_arrays(self, reference: bool = False) -> LeverArrays:
+        """Each patient's levers: its group's this year, or (``reference``) the reference
+        levers the scenario gives the group (what outside providers practise)."""
         names = self.providers.names
         table = {f: np.zeros(len(names)) for f in Levers.model_fields}
+        ref = {p.name: p.levers for p in self.sc.providers}
         for i, name in enumerate(names):
-            lv = self.levers.get(name, Levers())
+            lv = (ref if reference else self.levers).get(name, Levers())
             for f in Levers.model_fields:
                 table[f][i] = getattr(lv, f)
         prov = self.pop.provider

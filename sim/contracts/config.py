@@ -28,6 +28,12 @@ class ContractConfig(StrictModel):
     #: Whether the settlement compares spending with a benchmark or target price (which
     #: needs some positive price).
     reconciles_spending: ClassVar[bool] = False
+    #: Fewest assigned beneficiaries the programme allows an ACO (None: no floor); checked
+    #: when attribution is on (``sim.scenario.attribution.check_minimum_assigned``).
+    minimum_assigned_beneficiaries: ClassVar[int | None] = None
+    #: Whether the holder's beneficiaries are those CMS assigns (ACOs: plurality of primary
+    #: care, ``sim.attribution``) when attribution is on; else the holder's panel.
+    assigned_by_cms: ClassVar[bool] = False
 
     payer: str = Field("medicare", description="The payer that holds the contract.")
     name: str | None = Field(None, description="Label in statements (default: type-provider).")

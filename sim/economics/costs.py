@@ -37,11 +37,13 @@ REFERENCE_ALLOWED_PER_CAPITA: dict[str, float] = {
 
 
 def fixed_cost_usd(kind: str, cost_to_charge: float, variable_share: float,
-                   panel_size: int, primary_care_share: float = 1.0) -> float:
+                   panel_size: int, primary_care_share: float = 1.0,
+                   volume_share: float = 1.0) -> float:
     """Yearly cost of the capacity of a provider of ``kind``: the fixed share of the unit
     cost of the reference volume of ``panel_size`` patients (a primary-care group: of its
-    ``primary_care_share`` of them)."""
-    share = primary_care_share if kind == "primary_care" else 1.0
+    ``primary_care_share`` of them), times ``volume_share``, the share of that volume the
+    provider gives (below 1 when part of the care leaks to outside providers)."""
+    share = (primary_care_share if kind == "primary_care" else 1.0) * volume_share
     return ((1.0 - variable_share) * cost_to_charge * REFERENCE_ALLOWED_PER_CAPITA[kind]
             * panel_size * share)
 

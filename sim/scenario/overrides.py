@@ -40,7 +40,10 @@ from sim.uncertainty import DIST_KEY
 #: shipped scenarios' 10,000) and 2 replications; warm-up years are kept, because the first
 #: two remove the start-up transient and the last three are the baseline history that
 #: MSSP/REACH benchmarks and bundle target prices need. Results are marked as quick.
-QUICK: dict[str, Any] = {"population.size": 1000, "replications": 2}
+QUICK: dict[str, Any] = {"population.size": 1000, "replications": 2,
+                         # 1,000 patients is below an ACO's 5,000-beneficiary floor: a
+                         # quick look warns instead of refusing (sim.scenario.attribution)
+                         "attribution.enforce_minimum": False}
 #: Characters of one ``PATH=VALUE`` (a scenario value is short; a flow list of a plan fits).
 MAX_OVERRIDE_CHARS = 10_000
 

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 
 from sim.contracts.ffs.config import FFSContract
 from sim.fields import StrictModel, param
+from sim.scenario.attribution import Attribution, check_minimum_assigned
 from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.feasibility import check_panel_survives
 from sim.scenario.payment import (
@@ -725,6 +726,9 @@ class Scenario(StrictModel):
                                           description="One-off and running investment costs.")
     quality: Quality = Field(default_factory=Quality, description="Quality score scale.")
     economics: Economics = Field(default_factory=Economics, description="Calendar, discounting.")
+    attribution: Attribution = Field(default_factory=Attribution,
+                                     description="Assignment of beneficiaries to ACOs (CMS "
+                                     "plurality rule), leakage, churn, Medicare Advantage.")
 
     @model_validator(mode="after")
     def _check_providers(self) -> Scenario:
@@ -749,6 +753,7 @@ class Scenario(StrictModel):
         self._check_spending_contracts_have_prices()
         self._check_contract_years()
         check_panel_survives(self)
+        check_minimum_assigned(self)
         return self
 
     def _check_contract_years(self) -> None:

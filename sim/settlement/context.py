@@ -5,6 +5,12 @@ payer and attributed provider) and the providers (one direction: ledger -> contr
 once for each plan year settled and for each behaviour decision, over the years closed
 so far. It knows nothing of SimPy or of the care model. Every query is a vectorised
 aggregate over the claims or the patient-year tables.
+
+Which patients a contract counts for a provider (:meth:`SettlementContext.members` with a
+provider) is, with ``attribution.enabled``, the CMS assignment of the year computed from
+the ledger's claims (:func:`sim.attribution.assigned_in`: plurality of primary-care
+charges, Medicare Advantage excluded); otherwise the provider's panel. The assigned
+beneficiaries' spending includes what outside providers billed for them (leakage).
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from functools import cached_property
 
 import numpy as np
 
+from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
 from sim.ledger import Ledger
 from sim.population import Population
-from sim.providers import ProviderTable
+from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
@@ -103,12 +110,13 @@ class SettlementContext:
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
-        ``payer``, ``attributed`` and ``paid`` (amount x price factor)."""
+        ``payer``, ``attributed`` (the provider the patient counts for in the year:
+        :meth:`assigned`) and ``paid`` (amount x price factor)."""
         key = ("claims", year)
         if key not in self._cache:
             out = self.ledger.claims_in(year)
             out["payer"] = self.patient_payer[out["patient"]]
-            out["attributed"] = self.patient_provider[out["patient"]]
+            out["attributed"] = self.assigned(year)[out["patient"]]
             out["paid"] = out["amount"] * self.price_factor[out["payer"]]
             self._cache[key] = out
         return self._cache[key]
@@ -122,8 +130,35 @@ class SettlementContext:
         if payer is not None:
             m &= self.patient_payer == payer
         if provider is not None:
-            m &= self.patient_provider == provider
+            m &= self.assigned(year) == provider
         return m
+
+    def assigned(self, year: int) -> np.ndarray:
+        """Per patient, the primary-care provider it counts for in ``year`` (-1: none): with
+        attribution on, for a group that holds an ACO contract (``assigned_by_cms``) in any
+        plan year, the CMS assignment of the year; for every other group its panel."""
+        att = self.scenario.attribution
+        groups = self.aco_groups
+        if not att.enabled or not groups:
+            return self.patient_provider
+
+        def compute() -> np.ndarray:
+            cms = assigned_in(self.ledger, year, att.method, groups, self.provider_kinds,
+                              len(self.patient_provider))
+            out = np.where(np.isin(self.patient_provider, groups), NOT_ASSIGNED,
+                           self.patient_provider)
+            return np.where(cms >= 0, cms, out)
+
+        return self.memo(("assigned", year), compute)
+
+    @cached_property
+    def aco_groups(self) -> list[int]:
+        """Primary-care groups that hold an ACO contract (CMS-assigned) in some plan year."""
+        holders = {c.holder for period in self.scenario.plan for c in period.contracts
+                   if getattr(c, "assigned_by_cms", False)}
+        return [i for i, (n, k) in enumerate(zip(self.provider_names, self.provider_kinds,
+                                                 strict=True))
+                if k == "primary_care" and not is_outside(n) and n in holders]
 
     def person_years(self, year: int) -> np.ndarray:
         """Person-years per patient in ``year``."""

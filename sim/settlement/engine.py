@@ -47,7 +47,7 @@ from sim.contracts.statement import Statement, statements_frame
 from sim.economics import PaymentTiming, discount_factor, fixed_cost_usd
 from sim.ledger import Ledger
 from sim.population import Population
-from sim.providers import ProviderTable
+from sim.providers import ProviderTable, is_outside
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
@@ -218,12 +218,13 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           * pc.transitional_care_usd_per_discharge * n_disch)
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
                                   float(ctx.variable_share[i]), sc.population.size,
-                                  prov.panel_share if prov is not None else 1.0)
+                                  prov.panel_share if prov is not None else 1.0,
+                                  volume_share=_reference_volume_share(sc, name, kind))
         care_costs += effort + invest
         to_providers = float(paid_out["amount_usd"].sum())
         incurred = float(own_cost[i]) + capacity + fixed + running + effort
         cost = incurred + one_off + to_providers
-        if kind == "primary_care":
+        if kind == "primary_care" and not is_outside(name):
             mask, label = ctx.patient_provider == i, f"provider:{name}"
         else:
             mask, label = np.ones(len(ctx.patient_provider), bool), "population"
@@ -283,3 +284,15 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
              (year, "population", "health_sector_cost_usd",
               float(claims_by_payer.sum()) + care_costs)]
     return rows
+
+
+def _reference_volume_share(sc: Scenario, name: str, kind: str) -> float:
+    """Share of the reference volume of its kind a provider gives, which sizes its capacity:
+    with attribution on, the outside providers give the leaked share of each kind's
+    services (``attribution.primary_care_outside_share`` of primary care,
+    ``attribution.outside_share`` of the rest) and the simulated ones the remainder."""
+    att = sc.attribution
+    if not att.enabled:
+        return 1.0
+    leaked = att.primary_care_outside_share if kind == "primary_care" else att.outside_share
+    return leaked if is_outside(name) else 1.0 - leaked

@@ -57,14 +57,14 @@ def test_an_override_equals_writing_the_value_in_the_file(tmp_path):
     edited = tmp_path / "aco_enhanced.yaml"
     text = ACO.read_text()
     assert "extends:" in text  # the override applies after extends: is resolved
-    edited.write_text(text + "\npopulation:\n  size: 2000\nbehavior: fixed\n")
+    edited.write_text(text + "\npopulation:\n  size: 6000\nbehavior: fixed\n")
     for base in ACO.parent.glob("*.yaml"):
         if base.name != edited.name:
             (tmp_path / base.name).write_text(base.read_text())
     from_file = load_scenario(edited)
-    overridden = load_scenario(ACO, overrides=["population.size=2000", "behavior=fixed"])
+    overridden = load_scenario(ACO, overrides=["population.size=6000", "behavior=fixed"])
     assert overridden == from_file
-    assert overridden.population.size == 2000 and overridden.behavior == "fixed"
+    assert overridden.population.size == 6000 and overridden.behavior == "fixed"
     # the other fields of the overridden section keep their (inherited) values
     plain = load_scenario(ACO)
     assert overridden.population.conditions == plain.population.conditions
@@ -144,7 +144,8 @@ def test_quick_comes_first_and_later_overrides_win():
     assert [o.path for o in ovs] == [*QUICK, "replications"]
     s = load_scenario(ACO, overrides=ovs)
     assert (s.population.size, s.replications) == (1000, 3)
-    assert override_texts(ovs) == ["population.size=1000", "replications=2", "replications=3"]
+    assert override_texts(ovs) == ["population.size=1000", "replications=2",
+                                   "attribution.enforce_minimum=False", "replications=3"]
 
 
 def test_a_scenario_object_is_revalidated_with_its_uncertainty():
@@ -152,8 +153,8 @@ def test_a_scenario_object_is_revalidated_with_its_uncertainty():
         "prices.admission_mean_usd={dist: gamma, mean: 13000, sd: 900}"])
     before = uncertainty_of(s)
     assert before.parameters
-    out = scenario_for_run(s, run_overrides({"population.size": 1500}))
-    assert out.population.size == 1500
+    out = scenario_for_run(s, run_overrides({"population.size": 5500}))
+    assert out.population.size == 5500
     assert uncertainty_of(out).parameters == before.parameters
     assert scenario_for_run(s, []) is s
     with pytest.raises(ScenarioError, match=r"overrides\['seed'\]: seed: expected"):

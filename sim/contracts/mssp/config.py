@@ -24,6 +24,8 @@ class MSSPContract(ContractConfig):
 
     holder_kind: ClassVar[str | None] = "primary_care"
     reconciles_spending: ClassVar[bool] = True
+    minimum_assigned_beneficiaries: ClassVar[int | None] = 5_000  # 42 CFR 425.110(a)
+    assigned_by_cms: ClassVar[bool] = True  # 42 CFR 425.402
 
     type: Literal["mssp"] = "mssp"
     aco: str = Field(description="The primary-care provider that forms the ACO; its "

@@ -15,6 +15,9 @@ class REACHContract(ContractConfig):
 
     holder_kind: ClassVar[str | None] = "primary_care"
     reconciles_spending: ClassVar[bool] = True
+    #: ACO REACH RFA: a Standard ACO needs at least 5,000 aligned beneficiaries.
+    minimum_assigned_beneficiaries: ClassVar[int | None] = 5_000
+    assigned_by_cms: ClassVar[bool] = True  # claims-based alignment
 
     type: Literal["reach"] = "reach"
     aco: str = Field(description="The primary-care provider that forms the REACH ACO.")

@@ -1,0 +1,75 @@
+"""Leakage: the share of each patient's care given by providers outside the simulated ones.
+
+With attribution on, a patient's care is a mixture: a share ``w`` comes from outside
+providers at reference practice (the levers the scenario gives each group, which the
+groups' contracts do not move), the rest from the simulated providers at the levers
+chosen this year. Every rate is mixed, ``x = x_lev + w (x_ref - x_lev)`` (exactly
+``x_lev`` when the levers are the reference ones, so fee-for-service draws are unchanged),
+and each service is billed outside with probability ``w x_ref / x``: the expected leaked
+volume ``w x_ref`` does not depend on the levers. ``w`` is the patient's usual-source
+share (:class:`sim.attribution.UsualSource`) for primary-care visits and
+``attribution.outside_share`` for everything else. Services ordered at a visit (tests,
+imaging) and the professional, post-acute and ED fees of a stay follow the visit or stay.
+Approximations: outside primary-care visits still queue at the group's clinic, and the
+post-acute probabilities after a stay (outside or not) are the mixed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.care.model import H_READMIT, R_PCP, YearRates
+
+
+@dataclass
+class LeakageYear:
+    """The year's outside shares (per patient) and the outside providers."""
+
+    routine: np.ndarray  # (n, R): share of each routine service given outside
+    hazards: np.ndarray  # (n, H): share of each hazard's events outside
+    labs_ref: np.ndarray  # (n,) tests per visit at reference practice (outside visits)
+    labs_lev: np.ndarray  # (n,) tests per visit at the chosen levers (inside visits)
+    imaging_ref: np.ndarray
+    imaging_lev: np.ndarray
+    outside: dict[str, int]  # kind -> outside provider index
+
+    def route(self, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Which of the services with outside probabilities ``share`` are given outside."""
+        return rng.random(len(share)) < share
+
+
+def _mix(lev: np.ndarray, ref: np.ndarray, w: np.ndarray | float
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Mixed rate and the outside share of it."""
+    mixed = lev + w * (ref - lev)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(mixed > 0, w * ref / mixed, 0.0)
+    return mixed, np.clip(share, 0.0, 1.0)
+
+
+def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share: float,
+              outside: dict[str, int]) -> tuple[YearRates, LeakageYear]:
+    """The year's rates with leakage, and what the claims need to bill it outside."""
+    n = len(pc_share)
+    w_routine = np.full((n, lev.routine.shape[-1]), other_share)
+    w_routine[:, R_PCP] = pc_share
+    routine, share_r = _mix(lev.routine, ref.routine, w_routine[:, None, :])
+    hazards, share_h = _mix(lev.hazards, ref.hazards, other_share)
+    p_snf, _ = _mix(lev.p_snf, ref.p_snf, other_share)
+    p_hh, _ = _mix(lev.p_home_health, ref.p_home_health, other_share)
+    labs, _ = _mix(lev.labs_per_visit, ref.labs_per_visit, other_share)
+    imaging, _ = _mix(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
+    # State factors multiply lever-free parts: the outside share is the same in every
+    # state, except the readmission hazard (zero outside the post-discharge window).
+    h_share = share_h[:, 0, :].copy()
+    h_share[:, H_READMIT] = share_h[:, 1, H_READMIT]
+    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=hazards.sum(axis=-1),
+                      routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
+                      labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility)
+    leak = LeakageYear(routine=share_r[:, 0, :], hazards=h_share,
+                       labs_ref=ref.labs_per_visit, labs_lev=lev.labs_per_visit,
+                       imaging_ref=ref.imaging_per_visit, imaging_lev=lev.imaging_per_visit,
+                       outside=outside)
+    return rates, leak
