@@ -75,8 +75,8 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
 
     ``utility``, ``risk_score`` and ``age`` are the year's per-patient rows (set when the
     year started); ``rng`` is the year's ``claims`` stream, ``group_rng`` its
-    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``). With ``leak`` (attribution on),
-    the leaked share of services is billed by the outside providers
+    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``).
+    With ``leak`` (attribution on), the leaked share of services is billed by the outside providers
     (:mod:`sim.care.leakage`), routed with ``leak_rng`` (the year's ``leakage`` stream).
     """
     log = des.log
