@@ -374,7 +374,7 @@ KINDS = tuple(_KINDS)
 def parse_distribution(spec: Mapping[str, Any]) -> Distribution | Dirichlet:
     """A distribution from its specification (a mapping with a ``dist`` key)."""
     kind = spec.get(DIST_KEY)
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise SpecError(f"unknown distribution {kind!r}; expected one of {', '.join(KINDS)}")
     cls, key_sets, optional = _KINDS[kind]
     given = set(spec) - {DIST_KEY}
@@ -388,7 +388,6 @@ def parse_distribution(spec: Mapping[str, Any]) -> Distribution | Dirichlet:
     forms = " or ".join("{" + ", ".join(k + [f"{o}?" for o in optional]) + "}"
                         for k in key_sets)
     raise SpecError(f"a {kind} distribution takes {forms}; got {{{', '.join(sorted(given))}}}")
-
 
 
 __all__ = [
