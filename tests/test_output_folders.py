@@ -299,6 +299,7 @@ def test_removing_a_replaced_folder_deletes_only_what_vbcsim_listed(tmp_path):
 # --------------------------------------------------------------------------- failed runs
 
 
+@pytest.mark.slow
 def test_an_unreachable_dask_scheduler_leaves_nothing_new(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
