@@ -6,7 +6,7 @@ to whichever worker is free, except tests carrying the same ``xdist_group`` mark
 of module or session scope would be computed once on each worker that runs one of its tests.
 This plug-in finds the groups from the fixtures themselves: tests that share a fixture of
 class, module, package or session scope defined in this project (in a conftest or a test
-module; pytest's own such as ``tmp_path_factory`` do not count) go to one worker, so that the
+module; pytest's own, such as ``tmp_path_factory``, do not count) go to one worker, so that the
 fixture is computed once there; tests that share none are spread one by one. An explicit
 ``@pytest.mark.xdist_group(name)`` still groups. Groups are handed out heaviest first (a test
 marked ``slow`` weighs :data:`SLOW_WEIGHT` ordinary tests) so that a long group does not start
@@ -21,6 +21,7 @@ group per test module (xdist's ``loadfile``), which is always safe.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -40,6 +41,18 @@ def _module_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def _ours(fixture) -> bool:
+    """Defined in a test module or a conftest (not by pytest or a plug-in such as
+    ``tmp_path_factory``): plug-ins' fixtures have an empty base id, and so do those of a
+    conftest at the root, told apart by the file name."""
+    if fixture.baseid:
+        return True
+    try:
+        return Path(inspect.getfile(fixture.func)).name == "conftest.py"
+    except (TypeError, OSError):
+        return False
+
+
 def _sharing_keys(item: pytest.Item) -> set[str]:
     """Keys of the shared fixtures ``item`` uses: tests with a key in common share a worker."""
     keys = {f"mark:{mark.args[0] if mark.args else mark.kwargs.get('name', 'default')}"
@@ -53,7 +66,7 @@ def _sharing_keys(item: pytest.Item) -> set[str]:
         if not defs or name in autouse:  # an autouse fixture would put every test in one group
             continue
         fixture = defs[-1]  # the definition that applies to this item
-        if fixture.scope == "function" or not fixture.baseid:  # baseid "": pytest's or a plugin's
+        if fixture.scope == "function" or not _ours(fixture):
             continue
         if fixture.scope in ("session", "package"):
             keys.add(f"{fixture.scope}:{fixture.baseid}::{name}")
