@@ -106,6 +106,8 @@ def run_suite(mode: str, extra: list[str], per_test: bool) -> dict:
     out = {
         "mode": mode, "command": " ".join(cmd[1:]), "exit_code": proc.returncode,
         "summary": tail[0] if tail else "", "wall_s": round(wall, 1),
+        "not_passed": [line for line in proc.stdout.splitlines()
+                       if line.startswith(("FAILED ", "ERROR "))],
         "cpu_user_s": round(after.ru_utime - before.ru_utime, 1),
         "cpu_sys_s": round(after.ru_stime - before.ru_stime, 1),
         "load_before": [round(x, 2) for x in load0],
@@ -148,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
               f" sys {r['cpu_sys_s']:.0f}); CPU / {r['cores']} cores = "
               f"{r['cpu_s'] / r['cores']:.0f} s; load {r['load_before'][0]} -> "
               f"{r['load_after'][0]}; exit code {r['exit_code']}")
+        for line in r["not_passed"]:
+            print(f"  {line}")
         for name, w in sorted(r.get("workers", {}).items()):
             print(f"  worker {name}: {w['tests']:.0f} tests, CPU {w['cpu_s']:.0f} s, "
                   f"wall in tests {w['wall_s']:.0f} s")
