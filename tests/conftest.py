@@ -135,6 +135,7 @@ def killme_whole(tmp_path_factory) -> Path:
         assert main(["run", str(scen), "--out", str(out), "-w", "2", "-q"]) == 0
     return out
 
+
 #: The library scenarios of the shared small comparison (see :func:`small_comparison`).
 SMALL_NAMES = ["ffs_baseline", "mssp_one_sided", "capitation_global"]
 
@@ -189,3 +190,12 @@ def worker_settings(_: object) -> dict[str, object]:
             "omp_threads": os.environ.get("OMP_NUM_THREADS"),
             "profile": dask.config.get("distributed.worker.profile.enabled"),
             "gil_monitor": dask.config.get("distributed.admin.system-monitor.gil.enabled")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, tests sharing an expensive fixture run on one worker
+    (:mod:`xdist_groups`)."""
+    if config.pluginmanager.hasplugin("xdist"):
+        from xdist_groups import FixtureGroups
+
+        config.pluginmanager.register(FixtureGroups(config), "vbcsim-xdist-groups")

@@ -60,6 +60,7 @@ def run_and_signal(scen: Path, out: Path, sig: int, parts: int) -> tuple[int, st
     return proc.returncode, err
 
 
+@pytest.mark.slow
 def test_sigkill_midway_then_resume_gives_the_uninterrupted_results(tmp_path, capsys,
                                                                      killme_whole):
     scen = tmp_path / "killme.yaml"

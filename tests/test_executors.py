@@ -85,6 +85,7 @@ def test_local_dask_workers_are_set_up_for_cpu_bound_tasks():
         assert dask.config.get("distributed.comm.require-encryption") is None
 
 
+@pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_results():
     pytest.importorskip("distributed")
     dist = {"dist": "gamma", "mean": 0.15, "sd": 0.03}

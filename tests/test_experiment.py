@@ -85,6 +85,7 @@ def fixed_pair(**base_update) -> tuple:
     return scenario_from_dict({**base, "name": "low"}), base
 
 
+@pytest.mark.slow
 def test_common_random_numbers_shrink_the_variance_of_the_difference():
     """The FFS practice against the practice the behaviour model chooses in a one-sided MSSP
     ACO (its year-0 levers at 2,000 patients, hand-set here with fixed behaviour: less

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY_YAML, fake_replicate, fake_replicate_failing
 
+import sim.executors
 import sim.runner
 from sim.cli import main
 from sim.results import OutputLock, OutputLocked, layout
@@ -302,6 +303,9 @@ def test_removing_a_replaced_folder_deletes_only_what_vbcsim_listed(tmp_path):
 def test_an_unreachable_dask_scheduler_leaves_nothing_new(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(sim.runner, "simulate_replication", fake_replicate)
+    # What is left behind is under test, not how long the connection is tried (the default
+    # time limit is tested in test_worker_faults): 1 s instead of 10 s of waiting.
+    monkeypatch.setattr(sim.executors, "CONNECT_TIMEOUT_SECONDS", 1)
     scen = _scenario(tmp_path)
     with socket.socket() as s:  # a loopback port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -111,6 +111,7 @@ def test_console_excerpt_is_real_output(command, in_checkout_copy, capsys):
     assert_excerpt(shown, out, command)
 
 
+@pytest.mark.slow
 def test_python_door_example_prints_what_the_readme_shows(in_checkout_copy):
     doors = section("Three doors")
     code = blocks("python", doors)[0]

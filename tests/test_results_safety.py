@@ -157,6 +157,7 @@ def test_resume_from_another_folder_writes_where_the_run_was_to_write(
                 == (tmp_path / "whole" / name).read_bytes()), name
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path, capsys, killme_whole):
     from test_checkpoint import KILL_YAML, run_and_signal, same_dirs
 

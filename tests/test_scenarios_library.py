@@ -60,6 +60,7 @@ def test_validates_and_declares_its_contracts(path, capsys):
     assert REQUIRED.get(path.stem, types) <= types
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=NAMES)
 def test_runs_end_to_end_with_vbcsim_run(path, tmp_path, capsys):
     scenario = load_scenario(path)

@@ -84,6 +84,7 @@ def test_sobol_indices_of_a_linear_model(uncertain):
         sobol(scenario_from_dict(dict(TINY)), 8, "y", replicate=linear_model)
 
 
+@pytest.mark.slow
 def test_cli_sensitivity(tmp_path, capsys):
     scen = tmp_path / "s.yaml"
     scen.write_text("name: s\npopulation: {size: 300}\nhorizon_years: 1\nwarmup_years: 0\n"

@@ -200,6 +200,7 @@ def test_draws_are_reproducible_and_differ_between_replications(psa):
     assert a["prices.admission_mean_usd"] >= 8000
 
 
+@pytest.mark.slow
 def test_draws_follow_their_distributions_and_the_correlation(psa):
     u = uncertainty_of(psa)
     draws = pd.DataFrame([draw_parameters(u, s) for s in np.random.SeedSequence(3).spawn(1500)])

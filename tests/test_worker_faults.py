@@ -116,6 +116,7 @@ def test_a_dead_worker_names_the_item_it_ran(fn, index, how):
     assert how in str(info.value) and "died abruptly" in str(info.value)
 
 
+@pytest.mark.slow
 def test_a_wrong_dask_scheduler_address_fails_fast_and_clearly():
     pytest.importorskip("distributed")
     import socket
