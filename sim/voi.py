@@ -66,7 +66,8 @@ def evpi(net_benefit: np.ndarray) -> float:
 
 def _spline_basis(x: np.ndarray, knots: int) -> tuple[np.ndarray, np.ndarray]:
     """Truncated-power cubic basis of one parameter scaled to [0, 1]: ``x, x^2, x^3`` and
-    ``(x - k_j)^3_+`` at ``knots`` interior quantiles; and which columns are penalised."""
+    ``(x - k_j)^3_+`` at ``knots`` interior quantiles; and which columns are penalised (all
+    but the linear term: a heavy penalty shrinks the fit to a straight line)."""
     lo, hi = float(x.min()), float(x.max())
     z = (x - lo) / (hi - lo)
     cols = [z, z**2, z**3]
@@ -74,7 +75,7 @@ def _spline_basis(x: np.ndarray, knots: int) -> tuple[np.ndarray, np.ndarray]:
         ks = np.unique(np.quantile(z, np.linspace(0, 1, knots + 2)[1:-1]))
         cols += [np.clip(z - k, 0.0, None) ** 3 for k in ks]
     basis = np.column_stack(cols)
-    penalised = np.r_[np.zeros(3), np.ones(basis.shape[1] - 3)]
+    penalised = np.r_[0.0, np.ones(basis.shape[1] - 1)]
     return basis, penalised
 
 

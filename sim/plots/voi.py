@@ -46,7 +46,7 @@ def voi_curve(results: Any, *, per_person: bool = True, **kwargs: Any) -> Any:
         k += 1
         style_axes(ax)
         what = list(dict.fromkeys(payer["parameters"]))
-        for i, name in enumerate(what):
+        for name in what:
             part = payer[payer["parameters"] == name].sort_values("wtp_usd_per_qaly")
             evpi = name == ""
             ax.plot(part["wtp_usd_per_qaly"], part[col], marker="o", markersize=4,
