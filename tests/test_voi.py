@@ -212,3 +212,33 @@ def test_plot(tiny_scenario):
     assert plots.voi_values(table) is table
     with pytest.raises(ValueError, match="missing column"):
         plots.voi_curve(pd.DataFrame({"x": [1]}))
+
+
+def test_report_section_only_with_draws(small_comparison, tmp_path):
+    """The report's cost-effectiveness section gets the value-of-information table when
+    the results directory holds parameter draws (here drawn for the test, one per
+    replication, the same in every scenario), and not without them."""
+    import dataclasses
+    import re
+
+    from sim.report import write_report
+    from sim.report.inputs import load_inputs
+    from sim.report.voi import render_voi
+
+    rng = np.random.default_rng(4)
+    reps = sorted(small_comparison.results["replication"].unique())
+    value = dict(zip(reps, rng.normal(size=len(reps)), strict=True))
+    draws = pd.DataFrame([(r, s, "prices.x_usd", value[r])
+                          for r in reps for s in small_comparison.scenario_names],
+                         columns=["replication", "scenario", "parameter", "value"])
+    with_draws = dataclasses.replace(small_comparison, draws=draws)
+    small_comparison.to_dir(tmp_path / "without")
+    assert render_voi(load_inputs([tmp_path / "without"])) == ""
+    with_draws.to_dir(tmp_path / "with")
+    page = write_report([tmp_path / "with"], tmp_path / "with.html").read_text()
+    assert 'id="voi-table"' in page and "rough" in page
+    payer = with_draws.voi()
+    payer = payer[(payer["decision"] == "payer") & (payer["measure"] == "EVPPI")]
+    shown = [float(v.replace(",", "")) for v in
+             re.findall(r'data-voi="evpi">\$([0-9,.]+)<', page)]
+    assert shown == pytest.approx(list(payer["per_person_usd"].round(2)), abs=0.006)
