@@ -280,7 +280,6 @@ def voi_from_dir(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame
     """:func:`voi_table` of a results directory (``results.parquet`` and ``draws.parquet``;
     the population size from its saved scenario; the reference, discount rate, WTP and
     perspective from the manifest or saved scenario unless given)."""
-    from sim.plots._common import as_results
     from sim.results import layout
 
     p = Path(path)
@@ -289,7 +288,9 @@ def voi_from_dir(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame
     if layout.results_file(p) is None:
         raise VOIError(f"{path}: no {layout.RESULTS_PARQUET} or {layout.RESULTS_CSV}: not a "
                        "finished results directory")
-    results = as_results(p)
+    file = layout.results_file(p)
+    results = pd.read_parquet(file) if file.suffix == ".parquet" else pd.read_csv(file)
+    results = results.astype({c: str for c in ("scenario", "entity", "metric")})
     draws_file = p / layout.DRAWS_PARQUET
     if not draws_file.is_file():
         raise VOIError(f"{path}: no {layout.DRAWS_PARQUET}: the run had no uncertain "
