@@ -83,7 +83,7 @@ def render_page() -> str:
         "last expression of a cell). Save one with `fig.savefig(\"x.png\", dpi=150)`; the",
         "`*_table` companions return the numbers drawn. `RunResult.plot(kind, ...)` is a",
         "shortcut (`res.plot(\"fan\", \"payer_spend_per_capita_usd\")`; kinds: "
-        "`fan`, `margin`, `owing`, `waterfall`, `comparison`, `ceac`, `ce_plane`).",
+        "`fan`, `margin`, `owing`, `waterfall`, `comparison`, `ceac`, `ce_plane`, `voi`).",
         "",
         "```python",
         "import sim",
@@ -114,7 +114,9 @@ def render_page() -> str:
                          f"{_first_paragraph(getattr(plots, name)).replace('|', '/')} |")
     lines += ["", "`sobol_indices` draws the table of `sim.sobol` (first-order and total "
               "indices with their intervals); it needs a scenario with uncertain parameters "
-              "and many runs, so it has no image here (see docs/experiments.md).", "",
+              "and many runs, so it has no image here (see docs/experiments.md). `voi_curve` "
+              "likewise needs a comparison run with uncertain parameters (its draws) and "
+              "several hundred replications (see docs/voi.md).", "",
               FINGERPRINT.format(api_fingerprint()), ""]
     return "\n".join(lines)
 

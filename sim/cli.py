@@ -15,6 +15,8 @@
                         [--align-horizon shortest]
     vbcsim calibrate CALIBRATION.yaml [--out DIR] [--resume | --overwrite] [--workers W]
                         [--max-evaluations N]
+    vbcsim voi RESULTS_DIR [--wtp USD ...] [--discount-rate R] [--perspective P]
+                        [--group NAME=PATH,PATH ...] [--population N] [--out DIR]
     vbcsim --version
 
 A scenario is a file or the name of a shipped scenario (``ffs_baseline``); ``--set`` and
@@ -381,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace FILE if it exists")
     rpt.set_defaults(handler=_cmd_report)
     _add_calibrate(sub, debug, code)
+    _add_voi(sub, debug)
     return parser
 
 
@@ -944,6 +947,79 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     finally:
         tmp.unlink(missing_ok=True)
     print(f"Report written to {output}", file=out)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- voi
+
+
+def _add_voi(sub: Any, debug: argparse.ArgumentParser) -> None:
+    """``vbcsim voi RESULTS_DIR`` (docs/voi.md)."""
+    voi = sub.add_parser(
+        "voi", parents=[debug],
+        help="value of information (EVPI, EVPPI) of a comparison with uncertain parameters",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim voi results/cmp\n"
+        "  vbcsim voi results/cmp --wtp 50000 100000 --group prices=prices.a_usd,prices.b_usd "
+        "--population 20000",
+        description="Expected value of perfect information (EVPI) and of partial perfect "
+        "information per parameter and group (EVPPI, regression method of Strong, Oakley & "
+        "Brennan 2014) from a results directory of vbcsim compare run with parameter "
+        "uncertainty (its draws.parquet): for the payer's decision (highest net monetary "
+        "benefit, per willingness-to-pay) and each provider's (highest margin). Writes "
+        "voi.csv and voi.png to --out (default: RESULTS_DIR/voi) and prints a summary "
+        "(docs/voi.md).")
+    voi.add_argument("results", metavar="RESULTS_DIR", type=Path,
+                     help="results directory of vbcsim compare with parameter draws")
+    voi.add_argument("--wtp", metavar="USD", type=wtp_usd, nargs="+",
+                     help="willingness-to-pay values per QALY (default 50000 100000 150000)")
+    voi.add_argument("--discount-rate", metavar="R", type=discount_rate,
+                     help="yearly discount rate of costs, QALYs and margins (default: the "
+                     "saved scenario's economics.discount_rate)")
+    voi.add_argument("--perspective", choices=["health_sector", "payer"], default=None,
+                     help="cost of the payer's net monetary benefit (default: the saved "
+                     "scenario's economics.perspective)")
+    voi.add_argument("--group", metavar="NAME=PATH,PATH", action="append", default=[],
+                     help="a group of parameters valued together (repeatable)")
+    voi.add_argument("--population", metavar="N", type=positive_int,
+                     help="people the decision concerns: adds population_usd = per person "
+                     "x N")
+    voi.add_argument("--out", metavar="DIR", type=Path, default=None,
+                     help="folder for voi.csv and voi.png (default: RESULTS_DIR/voi)")
+    voi.set_defaults(handler=_cmd_voi)
+
+
+def _cmd_voi(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from sim.voi import VOIError, format_voi, voi_from_dir
+
+    _check_results_input(args.results)
+    groups: dict[str, list[str]] = {}
+    for text in args.group:
+        name, sep, members = text.partition("=")
+        if not sep or not name.strip() or not members.strip():
+            raise UsageError(f"argument --group: expected NAME=PATH,PATH, got {text!r}")
+        groups[name.strip()] = [m.strip() for m in members.split(",") if m.strip()]
+    kwargs: dict[str, Any] = {"groups": groups, "population": args.population}
+    for key, value in (("wtp", args.wtp), ("discount_rate", args.discount_rate),
+                       ("perspective", args.perspective)):
+        if value is not None:
+            kwargs[key] = value
+    try:
+        table = voi_from_dir(args.results, **kwargs)
+    except VOIError as exc:
+        raise UsageError(f"argument RESULTS_DIR: {str(args.results)!r}: {exc}") from None
+    folder = args.out if args.out is not None else args.results / "voi"
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "voi.csv", index=False)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sim.plots import voi_curve
+
+    voi_curve(table).savefig(folder / "voi.png", dpi=150)
+    print(format_voi(table), file=out)
+    print(f"\nWritten {folder / 'voi.csv'} and {folder / 'voi.png'}", file=out)
     return EXIT_OK
 
 

@@ -112,6 +112,26 @@ class RunResult:
             perspective=self.scenario.economics.perspective,  # issue 11 (payer beside)
         )
 
+    def voi(
+        self,
+        *,
+        wtp: Sequence[float] | None = None,
+        discount_rate: float | None = None,
+        groups: dict[str, Sequence[str]] | None = None,
+        population: float | None = None,
+    ) -> pd.DataFrame:
+        """Value of information (EVPI, EVPPI per parameter and group) of the payer's and the
+        providers' decisions between the scenarios (see :func:`sim.voi.voi_table`, docs/voi.md);
+        needs two or more scenarios run with uncertain parameters."""
+        from sim.voi import voi_table
+
+        return voi_table(
+            self.results, self.draws, wtp=self.wtp if wtp is None else wtp,
+            discount_rate=self.discount_rate if discount_rate is None else discount_rate,
+            perspective=self.scenario.economics.perspective, groups=groups,
+            population_size=float(self.scenario.population.size), population=population,
+            reference=self.reference)
+
     def title(self) -> str:
         """A one-line description of the run for the printed summary."""
         s = self.scenario
@@ -259,7 +279,8 @@ class RunResult:
 #: ``RunResult.plot`` kinds and the :mod:`sim.plots` function each draws
 PLOT_KINDS = {"fan": "fan_chart", "margin": "margin_distribution",
               "owing": "owing_probability", "waterfall": "settlement_waterfall",
-              "comparison": "scenario_comparison", "ceac": "ceac", "ce_plane": "ce_plane"}
+              "comparison": "scenario_comparison", "ceac": "ceac", "ce_plane": "ce_plane",
+              "voi": "voi_curve"}
 #: rows an Excel sheet holds below its header
 EXCEL_MAX_ROWS = 1_048_575
 #: column-name endings and the unit each means (for spreadsheet headers)

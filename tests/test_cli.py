@@ -283,7 +283,7 @@ def test_main_help_lists_every_command_with_an_example(capsys):
 
 
 @pytest.mark.parametrize("command", ["run", "compare", "sensitivity", "validate", "scenarios",
-                                     "report"])
+                                     "report", "voi"])
 def test_every_subcommand_help_is_complete(command, capsys):
     parser, subparsers = _subparsers()
     sub = subparsers[command]

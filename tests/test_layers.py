@@ -33,7 +33,7 @@ LAYERS: dict[str, float] = {
     "sim.scenario": 2,
     # 2.5: the reading side: only layers 0-2 and itself, never the simulator
     "sim.results": 2.5, "sim.comparison": 2.5, "sim.risk": 2.5, "sim.plots": 2.5,
-    "sim.report": 2.5, "sim.run_result": 2.5,
+    "sim.report": 2.5, "sim.run_result": 2.5, "sim.voi": 2.5,
     # 3: the care model and what it records
     "sim.population": 3,
     "sim.attribution": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
@@ -264,7 +264,7 @@ def test_reading_results_never_loads_the_simulator():
     import sys
 
     for module in ("sim.results", "sim.comparison", "sim.plots", "sim.report",
-                   "sim.run_result", "sim.risk"):
+                   "sim.run_result", "sim.risk", "sim.voi"):
         code = (f"import sys, {module}; loaded = [m for m in ('simpy', 'sim.care', "
                 "'sim.replication', 'sim.settlement', 'sim.behaviour') if m in sys.modules]; "
                 "assert not loaded, loaded")

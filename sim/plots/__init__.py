@@ -12,6 +12,7 @@
     >>> plots.ceac(res.compare().ceac)
     >>> plots.ce_plane(res, "ffs_baseline", wtp=(50_000, 100_000))  # dQALY vs dCost
     >>> plots.tornado(sim.tornado(scenario, ["prices.pcp_visit_usd=100:150"], "spend_per_capita_usd"))
+    >>> plots.voi_curve(res)  # EVPI/EVPPI vs WTP (needs uncertain parameters; docs/voi.md)
     >>> fig = plots.fan_chart(res, "admissions_per_1000")
     >>> fig.savefig("admissions.png", dpi=150)
 
@@ -36,6 +37,7 @@ from sim.plots.comparison import ceac, comparison_table, scenario_comparison
 from sim.plots.fan import fan_chart, fan_table
 from sim.plots.risk import margin_distribution, margin_values, owing_probability, owing_table
 from sim.plots.sensitivity import sobol_indices, tornado
+from sim.plots.voi import voi_curve, voi_values
 from sim.plots.waterfall import settlement_waterfall, waterfall_table
 
 __all__ = [
@@ -58,5 +60,7 @@ __all__ = [
     "settlement_waterfall",
     "sobol_indices",
     "tornado",
+    "voi_curve",
+    "voi_values",
     "waterfall_table",
 ]

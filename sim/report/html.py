@@ -405,6 +405,9 @@ def render_page(
                          + _no_sensitivity(inputs.sensitivity, inputs))
         if key == "value":
             parts.append(render_value(value, inputs, jargon))
+            from sim.report.voi import render_voi  # issue 16: only with parameter draws
+
+            parts.append(render_voi(inputs))
             if "fig-ce-plane" in numbers:
                 parts.append(
                     f"<p class=\"how-to-read\">How to read the plane (Figure "
