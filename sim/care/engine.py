@@ -271,7 +271,8 @@ class CareSimulation:
                 des=des, rates=self.rates, rng=stream(self.seed_seq, "claims", year),
                 day0=self.day0, n_recorded=self.n_recorded, utility=self.utility_by_year[row],
                 risk_score=self.risk_score[row], age=self.age_by_year[row],
-                group_rng=stream(self.seed_seq, "stay_groups", year))
+                group_rng=stream(self.seed_seq, "stay_groups", year),
+                pac_rng=stream(self.seed_seq, "joint_post_acute", year))
             self.ledger.close_year(plan_year)
             self._record_events()
         else:
