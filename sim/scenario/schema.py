@@ -350,8 +350,9 @@ class JointReplacementPostAcute(StrictModel):
         description="LEJR stays discharged to an inpatient rehabilitation facility.")
     home_health_share: float = param(
         0.43, unit="share of LEJR discharges",
-        source="CJR evaluation, Lewin Group PY1 report (2018): ~43% of baseline LEJR "
-        "episodes had home health as the first post-acute setting; rounded", ge=0, le=1,
+        source="CJR evaluation (Lewin Group, PY1-2 reports 2018-19), as quoted by NJHA "
+        "(2019): 42.6% of CJR patients first discharged to a home health agency before "
+        "the model; rounded", ge=0, le=1,
         description="LEJR stays discharged home with home health (the rest go home without "
         "post-acute services).")
     snf_los_mean_days: float = param(
