@@ -342,7 +342,9 @@ class JointReplacementPostAcute(StrictModel):
         "of control-MSA LEJR discharges to institutional post-acute care) minus the IRF "
         "share; Middleton et al., J Arthroplasty 2017 (SNF use ~34% within 90 days, "
         "2013-14)", ge=0, le=1,
-        description="LEJR stays discharged to a skilled nursing facility (at FFS levers).")
+        description="LEJR stays discharged to a skilled nursing facility at discretionary "
+        "intensity 1 and no transitional-care effort (at the FFS reference effort 0.1 the "
+        "SNF and IRF shares are x0.985).")
     irf_share: float = param(
         0.07, unit="share of LEJR discharges",
         source="Middleton et al., J Arthroplasty 2017;32(9):2639 (IRF use 6.0% knee, 6.7% "

@@ -132,7 +132,8 @@ def test_lejr_episode_spending_under_ffs_practice_is_medicares(lejr_spend):
 
 def test_lejr_post_acute_care_is_medicares_as_configured(r, lejr_spend):
     """What the model's FFS-practice LEJR episode is made of, checked from the ledger: the
-    discharge destinations have the configured shares (FFS levers: factor 1), every SNF,
+    discharge destinations have the configured shares (SNF and IRF scaled by the FFS
+    reference levers' factor, 0.985 at transitional-care effort 0.1), every SNF,
     IRF and home-health stay of an LEJR discharge is billed at the fee schedule, and the
     episode is the anchor stay (MS-DRG 470 $14,500 + $1,450 professional) plus the
     post-acute care plus the rest of the 90 days (readmissions, visits), which the generic
@@ -143,9 +144,14 @@ def test_lejr_post_acute_care_is_medicares_as_configured(r, lejr_spend):
     n = int(m.sum())
     snf, irf, hh = adm["snf_days"][m] > 0, adm["irf"][m], adm["home_health"][m]
     assert not np.any(snf & irf)
-    assert _binomial_ok(int(snf.sum()), n, cfg.snf_share)
-    assert _binomial_ok(int(irf.sum()), n, cfg.irf_share)
-    assert _binomial_ok(int((hh & ~snf & ~irf).sum()), n, cfg.home_health_share)
+    lv, le = r.sc.providers[0].levers, r.sc.lever_effects
+    f = (lv.discretionary_intensity**le.elasticity_post_acute
+         * (1 - (1 - le.transitional_snf_rr) * lv.transitional_care_effort))
+    assert f == pytest.approx(0.985)
+    assert _binomial_ok(int(snf.sum()), n, cfg.snf_share * f)
+    assert _binomial_ok(int(irf.sum()), n, cfg.irf_share * f)
+    assert _binomial_ok(int((hh & ~snf & ~irf).sum()), n,
+                        cfg.home_health_share + (cfg.snf_share + cfg.irf_share) * (1 - f))
     inst = snf | irf
     assert _binomial_ok(int((hh & inst).sum()), int(inst.sum()),
                         cfg.home_health_after_institutional)
