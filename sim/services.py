@@ -31,6 +31,7 @@ class Service(IntEnum):
     SNF = 15
     HOME_HEALTH = 16
     OTHER = 17
+    IRF = 18  # inpatient rehabilitation facility stay (after joint replacement)
 
 
 class Category(IntEnum):
@@ -63,6 +64,7 @@ CATEGORY_OF: dict[Service, Category] = {
     S.SNF: Category.POST_ACUTE,
     S.HOME_HEALTH: Category.POST_ACUTE,
     S.OTHER: Category.OTHER,
+    S.IRF: Category.POST_ACUTE,  # MedPAC's post-acute sector (IRF, SNF, HHA, LTCH)
 }
 
 #: Kind of provider that bills each service ("ordering" = the provider that ordered it).
@@ -85,6 +87,7 @@ BILLED_BY: dict[Service, str] = {
     S.SNF: "post_acute",
     S.HOME_HEALTH: "post_acute",
     S.OTHER: "other",
+    S.IRF: "post_acute",
 }
 
 #: Services that are primary care (the scope of primary-care capitation).
@@ -110,6 +113,7 @@ PRICE_FIELD: dict[Service, str] = {
     S.SNF: "snf_per_day_usd",
     S.HOME_HEALTH: "home_health_period_usd",
     S.OTHER: "other_claim_usd",
+    S.IRF: "irf_stay_usd",
 }
 
 

@@ -8,13 +8,15 @@ ordered at office visits (Poisson per visit). Hospital stays are priced at disch
 (DRG-like lognormal payment rising with length of stay) and dated at discharge, as are
 their professional fees,
 post-acute care and, for stays that came through the emergency department, the ED
-physician's fee.
+physician's fee. Post-acute care after a lower-extremity joint replacement is Medicare's
+(discharge to SNF, IRF, home with home health or home; :func:`joint_post_acute`) rather
+than the generic draw of the discharge.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaincinv, gammaln
 
 from sim import stay_groups
 from sim.care.des import DesState
@@ -25,7 +27,7 @@ from sim.constants import AdmissionKind
 from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable
-from sim.scenario.schema import CONDITIONS, Scenario
+from sim.scenario.schema import CONDITIONS, JointReplacementPostAcute, Scenario
 from sim.services import Service as S
 
 #: SD of the log payment of an elective stay around the fee schedule's amount.
@@ -53,6 +55,37 @@ def _expand(counts: np.ndarray, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
     return pid[idx], day
 
 
+def joint_post_acute(cfg: JointReplacementPostAcute, factor: np.ndarray,
+                     rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Post-acute care after lower-extremity joint replacement stays: SNF days, IRF stay
+    flag and home-health periods of each stay.
+
+    ``cfg`` is ``clinical.post_acute.after_joint_replacement``; ``factor`` the practice
+    levers' factor on institutional discharge per stay (``YearRates.institutional_pac_factor``,
+    1 at FFS practice); ``rng`` the year's ``joint_post_acute`` stream (three uniforms per
+    stay, drawn as one block). The institutional shares (SNF, IRF) are scaled by
+    ``factor`` (at most 1 in total); what they lose goes home with home health (or, when
+    ``factor`` > 1, what they gain comes from home health first, then from home without
+    services). SNF days are gamma (shape 2) with mean ``snf_los_mean_days``; home health
+    follows a SNF or IRF stay with probability ``home_health_after_institutional``.
+    """
+    n = len(factor)
+    u = rng.random((n, 3))
+    inst0 = cfg.snf_share + cfg.irf_share
+    inst = np.minimum(inst0 * factor, 1.0)
+    scale = inst / inst0 if inst0 > 0 else np.zeros(n)
+    p_snf, p_irf = cfg.snf_share * scale, cfg.irf_share * scale
+    p_hh = np.clip(cfg.home_health_share + inst0 - inst, 0.0, 1.0 - inst)
+    to_snf = u[:, 0] < p_snf
+    to_irf = ~to_snf & (u[:, 0] < p_snf + p_irf)
+    to_hh = ~to_snf & ~to_irf & (u[:, 0] < p_snf + p_irf + p_hh)
+    snf_days = np.where(to_snf, cfg.snf_los_mean_days * gammaincinv(2.0, u[:, 1]) / 2.0, 0.0)
+    institutional = to_snf | to_irf
+    hh = to_hh | (institutional & (u[:, 2] < cfg.home_health_after_institutional))
+    return snf_days, to_irf, np.where(hh, cfg.home_health_periods, 0).astype(np.int64)
+
+
 def person_years(entered: np.ndarray, exited: np.ndarray, day0: float, year: int
                  ) -> np.ndarray:
     """Person-years of membership per patient in plan year ``year`` (plan year 0 starts on
@@ -67,7 +100,7 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
                pop: Population, des: DesState, rates: YearRates, rng: np.random.Generator,
                day0: float, n_recorded: int, utility: np.ndarray, risk_score: np.ndarray,
                age: np.ndarray, group_rng: np.random.Generator,
-               leak: LeakageYear | None = None,
+               pac_rng: np.random.Generator, leak: LeakageYear | None = None,
                leak_rng: np.random.Generator | None = None) -> None:
     """Turn the DES records of the year just simulated into plan year ``year``'s claims,
     hospital stays, patient-year rows and year statistics (days counted from the start of
@@ -75,9 +108,12 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
 
     ``utility``, ``risk_score`` and ``age`` are the year's per-patient rows (set when the
     year started); ``rng`` is the year's ``claims`` stream, ``group_rng`` its
-    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``).
-    With ``leak`` (attribution on), the leaked share of services is billed by the outside providers
-    (:mod:`sim.care.leakage`), routed with ``leak_rng`` (the year's ``leakage`` stream).
+    ``stay_groups`` stream (clinical group and severity of the stays, ``sim.stay_groups``),
+    ``pac_rng`` its ``joint_post_acute`` stream (post-acute care after joint replacement,
+    :func:`joint_post_acute`).
+    With ``leak`` (attribution on), the leaked share of services is billed by the outside
+    providers (:mod:`sim.care.leakage`), routed with ``leak_rng`` (the year's ``leakage``
+    stream).
     """
     log = des.log
     d0 = day0
@@ -235,13 +271,24 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     via_ed = unpl & (rng.random(n_adm) < ad.via_ed_share)
     led.add_claims(year, a_pid[via_ed], sel(s_spec, via_ed), S.ED_PROFESSIONAL, day[via_ed],
                    np.full(int(via_ed.sum()), pr.ed_professional_usd))
-    snf = a["snf_days"] > 0
-    led.add_claims(year, a_pid[snf], sel(s_post, snf), S.SNF, day[snf],
-                   a["snf_days"][snf] * pr.snf_per_day_usd)
-    hh = a["home_health"].astype(bool)
-    led.add_claims(year, a_pid[hh], sel(s_post, hh), S.HOME_HEALTH, day[hh],
-                   np.full(int(hh.sum()), pr.home_health_period_usd))
     joint = elective & (rng.random(n_adm) < sc.clinical.electives.joint_replacement_share)
+    # Post-acute care: the DES's generic draw, except after joint replacement (own stream).
+    snf_days = np.asarray(a["snf_days"], float).copy()
+    hh = a["home_health"].astype(bool)
+    irf = np.zeros(n_adm, bool)
+    hh_periods = hh.astype(np.int64)
+    if joint.any():
+        jp = joint_post_acute(sc.clinical.post_acute.after_joint_replacement,
+                              rates.institutional_pac_factor[a_pid[joint]], pac_rng)
+        snf_days[joint], irf[joint], hh_periods[joint] = jp
+        hh[joint] = jp[2] > 0
+    snf = snf_days > 0
+    led.add_claims(year, a_pid[snf], sel(s_post, snf), S.SNF, day[snf], snf_days[snf] * pr.snf_per_day_usd)
+    led.add_claims(year, a_pid[irf], sel(s_post, irf), S.IRF, day[irf],
+                   np.full(int(irf.sum()), pr.irf_stay_usd))
+    hh_idx = np.repeat(np.arange(n_adm), hh_periods)  # one claim per 30-day period
+    led.add_claims(year, a_pid[hh_idx], sel(s_post, hh_idx), S.HOME_HEALTH, day[hh_idx],
+                   np.full(len(hh_idx), pr.home_health_period_usd))
     hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
     group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
                                     sc.clinical.electives.joint_replacement_share, group_rng)
@@ -249,7 +296,8 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         "patient": a_pid.astype(np.int32), "admit": a["admit"], "discharge": day,
         "bed_wait": a["wait"], "kind": kind, "via_ed": via_ed, "joint_replacement": joint,
         "group": group, "mcc": mcc,
-        "snf_days": a["snf_days"], "home_health": hh, "year": np.full(n_adm, year, np.int16),
+        "snf_days": snf_days, "home_health": hh, "irf": irf,
+        "year": np.full(n_adm, year, np.int16),
     })
 
     # Patient-year records: person-time, QALYs, risk score.

@@ -286,7 +286,8 @@ class CareSimulation:
                 des=des, rates=self.rates, rng=stream(self.seed_seq, "claims", year),
                 day0=self.day0, n_recorded=self.n_recorded, utility=self.utility_by_year[row],
                 risk_score=self.risk_score[row], age=self.age_by_year[row],
-                group_rng=stream(self.seed_seq, "stay_groups", year), leak=self._leak,
+                group_rng=stream(self.seed_seq, "stay_groups", year),
+                pac_rng=stream(self.seed_seq, "joint_post_acute", year), leak=self._leak,
                 leak_rng=stream(self.seed_seq, "leakage", year) if self._leak is not None
                 else None)
             if self.usual is not None:  # enrolled in Medicare Advantage this year

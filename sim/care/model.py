@@ -34,7 +34,9 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
   likewise, raises the rate of regaining diabetic control by ``(1 + gain p)``, lowers the
   rate of losing it by ``1 / (1 + gain p / 2)`` and adds care-management PCP contacts;
 * transitional-care effort ``t`` scales the readmission hazard by ``1 - (1 - RR) t`` and the
-  SNF discharge probability likewise;
+  SNF discharge probability likewise; the same factor (with ``d**elasticity_post_acute``)
+  scales discharge to SNF and IRF after joint replacement (``institutional_pac_factor``,
+  used by ``sim.care.claims``);
 * coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``).
 """
 
@@ -80,6 +82,7 @@ class YearRates:
     routine: np.ndarray  # (n, 4, len(ROUTINE)) per year
     p_snf: np.ndarray  # (n,) probability of a SNF stay after a discharge
     p_home_health: np.ndarray  # (n,) probability of home health after a non-SNF discharge
+    institutional_pac_factor: np.ndarray  # (n,) lever factor on SNF/IRF discharge (1 at FFS)
     labs_per_visit: np.ndarray  # (n,)
     imaging_per_visit: np.ndarray  # (n,)
     utility: np.ndarray  # (n, 2) annual utility by diabetes-uncontrolled flag
@@ -172,6 +175,8 @@ def year_rates(
                         per_state(chronic), per_state(oth), per_state(hh)], axis=-1)
 
     pa = cl.post_acute
+    # What practice does to discharge to institutional post-acute care (SNF, IRF)
+    institutional = d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t)
     p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent
                     * d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t),
                     0.0, 1.0)
@@ -192,6 +197,7 @@ def year_rates(
         routine=np.ascontiguousarray(routine),
         p_snf=p_snf,
         p_home_health=p_hh,
+        institutional_pac_factor=institutional,
         labs_per_visit=labs,
         imaging_per_visit=imaging,
         utility=utility,

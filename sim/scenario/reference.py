@@ -60,6 +60,9 @@ RULES: dict[str, list[str]] = {
         "contract that pays its primary care instead of fee-for-service.",
     ],
     "quality": ["At least one measure has a positive weight."],
+    "clinical.post_acute.after_joint_replacement": [
+        "`snf_share + irf_share + home_health_share` is at most 1 (the rest of the "
+        "joint-replacement discharges go home without post-acute services)."],
     "quality.readmission_rate_30d": ["`floor` and `ceiling` must differ (in every measure)."],
 }
 

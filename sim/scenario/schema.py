@@ -328,6 +328,62 @@ class Utilisation(StrictModel):
         description="Other-claim rate scales with morbidity**exponent (hospice, DME).")
 
 
+class JointReplacementPostAcute(StrictModel):
+    """Post-acute care after a lower-extremity joint replacement stay (LEJR, MS-DRG 469/470)
+    as Medicare sees it: the discharge destination, the SNF stay, the IRF stay and home
+    health. Replaces the generic post-acute draw for these stays only (``sim.care.claims``,
+    its own random stream ``joint_post_acute``). The institutional shares (SNF, IRF) are
+    scaled by the same practice levers as the generic SNF probability (discretionary
+    intensity ** ``elasticity_post_acute`` x the transitional-care SNF rate ratio); the
+    share diverted goes home with home health, as under CJR."""
+
+    snf_share: float = param(
+        0.27, unit="share of LEJR discharges",
+        source="Finkelstein et al., JAMA 2018;320(9):892 (CJR randomised evaluation: 33.7% "
+        "of control-MSA LEJR discharges to institutional post-acute care) minus the IRF "
+        "share; Middleton et al., J Arthroplasty 2017 (SNF use ~34% within 90 days, "
+        "2013-14)", ge=0, le=1,
+        description="LEJR stays discharged to a skilled nursing facility at discretionary "
+        "intensity 1 and no transitional-care effort (at the FFS reference effort 0.1 the "
+        "SNF and IRF shares are x0.985).")
+    irf_share: float = param(
+        0.07, unit="share of LEJR discharges",
+        source="Middleton et al., J Arthroplasty 2017;32(9):2639 (IRF use 6.0% knee, 6.7% "
+        "elective hip, Medicare FFS 2013-14)", ge=0, le=1,
+        description="LEJR stays discharged to an inpatient rehabilitation facility.")
+    home_health_share: float = param(
+        0.43, unit="share of LEJR discharges",
+        source="CJR evaluation (Lewin Group, PY1-2 reports 2018-19), as quoted by NJHA "
+        "(2019): 42.6% of CJR patients first discharged to a home health agency before "
+        "the model; rounded", ge=0, le=1,
+        description="LEJR stays discharged home with home health (the rest go home without "
+        "post-acute services).")
+    snf_los_mean_days: float = param(
+        24.0, unit="days", source="Haghverdian et al., J Arthroplasty 2017;32(2):367 "
+        "(Medicare SNF stay after joint arthroplasty 24 +/- 22 days); CJR cut it by 2.3 "
+        "days (Lewin Group PY2 report, 2019)", ge=1, le=100,
+        description="Mean SNF length of stay after LEJR (gamma, shape 2, as other SNF stays).")
+    home_health_periods: int = param(
+        2, unit="30-day periods per home-health user",
+        source="assumption: a 60-day home-health certification = two 30-day PDGM periods "
+        "(CMS HH PPS from CY2020)", ge=1, le=6,
+        description="Home-health periods billed after an LEJR discharge home with home "
+        "health or after an institutional stay.")
+    home_health_after_institutional: float = param(
+        0.70, unit="share of SNF/IRF users",
+        source="Wang et al., J Am Geriatr Soc 2020 (PMC7363542: 69.6% of post-acute SNF "
+        "discharges to the community received home health within 7 days); rounded",
+        ge=0, le=1, description="SNF or IRF users who get home health after their stay.")
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> JointReplacementPostAcute:
+        total = self.snf_share + self.irf_share + self.home_health_share
+        if total > 1.0 + 1e-12:
+            raise ValueError(f"snf_share + irf_share + home_health_share = {total:g} exceeds 1 "
+                             f"(the rest of LEJR discharges go home without services)")
+        return self
+
+
 class PostAcute(StrictModel):
     """Skilled nursing and home health after a discharge."""
 
@@ -344,6 +400,10 @@ class PostAcute(StrictModel):
     home_health_chronic_per_year: float = param(
         0.15, unit="periods per patient-year at morbidity 1", source=ASSUMPTION, ge=0, le=10,
         description="Community-referred home-health periods.")
+    after_joint_replacement: JointReplacementPostAcute = Field(
+        default_factory=JointReplacementPostAcute,
+        description="Post-acute care after lower-extremity joint replacement (replaces the "
+        "generic draw above for those stays).")
 
 
 class Utility(StrictModel):
@@ -610,6 +670,14 @@ class Prices(StrictModel):
     home_health_period_usd: float = param(2_050.0, unit="USD per 30-day period",
                                           source="CMS HH PPS CY2024 national rate", ge=0, le=MAX_FEE_USD,
                                           description="Home-health period. " + BOUND_NOTE)
+    irf_stay_usd: float = param(
+        14_000.0, unit="USD per IRF stay",
+        source="assumption anchored on MedPAC (March 2015 report, ch. 10: $6.8 billion for "
+        "373,000 IRF stays = ~$18,200 per stay, all case-mix groups); joint-replacement "
+        "cases are shorter (mean IRF stay 8.9 days, Granger et al., Am J Phys Med Rehabil "
+        "2010) and pay less", ge=0, le=MAX_FEE_USD,
+        description="Inpatient rehabilitation facility stay (IRF PPS case payment), paid "
+        "after lower-extremity joint replacement. " + BOUND_NOTE)
     other_claim_usd: float = param(
         850.0, unit="USD per claim (mean)", source="calibrated to PUF2024 CapAnn_HSP+DME",
         ge=0, le=MAX_FEE_USD,
