@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--full", action="store_true",
                      help="print every metric and every settlement statement (default: the "
                      "key metrics and the statements that move money)")
+    _add_save_claims(out)
 
     run = sub.add_parser(
         "run", parents=[debug, code, changes, output, execution, align],
@@ -375,6 +376,26 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.set_defaults(handler=_cmd_report)
     _add_calibrate(sub, debug, code)
     return parser
+
+
+def _add_save_claims(group: Any) -> None:
+    """``--save-claims [all|N,M]`` on run/compare (docs/claims.md)."""
+    group.add_argument("--save-claims", metavar="all|N,M", nargs="?", const="",
+                       default=None, type=_save_claims_value,
+                       help="keep the simulated claims of replication 0 (or of the "
+                       "replications N,M, or all) in the results directory, "
+                       "claims/<scenario>/rep_<k>/, for `vbcsim claims` (off by default; "
+                       "about 1 MB per 1,000 patient-years)")
+
+
+def _save_claims_value(text: str) -> str:
+    from sim.claims_saving import parse_save_claims
+
+    try:
+        parse_save_claims(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("save_claims: ")) from None
+    return text
 
 
 def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
@@ -595,7 +616,8 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
             scenarios, replications=args.replications, seed=args.seed,
             progress=False if args.quiet else None, out=out_dir, resume=resume,
             overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra,
-            task_timeout=args.task_timeout, force=args.force)
+            task_timeout=args.task_timeout, force=args.force,
+            save_claims=getattr(args, "save_claims", None))
     except ResumeError as exc:
         raise UsageError(f"argument --resume: {exc}") from None
     except NotEnoughMemory as exc:
