@@ -445,7 +445,7 @@ def _add_save_claims(group: Any) -> None:
                        help="keep the simulated claims of replication 0 (or of the "
                        "replications N,M, or all) in the results directory, "
                        "claims/<scenario>/rep_<k>/, for `vbcsim claims` (off by default; "
-                       "about 1 MB per 1,000 patient-years)")
+                       "docs/claims.md)")
 
 
 def _save_claims_value(text: str) -> str:
