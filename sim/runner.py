@@ -107,6 +107,7 @@ def run(
     force: bool = False,
     overrides: Any = None,
     quick: bool = False,
+    save_claims: str | Sequence[int] | bool | None = None,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -138,6 +139,10 @@ def run(
     (:mod:`sim.scenario.overrides`); ``quick=True`` runs the small size of ``--quick``
     (:data:`sim.scenario.overrides.QUICK`; ``overrides`` win over it). Both are recorded in
     the resolved scenario and the manifest; a quick result says so in its title.
+
+    ``save_claims`` (needs ``out``): keep the simulated claims of replication 0 (``True``),
+    of chosen replications (``"0,2"``) or of all (``"all"``) in the results directory
+    (docs/claims.md; :func:`run_scenarios`).
     """
     source: str | None = None
     ovs = run_overrides(overrides, quick)
@@ -151,6 +156,7 @@ def run(
         progress=progress, replicate=replicate, executor=executor, scheduler=scheduler,
         dask_local=dask_local, out=out, resume=resume, overwrite=overwrite, command=command,
         task_timeout=task_timeout, force=force, overrides=override_texts(ovs), quick=quick,
+        save_claims=save_claims,
     )
 
 
