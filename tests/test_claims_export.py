@@ -1,6 +1,6 @@
 """Claims kept by ``--save-claims`` and their CCLF-like export (``vbcsim claims``).
 
-One tiny real run (300 patients, 2 plan years, 2 replications) keeps the claims of
+One tiny real run (200 patients, 2 plan years, 2 replications) keeps the claims of
 replication 1 only; a second run of the same scenario and seed keeps none. The export's
 money is checked against the results table that the same replication computed from its own
 ledger while it ran (``spend_total_usd`` per plan year), to the cent.
@@ -23,7 +23,7 @@ from sim.runner import run_scenarios
 from sim.scenario import scenario_from_dict
 from sim.services import Service
 
-TINY = {"name": "tiny", "population": {"size": 300}, "horizon_years": 2, "replications": 2,
+TINY = {"name": "tiny", "population": {"size": 200}, "horizon_years": 2, "replications": 2,
         "seed": 7}
 
 
@@ -204,3 +204,28 @@ def test_save_claims_needs_a_results_directory():
     sc = scenario_from_dict(dict(TINY), "<tiny>")
     with pytest.raises(OverrideError, match="results directory"):
         run_scenarios([sc], workers=1, progress=False, save_claims="all")
+
+
+def test_kept_claims_survive_an_interrupted_run_and_resume(tmp_path, monkeypatch):
+    import sim.claims_saving
+    from sim.replication import simulate_replication
+    from sim.runner import ReplicationError
+
+    def failing(scenario, replication, seed_seq, **kw):
+        if replication == 1:
+            raise RuntimeError("killed")
+        return simulate_replication(scenario, replication, seed_seq, **kw)
+
+    sc = scenario_from_dict(dict(TINY), "<tiny>")
+    out = tmp_path / "run"
+    monkeypatch.setattr(sim.claims_saving, "simulate_replication", failing)
+    with pytest.raises(ReplicationError):
+        run_scenarios([sc], workers=1, progress=False, out=out, save_claims="all")
+    assert (out / "claims" / "tiny" / "rep_0" / "claims.parquet").is_file()  # written at once
+    assert not (out / "claims" / "tiny" / "rep_1").exists()
+    monkeypatch.setattr(sim.claims_saving, "simulate_replication", simulate_replication)
+    run_scenarios([sc], workers=1, progress=False, out=out, resume=True, save_claims="all")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"claims/tiny/rep_0/claims.parquet", "claims/tiny/rep_1/claims.parquet"} <= set(
+        manifest["saved_claims"])
+    assert len(export_claims(out, tmp_path / "cclf", parquet=True)) == 10
