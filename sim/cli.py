@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--full", action="store_true",
                      help="print every metric and every settlement statement (default: the "
                      "key metrics and the statements that move money)")
+    _add_save_claims(out)
 
     run = sub.add_parser(
         "run", parents=[debug, code, changes, output, execution, align],
@@ -384,7 +385,87 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.set_defaults(handler=_cmd_report)
     _add_calibrate(sub, debug, code)
     _add_voi(sub, debug)
+    _add_claims(sub, debug)
     return parser
+
+
+def _add_claims(sub: Any, debug: argparse.ArgumentParser) -> None:
+    """``vbcsim claims RESULTS_DIR --format cclf --out DIR`` (docs/claims.md)."""
+    cl = sub.add_parser(
+        "claims", parents=[debug],
+        help="export the simulated claims kept by --save-claims (CCLF-like files)",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim run ffs_baseline --quick --save-claims --out results/ffs\n"
+        "  vbcsim claims results/ffs --format cclf --out cclf/ffs\n"
+        "  vbcsim claims results/plans --scenario aco_basic_glide --replications 0,1 "
+        "--parquet --out cclf/aco",
+        description="Write the claims that a run kept (vbcsim run/compare --save-claims) in "
+        "a layout modelled on CMS's Claim and Claim Line Feed files: CCLF1 (Part A header), "
+        "CCLF4 (Part A diagnosis), CCLF5 (Part B physician), CCLF6 (Part B DME) and CCLF8 "
+        "(beneficiary demographics), one folder per scenario and replication, with synthetic "
+        "identifiers. Field by field, and how they differ from the real files: "
+        "docs/claims.md.")
+    cl.add_argument("results", metavar="RESULTS_DIR", type=Path,
+                    help="a results directory written with --save-claims")
+    cl.add_argument("--format", dest="fmt", choices=["cclf"], default="cclf",
+                    help="layout of the files (default: cclf)")
+    cl.add_argument("--out", "-o", metavar="DIR", type=Path, required=True,
+                    help="folder to write (must not exist, or be empty)")
+    cl.add_argument("--replications", metavar="N,M", type=_replication_list, default=None,
+                    help="which kept replications (default: every kept one)")
+    cl.add_argument("--scenario", metavar="NAME",
+                    help="which scenario (default: every scenario with kept claims)")
+    cl.add_argument("--parquet", action="store_true",
+                    help="write Parquet files instead of CSV")
+    cl.set_defaults(handler=_cmd_claims)
+
+
+def _replication_list(text: str) -> list[int]:
+    try:
+        reps = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        reps = []
+    if not reps or min(reps) < 0:
+        raise argparse.ArgumentTypeError(f"expected replication numbers separated by commas "
+                                         f"(e.g. 0,1), got {text!r}")
+    return reps
+
+
+def _cmd_claims(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    """Export the kept claims of a results directory."""
+    from sim.claims_export import ClaimsExportError, export_claims
+
+    try:
+        files = export_claims(args.results, args.out, fmt=args.fmt,
+                              replications=args.replications, scenario=args.scenario,
+                              parquet=args.parquet)
+    except ClaimsExportError as exc:
+        raise UsageError(str(exc)) from None
+    folders = sorted({f.parent for f in files})
+    print(f"Wrote {len(files)} file(s) in {len(folders)} folder(s) under {args.out}/ "
+          "(docs/claims.md describes every field)", file=out)
+    return EXIT_OK
+
+
+def _add_save_claims(group: Any) -> None:
+    """``--save-claims [all|N,M]`` on run/compare (docs/claims.md)."""
+    group.add_argument("--save-claims", metavar="all|N,M", nargs="?", const="",
+                       default=None, type=_save_claims_value,
+                       help="keep the simulated claims of replication 0 (or of the "
+                       "replications N,M, or all) in the results directory, "
+                       "claims/<scenario>/rep_<k>/, for `vbcsim claims` (off by default; "
+                       "docs/claims.md)")
+
+
+def _save_claims_value(text: str) -> str:
+    from sim.claims_saving import parse_save_claims
+
+    try:
+        parse_save_claims(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("save_claims: ")) from None
+    return text
 
 
 def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
@@ -608,7 +689,8 @@ def _go(args: argparse.Namespace, argv: Sequence[str], out: TextIO, scenarios: l
             scenarios, replications=args.replications, seed=args.seed,
             progress=False if args.quiet else None, out=out_dir, resume=resume,
             overwrite=args.overwrite, command=shlex.join([PROG, *argv]), **execution, **extra,
-            task_timeout=args.task_timeout, force=args.force)
+            task_timeout=args.task_timeout, force=args.force,
+            save_claims=getattr(args, "save_claims", None))
     except ResumeError as exc:
         raise UsageError(f"argument --resume: {exc}") from None
     except NotEnoughMemory as exc:

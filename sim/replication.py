@@ -40,9 +40,14 @@ class ReplicationOutput:
 
 
 def simulate_replication(
-    scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence
+    scenario: Scenario, replication: int, seed_seq: np.random.SeedSequence,
+    *, keep_claims: bool = False,
 ) -> ReplicationOutput:
-    """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``."""
+    """Run replication ``replication`` of ``scenario`` with the random streams of ``seed_seq``.
+
+    ``keep_claims=True`` also returns the simulated claims (:func:`claims_tables`) as side
+    tables named ``claims:<name>`` (the runner writes them apart, see
+    :mod:`sim.claims_saving`); no random draw changes."""
     care = CareSimulation(scenario, seed_seq)
     behaviour = Behaviour(scenario, seed_seq)
     settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
@@ -67,7 +72,52 @@ def simulate_replication(
             metrics.update(population_metrics(care.ledger.only_year(done), [done],
                                               scenario.economics.discount_rate))
         year_closed(closed, care.sim_years)  # a progress bar listening in this process
-    return _output(scenario, replication, metrics, settlement, behaviour)
+    output = _output(scenario, replication, metrics, settlement, behaviour)
+    if keep_claims:
+        output.tables.update({CLAIMS_TABLE_PREFIX + name: table
+                              for name, table in claims_tables(care).items()})
+    return output
+
+
+#: prefix of the side tables that hold a replication's kept claims (not a valid table name,
+#: so they never clash with a side table of the results directory)
+CLAIMS_TABLE_PREFIX = "claims:"
+
+
+def claims_tables(care: CareSimulation) -> dict[str, pd.DataFrame]:
+    """The plan-year claims of a finished replication, as they are in the ledger:
+    ``claims`` (one row per claim), ``stays`` (one row per hospital stay), ``beneficiaries``
+    (one row per patient who was a member in a plan year: sex, age at the start of the
+    first plan year they were a member, death day) and ``providers`` (index -> name)."""
+    led = care.ledger
+    claims = pd.DataFrame({k: np.asarray(v) for k, v in led.claims.items()})
+    claims = claims[claims["year"] >= 0].reset_index(drop=True)
+    stays = pd.DataFrame({k: np.asarray(v) for k, v in led.admissions.items()})
+    if len(stays):
+        stays = stays[stays["year"] >= 0].reset_index(drop=True)
+    plan = [y for y in led.years if y >= 0]
+    member = np.stack([led.pyear("member", y) for y in plan])  # plan years x patients
+    ever = member.any(axis=0)
+    first = np.argmax(member, axis=0)
+    ages = np.stack([led.pyear("age", y) for y in plan])
+    patients = np.flatnonzero(ever)
+    deaths = led.events.get("deaths", {})
+    death_day = np.full(len(ever), np.nan)
+    if len(deaths.get("patient", ())):
+        death_day[deaths["patient"]] = deaths["day"]
+    beneficiaries = pd.DataFrame({
+        "patient": patients.astype(np.int32),
+        "female": np.asarray(care.pop.female)[patients].astype(bool),
+        "first_plan_year": np.asarray(plan, np.int16)[first[patients]],
+        "age": ages[first[patients], patients].astype(np.float64),
+        "last_plan_year": np.asarray(plan, np.int16)[
+            len(plan) - 1 - np.argmax(member[::-1], axis=0)[patients]],
+        "death_day": death_day[patients],
+    })
+    providers = pd.DataFrame({"provider": np.arange(len(led.provider_names), dtype=np.int16),
+                              "name": list(led.provider_names)})
+    return {"claims": claims, "stays": stays, "beneficiaries": beneficiaries,
+            "providers": providers}
 
 
 def _settleable(year: int, record: YearRecord, care: CareSimulation,

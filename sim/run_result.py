@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -182,8 +182,12 @@ class RunResult:
         command: str | None = None,
         overwrite: bool = False,
         source: str | os.PathLike[str] | None = None,
+        extra_files: Mapping[str, Path] | None = None,
+        manifest: Mapping[str, Any] | None = None,
     ) -> Path:
-        """Write the results directory (see :func:`sim.results.write_results_dir`)."""
+        """Write the results directory (see :func:`sim.results.write_results_dir`);
+        ``extra_files`` (relative path -> existing file) are linked or copied in and
+        ``manifest`` entries added to the manifest (the runner's kept claims)."""
         return write_results_dir(
             path,
             self.results,
@@ -203,7 +207,8 @@ class RunResult:
                             "reference": self.reference,
                             "overrides": list(self.overrides), "quick": self.quick,
                             **({"align_horizon": self.align_horizon} if self.align_horizon
-                               else {})},
+                               else {}), **(manifest or {})},
+            extra_files=extra_files,
         )
 
     def plot(self, kind: str, *args: Any, **kwargs: Any) -> Any:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.checkpoint import CorruptPart, PartStore
+from sim.claims_saving import KeepClaims, parse_save_claims, pop_claims, saved_claims, write_claims
 from sim.comparison import DEFAULT_WTP
 from sim.contracts.resolve import custom_contracts_for_workers, custom_kinds
 from sim.executors import (
@@ -107,6 +108,7 @@ def run(
     overrides: Any = None,
     quick: bool = False,
     parameter_uncertainty: bool = True,
+    save_claims: str | Sequence[int] | bool | None = None,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario` or a path to a scenario file).
 
@@ -140,6 +142,10 @@ def run(
     the resolved scenario and the manifest; a quick result says so in its title.
     ``parameter_uncertainty=False`` (``--no-parameter-uncertainty``) runs every replication
     at the means of the uncertain parameters: intervals show patient-level chance alone.
+
+    ``save_claims`` (needs ``out``): keep the simulated claims of replication 0 (``True``),
+    of chosen replications (``"0,2"``) or of all (``"all"``) in the results directory
+    (docs/claims.md; :func:`run_scenarios`).
     """
     source: str | None = None
     ovs = _without_parameter_uncertainty(run_overrides(overrides, quick), parameter_uncertainty)
@@ -153,6 +159,7 @@ def run(
         progress=progress, replicate=replicate, executor=executor, scheduler=scheduler,
         dask_local=dask_local, out=out, resume=resume, overwrite=overwrite, command=command,
         task_timeout=task_timeout, force=force, overrides=override_texts(ovs), quick=quick,
+        save_claims=save_claims,
     )
 
 
@@ -272,10 +279,17 @@ def run_scenarios(
     align_horizon: str | None = None,
     overrides: Sequence[str] = (),
     quick: bool = False,
+    save_claims: str | Sequence[int] | bool | None = None,
 ) -> RunResult:
     """The engine behind :func:`run` and :func:`compare` (same arguments; ``overrides``, as
     ``PATH=VALUE`` texts, and ``quick`` only say how the scenarios were made, for the
-    manifest and the title: the scenarios already hold them)."""
+    manifest and the title: the scenarios already hold them).
+
+    ``save_claims`` (off by default; needs ``out``): keep the simulated claims of
+    replication 0 (``True``), of chosen replications (``"0,2"``, ``[0, 2]``) or of all
+    (``"all"``) in the results directory, ``claims/<scenario>/rep_<k>/``, each written as
+    its replication finishes (:mod:`sim.claims_saving`; exported by ``vbcsim claims``)."""
+    replicate = _claims_replicate(save_claims, replicate, out)
     prepared = prepare(list(scenarios), replications, seed)
     check_scenarios_comparable(prepared, align_horizon, crn)
     if discount_rate is None:
@@ -336,8 +350,11 @@ def run_scenarios(
                 layout.remove_owned(store.path, layout.owned_files(store.path) or [])
             raise
         final = result(outputs, started)
+        claims = saved_claims(store.path)
         try:
-            final.to_dir(target, command=command, overwrite=True)
+            final.to_dir(target, command=command, overwrite=True,
+                         extra_files={rel: store.path / rel for rel in claims},
+                         manifest={"saved_claims": claims} if claims else None)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 exc.partial_run = store.partial()  # type: ignore[attr-defined]
@@ -345,6 +362,25 @@ def run_scenarios(
         if store.path.resolve() != target.resolve():
             layout.remove_owned(store.path, layout.owned_files(store.path) or [])
         return final
+
+
+def _claims_replicate(save_claims: Any, replicate: Replicate | None,
+                      out: Any) -> Replicate | None:
+    """The replication function of a run that keeps claims (:class:`KeepClaims`), else
+    ``replicate``; refuses ``save_claims`` without a results directory or with a replaced
+    replication function."""
+    try:
+        keep = parse_save_claims(save_claims)
+    except ValueError as exc:
+        raise OverrideError("save_claims", str(exc).removeprefix("save_claims: ")) from None
+    if keep is False:
+        return replicate
+    if out is None:
+        raise OverrideError("save_claims", "keeping claims needs a results directory (out=)")
+    if replicate is not None:
+        raise OverrideError("save_claims", "claims are kept by vbcsim's own replication "
+                            "function, not with replicate=")
+    return KeepClaims(keep)
 
 
 def _open_store(
@@ -495,6 +531,11 @@ def _execute(
                     continue
                 j, output = event
                 i = todo[j]
+                claims = pop_claims(output.tables)
+                if store is not None and claims:
+                    write_claims(store.path, tasks[i].label or tasks[i].scenario.name,
+                                 tasks[i].replication, claims)
+                del claims  # one replication's claims at a time
                 if store is not None:
                     store.write(i, output)
                 outputs[i] = output

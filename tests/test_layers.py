@@ -34,6 +34,7 @@ LAYERS: dict[str, float] = {
     # 2.5: the reading side: only layers 0-2 and itself, never the simulator
     "sim.results": 2.5, "sim.comparison": 2.5, "sim.risk": 2.5, "sim.plots": 2.5,
     "sim.report": 2.5, "sim.run_result": 2.5, "sim.voi": 2.5,
+    "sim.claims_export": 2.5,
     # 3: the care model and what it records
     "sim.population": 3,
     "sim.attribution": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
@@ -47,6 +48,7 @@ LAYERS: dict[str, float] = {
     # 7: running experiments
     "sim.executors": 7, "sim.checkpoint": 7, "sim.runner": 7, "sim.run_setup": 7,
     "sim.experiment": 7, "sim.sensitivity": 7, "sim.resources": 7, "sim.calibration": 7,
+    "sim.claims_saving": 7,
     # 8: the command
     "sim.cli": 8,
     # 9: the public facade (sim/__init__.py: imports lazily, on first use)
@@ -264,7 +266,8 @@ def test_reading_results_never_loads_the_simulator():
     import sys
 
     for module in ("sim.results", "sim.comparison", "sim.plots", "sim.report",
-                   "sim.run_result", "sim.risk", "sim.voi"):
+                   "sim.run_result", "sim.risk", "sim.voi",
+                   "sim.claims_export"):
         code = (f"import sys, {module}; loaded = [m for m in ('simpy', 'sim.care', "
                 "'sim.replication', 'sim.settlement', 'sim.behaviour') if m in sys.modules]; "
                 "assert not loaded, loaded")

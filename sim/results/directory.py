@@ -210,6 +210,7 @@ def write_results_dir(
     draws: pd.DataFrame | None = None,
     reports: Mapping[str, pd.DataFrame] | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> Path:
     """Write a results directory and return its path.
 
@@ -219,7 +220,8 @@ def write_results_dir(
     together, ``scenarios/<name>.yaml`` each — ``draws.parquet`` (the parameter draws, when
     any parameter is uncertain), ``<name>.parquet`` per side table, ``<name>.csv`` per
     report (e.g. ``risk``, ``compare_npv``), and ``manifest.json`` (written last, listing
-    every file).
+    every file). ``extra_files`` (relative path -> an existing file, e.g. the claims kept
+    by ``--save-claims``) are hard-linked (or copied) in and listed too.
 
     The folder's lock (:class:`~sim.results.lock.OutputLock`) is held while it is written.
     Everything is written into a hidden temporary sibling directory that is then renamed into
@@ -236,7 +238,8 @@ def write_results_dir(
         _write(out, results, scenario=scenario, tables=tables, seed=seed, workers=workers,
                command=command, started_at=started_at, finished_at=finished_at,
                source=source, overwrite=overwrite, scenarios=scenarios, draws=draws,
-               reports=reports, extra_manifest=extra_manifest)
+               reports=reports, extra_manifest=extra_manifest,
+               extra_files=dict(extra_files or {}))
     return out
 
 
@@ -247,6 +250,7 @@ def _write(
     source: str | os.PathLike[str] | None, overwrite: bool,
     scenarios: Sequence[Scenario] | None, draws: pd.DataFrame | None,
     reports: dict[str, pd.DataFrame], extra_manifest: Mapping[str, Any] | None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> None:
     """The body of :func:`write_results_dir`, with the folder's lock held."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -279,6 +283,13 @@ def _write(
         for name, report in reports.items():
             report.to_csv(tmp / layout.report_file(name), index=False)
             files.append(layout.report_file(name))
+        for rel, src in (extra_files or {}).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, tmp / rel)  # no copy: the same bytes, one more name
+            except OSError:
+                shutil.copyfile(src, tmp / rel)
+            files.append(rel)
         manifest = build_manifest(
             scenario=scenario,
             scenario_sha256=hashlib.sha256(scenario_bytes).hexdigest(),

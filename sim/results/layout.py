@@ -68,6 +68,11 @@ PART_RESULTS = "results.parquet"
 PART_DRAWS = "draws.parquet"
 PART_TABLE_PREFIX = "table-"
 
+#: the simulated claims kept by ``--save-claims`` (raw, as in the ledger; sim.claims_saving):
+#: ``claims/<scenario>/rep_<k>/<table>.parquet`` + ``checksums.json``, one folder per
+#: replication, written as it finishes; exported by ``vbcsim claims`` (sim.claims_export)
+CLAIMS_DIR = "claims"
+
 #: sensitivity outputs: (kind, file name); the report also looks in SENSITIVITY_DIR
 SENSITIVITY_FILES = (("tornado", "tornado.csv"), ("sobol", "sobol.csv"))
 TORNADO_FIGURE = "tornado.png"
@@ -81,7 +86,7 @@ RESERVED_NAMES = frozenset({"results", "summary", "scenario", "manifest", "draws
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 #: what a run's working directory holds, when its run.json does not list it (older runs);
 #: a trailing '/' marks a folder vbcsim owns with all its content
-WORKDIR_FILES = (STATE, UNFINISHED_NOTE, PARTS + "/")
+WORKDIR_FILES = (STATE, UNFINISHED_NOTE, PARTS + "/", CLAIMS_DIR + "/")
 #: the temporary file of an atomic write of run.json (left by a kill at the wrong moment)
 _STATE_TMP = re.compile(r"^\." + re.escape(STATE) + r"\.tmp-[0-9a-f]+$")
 
@@ -137,6 +142,11 @@ def part_table_name(file: str) -> str | None:
     if file.startswith(PART_TABLE_PREFIX) and file.endswith(".parquet"):
         return file[len(PART_TABLE_PREFIX):-len(".parquet")]
     return None
+
+
+def claims_folder(scenario: str, replication: int) -> str:
+    """The folder (relative path) of the kept claims of one replication of ``scenario``."""
+    return f"{CLAIMS_DIR}/{scenario}/rep_{replication}"
 
 
 def unfinished_note(workdir: Path, state: dict[str, Any]) -> str:
@@ -284,6 +294,7 @@ def remove_owned(path: Path, owned: Iterable[str]) -> list[str]:
 __all__ = [
     "CASH_FLOWS_PARQUET",
     "CHECKSUMS",
+    "CLAIMS_DIR",
     "DRAWS_PARQUET",
     "MANIFEST",
     "NPV_CSV",
@@ -305,6 +316,7 @@ __all__ = [
     "UNFINISHED_NOTE",
     "WORKDIR_FILES",
     "check_table_name",
+    "claims_folder",
     "lock_file",
     "owned_files",
     "part_index",
