@@ -418,8 +418,9 @@ def _add_init(sub: Any, debug: argparse.ArgumentParser) -> None:
         "init", parents=[debug],
         help="write a scenario for one ACO from CMS's MSSP ACO public use file",
         formatter_class=_HelpFormatter,
-        epilog="example:\n"
-        "  vbcsim init --from-puf mssp_aco_puf_py2024.csv --aco A1001 -o my_aco.yaml",
+        epilog="examples:\n"
+        "  vbcsim init --from-puf mssp_aco_puf_py2024.csv --aco A1001 -o my_aco.yaml\n"
+        "  vbcsim init --from-puf mssp_aco_puf_py2023.csv --aco A1247 --year 2023",
         description="Build a scenario from an ACO's row of CMS's MSSP ACO PUF (PY2023 or "
         "PY2024): population size and mix, track and agreement, benchmark standing, and "
         "care-model rates and prices fitted so a simulated FFS year reproduces the ACO's "

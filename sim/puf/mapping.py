@@ -107,7 +107,7 @@ def map_row(row: PufRow) -> Mapped:
         setc("population.female_share", round(f / (f + male), 4),
              "N_Ben_Female / (N_Ben_Female + N_Ben_Male)")
     else:
-        c["population.female_share"] = "N_Ben_Female/N_Ben_Male suppressed: schema default"
+        m.notes.append("N_Ben_Female/N_Ben_Male suppressed: schema default female_share")
     bands = {k: row.number(f"N_Ben_Age_{s}") for k, s in
              (("age_65_74", "65_74"), ("age_75_84", "75_84"), ("age_85_plus", "85plus"))}
     if all(v is not None for v in bands.values()) and sum(bands.values()) > 0:  # type: ignore[arg-type]
@@ -121,7 +121,7 @@ def map_row(row: PufRow) -> Mapped:
         m.notes.append(f"the care model is aged-only (65+): the {under65:.0f} beneficiaries "
                        "under 65 (N_Ben_Age_0_64) are represented by the aged mix")
     else:
-        c["population.age_bands"] = "N_Ben_Age_* suppressed: schema default"
+        m.notes.append("N_Ben_Age_* suppressed: schema default age_bands")
     dual = row.number("Perc_Dual")
     esrd, dis = row.number("N_AB_Year_ESRD_PY"), row.number("N_AB_Year_DIS_PY")
     m.notes.append(f"dual share {dual}% (Perc_Dual), ESRD person-years {esrd}, disabled "
