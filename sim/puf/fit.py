@@ -1,12 +1,11 @@
 """Fitting the care-model rates and prices of a PUF scenario to the ACO's published figures.
 
-Fixed-point scaling (the "ratio method"): simulate one FFS year of a modest panel with the
-current values, then multiply each utilisation rate by PUF / simulated for its count per
-1,000 and each category's prices by PUF / simulated for its per-capita spending; repeat.
-Spending is linear in prices and close to linear in the rates, so two iterations bring
-every target within a few percent (the Monte Carlo error of the calibration panel sets the
-floor: ~2-3% for 3,000 person-years of admissions). Every run uses the same seed (common
-random numbers), so iterations differ by the parameters, not by the dice.
+Rates by fixed-point scaling (the "ratio method"): simulate one FFS year of a modest panel
+with the current values, multiply each utilisation rate by PUF / simulated for its count
+per 1,000; repeat. Prices by a linear solve: with the events fixed, spending by category is
+linear in the prices (see :func:`calibrate`). Every run uses the same seed (common random
+numbers), so runs differ by the parameters, not by the dice; the Monte Carlo error of the
+calibration panel (10,000 patients: ~1.3% on admissions) is the floor of the fit.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sim.puf.mapping import Target
 
-#: target metric -> scenario paths whose values are multiplied by PUF / simulated. Prices
-#: shared by two categories (imaging, chronic services: facility and professional parts)
-#: follow the outpatient category; the next iteration corrects professional for them.
-LEVERS: dict[str, tuple[str, ...]] = {
+#: utilisation target -> scenario rates multiplied by PUF / simulated (ratio method)
+RATES: dict[str, tuple[str, ...]] = {
     "admissions_per_1000": ("clinical.admissions.rate_per_year",
                             "clinical.electives.rate_per_year"),
     "ed_visits_per_1000": ("clinical.utilisation.ed_visits_per_year",),
@@ -32,19 +31,27 @@ LEVERS: dict[str, tuple[str, ...]] = {
     "specialist_visits_per_1000": ("clinical.utilisation.specialist_visits_per_year",
                                    "clinical.utilisation.specialist_visits_per_condition"),
     "snf_admissions_per_1000": ("clinical.post_acute.snf_probability",),
-    "spend_inpatient_per_capita_usd": ("prices.admission_mean_usd",
-                                       "prices.elective_admission_usd"),
-    "spend_outpatient_per_capita_usd": ("prices.ed_facility_usd", "prices.outpatient_procedure_usd",
-                                        "prices.chronic_service_usd", "prices.imaging_usd"),
-    "spend_professional_per_capita_usd": (
+}
+#: price groups, each scaled by one factor. Imaging and chronic services are billed partly
+#: by the facility (outpatient) and partly by the professional, so they form their own group.
+PRICE_GROUPS: dict[str, tuple[str, ...]] = {
+    "inpatient": ("prices.admission_mean_usd", "prices.elective_admission_usd"),
+    "outpatient": ("prices.ed_facility_usd", "prices.outpatient_procedure_usd"),
+    "professional": (
         "prices.pcp_visit_usd", "prices.specialist_visit_usd", "prices.lab_test_usd",
         "prices.ed_professional_usd", "prices.inpatient_professional_usd",
         "prices.elective_professional_usd", "prices.outpatient_procedure_professional_usd"),
-    "spend_post_acute_per_capita_usd": ("prices.snf_per_day_usd",
-                                        "prices.home_health_period_usd"),
-    "spend_other_per_capita_usd": ("prices.other_claim_usd",),
+    "post_acute": ("prices.snf_per_day_usd", "prices.home_health_period_usd"),
+    "other": ("prices.other_claim_usd",),
+    "shared": ("prices.chronic_service_usd", "prices.imaging_usd"),
 }
-#: most a single iteration may move a value (guards against a target from a tiny count)
+CATEGORIES = ("inpatient", "outpatient", "professional", "post_acute", "other")
+#: for the YAML comments: target -> the paths it moves
+LEVERS: dict[str, tuple[str, ...]] = {
+    **RATES,
+    **{f"spend_{g}_per_capita_usd": PRICE_GROUPS[g] for g in CATEGORIES},
+}
+#: most a single step may move a value (guards against a target from a tiny count)
 MAX_STEP = 4.0
 
 Simulate = Callable[[dict[str, Any]], dict[str, float]]
@@ -114,30 +121,60 @@ def measured(metrics: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def _scale(data: dict[str, Any], paths: tuple[str, ...], factor: float,
+           defaults: dict[str, Any], clipped: set[str]) -> None:
+    for path in paths:
+        lo, hi = _bounds(path)
+        new = _get(data, path, defaults) * factor
+        if not lo <= new <= hi:
+            clipped.add(path)
+            new = min(hi, max(lo, new))
+        _put(data, path, float(f"{new:.6g}"))
+
+
 def calibrate(data: dict[str, Any], targets: list[Target], simulate: Simulate,
               iterations: int = 2) -> tuple[dict[str, Any], list[FitRow], list[str]]:
-    """Scale ``data``'s rates and prices toward ``targets``: ``iterations`` updates, then one
-    more simulation for the fit table. Returns the new data, the fit table and the paths
-    that hit a schema bound (their targets cannot be met)."""
+    """Fit ``data`` to ``targets``; returns the new data, the fit table (from one more
+    simulation) and the paths that hit a schema bound (their targets cannot be met).
+
+    1. Rates: ``iterations`` ratio steps (rate x PUF / simulated per utilisation target).
+    2. Prices: with the events fixed (same seed, fixed behaviour), spending by category is
+       linear in the price groups' factors: one run per group with its prices doubled
+       measures its spending by category (matrix A), and the factors solve
+       A f = PUF (least change from 1 where the groups outnumber the targets)."""
     from sim.scenario.schema import Scenario
 
     defaults = Scenario().model_dump(mode="python")
     data = copy.deepcopy(data)
     clipped: set[str] = set()
     sim = measured(simulate(data))
-    for _ in range(iterations):
-        for t in targets:
+    rate_targets = [t for t in targets if t.name in RATES]
+    for _ in range(iterations if rate_targets else 0):
+        for t in rate_targets:
             got = sim.get(t.name)
-            if not got or t.value <= 0 or t.name not in LEVERS:
+            if got and t.value > 0:
+                _scale(data, RATES[t.name], min(MAX_STEP, max(1 / MAX_STEP, t.value / got)),
+                       defaults, clipped)
+        sim = measured(simulate(data))
+    spend = {t.name: t.value for t in targets if t.name.startswith("spend_")}
+    rows = [c for c in CATEGORIES if f"spend_{c}_per_capita_usd" in spend]
+    if rows:
+        base = np.array([sim.get(f"spend_{c}_per_capita_usd", 0.0) for c in rows])
+        groups = list(PRICE_GROUPS)
+        a = np.empty((len(rows), len(groups)))
+        for j, g in enumerate(groups):
+            doubled = copy.deepcopy(data)
+            _scale(doubled, PRICE_GROUPS[g], 2.0, defaults, set())
+            s2 = measured(simulate(doubled))
+            a[:, j] = [s2.get(f"spend_{c}_per_capita_usd", 0.0) for c in rows] - base
+        want = np.array([spend[f"spend_{c}_per_capita_usd"] for c in rows])
+        # least change: f = 1 + pinv(A) (PUF - A 1), A 1 = base
+        f = 1.0 + np.linalg.pinv(a) @ (want - base)
+        for g, factor in zip(groups, f, strict=True):
+            if not np.isfinite(factor):
                 continue
-            ratio = min(MAX_STEP, max(1 / MAX_STEP, t.value / got))
-            for path in LEVERS[t.name]:
-                lo, hi = _bounds(path)
-                new = _get(data, path, defaults) * ratio
-                if not lo <= new <= hi:
-                    clipped.add(path)
-                    new = min(hi, max(lo, new))
-                _put(data, path, float(f"{new:.6g}"))
+            _scale(data, PRICE_GROUPS[g], float(min(MAX_STEP, max(1 / MAX_STEP, factor))),
+                   defaults, clipped)
         sim = measured(simulate(data))
     table = [FitRow(t.name, t.column, t.value, sim.get(t.name, float("nan"))) for t in targets]
     return data, table, sorted(clipped)
