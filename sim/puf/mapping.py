@@ -97,6 +97,9 @@ def map_row(row: PufRow) -> Mapped:
         _set(m.data, path, value)
         c[path] = comment
 
+    setc("behavior", "fixed", "levers held at the reference: the calibration is a fixed-"
+         "behaviour FFS year; under `incentives` the behaviour model, tuned at the default "
+         "prices, re-chooses levers at these fitted prices (docs/puf.md, Limits)")
     setc("economics.first_calendar_year", py + 1, f"the year after {col}")
     n_ab = row.number("N_AB")
     if n_ab is None or n_ab < 10:
