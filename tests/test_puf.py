@@ -96,6 +96,8 @@ def test_maps_a_py2023_row_with_percent_signs():
     assert m.data["economics"]["first_calendar_year"] == 2024
     one_sided = map_row(read_puf_row(PUF23, "A1247")).data["plan"][0]["contracts"][1]
     assert one_sided["track"].startswith("BASIC_") and "msr" not in one_sided  # one-sided
+    assert "regional_to_aco_ratio" not in one_sided  # RegAdj: PY2024 file only
+    assert "regional_to_aco_ratio keeps its default" in m.comments["plan"]
 
 
 def test_year_mismatch_unknown_aco_missing_and_malformed_file(tmp_path):

@@ -198,6 +198,9 @@ def _plan(row: PufRow, m: Mapped, setc: Any) -> None:
         ratio = min(2.0, max(0.5, 1.0 + reg / w / hist))
         mssp["regional_to_aco_ratio"] = round(ratio, 4)
         notes.append(f"regional_to_aco_ratio: 1 + RegAdj / {w:.0%} / HistBnchmk")
+    else:
+        notes.append("RegAdj/HistBnchmk/Agreement_Period_Num missing or suppressed (RegAdj is "
+                     "in the PY2024 file only): regional_to_aco_ratio keeps its default")
     m.data["plan"] = [{"years": "all", "contracts": [
         {"type": "ffs", "payer": "medicare"}, mssp]}]
     standing = []
