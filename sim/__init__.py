@@ -40,12 +40,14 @@ _LAZY: dict[str, str] = {
     "summarise": "sim.results",
     "format_summary": "sim.results",
     "write_results_dir": "sim.results",
+    "scenario_from_puf": "sim.puf",
 }
 
 if TYPE_CHECKING:
     from sim.calibration import calibrate
     from sim.comparison import compare_results
     from sim.experiment import load_experiment
+    from sim.puf import scenario_from_puf
     from sim.results import format_summary, summarise, write_results_dir
     from sim.risk import precision, risk_table
     from sim.run_result import RunResult
@@ -84,6 +86,7 @@ __all__ = [
     "risk_table",
     "run",
     "scenario_from_dict",
+    "scenario_from_puf",
     "sobol",
     "summarise",
     "tornado",

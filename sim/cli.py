@@ -386,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub, debug, code)
     _add_voi(sub, debug)
     _add_claims(sub, debug)
+    _add_init(sub, debug)
     return parser
 
 
@@ -500,6 +501,54 @@ def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
                      default=None, help="override the file's method.max_evaluations")
     cal.add_argument("--quiet", action="store_true", help="print only the fit table")
     cal.set_defaults(handler=_cmd_calibrate)
+
+
+def _add_init(sub: Any, debug: argparse.ArgumentParser) -> None:
+    """``vbcsim init --from-puf FILE --aco ID -o my_aco.yaml`` (docs/puf.md)."""
+    init = sub.add_parser(
+        "init", parents=[debug],
+        help="write a scenario for one ACO from CMS's MSSP ACO public use file",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n"
+        "  vbcsim init --from-puf mssp_aco_puf_py2024.csv --aco A1001 -o my_aco.yaml\n"
+        "  vbcsim init --from-puf mssp_aco_puf_py2023.csv --aco A1247 --year 2023",
+        description="Build a scenario from an ACO's row of CMS's MSSP ACO PUF (PY2023 or "
+        "PY2024): population size and mix, track and agreement, benchmark standing, and "
+        "care-model rates and prices fitted so a simulated FFS year reproduces the ACO's "
+        "per-capita spending by category and utilisation per 1,000. Writes the commented "
+        "YAML and its fit table (<stem>.fit.csv) and prints the table (docs/puf.md).")
+    init.add_argument("--from-puf", dest="puf", metavar="FILE", type=Path, required=True,
+                      help="the MSSP ACO PUF CSV (e.g. mssp_aco_puf_py2024.csv)")
+    init.add_argument("--aco", metavar="ACO_ID", required=True, help="the ACO_ID, e.g. A1001")
+    init.add_argument("--year", type=int, choices=(2023, 2024), default=None,
+                      help="performance year of the file (default: detected from its columns)")
+    init.add_argument("-o", "--out", metavar="FILE", type=Path, default=None,
+                      help="the scenario to write (default: <aco>_py<year+1>.yaml)")
+    init.add_argument("--calibration-size", metavar="N", type=_whole_number(100, "patients"),
+                      default=None, help="patients in the calibration runs (default: 10000)")
+    init.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    init.set_defaults(handler=_cmd_init)
+
+
+def _cmd_init(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    """Write a PUF-calibrated scenario and print its fit table."""
+    from sim.puf import PufError, scenario_from_puf
+    from sim.puf.build import CALIBRATION_SIZE
+
+    size = args.calibration_size or CALIBRATION_SIZE
+    try:
+        if args.out is not None and args.out.exists() and not args.overwrite:
+            raise UsageError(f"{args.out} exists (--overwrite replaces it)")
+        built = scenario_from_puf(args.puf, args.aco, args.year, calibration_size=size)
+    except PufError as exc:
+        raise UsageError(str(exc)) from exc
+    path = args.out or Path(f"{built.data['name']}.yaml")
+    if path.exists() and not args.overwrite:
+        raise UsageError(f"{path} exists (--overwrite replaces it)")
+    yaml_path, table_path = built.write(path)
+    print(built.fit_table(), file=out)
+    print(f"wrote {yaml_path} and {table_path} ({built.seconds:.0f} s)", file=out)
+    return EXIT_OK
 
 
 def _cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
