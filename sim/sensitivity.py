@@ -49,10 +49,15 @@ def known_outputs(scenario: Scenario) -> dict[str, list[str]]:
     from sim.metrics import POPULATION_METRICS
     from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
 
-    out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd"]}
+    from sim.providers import OUTSIDE_KINDS, OUTSIDE_PREFIX
+
+    out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd",
+                          "health_sector_cost_usd"]}
     provider = [*PROVIDER_METRICS, *(f"lever_{n}" for n in LEVER_NAMES),
                 *(f"incentive_{n}_usd" for n in LEVER_NAMES)]
     out.update({p.name: provider for p in scenario.providers})
+    if scenario.attribution.enabled:  # leakage: care billed by providers outside the panel's
+        out.update({f"{OUTSIDE_PREFIX}{k}": list(PROVIDER_METRICS) for k in OUTSIDE_KINDS})
     out.update({p.name: list(PAYER_METRICS) for p in scenario.payers})
     return out
 

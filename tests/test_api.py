@@ -55,7 +55,8 @@ def test_overrides_and_quick_in_the_api(tmp_path):
     assert q.title().startswith("QUICK LOOK")
     manifest = json.loads((q.to_dir(tmp_path / "q") / "manifest.json").read_text())
     assert manifest["quick"] is True
-    assert manifest["overrides"] == ["population.size=1000", "replications=2"]
+    assert manifest["overrides"] == ["population.size=1000", "replications=2",
+                                     "attribution.enforce_minimum=False"]
     both = sim.compare([path, scenario.model_copy(update={"name": "other"})],
                        overrides=["population.size=500"], replicate=fake_replicate, workers=1)
     assert {s.population.size for s in both.scenarios} == {500}

@@ -123,8 +123,12 @@ def test_rows_and_payments_match_the_ledger_of_the_replication(kept, exported):
         total = sum(f[col].astype(float)[_year(f["CUR_CLM_UNIQ_ID"]) == year].sum()
                     for f, col in paid)
         assert total == pytest.approx(row["value"], abs=0.005)  # to the cent
-    # one inpatient header and one diagnosis row per hospital stay of the plan years
-    inpatient = files["CCLF1"][files["CCLF1"]["CLM_TYPE_CD"] == "60"]
+    # one acute inpatient header and one diagnosis row per hospital stay of the plan years
+    # (an inpatient rehabilitation stay after joint replacement is type 60 too: post-acute)
+    c1 = files["CCLF1"]
+    inpatient = c1[(c1["CLM_TYPE_CD"] == "60") & (c1["BENE_PTNT_STUS_CD"] != "")]
+    irf = c1[(c1["CLM_TYPE_CD"] == "60") & (c1["BENE_PTNT_STUS_CD"] == "")]
+    assert len(irf) == int(stays["irf"].sum())
     assert len(inpatient) == len(stays) == len(files["CCLF4"])
     assert (inpatient["VBCSIM_STAY_GROUP"] != "").all()  # every stay found
     # professional claims are the professional services of the ledger

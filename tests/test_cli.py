@@ -726,7 +726,8 @@ def test_by_name_and_quick_in_a_real_process_outside_the_checkout(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "scenario 'reach_global': 1,000 patients" in proc.stdout
-    assert "2 replication(s), with 3 override(s)" in proc.stdout
+    # the shipped scenarios carry parameter uncertainty (issue 14)
+    assert "2 replication(s), 16 uncertain parameter(s), with 3 override(s)" in proc.stdout
 
 
 def test_set_and_quick_apply_to_the_scenarios_of_an_experiment(tmp_path, fake_model, capsys):

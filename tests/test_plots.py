@@ -187,7 +187,10 @@ def test_scenario_comparison_relative(results):
     pct = 100 * (per["mssp_one_sided"] - per["ffs_baseline"]).mean() / per["ffs_baseline"].mean()
     drawn = [b for b in bars(ax) if b.get_facecolor()[:3] == matplotlib.colors.to_rgb("#D55E00")]
     assert drawn[0].get_width() == pytest.approx(pct)  # first metric, mssp_one_sided
-    assert len(bars(ax)) == len(metrics) * 2  # two scenarios against the reference
+    # two scenarios against the reference (a difference of exactly 0 is a bar of width 0:
+    # at 500 patients one-sided MSSP's behaviour may not differ from FFS at all)
+    drawn_or_zero = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() != 0]
+    assert len(drawn_or_zero) == len(metrics) * 2
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("Payer spending per capita") and "lower is better" in labels[0]
     assert "ffs_baseline" in ax.get_xlabel()

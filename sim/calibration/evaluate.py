@@ -93,9 +93,12 @@ def scenario_values(cal: Calibration, values: Mapping[str, float]) -> list[dict[
     and the fitted parameters that apply to it."""
     out = []
     for s in cal.scenarios:
-        v = dict(mean_values(uncertainty_of(s)))
-        v.update({p.path: float(values[p.path]) for p in cal.parameters
-                  if cal.applies(p, s.name)})
+        fitted = {p.path: float(values[p.path]) for p in cal.parameters
+                  if cal.applies(p, s.name)}
+        # uncertain parameters at their means, except those fitted (matched by path)
+        v = {path: m for path, m in dict(mean_values(uncertainty_of(s))).items()
+             if path not in fitted}
+        v.update(fitted)
         out.append(v)
     return out
 

@@ -281,7 +281,7 @@ def check_calibration(
     """Check the settings against the scenarios: names differ, every scenario named exists,
     every parameter path is a number in the scenarios it applies to and both bounds give
     valid scenarios, every target's metric is written for its entity."""
-    from sim.scenario.uncertain import DrawError, apply_values, uncertainty_of
+    from sim.scenario.uncertain import DrawError, apply_values
     from sim.sensitivity import known_outputs
     from sim.uncertainty import get_at, locate
 
@@ -317,11 +317,9 @@ def check_calibration(
                 problems.append(_at(prov, (*keys, "path"), shown, f"expected a real-valued "
                                     f"parameter, got {value!r} in scenario '{s.name}'"))
                 break
-            if any(tuple(q.keys) == here for q in uncertainty_of(s).parameters):
-                problems.append(_at(prov, (*keys, "path"), shown, f"has a distribution in "
-                                    f"scenario '{s.name}'; a fitted parameter must be a "
-                                    "number there"))
-                break
+            # a fitted parameter that carries a distribution in the scenario is fitted as a
+            # point: the fitted value replaces the distribution while calibrating
+            # (evaluate.scenario_values), and fitted.yaml says so
             start = value if start is None else start
             for end, v in (("LOW", p.bounds[0]), ("HIGH", p.bounds[1])):
                 try:

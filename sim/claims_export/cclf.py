@@ -37,13 +37,14 @@ from sim.stay_groups import MS_DRGS, StayGroup
 
 S = Service
 
-#: CCLF claim type codes (CLM_TYPE_CD) of the model's services: 60 inpatient, 40 hospital
-#: outpatient, 20 SNF, 10 home health, 71 Part B physician (carrier), 82 DMEPOS.
+#: CCLF claim type codes (CLM_TYPE_CD) of the model's services: 60 inpatient (an inpatient
+#: rehabilitation facility stay too: IRFs bill on type of bill 11x), 40 hospital outpatient,
+#: 20 SNF, 10 home health, 71 Part B physician (carrier), 82 DMEPOS.
 CLAIM_TYPE: dict[Service, str] = {
     S.INPATIENT_FACILITY: "60", S.ELECTIVE_FACILITY: "60",
     S.IMAGING_FACILITY: "40", S.ED_FACILITY: "40", S.OUTPATIENT_PROCEDURE_FACILITY: "40",
     S.CHRONIC_OUTPATIENT: "40",
-    S.SNF: "20", S.HOME_HEALTH: "10",
+    S.SNF: "20", S.HOME_HEALTH: "10", S.IRF: "60",
     S.PCP_VISIT: "71", S.SPECIALIST_VISIT: "71", S.LAB: "71", S.IMAGING_PROFESSIONAL: "71",
     S.ED_PROFESSIONAL: "71", S.INPATIENT_PROFESSIONAL: "71", S.ELECTIVE_PROFESSIONAL: "71",
     S.OUTPATIENT_PROCEDURE_PROFESSIONAL: "71", S.CHRONIC_PROFESSIONAL: "71",
@@ -216,7 +217,8 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
             ) -> dict[str, pd.DataFrame]:
     """CCLF1 (header) and CCLF4 (diagnosis) from the institutional claims."""
     n = len(a)
-    inpatient = (a["CLM_TYPE_CD"] == "60").to_numpy()
+    # acute stays (an IRF claim is type 60 too, but is post-acute care after a stay)
+    inpatient = a["service"].isin([S.INPATIENT_FACILITY, S.ELECTIVE_FACILITY]).to_numpy()
     # the stay of each inpatient claim: same patient, dated at its discharge
     s = stays.copy()
     if len(s):
@@ -272,9 +274,11 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
         out.loc[idx[found], "VBCSIM_WITH_MCC"] = mcc[found]
         snf = stay["snf_days"].fillna(0).to_numpy(np.float64) > 0
         hh = stay["home_health"].fillna(False).to_numpy(bool)
-        # 01 home, 03 SNF, 06 home health service
+        irf = (stay["irf"].fillna(False).to_numpy(bool) if "irf" in stay
+               else np.zeros(len(stay), bool))
+        # 01 home, 03 SNF, 62 inpatient rehabilitation facility, 06 home health service
         out.loc[idx[found], "BENE_PTNT_STUS_CD"] = np.where(
-            snf, "03", np.where(hh, "06", "01"))[found]
+            snf, "03", np.where(irf, "62", np.where(hh, "06", "01")))[found]
         kind = stay["kind"].fillna(-1).to_numpy(np.int64)
         via_ed = stay["via_ed"].fillna(False).to_numpy(bool)
         # 1 emergency, 2 urgent, 3 elective
