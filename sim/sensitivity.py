@@ -47,9 +47,8 @@ def known_outputs(scenario: Scenario) -> dict[str, list[str]]:
     payer."""
     from sim.behaviour.expected import LEVER_NAMES
     from sim.metrics import POPULATION_METRICS
-    from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
-
     from sim.providers import OUTSIDE_KINDS, OUTSIDE_PREFIX
+    from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
 
     out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd",
                           "health_sector_cost_usd"]}

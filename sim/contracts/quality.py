@@ -46,6 +46,22 @@ import numpy as np
 
 from sim.contracts.statement import Statement, StatementBuilder
 
+
+def _check_measures(measures: Mapping[str, float], known: Mapping[str, object], missing: str,
+                    unknown_what: str, known_what: str) -> list[str]:
+    """The scale measures absent from ``measures``; refuses measures the scale does not
+    know, and (unless ``missing == "reweight"``) absent ones."""
+    unknown = set(measures) - set(known)
+    if unknown:
+        raise ValueError(f"measures {unknown_what}: {sorted(unknown)}; "
+                         f"{known_what}: {sorted(known)}")
+    absent = [k for k in known if k not in measures]
+    if absent and missing != "reweight":
+        raise ValueError(f"measures missing for the quality score: {absent} "
+                         f"(pass missing='reweight' to score the others)")
+    return absent
+
+
 __all__ = [
     "DEFAULT_SCALE",
     "DecileBenchmark",
@@ -165,14 +181,8 @@ def quality_score(
         ``score`` and ``points_<measure>``.
     """
     sc = DEFAULT_SCALE if scale is None else scale
-    unknown = set(measures) - set(sc)
-    if unknown:
-        raise ValueError(f"measures not in the quality scale: {sorted(unknown)}; "
-                         f"scale measures: {sorted(sc)}")
-    absent = [k for k in sc if k not in measures]
-    if absent and missing != "reweight":
-        raise ValueError(f"measures missing for the quality score: {absent} "
-                         f"(pass missing='reweight' to score the others)")
+    absent = _check_measures(measures, sc, missing, "not in the quality scale",
+                             "scale measures")
     st = StatementBuilder("quality")
     total_w = 0.0
     total = 0.0
@@ -322,14 +332,8 @@ def app_quality_score(
         ``score``, ``points_<measure>``, ``value_<measure>``, ``outcome_points_max``
         (best points among outcome measures) and ``other_points_max`` (among the others).
     """
-    unknown = set(measures) - set(benchmarks)
-    if unknown:
-        raise ValueError(f"measures without a benchmark: {sorted(unknown)}; "
-                         f"benchmarked measures: {sorted(benchmarks)}")
-    absent = [k for k in benchmarks if k not in measures]
-    if absent and missing != "reweight":
-        raise ValueError(f"measures missing for the quality score: {absent} "
-                         f"(pass missing='reweight' to score the others)")
+    absent = _check_measures(measures, benchmarks, missing, "without a benchmark",
+                             "benchmarked measures")
     st = StatementBuilder("quality")
     total = total_w = 0.0
     best = {True: math.nan, False: math.nan}
