@@ -79,7 +79,7 @@ CLAIMS = (
           (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(REPO / "tests"))),
     # one evaluation of the shipped calibration (the claim's 30 evaluations scale with it)
     Claim("calibration_evaluation", "docs/calibration.md",
-          "about 50 s, and 30 evaluations about 25 minutes on one core", 75,
+          "about 15 s, and 30 evaluations about 8 minutes", 30,
           (*VBCSIM, "calibrate", str(REPO / "scenarios" / "calibration" /
                                      "behaviour_first_year.yaml"),
            "--out", "{tmp}/cal", "--max-evaluations", "1", "--quiet")),
