@@ -340,18 +340,26 @@ def _part_b(b: pd.DataFrame) -> pd.DataFrame:
     for col in ("CLM_LINE_PRMRY_PYR_CD", "CLM_LINE_DGNS_CD", "CLM_RNDRG_PRVDR_TAX_NUM"):
         out[col] = _blank(n)
     out["RNDRG_PRVDR_NPI_NUM"] = b["PRVDR_OSCAR_NUM"]  # synthetic, not an NPI
-    out["CLM_CARR_PMT_DNL_CD"] = "1"  # paid (denials are not modelled yet)
-    out["CLM_PRCSG_IND_CD"] = "A"  # allowed
-    out["CLM_ADJSMT_TYPE_CD"] = "0"
-    out["CLM_EFCTV_DT"] = b["CLM_THRU_DT"]
-    out["CLM_IDR_LD_DT"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
-    out["CLM_CNTL_NUM"] = _blank(n)
-    out["BENE_EQTBL_BIC_HICN_NUM"] = _blank(n)
-    out["CLM_LINE_ALOWD_CHRG_AMT"] = b["amount"]
+    _part_b_status(out, b)
     out["CLM_LINE_SRVC_UNIT_QTY"] = 1.0
     out["VBCSIM_SERVICE"] = b["VBCSIM_SERVICE"]
     out["VBCSIM_PROVIDER"] = b["VBCSIM_PROVIDER"]
     return out[CCLF5_COLUMNS]
+
+
+def _part_b_status(out: pd.DataFrame, claims: pd.DataFrame) -> None:
+    """The processing columns CCLF5 and CCLF6 share: every claim paid and allowed as an
+    original claim (denials and adjustments are not modelled yet), effective at its last
+    day, allowed at its amount; no load date, control number or BIC-HICN."""
+    n = len(out)
+    out["CLM_CARR_PMT_DNL_CD"] = "1"  # paid
+    out["CLM_PRCSG_IND_CD"] = "A"  # allowed
+    out["CLM_ADJSMT_TYPE_CD"] = "0"  # original claim
+    out["CLM_EFCTV_DT"] = claims["CLM_THRU_DT"]
+    out["CLM_IDR_LD_DT"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    out["CLM_CNTL_NUM"] = _blank(n)
+    out["BENE_EQTBL_BIC_HICN_NUM"] = _blank(n)
+    out["CLM_LINE_ALOWD_CHRG_AMT"] = claims["amount"]
 
 
 def _dme(d: pd.DataFrame) -> pd.DataFrame:
@@ -370,14 +378,7 @@ def _dme(d: pd.DataFrame) -> pd.DataFrame:
     out["CLM_PRMRY_PYR_CD"] = _blank(n)
     out["PAYTO_PRVDR_NPI_NUM"] = d["PRVDR_OSCAR_NUM"]  # synthetic, not an NPI
     out["ORDRG_PRVDR_NPI_NUM"] = _blank(n)
-    out["CLM_CARR_PMT_DNL_CD"] = "1"
-    out["CLM_PRCSG_IND_CD"] = "A"
-    out["CLM_ADJSMT_TYPE_CD"] = "0"
-    out["CLM_EFCTV_DT"] = d["CLM_THRU_DT"]
-    out["CLM_IDR_LD_DT"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
-    out["CLM_CNTL_NUM"] = _blank(n)
-    out["BENE_EQTBL_BIC_HICN_NUM"] = _blank(n)
-    out["CLM_LINE_ALOWD_CHRG_AMT"] = d["amount"]
+    _part_b_status(out, d)
     out["CLM_DISP_CD"] = "01"  # debit accepted
     out["VBCSIM_SERVICE"] = d["VBCSIM_SERVICE"]
     out["VBCSIM_PROVIDER"] = d["VBCSIM_PROVIDER"]
