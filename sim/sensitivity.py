@@ -43,20 +43,22 @@ class SensitivityError(ValueError):
 
 def known_outputs(scenario: Scenario) -> dict[str, list[str]]:
     """The metrics :func:`sim.replication.simulate_replication` writes for each entity of
-    ``scenario``: the population, each provider (its levers and incentives too) and each
-    payer."""
+    ``scenario``: the population, each provider of the run (:class:`sim.providers.
+    ProviderTable`; a listed one's levers and incentives too) and each payer."""
     from sim.behaviour.expected import LEVER_NAMES
     from sim.metrics import POPULATION_METRICS
-    from sim.providers import OUTSIDE_KINDS, OUTSIDE_PREFIX
+    from sim.providers import ProviderTable
     from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
 
     out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd",
                           "health_sector_cost_usd"]}
-    provider = [*PROVIDER_METRICS, *(f"lever_{n}" for n in LEVER_NAMES),
-                *(f"incentive_{n}_usd" for n in LEVER_NAMES)]
-    out.update({p.name: provider for p in scenario.providers})
-    if scenario.attribution.enabled:  # leakage: care billed by providers outside the panel's
-        out.update({f"{OUTSIDE_PREFIX}{k}": list(PROVIDER_METRICS) for k in OUTSIDE_KINDS})
+    decides = [*PROVIDER_METRICS, *(f"lever_{n}" for n in LEVER_NAMES),
+               *(f"incentive_{n}_usd" for n in LEVER_NAMES)]
+    listed = {p.name for p in scenario.providers}
+    # every provider of the run: the listed ones (they decide), the implicit ones of kinds
+    # nobody listed and, with attribution on, the outside ones (no levers)
+    out.update({name: decides if name in listed else list(PROVIDER_METRICS)
+                for name in ProviderTable.from_scenario(scenario).names})
     out.update({p.name: list(PAYER_METRICS) for p in scenario.payers})
     return out
 

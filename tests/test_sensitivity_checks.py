@@ -85,6 +85,22 @@ def test_every_output_of_a_replication_is_known():
     assert not missing
 
 
+def test_implicit_and_outside_providers_are_known_outputs():
+    """Providers of kinds nobody listed (unlisted_*) and, with attribution on, the outside
+    providers (outside_*) write metrics too: every entity of a replication is known."""
+    sc = scenario_from_dict({
+        "name": "t", "population": {"size": 300}, "horizon_years": 1, "warmup_years": 0,
+        "providers": [{"name": "pc", "kind": "primary_care", "panel_share": 1.0}],
+        "payers": [{"name": "medicare", "share": 1.0}],
+        "attribution": {"enabled": True},
+        "plan": [{"contracts": [{"type": "ffs", "payer": "medicare"}]}]})
+    res = simulate_replication(sc, 0, np.random.SeedSequence(1)).results
+    known = known_outputs(sc)
+    written = set(zip(res["entity"].astype(str), res["metric"].astype(str), strict=True))
+    assert {"unlisted_hospital", "outside_hospital"} <= {e for e, _ in written}
+    assert not sorted((e, m) for e, m in written if m not in known.get(e, ()))
+
+
 def test_cli_refuses_unknown_metric_and_writes_nothing(tmp_path, capsys, nothing_runs):
     path = tmp_path / "s.yaml"
     path.write_text("name: s\npopulation: {size: 300}\nhorizon_years: 1\nwarmup_years: 0\n",
