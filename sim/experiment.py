@@ -38,7 +38,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sim.comparison import DEFAULT_WTP
 from sim.contracts.resolve import install_custom_contracts
@@ -46,8 +46,8 @@ from sim.replication import ReplicationOutput
 from sim.results.table import RESULT_COLUMNS, PartOutput
 from sim.rng import name_key
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.messages import validation_problems
-from sim.scenario.provenance import Provenance, where
+from sim.scenario.messages import problem_at, validate_section
+from sim.scenario.provenance import Provenance
 from sim.scenario.reading import file_problem, read_mapping, read_text, read_with_provenance
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertain import apply_values, drawn_scenario, uncertainty_of
@@ -213,14 +213,8 @@ def load_experiment(
     if not real.is_file():
         raise ScenarioError(shown, "", file_problem(real) or "file not found")
     raw, prov = read_with_provenance(real, shown)
-    problems = _top_level_problems(raw, prov, shown)
-    data = {k: v for k, v in raw.items() if k == "experiment"}
-    settings: ExperimentSettings | None = None
-    try:
-        settings = ExperimentFile.model_validate(data, strict=True).experiment
-    except ValidationError as exc:
-        problems += [p for p in validation_problems(exc, data, prov, shown, ExperimentFile)
-                     if not (p.field == "experiment" and "experiment" not in data)]
+    settings, data, problems = validate_section(raw, prov, shown, "experiment", ExperimentFile,
+                                                "an experiment file")
     spec = data.get("experiment")
     files = spec.get("scenarios") if isinstance(spec, dict) else None
     scenarios, sources, missing, refused = _load_scenarios(
@@ -242,16 +236,6 @@ def load_experiment(
     )
 
 
-def _top_level_problems(raw: dict, prov: Provenance, shown: str) -> list[Problem]:
-    """An experiment file holds one mapping, ``experiment:``, and nothing else."""
-    what = ("an experiment file holds one mapping, 'experiment:', with keys among: "
-            + ", ".join(ExperimentSettings.model_fields))
-    out = [_problem_at(prov, (str(k),), shown, what) for k in raw if k != "experiment"]
-    if "experiment" not in raw:
-        out.append(Problem(shown, "experiment", None, what))
-    return out
-
-
 def _load_scenarios(
     files: list, real: Path, shown: str, prov: Provenance, allow_code: bool,
     overrides: Any = None,
@@ -271,7 +255,7 @@ def _load_scenarios(
         keys = ("experiment", "scenarios", str(i))
         sub = Path(f) if Path(f).is_absolute() else real.parent / f
         if not sub.is_file():
-            missing.append(_problem_at(prov, keys, shown, f"scenario file '{f}' not found "
+            missing.append(problem_at(prov, keys, shown, f"scenario file '{f}' not found "
                                        f"(looked for {sub})"))
             continue
         try:
@@ -292,19 +276,14 @@ def _problems_of_names(
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        out.append(_problem_at(prov, ("experiment", "scenarios"), shown, f"scenario names "
+        out.append(problem_at(prov, ("experiment", "scenarios"), shown, f"scenario names "
                                f"must differ; repeated: {', '.join(dup)} (set 'name:' in the "
                                "scenario files)"))
     reference = spec.get("reference", names[0])
     if isinstance(reference, str) and reference not in names:
-        out.append(_problem_at(prov, ("experiment", "reference"), shown, f"expected one of "
+        out.append(problem_at(prov, ("experiment", "reference"), shown, f"expected one of "
                                f"{', '.join(dict.fromkeys(names))}, got {reference!r}"))
     return out
-
-
-def _problem_at(prov: Provenance, keys: tuple[str, ...], shown: str, expected: str) -> Problem:
-    file, line = where(prov, keys, shown)
-    return Problem(file, ".".join(keys), line, expected)
 
 
 def check_names(scenarios: tuple[Scenario, ...] | list[Scenario]) -> None:

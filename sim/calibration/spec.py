@@ -41,8 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.library import find_scenario, not_found_message
-from sim.scenario.messages import validation_problems
-from sim.scenario.provenance import Provenance, where
+from sim.scenario.messages import problem_at, validate_section, validation_problems
+from sim.scenario.provenance import Provenance
 from sim.scenario.reading import file_problem, read_with_provenance
 from sim.scenario.schema import Scenario
 
@@ -205,18 +205,8 @@ def load_calibration(path: str | os.PathLike[str], *, allow_code: bool = False) 
         raise ScenarioError(shown, "", file_problem(real) or "file not found",
                             what="calibration")
     raw, prov = read_with_provenance(real, shown)
-    what = ("a calibration file holds one mapping, 'calibration:', with keys among: "
-            + ", ".join(CalibrationSettings.model_fields))
-    problems = [_at(prov, (str(k),), shown, what) for k in raw if k != "calibration"]
-    if "calibration" not in raw:
-        problems.append(Problem(shown, "calibration", None, what))
-    data = {k: v for k, v in raw.items() if k == "calibration"}
-    settings: CalibrationSettings | None = None
-    try:
-        settings = CalibrationFile.model_validate(data, strict=True).calibration
-    except ValidationError as exc:
-        problems += [p for p in validation_problems(exc, data, prov, shown, CalibrationFile)
-                     if not (p.field == "calibration" and "calibration" not in data)]
+    settings, _, problems = validate_section(raw, prov, shown, "calibration", CalibrationFile,
+                                             "a calibration file")
     if problems or settings is None:
         raise ScenarioError.from_problems(problems, what="calibration")
     scenarios, refused = _load_scenarios(settings, real, shown, prov, allow_code)
@@ -262,7 +252,7 @@ def _load_scenarios(
         if not sub.is_file():
             found = find_scenario(text)
             if found.path is None or not found.path.is_file():
-                problems.append(_at(prov, keys, shown, f"scenario file {text!r} not found "
+                problems.append(problem_at(prov, keys, shown, f"scenario file {text!r} not found "
                                     f"(looked for {sub}); {not_found_message(text, found)}"))
                 continue
             sub = found.path
@@ -289,7 +279,7 @@ def check_calibration(
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        problems.append(_at(prov, ("calibration", "scenarios"), shown, "scenario names must "
+        problems.append(problem_at(prov, ("calibration", "scenarios"), shown, "scenario names must "
                             f"differ; repeated: {', '.join(dup)}"))
     by_name = dict(zip(names, scenarios, strict=True))
     starts: list[float] = []
@@ -297,7 +287,7 @@ def check_calibration(
         keys = ("calibration", "parameters", str(i))
         unknown = [s for s in p.scenarios or [] if s not in by_name]
         if unknown:
-            problems.append(_at(prov, (*keys, "scenarios"), shown, f"expected names among "
+            problems.append(problem_at(prov, (*keys, "scenarios"), shown, f"expected names among "
                                 f"{', '.join(names)}, got {', '.join(unknown)}"))
             starts.append(p.start if p.start is not None else sum(p.bounds) / 2)
             continue
@@ -310,11 +300,11 @@ def check_calibration(
                 here = tuple(locate(data, p.path))
                 value = get_at(data, here)
             except KeyError as exc:
-                problems.append(_at(prov, (*keys, "path"), shown, f"not a field of scenario "
+                problems.append(problem_at(prov, (*keys, "path"), shown, f"not a field of scenario "
                                     f"'{s.name}': {exc.args[0]}"))
                 break
             if isinstance(value, bool) or not isinstance(value, float):
-                problems.append(_at(prov, (*keys, "path"), shown, f"expected a real-valued "
+                problems.append(problem_at(prov, (*keys, "path"), shown, f"expected a real-valued "
                                     f"parameter, got {value!r} in scenario '{s.name}'"))
                 break
             # a fitted parameter that carries a distribution in the scenario is fitted as a
@@ -325,7 +315,7 @@ def check_calibration(
                 try:
                     apply_values(s, {p.path: v})
                 except DrawError as exc:
-                    problems.append(_at(prov, (*keys, "bounds"), shown, f"{end} = {v:g} gives "
+                    problems.append(problem_at(prov, (*keys, "bounds"), shown, f"{end} = {v:g} gives "
                                         f"an invalid scenario '{s.name}': {exc}"))
         value = start if start is not None else sum(p.bounds) / 2
         starts.append(min(max(value, p.bounds[0]), p.bounds[1]))
@@ -337,23 +327,23 @@ def check_calibration(
         ok = True
         for field, which in (("scenario", scenario), ("vs", t.vs)):
             if which is not None and which not in by_name:
-                problems.append(_at(prov, (*keys, field), shown, f"expected one of "
+                problems.append(problem_at(prov, (*keys, field), shown, f"expected one of "
                                     f"{', '.join(names)}, got {which!r}"))
                 ok = False
         if ok:
             for which in {scenario, t.vs} - {None}:
                 known = known_outputs(by_name[which])
                 if t.entity not in known:
-                    problems.append(_at(prov, (*keys, "entity"), shown, f"not an entity of "
+                    problems.append(problem_at(prov, (*keys, "entity"), shown, f"not an entity of "
                                         f"scenario '{which}'; expected one of "
                                         f"{', '.join(known)}"))
                 elif t.metric not in known[t.entity]:
-                    problems.append(_at(prov, (*keys, "metric"), shown, f"not a metric of "
+                    problems.append(problem_at(prov, (*keys, "metric"), shown, f"not a metric of "
                                         f"{t.entity} in scenario '{which}'; expected one of "
                                         f"{', '.join(known[t.entity])}"))
             horizon = by_name[scenario].horizon_years
             if t.year != "mean" and not 0 <= t.year < horizon:
-                problems.append(_at(prov, (*keys, "year"), shown, f"expected a plan year 0 "
+                problems.append(problem_at(prov, (*keys, "year"), shown, f"expected a plan year 0 "
                                     f"to {horizon - 1} (0 = the first) or mean, got {t.year}"))
         base = t.name or t.metric
         counts[base] = counts.get(base, 0) + 1
@@ -361,10 +351,10 @@ def check_calibration(
         targets.append(Target(label, t, scenario))
     labels = [t.name for t in targets]
     if len(set(labels)) < len(labels):
-        problems.append(_at(prov, ("calibration", "targets"), shown, "target names must "
+        problems.append(problem_at(prov, ("calibration", "targets"), shown, "target names must "
                             "differ"))
     if settings.method.name == "brent" and len(settings.parameters) != 1:
-        problems.append(_at(prov, ("calibration", "method", "name"), shown, "brent fits one "
+        problems.append(problem_at(prov, ("calibration", "method", "name"), shown, "brent fits one "
                             f"parameter; there are {len(settings.parameters)} (use "
                             "nelder_mead)"))
     if problems:
@@ -373,11 +363,6 @@ def check_calibration(
                        parameters=tuple(settings.parameters), starts=tuple(starts),
                        targets=tuple(targets), replications=settings.replications,
                        seed=settings.seed, method=settings.method, source=shown)
-
-
-def _at(prov: Provenance, keys: tuple[str, ...], shown: str, expected: str) -> Problem:
-    file, line = where(prov, keys, shown)
-    return Problem(file, ".".join(keys), line, expected)
 
 
 __all__ = [

@@ -262,3 +262,35 @@ def describe(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- dict input
+
+
+# --------------------------------------------------------------------------- one-section files
+
+
+def problem_at(prov: Provenance, keys: tuple[str, ...], shown: str, expected: str) -> Problem:
+    """A problem at field path ``keys`` of file ``shown``, with its line."""
+    file, line = where(prov, keys, shown)
+    return Problem(file, ".".join(keys), line, expected)
+
+
+def validate_section(raw: dict[str, Any], prov: Provenance, shown: str, key: str,
+                     file_model: type[BaseModel], kind: str
+                     ) -> tuple[Any | None, dict[str, Any], list[Problem]]:
+    """Validate a file that holds one mapping, ``key:`` (an experiment or a calibration
+    file, described as ``kind``, e.g. "an experiment file"), against ``file_model``
+    (strict): its settings (None when refused), the mapping kept (``{key: ...}`` or empty)
+    and every problem, each with its file, line and field path."""
+    settings_model = file_model.model_fields[key].annotation
+    what = (f"{kind} holds one mapping, '{key}:', with keys among: "
+            + ", ".join(settings_model.model_fields))
+    problems = [problem_at(prov, (str(k),), shown, what) for k in raw if k != key]
+    if key not in raw:
+        problems.append(Problem(shown, key, None, what))
+    data = {k: v for k, v in raw.items() if k == key}
+    settings = None
+    try:
+        settings = getattr(file_model.model_validate(data, strict=True), key)
+    except ValidationError as exc:
+        problems += [p for p in validation_problems(exc, data, prov, shown, file_model)
+                     if not (p.field == key and key not in data)]
+    return settings, data, problems
