@@ -43,6 +43,7 @@ from sim.care.des import (
     DesState,
     StayTables,
 )
+from sim.care.fast import FastState, resolve_engine
 from sim.care.leakage import LeakageYear, mix_rates
 from sim.care.model import R_PCP, LeverArrays, year_rates
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
@@ -164,7 +165,8 @@ class CareSimulation:
             self.levers.update(levers)
         self.z = self.pop.z.copy()
         ad = sc.clinical
-        self.des = DesState(
+        self.engine = resolve_engine(sc)  # "des" or "fast" (sim.care.fast)
+        self.des = (FastState if self.engine == "fast" else DesState)(
             n=n, n_start=n0, provider=self.pop.provider,
             dm_uncontrolled=~self.pop.dm_controlled0 & self.pop.conditions[:, 0],
             horizon_days=self.horizon_days,
@@ -255,7 +257,8 @@ class CareSimulation:
             clinics[i] = clinic
         self._clinics = clinics
         des.begin_year(year, packed,
-                       stream(self.seed_seq, "des", year).random((self.n, UNIFORMS_PER_PATIENT_YEAR)),
+                       stream(self.seed_seq, "des", year).random((self.n, UNIFORMS_PER_PATIENT_YEAR))
+                       if self.engine == "des" else None,
                        rates.p_snf, rates.p_home_health, clinics,
                        stream(self.seed_seq, "clinic", year))
 
@@ -400,6 +403,8 @@ class CareSimulation:
             "uniform_overflows": des.uniform_overflows,
             "entrants": des.next_entrant - self.pop.n_start,
             "reserve_exhausted": des.next_entrant >= self.n,
+            "engine": self.engine,
+            **getattr(des, "capacity_stats", {}),
         }
         self.rates = des.packed = des.u = des.p_snf = des.p_home_health = None
         des.env = des.beds = des.year_end_event = None
