@@ -45,8 +45,8 @@ reproducible for a seed and equal in distribution to the DES, not draw for draw.
 
 from __future__ import annotations
 
-import heapq
 import math
+from bisect import bisect_left, bisect_right, insort
 
 import numpy as np
 
@@ -57,18 +57,6 @@ from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.rng import stream
 
 ENGINES = ("des", "fast", "auto")
-
-
-class _AliveAt:
-    """``alive`` as the daily clinic tick at time ``t`` sees it (indexed by patient rows)."""
-
-    __slots__ = ("entered", "exited", "t")
-
-    def __init__(self, entered: np.ndarray, exited: np.ndarray, t: float) -> None:
-        self.entered, self.exited, self.t = entered, exited, t
-
-    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
-        return (self.entered[idx] <= self.t) & (self.exited[idx] > self.t)
 
 
 class FastState:
@@ -123,7 +111,11 @@ class FastState:
         self.window_end = np.full(n, -1.0)
         self.discharge_at = np.full(n, -np.inf)  # discharge day of the patient's last stay
         self._blocked = np.zeros(n, bool)  # admitted, bed not yet granted
-        self._bed_release: list[float] = []  # heap: release days of the beds in use
+        # Beds: sorted grant and release days of the stays (pairs before every future
+        # arrival pruned), and (arrival, grant, release) of the stays still relevant
+        self._bed_starts: list[float] = []
+        self._bed_ends: list[float] = []
+        self._bed_live: list[tuple[float, float, float]] = []
         self._los_table = np.asarray(stays.unplanned)
         self._snf_table = np.asarray(stays.snf)
         # Stays granted but not yet recorded (recorded in the year of their discharge)
@@ -144,39 +136,13 @@ class FastState:
         self.p_snf, self.p_home_health = p_snf, p_home_health
         self.clinics, self.clinic_rng = clinics, clinic_rng
 
-    _ARRAYS = ("alive", "exited", "entered", "dm_uncontrolled", "stay_admit", "clock",
-               "window_end", "discharge_at")
-
     def run_to_year_end(self) -> None:
-        """Advance every patient to the end of the current year, then run the clinics.
+        """Advance every patient to the end of the current year, then run the clinics."""
+        self._record_year(self._advance())
 
-        First with every bed granted on arrival (no ordering of stays needed: few rounds);
-        if the year's bed occupancy then ever exceeds the beds, the year is run again from
-        its start with the FIFO queue (:meth:`_grant_beds`), which is exact either way.
-        """
-        snap = {k: getattr(self, k).copy() for k in self._ARRAYS}
-        counters = (self.next_entrant, len(self.deaths), len(self.control), self.events,
-                    dict(self.capacity_stats), list(self._bed_release),
-                    {k: list(v) for k, v in self._stays.items()})
-        iv = self._advance(queue=False)
-        if iv is None:  # beds bind this year: again, with the queue
-            for k, v in snap.items():
-                getattr(self, k)[:] = v
-            (self.next_entrant, n_deaths, n_control, self.events, self.capacity_stats,
-             self._bed_release, self._stays) = counters
-            del self.deaths[n_deaths:]
-            del self.control[n_control:]
-            self.capacity_stats["years_beds_bind"] = (
-                self.capacity_stats.get("years_beds_bind", 0) + 1)
-            iv = self._advance(queue=True)
-        self._record_year(iv)
-
-    def _advance(self, queue: bool) -> dict[str, list[np.ndarray]] | None:
-        """Advance all patients to the year end in rounds; the intervals recorded. Without
-        ``queue``, beds are granted on arrival and None is returned if that overfills
-        them (nothing else is undone: the caller restores the state)."""
+    def _advance(self) -> dict[str, list[np.ndarray]]:
+        """Advance all patients to the year end in rounds; the intervals recorded."""
         ye = min(self.year_end, self.horizon_days)
-        ys = float(self.year * DAYS_PER_YEAR)
         rng = stream(self.seed_seq, "fast", self.year)
         packed = self.packed
         alive, clock, window_end, blocked = self.alive, self.clock, self.window_end, \
@@ -184,12 +150,11 @@ class FastState:
         iv: dict[str, list[np.ndarray]] = {"pid": [], "t0": [], "t1": [], "state": []}
         pend = {k: np.empty(0) for k in ("pid", "arrival", "los", "kind")}
         pend["pid"] = pend["pid"].astype(np.int64)
-        arrivals: list[np.ndarray] = []
-        releases: list[np.ndarray] = []
+        act = np.flatnonzero(alive & ~blocked & (clock < ye))  # free, before the year end
         while True:
             if len(pend["pid"]):
-                pend = self._grant_beds(pend)
-            act = np.flatnonzero(alive & ~blocked & (clock < ye))
+                pend, back = self._grant_beds(pend, np.sort(clock[act]).tolist())
+                act = np.concatenate([act, back[clock[back] < ye]])
             if not len(act):
                 if not len(pend["pid"]):
                     break
@@ -211,13 +176,14 @@ class FastState:
             iv["state"].append(s)
             clock[act] = t1
             if not fire.any():
+                act = act[t1 < ye]
                 continue
             ev, t_ev, s_ev = act[fire], t_next[fire], s[fire]
             self.events += len(ev)
             x = rng.random(len(ev)) * total[fire]
             cum = packed[ev, s_ev, 1:6]
             k = (x[:, None] > cum).sum(axis=1)
-            self._deaths(ev[k == H_DEATH], t_ev[k == H_DEATH])
+            entrants = self._deaths(ev[k == H_DEATH], t_ev[k == H_DEATH])
             dm = k == H_DM
             if dm.any():
                 who = ev[dm]
@@ -226,40 +192,25 @@ class FastState:
                 self.control.extend(zip(who.tolist(), t_ev[dm].tolist(), unc.tolist(),
                                         strict=True))
             adm = (k != H_DEATH) & ~dm
-            if not adm.any():
-                continue
-            who, arr, kind = ev[adm], t_ev[adm], k[adm]
-            mean = np.where(kind == H_ELECTIVE, self.stays.elective_mean,
-                            self.stays.unplanned_mean)
-            q = (rng.random(len(who)) * QUANTILES).astype(np.int64)
-            los = mean * self._los_table[q]
-            self.stay_admit[who] = arr
-            if queue:
-                blocked[who] = True
-                pend = {"pid": np.concatenate([pend["pid"], who]),
-                        "arrival": np.concatenate([pend["arrival"], arr]),
-                        "los": np.concatenate([pend["los"], los]),
-                        "kind": np.concatenate([pend["kind"], kind.astype(float)])}
-            else:
-                self._discharge_at(who, arr, arr + los, kind)
-                arrivals.append(arr)
-                releases.append(arr + los)
-        if queue:
-            return iv
-        # Beds granted on arrival: did the occupancy ever exceed the beds?
-        carried = np.asarray(self._bed_release)
-        carried = carried[carried > ys]
-        arr = np.concatenate(arrivals) if arrivals else np.empty(0)
-        rel = np.concatenate([carried, *releases])
-        if len(arr):
-            times = np.concatenate([arr, rel])
-            delta = np.concatenate([np.ones(len(arr)), -np.ones(len(rel))])
-            order = np.lexsort((delta, times))  # releases first at equal times
-            in_use = len(carried) + np.cumsum(delta[order])
-            if (in_use[delta[order] > 0] > self.beds).any():
-                return None
-        self._bed_release = sorted(rel[rel > ye].tolist())  # a valid heap
+            if adm.any():
+                self._admit(ev[adm], t_ev[adm], k[adm], rng, pend)
+            act = np.concatenate([act, entrants])
+            act = act[alive[act] & ~blocked[act] & (clock[act] < ye)]
         return iv
+
+    def _admit(self, who: np.ndarray, arr: np.ndarray, kind: np.ndarray,
+               rng: np.random.Generator, pend: dict[str, np.ndarray]) -> None:
+        """Admissions of ``who`` at days ``arr``: lengths of stay; the stays join ``pend``
+        (in place) and wait there for a bed."""
+        mean = np.where(kind == H_ELECTIVE, self.stays.elective_mean,
+                        self.stays.unplanned_mean)
+        q = (rng.random(len(who)) * QUANTILES).astype(np.int64)
+        los = mean * self._los_table[q]
+        self.stay_admit[who] = arr
+        self._blocked[who] = True
+        for key, v in (("pid", who), ("arrival", arr), ("los", los),
+                       ("kind", kind.astype(float))):
+            pend[key] = np.concatenate([pend[key], v])
 
     def _discharge_at(self, pid: np.ndarray, arrival: np.ndarray, discharge: np.ndarray,
                       kind: np.ndarray, wait: np.ndarray | None = None) -> None:
@@ -275,11 +226,11 @@ class FastState:
         st["wait"].append(np.zeros(len(pid)) if wait is None else wait)
         st["kind"].append(np.asarray(kind, np.int64))
 
-    def _deaths(self, who: np.ndarray, when: np.ndarray) -> None:
+    def _deaths(self, who: np.ndarray, when: np.ndarray) -> np.ndarray:
         """Patients ``who`` die at days ``when``; entrants take their places (in order of
-        death, as long as the reserve lasts)."""
+        death, as long as the reserve lasts); the entrants' rows."""
         if not len(who):
-            return
+            return who
         order = np.argsort(when, kind="stable")
         who, when = who[order], when[order]
         self.alive[who] = False
@@ -293,49 +244,75 @@ class FastState:
             self.alive[new] = True
             self.clock[new] = when[:m]
             self.window_end[new] = -1.0
+            return new
+        return who[:0]
 
-    def _grant_beds(self, pend: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Grant beds, in arrival order, to the waiting stays whose order is decided; the
-        stays still undecided are returned."""
-        free = self.alive & ~self._blocked
-        horizon = float(self.clock[free].min()) if free.any() else math.inf
+    def _grant_beds(self, pend: dict[str, np.ndarray], clocks: list[float]
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Grant beds to the waiting stays whose grant is decided; the stays still
+        undecided and the patients granted a bed (back after their stays).
+
+        ``clocks`` are the sorted clocks of the free patients: each could still be admitted
+        before a later arrival ``a`` and hold one bed at ``a`` (so could an entrant taking
+        the place of one who dies, but not both at once). A stay arriving at ``a`` gets
+        its bed at ``a`` when the beds in use at ``a`` plus every such possible occupant
+        (free patients and patients back from hospital with clocks before ``a``, and
+        waiting stays that arrived earlier) are fewer than the beds: then it finds a bed
+        in every ordering of the arrivals still unknown. Otherwise it waits until every
+        earlier arrival is known and granted, and then gets the FIFO grant (the earliest
+        time a bed is free of earlier arrivals, not before an earlier arrival's grant).
+        """
         order = np.argsort(pend["arrival"], kind="stable")
         pend = {k: v[order] for k, v in pend.items()}
-        arrival = pend["arrival"]
-        n_ok = int(np.searchsorted(arrival, horizon, side="right"))
-        if not n_ok:
-            return pend
+        arr_l = pend["arrival"].tolist()
+        los_l = pend["los"].tolist()
         cap = self.beds
-        heap = self._bed_release
-        los = pend["los"]
+        starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
+        back: list[float] = []  # discharge days of the stays granted in this pass
+        ok: list[int] = []
         grants: list[float] = []
-        arr_l = arrival[:n_ok].tolist()
-        los_l = los[:n_ok].tolist()
-        limit = horizon
-        for a, length in zip(arr_l, los_l, strict=True):
-            if a > limit:
+        waiting = 0
+        for i, (a, length) in enumerate(zip(arr_l, los_l, strict=True)):
+            possible = bisect_left(clocks, a) + bisect_left(back, a) + waiting
+            if possible >= cap:  # and for every later arrival too: nothing more to grant
+                waiting += len(arr_l) - i
                 break
-            if len(heap) < cap:
+            in_use = bisect_right(starts, a) - bisect_right(ends, a)
+            if in_use + possible < cap:
                 g = a
-                heapq.heappush(heap, a + length)
+            elif possible == 0:
+                g = _fifo_grant(live, a, cap)
             else:
-                g = a if heap[0] <= a else heap[0]
-                heapq.heapreplace(heap, g + length)
+                waiting += 1
+                continue
+            r = g + length
+            insort(starts, g)
+            insort(ends, r)
+            live.append((a, g, r))
+            insort(back, r)
+            ok.append(i)
             grants.append(g)
-            # The discharged patient may come back before the next arrival: its new clock
-            # bounds what can be decided now.
-            limit = min(limit, g + length)
-        n_ok = len(grants)
-        if not n_ok:
-            return pend
+        if not ok:
+            return pend, pend["pid"][:0]
+        # Stays that ended before every future arrival no longer matter (pairs of a start
+        # and an end both before every future query cancel in the bed count).
+        floor = min(clocks[0] if clocks else math.inf, back[0],
+                    arr_l[0] if waiting else math.inf)
+        k = bisect_right(ends, floor)
+        del starts[:k], ends[:k]
+        self._bed_live = [x for x in live if x[2] > floor]
+        idx = np.asarray(ok)
         grant = np.asarray(grants)
-        pid = pend["pid"][:n_ok]
-        dis = grant + los[:n_ok]
-        wait = grant - arrival[:n_ok]
+        pid = pend["pid"][idx]
+        arrival = pend["arrival"][idx]
+        dis = grant + pend["los"][idx]
+        wait = grant - arrival
         self.capacity_stats["stays_waited_for_bed"] += int(np.count_nonzero(wait > 0))
         self._blocked[pid] = False
-        self._discharge_at(pid, arrival[:n_ok], dis, pend["kind"][:n_ok], wait)
-        return {k: v[n_ok:] for k, v in pend.items()}
+        self._discharge_at(pid, arrival, dis, pend["kind"][idx], wait)
+        rest = np.ones(len(arr_l), bool)
+        rest[idx] = False
+        return {k: v[rest] for k, v in pend.items()}, pid
 
     def _record_year(self, iv: dict[str, list[np.ndarray]]) -> None:
         """Write the year's intervals and discharges into the event log; run the clinics."""
@@ -385,7 +362,7 @@ class FastState:
     def _clinic_year(self, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
                      state: np.ndarray) -> None:
         """Primary-care requests of the year's intervals, granted clinic-day by clinic-day."""
-        if not self.clinics or not len(pid):
+        if not self.clinics:
             return
         rng = self.clinic_rng
         rate = self.packed[pid, state, 7]
@@ -393,56 +370,120 @@ class FastState:
         idx = np.repeat(np.arange(len(pid)), counts)
         when = t0[idx] + rng.random(len(idx)) * (t1[idx] - t0[idx])
         first = self.year * DAYS_PER_YEAR
-        day = np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
+        day = first + np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
         req = pid[idx]
         prov = self.provider[req]
-        log = self.log
         for i, clinic in self.clinics.items():
             mine = prov == i
-            r_pid, r_day = req[mine], day[mine]
-            order = np.argsort(r_day, kind="stable")
-            r_pid, r_day = r_pid[order], r_day[order]
-            per_day = np.bincount(r_day, minlength=DAYS_PER_YEAR).tolist()
-            # Count-only pass (Clinic.day's arithmetic on counts): the first day on which
-            # requests are left waiting, i.e. capacity binds
-            spd = clinic.slots_per_day
-            carry = clinic.carry
-            bind = 0 if clinic.backlog else None
-            if bind is None:
-                for j, c in enumerate(per_day):
-                    after = carry + spd
-                    if c > int(after):
-                        bind = j
-                        break
-                    carry = min(after - c, max(spd, 1.0))
-            clinic.carry = carry
-            j0 = DAYS_PER_YEAR if bind is None else bind
-            n_same = int(np.searchsorted(r_day, j0))
-            if n_same:
-                log.pcp_served.append(r_pid[:n_same])
-                log.pcp_served_day.append(first + r_day[:n_same] + rng.random(n_same))
-                log.pcp_wait.append(np.zeros(n_same))
-            if bind is None:
-                continue
-            self.capacity_stats["clinic_days_binding"] += DAYS_PER_YEAR - j0
-            starts = np.searchsorted(r_day, np.arange(j0, DAYS_PER_YEAR + 1)).tolist()
-            for j in range(j0, DAYS_PER_YEAR):
-                d = first + j
-                new = r_pid[starts[j - j0]:starts[j - j0 + 1]]
-                served, waits, ed, lost = clinic.day(
-                    float(d), new, _AliveAt(self.entered, self.exited, d + 1.0), rng)
-                if len(served):
-                    log.pcp_served.append(served)
-                    log.pcp_served_day.append(np.full(len(served), d + rng.random()))
-                    log.pcp_wait.append(waits)
-                if len(ed):
-                    log.unmet_ed.append(ed)
-                    log.unmet_ed_day.append(np.full(len(ed), float(d) + 0.5))
-                log.given_up += lost
+            self._run_clinic(clinic, req[mine], day[mine], first, rng)
+
+    def _run_clinic(self, clinic: Clinic, r_pid: np.ndarray, r_day: np.ndarray, first: int,
+                    rng: np.random.Generator) -> None:
+        """One clinic's year, with the arithmetic of :meth:`Clinic.day` on the FIFO queue of
+        requests (sorted by day, the carried-over queue first): days on which the queue
+        empties are done by counts alone; only while requests wait is the queue walked
+        day by day (requests of patients no longer alive at the daily tick are dropped,
+        requests waiting ``patience_days`` are given up, a share of them to the ED)."""
+        log = self.log
+        order = np.argsort(r_day, kind="stable")
+        r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
+        q_day = np.concatenate([clinic.queue_day, r_day[order].astype(float)])
+        per_day = np.bincount(r_day - first, minlength=DAYS_PER_YEAR).tolist()
+        n_old = len(clinic.queue_pid)
+        exit_l = self.exited[r_pid].tolist()
+        day_l = q_day.tolist()
+        spd, cap_carry = clinic.slots_per_day, max(clinic.slots_per_day, 1.0)
+        patience = clinic.patience_days
+        carry = clinic.carry
+        head, tail = 0, n_old
+        served: list[tuple[int, int, int]] = []  # (from, to, day) runs of served requests
+        skipped: list[int] = []  # dead requests inside served runs
+        lost_all: list[int] = []
+        lost_day: list[int] = []
+        given_up = 0.0
+        binding = 0
+        j = 0
+        while j < DAYS_PER_YEAR:
+            d = first + j
+            if head == tail:  # the queue is empty: every request of the day is served
+                after = carry + spd
+                c = per_day[j]
+                if c <= int(after):
+                    if c:
+                        served.append((tail, tail + c, d))
+                    tail += c
+                    head = tail
+                    carry = min(after - c, cap_carry)
+                    j += 1
+                    continue
+            # Requests wait: Clinic.day on the queue [head, tail)
+            binding += 1
+            tail += per_day[j]
+            tick = d + 1.0
+            carry += spd
+            k = int(carry)
+            n = 0
+            start = head
+            if k and head < tail:
+                if min(exit_l[head:min(head + k, tail)]) > tick:  # nobody dead: a slice
+                    n = min(k, tail - head)
+                    head += n
+                else:
+                    while n < k and head < tail:
+                        if exit_l[head] > tick:
+                            n += 1
+                        else:
+                            skipped.append(head)
+                        head += 1
+            if head > start:
+                served.append((start, head, d))
+            carry -= n
+            carry = min(carry, cap_carry)
+            while head < tail and d - day_l[head] >= patience:
+                if exit_l[head] > tick:
+                    lost_all.append(head)
+                    lost_day.append(d)
+                    given_up += 1.0
+                head += 1
+            j += 1
+        self.capacity_stats["clinic_days_binding"] += binding
+        clinic.carry = carry
+        keep = np.arange(head, tail)
+        keep = keep[self.exited[r_pid[keep]] > first + DAYS_PER_YEAR]
+        clinic.queue_pid, clinic.queue_day = r_pid[keep], q_day[keep]
+        if served:
+            pos = np.concatenate([np.arange(a, b) for a, b, _ in served])
+            sday = np.concatenate([np.full(b - a, dd, float) for a, b, dd in served])
+            ok = np.ones(len(pos), bool)
+            if skipped:
+                ok = ~np.isin(pos, np.asarray(skipped))
+            pos, sday = pos[ok], sday[ok]
+            log.pcp_served.append(r_pid[pos])
+            log.pcp_served_day.append(sday + rng.random(len(pos)))
+            log.pcp_wait.append(sday - q_day[pos])
+        if lost_all:
+            to_ed = rng.random(len(lost_all)) < clinic.unmet_to_ed_share
+            if to_ed.any():
+                log.unmet_ed.append(r_pid[np.asarray(lost_all)[to_ed]])
+                log.unmet_ed_day.append(np.asarray(lost_day, float)[to_ed] + 0.5)
+        log.given_up += given_up
 
     def drain(self) -> int:
         """After the last year: nothing is left to run; the number of state events."""
         return self.events
+
+
+def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> float:
+    """FIFO grant of a stay arriving at ``a`` when every earlier arrival is granted
+    (``live``: (arrival, grant, release) of the stays that may still hold a bed): not
+    before ``a`` nor an earlier arrival's grant, and when fewer than ``cap`` beds are
+    held by earlier arrivals."""
+    earlier = [(g, r) for (s_a, g, r) in live if s_a < a and r > a]
+    t0 = max([a] + [g for g, _ in earlier])
+    for t in [t0] + sorted(r for _, r in earlier if r > t0):
+        if sum(1 for g, r in earlier if g <= t < r) < cap:
+            return t
+    return t0  # unreachable: after the last release no bed is held
 
 
 def resolve_engine(sc: object) -> str:
