@@ -203,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "tornado and Sobol analyses already hold the parameters they do not vary "
                     "at their means)")
 
+    engine = argparse.ArgumentParser(add_help=False)
+    engine.add_argument("--engine", choices=["des", "fast", "auto"], default=None,
+                        help="executor of the care model (the scenario field engine): des, "
+                        "the SimPy model; fast, the vectorised executor (same model, equal "
+                        "in distribution, several times faster); auto, fast; recorded in "
+                        "the manifest (default: the scenario's, des)")
+
     align = argparse.ArgumentParser(add_help=False)
     align.add_argument("--align-horizon", choices=["shortest"],
                        help="compare scenarios with different horizon_years over the plan "
@@ -228,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_save_claims(out)
 
     run = sub.add_parser(
-        "run", parents=[debug, code, changes, output, execution, align],
+        "run", parents=[debug, code, changes, output, execution, align, engine],
         help="run a scenario and write its results",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -250,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     cmp = sub.add_parser(
-        "compare", parents=[debug, code, changes, output, execution, align],
+        "compare", parents=[debug, code, changes, output, execution, align, engine],
         help="run scenarios together and compare them with a reference",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -279,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.set_defaults(handler=_cmd_compare)
 
     sens = sub.add_parser(
-        "sensitivity", parents=[debug, code, changes, execution],
+        "sensitivity", parents=[debug, code, changes, execution, engine],
         help="one-way (tornado) or Sobol sensitivity of an output metric",
         formatter_class=_HelpFormatter,
         epilog="examples:\n"
@@ -500,6 +507,9 @@ def _add_calibrate(sub: Any, debug: argparse.ArgumentParser,
     cal.add_argument("--max-evaluations", metavar="N", type=_whole_number(1, "evaluations"),
                      default=None, help="override the file's method.max_evaluations")
     cal.add_argument("--quiet", action="store_true", help="print only the fit table")
+    cal.add_argument("--engine", choices=["des", "fast", "auto"], default=None,
+                     help="executor of the care model for every evaluation (the scenario "
+                     "field engine; default: the scenarios')")
     cal.set_defaults(handler=_cmd_calibrate)
 
 
@@ -559,6 +569,11 @@ def _cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -
 
     path = _find(args.calibration, "CALIBRATION.yaml")
     spec = load_calibration(path, allow_code=args.allow_code)
+    if args.engine:  # every scenario of the calibration on that executor
+        import dataclasses
+
+        spec = dataclasses.replace(spec, scenarios=tuple(
+            s.model_copy(update={"engine": args.engine}) for s in spec.scenarios))
     folder = args.out or Path(f"calibration-{spec.name}")
 
     def show(n: int, ev: Any, hit: bool) -> None:
@@ -616,6 +631,8 @@ def _overrides(args: argparse.Namespace) -> list:
     texts = list(args.overrides)
     if getattr(args, "no_parameter_uncertainty", False):
         texts.append("parameter_uncertainty=false")
+    if getattr(args, "engine", None):
+        texts.append(f"engine={args.engine}")
     return run_overrides(texts, args.quick)
 
 

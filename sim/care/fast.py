@@ -20,13 +20,16 @@ bound, which one is picked by the cumulative hazards (as the DES does) and appli
 such patients at once: deaths (and entrants taking their place, at the death time),
 diabetic-control changes, hospital admissions.
 
-Hospital beds are FIFO with ``capacity`` servers, as :class:`sim.care.des.Beds`: a stay's
-bed is granted at ``max(arrival, earliest bed release)`` taken over the stays in arrival
-order (Kiefer-Wolfowitz recursion, a heap of release times). A stay is only granted once
-no earlier arrival can still appear: once every other patient's clock has passed its
-arrival (and every stay granted before it has been discharged or passed it too), so the
-order — and with it every wait — is exactly the DES's queue discipline, whether or not
-beds bind.
+Hospital beds are FIFO with ``beds`` servers, as :class:`sim.care.des.Beds`: an admitted
+patient waits (no hazards) until its bed is granted, then stays its length of stay. Stays
+are discovered out of time order (rounds), so a stay's grant is decided only when it no
+longer depends on arrivals still unknown: at once (bed at arrival) if the beds in use at its
+arrival plus every patient who could still be admitted before it (free patients whose
+clock is earlier, earlier stays still waiting) are fewer than the beds — it finds a bed in
+any ordering; otherwise once every earlier arrival is known, with the FIFO grant (the
+earliest time fewer than ``beds`` beds are held by earlier arrivals, not before an earlier
+arrival's grant). So waits are the DES's queue discipline exactly, whether or not beds
+bind; only near-full periods need extra rounds.
 
 Primary-care demand does not feed back into the state events, so the clinics are run
 after the state events of a year: requests are drawn from the recorded intervals
@@ -55,8 +58,10 @@ from sim.care.des import QUANTILES, EventLog, StayTables
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.rng import stream
+from sim.scenario.engines import ENGINES, resolve_engine
 
-ENGINES = ("des", "fast", "auto")
+__all__ = ["ENGINES", "FastState", "resolve_engine"]
+
 
 
 class FastState:
@@ -485,17 +490,3 @@ def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> f
             return t
     return t0  # unreachable: after the last release no bed is held
 
-
-def resolve_engine(sc: object) -> str:
-    """The executor a scenario runs on: ``des`` or ``fast``.
-
-    ``auto`` resolves to ``fast``: the fast engine models both queues of the DES (FIFO
-    beds exactly, clinic capacity clinic-day by clinic-day from the first day it binds),
-    so there is no case in which it must fall back to the SimPy executor; runs record how
-    often capacity bound (``stays_waited_for_bed``, ``clinic_days_binding`` in the care
-    statistics).
-    """
-    engine = getattr(sc, "engine", "des")
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    return "fast" if engine == "auto" else engine

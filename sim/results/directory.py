@@ -168,6 +168,8 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The manifest of a results directory: what ran, how, when and with which software,
     and every file vbcsim wrote there (``files``; the manifest itself aside)."""
+    from sim.scenario.engines import resolve_engine
+
     duration = (
         (finished_at - started_at).total_seconds() if started_at and finished_at else None
     )
@@ -184,6 +186,10 @@ def build_manifest(
         "scenario_name": scenario.name,
         "scenario_source": None if source is None else str(source),
         "scenario_sha256": scenario_sha256,
+        # the executor of the care model (sim.scenario.engines): the scenario's setting
+        # and the one that ran
+        "engine": resolve_engine(scenario),
+        "engine_setting": getattr(scenario, "engine", "des"),
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
         "pandas_version": pd.__version__,

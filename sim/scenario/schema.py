@@ -797,6 +797,13 @@ class Scenario(StrictModel):
     attribution: Attribution = Field(default_factory=Attribution,
                                      description="Assignment of beneficiaries to ACOs (CMS "
                                      "plurality rule), leakage, churn, Medicare Advantage.")
+    engine: Literal["des", "fast", "auto"] = Field(
+        "des", description="Executor of the care model: des, the SimPy discrete-event model "
+        "(one process per patient); fast, the vectorised executor (sim/care/fast.py: the same "
+        "hazards, stays, FIFO beds and clinic capacity, all patients at once with NumPy; "
+        "equal in distribution, not draw for draw: benchmarks/README.md, Fast engine "
+        "equivalence); auto, fast (it models every queue of the DES). Default des: "
+        "judgement, so seed-pinned results stay as they were (--engine on the command line).")
 
     @model_validator(mode="after")
     def _check_providers(self) -> Scenario:
