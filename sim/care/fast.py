@@ -158,8 +158,14 @@ class FastState:
         act = np.flatnonzero(alive & ~blocked & (clock < ye))  # free, before the year end
         while True:
             if len(pend["pid"]):
-                pend, back = self._grant_beds(pend, np.sort(clock[act]).tolist())
-                act = np.concatenate([act, back[clock[back] < ye]])
+                c = clock[act]
+                first = float(pend["arrival"].min())
+                before = int(np.count_nonzero(c < first))
+                in_use = (bisect_right(self._bed_starts, first)
+                          - bisect_right(self._bed_ends, first))
+                if before == 0 or before + in_use < self.beds:  # else no stay can be granted
+                    pend, back = self._grant_beds(pend, np.sort(c).tolist())
+                    act = np.concatenate([act, back[clock[back] < ye]])
             if not len(act):
                 if not len(pend["pid"]):
                     break
@@ -457,8 +463,11 @@ class FastState:
         keep = keep[self.exited[r_pid[keep]] > first + DAYS_PER_YEAR]
         clinic.queue_pid, clinic.queue_day = r_pid[keep], q_day[keep]
         if served:
-            pos = np.concatenate([np.arange(a, b) for a, b, _ in served])
-            sday = np.concatenate([np.full(b - a, dd, float) for a, b, dd in served])
+            runs = np.asarray(served, np.int64)
+            lengths = runs[:, 1] - runs[:, 0]
+            sday = np.repeat(runs[:, 2].astype(float), lengths)
+            offset = np.repeat(runs[:, 0] - np.cumsum(lengths) + lengths, lengths)
+            pos = offset + np.arange(len(sday))
             ok = np.ones(len(pos), bool)
             if skipped:
                 ok = ~np.isin(pos, np.asarray(skipped))
