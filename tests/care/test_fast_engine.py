@@ -146,3 +146,23 @@ def test_means_close_to_des() -> None:
         counts = (d + f) / 2 * pooled["des"][1] / 1000  # events per engine
         se = (d + f) / 2 * np.sqrt(2.0 / max(counts, 1.0))
         assert abs(d - f) < 5 * se, (k, d, f, se)
+
+
+def test_engine_flag_on_the_commands() -> None:
+    """``--engine`` on run, compare, sensitivity (a scenario override, so it is recorded
+    with the overrides) and calibrate; the manifest names the engine that ran."""
+    from sim.cli import _overrides, build_parser
+    from sim.results.directory import build_manifest
+
+    parser = build_parser()
+    for cmd in (["run", "ffs_baseline"], ["compare", "a.yaml", "b.yaml"],
+                ["sensitivity", "ffs_baseline", "--metric", "spend_total_usd", "--tornado", "x"],
+                ["calibrate", "cal.yaml"]):
+        args = parser.parse_args([*cmd, "--engine", "fast"])
+        assert args.engine == "fast"
+        if cmd[0] != "calibrate":
+            assert any("engine" in str(o) for o in _overrides(args))
+    manifest = build_manifest(scenario=scen("auto", size=300), scenario_sha256="x", seed=1,
+                              workers=1, command=None, started_at=None, finished_at=None,
+                              source=None, files=[])
+    assert (manifest["engine"], manifest["engine_setting"]) == ("fast", "auto")
