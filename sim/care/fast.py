@@ -48,6 +48,7 @@ reproducible for a seed and equal in distribution to the DES, not draw for draw.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 
@@ -292,6 +293,8 @@ class FastState:
             if in_use + possible < cap:
                 g = a
             elif possible == 0:
+                # every later query is for an arrival after a: stays ended by a are done
+                live = self._bed_live = [x for x in live if x[2] > a]
                 g = _fifo_grant(live, a, cap)
             else:
                 waiting += 1
@@ -490,12 +493,13 @@ class FastState:
 def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> float:
     """FIFO grant of a stay arriving at ``a`` when every earlier arrival is granted
     (``live``: (arrival, grant, release) of the stays that may still hold a bed): not
-    before ``a`` nor an earlier arrival's grant, and when fewer than ``cap`` beds are
-    held by earlier arrivals."""
-    earlier = [(g, r) for (s_a, g, r) in live if s_a < a and r > a]
-    t0 = max([a] + [g for g, _ in earlier])
-    for t in [t0] + sorted(r for _, r in earlier if r > t0):
-        if sum(1 for g, r in earlier if g <= t < r) < cap:
-            return t
-    return t0  # unreachable: after the last release no bed is held
+    before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
+    has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
+    ``cap`` from the ``cap``-th latest release on."""
+    grants = [g for (s_a, g, r) in live if s_a < a and r > a]
+    releases = [r for (s_a, g, r) in live if s_a < a and r > a]
+    t0 = max([a, *grants])
+    if len(releases) < cap:
+        return t0
+    return max(t0, heapq.nlargest(cap, releases)[-1])
 
