@@ -34,12 +34,13 @@ bind; only near-full periods need extra rounds.
 Primary-care demand does not feed back into the state events, so the clinics are run
 after the state events of a year: requests are drawn from the recorded intervals
 (Poisson at the state's ``pcp`` rate, uniform within the interval, batched by day as the
-daily clinic tick does), and each clinic-day is granted by :class:`sim.care.clinic.Clinic`
-itself — only from the first day on which demand exceeds the slots (a count-only pass
-finds it); before that every request is served the same day with no wait, which is what
-``Clinic.day`` would do. So capacity is modelled when it binds, never silently ignored;
-``capacity_stats`` counts the stays that waited for a bed and the clinic-days on which
-demand exceeded the slots.
+daily clinic tick does) and granted with the arithmetic of
+:meth:`sim.care.clinic.Clinic.day` (slots per day with a carried fraction, FIFO, requests
+of patients who died dropped, requests waiting ``patience_days`` given up and a share of
+them sent to the ED): days on which the queue empties are done by counts alone, and the
+queue is walked day by day only while requests wait. So capacity is modelled when it
+binds, never silently ignored; ``capacity_stats`` counts the stays that waited for a bed
+and the clinic-days walked with requests waiting (both in the run's care statistics).
 
 Random numbers come from the engine's own named streams (``fast``, ``fast-discharge``;
 the clinics use the year's ``clinic`` stream the stepper passes in): runs are
