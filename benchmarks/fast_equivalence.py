@@ -143,8 +143,8 @@ def markdown(res: pd.DataFrame, args: argparse.Namespace, wall: float) -> str:
         + " ".join(sys.argv[1:]) + "`",
         f"({args.reps} replications per engine, {args.size:,} patients, behaviour "
         f"{args.behavior or 'as in the scenario'}, warm-up "
-        f"{'as in the scenario' if args.warmup is None else args.warmup} y, horizon "
-        f"{'as in the scenario' if args.horizon is None else args.horizon} y; "
+        f"{'as in the scenario' if args.warmup is None else f'{args.warmup} y'}, horizon "
+        f"{'as in the scenario' if args.horizon is None else f'{args.horizon} y'}; "
         f"{wall / 60:.1f} min wall). Per scenario: metrics tested (population and every "
         "provider; a metric = its mean over the plan years of a replication), how many "
         "differ after the Benjamini-Hochberg correction (FDR 5%, over all tests of a kind) "
