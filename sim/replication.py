@@ -116,8 +116,28 @@ def claims_tables(care: CareSimulation) -> dict[str, pd.DataFrame]:
     })
     providers = pd.DataFrame({"provider": np.arange(len(led.provider_names), dtype=np.int16),
                               "name": list(led.provider_names)})
+    claims, stays = _with_codes(care, claims, stays, plan, ages)
     return {"claims": claims, "stays": stays, "beneficiaries": beneficiaries,
             "providers": providers}
+
+
+def _with_codes(care: CareSimulation, claims: pd.DataFrame, stays: pd.DataFrame,
+                plan: list[int], ages: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kept claims and stays with their codes (:mod:`sim.coding.codes`: HCPCS, place
+    of service, revenue centre, ICD-10-CM, MS-DRG), derived after the run from the
+    ``claim_codes`` stream, so no number of the run changes. Morbidity is the patient-year
+    risk score of the plan year."""
+    from sim.coding.codes import code_claims
+    from sim.rng import stream
+
+    led = care.ledger
+    morbidity = np.stack([led.pyear("risk_score", y) for y in plan])
+    codes, stay_codes = code_claims(claims, stays, np.asarray(care.pop.conditions),
+                                    morbidity, ages, stream(care.seed_seq, "claim_codes"))
+    claims = pd.concat([claims, codes], axis=1)
+    if len(stays):
+        stays = pd.concat([stays, stay_codes.add_prefix("code_")], axis=1)
+    return claims, stays
 
 
 def _settleable(year: int, record: YearRecord, care: CareSimulation,
