@@ -384,7 +384,6 @@ def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarra
     chronic = _Chronic(conditions, rng.random((len(conditions), 2)), p)
     patient = c["patient"].to_numpy(np.int64)
     year = c["year"].to_numpy(np.int64)
-    day = c["day"].to_numpy(np.float64)
     service = c["service"].to_numpy(np.int64)
     morb = np.asarray(morbidity, np.float64)[year, patient] if n else np.zeros(0)
     ages = np.asarray(age, np.float64)[year, patient] if n else np.zeros(0)
