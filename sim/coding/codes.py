@@ -580,6 +580,7 @@ def _visits(c: pd.DataFrame, st: pd.DataFrame, stay: pd.DataFrame, hcpcs: np.nda
                          - cand.set_index("i").loc[take, "dday"]).to_numpy()
                 high = (gap_t <= 7) & (u[take, 3] < 0.4 / 0.7)  # 99496 needs a 7-day visit
                 hcpcs[take] = np.where(high, "99496", "99495")
+                pos[take] = "11"
                 srow = cand.set_index("i").loc[take, "srow"].to_numpy(np.int64)
                 s_dx = stay["dx"].to_numpy(object)[srow]
                 principal[take] = [d.split(" ")[0] for d in s_dx]
