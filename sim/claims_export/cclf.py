@@ -3,22 +3,25 @@
 CMS sends ACOs their assigned beneficiaries' Medicare claims as CCLF files (Medicare Shared
 Savings Program, *Claim and Claim Line Feed File Data Elements Resource*, v2, April 2021;
 ACO-OS *CCLF Information Packet* v28, 2019). This module maps the ledger's claims (one row
-per claim: patient, provider, internal service code, plan year, day, amount) onto five of
-them, with the real field names; every field, how it is filled and how it differs from the
-real file is in ``docs/claims.md``:
+per claim: patient, provider, internal service code, plan year, day, amount, and the codes
+:mod:`sim.coding.codes` put on them) onto seven of them, with the real field names; every
+field, how it is filled and how it differs from the real file is in ``docs/claims.md``:
 
 * ``CCLF1`` Part A claims header: the institutional claims (hospital inpatient, SNF, home
-  health, hospital outpatient); inpatient claims carry the stay's dates, discharge status,
-  admission type and an MS-DRG of the stay's family and severity (:mod:`sim.stay_groups`);
-* ``CCLF4`` Part A diagnosis: one row per inpatient claim, the diagnosis code empty (the
-  model codes no ICD-10-CM yet) and the stay's family beside it;
-* ``CCLF5`` Part B physician: the professional claims, one line each, with place of service
-  and type of service;
+  health, hospital outpatient) with their principal diagnosis; inpatient claims carry the
+  stay's dates, discharge status, admission type and its coded MS-DRG;
+* ``CCLF2`` Part A revenue centre: one line per institutional claim (revenue centre,
+  HCPCS of outpatient lines, the claim's amount);
+* ``CCLF3`` Part A procedures: the ICD-10-PCS code of each surgical stay;
+* ``CCLF4`` Part A diagnosis: one row per ICD-10-CM code of each institutional claim;
+* ``CCLF5`` Part B physician: the professional claims, one line each, with HCPCS/CPT,
+  place of service, type of service and up to eight diagnoses;
 * ``CCLF6`` Part B DME: the model's "other" claims (DME, hospice and other spending, priced
-  as one service);
+  as one service), with a DME HCPCS code;
 * ``CCLF8`` beneficiary demographics: one row per beneficiary who was a member in a plan
   year.
 
+Claims saved before coding existed (no code columns) export with those fields empty.
 Every ledger claim is in exactly one of CCLF1, CCLF5 and CCLF6, with its amount unrounded,
 so their row counts and payment sums equal the ledger's. Identifiers are synthetic, made
 from the model's indices only (never from anything that identifies a person), and they
