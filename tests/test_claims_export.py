@@ -161,8 +161,10 @@ def test_rows_and_payments_match_the_ledger_of_the_replication(kept, exported):
 def test_codes_in_their_columns_and_in_the_shipped_code_sets(exported):
     """Every code written is one of the shipped tables (sim/coding/data) and sits in the
     CCLF column for it."""
-    from sim.coding.codes import code_sets
+    from sim.claims_export import cclf
+    from sim.coding.codes import CODE_COLUMNS, code_sets
 
+    assert list(cclf.CODE_COLUMNS) == CODE_COLUMNS  # the export reads what the coder writes
     files, _ = exported
     sets = code_sets()
     c1, c5 = files["CCLF1"], files["CCLF5"]

@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.coding.codes import CODE_COLUMNS
 from sim.constants import AdmissionKind
 from sim.services import Service
 from sim.stay_groups import MS_DRGS, StayGroup
@@ -78,6 +77,10 @@ TYPE_OF_SERVICE: dict[Service, str] = {
     S.IMAGING_PROFESSIONAL: "4", S.OUTPATIENT_PROCEDURE_PROFESSIONAL: "2",
     S.ED_PROFESSIONAL: "1", S.INPATIENT_PROFESSIONAL: "1", S.ELECTIVE_PROFESSIONAL: "2",
 }
+
+#: the code columns of kept claims (``sim.coding.codes.CODE_COLUMNS``; named here so the
+#: reading side does not import the coder)
+CODE_COLUMNS = ("hcpcs", "pos", "revenue_center", "dx", "drg", "procedure")
 
 #: days a home health claim covers (a 30-day period since PDGM, 2020)
 HOME_HEALTH_DAYS = 30
