@@ -189,6 +189,23 @@ def test_codes_in_their_columns_and_in_the_shipped_code_sets(exported):
     assert set(c5.loc[em, "CLM_POS_CD"]) <= {"11", "19", "22"}
 
 
+def test_claims_saved_before_coding_still_export(kept):
+    """Claims kept by an older vbcsim (no code columns) export with the code fields empty
+    and the family's representative MS-DRG."""
+    from sim.claims_export.cclf import CODE_COLUMNS, cclf_tables
+
+    folder = kept[0] / "claims" / "tiny" / "rep_1"
+    claims = pd.read_parquet(folder / "claims.parquet").drop(columns=list(CODE_COLUMNS))
+    stays = pd.read_parquet(folder / "stays.parquet")
+    stays = stays[[c for c in stays.columns if not c.startswith("code_")]]
+    out = cclf_tables(claims, stays, pd.read_parquet(folder / "beneficiaries.parquet"),
+                      pd.read_parquet(folder / "providers.parquet"), 2025)
+    assert (out["CCLF5"]["CLM_LINE_HCPCS_CD"] == "").all()
+    assert (out["CCLF1"]["PRNCPL_DGNS_CD"] == "").all()
+    assert len(out["CCLF4"]) == len(stays) and (out["CCLF4"]["CLM_DGNS_CD"] == "").all()
+    assert len(out["CCLF3"]) == 0
+
+
 def test_synthetic_ids_stable_and_non_identifying(kept, exported, tmp_path):
     files, _ = exported
     again = tmp_path / "again"

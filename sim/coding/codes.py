@@ -430,7 +430,8 @@ def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarra
     att = sel(S.INPATIENT_PROFESSIONAL)
     sev = np.zeros(n)
     sev[has] = stay["severity"].to_numpy(np.float64)[srow[has]]
-    hcpcs[att] = _level_codes("inpatient_initial", _normal_scores(sev[att] + 0.5 * _z(morb[att])),
+    hcpcs[att] = _level_codes("inpatient_initial",
+                              _normal_scores(sev[att] + 0.5 * _normal_scores(morb[att])),
                               e[att], rho)
     pos[att] = "21"
     # surgeon: the procedure of the stay's reason
@@ -508,10 +509,6 @@ def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarra
     out["hcpcs"], out["pos"], out["revenue_center"] = hcpcs, pos, rev
     out["dx"], out["drg"], out["procedure"] = dx, drg, proc
     return out, stay
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    return _normal_scores(x)
 
 
 def _dx_choice(group: str, cond: np.ndarray, u: np.ndarray, chronic: _Chronic,
