@@ -560,13 +560,30 @@ def _visits(c: pd.DataFrame, st: pd.DataFrame, stay: pd.DataFrame, hcpcs: np.nda
                               "provider": c["provider"].to_numpy()[order],
                               "year": year[order], "day": day[order]})
         done = np.zeros(len(c), bool)
+        # a visit while the patient is in a SNF after a stay: nursing facility care, POS 31
+        if len(st) and "snf_days" in st:
+            snf = pd.DataFrame({"patient": st["patient"].to_numpy(np.int64),
+                                "dday": st["discharge"].to_numpy(np.float64),
+                                "until": st["discharge"].to_numpy(np.float64)
+                                + st["snf_days"].to_numpy(np.float64)})
+            snf = snf[snf["until"] > snf["dday"]].sort_values("dday")
+            if len(snf):
+                got = pd.merge_asof(frame.sort_values("day", kind="stable"), snf,
+                                    left_on="day", right_on="dday", by="patient",
+                                    direction="backward")
+                ni = got.loc[got["day"] < got["until"], "i"].to_numpy(np.int64)
+                if len(ni):
+                    hcpcs[ni] = _level_codes("em_nursing_facility", _normal_scores(morb[ni]),
+                                             e[ni], rho)
+                    pos[ni] = "31"
+                    done[ni] = True
         if who == "pcp":
             # TCM: the first PCP visit 1-14 days after an acute discharge
             if len(st):
                 disc = pd.DataFrame({"patient": st["patient"].to_numpy(np.int64),
                                      "dday": st["discharge"].to_numpy(np.float64),
                                      "srow": np.arange(len(st))}).sort_values("dday")
-                q = frame.sort_values("day", kind="stable")
+                q = frame[~done[frame["i"]]].sort_values("day", kind="stable")
                 got = pd.merge_asof(q, disc, left_on="day", right_on="dday", by="patient",
                                     direction="backward")
                 gap = got["day"] - got["dday"]
@@ -611,7 +628,11 @@ def _visits(c: pd.DataFrame, st: pd.DataFrame, stay: pd.DataFrame, hcpcs: np.nda
         else:  # provider-based clinics bill on-campus or off-campus (judgement)
             pos[ri] = np.array(["11", "22", "19"], object)[
                 np.searchsorted([0.85, 0.95], u[ri, 2])]
-        # principal: a chronic condition (most visits) or a general reason
+        # principal: a chronic condition (most visits) or a general reason (nursing
+        # facility visits too)
+        nf = frame["i"].to_numpy(np.int64)
+        nf = nf[pos[nf] == "31"]
+        ri = np.concatenate([ri, nf])
         for i in ri:
             mine = chronic.codes(int(patient[i]))
             if mine and u[i, 1] < p.chronic_visit_share:
