@@ -50,7 +50,7 @@ def simulate_replication(
     :mod:`sim.claims_saving`); no random draw changes."""
     care = CareSimulation(scenario, seed_seq)
     behaviour = Behaviour(scenario, seed_seq)
-    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
+    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers, seed_seq)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
     for closed in range(1, care.sim_years + 1):  # warm-up years, then plan years

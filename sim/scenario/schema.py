@@ -26,6 +26,7 @@ from sim.fields import StrictModel, param
 from sim.scenario.attribution import Attribution, check_minimum_assigned
 from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.feasibility import check_panel_survives
+from sim.scenario.revenue_cycle import RevenueCycle
 from sim.scenario.payment import (
     BOUND_NOTE,
     MAX_FEE_USD,
@@ -797,6 +798,9 @@ class Scenario(StrictModel):
     attribution: Attribution = Field(default_factory=Attribution,
                                      description="Assignment of beneficiaries to ACOs (CMS "
                                      "plurality rule), leakage, churn, Medicare Advantage.")
+    revenue_cycle: RevenueCycle = Field(
+        default_factory=RevenueCycle, description="Claim denials, rework and RADV-style "
+        "audits (off by default; sim.scenario.revenue_cycle).")
 
     @model_validator(mode="after")
     def _check_providers(self) -> Scenario:

@@ -1,0 +1,1 @@
+"""Coding and the revenue cycle: claim denials and rework, RADV audits (and coded claims)."""
