@@ -122,11 +122,29 @@ class Radv(StrictModel):
         le=20, description="When the extrapolated recovery is paid back to the payer.")
 
 
+class DocumentationProgramme(StrictModel):
+    """A documentation (recapture) programme that starts in a plan year: from then on the
+    primary-care groups code at ``coding_intensity`` whatever their levers say, while the
+    years before (baseline years of benchmarks and capitation rates included) keep their
+    usual coding. What a programme adds to payments then shows up as it would for an ACO
+    or a capitated group that starts one (caps, normalisation, adjustments, audits)."""
+
+    coding_intensity: float | None = param(
+        None, unit="intensity 0-1", source="scenario choice (None: no programme)", ge=0,
+        le=1, description="Coding intensity of every primary-care group from "
+        "``from_plan_year`` on (the ``coding_intensity`` lever; behaviour does not move it).")
+    from_plan_year: int = param(0, unit="plan year", source="scenario choice", ge=0, le=30,
+                                description="First plan year of the programme.")
+
+
 class RevenueCycle(StrictModel):
     """Denials, rework and audits: what happens to coded claims and scores after care."""
 
     denials: Denials = Field(default_factory=Denials, description="Claim denials.")
     radv: Radv = Field(default_factory=Radv, description="RADV-style audits.")
+    documentation: DocumentationProgramme = Field(
+        default_factory=DocumentationProgramme, description="A documentation programme "
+        "starting in a plan year (none by default).")
 
 
-__all__ = ["ClaimTypeDenials", "Denials", "Radv", "RevenueCycle"]
+__all__ = ["ClaimTypeDenials", "Denials", "DocumentationProgramme", "Radv", "RevenueCycle"]

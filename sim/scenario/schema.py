@@ -26,7 +26,6 @@ from sim.fields import StrictModel, param
 from sim.scenario.attribution import Attribution, check_minimum_assigned
 from sim.scenario.behaviour import BehaviourParams
 from sim.scenario.feasibility import check_panel_survives
-from sim.scenario.revenue_cycle import RevenueCycle
 from sim.scenario.payment import (
     BOUND_NOTE,
     MAX_FEE_USD,
@@ -41,6 +40,7 @@ from sim.scenario.payment import (
     check_history_years,
     check_payment_refs,
 )
+from sim.scenario.revenue_cycle import RevenueCycle
 
 PUF = "CMS MSSP ACO PUF PY2024 (N_AB-weighted mean)"
 CCW = "CMS Chronic Conditions Data Warehouse, Medicare FFS 65+, 2018"
