@@ -215,3 +215,62 @@ def test_shipped_experiment_loads_and_validates():
         kinds[s.name.split("_")[0]] = {c.type for per in s.plan for c in per.contracts}
     assert kinds == {"ffs": {"ffs"}, "mssp1": {"ffs", "mssp"}, "mssp2": {"ffs", "mssp"},
                      "reach": {"ffs", "reach"}, "cap": {"ffs", "capitation"}}
+
+
+def test_documentation_programme_sets_coding_from_its_year():
+    from sim.coding.programme import with_programme
+
+    sc = scenario(providers=PROVIDERS_2PC,
+                  revenue_cycle={"documentation": {"coding_intensity": 0.5,
+                                                   "from_plan_year": 1}})
+    assert with_programme(sc, 0, None) is None  # before the programme: unchanged
+    lv = with_programme(sc, 1, None)
+    assert {k: v.coding_intensity for k, v in lv.items()} == {"pc_a": 0.5, "pc_b": 0.5}
+    chosen = {"pc_a": sc.providers[0].levers.model_copy(update={"prevention_effort": 0.7})}
+    lv = with_programme(sc, 2, chosen)
+    assert lv["pc_a"].prevention_effort == 0.7 and lv["pc_a"].coding_intensity == 0.5
+    assert chosen["pc_a"].coding_intensity == 0.0  # the input is not changed
+    assert with_programme(scenario(), 3, chosen) is chosen  # no programme
+
+
+def _inputs(rows: list[tuple], scenarios: tuple[str, ...], data: dict):
+    from sim.report.inputs import ReportInputs
+
+    results = pd.DataFrame(rows, columns=["replication", "scenario", "year", "entity",
+                                          "metric", "value"])
+    return ReportInputs(results=results, cash_flows=None, sources=(), scenarios=scenarios,
+                        reference=scenarios[0], provider="pc", discount_rate=0.03,
+                        paired=True, pairing="paired", sensitivity=(), scenario_data=data)
+
+
+def test_report_section_values_per_1000_and_explains_contracts():
+    from sim.report.revenue_cycle import per_1000, render_revenue_cycle
+
+    rows = []
+    for s, margin, radv in (("cap_usual", 100.0, 50.0), ("cap_documented", 400.0, 150.0)):
+        for y in (0, 1):
+            rows += [(0, s, y, "population", "person_years", 500.0),
+                     (0, s, y, "population", "payer_spend_usd", 1e6),
+                     (0, s, y, "population", "risk_score_mean", 1.0),
+                     (0, s, y, "pc", "margin_usd", margin),
+                     (0, s, y, "pc", "radv_recovery_usd", radv),
+                     (0, s, y, "pc", "hcc_recapture_rate", 0.85),
+                     (0, s, y, "pc", "denial_rate", 0.0),
+                     (0, s, y, "hospital", "written_off_usd", 10.0),
+                     (0, s, y, "hospital", "rework_cost_usd", 1.0)]
+    cap = {"plan": [{"years": "all", "contracts": [
+        {"type": "ffs"}, {"type": "capitation", "coding_adjustment": 0.059}]}]}
+    inp = _inputs(rows, ("cap_usual", "cap_documented"), {"cap_usual": cap,
+                                                          "cap_documented": cap})
+    t = per_1000(inp)
+    # $1e6 a year for 500 person-years a year: $2e6 per 1,000 person-years (beneficiary-years)
+    assert t.loc[("cap_usual", 0), "payer"] == pytest.approx(2e6)
+    assert t.loc[("cap_documented", 0), "radv"] == pytest.approx(300.0)
+    html = render_revenue_cycle(inp)
+    # margin +$300 a year for 500 person-years: +$600 per 1,000 person-years
+    assert "cap_documented vs cap_usual" in html and "$600" in html
+    assert "5.9%" in html and "RADV" in html
+    none = _inputs([r for r in rows if r[4] not in {"radv_recovery_usd", "written_off_usd",
+                                                    "rework_cost_usd"}],
+                   ("cap_usual", "cap_documented"), {})
+    assert render_revenue_cycle(none) == ""
