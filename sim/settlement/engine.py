@@ -253,7 +253,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,
                                   volume_share=_reference_volume_share(sc, name, kind))
-        cycle = rc.of(i) if rc is not None else dict.fromkeys(REVENUE_CYCLE_METRICS, 0.0)
+        cycle = rc.of(i) if rc is not None else dict.fromkeys(REVENUE_CYCLE_METRICS[:4], 0.0)
         rework = cycle["rework_cost_usd"]  # administrative cost of reworking denied claims
         care_costs += effort + invest + rework
         to_providers = float(paid_out["amount_usd"].sum())

@@ -16,7 +16,8 @@ figures of the new provider metrics and the itemised statements:
   (positive: repaid; recorded as a negative ``radv_recovery`` flow to it);
 * ``hcc_recapture_rate`` — for primary-care groups, the share of their members' present
   payment-relevant chronic conditions coded in the year (:func:`sim.coding.radv.recapture_rate`;
-  a placeholder for the prospective HCC model's recapture rate); NaN for other providers.
+  a placeholder for the prospective HCC model's recapture rate); no row for other
+  providers.
 
 A ``revenue_cycle`` statement per provider (denials on) itemises: submitted at the
 payer's prices, denied, paid after rework, written off, paid; a ``radv`` statement per
@@ -62,8 +63,12 @@ class RevenueCycleYear:
     statements: list[tuple[str, str, Statement]] = field(default_factory=list)  # label, entity
 
     def of(self, provider: int) -> dict[str, float]:
-        """The metrics of one provider."""
-        return {k: float(self.values[k][provider]) for k in REVENUE_CYCLE_METRICS}
+        """The metrics of one provider (``hcc_recapture_rate`` for primary-care groups
+        only: a provider without a panel has no row of it)."""
+        out = {k: float(self.values[k][provider]) for k in REVENUE_CYCLE_METRICS}
+        if np.isnan(out["hcc_recapture_rate"]):
+            del out["hcc_recapture_rate"]
+        return out
 
 
 def submitted(ctx: SettlementContext, year: int) -> np.ndarray:
