@@ -4,7 +4,8 @@ contract.
 
 Shown when the results carry revenue-cycle figures (``revenue_cycle`` on in a scenario:
 denials, RADV audits or a documentation programme). For every scenario: per 1,000
-person-years and plan year, the payer's spending, the focal provider's margin, its RADV
+person-years and plan year, the payer's spending, the focal provider's margin, the other
+providers' margins (specialists, hospital, post-acute, suppliers), the focal provider's RADV
 recovery, what all providers wrote off and spent reworking denials, the mean risk score
 and the primary-care recapture rate. Scenarios named ``<contract>_<setting>`` next to a
 ``<contract>_usual`` (as in ``scenarios/experiments/value_of_documentation.yaml``) are also
@@ -29,13 +30,14 @@ SIGNAL = ("denial_rate", "written_off_usd", "rework_cost_usd", "radv_recovery_us
 COLUMNS = (  # (key, heading)
     ("payer", "Payer spending"),
     ("margin", "Provider margin"),
+    ("others", "Other providers' margin"),
     ("radv", "RADV recovery (provider repays)"),
     ("written_off", "Claims written off (all providers)"),
     ("rework", "Rework cost (all providers)"),
     ("risk", "Mean risk score"),
     ("recapture", "HCC recapture rate"),
 )
-MONEY = {"payer", "margin", "radv", "written_off", "rework"}
+MONEY = {"payer", "margin", "others", "radv", "written_off", "rework"}
 
 WHY = {
     "ffs": "Fee-for-service: no payment is risk-adjusted, so documentation changes nothing "
@@ -105,6 +107,7 @@ def per_1000(inputs: ReportInputs) -> pd.DataFrame:
     if prov is not None:
         out["margin"] = total(r["entity"] == prov, "margin_usd") * k
         out["radv"] = total(r["entity"] == prov, "radv_recovery_usd") * k
+        out["others"] = total(~r["entity"].isin(["population", prov]), "margin_usd") * k
         rec = r[(r["entity"] == prov) & (r["metric"] == "hcc_recapture_rate")]
         out["recapture"] = rec.groupby(["scenario", "replication"])["value"].mean()
     out["written_off"] = total(providers, "written_off_usd") * k
