@@ -199,11 +199,13 @@ def recapture_by_provider(ctx: SettlementContext, population: Population, year: 
 def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
                        settled: list[tuple[Any, str, Statement]],
                        levers: Mapping[str, Levers], population: Population,
-                       seed_seq: np.random.SeedSequence | None) -> RevenueCycleYear:
-    """Everything above for one settled plan year."""
+                       seed_seq: np.random.SeedSequence | None,
+                       source: ScoreSource = score_parts) -> RevenueCycleYear:
+    """Everything above for one settled plan year (``source``: where RADV reads each
+    patient's coded and supported score, :data:`sim.coding.radv.ScoreSource`)."""
     values, statements = denial_figures(ctx, year)
     values["radv_recovery_usd"], radv_st = radv_recoveries(ctx, year, book, settled, levers,
-                                                           seed_seq)
+                                                           seed_seq, source)
     values["hcc_recapture_rate"] = recapture_by_provider(ctx, population, year, levers)
     return RevenueCycleYear(values, statements + radv_st)
 
