@@ -24,6 +24,7 @@ import pandas as pd
 from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import CareSimulation, YearRecord
+from sim.coding.programme import with_programme
 from sim.metrics import population_metrics
 from sim.progress import year_closed
 from sim.results.table import RESULT_COLUMNS, tidy
@@ -50,7 +51,7 @@ def simulate_replication(
     :mod:`sim.claims_saving`); no random draw changes."""
     care = CareSimulation(scenario, seed_seq)
     behaviour = Behaviour(scenario, seed_seq)
-    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
+    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers, seed_seq)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
     for closed in range(1, care.sim_years + 1):  # warm-up years, then plan years
@@ -59,6 +60,8 @@ def simulate_replication(
         if year >= 0 and care.year >= 0:
             # 1. choose the levers from what is known so far (after plan year - 1 closed)
             levers = behaviour.choose(year - 1, care.panel(), care.ledger)
+        if year >= 0:  # a documentation programme's coding (revenue_cycle.documentation)
+            levers = with_programme(scenario, year, levers)
         # 2. simulate the year
         care.start_year(levers)
         care.run_to_year_end()

@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from sim.attribution import NOT_ASSIGNED, assigned_in
+from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
 from sim.ledger import Ledger
@@ -44,17 +45,21 @@ class SettlementContext:
     provider_kinds: list[str]
     payer_names: list[str]
     _cache: dict = field(default_factory=dict, repr=False)
+    #: the replication's seed sequence: draws claim denials (``revenue_cycle.denials``);
+    #: None (e.g. the behaviour model's context): every claim is paid as submitted
+    seed_seq: np.random.SeedSequence | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, sc: Scenario, ledger: Ledger, population: Population,
-           providers: ProviderTable) -> SettlementContext:
+           providers: ProviderTable, seed_seq: np.random.SeedSequence | None = None
+           ) -> SettlementContext:
         """The context of ``ledger`` (the years closed so far) for ``population`` and
-        ``providers``."""
+        ``providers`` (``seed_seq``: the replication's, which draws claim denials)."""
         return cls(scenario=sc, ledger=ledger, patient_payer=population.payer,
                    patient_provider=population.provider,
                    provider_names=list(providers.names),
                    provider_kinds=list(providers.kinds),
-                   payer_names=[p.name for p in sc.payers])
+                   payer_names=[p.name for p in sc.payers], seed_seq=seed_seq)
 
     # ------------------------------------------------------------------ lookups
     def provider_index(self, name: str) -> int:
@@ -111,13 +116,21 @@ class SettlementContext:
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
         ``payer``, ``attributed`` (the provider the patient counts for in the year:
-        :meth:`assigned`) and ``paid`` (amount x price factor)."""
+        :meth:`assigned`) and ``paid`` (amount x price factor). With claim denials on
+        (``revenue_cycle.denials``, :mod:`sim.coding.denials`) also ``denial`` (each claim's
+        outcome) and ``billed`` (amount x price factor); ``paid`` is then 0 for claims
+        written off, which the payer never pays."""
         key = ("claims", year)
         if key not in self._cache:
             out = self.ledger.claims_in(year)
             out["payer"] = self.patient_payer[out["patient"]]
             out["attributed"] = self.assigned(year)[out["patient"]]
             out["paid"] = out["amount"] * self.price_factor[out["payer"]]
+            denials = self.scenario.revenue_cycle.denials
+            if denials.enabled and self.seed_seq is not None:
+                out["denial"] = draw_outcomes(self.seed_seq, year, out["service"], denials)
+                out["billed"] = out["paid"]
+                out["paid"] = np.where(out["denial"] == WRITTEN_OFF, 0.0, out["billed"])
             self._cache[key] = out
         return self._cache[key]
 
@@ -256,11 +269,20 @@ class SettlementContext:
         mat = np.zeros((n_pay, n_prov))
         np.add.at(mat, (c["payer"][ffs], c["provider"][ffs]), c["paid"][ffs])
         self._cache[("ffs", year)] = mat
+        if "denial" in c:  # the part of it paid late, after rework
+            late = ffs & (c["denial"] == REWORKED)
+            rw = np.zeros((n_pay, n_prov))
+            np.add.at(rw, (c["payer"][late], c["provider"][late]), c["paid"][late])
+            self._cache[("ffs_reworked", year)] = rw
         self._cache[("covered", year)] = (covered, payer_of_record)
 
     def ffs_paid(self, year: int) -> np.ndarray:
         """USD paid fee-for-service in ``year``, as a (payer, provider) matrix."""
         return self._cache[("ffs", year)]
+
+    def ffs_reworked(self, year: int) -> np.ndarray | None:
+        """The part of :meth:`ffs_paid` paid after rework (None: denials off)."""
+        return self._cache.get(("ffs_reworked", year))
 
     def covered(self, year: int) -> tuple[np.ndarray, np.ndarray]:
         """Mask of covered claims and the provider paying each (-1: not covered)."""
