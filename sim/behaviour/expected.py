@@ -187,7 +187,7 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         spend[:, code] = cnt * price
 
     wt = np.tile(sample.weight, k_sets)
-    # One bin per (setting, payer): np.bincount adds in row order, as np.add.at did.
+    # One bin per (setting, payer): np.bincount adds in row order, as np.add.at does.
     block = np.repeat(np.arange(k_sets) * n_payers, n)
     bins = block + np.tile(sample.payer, k_sets)
     n_bins = k_sets * n_payers
@@ -195,10 +195,19 @@ def expected_panels(sc: Scenario, sample: PanelSample,
     def by_payer(x: np.ndarray) -> np.ndarray:  # (k_sets, n_payers)
         return np.bincount(bins, weights=x, minlength=n_bins).reshape(k_sets, n_payers)
 
+    payer_rows = [None if bool((sample.payer == p).all()) else np.flatnonzero(sample.payer == p)
+                  for p in range(n_payers)]
+
     def by_payer_service(x: np.ndarray) -> np.ndarray:  # (k_sets, n_payers, services)
-        cells = (bins[:, None] * N_SERVICES + np.arange(N_SERVICES)[None, :]).ravel()
-        return np.bincount(cells, weights=(x * wt[:, None]).ravel(),
-                           minlength=n_bins * N_SERVICES).reshape(k_sets, n_payers, N_SERVICES)
+        # A sum over the rows of a C-ordered block adds them in row order, as np.add.at.
+        xw = (x * wt[:, None]).reshape(k_sets, n, N_SERVICES)
+        out = np.zeros((k_sets, n_payers, N_SERVICES))
+        for p, rows in enumerate(payer_rows):
+            if rows is None:
+                out[:, p] = xw.sum(axis=1)
+            elif len(rows):
+                out[:, p] = xw[:, rows].sum(axis=1)
+        return out
 
     def total(x: np.ndarray) -> np.ndarray:  # (k_sets,) each setting's own pairwise sum
         return x.reshape(k_sets, n).sum(axis=1)
