@@ -20,6 +20,12 @@ shared machine inflates wall time far more), by wrapping:
 * ``output``: the replication's result tables (``sim.replication._output``),
 * ``total``: the whole ``simulate_replication`` call (``other`` = total minus the phases).
 
+``--exact`` runs this tree without rounding the optimum to the lever grid: its decisions
+are then those of a baseline before the rounding (checked: largest lever difference 0),
+so every phase does the same work in both trees. Without it the rounding changes the
+first decision by < 5e-5, and the optimiser's path-dependence (docs/behaviour.md) makes
+later decisions, and hence the number of objective evaluations, differ.
+
 Each phase's figure is the median over rounds of the per-replication mean. The behaviour
 decisions of the two trees are compared (largest absolute difference of a chosen lever).
 """
@@ -39,8 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("care", "claims", "behaviour", "settlement", "metrics", "output", "other", "total")
 
 
-def _child(scenario: str, replications: int, seed: int) -> dict:
-    """Run in the child: time the phases of ``replications`` replications."""
+def _child(scenario: str, replications: int, seed: int, exact: bool = False) -> dict:
+    """Run in the child: time the phases of ``replications`` replications (``exact``: the
+    optimiser's answer unrounded, where the tree has ``ProviderProblem.solve_exact``)."""
     import numpy as np
 
     import sim.behaviour.decide as decide
@@ -81,6 +88,8 @@ def _child(scenario: str, replications: int, seed: int) -> dict:
 
     bmodel.ProviderProblem.utility = counted
     solve = bmodel.ProviderProblem.solve
+    if exact and hasattr(bmodel.ProviderProblem, "solve_exact"):
+        solve = bmodel.ProviderProblem.solve_exact
 
     def solved(self, *a, **k):
         counts["solves"] += 1
@@ -118,7 +127,7 @@ def _run_child(tree: Path, args: argparse.Namespace) -> dict:
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", "--scenario",
          str(Path(args.scenario).resolve()), "--replications", str(args.replications),
-         "--seed", str(args.seed)],
+         "--seed", str(args.seed), *(["--exact"] if args.exact else [])],
         cwd=tree, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"child in {tree} failed:\n{out.stderr[-3000:]}")
@@ -148,10 +157,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--exact", action="store_true",
+                    help="this tree without rounding the optimum to the lever grid: the same "
+                    "decisions as a baseline before it, so the phases compare like for like")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(_child(args.scenario, args.replications, args.seed)))
+        print(json.dumps(_child(args.scenario, args.replications, args.seed, args.exact)))
         return
     with tempfile.TemporaryDirectory(prefix="vbcsim-baseline-") as tmp:
         base = _export(args.baseline_commit, Path(tmp))

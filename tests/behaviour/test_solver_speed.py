@@ -48,13 +48,17 @@ def test_batched_expectation_is_bit_identical_to_one_setting_at_a_time(sample_an
         assert _fields_equal(expected_panel(sc, sample, lv, None, 2), exp)
 
 
-def test_batched_totals_equal_the_sequential_per_payer_sums(sample_and_scenario):
-    # np.add.at (the former reduction) adds rows in order, as np.bincount does.
+def test_per_payer_totals_add_up(sample_and_scenario):
+    # Person-years: members x exposure (1 - half the death hazard); spending by payer and
+    # service sums to the total the contracts read.
     sample, sc = sample_and_scenario
     exp = expected_panel(sc, sample, (1.0, 0.2, 0.3, 0.1), None, 2)
     assert exp.spend.shape == (2, exp.spend.shape[1])
     assert exp.person_years.sum() == pytest.approx(
         float(np.sum(sample.weight)) * 0.97, rel=0.03)
+    assert exp.total_by_payer().sum() == pytest.approx(float(exp.spend.sum()), rel=1e-12)
+    for p in range(2):
+        assert exp.person_years[p] <= float(sample.weight[sample.payer == p].sum())
 
 
 def test_vectorised_savings_rate_quadrature_is_bit_identical():
