@@ -164,15 +164,18 @@ class SettlementContext:
         :meth:`assigned`) and ``paid`` (amount x price factor)."""
         key = ("claims", year)
         if key not in self._cache:
-            def compute() -> dict[str, np.ndarray]:
-                out = self.ledger.claims_in(year)
-                out["payer"] = self.patient_payer[out["patient"]]
-                out["attributed"] = self.assigned(year)[out["patient"]]
-                out["paid"] = out["amount"] * self.price_factor[out["payer"]]
-                return out
+            out = self.ledger.claims_in(year)
 
-            # Each context its own dict of the (shared, read-only in use) columns.
-            self._cache[key] = dict(self._year_memo(year, ("claims_shared", year), compute))
+            def compute() -> dict[str, np.ndarray]:
+                # Derived columns only: the shared tables must not hold the ledger's own
+                # arrays (the year's block is what frees them, see _shared).
+                payer = self.patient_payer[out["patient"]]
+                return {"payer": payer,
+                        "attributed": self.assigned(year)[out["patient"]],
+                        "paid": out["amount"] * self.price_factor[payer]}
+
+            out.update(self._year_memo(year, ("claims_derived", year), compute))
+            self._cache[key] = out
         return self._cache[key]
 
     # ------------------------------------------------------------------ members

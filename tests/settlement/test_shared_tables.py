@@ -39,3 +39,19 @@ def test_a_year_not_closed_is_not_shared():
     future = max(r.run.ledger.years) + 1
     assert len(a.claims(future)["amount"]) == 0
     assert a.spend_per_patient(future) is not b.spend_per_patient(future)
+
+
+def test_shared_tables_go_with_their_ledger():
+    import gc
+
+    from sim.settlement import context
+
+    r = run(scenario(size=200, horizon=1), seed=5)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
+    year = r.run.ledger.years[-1]
+    ctx.spend_per_patient(year)
+    key = id(r.run.ledger.claims_in(year)["amount"])
+    assert key in context._SHARED
+    del ctx, r
+    gc.collect()
+    assert key not in context._SHARED
