@@ -1,0 +1,442 @@
+"""Warm-up reuse: simulate the warm-up years once and start several scenarios from them.
+
+A replication simulates ``warmup_years`` before plan year 0 (``sim.care.engine``); during
+them behaviour does not act (levers are the scenario's provider levers) and no contract
+settles, so the warm-up depends only on the settings the care model reads and on the
+replication's ``SeedSequence``. In an experiment with common random numbers, every
+scenario whose care-model settings are equal therefore simulates an *identical* warm-up
+in a replication. This module simulates it once and reuses it:
+
+* :func:`warmup_key` — a hash of everything in a (drawn) scenario except the sections the
+  care model does not read (names, contracts, behaviour, economics... see
+  :data:`NOT_WARMUP`). A section not listed is in the key, so a new setting can only make
+  reuse rarer, never wrong.
+* :class:`WarmupSnapshot` — a :class:`~sim.care.engine.CareSimulation` at the boundary
+  between the last warm-up year and plan year 0, as bytes (pickled). The SimPy
+  environment cannot be copied (its processes are generators), so it is described at the
+  boundary instead, where every live patient process is in one of three states: waiting
+  for the next year (its open post-discharge window kept), in hospital (the exact day of
+  its discharge and the two uniforms its discharge will use) or queueing for a bed; the
+  daily process has run a known number of days. :func:`restore` rebuilds the
+  environment from that description with the same event order and event ids, so a run
+  continued from a snapshot is bit-identical to one that simulated its own warm-up
+  (``tests/care/test_warmup_reuse.py``). Anything else found at the boundary (a pending
+  event of another kind) makes the snapshot refuse (:class:`NotReusable`) and the run
+  simulates its warm-up as before.
+* :func:`warmed_up` — the care simulation at the start of plan year 0: restored from this
+  process's cache when a snapshot of the same key and seed is there, else simulated (and
+  captured when :func:`sharing` says that other scenarios may use it).
+
+History years: a scenario whose contracts need no baseline history (``history_years``
+0) can start from a snapshot that recorded history (its recorded years are dropped); the
+reverse is not possible, so such a scenario simulates its own warm-up.
+
+The cache is per process, least-recently-used, bounded by :data:`CACHE_ENTRIES` snapshots
+and ``VBCSIM_WARMUP_CACHE_MB`` (default 512) MB of snapshot bytes; a snapshot larger than
+that is not kept. ``VBCSIM_WARMUP_REUSE=0`` turns reuse off. Scenarios are run
+replication-major (``sim.run_setup.build_tasks``), so a serial run reuses every warm-up
+it can; with worker processes a snapshot is reused only by the tasks the same worker runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import itertools
+import json
+import os
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import NORMAL, URGENT
+
+from sim.care.des import Beds, DesState, UrgentTimeout, daily_process, patient_process
+from sim.care.engine import CareSimulation
+from sim.constants import READMISSION_WINDOW_DAYS
+from sim.ledger import Ledger
+from sim.scenario.schema import Scenario
+
+#: Top-level scenario sections the care model does not read during the warm-up (contracts
+#: and what is decided or settled from plan year 0 on). ``plan`` enters through
+#: ``history_years`` only, handled apart. ``seed`` and ``replications`` are in the seed
+#: sequence. Everything else is part of :func:`warmup_key`.
+NOT_WARMUP = frozenset({"name", "description", "replications", "seed", "behavior",
+                        "parameter_uncertainty", "plan", "investments", "quality",
+                        "economics"})
+CACHE_ENTRIES = 8
+
+
+class NotReusable(RuntimeError):
+    """The state at the warm-up boundary is not one this module can snapshot."""
+
+
+def warmup_key(sc: Scenario) -> str:
+    """SHA-256 of the settings that shape the warm-up of ``sc`` (see :data:`NOT_WARMUP`)."""
+    data = sc.model_dump(mode="json", exclude=set(NOT_WARMUP))
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seed_identity(seed_seq: np.random.SeedSequence) -> tuple[Any, ...]:
+    """What identifies a replication's random streams."""
+    return (str(seed_seq.entropy), tuple(seed_seq.spawn_key), seed_seq.pool_size)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    pid: int
+    window_end: float
+
+
+@dataclass(frozen=True)
+class _InStay:
+    pid: int
+    discharge_at: float  # exact simulation day of the discharge event
+    admit_day: float
+    wait: float
+    kind: int
+    u1: float
+    u2: float
+
+
+@dataclass(frozen=True)
+class _QueuedForBed:
+    pid: int
+    admit_day: float
+    los: float
+    kind: int
+    u1: float
+    u2: float
+
+
+@dataclass
+class WarmupSnapshot:
+    """A care simulation at the start of plan year 0, as bytes, and its SimPy processes."""
+
+    key: str
+    seed: tuple[Any, ...]
+    history_years: int
+    payload: bytes
+    now: float
+    next_eid: int
+    day: int
+    beds_in_use: int
+    beds_capacity: int
+    waiting: list[_Waiting] = field(default_factory=list)
+    in_stay: list[_InStay] = field(default_factory=list)
+    queued: list[_QueuedForBed] = field(default_factory=list)
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate memory held (the pickled state dominates)."""
+        return len(self.payload) + 100 * (len(self.waiting) + len(self.in_stay)
+                                          + len(self.queued))
+
+
+def _frame_locals(proc: simpy.Process) -> dict[str, Any]:
+    gen = proc._generator  # noqa: SLF001
+    while getattr(gen, "gi_yieldfrom", None) is not None:
+        gen = gen.gi_yieldfrom
+    frame = gen.gi_frame
+    if frame is None:
+        raise NotReusable("a finished process is still scheduled")
+    return frame.f_locals
+
+
+def _process_of(event: simpy.Event) -> simpy.Process:
+    cbs = event.callbacks or []
+    procs = [getattr(cb, "__self__", None) for cb in cbs]
+    if len(procs) != 1 or not isinstance(procs[0], simpy.Process):
+        raise NotReusable(f"an event of type {type(event).__name__} has callbacks other "
+                          "than one process")
+    return procs[0]
+
+
+def _uniforms(loc: dict[str, Any]) -> tuple[float, float]:
+    u, ui = loc["u"], loc["ui"]
+    return float(u[ui].item()), float(u[ui + 1].item())
+
+
+def capture(care: CareSimulation, key: str | None = None) -> WarmupSnapshot:
+    """Snapshot ``care`` after its last warm-up year closed (plan year 0 not started).
+
+    Raises :class:`NotReusable` if ``care`` is not at that boundary or the DES holds
+    something this module does not know how to rebuild."""
+    des = care.des
+    if not isinstance(des, DesState):
+        raise NotReusable(f"the executor {type(des).__name__} has no snapshot")
+    if care.year != care.warmup - 1 or care.warmup < 1:
+        raise NotReusable("not at the end of the warm-up")
+    env = des.env
+    if env is None or not des.closing or env.now != des.year_end:
+        raise NotReusable("the DES is not stopped at a year boundary")
+    waiting = []
+    for cb in des.year_end_event.callbacks or []:
+        proc = getattr(cb, "__self__", None)
+        if not isinstance(proc, simpy.Process):
+            raise NotReusable("the year-end event has a callback that is not a process")
+        loc = _frame_locals(proc)
+        waiting.append(_Waiting(int(loc["pid"]), float(loc["window_end"])))
+    in_stay: list[tuple[int, _InStay]] = []
+    day = None
+    for t, prio, eid, event in env._queue:  # noqa: SLF001
+        if isinstance(event, UrgentTimeout):
+            if day is not None or prio != URGENT:
+                raise NotReusable("more than one daily process")
+            day = int(_frame_locals(_process_of(event))["day"])
+            continue
+        if not isinstance(event, simpy.Timeout) or prio != NORMAL or t <= env.now:
+            raise NotReusable(f"a pending {type(event).__name__} at day {t}")
+        loc = _frame_locals(_process_of(event))
+        pid = int(loc["pid"])
+        if not np.isfinite(des.stay_admit[pid]) or des.stay_admit[pid] != loc["admit_day"]:
+            raise NotReusable(f"patient {pid} has a pending event and is not in hospital")
+        u1, u2 = _uniforms(loc)
+        in_stay.append((eid, _InStay(pid, float(t), float(loc["admit_day"]),
+                                     float(loc["wait"]), int(loc["k"]), u1, u2)))
+    in_stay.sort(key=lambda x: x[0])  # the order they were scheduled in
+    queued = []
+    for event in des.beds.queue:
+        loc = _frame_locals(_process_of(event))
+        u1, u2 = _uniforms(loc)
+        queued.append(_QueuedForBed(int(loc["pid"]), float(loc["admit_day"]),
+                                    float(loc["los"]), int(loc["k"]), u1, u2))
+    if day is None:
+        raise NotReusable("no daily process")
+    pids = sorted([w.pid for w in waiting] + [s.pid for _, s in in_stay]
+                  + [q.pid for q in queued])
+    if pids != np.flatnonzero(des.alive).tolist():
+        raise NotReusable("the live processes are not the living patients")
+    next_eid = int(next(env._eid))  # noqa: SLF001
+    beds, yee, sc = des.beds, des.year_end_event, care.sc
+    des.env = des.beds = des.year_end_event = None
+    care.sc = None  # type: ignore[assignment]
+    try:
+        payload = pickle.dumps(care, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        des.env, des.beds, des.year_end_event, care.sc = env, beds, yee, sc
+    return WarmupSnapshot(
+        key=key or warmup_key(sc), seed=seed_identity(care.seed_seq),
+        history_years=-care.first_year, payload=payload, now=float(env.now),
+        next_eid=next_eid, day=day, beds_in_use=beds.in_use, beds_capacity=beds.capacity,
+        waiting=waiting, in_stay=[s for _, s in in_stay], queued=queued)
+
+
+# --------------------------------------------------------------------------- restoring
+
+
+def _at(env: simpy.Environment, t: float) -> simpy.Event:
+    """An event processed at simulation day ``t`` exactly (a timeout computed as
+    ``now + (t - now)`` could differ from ``t`` in the last bit)."""
+    ev = simpy.Event(env)
+    ev._ok = True  # noqa: SLF001
+    ev._value = None  # noqa: SLF001
+    heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))  # noqa: SLF001
+    return ev
+
+
+def _waiting(st: DesState, w: _Waiting) -> Generator[Any, Any, None]:
+    yield st.year_end_event
+    yield from patient_process(st, w.pid, w.window_end)
+
+
+def _in_stay(st: DesState, s: _InStay) -> Generator[Any, Any, None]:
+    yield _at(st.env, s.discharge_at)
+    yield from _after_stay(st, s.pid, s.admit_day, s.wait, s.kind, s.u1, s.u2)
+
+
+def _queued(st: DesState, q: _QueuedForBed, bed: simpy.Event) -> Generator[Any, Any, None]:
+    yield bed
+    wait = st.env.now - q.admit_day
+    yield st.env.timeout(q.los)
+    yield from _after_stay(st, q.pid, q.admit_day, wait, q.kind, q.u1, q.u2)
+
+
+def _after_stay(st: DesState, pid: int, admit_day: float, wait: float, kind: int, u1: float,
+                u2: float) -> Generator[Any, Any, None]:
+    """The end of ``sim.care.des.patient_process``'s hospital stay, then its loop (the stay
+    began in an earlier year, so the rates of the new year are read at the loop's top)."""
+    st.beds.release()
+    st.discharge(pid, admit_day, wait, kind, u1, u2)
+    yield from patient_process(st, pid, st.env.now + READMISSION_WINDOW_DAYS)
+
+
+def restore(snap: WarmupSnapshot, sc: Scenario,
+            seed_seq: np.random.SeedSequence) -> CareSimulation:
+    """A new, independent care simulation of ``sc`` from ``snap`` (same key and seed),
+    ready to start plan year 0."""
+    care: CareSimulation = pickle.loads(snap.payload)  # noqa: S301 (bytes made here)
+    care.sc = sc
+    care.seed_seq = seed_seq
+    des = care.des
+    des.seed_seq = seed_seq
+    if sc.history_years != snap.history_years:
+        if sc.history_years != 0:
+            raise NotReusable("the snapshot lacks the history years the scenario needs")
+        _drop_history(care)
+    extra = (len(snap.waiting) + len(snap.in_stay) + len(snap.queued) + 1  # initialisations
+             + len(snap.in_stay) + 1)  # discharges and the daily tick, scheduled again
+    env = simpy.Environment(initial_time=snap.now)
+    env._eid = itertools.count(snap.next_eid - extra)  # noqa: SLF001  (same ids as before)
+    des.env = env
+    des.beds = Beds(env, snap.beds_capacity)
+    des.beds.in_use = snap.beds_in_use
+    des.year_end_event = env.event()
+    for w in snap.waiting:
+        env.process(_waiting(des, w))
+    for s in snap.in_stay:
+        env.process(_in_stay(des, s))
+    for q in snap.queued:
+        bed = env.event()
+        des.beds.queue.append(bed)
+        env.process(_queued(des, q, bed))
+    env.process(daily_process(des, snap.day))
+    queue = env._queue  # noqa: SLF001
+    while queue and queue[0][0] == snap.now and queue[0][1] == URGENT:
+        env.step()  # the initialisations: every process reaches its first wait
+    return care
+
+
+def _drop_history(care: CareSimulation) -> None:
+    """Forget the recorded warm-up years (for a scenario that needs none)."""
+    care.first_year = 0
+    care.n_recorded = care.years
+    n = care.n
+    care.risk_score = np.zeros((care.n_recorded, n))
+    care.age_by_year = np.zeros((care.n_recorded, n))
+    care.utility_by_year = np.zeros((care.n_recorded, n, 2))
+    care.ledger = Ledger(first_year=0)
+    care.ledger.provider_names = care.providers.names
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass
+class WarmupInfo:
+    """How a replication's warm-up was obtained: ``simulated``, ``reused``; ``captured``
+    when it was snapshot for other scenarios; ``note`` says why not, if it could not be."""
+
+    source: str = "simulated"
+    captured: bool = False
+    note: str = ""
+
+
+_cache: OrderedDict[tuple[Any, ...], WarmupSnapshot] = OrderedDict()
+_sharing = False
+
+
+def cache_limit_bytes() -> int:
+    """The cache's bound in bytes (``VBCSIM_WARMUP_CACHE_MB``, default 512)."""
+    try:
+        return int(float(os.environ.get("VBCSIM_WARMUP_CACHE_MB", "512")) * 1e6)
+    except ValueError:
+        return int(512e6)
+
+
+def reuse_enabled() -> bool:
+    """Whether warm-up reuse is on (``VBCSIM_WARMUP_REUSE``, default on)."""
+    return os.environ.get("VBCSIM_WARMUP_REUSE", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def sharing(on: bool = True) -> Iterator[None]:
+    """Within the block, warm-ups simulated here are captured for later scenarios of the
+    same replication (the experiment runner turns it on when two of its scenarios have the
+    same :func:`warmup_key`)."""
+    global _sharing
+    before, _sharing = _sharing, on
+    try:
+        yield
+    finally:
+        _sharing = before
+
+
+def clear_cache() -> None:
+    """Forget every snapshot held by this process."""
+    _cache.clear()
+
+
+def _lookup(key: str, seed: tuple[Any, ...], history: int) -> WarmupSnapshot | None:
+    for h in ((history,) if history else (0, *range(1, 4))):
+        snap = _cache.get((key, seed, h))
+        if snap is not None and (h == history or history == 0):
+            _cache.move_to_end((key, seed, h))
+            return snap
+    return None
+
+
+def _store(snap: WarmupSnapshot) -> bool:
+    limit = cache_limit_bytes()
+    if snap.nbytes > limit:
+        return False
+    _cache[(snap.key, snap.seed, snap.history_years)] = snap
+    while len(_cache) > CACHE_ENTRIES or sum(s.nbytes for s in _cache.values()) > limit:
+        _cache.popitem(last=False)
+    return True
+
+
+def warmed_up(sc: Scenario, seed_seq: np.random.SeedSequence,
+              year_closed: Callable[[int], None] | None = None,
+              ) -> tuple[CareSimulation, WarmupInfo]:
+    """The care simulation of ``sc`` with every warm-up year closed (plan year 0 next),
+    restored from a snapshot of this process if one fits, else simulated (levers: the
+    scenario's, as :func:`sim.replication.simulate_replication` leaves them during the
+    warm-up). ``year_closed(k)`` is called after each of the warm-up years ``k = 1..``."""
+    info = WarmupInfo()
+    reuse = reuse_enabled() and sc.warmup_years > 0
+    key = warmup_key(sc) if reuse else ""
+    seed = seed_identity(seed_seq)
+    if reuse:
+        snap = _lookup(key, seed, sc.history_years)
+        if snap is not None:
+            try:
+                care = restore(snap, sc, seed_seq)
+            except NotReusable as exc:
+                info.note = str(exc)
+            else:
+                info.source = "reused"
+                if year_closed is not None:
+                    for k in range(1, care.warmup + 1):
+                        year_closed(k)
+                return care, info
+    care = CareSimulation(sc, seed_seq)
+    for k in range(1, care.warmup + 1):
+        care.start_year()
+        care.run_to_year_end()
+        care.close_year()
+        if year_closed is not None:
+            year_closed(k)
+    if reuse and _sharing:
+        try:
+            info.captured = _store(capture(care, key))
+            if not info.captured:
+                info.note = "snapshot larger than the cache bound"
+        except NotReusable as exc:
+            info.note = str(exc)
+    return care, info
+
+
+__all__ = [
+    "NOT_WARMUP",
+    "NotReusable",
+    "WarmupInfo",
+    "WarmupSnapshot",
+    "capture",
+    "clear_cache",
+    "restore",
+    "reuse_enabled",
+    "sharing",
+    "warmed_up",
+    "warmup_key",
+]
