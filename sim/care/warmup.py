@@ -47,8 +47,9 @@ import itertools
 import json
 import os
 import pickle
+import re
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,6 +368,28 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+def any_shared(items: Iterable[tuple[Scenario, np.random.SeedSequence,
+                                      Mapping[str, float] | None]]) -> bool:
+    """Whether two of the units of work ``(scenario, seed sequence, fixed values)`` may
+    start from the same warm-up (same seed and warm-up settings; fixed values of warm-up
+    sections compared as given): worth capturing snapshots for. A guess for the capture
+    only; reuse itself is decided by the exact :func:`warmup_key`."""
+    keys: dict[int, str] = {}
+    seen = set()
+    for sc, seed_seq, values in items:
+        if sc.warmup_years < 1:
+            continue
+        if id(sc) not in keys:
+            keys[id(sc)] = warmup_key(sc)
+        fixed = tuple(sorted((p, v) for p, v in (values or {}).items()
+                             if re.split(r"[.\[]", p, maxsplit=1)[0] not in NOT_WARMUP))
+        k = (keys[id(sc)], seed_identity(seed_seq), fixed)
+        if k in seen:
+            return True
+        seen.add(k)
+    return False
+
+
 def _lookup(key: str, seed: tuple[Any, ...], history: int) -> WarmupSnapshot | None:
     for h in ((history,) if history else (0, *range(1, 4))):
         snap = _cache.get((key, seed, h))
@@ -429,6 +452,7 @@ def warmed_up(sc: Scenario, seed_seq: np.random.SeedSequence,
 
 __all__ = [
     "NOT_WARMUP",
+    "any_shared",
     "NotReusable",
     "WarmupInfo",
     "WarmupSnapshot",
