@@ -28,8 +28,10 @@ in a replication. This module simulates it once and reuses it:
   captured when :func:`sharing` says that other scenarios may use it).
 
 History years: a scenario whose contracts need no baseline history (``history_years``
-0) can start from a snapshot that recorded history (its recorded years are dropped); the
-reverse is not possible, so such a scenario simulates its own warm-up.
+0) can start from a snapshot that recorded history (its recorded years are dropped). The
+reverse is not possible, so when snapshots are captured (:func:`sharing`) such a scenario
+records the history years anyway (claims of up to three warm-up years, dropped before its
+plan year 0), for the scenarios after it that need them.
 
 The cache is per process, least-recently-used, bounded by :data:`CACHE_ENTRIES` snapshots
 and ``VBCSIM_WARMUP_CACHE_MB`` (default 512) MB of snapshot bytes; a snapshot larger than
@@ -60,8 +62,7 @@ from simpy.events import NORMAL, URGENT
 from sim.care.des import Beds, DesState, UrgentTimeout, daily_process, patient_process
 from sim.care.engine import CareSimulation
 from sim.constants import READMISSION_WINDOW_DAYS
-from sim.ledger import Ledger
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import TRANSIENT_YEARS, Scenario
 
 #: Top-level scenario sections the care model does not read during the warm-up (contracts
 #: and what is decided or settled from plan year 0 on). ``plan`` enters through
@@ -309,14 +310,13 @@ def restore(snap: WarmupSnapshot, sc: Scenario,
 
 def _drop_history(care: CareSimulation) -> None:
     """Forget the recorded warm-up years (for a scenario that needs none)."""
-    care.first_year = 0
-    care.n_recorded = care.years
-    n = care.n
-    care.risk_score = np.zeros((care.n_recorded, n))
-    care.age_by_year = np.zeros((care.n_recorded, n))
-    care.utility_by_year = np.zeros((care.n_recorded, n, 2))
-    care.ledger = Ledger(first_year=0)
-    care.ledger.provider_names = care.providers.names
+    care._init_recorded(0)  # noqa: SLF001
+
+
+def possible_history(sc: Scenario) -> int:
+    """The history years a scenario with the warm-up of ``sc`` records when a contract
+    needs them (``Scenario.history_years``)."""
+    return min(max(sc.warmup_years - TRANSIENT_YEARS, 0), 3)
 
 
 # --------------------------------------------------------------------------- the cache
@@ -434,19 +434,26 @@ def warmed_up(sc: Scenario, seed_seq: np.random.SeedSequence,
                         year_closed(k)
                 return care, info
     care = CareSimulation(sc, seed_seq)
+    capturing = reuse and _sharing
+    # a scenario without history records it anyway for the others that need it
+    extra_history = capturing and sc.history_years == 0 and possible_history(sc) > 0
+    if extra_history:
+        care._init_recorded(-possible_history(sc))  # noqa: SLF001
     for k in range(1, care.warmup + 1):
         care.start_year()
         care.run_to_year_end()
         care.close_year()
         if year_closed is not None:
             year_closed(k)
-    if reuse and _sharing:
+    if capturing:
         try:
             info.captured = _store(capture(care, key))
             if not info.captured:
                 info.note = "snapshot larger than the cache bound"
         except NotReusable as exc:
             info.note = str(exc)
+    if extra_history:
+        _drop_history(care)
     return care, info
 
 

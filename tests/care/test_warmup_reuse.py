@@ -37,12 +37,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*below the programme's minimum"
 
 @pytest.fixture(scope="module")
 def two_runs():
-    """An MSSP scenario (3 history years) and the FFS baseline (none, so it starts from the
-    MSSP's warm-up with the history dropped), 300 patients, 5 warm-up + 1 plan year, one
+    """The FFS baseline (no history years; it records them anyway, for the next), an MSSP
+    scenario (3 history years: starts from the FFS's warm-up) and the FFS again (starts
+    from it with the history dropped), 300 patients, 5 warm-up + 1 plan year, one
     replication (parameter draws on; fixed levers, to keep the test cheap: behaviour acts
     only from plan year 0), run with and without reuse."""
-    scs = [_small("mssp_one_sided", 300, 5, 1).model_copy(update={"behavior": "fixed"}),
-           _small("ffs_baseline", 300, 5, 1).model_copy(update={"behavior": "fixed"})]
+    ffs = _small("ffs_baseline", 300, 5, 1).model_copy(update={"behavior": "fixed"})
+    scs = [ffs, _small("mssp_one_sided", 300, 5, 1).model_copy(update={"behavior": "fixed"}),
+           ffs.model_copy(update={"name": "ffs_again"})]
     runs = {}
     restored = []
     real_restore = warmup.restore
@@ -66,7 +68,7 @@ def two_runs():
 
 def test_reused_warmup_is_bit_identical(two_runs):
     runs, restored = two_runs
-    assert [r[0] for r in restored] == ["ffs_baseline"]  # the MSSP's warm-up, reused once
+    assert [r[0] for r in restored] == ["mssp_one_sided", "ffs_again"]  # one warm-up
     plain, reused = _frames(runs["0"]), _frames(runs["1"])
     assert plain.keys() == reused.keys()
     for name in plain:
