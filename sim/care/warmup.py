@@ -9,7 +9,8 @@ in a replication. This module simulates it once and reuses it:
 
 * :func:`warmup_key` — a hash of everything in a (drawn) scenario except the sections the
   care model does not read (names, contracts, behaviour, economics... see
-  :data:`NOT_WARMUP`). A section not listed is in the key, so a new setting can only make
+  :data:`NOT_WARMUP`; and each provider's ``behavior`` and ``costs``). A section not
+  listed is in the key, so a new setting can only make
   reuse rarer, never wrong.
 * :class:`WarmupSnapshot` — a :class:`~sim.care.engine.CareSimulation` at the boundary
   between the last warm-up year and plan year 0, as bytes (pickled). The SimPy
@@ -71,6 +72,8 @@ from sim.scenario.schema import TRANSIENT_YEARS, Scenario
 NOT_WARMUP = frozenset({"name", "description", "replications", "seed", "behavior",
                         "parameter_uncertainty", "plan", "investments", "quality",
                         "economics"})
+#: Sections of each provider the care model does not read (behaviour and settlement do).
+NOT_WARMUP_PROVIDER = frozenset({"behavior", "costs"})
 CACHE_ENTRIES = 8
 
 
@@ -81,6 +84,9 @@ class NotReusable(RuntimeError):
 def warmup_key(sc: Scenario) -> str:
     """SHA-256 of the settings that shape the warm-up of ``sc`` (see :data:`NOT_WARMUP`)."""
     data = sc.model_dump(mode="json", exclude=set(NOT_WARMUP))
+    for p in data.get("providers", []):
+        for k in NOT_WARMUP_PROVIDER:
+            p.pop(k, None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -381,13 +387,21 @@ def any_shared(items: Iterable[tuple[Scenario, np.random.SeedSequence,
             continue
         if id(sc) not in keys:
             keys[id(sc)] = warmup_key(sc)
-        fixed = tuple(sorted((p, v) for p, v in (values or {}).items()
-                             if re.split(r"[.\[]", p, maxsplit=1)[0] not in NOT_WARMUP))
+        fixed = tuple(sorted((p, v) for p, v in (values or {}).items() if _shapes_warmup(p)))
         k = (keys[id(sc)], seed_identity(seed_seq), fixed)
         if k in seen:
             return True
         seen.add(k)
     return False
+
+
+def _shapes_warmup(path: str) -> bool:
+    """Whether a parameter path (``a.b.0.c``) is in a section of :func:`warmup_key`."""
+    parts = re.split(r"[.\[\]]+", path)
+    if parts[0] in NOT_WARMUP:
+        return False
+    return not (parts[0] == "providers" and len(parts) > 2
+                and parts[2] in NOT_WARMUP_PROVIDER)
 
 
 def _lookup(key: str, seed: tuple[Any, ...], history: int) -> WarmupSnapshot | None:

@@ -85,6 +85,12 @@ def test_reuse_refused_when_warmup_settings_differ():
     sicker = base.model_copy(update={"clinical": base.clinical.model_copy(update={
         "admissions": ad.model_copy(update={"los_mean_days": ad.los_mean_days + 0.5})})})
     assert warmup.warmup_key(other_contract) == warmup.warmup_key(base)
+    pcg = base.providers[0]
+    calmer = base.model_copy(update={"providers": [pcg.model_copy(update={
+        "behavior": pcg.behavior.model_copy(update={"risk_aversion": 0.5})}),
+        *base.providers[1:]]})  # behaviour acts from plan year 0 only
+    assert calmer.providers[0].behavior != pcg.behavior
+    assert warmup.warmup_key(calmer) == warmup.warmup_key(base)
     assert warmup.warmup_key(bigger) != warmup.warmup_key(base)
     assert warmup.warmup_key(sicker) != warmup.warmup_key(base)
     warmup.clear_cache()
