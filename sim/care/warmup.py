@@ -35,10 +35,11 @@ records the history years anyway (claims of up to three warm-up years, dropped b
 plan year 0), for the scenarios after it that need them.
 
 The cache is per process, least-recently-used, bounded by :data:`CACHE_ENTRIES` snapshots
-and ``VBCSIM_WARMUP_CACHE_MB`` (default 512) MB of snapshot bytes; a snapshot larger than
-that is not kept. ``VBCSIM_WARMUP_REUSE=0`` turns reuse off. Scenarios are run
-replication-major (``sim.run_setup.build_tasks``), so a serial run reuses every warm-up
-it can; with worker processes a snapshot is reused only by the tasks the same worker runs.
+and ``VBCSIM_WARMUP_CACHE_MB`` (default 256) MB of snapshot bytes; a snapshot larger than
+that is not made (estimated before pickling) or not kept. ``VBCSIM_WARMUP_REUSE=0`` turns
+reuse off. Scenarios are run replication-major (``sim.run_setup.build_tasks``), so a
+serial run reuses every warm-up it can; with worker processes a snapshot is reused only by
+the tasks the same worker runs.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import json
 import os
 import pickle
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -339,15 +341,18 @@ class WarmupInfo:
 
 
 _cache: OrderedDict[tuple[Any, ...], WarmupSnapshot] = OrderedDict()
+_lock = threading.Lock()  # Dask workers may run tasks in threads
 _sharing = False
 
 
 def cache_limit_bytes() -> int:
-    """The cache's bound in bytes (``VBCSIM_WARMUP_CACHE_MB``, default 512)."""
+    """The cache's bound in bytes (``VBCSIM_WARMUP_CACHE_MB``, default 256: a 10,000-patient
+    snapshot with three history years is about 40 MB; one of 100,000 patients, about 400
+    MB, is not kept, so that such a run stays within its 1 GB memory target)."""
     try:
-        return int(float(os.environ.get("VBCSIM_WARMUP_CACHE_MB", "512")) * 1e6)
+        return int(float(os.environ.get("VBCSIM_WARMUP_CACHE_MB", "256")) * 1e6)
     except ValueError:
-        return int(512e6)
+        return int(256e6)
 
 
 def reuse_enabled() -> bool:
@@ -371,7 +376,8 @@ def sharing(on: bool = True) -> Iterator[None]:
 
 def clear_cache() -> None:
     """Forget every snapshot held by this process."""
-    _cache.clear()
+    with _lock:
+        _cache.clear()
 
 
 def any_shared(items: Iterable[tuple[Scenario, np.random.SeedSequence,
@@ -405,11 +411,14 @@ def _shapes_warmup(path: str) -> bool:
 
 
 def _lookup(key: str, seed: tuple[Any, ...], history: int) -> WarmupSnapshot | None:
-    for h in ((history,) if history else (0, *range(1, 4))):
-        snap = _cache.get((key, seed, h))
-        if snap is not None and (h == history or history == 0):
-            _cache.move_to_end((key, seed, h))
-            return snap
+    """A snapshot of this key and seed with ``history`` years, or with any if ``history``
+    is 0 (the history is dropped on restore)."""
+    with _lock:
+        for h in ((history,) if history else range(4)):
+            snap = _cache.get((key, seed, h))
+            if snap is not None:
+                _cache.move_to_end((key, seed, h))
+                return snap
     return None
 
 
@@ -417,10 +426,17 @@ def _store(snap: WarmupSnapshot) -> bool:
     limit = cache_limit_bytes()
     if snap.nbytes > limit:
         return False
-    _cache[(snap.key, snap.seed, snap.history_years)] = snap
-    while len(_cache) > CACHE_ENTRIES or sum(s.nbytes for s in _cache.values()) > limit:
-        _cache.popitem(last=False)
+    with _lock:
+        _cache[(snap.key, snap.seed, snap.history_years)] = snap
+        while len(_cache) > CACHE_ENTRIES or sum(s.nbytes for s in _cache.values()) > limit:
+            _cache.popitem(last=False)
     return True
+
+
+def _estimated_bytes(care: CareSimulation) -> int:
+    """A rough size of a snapshot of ``care`` (claims kept and patient arrays), to skip
+    pickling one that could not be kept."""
+    return 24 * len(care.ledger) + 1_200 * care.n
 
 
 def warmed_up(sc: Scenario, seed_seq: np.random.SeedSequence,
@@ -459,11 +475,13 @@ def warmed_up(sc: Scenario, seed_seq: np.random.SeedSequence,
         care.close_year()
         if year_closed is not None:
             year_closed(k)
-    if capturing:
+    if capturing and _estimated_bytes(care) > cache_limit_bytes():
+        info.note = "snapshot larger than the cache bound (VBCSIM_WARMUP_CACHE_MB)"
+    elif capturing:
         try:
             info.captured = _store(capture(care, key))
             if not info.captured:
-                info.note = "snapshot larger than the cache bound"
+                info.note = "snapshot larger than the cache bound (VBCSIM_WARMUP_CACHE_MB)"
         except NotReusable as exc:
             info.note = str(exc)
     if extra_history:
