@@ -56,27 +56,31 @@ def build_scenario(path: Path, size: int, engine: str | None):
     from sim.scenario import load_scenario
     from sim.scenario.schema import Scenario
 
-    sc = load_scenario(path)
-    data = sc.model_dump()
-    data["population"]["size"] = size
+    sc = load_scenario(path)  # model_copy keeps the declared distributions
+    update: dict = {"population": sc.population.model_copy(update={"size": size})}
     if size < 10_000:  # a small demo panel: below the MSSP minimum of 5,000 assigned
-        data["attribution"]["enforce_minimum"] = False
+        update["attribution"] = sc.attribution.model_copy(update={"enforce_minimum": False})
     if engine is not None:
         if engine_supported():
-            data["engine"] = engine
+            Scenario.model_fields["engine"].annotation  # noqa: B018 (the field exists)
+            update["engine"] = engine
         elif engine != "des":
             raise SystemExit(f"--engine {engine}: this checkout's scenario schema has no "
                              "'engine' field (the fast engine is not merged); use --engine des")
-    return Scenario.model_validate(data)
+    return sc.model_copy(update=update)
 
 
 def child(args: argparse.Namespace) -> None:
     """One measured run; prints one JSON line."""
     warnings.filterwarnings("ignore", message=".*below the programme's minimum")
     from sim.runner import run
+    from sim.scenario.uncertain import uncertainty_of
 
     sc = build_scenario(args.scenario, args.size, args.engine)
-    assert sc.parameter_uncertainty and sc.behavior == "incentives"
+    n_uncertain = len(uncertainty_of(sc).paths())
+    if not (sc.parameter_uncertainty and n_uncertain and sc.behavior == "incentives"):
+        raise SystemExit("the PSA needs parameter uncertainty (declared distributions) and "
+                         "behaviour on")
     with tempfile.TemporaryDirectory(prefix="psa_scale_") as tmp:
         t0 = time.perf_counter()
         res = run(sc, replications=args.reps, seed=args.seed, workers=args.workers,
@@ -90,7 +94,8 @@ def child(args: argparse.Namespace) -> None:
         "reps_per_s": args.reps / wall,
         "rss_main_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "result_rows": len(res.results),
+        "result_rows": len(res.results), "uncertain_parameters": n_uncertain,
+        "draws_rows": len(res.draws) if getattr(res, "draws", None) is not None else None,
     }))
 
 
