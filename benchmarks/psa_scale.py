@@ -54,7 +54,6 @@ def engine_supported() -> bool:
 def build_scenario(path: Path, size: int, engine: str | None):
     """The scenario resized (and its engine set, if the schema has the field)."""
     from sim.scenario import load_scenario
-    from sim.scenario.schema import Scenario
 
     sc = load_scenario(path)  # model_copy keeps the declared distributions
     update: dict = {"population": sc.population.model_copy(update={"size": size})}
@@ -62,7 +61,6 @@ def build_scenario(path: Path, size: int, engine: str | None):
         update["attribution"] = sc.attribution.model_copy(update={"enforce_minimum": False})
     if engine is not None:
         if engine_supported():
-            Scenario.model_fields["engine"].annotation  # noqa: B018 (the field exists)
             update["engine"] = engine
         elif engine != "des":
             raise SystemExit(f"--engine {engine}: this checkout's scenario schema has no "
