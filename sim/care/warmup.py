@@ -49,6 +49,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import math
 import os
 import pickle
 import re
@@ -182,10 +183,12 @@ def capture(care: CareSimulation, key: str | None = None) -> WarmupSnapshot:
     Raises :class:`NotReusable` if ``care`` is not at that boundary or the DES holds
     something this module does not know how to rebuild."""
     des = care.des
-    if not isinstance(des, DesState):
-        raise NotReusable(f"the executor {type(des).__name__} has no snapshot")
     if care.year != care.warmup - 1 or care.warmup < 1:
         raise NotReusable("not at the end of the warm-up")
+    if not isinstance(des, DesState):
+        if getattr(des, "env", "no env attribute") is not None:
+            raise NotReusable(f"the executor {type(des).__name__} has no snapshot")
+        return _capture_plain(care, key)  # no SimPy state: arrays only (the fast engine)
     env = des.env
     if env is None or not des.closing or env.now != des.year_end:
         raise NotReusable("the DES is not stopped at a year boundary")
@@ -241,6 +244,21 @@ def capture(care: CareSimulation, key: str | None = None) -> WarmupSnapshot:
         waiting=waiting, in_stay=[s for _, s in in_stay], queued=queued)
 
 
+def _capture_plain(care: CareSimulation, key: str | None) -> WarmupSnapshot:
+    """Snapshot of a care simulation whose executor holds arrays only (pickled whole)."""
+    sc = care.sc
+    care.sc = None  # type: ignore[assignment]
+    try:
+        payload = pickle.dumps(care, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # an executor with state that does not pickle
+        raise NotReusable(f"the executor's state does not pickle ({exc})") from None
+    finally:
+        care.sc = sc
+    return WarmupSnapshot(key=key or warmup_key(sc), seed=seed_identity(care.seed_seq),
+                          history_years=-care.first_year, payload=payload, now=math.nan,
+                          next_eid=-1, day=-1, beds_in_use=-1, beds_capacity=-1)
+
+
 # --------------------------------------------------------------------------- restoring
 
 
@@ -293,6 +311,8 @@ def restore(snap: WarmupSnapshot, sc: Scenario,
         if sc.history_years != 0:
             raise NotReusable("the snapshot lacks the history years the scenario needs")
         _drop_history(care)
+    if not isinstance(des, DesState):  # an executor of arrays only: nothing to rebuild
+        return care
     extra = (len(snap.waiting) + len(snap.in_stay) + len(snap.queued) + 1  # initialisations
              + len(snap.in_stay) + 1)  # discharges and the daily tick, scheduled again
     env = simpy.Environment(initial_time=snap.now)
