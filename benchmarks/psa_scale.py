@@ -14,7 +14,8 @@ replications (default a fifth of ``--reps``, at least 2). From the two:
 * peak resident memory of the main process and of the largest worker (``ru_maxrss``,
   MiB): flat in the number of replications if the two runs' peaks agree;
 * the projected wall time of 1,000 replications, from the straight line through the two
-  runs' wall times (fixed cost + cost per replication).
+  runs' wall times (fixed cost + cost per replication), and from their CPU times (CPU
+  seconds per replication x 1,000 / workers: what an otherwise idle machine would take).
 
 Targets (issue 16): a 1,000-replication PSA of 10,000 patients x 5 years under 3 minutes on
 2 cores, aim under 60 seconds. ``--engine`` is passed to the scenario only if this
@@ -141,6 +142,10 @@ def main() -> None:
         else b["wall_s"] / b["reps"]
     fixed = max(b["wall_s"] - per_rep * b["reps"], 0.0)
     projected = fixed + per_rep * 1000
+    # CPU seconds per replication (less distorted by a busy machine) spread over the workers
+    cpu_per_rep = ((b["cpu_s"] - a["cpu_s"]) / (b["reps"] - a["reps"])
+                   if b["reps"] != a["reps"] else b["cpu_s"] / b["reps"])
+    projected_cpu = cpu_per_rep * 1000 / max(args.workers, 1)
     out = {
         "scenario": args.scenario.name, "size": args.size,
         "engine": args.engine or ("des (schema has no engine field)" if not engine_supported()
@@ -148,7 +153,8 @@ def main() -> None:
         "workers": args.workers, "out": args.out, "load_average_at_start": list(load),
         "python": platform.python_version(), "cpus": os.cpu_count(), "runs": runs,
         "seconds_per_replication": per_rep, "fixed_seconds": fixed,
-        "projected_1000_reps_s": projected,
+        "projected_1000_reps_s": projected, "cpu_seconds_per_replication": cpu_per_rep,
+        "projected_1000_reps_from_cpu_s": projected_cpu,
     }
     print(f"PSA of {args.scenario.name}: {args.size:,} patients x 5 plan years, parameter "
           f"uncertainty and behaviour on, engine {out['engine']}, {args.workers} worker(s); "
@@ -164,6 +170,9 @@ def main() -> None:
     print(f"per replication {per_rep:.2f} s, fixed {fixed:.1f} s; projected 1,000 "
           f"replications: {projected:,.0f} s ({projected / 60:.1f} min); target <= "
           f"{TARGET_S:.0f} s, aim <= {AIM_S:.0f} s: {verdict}")
+    print(f"from CPU time: {cpu_per_rep:.2f} CPU s per replication; 1,000 replications on "
+          f"{args.workers} fully used core(s): {projected_cpu:,.0f} s "
+          f"({projected_cpu / 60:.1f} min)")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 
