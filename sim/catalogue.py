@@ -163,6 +163,17 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("quality_score", "points, 0-100", "Quality score", "higher", "provider_economics", key=True),
     Metric("attributed_person_years", "person-years", "Attributed person-years", "neither",
            "provider_economics"),
+    # revenue cycle (sim.settlement.revenue_cycle; zero with revenue_cycle off)
+    Metric("denial_rate", "share of submitted claims", "Claims denied at first submission",
+           "lower", "provider_economics", share=True),
+    _usd("written_off_usd", "Denied claims written off (never paid)", "lower",
+         "provider_economics"),
+    _usd("rework_cost_usd", "Cost of reworking denied claims", "lower", "provider_economics"),
+    _usd("radv_recovery_usd", "RADV recovery repaid to the payer", "lower",
+         "provider_economics", unit="USD per payment year (extrapolated audit finding)"),
+    Metric("hcc_recapture_rate", "share of present chronic conditions coded",
+           "Chronic conditions coded (recapture)", "neither", "provider_economics",
+           share=True),
     # ---- payer economics (settlement), per payer and for the population
     _usd("payer_spend_usd", "Payer spending", "lower", "payer_economics"),
     Metric("payer_person_years", "person-years", "Payer's person-years", "neither",

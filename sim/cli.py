@@ -403,9 +403,11 @@ def _add_claims(sub: Any, debug: argparse.ArgumentParser) -> None:
         "--parquet --out cclf/aco",
         description="Write the claims that a run kept (vbcsim run/compare --save-claims) in "
         "a layout modelled on CMS's Claim and Claim Line Feed files: CCLF1 (Part A header), "
-        "CCLF4 (Part A diagnosis), CCLF5 (Part B physician), CCLF6 (Part B DME) and CCLF8 "
-        "(beneficiary demographics), one folder per scenario and replication, with synthetic "
-        "identifiers. Field by field, and how they differ from the real files: "
+        "CCLF2 (revenue centre), CCLF3 (procedures), CCLF4 (Part A diagnosis), CCLF5 (Part B "
+        "physician), CCLF6 (Part B DME) and CCLF8 (beneficiary demographics), coded with "
+        "HCPCS/CPT, place of service, revenue centres, ICD-10-CM and MS-DRG, one folder per "
+        "scenario and replication, with synthetic identifiers. Field by field, and how they "
+        "differ from the real files: "
         "docs/claims.md.")
     cl.add_argument("results", metavar="RESULTS_DIR", type=Path,
                     help="a results directory written with --save-claims")

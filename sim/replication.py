@@ -25,6 +25,7 @@ from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import CareSimulation, YearRecord
 from sim.care.warmup import warmed_up
+from sim.coding.programme import with_programme
 from sim.metrics import population_metrics
 from sim.progress import year_closed
 from sim.results.table import RESULT_COLUMNS, tidy
@@ -53,7 +54,7 @@ def simulate_replication(
     # the warm-up years: simulated, or restored from another scenario's (sim.care.warmup)
     care, _ = warmed_up(scenario, seed_seq, lambda k: year_closed(k, sim_years))
     behaviour = Behaviour(scenario, seed_seq)
-    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers)
+    settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers, seed_seq)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
     for closed in range(care.warmup + 1, care.sim_years + 1):  # the plan years
@@ -62,6 +63,8 @@ def simulate_replication(
         if year >= 0 and care.year >= 0:
             # 1. choose the levers from what is known so far (after plan year - 1 closed)
             levers = behaviour.choose(year - 1, care.panel(), care.ledger)
+        if year >= 0:  # a documentation programme's coding (revenue_cycle.documentation)
+            levers = with_programme(scenario, year, levers)
         # 2. simulate the year
         care.start_year(levers)
         care.run_to_year_end()
@@ -119,8 +122,28 @@ def claims_tables(care: CareSimulation) -> dict[str, pd.DataFrame]:
     })
     providers = pd.DataFrame({"provider": np.arange(len(led.provider_names), dtype=np.int16),
                               "name": list(led.provider_names)})
+    claims, stays = _with_codes(care, claims, stays, plan, ages)
     return {"claims": claims, "stays": stays, "beneficiaries": beneficiaries,
             "providers": providers}
+
+
+def _with_codes(care: CareSimulation, claims: pd.DataFrame, stays: pd.DataFrame,
+                plan: list[int], ages: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kept claims and stays with their codes (:mod:`sim.coding.codes`: HCPCS, place
+    of service, revenue centre, ICD-10-CM, MS-DRG), derived after the run from the
+    ``claim_codes`` stream, so no number of the run changes. Morbidity is the patient-year
+    risk score of the plan year."""
+    from sim.coding.codes import code_claims
+    from sim.rng import stream
+
+    led = care.ledger
+    morbidity = np.stack([led.pyear("risk_score", y) for y in plan])
+    codes, stay_codes = code_claims(claims, stays, np.asarray(care.pop.conditions),
+                                    morbidity, ages, stream(care.seed_seq, "claim_codes"))
+    claims = pd.concat([claims, codes], axis=1)
+    if len(stays):
+        stays = pd.concat([stays, stay_codes.add_prefix("code_")], axis=1)
+    return claims, stays
 
 
 def _settleable(year: int, record: YearRecord, care: CareSimulation,

@@ -88,7 +88,7 @@ def test_off_by_default_writes_nothing(kept):
 
 def test_columns_are_the_cclf_fields(exported):
     files, _ = exported
-    assert sorted(files) == ["CCLF1", "CCLF4", "CCLF5", "CCLF6", "CCLF8"]
+    assert sorted(files) == ["CCLF1", "CCLF2", "CCLF3", "CCLF4", "CCLF5", "CCLF6", "CCLF8"]
     for name, frame in files.items():
         assert list(frame.columns) == COLUMNS[name], name
     for field in ("CUR_CLM_UNIQ_ID", "BENE_MBI_ID", "CLM_FROM_DT", "CLM_THRU_DT",
@@ -129,8 +129,24 @@ def test_rows_and_payments_match_the_ledger_of_the_replication(kept, exported):
     inpatient = c1[(c1["CLM_TYPE_CD"] == "60") & (c1["BENE_PTNT_STUS_CD"] != "")]
     irf = c1[(c1["CLM_TYPE_CD"] == "60") & (c1["BENE_PTNT_STUS_CD"] == "")]
     assert len(irf) == int(stays["irf"].sum())
-    assert len(inpatient) == len(stays) == len(files["CCLF4"])
+    assert len(inpatient) == len(stays)
     assert (inpatient["VBCSIM_STAY_GROUP"] != "").all()  # every stay found
+    # CCLF4: every diagnosis of every Part A claim, sequence 1 the header's principal
+    c4 = files["CCLF4"]
+    assert set(c4["CUR_CLM_UNIQ_ID"]) == set(c1.loc[c1["PRNCPL_DGNS_CD"] != "",
+                                                    "CUR_CLM_UNIQ_ID"])
+    first = c4[c4["CLM_VAL_SQNC_NUM"] == "1"].set_index("CUR_CLM_UNIQ_ID")["CLM_DGNS_CD"]
+    assert first.to_dict() == c1.set_index("CUR_CLM_UNIQ_ID").loc[first.index,
+                                                                  "PRNCPL_DGNS_CD"].to_dict()
+    assert set(inpatient["CUR_CLM_UNIQ_ID"]) <= set(c4["CUR_CLM_UNIQ_ID"])
+    # CCLF2: one revenue line per Part A claim, same money
+    c2 = files["CCLF2"]
+    assert len(c2) == len(c1) and set(c2["CUR_CLM_UNIQ_ID"]) == set(c1["CUR_CLM_UNIQ_ID"])
+    assert c2["CLM_LINE_CVRD_PD_AMT"].astype(float).sum() == pytest.approx(
+        c1["CLM_PMT_AMT"].astype(float).sum(), abs=0.005)
+    # CCLF3: the procedure of each surgical stay (elective stays are surgical)
+    elective = inpatient[inpatient["CLM_ADMSN_TYPE_CD"] == "3"]
+    assert set(files["CCLF3"]["CUR_CLM_UNIQ_ID"]) == set(elective["CUR_CLM_UNIQ_ID"])
     # professional claims are the professional services of the ledger
     professional = {s for s in Service if s.name.endswith("PROFESSIONAL")} | {
         Service.PCP_VISIT, Service.SPECIALIST_VISIT, Service.LAB}
@@ -140,6 +156,54 @@ def test_rows_and_payments_match_the_ledger_of_the_replication(kept, exported):
     for f in ("CCLF1", "CCLF5", "CCLF6"):
         dates = pd.to_datetime(files[f]["CLM_FROM_DT"])
         assert dates.min() >= pd.Timestamp("2024-12-01") and dates.max() < pd.Timestamp("2027")
+
+
+def test_codes_in_their_columns_and_in_the_shipped_code_sets(exported):
+    """Every code written is one of the shipped tables (sim/coding/data) and sits in the
+    CCLF column for it."""
+    from sim.claims_export import cclf
+    from sim.coding.codes import CODE_COLUMNS, code_sets
+
+    assert list(cclf.CODE_COLUMNS) == CODE_COLUMNS  # the export reads what the coder writes
+    files, _ = exported
+    sets = code_sets()
+    c1, c5 = files["CCLF1"], files["CCLF5"]
+    assert (c5["CLM_LINE_HCPCS_CD"] != "").all()  # every professional line has a HCPCS
+    assert set(c5["CLM_LINE_HCPCS_CD"]) <= sets["hcpcs"]
+    assert set(files["CCLF6"]["CLM_LINE_HCPCS_CD"]) <= sets["hcpcs"]
+    assert set(files["CCLF2"]["CLM_LINE_HCPCS_CD"]) - {""} <= sets["hcpcs"]
+    assert set(c5["CLM_POS_CD"]) <= sets["pos"]
+    assert set(files["CCLF2"]["CLM_LINE_PROD_REV_CTR_CD"]) <= sets["revenue_center"]
+    assert (files["CCLF2"]["CLM_LINE_PROD_REV_CTR_CD"] != "").all()
+    dx = set(files["CCLF4"]["CLM_DGNS_CD"]) | set(c5["CLM_LINE_DGNS_CD"]) | set(
+        c1["PRNCPL_DGNS_CD"])
+    for k in range(1, 9):
+        dx |= set(c5[f"CLM_DGNS_{k}_CD"])
+    assert dx - {""} <= sets["icd10cm"]
+    assert (c1["PRNCPL_DGNS_CD"] != "").all() and (c5["CLM_LINE_DGNS_CD"] != "").all()
+    acute = c1[(c1["CLM_TYPE_CD"] == "60") & (c1["BENE_PTNT_STUS_CD"] != "")]
+    assert len(acute) and set(acute["DGNS_DRG_CD"]) <= sets["msdrg"]
+    assert set(files["CCLF3"]["CLM_PRCDR_CD"]) <= sets["icd10pcs"]
+    # the E/M office visits carry office place of service codes
+    em = c5["CLM_LINE_HCPCS_CD"].str.match(r"^992(0[2-5]|1[2-5])$")
+    assert set(c5.loc[em, "CLM_POS_CD"]) <= {"11", "19", "22"}
+
+
+def test_claims_saved_before_coding_still_export(kept):
+    """Claims kept by an older vbcsim (no code columns) export with the code fields empty
+    and the family's representative MS-DRG."""
+    from sim.claims_export.cclf import CODE_COLUMNS, cclf_tables
+
+    folder = kept[0] / "claims" / "tiny" / "rep_1"
+    claims = pd.read_parquet(folder / "claims.parquet").drop(columns=list(CODE_COLUMNS))
+    stays = pd.read_parquet(folder / "stays.parquet")
+    stays = stays[[c for c in stays.columns if not c.startswith("code_")]]
+    out = cclf_tables(claims, stays, pd.read_parquet(folder / "beneficiaries.parquet"),
+                      pd.read_parquet(folder / "providers.parquet"), 2025)
+    assert (out["CCLF5"]["CLM_LINE_HCPCS_CD"] == "").all()
+    assert (out["CCLF1"]["PRNCPL_DGNS_CD"] == "").all()
+    assert len(out["CCLF4"]) == len(stays) and (out["CCLF4"]["CLM_DGNS_CD"] == "").all()
+    assert len(out["CCLF3"]) == 0
 
 
 def test_synthetic_ids_stable_and_non_identifying(kept, exported, tmp_path):
@@ -166,7 +230,8 @@ def test_parquet_export_and_choices(kept, tmp_path):
     path = kept[0]
     written = export_claims(path, tmp_path / "pq", parquet=True, replications=[1],
                             scenario="tiny")
-    assert sorted(f.name for f in written) == [f"CCLF{i}.parquet" for i in (1, 4, 5, 6, 8)]
+    assert sorted(f.name for f in written) == [f"CCLF{i}.parquet"
+                                               for i in (1, 2, 3, 4, 5, 6, 8)]
     header = pd.read_parquet(tmp_path / "pq" / "tiny" / "rep_1" / "CCLF1.parquet")
     assert header["CLM_PMT_AMT"].dtype == np.float64
     assert pd.api.types.is_datetime64_any_dtype(header["CLM_FROM_DT"])
@@ -197,7 +262,7 @@ def test_cli_claims_errors_say_how_to_get_them(kept, tmp_path, capsys):
     assert main(["claims", str(kept[0]), "--out", str(tmp_path / "o"), "--format",
                  "cclf"]) == 0
     assert (tmp_path / "o" / "tiny" / "rep_1" / "CCLF5.csv").is_file()
-    assert "Wrote 5 file(s)" in capsys.readouterr().out
+    assert "Wrote 7 file(s)" in capsys.readouterr().out
     assert main(["claims", str(kept[0]), "--out", str(tmp_path / "o")]) == 2
     assert "not empty" in capsys.readouterr().err
 
@@ -232,4 +297,4 @@ def test_kept_claims_survive_an_interrupted_run_and_resume(tmp_path, monkeypatch
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"claims/tiny/rep_0/claims.parquet", "claims/tiny/rep_1/claims.parquet"} <= set(
         manifest["saved_claims"])
-    assert len(export_claims(out, tmp_path / "cclf", parquet=True)) == 10
+    assert len(export_claims(out, tmp_path / "cclf", parquet=True)) == 14

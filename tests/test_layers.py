@@ -39,6 +39,7 @@ LAYERS: dict[str, float] = {
     "sim.population": 3,
     "sim.attribution": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
     "sim.providers": 3,
+    "sim.coding": 3,  # coding and the revenue cycle (denials, RADV): below settlement
     # 4: money and measures from the ledger
     "sim.settlement": 4, "sim.metrics": 4,
     # 5: behaviour (levers chosen from the incentives)

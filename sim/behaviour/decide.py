@@ -16,7 +16,7 @@ import numpy as np
 from sim.behaviour import dynamics
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.hospital import HospitalProblem, hospital_contracts
-from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
+from sim.behaviour.model import LEVER_GRID, SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
 from sim.ledger import Ledger
@@ -113,7 +113,8 @@ class Behaviour:
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
                 b.startup_capability, b.learning_years, experience))
             prev = self.hospital_effort.get((hname, group), hp.reference_t)
-            t = float(np.clip(prev + b.adaptation_rate * (hp.solve() - prev), 0.0, 1.0))
+            best = round(round(hp.solve() / LEVER_GRID) * LEVER_GRID, 10)  # cross-CPU
+            t = float(np.clip(prev + b.adaptation_rate * (best - prev), 0.0, 1.0))
             self.hospital_effort[(hname, group)] = t
             lv = Levers(**{**dict(zip(LEVER_NAMES, own, strict=True)),
                            "transitional_care_effort": t})

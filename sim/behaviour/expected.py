@@ -22,6 +22,7 @@ evaluated a few hundred times per provider and year by the optimiser.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,11 +105,26 @@ class ExpectedPanel:
 def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float, float, float],
                    prices: Prices | None = None, n_payers: int = 1) -> ExpectedPanel:
     """The expected year of the sampled panel under ``levers`` (d, p, t, c)."""
+    return expected_panels(sc, sample, [levers], prices, n_payers)[0]
+
+
+def expected_panels(sc: Scenario, sample: PanelSample,
+                    levers_list: Sequence[tuple[float, float, float, float]],
+                    prices: Prices | None = None, n_payers: int = 1) -> list[ExpectedPanel]:
+    """The expected year of the sampled panel under each of ``levers_list``, in one
+    vectorised pass: the sample is stacked once per lever setting (rows ``k n + i``), so
+    every per-patient quantity is computed exactly as for one setting, and each setting's
+    totals are reduced over its own block of rows (same summation order as
+    :func:`expected_panel` of that setting alone: the results are bit-identical)."""
     pr = sc.prices if prices is None else prices
     n = len(sample.age)
-    lv = LeverArrays(*(np.full(n, float(x)) for x in levers))
-    r = year_rates(sc, sample.age, sample.morb, sample.conditions, lv)
-    dm = sample.conditions[:, 0]
+    k_sets = len(levers_list)
+    lv = LeverArrays(*(np.repeat(np.array([float(x[j]) for x in levers_list]), n)
+                       for j in range(4)))
+    age = np.tile(sample.age, k_sets)
+    conditions = np.tile(sample.conditions, (k_sets, 1))
+    r = year_rates(sc, age, np.tile(sample.morb, k_sets), conditions, lv)
+    dm = conditions[:, 0]
     to_ctl = r.hazards[:, 2, H_DM]
     to_unc = r.hazards[:, 0, H_DM]
     p_unc = np.where(dm, to_unc / np.maximum(to_unc + to_ctl, 1e-12), 0.0)
@@ -144,8 +160,8 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
     other = routine[R_OTHER] * expo
     prof = pr.chronic_service_professional_share
     fac = pr.imaging_facility_share
-    counts = np.zeros((n, N_SERVICES))
-    spend = np.zeros((n, N_SERVICES))
+    counts = np.zeros((n * k_sets, N_SERVICES))
+    spend = np.zeros((n * k_sets, N_SERVICES))
     snf_days = cl.post_acute.snf_los_mean_days
     for code, cnt, price in (
         (S.PCP_VISIT, pcp, pr.pcp_visit_usd),
@@ -170,50 +186,81 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
         counts[:, code] = cnt
         spend[:, code] = cnt * price
 
-    wt = sample.weight
-    payer_idx = sample.payer
-    by_payer_spend = np.zeros((n_payers, N_SERVICES))
-    by_payer_count = np.zeros((n_payers, N_SERVICES))
-    np.add.at(by_payer_spend, payer_idx, spend * wt[:, None])
-    np.add.at(by_payer_count, payer_idx, counts * wt[:, None])
-    py = np.bincount(payer_idx, weights=wt * expo, minlength=n_payers)
+    wt = np.tile(sample.weight, k_sets)
+    # One bin per (setting, payer): np.bincount adds in row order, as np.add.at does.
+    block = np.repeat(np.arange(k_sets) * n_payers, n)
+    bins = block + np.tile(sample.payer, k_sets)
+    n_bins = k_sets * n_payers
+
+    def by_payer(x: np.ndarray) -> np.ndarray:  # (k_sets, n_payers)
+        return np.bincount(bins, weights=x, minlength=n_bins).reshape(k_sets, n_payers)
+
+    payer_rows = [None if bool((sample.payer == p).all()) else np.flatnonzero(sample.payer == p)
+                  for p in range(n_payers)]
+
+    def by_payer_service(x: np.ndarray) -> np.ndarray:  # (k_sets, n_payers, services)
+        # A sum over the rows of a C-ordered block adds them in row order, as np.add.at.
+        xw = (x * wt[:, None]).reshape(k_sets, n, N_SERVICES)
+        out = np.zeros((k_sets, n_payers, N_SERVICES))
+        for p, rows in enumerate(payer_rows):
+            if rows is None:
+                out[:, p] = xw.sum(axis=1)
+            elif len(rows):
+                out[:, p] = xw[:, rows].sum(axis=1)
+        return out
+
+    def total(x: np.ndarray) -> np.ndarray:  # (k_sets,) each setting's own pairwise sum
+        return x.reshape(k_sets, n).sum(axis=1)
+
+    by_payer_spend = by_payer_service(spend)
+    by_payer_count = by_payer_service(counts)
+    py = by_payer(wt * expo)
 
     util = np.where(dm, w0 * r.utility[:, 0] + w2 * r.utility[:, 1], r.utility[:, 0])
     deaths = h[H_DEATH] * expo
-    qalys = float(np.sum(wt * (util * expo - cl.utility.admission_qaly_loss * unplanned)))
-    death_total = float(np.sum(wt * deaths))
+    qalys = total(wt * (util * expo - cl.utility.admission_qaly_loss * unplanned))
+    death_total = total(wt * deaths)
     # The one rule for the value of a death (docs/economics.md), deaths at mid-year.
-    death_qalys = float(np.sum(wt * deaths * qalys_lost_per_death(
-        sample.age + 0.5, sc.population.female_share, util, sc.economics.discount_rate)))
+    death_qalys = total(wt * deaths * qalys_lost_per_death(
+        age + 0.5, sc.population.female_share, util, sc.economics.discount_rate))
 
-    raw = raw_risk_score(sample, sample.age, sample.morb, sc.risk_score,  # type: ignore[arg-type]
-                         np.full(n, float(levers[3])))
-    risk = raw / sample.risk_norm
-    risk_by_payer = np.bincount(payer_idx, weights=wt * risk, minlength=n_payers) / np.maximum(
-        np.bincount(payer_idx, weights=wt, minlength=n_payers), 1e-12)
+    # The coded risk score of each setting on the sample itself (its matrix product is
+    # left exactly as for one setting).
+    risk = np.concatenate([
+        raw_risk_score(sample, sample.age, sample.morb, sc.risk_score,  # type: ignore[arg-type]
+                       np.full(n, float(x[3]))) / sample.risk_norm for x in levers_list])
+    members = np.bincount(sample.payer, weights=sample.weight, minlength=n_payers)
+    risk_by_payer = by_payer(wt * risk) / np.maximum(members, 1e-12)[None, :]
 
-    total_w = float(wt.sum())
-    sum_py = float(np.sum(wt * expo))
-    measures = {
-        "readmission_rate_30d": float(np.sum(wt * readm) / max(np.sum(wt * discharges), 1e-12)),
-        "diabetes_controlled_share": float(np.sum(wt * dm * (1 - p_unc))
-                                           / max(np.sum(wt * dm), 1e-12)) if dm.any() else 1.0,
-        "annual_visit_share": float(np.sum(wt * (1 - np.exp(-pcp))) / total_w),
-        "ed_visits_per_1000": 1000.0 * float(np.sum(wt * (ed_tr + ed_adm))) / sum_py,
-        "acsc_admissions_per_1000": 1000.0 * float(np.sum(wt * acsc)) / sum_py,
-    }
+    total_w = float(sample.weight.sum())
+    sum_py = total(wt * expo)
+    readm_share = total(wt * readm) / np.maximum(total(wt * discharges), 1e-12)
+    dm_w = total(wt * dm)
+    controlled = total(wt * dm * (1 - p_unc)) / np.maximum(dm_w, 1e-12)
+    visit_share = total(wt * (1 - np.exp(-pcp))) / total_w
+    ed_rate = 1000.0 * total(wt * (ed_tr + ed_adm)) / sum_py
+    acsc_rate = 1000.0 * total(wt * acsc) / sum_py
+    any_dm = bool(sample.conditions[:, 0].any())
     joint = elective * cl.electives.joint_replacement_share
-    episodes = np.bincount(payer_idx, weights=wt * joint, minlength=n_payers)
+    episodes = by_payer(wt * joint)
     # Episode: the stay, its professional fee and what follows discharge within 90 days.
     per_ep = (pr.elective_admission_usd + pr.elective_professional_usd
               + r.p_snf * snf_days * pr.snf_per_day_usd
               + (1 - r.p_snf) * r.p_home_health * pr.home_health_period_usd
               + q * (pr.admission_mean_usd + pr.inpatient_professional_usd) * 3.0)
-    ep_spend = np.bincount(payer_idx, weights=wt * joint * per_ep, minlength=n_payers)
-    return ExpectedPanel(
-        levers=tuple(float(x) for x in levers), person_years=py, spend=by_payer_spend,
-        count=by_payer_count,
-        lab_at_pcp_share=float(np.sum(wt * pcp) / max(np.sum(wt * visits), 1e-12)),
-        risk=risk_by_payer, measures=measures, qalys=qalys, deaths=death_total,
-        episodes=episodes, episode_spend=ep_spend / np.maximum(episodes, 1e-12),
-        death_qalys=death_qalys)
+    ep_spend = by_payer(wt * joint * per_ep)
+    lab_share = total(wt * pcp) / np.maximum(total(wt * visits), 1e-12)
+    return [ExpectedPanel(
+        levers=tuple(float(x) for x in levers), person_years=py[k], spend=by_payer_spend[k],
+        count=by_payer_count[k], lab_at_pcp_share=float(lab_share[k]),
+        risk=risk_by_payer[k],
+        measures={
+            "readmission_rate_30d": float(readm_share[k]),
+            "diabetes_controlled_share": float(controlled[k]) if any_dm else 1.0,
+            "annual_visit_share": float(visit_share[k]),
+            "ed_visits_per_1000": float(ed_rate[k]),
+            "acsc_admissions_per_1000": float(acsc_rate[k]),
+        },
+        qalys=float(qalys[k]), deaths=float(death_total[k]),
+        episodes=episodes[k], episode_spend=ep_spend[k] / np.maximum(episodes[k], 1e-12),
+        death_qalys=float(death_qalys[k])) for k, levers in enumerate(levers_list)]

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
+from sim.behaviour.expected import (
+    LEVER_NAMES,
+    ExpectedPanel,
+    PanelSample,
+    expected_panel,
+    expected_panels,
+)
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Levers, Prices, Scenario
 from sim.services import BILLED_BY, Service, reference_price_ratio
@@ -106,6 +112,7 @@ class ProviderProblem:
             if scope is not None:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
+        self._price_keys: dict = {}
         #: Share of organisation-level incentives the provider can act on (learning curve)
         #: and, per contract label, the share of its payoff given back through the next
         #: agreement's rebased benchmark (the ratchet); set by the caller
@@ -121,15 +128,40 @@ class ProviderProblem:
         return next(p.behavior.spend_cv for p in sc.providers if p.name == name)
 
     # ------------------------------------------------------------------ expectations
+    def _key(self, levers: tuple[float, ...], prices: Prices | None) -> tuple:
+        if prices is None:
+            pkey = None
+        else:
+            pkey = self._price_keys.get(id(prices))
+            if pkey is None or pkey[0] is not prices:
+                pkey = (prices, tuple(prices.model_dump().values()))
+                self._price_keys[id(prices)] = pkey
+            pkey = pkey[1]
+        return (tuple(round(x, 9) for x in levers), pkey)
+
     def panel(self, levers: tuple[float, ...], prices: Prices | None = None) -> ExpectedPanel:
-        key = (tuple(round(x, 9) for x in levers),
-               None if prices is None else tuple(prices.model_dump().values()))
-        if key not in self._cache:
-            exp = expected_panel(self.sc, self.sample, tuple(levers), prices, self.n_payers)
-            exp.spend *= self.anchor[:, None]
-            exp.count *= self.anchor[:, None]
-            self._cache[key] = exp
-        return self._cache[key]
+        key = self._key(levers, prices)
+        exp = self._cache.get(key)
+        if exp is None:
+            exp = self.panels([levers], prices)[0]
+        return exp
+
+    def panels(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None
+               ) -> list[ExpectedPanel]:
+        """The expected panels of several lever settings, those not cached yet computed in
+        one vectorised pass (bit-identical to one at a time)."""
+        keys = [self._key(lv, prices) for lv in levers_list]
+        todo: dict[tuple, tuple[float, ...]] = {}
+        for key, lv in zip(keys, levers_list, strict=True):
+            if key not in self._cache and key not in todo:
+                todo[key] = tuple(lv)
+        if todo:
+            for key, exp in zip(todo, expected_panels(self.sc, self.sample, list(todo.values()),
+                                                      prices, self.n_payers), strict=True):
+                exp.spend *= self.anchor[:, None]
+                exp.count *= self.anchor[:, None]
+                self._cache[key] = exp
+        return [self._cache[k] for k in keys]
 
     def _shares(self, exp: ExpectedPanel) -> tuple[np.ndarray, np.ndarray]:
         """Per service: share billed by the provider itself and by the specialists."""
@@ -274,7 +306,11 @@ class ProviderProblem:
     def solve(self, start: tuple[float, ...]) -> tuple[float, ...]:
         """The levers that maximise the objective: the best of ``start`` and a coarse grid
         (the objective need not be concave: a minimum savings rate is a cliff), refined
-        by L-BFGS-B."""
+        by L-BFGS-B, rounded to the grid ``LEVER_GRID`` (docs/behaviour.md)."""
+        return round_levers(self.solve_exact(start))
+
+    def solve_exact(self, start: tuple[float, ...]) -> tuple[float, ...]:
+        """The optimiser's own answer, before rounding."""
         grid = [start] + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
                           for p in (0.1, 0.5) for t in (0.1, 0.5)]
         best = max(grid, key=lambda lv: self.utility(tuple(lv)))
@@ -297,3 +333,15 @@ class ProviderProblem:
         g = self._grad(face, levers)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
+
+
+# ---------------------------------------------------------------------- the optimiser
+#: Grid the chosen optimum is rounded to: floating-point differences between machines
+#: (BLAS kernels, libm) far below it then cannot change the levers a run uses.
+LEVER_GRID = 1e-4
+
+
+def round_levers(x: tuple[float, ...], grid: float = LEVER_GRID) -> tuple[float, ...]:
+    """``x`` rounded to multiples of ``grid``, kept inside ``BOUNDS``."""
+    return tuple(min(max(round(round(v / grid) * grid, 10), lo), hi)
+                 for v, (lo, hi) in zip(x, BOUNDS, strict=True))

@@ -93,7 +93,7 @@ def export_claims(
     parquet: bool = False,
 ) -> list[Path]:
     """Write the kept claims of the results directory ``path`` to ``out`` in the layout
-    ``fmt`` (``cclf``): ``out/<scenario>/rep_<k>/CCLF{1,4,5,6,8}.csv`` (``.parquet`` with
+    ``fmt`` (``cclf``): ``out/<scenario>/rep_<k>/CCLF{1-6,8}.csv`` (``.parquet`` with
     ``parquet``); ``replications`` and ``scenario`` choose (default: every kept one).
     Returns the files written. Raises :class:`ClaimsExportError` (nothing kept, a
     replication or scenario not kept, ``out`` not empty, a file damaged)."""

@@ -3,22 +3,25 @@
 CMS sends ACOs their assigned beneficiaries' Medicare claims as CCLF files (Medicare Shared
 Savings Program, *Claim and Claim Line Feed File Data Elements Resource*, v2, April 2021;
 ACO-OS *CCLF Information Packet* v28, 2019). This module maps the ledger's claims (one row
-per claim: patient, provider, internal service code, plan year, day, amount) onto five of
-them, with the real field names; every field, how it is filled and how it differs from the
-real file is in ``docs/claims.md``:
+per claim: patient, provider, internal service code, plan year, day, amount, and the codes
+:mod:`sim.coding.codes` put on them) onto seven of them, with the real field names; every
+field, how it is filled and how it differs from the real file is in ``docs/claims.md``:
 
 * ``CCLF1`` Part A claims header: the institutional claims (hospital inpatient, SNF, home
-  health, hospital outpatient); inpatient claims carry the stay's dates, discharge status,
-  admission type and an MS-DRG of the stay's family and severity (:mod:`sim.stay_groups`);
-* ``CCLF4`` Part A diagnosis: one row per inpatient claim, the diagnosis code empty (the
-  model codes no ICD-10-CM yet) and the stay's family beside it;
-* ``CCLF5`` Part B physician: the professional claims, one line each, with place of service
-  and type of service;
+  health, hospital outpatient) with their principal diagnosis; inpatient claims carry the
+  stay's dates, discharge status, admission type and its coded MS-DRG;
+* ``CCLF2`` Part A revenue centre: one line per institutional claim (revenue centre,
+  HCPCS of outpatient lines, the claim's amount);
+* ``CCLF3`` Part A procedures: the ICD-10-PCS code of each surgical stay;
+* ``CCLF4`` Part A diagnosis: one row per ICD-10-CM code of each institutional claim;
+* ``CCLF5`` Part B physician: the professional claims, one line each, with HCPCS/CPT,
+  place of service, type of service and up to eight diagnoses;
 * ``CCLF6`` Part B DME: the model's "other" claims (DME, hospice and other spending, priced
-  as one service);
+  as one service), with a DME HCPCS code;
 * ``CCLF8`` beneficiary demographics: one row per beneficiary who was a member in a plan
   year.
 
+Claims saved before coding existed (no code columns) export with those fields empty.
 Every ledger claim is in exactly one of CCLF1, CCLF5 and CCLF6, with its amount unrounded,
 so their row counts and payment sums equal the ledger's. Identifiers are synthetic, made
 from the model's indices only (never from anything that identifies a person), and they
@@ -75,8 +78,14 @@ TYPE_OF_SERVICE: dict[Service, str] = {
     S.ED_PROFESSIONAL: "1", S.INPATIENT_PROFESSIONAL: "1", S.ELECTIVE_PROFESSIONAL: "2",
 }
 
+#: the code columns of kept claims (``sim.coding.codes.CODE_COLUMNS``; named here so the
+#: reading side does not import the coder)
+CODE_COLUMNS = ("hcpcs", "pos", "revenue_center", "dx", "drg", "procedure")
+
 #: days a home health claim covers (a 30-day period since PDGM, 2020)
 HOME_HEALTH_DAYS = 30
+#: claim-level diagnosis fields of a Part B claim line in CCLF5 (CLM_DGNS_1_CD ...)
+N_PART_B_DGNS = 8
 
 CCLF1_COLUMNS = [
     "CUR_CLM_UNIQ_ID", "PRVDR_OSCAR_NUM", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD",
@@ -88,6 +97,20 @@ CCLF1_COLUMNS = [
     "BENE_EQTBL_BIC_HICN_NUM", "CLM_ADMSN_TYPE_CD", "CLM_ADMSN_SRC_TYPE_CD",
     "CLM_BILL_FREQ_CD", "CLM_QUERY_CD", "DGNS_PRCDR_ICD_IND",
     "VBCSIM_SERVICE", "VBCSIM_PROVIDER", "VBCSIM_STAY_GROUP", "VBCSIM_WITH_MCC",
+    "VBCSIM_STAY_REASON",
+]
+CCLF2_COLUMNS = [
+    "CUR_CLM_UNIQ_ID", "CLM_LINE_NUM", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD",
+    "CLM_LINE_FROM_DT", "CLM_LINE_THRU_DT", "CLM_LINE_PROD_REV_CTR_CD",
+    "CLM_LINE_INSTNL_REV_CTR_DT", "CLM_LINE_HCPCS_CD", "BENE_EQTBL_BIC_HICN_NUM",
+    "PRVDR_OSCAR_NUM", "CLM_FROM_DT", "CLM_THRU_DT", "CLM_LINE_SRVC_UNIT_QTY",
+    "CLM_LINE_CVRD_PD_AMT", "HCPCS_1_MDFR_CD", "HCPCS_2_MDFR_CD", "HCPCS_3_MDFR_CD",
+    "HCPCS_4_MDFR_CD", "HCPCS_5_MDFR_CD", "CLM_REV_APC_HIPPS_CD", "VBCSIM_SERVICE",
+]
+CCLF3_COLUMNS = [
+    "CUR_CLM_UNIQ_ID", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD", "CLM_VAL_SQNC_NUM",
+    "CLM_PRCDR_CD", "CLM_PRCDR_PRFRM_DT", "BENE_EQTBL_BIC_HICN_NUM", "PRVDR_OSCAR_NUM",
+    "CLM_FROM_DT", "CLM_THRU_DT", "DGNS_PRCDR_ICD_IND",
 ]
 CCLF4_COLUMNS = [
     "CUR_CLM_UNIQ_ID", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD", "CLM_PROD_TYPE_CD",
@@ -102,7 +125,8 @@ CCLF5_COLUMNS = [
     "CLM_LINE_DGNS_CD", "CLM_RNDRG_PRVDR_TAX_NUM", "RNDRG_PRVDR_NPI_NUM",
     "CLM_CARR_PMT_DNL_CD", "CLM_PRCSG_IND_CD", "CLM_ADJSMT_TYPE_CD", "CLM_EFCTV_DT",
     "CLM_IDR_LD_DT", "CLM_CNTL_NUM", "BENE_EQTBL_BIC_HICN_NUM", "CLM_LINE_ALOWD_CHRG_AMT",
-    "CLM_LINE_SRVC_UNIT_QTY", "VBCSIM_SERVICE", "VBCSIM_PROVIDER",
+    "CLM_LINE_SRVC_UNIT_QTY", *(f"CLM_DGNS_{k}_CD" for k in range(1, N_PART_B_DGNS + 1)),
+    "DGNS_PRCDR_ICD_IND", "VBCSIM_SERVICE", "VBCSIM_PROVIDER",
 ]
 CCLF6_COLUMNS = [
     "CUR_CLM_UNIQ_ID", "CLM_LINE_NUM", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD",
@@ -120,11 +144,13 @@ CCLF8_COLUMNS = [
     "BENE_1ST_NAME", "BENE_MIDL_NAME", "BENE_LAST_NAME", "BENE_ORGNL_ENTLMT_RSN_CD",
     "BENE_ENTLMT_BUYIN_IND", "BENE_PART_A_ENRLMT_BGN_DT", "BENE_PART_B_ENRLMT_BGN_DT",
 ]
-COLUMNS = {"CCLF1": CCLF1_COLUMNS, "CCLF4": CCLF4_COLUMNS, "CCLF5": CCLF5_COLUMNS,
-           "CCLF6": CCLF6_COLUMNS, "CCLF8": CCLF8_COLUMNS}
+COLUMNS = {"CCLF1": CCLF1_COLUMNS, "CCLF2": CCLF2_COLUMNS, "CCLF3": CCLF3_COLUMNS,
+           "CCLF4": CCLF4_COLUMNS, "CCLF5": CCLF5_COLUMNS, "CCLF6": CCLF6_COLUMNS,
+           "CCLF8": CCLF8_COLUMNS}
 #: the amount columns (USD, unrounded float64) and the date columns (datetime64) per file
 AMOUNT_COLUMNS = {"CLM_PMT_AMT", "CLM_LINE_CVRD_PD_AMT", "CLM_LINE_ALOWD_CHRG_AMT"}
 DATE_COLUMNS = {"CLM_FROM_DT", "CLM_THRU_DT", "CLM_LINE_FROM_DT", "CLM_LINE_THRU_DT",
+                "CLM_LINE_INSTNL_REV_CTR_DT", "CLM_PRCDR_PRFRM_DT",
                 "CLM_EFCTV_DT", "BENE_DOB", "BENE_DEATH_DT", "BENE_RNG_BGN_DT",
                 "BENE_RNG_END_DT", "BENE_PART_A_ENRLMT_BGN_DT", "BENE_PART_B_ENRLMT_BGN_DT",
                 "CLM_IDR_LD_DT"}
@@ -193,6 +219,9 @@ def cclf_tables(claims: pd.DataFrame, stays: pd.DataFrame, beneficiaries: pd.Dat
         "VBCSIM_SERVICE": _service_names(service),
         "VBCSIM_PROVIDER": c["provider"].map(names).fillna("").to_numpy(object),
     })
+    for col in CODE_COLUMNS:  # the codes of sim.coding.codes (empty for older saved claims)
+        base[col] = (c[col].fillna("").astype(str).to_numpy(object) if col in c
+                     else _blank(n))
     base["CLM_FROM_DT"] = _dates(start, base["day"])
     base["CLM_THRU_DT"] = base["CLM_FROM_DT"]
     file_of = base["CLM_TYPE_CD"].map(FILE_OF_TYPE)
@@ -239,8 +268,11 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
     bill = a["CLM_TYPE_CD"].map(BILL_TYPE)
     out["CLM_BILL_FAC_TYPE_CD"] = bill.str[0]
     out["CLM_BILL_CLSFCTN_CD"] = bill.str[1]
-    for col in ("PRNCPL_DGNS_CD", "ADMTG_DGNS_CD", "CLM_MDCR_NPMT_RSN_CD"):
-        out[col] = _blank(n)
+    principal = a["dx"].str.split(" ").str[0].fillna("").to_numpy(object)
+    out["PRNCPL_DGNS_CD"] = principal
+    # the admitting diagnosis of a stay: its principal (the model has no separate one)
+    out["ADMTG_DGNS_CD"] = np.where(inpatient, principal, "")
+    out["CLM_MDCR_NPMT_RSN_CD"] = _blank(n)
     out["CLM_PMT_AMT"] = a["amount"]
     for col in ("CLM_NCH_PRMRY_PYR_CD", "PRVDR_FAC_FIPS_ST_CD", "BENE_PTNT_STUS_CD",
                 "DGNS_DRG_CD", "CLM_OP_SRVC_TYPE_CD", "FAC_PRVDR_NPI_NUM",
@@ -259,6 +291,7 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
     out["VBCSIM_PROVIDER"] = a["VBCSIM_PROVIDER"]
     out["VBCSIM_STAY_GROUP"] = _blank(n)
     out["VBCSIM_WITH_MCC"] = pd.array([pd.NA] * n, dtype="boolean")
+    out["VBCSIM_STAY_REASON"] = _blank(n)
     # inpatient: the stay's dates, discharge status, admission type and MS-DRG
     idx = np.flatnonzero(inpatient)
     if len(idx):
@@ -267,7 +300,10 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
         out.loc[idx[found], "CLM_FROM_DT"] = _dates(start, admit[found]).to_numpy()
         group = stay["group"].fillna(-1).to_numpy(np.int64)
         mcc = stay["mcc"].fillna(False).to_numpy(bool)
-        out.loc[idx, "DGNS_DRG_CD"] = drg_code(group, mcc)
+        coded = a.loc[inpatient, "drg"].to_numpy(object)
+        out.loc[idx, "DGNS_DRG_CD"] = np.where(coded != "", coded, drg_code(group, mcc))
+        if "code_reason" in stay:
+            out.loc[idx, "VBCSIM_STAY_REASON"] = stay["code_reason"].fillna("").to_numpy(object)
         fam = np.array([StayGroup(g).name.lower() if g >= 0 else "" for g in group],
                        dtype=object)
         out.loc[idx, "VBCSIM_STAY_GROUP"] = fam
@@ -295,20 +331,75 @@ def _part_a(a: pd.DataFrame, stays: pd.DataFrame, start: pd.Timestamp
     out.loc[hh_claim, "CLM_THRU_DT"] = (out.loc[hh_claim, "CLM_FROM_DT"]
                                         + pd.Timedelta(days=HOME_HEALTH_DAYS - 1)).to_numpy()
     out["CLM_EFCTV_DT"] = out["CLM_THRU_DT"]
-    diag = out.loc[inpatient, ["CUR_CLM_UNIQ_ID", "BENE_MBI_ID", "BENE_HIC_NUM",
-                               "CLM_TYPE_CD"]].reset_index(drop=True)
+    return {"CCLF1": out[CCLF1_COLUMNS], "CCLF2": _revenue_lines(out, a),
+            "CCLF3": _procedures(out, a, inpatient), "CCLF4": _diagnoses(out, a, inpatient)}
+
+
+def _revenue_lines(out: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
+    """CCLF2: one revenue-centre line per institutional claim (its revenue centre, the
+    HCPCS of an outpatient line, the claim's amount)."""
+    n = len(out)
+    lines = pd.DataFrame({"CUR_CLM_UNIQ_ID": out["CUR_CLM_UNIQ_ID"], "CLM_LINE_NUM": "1",
+                          "BENE_MBI_ID": out["BENE_MBI_ID"], "BENE_HIC_NUM": _blank(n),
+                          "CLM_TYPE_CD": out["CLM_TYPE_CD"],
+                          "CLM_LINE_FROM_DT": out["CLM_FROM_DT"],
+                          "CLM_LINE_THRU_DT": out["CLM_THRU_DT"],
+                          "CLM_LINE_PROD_REV_CTR_CD": a["revenue_center"].to_numpy(object),
+                          "CLM_LINE_INSTNL_REV_CTR_DT": out["CLM_FROM_DT"],
+                          "CLM_LINE_HCPCS_CD": a["hcpcs"].to_numpy(object),
+                          "BENE_EQTBL_BIC_HICN_NUM": _blank(n),
+                          "PRVDR_OSCAR_NUM": out["PRVDR_OSCAR_NUM"],
+                          "CLM_FROM_DT": out["CLM_FROM_DT"], "CLM_THRU_DT": out["CLM_THRU_DT"],
+                          "CLM_LINE_SRVC_UNIT_QTY": 1.0,
+                          "CLM_LINE_CVRD_PD_AMT": out["CLM_PMT_AMT"]})
+    for k in range(1, 6):
+        lines[f"HCPCS_{k}_MDFR_CD"] = _blank(n)
+    lines["CLM_REV_APC_HIPPS_CD"] = _blank(n)
+    lines["VBCSIM_SERVICE"] = out["VBCSIM_SERVICE"]
+    return lines[CCLF2_COLUMNS]
+
+
+def _procedures(out: pd.DataFrame, a: pd.DataFrame, inpatient: np.ndarray) -> pd.DataFrame:
+    """CCLF3: the ICD-10-PCS procedure of each surgical stay, performed on the admission
+    day."""
+    has = inpatient & (a["procedure"].to_numpy(object) != "")
+    sub = out.loc[has].reset_index(drop=True)
+    m = len(sub)
+    proc = pd.DataFrame({"CUR_CLM_UNIQ_ID": sub["CUR_CLM_UNIQ_ID"],
+                         "BENE_MBI_ID": sub["BENE_MBI_ID"], "BENE_HIC_NUM": _blank(m),
+                         "CLM_TYPE_CD": sub["CLM_TYPE_CD"], "CLM_VAL_SQNC_NUM": "1",
+                         "CLM_PRCDR_CD": a.loc[has, "procedure"].to_numpy(object),
+                         "CLM_PRCDR_PRFRM_DT": sub["CLM_FROM_DT"],
+                         "BENE_EQTBL_BIC_HICN_NUM": _blank(m),
+                         "PRVDR_OSCAR_NUM": sub["PRVDR_OSCAR_NUM"],
+                         "CLM_FROM_DT": sub["CLM_FROM_DT"], "CLM_THRU_DT": sub["CLM_THRU_DT"],
+                         "DGNS_PRCDR_ICD_IND": "0"})
+    return proc[CCLF3_COLUMNS]
+
+
+def _diagnoses(out: pd.DataFrame, a: pd.DataFrame, inpatient: np.ndarray) -> pd.DataFrame:
+    """CCLF4: one row per diagnosis code of each institutional claim, in order (sequence 1
+    the principal); an acute inpatient claim without codes (claims saved before coding)
+    keeps one row with an empty code."""
+    codes = a["dx"].to_numpy(object)
+    keep = (codes != "") | inpatient
+    sub = out.loc[keep].reset_index(drop=True)
+    lists = pd.Series([c.split(" ") if c else [""] for c in codes[keep]])
+    counts = lists.str.len().to_numpy(np.int64)
+    rows = np.repeat(np.arange(len(sub)), counts)
+    seq = np.concatenate([np.arange(1, k + 1) for k in counts]) if len(counts) else \
+        np.zeros(0, np.int64)
+    diag = sub.iloc[rows][["CUR_CLM_UNIQ_ID", "BENE_MBI_ID", "BENE_HIC_NUM", "CLM_TYPE_CD",
+                           "PRVDR_OSCAR_NUM", "CLM_FROM_DT", "CLM_THRU_DT",
+                           "VBCSIM_STAY_GROUP"]].reset_index(drop=True)
     m = len(diag)
     diag["CLM_PROD_TYPE_CD"] = _blank(m)
-    diag["CLM_VAL_SQNC_NUM"] = "1"
-    diag["CLM_DGNS_CD"] = _blank(m)
+    diag["CLM_VAL_SQNC_NUM"] = seq.astype(str)
+    diag["CLM_DGNS_CD"] = np.concatenate(lists.to_numpy()) if m else _blank(0)
     diag["BENE_EQTBL_BIC_HICN_NUM"] = _blank(m)
-    sub = out.loc[inpatient].reset_index(drop=True)
-    for col in ("PRVDR_OSCAR_NUM", "CLM_FROM_DT", "CLM_THRU_DT"):
-        diag[col] = sub[col]
     diag["CLM_POA_IND"] = _blank(m)
     diag["DGNS_PRCDR_ICD_IND"] = "0"
-    diag["VBCSIM_STAY_GROUP"] = sub["VBCSIM_STAY_GROUP"]
-    return {"CCLF1": out[CCLF1_COLUMNS], "CCLF4": diag[CCLF4_COLUMNS]}
+    return diag[CCLF4_COLUMNS]
 
 
 def _snf_days(snf: pd.DataFrame, stays: pd.DataFrame) -> np.ndarray:
@@ -332,16 +423,22 @@ def _part_b(b: pd.DataFrame) -> pd.DataFrame:
     for col in ("RNDRG_PRVDR_TYPE_CD", "RNDRG_PRVDR_FIPS_ST_CD", "CLM_PRVDR_SPCLTY_CD"):
         out[col] = _blank(n)
     out["CLM_FED_TYPE_SRVC_CD"] = _lookup(TYPE_OF_SERVICE)[svc]
-    out["CLM_POS_CD"] = _lookup(PLACE_OF_SERVICE)[svc]
+    out["CLM_POS_CD"] = np.where(b["pos"] != "", b["pos"], _lookup(PLACE_OF_SERVICE)[svc])
     out["CLM_LINE_FROM_DT"] = b["CLM_FROM_DT"]
     out["CLM_LINE_THRU_DT"] = b["CLM_THRU_DT"]
-    out["CLM_LINE_HCPCS_CD"] = _blank(n)
+    out["CLM_LINE_HCPCS_CD"] = b["hcpcs"]
     out["CLM_LINE_CVRD_PD_AMT"] = b["amount"]
-    for col in ("CLM_LINE_PRMRY_PYR_CD", "CLM_LINE_DGNS_CD", "CLM_RNDRG_PRVDR_TAX_NUM"):
-        out[col] = _blank(n)
+    dx = [d.split(" ") if d else [] for d in b["dx"]]
+    out["CLM_LINE_PRMRY_PYR_CD"] = _blank(n)
+    out["CLM_LINE_DGNS_CD"] = np.array([d[0] if d else "" for d in dx], dtype=object)
+    out["CLM_RNDRG_PRVDR_TAX_NUM"] = _blank(n)
     out["RNDRG_PRVDR_NPI_NUM"] = b["PRVDR_OSCAR_NUM"]  # synthetic, not an NPI
     _part_b_status(out, b)
     out["CLM_LINE_SRVC_UNIT_QTY"] = 1.0
+    for k in range(1, N_PART_B_DGNS + 1):
+        out[f"CLM_DGNS_{k}_CD"] = np.array([d[k - 1] if len(d) >= k else "" for d in dx],
+                                           dtype=object)
+    out["DGNS_PRCDR_ICD_IND"] = "0"  # ICD-10
     out["VBCSIM_SERVICE"] = b["VBCSIM_SERVICE"]
     out["VBCSIM_PROVIDER"] = b["VBCSIM_PROVIDER"]
     return out[CCLF5_COLUMNS]
@@ -373,7 +470,7 @@ def _dme(d: pd.DataFrame) -> pd.DataFrame:
     out["CLM_POS_CD"] = "12"  # home
     out["CLM_LINE_FROM_DT"] = d["CLM_FROM_DT"]
     out["CLM_LINE_THRU_DT"] = d["CLM_THRU_DT"]
-    out["CLM_LINE_HCPCS_CD"] = _blank(n)
+    out["CLM_LINE_HCPCS_CD"] = d["hcpcs"]
     out["CLM_LINE_CVRD_PD_AMT"] = d["amount"]
     out["CLM_PRMRY_PYR_CD"] = _blank(n)
     out["PAYTO_PRVDR_NPI_NUM"] = d["PRVDR_OSCAR_NUM"]  # synthetic, not an NPI

@@ -71,6 +71,10 @@ class BaseSettler:
     #: rather than once the year's 30-day run-out is recorded (the year loop in
     #: :mod:`sim.replication` asks).
     needs_whole_run: ClassVar[bool] = False
+    #: Whether RADV-style audits (``revenue_cycle.radv``, :mod:`sim.coding.radv`) recover
+    #: from its holder the payment for unsupported coded scores: risk-adjusted capitation
+    #: of the Medicare Advantage kind. Its statements then carry ``gross_capitation_usd``.
+    radv_audited: ClassVar[bool] = False
 
     def __init__(self, config: Any, label: str) -> None:
         self.config = config

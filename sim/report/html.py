@@ -397,6 +397,14 @@ def render_page(
         body.append(plans_html)
     body.append("<section id=\"table\"><h2>Side by side</h2>" + render_table(rows, inputs)
                 + "</section>")
+    from sim.report.revenue_cycle import render_revenue_cycle  # issue 13: coding, denials
+
+    cycle = render_revenue_cycle(inputs)
+    if cycle:
+        body.append(cycle)
+        body[0] = body[0].replace("<a href=\"#table\">Side by side</a>",
+                                  "<a href=\"#table\">Side by side</a>"
+                                  "<a href=\"#revenue-cycle\">Revenue cycle</a>")
     for key, heading in present:
         figs = [c for c in charts if c.section == key]
         parts = [f"<section id=\"{key}\"><h2>{_e(heading)}</h2>"]

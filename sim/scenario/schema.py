@@ -40,6 +40,7 @@ from sim.scenario.payment import (
     check_history_years,
     check_payment_refs,
 )
+from sim.scenario.revenue_cycle import RevenueCycle
 
 PUF = "CMS MSSP ACO PUF PY2024 (N_AB-weighted mean)"
 CCW = "CMS Chronic Conditions Data Warehouse, Medicare FFS 65+, 2018"
@@ -797,6 +798,9 @@ class Scenario(StrictModel):
     attribution: Attribution = Field(default_factory=Attribution,
                                      description="Assignment of beneficiaries to ACOs (CMS "
                                      "plurality rule), leakage, churn, Medicare Advantage.")
+    revenue_cycle: RevenueCycle = Field(
+        default_factory=RevenueCycle, description="Claim denials, rework and RADV-style "
+        "audits (off by default; sim.scenario.revenue_cycle).")
 
     @model_validator(mode="after")
     def _check_providers(self) -> Scenario:

@@ -33,12 +33,16 @@ class CashBook:
     first_calendar_year: int = 2025
 
     def pay(self, year: int, source: str, target: str, amount: float, kind: str,
-            contract: str) -> None:
+            contract: str, *, delay_days: float = 0.0, at: float | None = None) -> None:
         """Record ``amount`` USD from ``source`` to ``target`` (negative: the other way),
-        paid when the timing rules say for a flow of ``kind`` of plan year ``year``."""
+        paid when the timing rules say for a flow of ``kind`` of plan year ``year``, plus
+        ``delay_days`` (claims paid after rework), or at time ``at`` (years from the start
+        of plan year 0) when given (RADV recoveries)."""
         if amount != 0.0:
             t = paid_time(year, kind, float(amount), self.timing, self.capitation_kinds,
-                          self.settlement_kinds)
+                          self.settlement_kinds) if at is None else float(at)
+            if delay_days:
+                t += delay_days / 365.0
             self.rows.append((year, source, target, float(amount), kind, contract, t))
 
     def timed(self) -> pd.DataFrame:

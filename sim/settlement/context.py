@@ -15,12 +15,15 @@ beneficiaries' spending includes what outside providers billed for them (leakage
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from sim.attribution import NOT_ASSIGNED, assigned_in
+from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
 from sim.ledger import Ledger
@@ -30,6 +33,17 @@ from sim.quality_measures import MEASURES, measure_counts, measure_values, readm
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Prices, Scenario
 from sim.services import reference_price_ratio
+
+#: Per-year tables shared by every context of the same ledger (section "Shared per-year
+#: tables" of :class:`SettlementContext`): closed year's claims block (its ``amount``
+#: column, by id, with a weak reference that proves the id still names it) -> {key: value}.
+_SHARED: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _digest(a: np.ndarray) -> bytes:
+    a = np.ascontiguousarray(a)
+    return hashlib.blake2b(str((a.dtype.str, a.shape)).encode() + a.tobytes(),
+                           digest_size=16).digest()
 
 
 @dataclass
@@ -44,17 +58,66 @@ class SettlementContext:
     provider_kinds: list[str]
     payer_names: list[str]
     _cache: dict = field(default_factory=dict, repr=False)
+    #: the replication's seed sequence: draws claim denials (``revenue_cycle.denials``);
+    #: None (e.g. the behaviour model's context): every claim is paid as submitted
+    seed_seq: np.random.SeedSequence | None = field(default=None, repr=False)
+
+    # Shared per-year tables. A context is built once per settled year and per behaviour
+    # decision, and each looks at several closed years (benchmark years, last year's
+    # spending): the claims with payer, attribution and payer prices, the CMS assignment,
+    # spending per patient and truncated spending of a *closed* year depend only on that
+    # year's frozen claims block, the patients' payers and providers and the scenario, so
+    # they are computed once per ledger and shared (the same arrays: results unchanged).
+    @cached_property
+    def _token(self) -> tuple:
+        """What the shared tables depend on besides the year's claims block."""
+        return (id(self.scenario), tuple(self.provider_names), tuple(self.provider_kinds),
+                tuple(self.payer_names), _digest(self.patient_payer),
+                _digest(self.patient_provider), self._denial_key)
+
+    @property
+    def _denial_key(self) -> tuple | None:
+        """Which claim denials this context applies (None: every claim paid as submitted);
+        tables built from paid claims are shared only between contexts that agree."""
+        if not self.scenario.revenue_cycle.denials.enabled or self.seed_seq is None:
+            return None
+        return (self.seed_seq.entropy, tuple(self.seed_seq.spawn_key))
+
+    def _shared(self, year: int) -> dict | None:
+        """The shared tables of closed year ``year`` (None: the year is not closed)."""
+        if year not in self.ledger.years:
+            return None
+        amount = self.ledger.claims_in(year)["amount"]
+        entry = _SHARED.get(id(amount))
+        if entry is None or entry[0]() is not amount:
+            key = id(amount)
+            entry = (weakref.ref(amount, lambda _r, key=key: _SHARED.pop(key, None)), {})
+            _SHARED[key] = entry
+        return entry[1].setdefault(self._token, {})
+
+    def _year_memo(self, year: int, key: tuple, compute):  # noqa: ANN001 - any value
+        """``compute()`` once per context, and once per ledger for a closed year."""
+        if key not in self._cache:
+            shared = self._shared(year)
+            if shared is None:
+                self._cache[key] = compute()
+            else:
+                if key not in shared:
+                    shared[key] = compute()
+                self._cache[key] = shared[key]
+        return self._cache[key]
 
     @classmethod
     def of(cls, sc: Scenario, ledger: Ledger, population: Population,
-           providers: ProviderTable) -> SettlementContext:
+           providers: ProviderTable, seed_seq: np.random.SeedSequence | None = None
+           ) -> SettlementContext:
         """The context of ``ledger`` (the years closed so far) for ``population`` and
-        ``providers``."""
+        ``providers`` (``seed_seq``: the replication's, which draws claim denials)."""
         return cls(scenario=sc, ledger=ledger, patient_payer=population.payer,
                    patient_provider=population.provider,
                    provider_names=list(providers.names),
                    provider_kinds=list(providers.kinds),
-                   payer_names=[p.name for p in sc.payers])
+                   payer_names=[p.name for p in sc.payers], seed_seq=seed_seq)
 
     # ------------------------------------------------------------------ lookups
     def provider_index(self, name: str) -> int:
@@ -111,13 +174,28 @@ class SettlementContext:
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
         ``payer``, ``attributed`` (the provider the patient counts for in the year:
-        :meth:`assigned`) and ``paid`` (amount x price factor)."""
+        :meth:`assigned`) and ``paid`` (amount x price factor). With claim denials on
+        (``revenue_cycle.denials``, :mod:`sim.coding.denials`) also ``denial`` (each claim's
+        outcome) and ``billed`` (amount x price factor); ``paid`` is then 0 for claims
+        written off, which the payer never pays."""
         key = ("claims", year)
         if key not in self._cache:
             out = self.ledger.claims_in(year)
-            out["payer"] = self.patient_payer[out["patient"]]
-            out["attributed"] = self.assigned(year)[out["patient"]]
-            out["paid"] = out["amount"] * self.price_factor[out["payer"]]
+
+            def compute() -> dict[str, np.ndarray]:
+                # Derived columns only: the shared tables must not hold the ledger's own
+                # arrays (the year's block is what frees them, see _shared).
+                payer = self.patient_payer[out["patient"]]
+                return {"payer": payer,
+                        "attributed": self.assigned(year)[out["patient"]],
+                        "paid": out["amount"] * self.price_factor[payer]}
+
+            out.update(self._year_memo(year, ("claims_derived", year), compute))
+            denials = self.scenario.revenue_cycle.denials
+            if denials.enabled and self.seed_seq is not None:
+                out["denial"] = draw_outcomes(self.seed_seq, year, out["service"], denials)
+                out["billed"] = out["paid"]
+                out["paid"] = np.where(out["denial"] == WRITTEN_OFF, 0.0, out["billed"])
             self._cache[key] = out
         return self._cache[key]
 
@@ -149,7 +227,7 @@ class SettlementContext:
                            self.patient_provider)
             return np.where(cms >= 0, cms, out)
 
-        return self.memo(("assigned", year), compute)
+        return self._year_memo(year, ("assigned", year), compute)
 
     @cached_property
     def aco_groups(self) -> list[int]:
@@ -170,29 +248,27 @@ class SettlementContext:
 
     def spend_per_patient(self, year: int, paid: bool = True) -> np.ndarray:
         """Spending per patient in ``year`` (payer prices when ``paid``)."""
-        key = ("spend", year, paid)
-        if key not in self._cache:
+        def compute() -> np.ndarray:
             c = self.claims(year)
             w = c["paid"] if paid else c["amount"]
-            self._cache[key] = np.bincount(c["patient"], weights=w,
-                                           minlength=len(self.patient_payer))
-        return self._cache[key]
+            return np.bincount(c["patient"], weights=w, minlength=len(self.patient_payer))
+
+        return self._year_memo(year, ("spend", year, paid), compute)
 
     def truncated_spend(self, year: int, payer: int, pct: float = 99.0
                         ) -> tuple[np.ndarray, float]:
         """Per-patient spending truncated at the ``pct`` percentile of annualised spending
         among all the payer's members (the "national" population of the simulation), and
         the threshold. MSSP truncates each beneficiary's annualised expenditure so."""
-        key = ("truncated", year, payer, pct)
-        if key in self._cache:
-            return self._cache[key]
-        spend = self.spend_per_patient(year)
-        py = self.person_years(year)
-        members = self.members(year, payer)
-        annual = np.where(py > 0, spend / np.maximum(py, 1e-12), 0.0)
-        threshold = float(np.percentile(annual[members], pct)) if members.any() else 0.0
-        self._cache[key] = (np.minimum(annual, threshold) * py, threshold)
-        return self._cache[key]
+        def compute() -> tuple[np.ndarray, float]:
+            spend = self.spend_per_patient(year)
+            py = self.person_years(year)
+            members = self.members(year, payer)
+            annual = np.where(py > 0, spend / np.maximum(py, 1e-12), 0.0)
+            threshold = float(np.percentile(annual[members], pct)) if members.any() else 0.0
+            return np.minimum(annual, threshold) * py, threshold
+
+        return self._year_memo(year, ("truncated", year, payer, pct), compute)
 
     # ------------------------------------------------------------------ quality
     def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
@@ -256,11 +332,20 @@ class SettlementContext:
         mat = np.zeros((n_pay, n_prov))
         np.add.at(mat, (c["payer"][ffs], c["provider"][ffs]), c["paid"][ffs])
         self._cache[("ffs", year)] = mat
+        if "denial" in c:  # the part of it paid late, after rework
+            late = ffs & (c["denial"] == REWORKED)
+            rw = np.zeros((n_pay, n_prov))
+            np.add.at(rw, (c["payer"][late], c["provider"][late]), c["paid"][late])
+            self._cache[("ffs_reworked", year)] = rw
         self._cache[("covered", year)] = (covered, payer_of_record)
 
     def ffs_paid(self, year: int) -> np.ndarray:
         """USD paid fee-for-service in ``year``, as a (payer, provider) matrix."""
         return self._cache[("ffs", year)]
+
+    def ffs_reworked(self, year: int) -> np.ndarray | None:
+        """The part of :meth:`ffs_paid` paid after rework (None: denials off)."""
+        return self._cache.get(("ffs_reworked", year))
 
     def covered(self, year: int) -> tuple[np.ndarray, np.ndarray]:
         """Mask of covered claims and the provider paying each (-1: not covered)."""

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from sim.catalogue import metric_names
+from sim.coding.denials import REWORKED
 from sim.contracts.registry import CAPITATION_KINDS, SETTLEMENT_KINDS
 from sim.contracts.resolve import settler_for
 from sim.contracts.statement import Statement, statements_frame
@@ -51,6 +52,11 @@ from sim.providers import ProviderTable, is_outside
 from sim.scenario.schema import Levers, Scenario
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
+from sim.settlement.revenue_cycle import (
+    REVENUE_CYCLE_METRICS,
+    RevenueCycleYear,
+    revenue_cycle_year,
+)
 
 #: Metrics per provider, payer and population added to the results table (sim.catalogue).
 PROVIDER_METRICS = metric_names("provider_economics")
@@ -92,8 +98,12 @@ class SettlementRun:
     the statements and the result rows of the years settled so far."""
 
     def __init__(self, sc: Scenario, ledger: Ledger, population: Population,
-                 providers: ProviderTable) -> None:
+                 providers: ProviderTable,
+                 seed_seq: np.random.SeedSequence | None = None) -> None:
         self.sc = sc
+        # the replication's streams: claim denials and RADV audits (sim.coding); None: a
+        # stream of the scenario's seed when the revenue cycle is on
+        self.seed_seq = seed_seq if seed_seq is not None else np.random.SeedSequence(sc.seed)
         self.ledger = ledger
         self.population = population
         self.providers = providers
@@ -115,7 +125,8 @@ class SettlementRun:
     def settle_year(self, year: int, levers: dict[str, Levers]) -> None:
         """Settle plan year ``year`` (``levers``: the providers' levers in that year) from
         the ledger as it stands (the year and what follows it within the run-out)."""
-        ctx = SettlementContext.of(self.sc, self.ledger, self.population, self.providers)
+        ctx = SettlementContext.of(self.sc, self.ledger, self.population, self.providers,
+                                   seed_seq=self.seed_seq)
         book = self.book
         settlers = [settler_for(cfg, label) for label, cfg in active_contracts(self.sc, year)]
         claims = ctx.claims(year)
@@ -132,10 +143,15 @@ class SettlementRun:
             payer_of_record[m] = ctx.provider_index(s.holder)
         ctx.set_coverage(year, covered, payer_of_record)
         _pay_claims(ctx, year, book, covered, payer_of_record)
+        settled = []
         for s in settlers:
             for entity, st in s.settle(ctx, year, book):
                 self.statements.append((year, s.label, entity, st))
-        self.rows += _economics(ctx, year, book, levers)
+                settled.append((s, entity, st))
+        rc = revenue_cycle_year(ctx, year, book, settled, levers, self.population,
+                                self.seed_seq)
+        self.statements += [(year, label, entity, st) for label, entity, st in rc.statements]
+        self.rows += _economics(ctx, year, book, levers, rc)
 
     def result(self) -> Settlement:
         """Everything settled so far."""
@@ -143,9 +159,10 @@ class SettlementRun:
 
 
 def settle_run(sc: Scenario, ledger: Ledger, population: Population,
-               providers: ProviderTable, levers_by_year: list[dict[str, Levers]]) -> Settlement:
+               providers: ProviderTable, levers_by_year: list[dict[str, Levers]],
+               seed_seq: np.random.SeedSequence | None = None) -> Settlement:
     """Settle every plan year of a finished care-model run."""
-    run = SettlementRun(sc, ledger, population, providers)
+    run = SettlementRun(sc, ledger, population, providers, seed_seq)
     for year in range(sc.horizon_years):
         run.settle_year(year, levers_by_year[year])
     return run.result()
@@ -154,22 +171,38 @@ def settle_run(sc: Scenario, ledger: Ledger, population: Population,
 def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.ndarray,
                 payer_of_record: np.ndarray) -> None:
     ffs = ctx.ffs_paid(year)
+    # claims denied and paid after rework (revenue_cycle.denials): paid later
+    late = ctx.ffs_reworked(year)
+    delay = ctx.scenario.revenue_cycle.denials.rework_delay_days
     for p, payer in enumerate(ctx.payer_names):
         for i, prov in enumerate(ctx.provider_names):
-            book.pay(year, payer, prov, float(ffs[p, i]), "ffs_claims", "fee_for_service")
+            if late is None:
+                book.pay(year, payer, prov, float(ffs[p, i]), "ffs_claims", "fee_for_service")
+            else:
+                book.pay(year, payer, prov, float(ffs[p, i] - late[p, i]), "ffs_claims",
+                         "fee_for_service")
+                book.pay(year, payer, prov, float(late[p, i]), "ffs_claims",
+                         "fee_for_service", delay_days=delay)
     c = ctx.claims(year)
     others = covered & (payer_of_record != c["provider"])
     if others.any():
         n = len(ctx.provider_names)
         mat = np.zeros((n, n))
         np.add.at(mat, (payer_of_record[others], c["provider"][others]), c["paid"][others])
+        mat_late = np.zeros((n, n))
+        if "denial" in c:
+            lo = others & (c["denial"] == REWORKED)
+            np.add.at(mat_late, (payer_of_record[lo], c["provider"][lo]), c["paid"][lo])
         for a, b in zip(*np.nonzero(mat), strict=True):
-            book.pay(year, ctx.provider_names[a], ctx.provider_names[b], float(mat[a, b]),
-                     "capitated_claims", "capitation")
+            book.pay(year, ctx.provider_names[a], ctx.provider_names[b],
+                     float(mat[a, b] - mat_late[a, b]), "capitated_claims", "capitation")
+            book.pay(year, ctx.provider_names[a], ctx.provider_names[b],
+                     float(mat_late[a, b]), "capitated_claims", "capitation",
+                     delay_days=delay)
 
 
-def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[str, Levers]
-               ) -> list[tuple[int, str, str, float]]:
+def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[str, Levers],
+               rc: RevenueCycleYear | None = None) -> list[tuple[int, str, str, float]]:
     sc = ctx.scenario
     timed = book.timed()
     flows = timed[timed["year"] == year]
@@ -220,9 +253,11 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,
                                   volume_share=_reference_volume_share(sc, name, kind))
-        care_costs += effort + invest
+        cycle = rc.of(i) if rc is not None else dict.fromkeys(REVENUE_CYCLE_METRICS[:4], 0.0)
+        rework = cycle["rework_cost_usd"]  # administrative cost of reworking denied claims
+        care_costs += effort + invest + rework
         to_providers = float(paid_out["amount_usd"].sum())
-        incurred = float(own_cost[i]) + capacity + fixed + running + effort
+        incurred = float(own_cost[i]) + capacity + fixed + running + effort + rework
         cost = incurred + one_off + to_providers
         if kind == "primary_care" and not is_outside(name):
             mask, label = ctx.patient_provider == i, f"provider:{name}"
@@ -266,10 +301,13 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
             "cash_after_horizon_usd": after,
             "quality_score": score,
             "attributed_person_years": attributed_py,
+            **cycle,
         }
         rows += [(year, name, k, v) for k, v in values.items()]
     total = 0.0
-    claims_by_payer = np.bincount(c["payer"], weights=c["paid"], minlength=len(ctx.payer_names))
+    # the care delivered at the payer's prices: claims written off after a denial included
+    claims_by_payer = np.bincount(c["payer"], weights=c.get("billed", c["paid"]),
+                                  minlength=len(ctx.payer_names))
     all_py = float(py.sum())
     for p, payer in enumerate(ctx.payer_names):
         spend = float(flows.loc[flows["source"] == payer, "amount_usd"].sum())

@@ -81,6 +81,7 @@ class CapitationSettler(BaseSettler):
     config_model = CapitationContract
     flow_kinds = {"capitation": CAPITATION, "capitation_settlement": SETTLEMENT}
     shown_statements = ("capitation",)
+    radv_audited = True  # MA-style risk-adjusted capitation (sim.coding.radv)
 
     def covered(self, ctx: Context, year: int, claims: dict[str, np.ndarray]
                 ) -> np.ndarray:

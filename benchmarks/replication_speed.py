@@ -1,0 +1,200 @@
+"""Time one replication by phase, for this tree and a baseline commit, in the same run.
+
+    python benchmarks/replication_speed.py [--scenario scenarios/mssp_two_sided.yaml]
+        [--baseline-commit 6088b4c] [--replications 1] [--rounds 2] [--json out.json]
+
+The baseline commit is exported (``git archive``, no worktree is registered) to a
+temporary directory; each round runs the baseline and this tree, alternately, each in a
+fresh subprocess with its own tree first on ``sys.path``. A child runs
+``sim.replication.simulate_replication`` for the scenario (seeds ``[seed, r]``) and times
+its phases in **CPU seconds of the process** (``time.process_time``: other work on a
+shared machine inflates wall time far more), by wrapping:
+
+* ``care``: ``CareSimulation.start_year``, ``run_to_year_end`` and ``close_year`` (the
+  discrete-event year), minus
+* ``claims``: ``sim.care.claims.close_year`` (the year's routine claims drawn),
+* ``behaviour``: ``Behaviour.choose`` (every decision; ``solves``: problems solved by the
+  optimiser, ``evaluations``: calls of the objective ``ProviderProblem.utility``),
+* ``settlement``: ``SettlementRun.settle_year``,
+* ``metrics``: ``population_metrics``,
+* ``output``: the replication's result tables (``sim.replication._output``),
+* ``total``: the whole ``simulate_replication`` call (``other`` = total minus the phases).
+
+``--exact`` runs this tree without rounding the optimum to the lever grid: its decisions
+are then those of a baseline before the rounding (checked: largest lever difference 0),
+so every phase does the same work in both trees. Without it the rounding changes the
+first decision by < 5e-5, and the optimiser's path-dependence (docs/behaviour.md) makes
+later decisions, and hence the number of objective evaluations, differ.
+
+Each phase's figure is the median over rounds of the per-replication mean. The behaviour
+decisions of the two trees are compared (largest absolute difference of a chosen lever).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("care", "claims", "behaviour", "settlement", "metrics", "output", "other", "total")
+
+
+def _child(scenario: str, replications: int, seed: int, exact: bool = False) -> dict:
+    """Run in the child: time the phases of ``replications`` replications (``exact``: the
+    optimiser's answer unrounded, where the tree has ``ProviderProblem.solve_exact``)."""
+    import numpy as np
+
+    import sim.behaviour.decide as decide
+    import sim.behaviour.model as bmodel
+    import sim.care.claims as claims
+    import sim.replication as rep
+    from sim.care.engine import CareSimulation
+    from sim.scenario.loader import load_scenario
+    from sim.settlement import SettlementRun
+
+    spent = dict.fromkeys(PHASES, 0.0)
+    counts = {"solves": 0, "evaluations": 0}
+
+    def timed(owner, name: str, phase: str) -> None:
+        fn = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[phase] += time.process_time() - t
+
+        setattr(owner, name, wrapper)
+
+    for name in ("start_year", "run_to_year_end", "close_year"):
+        timed(CareSimulation, name, "care")
+    timed(claims, "close_year", "claims")
+    timed(decide.Behaviour, "choose", "behaviour")
+    timed(SettlementRun, "settle_year", "settlement")
+    timed(rep, "population_metrics", "metrics")
+    timed(rep, "_output", "output")
+    utility = bmodel.ProviderProblem.utility
+
+    def counted(self, *a, **k):
+        counts["evaluations"] += 1
+        return utility(self, *a, **k)
+
+    bmodel.ProviderProblem.utility = counted
+    solve = bmodel.ProviderProblem.solve
+    if exact and hasattr(bmodel.ProviderProblem, "solve_exact"):
+        solve = bmodel.ProviderProblem.solve_exact
+
+    def solved(self, *a, **k):
+        counts["solves"] += 1
+        return solve(self, *a, **k)
+
+    bmodel.ProviderProblem.solve = solved
+    sc = load_scenario(scenario)
+    decisions = []
+    for r in range(replications):
+        beh: list = []
+        init = decide.Behaviour.__init__
+
+        def keep(self, *a, _init=init, _beh=beh, **k):
+            _init(self, *a, **k)
+            _beh.append(self)
+
+        decide.Behaviour.__init__ = keep
+        t = time.process_time()
+        rep.simulate_replication(sc, r, np.random.SeedSequence([seed, r]))
+        spent["total"] += time.process_time() - t
+        decide.Behaviour.__init__ = init
+        decisions += [[d.provider, d.year, [float(getattr(d.levers, n)) for n in
+                                            type(d.levers).model_fields]]
+                      for b in beh for d in b.decisions]
+    spent["care"] -= spent["claims"]
+    spent["other"] = spent["total"] - sum(spent[p] for p in PHASES[:-2])
+    return {"seconds": {p: v / replications for p, v in spent.items()},
+            "counts": {k: v / replications for k, v in counts.items()},
+            "decisions": decisions}
+
+
+def _run_child(tree: Path, args: argparse.Namespace) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "--scenario",
+         str(Path(args.scenario).resolve()), "--replications", str(args.replications),
+         "--seed", str(args.seed), *(["--exact"] if args.exact else [])],
+        cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child in {tree} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _export(commit: str, where: Path) -> Path:
+    """The tree of ``commit`` written to ``where`` (git archive)."""
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "mssp_two_sided.yaml"))
+    ap.add_argument("--baseline-commit", default="6088b4c",
+                    help="commit to compare with (default: the tree before the optimiser "
+                    "and expectation speed-ups)")
+    ap.add_argument("--replications", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--exact", action="store_true",
+                    help="this tree without rounding the optimum to the lever grid: the same "
+                    "decisions as a baseline before it, so the phases compare like for like")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.scenario, args.replications, args.seed, args.exact)))
+        return
+    with tempfile.TemporaryDirectory(prefix="vbcsim-baseline-") as tmp:
+        base = _export(args.baseline_commit, Path(tmp))
+        runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+        for _ in range(args.rounds):
+            for label, tree in (("baseline", base), ("current", ROOT)):
+                runs[label].append(_run_child(tree, args))
+    print(f"scenario {args.scenario}, {args.replications} replication(s) x {args.rounds} "
+          f"round(s); CPU seconds per replication (median over rounds); load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"{'phase':<12}{'baseline':>10}{'current':>10}{'speed-up':>10}")
+    summary: dict = {}
+    for p in PHASES:
+        b = _median([r["seconds"][p] for r in runs["baseline"]])
+        c = _median([r["seconds"][p] for r in runs["current"]])
+        summary[p] = {"baseline": b, "current": c}
+        print(f"{p:<12}{b:>10.2f}{c:>10.2f}{(b / c if c > 0 else float('nan')):>9.1f}x")
+    for k in ("solves", "evaluations"):
+        b, c = (runs[x][0]["counts"][k] for x in ("baseline", "current"))
+        summary[k] = {"baseline": b, "current": c}
+        print(f"{k:<12}{b:>10.0f}{c:>10.0f}")
+    db, dc = runs["baseline"][0]["decisions"], runs["current"][0]["decisions"]
+    diff = max((abs(x - y) for a, b in zip(db, dc, strict=False)
+                for x, y in zip(a[2], b[2], strict=True)), default=0.0)
+    summary["max_lever_difference"] = diff
+    print(f"largest difference of a chosen lever, baseline vs current: {diff:.2e} "
+          f"({len(db)} vs {len(dc)} decisions)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "summary": summary,
+                                               "runs": runs}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

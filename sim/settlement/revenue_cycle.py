@@ -1,0 +1,214 @@
+"""The revenue cycle of a settled plan year: denials, rework, RADV recoveries, coding.
+
+Called by :class:`sim.settlement.engine.SettlementRun` once the year's claims are paid and
+its contracts settled (``revenue_cycle`` in the scenario; mechanics in
+:mod:`sim.coding.denials` and :mod:`sim.coding.radv`). It returns, per provider, the
+figures of the new provider metrics and the itemised statements:
+
+* ``denial_rate`` — share of the claims the provider submitted (billed to a payer or to a
+  capitated provider; not its own services under its own capitation) denied at first
+  submission;
+* ``written_off_usd`` — what those written off would have been paid (allowed x price
+  factor), which neither the payer nor anyone else pays;
+* ``rework_cost_usd`` — its administrative cost of reworking denied claims (part of its
+  cost);
+* ``radv_recovery_usd`` — the extrapolated RADV recovery the provider repays for the year
+  (positive: repaid; recorded as a negative ``radv_recovery`` flow to it);
+* ``hcc_recapture_rate`` — for primary-care groups, the share of their members' present
+  payment-relevant chronic conditions coded in the year (:func:`sim.coding.radv.recapture_rate`;
+  a placeholder for the prospective HCC model's recapture rate); no row for other
+  providers.
+
+A ``revenue_cycle`` statement per provider (denials on) itemises: submitted at the
+payer's prices, denied, paid after rework, written off, paid; a ``radv`` statement per
+audited contract-year: members, sample, sample error, extrapolated recovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.coding.denials import REWORKED, WRITTEN_OFF, rework_cost
+from sim.coding.radv import (
+    ScoreSource,
+    audit,
+    audit_stream,
+    coding_intensity,
+    recapture_rate,
+    score_parts,
+)
+from sim.contracts.statement import Statement, StatementBuilder
+from sim.population import Population
+from sim.scenario.schema import Levers
+from sim.settlement.book import CashBook
+from sim.settlement.context import SettlementContext
+
+#: The provider metrics this module adds (declared in sim.catalogue), in order.
+REVENUE_CYCLE_METRICS = ("denial_rate", "written_off_usd", "rework_cost_usd",
+                         "radv_recovery_usd", "hcc_recapture_rate")
+
+#: Flow kind of a RADV recovery (negative: from the provider to the payer).
+RADV_KIND = "radv_recovery"
+
+
+@dataclass
+class RevenueCycleYear:
+    """Per provider (arrays indexed like ``ctx.provider_names``), and the statements."""
+
+    values: dict[str, np.ndarray]
+    statements: list[tuple[str, str, Statement]] = field(default_factory=list)  # label, entity
+
+    def of(self, provider: int) -> dict[str, float]:
+        """The metrics of one provider (``hcc_recapture_rate`` for primary-care groups
+        only: a provider without a panel has no row of it)."""
+        out = {k: float(self.values[k][provider]) for k in REVENUE_CYCLE_METRICS}
+        if np.isnan(out["hcc_recapture_rate"]):
+            del out["hcc_recapture_rate"]
+        return out
+
+
+def submitted(ctx: SettlementContext, year: int) -> np.ndarray:
+    """Mask of the year's claims submitted for payment: all but a capitated provider's own
+    in-scope services (nobody pays a claim for those)."""
+    c = ctx.claims(year)
+    covered, payer_of_record = ctx.covered(year)
+    return ~(covered & (payer_of_record == c["provider"]))
+
+
+def denial_figures(ctx: SettlementContext, year: int
+                   ) -> tuple[dict[str, np.ndarray], list[tuple[str, str, Statement]]]:
+    """``denial_rate``, ``written_off_usd``, ``rework_cost_usd`` per provider and a
+    ``revenue_cycle`` statement per provider with submitted claims (denials on)."""
+    n = len(ctx.provider_names)
+    c = ctx.claims(year)
+    out = {"denial_rate": np.zeros(n), "written_off_usd": np.zeros(n),
+           "rework_cost_usd": np.zeros(n)}
+    if "denial" not in c:
+        return out, []
+    cfg = ctx.scenario.revenue_cycle.denials
+    sub = submitted(ctx, year)
+    prov, outcome, billed = c["provider"][sub], c["denial"][sub], c["billed"][sub]
+    count = np.bincount(prov, minlength=n).astype(float)
+    denied = np.bincount(prov, weights=(outcome != 0).astype(float), minlength=n)
+    out["denial_rate"] = np.divide(denied, count, out=np.zeros(n), where=count > 0)
+    off = outcome == WRITTEN_OFF
+    late = outcome == REWORKED
+    out["written_off_usd"] = np.bincount(prov, weights=np.where(off, billed, 0.0),
+                                         minlength=n)
+    out["rework_cost_usd"] = np.bincount(
+        prov, weights=rework_cost(c["service"][sub], outcome, cfg), minlength=n)
+    billed_by = np.bincount(prov, weights=billed, minlength=n)
+    denied_usd = np.bincount(prov, weights=np.where(outcome != 0, billed, 0.0), minlength=n)
+    late_usd = np.bincount(prov, weights=np.where(late, billed, 0.0), minlength=n)
+    statements = []
+    for i, name in enumerate(ctx.provider_names):
+        if count[i] == 0:
+            continue
+        st = StatementBuilder("revenue_cycle")
+        total = st.line("claims submitted, at the payer's prices", billed_by[i],
+                        f"{int(count[i])} claims")
+        st.line("denied at first submission", -denied_usd[i],
+                f"{int(denied[i])} claims ({out['denial_rate'][i]:.1%})")
+        st.line("reworked and paid later", late_usd[i],
+                f"{int(np.count_nonzero(late & (prov == i)))} claims, paid "
+                f"{cfg.rework_delay_days:g} days after clean claims")
+        st.line("written off (never paid)", -out["written_off_usd"][i], "not in the payer's "
+                "expenditure")
+        paid = total - out["written_off_usd"][i]
+        st.line("paid", paid, "clean + reworked claims")
+        st.value("submitted_usd", billed_by[i])
+        st.value("denied_usd", denied_usd[i])
+        st.value("reworked_paid_usd", late_usd[i])
+        st.value("written_off_usd", out["written_off_usd"][i])
+        st.value("denial_rate", out["denial_rate"][i])
+        st.value("rework_cost_usd", out["rework_cost_usd"][i])
+        st.value("paid_usd", paid)
+        statements.append(("revenue_cycle", name, st.build(paid, paid)))
+    return out, statements
+
+
+def radv_recoveries(ctx: SettlementContext, year: int, book: CashBook,
+                    settled: list[tuple[Any, str, Statement]], levers: Mapping[str, Levers],
+                    seed_seq: np.random.SeedSequence | None,
+                    source: ScoreSource = score_parts
+                    ) -> tuple[np.ndarray, list[tuple[str, str, Statement]]]:
+    """Audit each ``radv_audited`` contract settled in ``year`` (``settled``: (settler,
+    entity, statement)), record the recoveries in the book and return them per provider
+    with a ``radv`` statement per audited contract-year."""
+    n = len(ctx.provider_names)
+    out = np.zeros(n)
+    cfg = ctx.scenario.revenue_cycle.radv
+    if not cfg.enabled or seed_seq is None:
+        return out, []
+    parts = None
+    statements = []
+    for s, _entity, st in settled:
+        if not getattr(s, "radv_audited", False) or "gross_capitation_usd" not in st.values:
+            continue
+        if parts is None:
+            parts = source(ctx, year, levers)
+        payer, holder = s.config.payer, s.holder
+        a = ctx.provider_index(holder)
+        members = ctx.members(year, ctx.payer_index(payer), a)
+        mm = 12.0 * ctx.person_years(year)[members]
+        res = audit(cfg, audit_stream(seed_seq, s.label, year), float(st["gross_capitation_usd"]),
+                    mm, parts.coded[members], parts.supported[members])
+        if not res.audited:
+            continue
+        t = year + 1.0 + cfg.recovery_lag_years
+        book.pay(year, payer, holder, -res.recovery_usd, RADV_KIND, s.label, at=t)
+        out[a] += res.recovery_usd
+        b = StatementBuilder("radv")
+        b.line("capitation paid on coded scores", float(st["gross_capitation_usd"]),
+               f"{res.members} members")
+        b.line("payment error in the sample", -res.sample_error_usd,
+               f"{res.sampled} enrollees' records reviewed")
+        b.line("recovery extrapolated to the contract", -res.recovery_usd,
+               "mean sample error x members (no FFS adjuster: 2023 RADV final rule); repaid "
+               f"{cfg.recovery_lag_years:g} years after the year ends")
+        b.value("members", res.members)
+        b.value("sampled", res.sampled)
+        b.value("sample_error_usd", res.sample_error_usd)
+        b.value("recovery_usd", res.recovery_usd)
+        b.fact("audited_contract", s.label)
+        statements.append((f"radv:{s.label}", holder, b.build(-res.recovery_usd,
+                                                              -res.recovery_usd)))
+    return out, statements
+
+
+def recapture_by_provider(ctx: SettlementContext, population: Population, year: int,
+                          levers: Mapping[str, Levers]) -> np.ndarray:
+    """``hcc_recapture_rate`` of each primary-care group (its panel members of the year);
+    NaN for other providers."""
+    n = len(ctx.provider_names)
+    out = np.full(n, np.nan)
+    ci = coding_intensity(ctx.provider_names, ctx.patient_provider, levers)
+    member = ctx.members(year)
+    for i, kind in enumerate(ctx.provider_kinds):
+        if kind == "primary_care":
+            out[i] = recapture_rate(population.conditions, population.coding_u, ci,
+                                    member & (ctx.patient_provider == i),
+                                    ctx.scenario.risk_score)
+    return out
+
+
+def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
+                       settled: list[tuple[Any, str, Statement]],
+                       levers: Mapping[str, Levers], population: Population,
+                       seed_seq: np.random.SeedSequence | None,
+                       source: ScoreSource = score_parts) -> RevenueCycleYear:
+    """Everything above for one settled plan year (``source``: where RADV reads each
+    patient's coded and supported score, :data:`sim.coding.radv.ScoreSource`)."""
+    values, statements = denial_figures(ctx, year)
+    values["radv_recovery_usd"], radv_st = radv_recoveries(ctx, year, book, settled, levers,
+                                                           seed_seq, source)
+    values["hcc_recapture_rate"] = recapture_by_provider(ctx, population, year, levers)
+    return RevenueCycleYear(values, statements + radv_st)
+
+
+__all__ = ["RADV_KIND", "REVENUE_CYCLE_METRICS", "RevenueCycleYear", "denial_figures",
+           "radv_recoveries", "recapture_by_provider", "revenue_cycle_year", "submitted"]
