@@ -79,8 +79,11 @@ def main() -> None:
           f"average at start {load[0]:.2f}")
     print(f"wall {wall:.1f} s, CPU {cpu:.1f} s, {points / wall:.3f} points/s, peak RSS "
           f"{rss:.0f} MiB")
+    projected_cpu = cpu / points * full_points / max(args.workers, 1)
     print(f"projected N = {args.project_n} ({full_points:,} points x {args.reps}): "
-          f"{projected:,.0f} s ({projected / 3600:.1f} h) wall at this rate")
+          f"{projected:,.0f} s ({projected / 3600:.1f} h) wall at this rate; from CPU time "
+          f"({cpu / points:.2f} CPU s a point) on {args.workers} fully used core(s): "
+          f"{projected_cpu:,.0f} s ({projected_cpu / 3600:.1f} h)")
     print(table[["parameter", "S1", "S1_conf", "ST", "ST_conf"]].to_string(index=False))
     if args.json:
         args.json.write_text(json.dumps({
@@ -88,7 +91,7 @@ def main() -> None:
             "points": points, "reps": args.reps, "workers": args.workers, "engine": engine,
             "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss, "load_average_at_start": load,
             "python": platform.python_version(), "projected_n": args.project_n,
-            "projected_wall_s": projected, "indices": table.to_dict(orient="records"),
+            "projected_wall_s": projected, "projected_from_cpu_s": projected_cpu, "indices": table.to_dict(orient="records"),
         }, indent=2, default=float))
 
 
