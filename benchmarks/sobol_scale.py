@@ -91,7 +91,8 @@ def main() -> None:
             "points": points, "reps": args.reps, "workers": args.workers, "engine": engine,
             "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss, "load_average_at_start": load,
             "python": platform.python_version(), "projected_n": args.project_n,
-            "projected_wall_s": projected, "projected_from_cpu_s": projected_cpu, "indices": table.to_dict(orient="records"),
+            "projected_wall_s": projected, "projected_from_cpu_s": projected_cpu,
+            "indices": table.to_dict(orient="records"),
         }, indent=2, default=float))
 
 
