@@ -7,6 +7,9 @@ plus side tables (itemised settlements, cash flows), changes no global state and
 every random number from generators derived from ``seed_seq``; each closed year is
 reported to :func:`sim.progress.year_closed` (for a progress bar in this process, if any).
 
+The warm-up years come from :func:`sim.care.warmup.warmed_up`: simulated, or restored
+from another scenario's identical warm-up in the same replication (bit-identical).
+
 A plan year is settled, and its metrics computed, once everything its figures depend on
 is in the ledger: the year itself and every hospital stay begun within the 30-day
 readmission window after it (normally at the close of the following year; at the horizon,
