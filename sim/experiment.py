@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.care.warmup import sharing as warmup_sharing
 from sim.comparison import DEFAULT_WTP
 from sim.contracts.resolve import install_custom_contracts
 from sim.replication import ReplicationOutput
@@ -94,11 +95,14 @@ class TaskFunction:
     replicate: Replicate
     custom_contracts: tuple[tuple[str, bytes], ...] = ()
     origin: tuple[str, int] = field(default_factory=lambda: (socket.gethostname(), os.getpid()))
+    #: capture warm-ups for the other tasks of a replication (:mod:`sim.care.warmup`)
+    warmup_sharing: bool = False
 
     def __call__(self, task: Task) -> PartOutput:
         if self.custom_contracts and (socket.gethostname(), os.getpid()) != self.origin:
             install_custom_contracts(self.custom_contracts)
-        return execute_task(self.replicate, task)
+        with warmup_sharing(self.warmup_sharing):
+            return execute_task(self.replicate, task)
 
 
 class TaskError(RuntimeError):

@@ -7,6 +7,9 @@ plus side tables (itemised settlements, cash flows), changes no global state and
 every random number from generators derived from ``seed_seq``; each closed year is
 reported to :func:`sim.progress.year_closed` (for a progress bar in this process, if any).
 
+The warm-up years come from :func:`sim.care.warmup.warmed_up`: simulated, or restored
+from another scenario's identical warm-up in the same replication (bit-identical).
+
 A plan year is settled, and its metrics computed, once everything its figures depend on
 is in the ledger: the year itself and every hospital stay begun within the 30-day
 readmission window after it (normally at the close of the following year; at the horizon,
@@ -24,6 +27,7 @@ import pandas as pd
 from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
 from sim.care.engine import CareSimulation, YearRecord
+from sim.care.warmup import warmed_up
 from sim.coding.programme import with_programme
 from sim.metrics import population_metrics
 from sim.progress import year_closed
@@ -49,12 +53,14 @@ def simulate_replication(
     ``keep_claims=True`` also returns the simulated claims (:func:`claims_tables`) as side
     tables named ``claims:<name>`` (the runner writes them apart, see
     :mod:`sim.claims_saving`); no random draw changes."""
-    care = CareSimulation(scenario, seed_seq)
+    sim_years = scenario.warmup_years + scenario.horizon_years
+    # the warm-up years: simulated, or restored from another scenario's (sim.care.warmup)
+    care, _ = warmed_up(scenario, seed_seq, lambda k: year_closed(k, sim_years))
     behaviour = Behaviour(scenario, seed_seq)
     settlement = SettlementRun(scenario, care.ledger, care.pop, care.providers, seed_seq)
     metrics: dict[int, dict[str, float]] = {}
     unsettled: list[int] = []
-    for closed in range(1, care.sim_years + 1):  # warm-up years, then plan years
+    for closed in range(care.warmup + 1, care.sim_years + 1):  # the plan years
         year = care.next_plan_year
         levers = None
         if year >= 0 and care.year >= 0:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sim.care.warmup import any_shared
 from sim.checkpoint import CorruptPart, PartStore
 from sim.claims_saving import KeepClaims, parse_save_claims, pop_claims, saved_claims, write_claims
 from sim.comparison import DEFAULT_WTP
@@ -302,7 +303,7 @@ def run_scenarios(
     first = prepared[0]
     exe = choose_executor(executor, workers, scheduler, dask_local, first.replications, len(tasks))
     exe = check_resources(exe, prepared, task_timeout, force)
-    fn = _task_function(replicate, prepared, exe)
+    fn = _task_function(replicate, prepared, exe, tasks)
     if source is None and sources and len(prepared) == 1:
         source = sources[0]
     desc = name or (first.name if len(prepared) == 1 else " vs ".join(s.name for s in prepared))
@@ -467,17 +468,21 @@ def execute_tasks(
     exe = executor if executor is not None else make_executor(workers=1)
     exe = check_resources(exe, list({id(t.scenario): t.scenario for t in tasks}.values()),
                           task_timeout, force)
-    fn = _task_function(replicate, [t.scenario for t in tasks], exe)
+    fn = _task_function(replicate, [t.scenario for t in tasks], exe, tasks)
     return _execute(tasks, fn, exe, None, progress, desc)
 
 
 def _task_function(
-    replicate: Replicate | None, scenarios: Sequence[Scenario], exe: Executor
+    replicate: Replicate | None, scenarios: Sequence[Scenario], exe: Executor,
+    tasks: Sequence[Task] = (),
 ) -> TaskFunction:
     """The function ``exe`` runs per task; off this process it carries the custom contracts
-    that ``scenarios`` use, resolved here before any task runs (a serial run has them)."""
+    that ``scenarios`` use, resolved here before any task runs (a serial run has them); it
+    captures warm-ups when two of ``tasks`` may share one (:mod:`sim.care.warmup`)."""
     shipped = custom_contracts_for_workers(scenarios, ship=exe.name != "serial")
-    return TaskFunction(simulate_replication if replicate is None else replicate, shipped)
+    sharing = any_shared((t.scenario, t.seed_seq, t.values) for t in tasks)
+    return TaskFunction(simulate_replication if replicate is None else replicate, shipped,
+                        warmup_sharing=sharing)
 
 
 def _assemble(

@@ -301,7 +301,8 @@ def _hazard(cumulative: np.ndarray, x: float) -> int:
     return k
 
 
-def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
+def patient_process(st: DesState, pid: int, window_end: float = -1.0
+                    ) -> Generator[Any, Any, None]:
     """The life of patient ``pid`` in the panel, from joining to death or the horizon.
 
     Each interval reads the patient's row of the current year's rate table for its state
@@ -309,7 +310,9 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
     freed as soon as the next is installed; rates are read only within the year they
     belong to); at each plan-year start the process takes its block of uniforms for the
     year (a view of the year's array). A patient with no state event before the year
-    ends waits on the shared year-end event instead of a timeout.
+    ends waits on the shared year-end event instead of a timeout. ``window_end``: the end
+    of a post-discharge window still open (a process resumed from a warm-up snapshot,
+    :mod:`sim.care.warmup`).
     """
     env = st.env
     log = math.log
@@ -318,7 +321,6 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
     iv_pid, iv_t0, iv_t1, iv_state = ev.iv_pid, ev.iv_t0, ev.iv_t1, ev.iv_state
     pcp_rate = st.pcp_rate
     dm_state = 2 if st.dm_uncontrolled[pid] else 0
-    window_end = -1.0
     year = -1
     while True:
         now = env.now
@@ -384,11 +386,11 @@ def patient_process(st: DesState, pid: int) -> Generator[Any, Any, None]:
             pcp_rate[pid] = st.packed[pid, dm_state + 1, 7]
 
 
-def daily_process(st: DesState) -> Generator[Any, Any, None]:
+def daily_process(st: DesState, day: int = 0) -> Generator[Any, Any, None]:
     """Once a day (urgent priority): run the clinics; at a year end, raise ``closing`` (the
-    stepper closes the year before any other event is processed)."""
+    stepper closes the year before any other event is processed). ``day``: days already
+    run (a process resumed from a warm-up snapshot)."""
     env = st.env
-    day = 0
     while True:
         yield UrgentTimeout(env, 1.0)
         st.clinic_day(day)

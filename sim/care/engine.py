@@ -140,8 +140,6 @@ class CareSimulation:
         self.sim_years = self.warmup + self.years
         self.horizon_days = float(self.sim_years * DAYS_PER_YEAR)
         self.day0 = float(self.warmup * DAYS_PER_YEAR)  # simulation day of plan year 0 start
-        self.first_year = -sc.history_years  # warm-up years kept as history: -k..-1
-        self.n_recorded = self.years - self.first_year
         self.providers = ProviderTable.from_scenario(sc)
         pc_shares = np.array([sc.providers[i].panel_share for i in self.providers.primary_care])
         n0 = sc.population.size
@@ -176,15 +174,10 @@ class CareSimulation:
                              ad.post_acute.snf_los_mean_days,
                              _gamma_table(ad.admissions.los_shape), _gamma_table(2.0)),
             seed_seq=seed_seq)
-        # Per recorded year (row = plan year - first_year)
-        self.risk_score = np.zeros((self.n_recorded, n))
-        self.age_by_year = np.zeros((self.n_recorded, n))
-        self.utility_by_year = np.zeros((self.n_recorded, n, 2))
+        self._init_recorded(-sc.history_years)  # warm-up years kept as history: -k..-1
         self.levers_by_year: list[dict[str, Levers]] = []
         self._risk_norm: float | None = None
         self._risk_zero: np.ndarray | None = None
-        self.ledger = Ledger(first_year=self.first_year)
-        self.ledger.provider_names = self.providers.names
         self.year = -1  # the simulation year started last
         self.rates = None
         self._clinics: dict[int, Clinic] = {}
@@ -196,6 +189,20 @@ class CareSimulation:
         self._leak: LeakageYear | None = None
         if sc.attribution.enabled:
             self.usual = UsualSource(n, sc.attribution, stream(seed_seq, "attribution"))
+
+    def _init_recorded(self, first_year: int) -> None:
+        """(Re)set what is kept per recorded year (plan years ``first_year``.. the last;
+        row = plan year - first_year) and the empty ledger. Called before any recorded year
+        has started; ``sim.care.warmup`` calls it again to record warm-up history for other
+        scenarios, or to drop it (anything kept per recorded year belongs here)."""
+        self.first_year = first_year
+        self.n_recorded = self.years - first_year
+        n = self.n
+        self.risk_score = np.zeros((self.n_recorded, n))
+        self.age_by_year = np.zeros((self.n_recorded, n))
+        self.utility_by_year = np.zeros((self.n_recorded, n, 2))
+        self.ledger = Ledger(first_year=first_year)
+        self.ledger.provider_names = self.providers.names
 
     # ------------------------------------------------------------------ the steps
     @property
