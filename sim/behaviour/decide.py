@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.behaviour import dynamics
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
-from sim.behaviour.hospital import HospitalProblem, hospital_contracts
+from sim.behaviour.hospital import HOSPITAL_ONLY, HospitalProblem, hospital_contracts
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
@@ -38,6 +38,8 @@ class Behaviour:
         #: (the levers in force combine them: see sim.behaviour.hospital).
         self.own: dict[str, tuple[float, ...]] = {}
         self.hospital_effort: dict[tuple[str, str], float] = {}
+        #: Each hospital's (t, v, a) per group panel, last chosen (sim.behaviour.hospital).
+        self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -86,8 +88,10 @@ class Behaviour:
             own = tuple(float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
                                                                         strict=True))
             self.own[name] = own
-            applied = self._hospitals(sc, ctx, settlers, year, providers, problem, name, own)
-            levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)))
+            applied, extra = self._hospitals(sc, ctx, settlers, year, providers, problem,
+                                             name, own)
+            extra = {n: extra.get(n, getattr(cfg.levers, n)) for n in HOSPITAL_ONLY}
+            levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)), **extra)
             self.decisions.append(Decision(name, year, levers, optimum,
                                            problem.incentives(tuple(getattr(levers, n)
                                                                     for n in LEVER_NAMES))))
@@ -96,11 +100,14 @@ class Behaviour:
 
     def _hospitals(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
                    providers, problem: ProviderProblem, group: str,
-                   own: tuple[float, ...]) -> tuple[float, ...]:
+                   own: tuple[float, ...]) -> tuple[tuple[float, ...], dict[str, float]]:
         """The levers in force on ``group``'s panel: its own, with the transitional-care
-        effort of any hospital that holds a contract of its own if that is larger."""
+        effort of any hospital that holds a contract of its own if that is larger; and the
+        elective volume and post-acute intensity such a hospital chooses (if several, the
+        last listed)."""
+        extra: dict[str, float] = {}
         if sc.behavior == "fixed":
-            return own
+            return own, extra
         applied = list(own)
         for h, kind in enumerate(providers.kinds):
             hname = providers.names[h]
@@ -112,15 +119,22 @@ class Behaviour:
             experience = b.prior_experience_years + dynamics.experience_years(sc, year, hname)
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
                 b.startup_capability, b.learning_years, experience))
-            prev = self.hospital_effort.get((hname, group), hp.reference_t)
-            t = float(np.clip(prev + b.adaptation_rate * (hp.solve() - prev), 0.0, 1.0))
+            prev = self.hospital_levers.get((hname, group), hp.reference)
+            optimum = hp.solve_all(prev)
+            t, v, a = (float(np.clip(p + b.adaptation_rate * (o - p), *_bounds(n)))
+                       for p, o, n in zip(prev, optimum, ("transitional_care_effort",
+                                                          *HOSPITAL_ONLY), strict=True))
+            self.hospital_levers[(hname, group)] = (t, v, a)
             self.hospital_effort[(hname, group)] = t
             lv = Levers(**{**dict(zip(LEVER_NAMES, own, strict=True)),
-                           "transitional_care_effort": t})
-            self.decisions.append(Decision(hname, year, lv, (t,), {},
-                                           controls=("transitional_care_effort",)))
+                           "transitional_care_effort": t, "elective_volume": v,
+                           "post_acute_intensity": a})
+            self.decisions.append(Decision(hname, year, lv, optimum, {},
+                                           controls=("transitional_care_effort",
+                                                     *HOSPITAL_ONLY)))
             applied[2] = max(applied[2], t)
-        return tuple(applied)
+            extra = {"elective_volume": v, "post_acute_intensity": a}
+        return tuple(applied), extra
 
 
 def _set_dynamics(problem: ProviderProblem, sc: Scenario, settlers: list, year: int,
