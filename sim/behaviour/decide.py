@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.behaviour import dynamics
+from sim.behaviour import dynamics, specialists
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
 from sim.behaviour.hospital import HOSPITAL_ONLY, HospitalProblem, hospital_contracts
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
@@ -40,6 +40,8 @@ class Behaviour:
         self.hospital_effort: dict[tuple[str, str], float] = {}
         #: Each hospital's (t, v, a) per group panel, last chosen (sim.behaviour.hospital).
         self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
+        #: The specialists' volume factor per group panel (sim.behaviour.specialists).
+        self.specialist_volume: dict[str, float] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -91,12 +93,28 @@ class Behaviour:
             applied, extra = self._hospitals(sc, ctx, settlers, year, providers, problem,
                                              name, own)
             extra = {n: extra.get(n, getattr(cfg.levers, n)) for n in HOSPITAL_ONLY}
+            extra["specialist_volume"] = self._specialists(name, cfg.levers.specialist_volume,
+                                                             year)
             levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)), **extra)
             self.decisions.append(Decision(name, year, levers, optimum,
                                            problem.incentives(tuple(getattr(levers, n)
                                                                     for n in LEVER_NAMES))))
             out[name] = levers
         return out
+
+    def _specialists(self, group: str, reference: float, year: int) -> float:
+        """The specialists' volume factor on ``group``'s panel this year
+        (``sim.behaviour.specialists``; the group's reference value under fixed levers)."""
+        if self.sc.behavior == "fixed":
+            return reference
+        v = specialists.next_volume(self.sc, group, self.specialist_volume.get(group, 1.0))
+        self.specialist_volume[group] = v
+        v = float(np.clip(v, *_bounds("specialist_volume")))
+        spec = [p.name for p in self.sc.providers if p.kind == "specialist"]
+        if spec and v != 1.0:  # a row only when they respond (lever_specialist_volume)
+            self.decisions.append(Decision(spec[0], year, Levers(specialist_volume=v), (v,),
+                                           {}, controls=("specialist_volume",)))
+        return v
 
     def _hospitals(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
                    providers, problem: ProviderProblem, group: str,

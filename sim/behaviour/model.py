@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.behaviour.expected import LEVER_NAMES, ExpectedPanel, PanelSample, expected_panel
+from sim.behaviour.leakage import leakage_aware, outside_shares
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Levers, Prices, Scenario
 from sim.services import BILLED_BY, Service, reference_price_ratio
@@ -106,6 +107,8 @@ class ProviderProblem:
             if scope is not None:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
+        #: Per service, the share of care given outside (its levers do not reach it).
+        self.leak = outside_shares(sc, len(Service))
         #: Share of organisation-level incentives the provider can act on (learning curve)
         #: and, per contract label, the share of its payoff given back through the next
         #: agreement's rebased benchmark (the ratchet); set by the caller
@@ -128,6 +131,8 @@ class ProviderProblem:
             exp = expected_panel(self.sc, self.sample, tuple(levers), prices, self.n_payers)
             exp.spend *= self.anchor[:, None]
             exp.count *= self.anchor[:, None]
+            if self.leak is not None and tuple(levers) != self.reference:  # sim.behaviour.leakage
+                exp = leakage_aware(exp, self.panel(self.reference, prices), self.leak)
             self._cache[key] = exp
         return self._cache[key]
 

@@ -42,6 +42,8 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
   ``v**elasticity_electives`` (the group's ``d`` no longer does); post-acute intensity
   ``a`` scales discharge to SNF/IRF after joint replacement by ``a`` and its SNF length of
   stay by ``a**hospital_snf_los_elasticity`` (``episode_snf_los_factor``).
+* the specialists' volume factor (``sim.behaviour.specialists``) scales specialist visits
+  and ambulatory procedures.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class LeverArrays:
     #: The hospital's levers (docs/behaviour.md, section 4); None: 1 (the FFS norm).
     elective_volume: np.ndarray | None = None
     post_acute_intensity: np.ndarray | None = None
+    #: The specialists' own volume response to their fees (sim.behaviour.specialists);
+    #: None: 1.
+    specialist_volume: np.ndarray | None = None
 
 
 @dataclass
@@ -176,6 +181,9 @@ def year_rates(
           * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
     ed = ed[:, None] * np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0)
     opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
+    if levers.specialist_volume is not None:  # the specialists' response to their fees
+        spec = spec * levers.specialist_volume
+        opproc = opproc * levers.specialist_volume
     chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
     oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
     hh = cl.post_acute.home_health_chronic_per_year * morb * d**le.elasticity_post_acute

@@ -624,6 +624,12 @@ class Levers(StrictModel):
         "discharge to SNF and IRF by this and the SNF length of stay by this ** "
         "lever_effects.hospital_snf_los_elasticity (joint-replacement stays only). Chosen "
         "like elective_volume.")
+    specialist_volume: float = param(
+        1.0, unit="multiplier (1 = at the default fee schedule)",
+        source="Clemens & Gottlieb, AER 2014 (supply elasticity ~1.5)", ge=0.3, le=2.0,
+        description="The specialists' own volume response to their fees (visits and "
+        "ambulatory procedures of a group's panel; sim.behaviour.specialists): set each year "
+        "by their rule under behavior: incentives; otherwise the group's reference value.")
 
 
 # --------------------------------------------------------------------------- prices
