@@ -9,6 +9,7 @@ range over replications, and whether the mean falls inside the evidence range.
     PYTHONPATH=$PWD python benchmarks/validation.py --group mssp      # ~3 min on 2 cores
     PYTHONPATH=$PWD python benchmarks/validation.py --group aco
     PYTHONPATH=$PWD python benchmarks/validation.py --group other
+    PYTHONPATH=$PWD python benchmarks/validation.py --group global_budget  # hospital global budget
     PYTHONPATH=$PWD python benchmarks/validation.py --render          # docs/validation.md
 
 Each run's results are cached in ``benchmarks/.validation_cache`` (keyed by scenario,
@@ -71,6 +72,8 @@ RUNS: dict[str, tuple[str, Callable[[], dict] | None]] = {
     # P(owing) depends on the ACO's size: at the shipped scenarios' 10,000 patients.
     "mssp_two_sided_10k": ("mssp_two_sided", lambda: {"population.size": 10_000}),
     "aco_enhanced_10k": ("aco_enhanced", lambda: {"population.size": 10_000}),
+    # Not a shipped scenario: benchmarks/validation_scenarios/ (issue 14, global budgets).
+    "global_budget": ("../benchmarks/validation_scenarios/hospital_global_budget", None),
 }
 GROUPS = {
     "mssp": ["ffs", "ffs_fees_up", "mssp_one_sided", "mssp_two_sided"],
@@ -78,6 +81,7 @@ GROUPS = {
     "other": ["ffs", "capitation_global", "capitation_global_mature", "bundled",
               "bundled_fixed"],
     "owing": ["mssp_two_sided_10k", "aco_enhanced_10k"],
+    "global_budget": ["ffs", "global_budget"],
 }
 
 
@@ -258,11 +262,7 @@ EFFECTS = [
            lambda r, y: change(r["bundled"], r["ffs"], "spend_per_capita_usd")),
 ]
 
-NOT_MODELLED = [
-    ("Maryland all-payer hospital global budgets", "hospital spending -4% and Medicare total "
-     "-2.8% over 4 years (RTI evaluation 2019); Roberts et al., JAMA IM 2018: no change in "
-     "hospital use", "no hospital global-budget contract in vbcsim yet"),
-]
+NOT_MODELLED: list[tuple[str, str, str]] = []
 
 
 NOTES = """
@@ -326,6 +326,26 @@ this wave's merges); `vbcsim calibrate scenarios/calibration/behaviour_first_yea
 
 
 # --------------------------------------------------------------------------- CMS PUF
+
+
+def _hospital_spend(rep: dict) -> float:
+    """Facility (inpatient + hospital outpatient) spending over the plan years."""
+    return pop(rep, "spend_inpatient_usd") + pop(rep, "spend_outpatient_usd")
+
+
+EFFECTS += [
+    Effect("Hospital global budget (Maryland-like): hospital spending, mean of 5 years",
+           "check", -0.05, 0.0, "%", "Medicare hospital expenditure -4.1% over 2014-2018 "
+           "(RTI final evaluation); no consistent change in hospital use after 2 years "
+           "(Roberts et al.)", "Haber et al., RTI for CMS, Nov 2019; Roberts et al., JAMA "
+           "Intern Med 2018;178:260", ("ffs", "global_budget"),
+           lambda r, y: _hospital_spend(r["global_budget"]) / _hospital_spend(r["ffs"]) - 1),
+    Effect("Hospital global budget: total spending on care (claims), mean of 5 years",
+           "check", -0.04, 0.0, "%", "total Medicare expenditure -2.8% (RTI); no "
+           "significant change early (Roberts et al.)", "Haber et al., RTI for CMS, 2019; "
+           "Roberts et al. 2018", ("ffs", "global_budget"),
+           lambda r, y: change(r["global_budget"], r["ffs"], "spend_per_capita_usd")),
+]
 
 PUF_DIR = Path("/work/shared/data/cms")
 
