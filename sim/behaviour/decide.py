@@ -15,7 +15,12 @@ import numpy as np
 
 from sim.behaviour import dynamics, specialists
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
-from sim.behaviour.hospital import HOSPITAL_ONLY, HospitalProblem, hospital_contracts
+from sim.behaviour.hospital import (
+    HOSPITAL_ONLY,
+    HospitalProblem,
+    facility_prices_changed,
+    hospital_contracts,
+)
 from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
@@ -130,7 +135,7 @@ class Behaviour:
         for h, kind in enumerate(providers.kinds):
             hname = providers.names[h]
             held = hospital_contracts(settlers, hname)
-            if kind != "hospital" or not held:
+            if kind != "hospital" or not (held or facility_prices_changed(sc)):
                 continue
             cfg = next(p for p in sc.providers if p.name == hname)
             b = cfg.behavior

@@ -1,9 +1,9 @@
 """The hospital as a decision-maker of its own (docs/behaviour.md, sections 1 and 4).
 
 A hospital that holds an organisation-level contract (a bundle it initiates, a hospital
-global budget; any contract whose ``expected_payoff`` pays it something its levers move)
-chooses the three levers it controls from its own money, at the primary-care group's
-levers:
+global budget; any contract whose ``expected_payoff`` pays it something its levers move),
+or whose facility prices differ from the default fee schedule, chooses the three levers it
+controls from its own money, at the primary-care group's levers:
 
 * ``t``, **transitional care** (readmission prevention and discharge destination: the
   readmission hazard and the SNF discharge probability);
@@ -26,9 +26,10 @@ Its objective, per plan year, ``x = (t, v, a)``:
   discharges`` (the hospital's own ``costs``);
 * ``share``: the targeted share of discharges (the episodes' when every contract is a
   bundle, else 1);
-* norms ``n`` and the curvature ``kappa_v`` are calibrated so that without contracts the
-  optimum is the hospital's reference levers and a 1% rise of facility prices raises
-  elective volume by ``elective_price_elasticity`` % (as the group's ``kappa_d``);
+* norms ``n`` and the curvature ``kappa_v`` are calibrated so that without contracts, at
+  the default fee schedule, the optimum is the hospital's reference levers and a 1% rise
+  of facility prices raises elective volume by ``elective_price_elasticity`` % (as the
+  group's ``kappa_d``);
   ``kappa_t`` is ``transitional_effort_cost_usd`` and ``kappa_a``
   ``post_acute_effort_cost_usd`` (per expected joint-replacement episode).
 
@@ -168,7 +169,8 @@ class HospitalProblem:
     def targeted_share(self, exp, discharges: float) -> float:
         """Share of discharges the hospital's contracts pay for: their episodes (bundles;
         ``episodes`` of the expected panel), else every discharge."""
-        if all(getattr(s.config, "type", "") == "bundled" for s in self.settlers):
+        if self.settlers and all(getattr(s.config, "type", "") == "bundled"
+                                 for s in self.settlers):
             return float(min(1.0, exp.episodes.sum() / max(discharges, 1e-9)))
         return 1.0
 
@@ -197,11 +199,13 @@ class HospitalProblem:
         curvature that gives the elective price elasticity."""
         py, episodes = self._scale()
         b = self.params
-        g = np.array([self._grad(i) for i in range(3)])
+        # At the default fee schedule (as the group's norms): a facility price change then
+        # moves the hospital's levers.
+        default = Prices()
+        g = np.array([self._grad(i, default) for i in range(3)])
         # kappa_v: a 1% rise of facility prices moves v by elective_price_elasticity % (v
         # scales elective volume by v**e: d ln volume = e d ln v).
-        up = _scale_facility(Prices() if self.group.sc.prices is None else
-                             self.group.sc.prices, 1.01)
+        up = _scale_facility(default, 1.01)
         dg = (self._grad(1, up) - g[1]) / np.log(1.01)
         e = self.group.sc.lever_effects.elasticity_electives
         v0 = self.reference[1]
@@ -240,6 +244,16 @@ class HospitalProblem:
     def solve(self) -> float:
         """The hospital's optimal transitional-care effort (the other levers optimised too)."""
         return self.solve_all()[0]
+
+
+def facility_prices_changed(sc) -> bool:
+    """Whether the scenario's facility (hospital-billed) prices differ from the default
+    fee schedule's: the hospital then re-chooses its levers under fee-for-service too."""
+    from sim.services import PRICE_FIELD
+
+    default = Prices()
+    fields = {PRICE_FIELD[s] for s, k in BILLED_BY.items() if k == "hospital"}
+    return any(getattr(sc.prices, f) != getattr(default, f) for f in fields)
 
 
 def _scale_facility(prices: Prices, factor: float) -> Prices:

@@ -138,3 +138,13 @@ def test_a_global_budget_reconciles_the_hospitals_revenue_to_its_budget(global_b
     # Revenue is fixed: avoided readmissions and electives become margin.
     assert (lv["lever_transitional_care_effort"] > 0.1).all()
     assert (lv["lever_elective_volume"] < 1.0).all()
+
+
+def test_the_hospital_re_chooses_under_ffs_only_when_its_facility_prices_change():
+    from sim.behaviour.hospital import facility_prices_changed
+
+    assert not facility_prices_changed(Scenario())
+    assert not facility_prices_changed(_spec_scenario(0.0, 1.1))  # physician fees only
+    up = scenario_from_dict({"prices": {"admission_mean_usd": Prices().admission_mean_usd
+                                        * 1.1}})
+    assert facility_prices_changed(up)
