@@ -137,7 +137,9 @@ class Behaviour:
             held = hospital_contracts(settlers, hname)
             if kind != "hospital" or not (held or facility_prices_changed(sc)):
                 continue
-            cfg = next(p for p in sc.providers if p.name == hname)
+            cfg = next((p for p in sc.providers if p.name == hname), None)
+            if cfg is None:  # an implicit outside hospital (attribution): nobody decides
+                continue
             b = cfg.behavior
             experience = b.prior_experience_years + dynamics.experience_years(sc, year, hname)
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
