@@ -284,10 +284,10 @@ NOTES = """
   -2.2% to -1.5%, ENHANCED -3.3% to -2.4%, glide path year 5 -2.7% to -2.1%; the
   first-year target -1.2% to -1.1%, still within it). The response still scales with
   the sharing rate once capability has built up, while the evidence shows no larger
-  savings at higher rates. ENHANCED P(owing): see the P(owing) rows (0% before,
-  while about 5% of real ENHANCED ACOs owe: simulated savings rates vary less across
-  replications than real ACOs' do across ACOs). Candidate causes left: one
-  pass-through for every contract and risk aversion that barely binds at the default.
+  savings at higher rates. ENHANCED ACOs now owe in 8.0% of replication-years (2.2% to
+  25.0%, 10,000 patients; 0% before), within CMS's 4.9-5.6%; BASIC E 4.0%, unchanged.
+  Candidate causes left for REACH: one pass-through for every contract and risk
+  aversion that barely binds at the default.
 * **Global capitation** moved away from the evidence with the leakage-aware expected
   payoff: the mature group -8.7% (-13.4% to -5.5%; -11.1% before), just short of the
   mature-plan range (-9% to -30%); the group new to it -6.5% (-8.4% before). In these
