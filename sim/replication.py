@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.behaviour.decide import Behaviour
 from sim.behaviour.expected import LEVER_NAMES
+from sim.behaviour.hospital import HOSPITAL_ONLY
 from sim.care.engine import CareSimulation, YearRecord
 from sim.care.warmup import warmed_up
 from sim.coding.programme import with_programme
@@ -171,7 +172,8 @@ def _output(scenario: Scenario, replication: int, metrics: dict[int, dict[str, f
              for year, entity, metric, value in settled.rows]
     for d in behaviour.decisions:
         rows += [(replication, scenario.name, d.year, d.provider, f"lever_{n}", getattr(d.levers, n))
-                 for n in LEVER_NAMES if n in d.controls]
+                 for n in (*LEVER_NAMES, *HOSPITAL_ONLY, "specialist_volume")
+                 if n in d.controls]
         rows += [(replication, scenario.name, d.year, d.provider, f"incentive_{n}_usd", v)
                  for n, v in d.incentives.items()]
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)

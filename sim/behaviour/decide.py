@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.behaviour import dynamics
+from sim.behaviour import dynamics, specialists
 from sim.behaviour.expected import LEVER_NAMES, PanelSample
-from sim.behaviour.hospital import HospitalProblem, hospital_contracts
+from sim.behaviour.hospital import (
+    HOSPITAL_ONLY,
+    HospitalProblem,
+    facility_prices_changed,
+    hospital_contracts,
+)
 from sim.behaviour.model import LEVER_GRID, SAMPLE_SIZE, Decision, ProviderProblem
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
@@ -38,6 +43,10 @@ class Behaviour:
         #: (the levers in force combine them: see sim.behaviour.hospital).
         self.own: dict[str, tuple[float, ...]] = {}
         self.hospital_effort: dict[tuple[str, str], float] = {}
+        #: Each hospital's (t, v, a) per group panel, last chosen (sim.behaviour.hospital).
+        self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
+        #: The specialists' volume factor per group panel (sim.behaviour.specialists).
+        self.specialist_volume: dict[str, float] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -86,42 +95,72 @@ class Behaviour:
             own = tuple(float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
                                                                         strict=True))
             self.own[name] = own
-            applied = self._hospitals(sc, ctx, settlers, year, providers, problem, name, own)
-            levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)))
+            applied, extra = self._hospitals(sc, ctx, settlers, year, providers, problem,
+                                             name, own)
+            extra = {n: extra.get(n, getattr(cfg.levers, n)) for n in HOSPITAL_ONLY}
+            extra["specialist_volume"] = self._specialists(name, cfg.levers.specialist_volume,
+                                                             year)
+            levers = Levers(**dict(zip(LEVER_NAMES, applied, strict=True)), **extra)
             self.decisions.append(Decision(name, year, levers, optimum,
                                            problem.incentives(tuple(getattr(levers, n)
                                                                     for n in LEVER_NAMES))))
             out[name] = levers
         return out
 
+    def _specialists(self, group: str, reference: float, year: int) -> float:
+        """The specialists' volume factor on ``group``'s panel this year
+        (``sim.behaviour.specialists``; the group's reference value under fixed levers)."""
+        if self.sc.behavior == "fixed":
+            return reference
+        v = specialists.next_volume(self.sc, group, self.specialist_volume.get(group, 1.0))
+        self.specialist_volume[group] = v
+        v = float(np.clip(v, *_bounds("specialist_volume")))
+        spec = [p.name for p in self.sc.providers if p.kind == "specialist"]
+        if spec and v != 1.0:  # a row only when they respond (lever_specialist_volume)
+            self.decisions.append(Decision(spec[0], year, Levers(specialist_volume=v), (v,),
+                                           {}, controls=("specialist_volume",)))
+        return v
+
     def _hospitals(self, sc: Scenario, ctx: SettlementContext, settlers: list, year: int,
                    providers, problem: ProviderProblem, group: str,
-                   own: tuple[float, ...]) -> tuple[float, ...]:
+                   own: tuple[float, ...]) -> tuple[tuple[float, ...], dict[str, float]]:
         """The levers in force on ``group``'s panel: its own, with the transitional-care
-        effort of any hospital that holds a contract of its own if that is larger."""
+        effort of any hospital that holds a contract of its own if that is larger; and the
+        elective volume and post-acute intensity such a hospital chooses (if several, the
+        last listed)."""
+        extra: dict[str, float] = {}
         if sc.behavior == "fixed":
-            return own
+            return own, extra
         applied = list(own)
         for h, kind in enumerate(providers.kinds):
             hname = providers.names[h]
             held = hospital_contracts(settlers, hname)
-            if kind != "hospital" or not held:
+            if kind != "hospital" or not (held or facility_prices_changed(sc)):
                 continue
-            cfg = next(p for p in sc.providers if p.name == hname)
+            cfg = next((p for p in sc.providers if p.name == hname), None)
+            if cfg is None:  # an implicit outside hospital (attribution): nobody decides
+                continue
             b = cfg.behavior
             experience = b.prior_experience_years + dynamics.experience_years(sc, year, hname)
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
                 b.startup_capability, b.learning_years, experience))
-            prev = self.hospital_effort.get((hname, group), hp.reference_t)
-            best = round(round(hp.solve() / LEVER_GRID) * LEVER_GRID, 10)  # cross-CPU
-            t = float(np.clip(prev + b.adaptation_rate * (best - prev), 0.0, 1.0))
+            prev = self.hospital_levers.get((hname, group), hp.reference)
+            optimum = tuple(round(round(o / LEVER_GRID) * LEVER_GRID, 10)  # cross-CPU
+                            for o in hp.solve_all(prev))
+            t, v, a = (float(np.clip(p + b.adaptation_rate * (o - p), *_bounds(n)))
+                       for p, o, n in zip(prev, optimum, ("transitional_care_effort",
+                                                          *HOSPITAL_ONLY), strict=True))
+            self.hospital_levers[(hname, group)] = (t, v, a)
             self.hospital_effort[(hname, group)] = t
             lv = Levers(**{**dict(zip(LEVER_NAMES, own, strict=True)),
-                           "transitional_care_effort": t})
-            self.decisions.append(Decision(hname, year, lv, (t,), {},
-                                           controls=("transitional_care_effort",)))
+                           "transitional_care_effort": t, "elective_volume": v,
+                           "post_acute_intensity": a})
+            self.decisions.append(Decision(hname, year, lv, optimum, {},
+                                           controls=("transitional_care_effort",
+                                                     *HOSPITAL_ONLY)))
             applied[2] = max(applied[2], t)
-        return tuple(applied)
+            extra = {"elective_volume": v, "post_acute_intensity": a}
+        return tuple(applied), extra
 
 
 def _set_dynamics(problem: ProviderProblem, sc: Scenario, settlers: list, year: int,

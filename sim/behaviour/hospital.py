@@ -1,40 +1,69 @@
-"""The hospital as a decision-maker of its own (docs/behaviour.md, section 1).
+"""The hospital as a decision-maker of its own (docs/behaviour.md, sections 1 and 4).
 
-A hospital that holds an organisation-level contract (a bundle it initiates; any contract
-whose ``expected_payoff`` pays it something its levers move) chooses the levers it
-controls from its own money: **readmission prevention and discharge destination** (the
-transitional-care lever ``t``: readmission hazard and SNF discharge probability), at the
-primary-care group's other levers. Its objective, per plan year:
+A hospital that holds an organisation-level contract (a bundle it initiates, a hospital
+global budget; any contract whose ``expected_payoff`` pays it something its levers move),
+or whose facility prices differ from the default fee schedule, chooses the three levers it
+controls from its own money, at the primary-care group's levers:
 
-    U_h(t) = M_h(t) + pass_through_h x capability_h x sum_k V_k(t) - C(t)
-             - kappa_t / 2 x share x PY x (t - n_t)^2
+* ``t``, **transitional care** (readmission prevention and discharge destination: the
+  readmission hazard and the SNF discharge probability);
+* ``v``, **elective volume** (scales elective admissions by ``v ** elasticity_electives``);
+* ``a``, **post-acute intensity** after joint replacement (discharge to SNF/IRF x ``a``,
+  SNF length of stay x ``a ** hospital_snf_los_elasticity``).
+
+Its objective, per plan year, ``x = (t, v, a)``:
+
+    U_h(x) = share x [M_h(x) - C(x)] + pass_through_h x capability_h x sum_k V_k(x)
+             - kappa_t / 2 x share x PY x (t - n_t)^2 - kappa_v / 2 x share x PY x (v - n_v)^2
+             - kappa_a / 2 x episodes x (a - n_a)^2
 
 * ``M_h``: the hospital's fee-for-service margin on the panel's facility claims (allowed x
-  payer price factor - amount at reference prices x its cost-to-charge ratio); fewer
-  readmissions lose it DRG margin; under bundles only, margin and cost count for the
-  targeted share of discharges (the bundle's episodes);
+  payer price factor - amount at reference prices x its *variable* cost-to-charge ratio:
+  its capacity costs are fixed, ``sim.economics.costs``); fewer readmissions or electives
+  lose it margin;
 * ``V_k``: the contracts' expected payoffs to the hospital, from their own rules;
 * ``C``: the cash cost of transitional care, ``t x transitional_care_usd_per_discharge x
   discharges`` (the hospital's own ``costs``);
-* ``share``: the targeted share of discharges (1 unless every contract is a bundle);
-* the norm ``n_t`` puts the optimum at the reference ``t`` when the hospital holds no such
-  contract (the same calibration as the group's, ``sim.behaviour.model``).
+* ``share``: the targeted share of discharges (the episodes' when every contract is a
+  bundle, else 1);
+* norms ``n`` and the curvature ``kappa_v`` are calibrated so that without contracts, at
+  the default fee schedule, the optimum is the hospital's reference levers and a 1% rise
+  of facility prices raises elective volume by ``elective_price_elasticity`` % (as the
+  group's ``kappa_d``);
+  ``kappa_t`` is ``transitional_effort_cost_usd`` and ``kappa_a``
+  ``post_acute_effort_cost_usd`` (per expected joint-replacement episode).
 
-The effort applied to the panel is the larger of the group's and the hospital's (each
-runs its own discharge programme; the patient gets the stronger). The group's problem
-counts only the levers it controls: it does not count the hospital's contract.
+The expected panel (``sim.behaviour.expected``) is computed at ``t``; ``v`` and ``a`` act on
+it here: elective counts and spending and the episodes scale with ``v**e``; the episodes'
+post-acute spending moves by :func:`sim.care.claims.joint_post_acute_usd` at ``a`` minus
+at the reference.
+
+The transitional-care effort applied to the panel is the larger of the group's and the
+hospital's (each runs its own discharge programme; the patient gets the stronger); elective
+volume and post-acute intensity are the hospital's. The group's problem counts only the
+levers it controls: it does not count the hospital's contract.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from sim.behaviour.model import ProviderProblem
+from sim.care.claims import joint_post_acute_usd
 from sim.contracts.expectation import PayoffInputs
+from sim.scenario.schema import Prices
 from sim.services import BILLED_BY, Service
 
 T = 2  # index of transitional_care_effort in LEVER_NAMES
+#: The hospital's levers, in the order of its decision vector x = (t, v, a).
+HOSPITAL_LEVERS = ("transitional_care_effort", "elective_volume", "post_acute_intensity")
+#: Levers a hospital alone sets on a group's panel (the group's own levers are LEVER_NAMES).
+HOSPITAL_ONLY = HOSPITAL_LEVERS[1:]
+BOUNDS = ((0.0, 1.0), (0.5, 1.5), (0.5, 1.5))
 _FACILITY = np.array([BILLED_BY.get(s) == "hospital" for s in Service])
+_ELECTIVE = [Service.ELECTIVE_FACILITY, Service.ELECTIVE_PROFESSIONAL]
 
 
 def hospital_contracts(settlers: list, name: str) -> list:
@@ -44,7 +73,8 @@ def hospital_contracts(settlers: list, name: str) -> list:
 
 
 class HospitalProblem:
-    """The hospital's choice of transitional-care effort at the group's other levers."""
+    """The hospital's choice of (transitional care, elective volume, post-acute intensity)
+    at the group's other levers."""
 
     def __init__(self, group: ProviderProblem, hospital: int, settlers: list,
                  levers: tuple[float, ...], capability: float) -> None:
@@ -55,30 +85,69 @@ class HospitalProblem:
         self.params, self.costs = cfg.behavior, cfg.costs
         self.weight = cfg.behavior.pass_through * capability
         self.levers = tuple(levers)
-        self.reference_t = float(cfg.levers.transitional_care_effort)
-        self.ctc = float(ctx.cost_to_charge[hospital])
+        self.reference = tuple(float(getattr(cfg.levers, n)) for n in HOSPITAL_LEVERS)
+        self.reference_t = self.reference[0]
+        # Decisions at the margin: the variable part of the unit cost (fixed costs are paid
+        # whatever the volume; sim.economics.costs).
+        self.ctc = float(ctx.variable_cost_to_charge[hospital])
         self.norm: float | None = None
+        self.norms: np.ndarray | None = None
+        self.kappa_v = 0.0
 
     def _levers(self, t: float) -> tuple[float, ...]:
         lv = list(self.levers)
         lv[T] = float(t)
         return tuple(lv)
 
-    def money(self, t: float, contracts: bool = True) -> tuple[float, float]:
-        """(margin - effort cash cost, contract payoffs as weighed) at effort ``t``."""
+    def panel(self, x: tuple[float, float, float], prices: Prices | None = None):
+        """The group's expected panel at transitional care ``t``, with the hospital's elective
+        volume ``v`` and post-acute intensity ``a`` applied."""
+        t, v, a = x
         g = self.group
-        exp = g.panel(self._levers(t))
+        base = g.panel(self._levers(t), prices)
+        sc = g.sc
+        le = sc.lever_effects
+        m = (v / self.reference[1]) ** le.elasticity_electives
+        ref_a = self.reference[2]
+        if m == 1.0 and a == ref_a:
+            return base
+        exp = copy.copy(base)
+        exp.spend, exp.count = base.spend.copy(), base.count.copy()
+        exp.spend[:, _ELECTIVE] *= m
+        exp.count[:, _ELECTIVE] *= m
+        exp.episodes = base.episodes * m
+        if a != ref_a:
+            pr = sc.prices if prices is None else prices
+            d, _, te, _ = self._levers(t)
+            f = d ** le.elasticity_post_acute * (1.0 - (1.0 - le.transitional_snf_rr) * te)
+            cfg = sc.clinical.post_acute.after_joint_replacement
+            k = le.hospital_snf_los_elasticity
+            delta = float(joint_post_acute_usd(cfg, np.array([f * a]), (a) ** k, pr)[0]
+                          - joint_post_acute_usd(cfg, np.array([f * ref_a]), ref_a ** k,
+                                                 pr)[0])
+            exp.episode_spend = base.episode_spend + delta
+            exp.spend[:, Service.SNF] += exp.episodes * delta  # post-acute, one line
+        return exp
+
+    def money(self, x, contracts: bool = True, prices: Prices | None = None
+              ) -> tuple[float, float]:
+        """(share x (margin - effort cash cost), contract payoffs as weighed) at ``x``
+        (a scalar: transitional care at the reference elective and post-acute levers)."""
+        x = self._x(x)
+        g = self.group
+        exp = self.panel(x, prices)
         f = g.ctx.price_factor
+        ratio = g.ratio if prices is None else g._ratio_for(prices)
         facility = exp.spend * _FACILITY[None, :]
         margin = float((facility.sum(axis=1) * f).sum()
-                       - (facility * g.ratio[None, :]).sum() * self.ctc)
+                       - (facility * ratio[None, :]).sum() * self.ctc)
         discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
                            + exp.count[:, Service.ELECTIVE_FACILITY].sum())
         # The programme targets the contract's episodes: its cost and the margin it moves
         # are those of the targeted share of discharges (the care model applies the effort
         # to every discharge of the panel: a spillover, docs/behaviour.md section 9).
         share = self.targeted_share(exp, discharges)
-        base = share * (margin - t * self.costs.transitional_care_usd_per_discharge
+        base = share * (margin - x[0] * self.costs.transitional_care_usd_per_discharge
                         * discharges)
         value = 0.0
         if contracts:
@@ -92,39 +161,105 @@ class HospitalProblem:
                     value += self.weight * out[0]
         return base, value
 
+    def _x(self, x) -> tuple[float, float, float]:
+        if np.ndim(x) == 0:
+            return (float(x), self.reference[1], self.reference[2])
+        return tuple(float(v) for v in x)  # type: ignore[return-value]
+
     def targeted_share(self, exp, discharges: float) -> float:
         """Share of discharges the hospital's contracts pay for: their episodes (bundles;
         ``episodes`` of the expected panel), else every discharge."""
-        if all(getattr(s.config, "type", "") == "bundled" for s in self.settlers):
+        if self.settlers and all(getattr(s.config, "type", "") == "bundled"
+                                 for s in self.settlers):
             return float(min(1.0, exp.episodes.sum() / max(discharges, 1e-9)))
         return 1.0
 
-    def _py(self) -> float:
-        """Person-years the norm cost applies to: the targeted share of the panel."""
-        exp = self.group.panel(self._levers(self.reference_t))
+    def _scale(self) -> tuple[float, float]:
+        """(person-years the t and v norm costs apply to: the targeted share of the panel,
+        expected joint-replacement episodes: the a norm cost's)."""
+        exp = self.panel(self.reference)
         discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
                            + exp.count[:, Service.ELECTIVE_FACILITY].sum())
-        return float(exp.person_years.sum()) * self.targeted_share(exp, discharges)
+        return (float(exp.person_years.sum()) * self.targeted_share(exp, discharges),
+                max(float(exp.episodes.sum()), 1e-9))
+
+    def _py(self) -> float:
+        return self._scale()[0]
+
+    def _grad(self, i: int, prices: Prices | None = None) -> float:
+        step = 1e-4
+        lo, hi = list(self.reference), list(self.reference)
+        lo[i] = max(lo[i] - step, BOUNDS[i][0])
+        hi[i] = min(hi[i] + step, BOUNDS[i][1])
+        return (self.money(tuple(hi), False, prices)[0]
+                - self.money(tuple(lo), False, prices)[0]) / (hi[i] - lo[i])
 
     def calibrate(self) -> None:
-        """The norm that makes the reference effort optimal without contracts."""
-        step = 1e-4
-        r = self.reference_t
-        lo, hi = max(r - step, 0.0), min(r + step, 1.0)
-        grad = (self.money(hi, False)[0] - self.money(lo, False)[0]) / (hi - lo)
-        self.norm = r - grad / (self.params.transitional_effort_cost_usd * self._py())
+        """Norms that make the reference levers optimal without contracts, and the elective
+        curvature that gives the elective price elasticity."""
+        py, episodes = self._scale()
+        b = self.params
+        # At the default fee schedule (as the group's norms): a facility price change then
+        # moves the hospital's levers.
+        default = Prices()
+        g = np.array([self._grad(i, default) for i in range(3)])
+        # kappa_v: a 1% rise of facility prices moves v by elective_price_elasticity % (v
+        # scales elective volume by v**e: d ln volume = e d ln v).
+        up = _scale_facility(default, 1.01)
+        dg = (self._grad(1, up) - g[1]) / np.log(1.01)
+        e = self.group.sc.lever_effects.elasticity_electives
+        v0 = self.reference[1]
+        self.kappa_v = max(e * dg / (b.elective_price_elasticity * v0), 1e-6) / py
+        kappa = np.array([b.transitional_effort_cost_usd, self.kappa_v,
+                          b.post_acute_effort_cost_usd])
+        scale = np.array([py, py, episodes])
+        self.kappa = kappa
+        self.norms = np.asarray(self.reference) - g / (kappa * scale)
+        self.norm = float(self.norms[0])
 
-    def utility(self, t: float) -> float:
-        base, value = self.money(t)
-        kappa = self.params.transitional_effort_cost_usd
-        return base + value - 0.5 * kappa * self._py() * (t - self.norm) ** 2
+    def utility(self, x) -> float:
+        x = self._x(x)
+        base, value = self.money(x)
+        py, episodes = self._scale()
+        dev = np.asarray(x) - self.norms
+        return base + value - 0.5 * float(np.sum(self.kappa * np.array([py, py, episodes])
+                                                  * dev * dev))
+
+    def solve_all(self, start: tuple[float, ...] | None = None) -> tuple[float, float, float]:
+        """The hospital's optimal (t, v, a) within ``BOUNDS`` (L-BFGS-B from ``start``, else
+        the reference levers)."""
+        from scipy.optimize import minimize
+
+        if self.norms is None:
+            self.calibrate()
+        lo = [b[0] for b in BOUNDS]
+        hi = [b[1] for b in BOUNDS]
+        x0 = np.clip(start if start is not None else self.reference, lo, hi)
+        u0 = self.utility(tuple(x0))
+        py = max(self._scale()[0], 1.0)
+        res = minimize(lambda x: -(self.utility(tuple(x)) - u0) / py, x0, method="L-BFGS-B",
+                       bounds=BOUNDS, options={"eps": 1e-5, "maxiter": 40, "ftol": 1e-12})
+        return tuple(float(v) for v in res.x)  # type: ignore[return-value]
 
     def solve(self) -> float:
-        """The hospital's optimal effort in [0, 1] (bounded scalar search)."""
-        from scipy.optimize import minimize_scalar
+        """The hospital's optimal transitional-care effort (the other levers optimised too)."""
+        return self.solve_all()[0]
 
-        if self.norm is None:
-            self.calibrate()
-        res = minimize_scalar(lambda t: -self.utility(t) / 1e6, bounds=(0.0, 1.0),
-                              method="bounded", options={"xatol": 1e-4})
-        return float(res.x)
+
+def facility_prices_changed(sc) -> bool:
+    """Whether the scenario's facility (hospital-billed) prices differ from the default
+    fee schedule's: the hospital then re-chooses its levers under fee-for-service too."""
+    from sim.services import PRICE_FIELD
+
+    default = Prices()
+    fields = {PRICE_FIELD[s] for s, k in BILLED_BY.items() if k == "hospital"}
+    return any(getattr(sc.prices, f) != getattr(default, f) for f in fields)
+
+
+def _scale_facility(prices: Prices, factor: float) -> Prices:
+    """``prices`` with every facility (hospital-billed) price scaled by ``factor``."""
+    from sim.services import PRICE_FIELD
+
+    fields = {PRICE_FIELD[s] for s, k in BILLED_BY.items() if k == "hospital"}
+    return prices.model_copy(update={f: getattr(prices, f) * factor for f in fields
+                                     if f.endswith("_usd")})

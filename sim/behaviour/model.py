@@ -42,6 +42,7 @@ from sim.behaviour.expected import (
     expected_panel,
     expected_panels,
 )
+from sim.behaviour.leakage import leakage_aware, outside_shares
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Levers, Prices, Scenario
 from sim.services import BILLED_BY, Service, reference_price_ratio
@@ -113,6 +114,8 @@ class ProviderProblem:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
         self._price_keys: dict = {}
+        #: Per service, the share of care given outside (its levers do not reach it).
+        self.leak = outside_shares(sc, len(Service))
         #: Share of organisation-level incentives the provider can act on (learning curve)
         #: and, per contract label, the share of its payoff given back through the next
         #: agreement's rebased benchmark (the ratchet); set by the caller
@@ -160,6 +163,8 @@ class ProviderProblem:
                                                       prices, self.n_payers), strict=True):
                 exp.spend *= self.anchor[:, None]
                 exp.count *= self.anchor[:, None]
+                if self.leak is not None and todo[key] != self.reference:  # sim.behaviour.leakage
+                    exp = leakage_aware(exp, self.panel(self.reference, prices), self.leak)
                 self._cache[key] = exp
         return [self._cache[k] for k in keys]
 

@@ -55,8 +55,30 @@ def _expand(counts: np.ndarray, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
     return pid[idx], day
 
 
+def joint_destinations(cfg: JointReplacementPostAcute, factor: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities of discharge to SNF, to IRF and home with home health after a joint
+    replacement stay, at the levers' institutional ``factor`` (:func:`joint_post_acute`)."""
+    inst0 = cfg.snf_share + cfg.irf_share
+    inst = np.minimum(inst0 * factor, 1.0)
+    scale = inst / inst0 if inst0 > 0 else np.zeros_like(inst)
+    p_hh = np.clip(cfg.home_health_share + inst0 - inst, 0.0, 1.0 - inst)
+    return cfg.snf_share * scale, cfg.irf_share * scale, p_hh
+
+
+def joint_post_acute_usd(cfg: JointReplacementPostAcute, factor: np.ndarray,
+                         los_factor: np.ndarray | float, prices) -> np.ndarray:
+    """Expected post-acute spending (SNF, IRF, home health) per joint-replacement stay,
+    the expectation of what :func:`joint_post_acute` draws (the hospital's decision uses
+    it, ``sim.behaviour.hospital``)."""
+    p_snf, p_irf, p_hh = joint_destinations(cfg, factor)
+    hh = (p_hh + (p_snf + p_irf) * cfg.home_health_after_institutional) * cfg.home_health_periods
+    return (p_snf * cfg.snf_los_mean_days * los_factor * prices.snf_per_day_usd
+            + p_irf * prices.irf_stay_usd + hh * prices.home_health_period_usd)
+
+
 def joint_post_acute(cfg: JointReplacementPostAcute, factor: np.ndarray,
-                     rng: np.random.Generator
+                     rng: np.random.Generator, los_factor: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Post-acute care after lower-extremity joint replacement stays: SNF days, IRF stay
     flag and home-health periods of each stay.
@@ -69,18 +91,18 @@ def joint_post_acute(cfg: JointReplacementPostAcute, factor: np.ndarray,
     ``factor`` > 1, what they gain comes from home health first, then from home without
     services). SNF days are gamma (shape 2) with mean ``snf_los_mean_days``; home health
     follows a SNF or IRF stay with probability ``home_health_after_institutional``.
+    ``los_factor`` (per stay; the hospital's post-acute lever, ``None``: 1) scales the SNF
+    days.
     """
     n = len(factor)
     u = rng.random((n, 3))
-    inst0 = cfg.snf_share + cfg.irf_share
-    inst = np.minimum(inst0 * factor, 1.0)
-    scale = inst / inst0 if inst0 > 0 else np.zeros(n)
-    p_snf, p_irf = cfg.snf_share * scale, cfg.irf_share * scale
-    p_hh = np.clip(cfg.home_health_share + inst0 - inst, 0.0, 1.0 - inst)
+    p_snf, p_irf, p_hh = joint_destinations(cfg, factor)
     to_snf = u[:, 0] < p_snf
     to_irf = ~to_snf & (u[:, 0] < p_snf + p_irf)
     to_hh = ~to_snf & ~to_irf & (u[:, 0] < p_snf + p_irf + p_hh)
     snf_days = np.where(to_snf, cfg.snf_los_mean_days * gammaincinv(2.0, u[:, 1]) / 2.0, 0.0)
+    if los_factor is not None:
+        snf_days = snf_days * los_factor
     institutional = to_snf | to_irf
     hh = to_hh | (institutional & (u[:, 2] < cfg.home_health_after_institutional))
     return snf_days, to_irf, np.where(hh, cfg.home_health_periods, 0).astype(np.int64)
@@ -279,7 +301,9 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hh_periods = hh.astype(np.int64)
     if joint.any():
         jp = joint_post_acute(sc.clinical.post_acute.after_joint_replacement,
-                              rates.institutional_pac_factor[a_pid[joint]], pac_rng)
+                              rates.institutional_pac_factor[a_pid[joint]], pac_rng,
+                              None if rates.episode_snf_los_factor is None
+                              else rates.episode_snf_los_factor[a_pid[joint]])
         snf_days[joint], irf[joint], hh_periods[joint] = jp
         hh[joint] = jp[2] > 0
     snf = snf_days > 0

@@ -63,6 +63,10 @@ def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share:
     imaging, _ = _mix(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
     pac_factor, _ = _mix(lev.institutional_pac_factor, ref.institutional_pac_factor,
                          other_share)
+    los = lev.episode_snf_los_factor
+    if los is not None:
+        los = _mix(los, ref.episode_snf_los_factor if ref.episode_snf_los_factor is not None
+                   else np.ones_like(los), other_share)[0]
     # State factors multiply lever-free parts: the outside share is the same in every
     # state, except the readmission hazard (zero outside the post-discharge window).
     h_share = share_h[:, 0, :].copy()
@@ -70,7 +74,7 @@ def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share:
     rates = YearRates(hazards=np.ascontiguousarray(hazards), total=hazards.sum(axis=-1),
                       routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
                       labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility,
-                      institutional_pac_factor=pac_factor)
+                      institutional_pac_factor=pac_factor, episode_snf_los_factor=los)
     leak = LeakageYear(routine=share_r[:, 0, :], hazards=h_share,
                        labs_ref=ref.labs_per_visit, labs_lev=lev.labs_per_visit,
                        imaging_ref=ref.imaging_per_visit, imaging_lev=lev.imaging_per_visit,

@@ -37,7 +37,13 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
   SNF discharge probability likewise; the same factor (with ``d**elasticity_post_acute``)
   scales discharge to SNF and IRF after joint replacement (``institutional_pac_factor``,
   used by ``sim.care.claims``);
-* coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``).
+* coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``);
+* the hospital's levers (issue 14): elective volume ``v`` scales the elective hazard by
+  ``v**elasticity_electives`` (the group's ``d`` no longer does); post-acute intensity
+  ``a`` scales discharge to SNF/IRF after joint replacement by ``a`` and its SNF length of
+  stay by ``a**hospital_snf_los_elasticity`` (``episode_snf_los_factor``).
+* the specialists' volume factor (``sim.behaviour.specialists``) scales specialist visits
+  and ambulatory procedures.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ class LeverArrays:
     prevention_effort: np.ndarray
     transitional_care_effort: np.ndarray
     coding_intensity: np.ndarray
+    #: The hospital's levers (docs/behaviour.md, section 4); None: 1 (the FFS norm).
+    elective_volume: np.ndarray | None = None
+    post_acute_intensity: np.ndarray | None = None
+    #: The specialists' own volume response to their fees (sim.behaviour.specialists);
+    #: None: 1.
+    specialist_volume: np.ndarray | None = None
 
 
 @dataclass
@@ -86,6 +98,9 @@ class YearRates:
     labs_per_visit: np.ndarray  # (n,)
     imaging_per_visit: np.ndarray  # (n,)
     utility: np.ndarray  # (n, 2) annual utility by diabetes-uncontrolled flag
+    #: (n,) factor on the SNF length of stay after joint replacement (the hospital's
+    #: post-acute lever; None: 1)
+    episode_snf_los_factor: np.ndarray | None = None
 
 
 def _linear_rr(rr_full: float, effort: np.ndarray) -> np.ndarray:
@@ -143,7 +158,9 @@ def year_rates(
     readmit = np.where(window, readmit[:, None], 0.0)
 
     el = cl.electives
-    elective = el.rate_per_year * d**le.elasticity_electives * (morb <= el.max_morbidity)
+    # Elective volume is the hospital's lever (issue 14), not the group's intensity.
+    v = np.ones(n) if levers.elective_volume is None else levers.elective_volume
+    elective = el.rate_per_year * v**le.elasticity_electives * (morb <= el.max_morbidity)
     elective = np.where(window, 0.0, elective[:, None])
 
     db = cl.diabetes
@@ -164,6 +181,9 @@ def year_rates(
           * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
     ed = ed[:, None] * np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0)
     opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
+    if levers.specialist_volume is not None:  # the specialists' response to their fees
+        spec = spec * levers.specialist_volume
+        opproc = opproc * levers.specialist_volume
     chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
     oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
     hh = cl.post_acute.home_health_chronic_per_year * morb * d**le.elasticity_post_acute
@@ -177,6 +197,9 @@ def year_rates(
     pa = cl.post_acute
     # What practice does to discharge to institutional post-acute care (SNF, IRF)
     institutional = d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t)
+    a = levers.post_acute_intensity  # the hospital's discharge planning (joint replacement)
+    if a is not None:
+        institutional = institutional * a
     p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent
                     * d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t),
                     0.0, 1.0)
@@ -201,4 +224,6 @@ def year_rates(
         labs_per_visit=labs,
         imaging_per_visit=imaging,
         utility=utility,
+        episode_snf_los_factor=None if a is None
+        else np.asarray(a, float) ** le.hospital_snf_los_elasticity,
     )

@@ -12,6 +12,7 @@ from sim.contracts.bundled.settler import BundledSettler
 from sim.contracts.capitation.settler import CapitationSettler
 from sim.contracts.custom.config import CustomContract
 from sim.contracts.ffs.settler import FFSSettler
+from sim.contracts.global_budget.settler import GlobalBudgetSettler
 from sim.contracts.mssp.settler import MSSPSettler
 from sim.contracts.reach.settler import REACHSettler
 from sim.contracts.settler import CAPITATION, BaseSettler, settlement_kinds
@@ -23,6 +24,7 @@ SETTLERS: tuple[type[BaseSettler], ...] = (
     BundledSettler,
     MSSPSettler,
     REACHSettler,
+    GlobalBudgetSettler,
 )
 
 #: Settler class by ``type:`` name.

@@ -106,6 +106,21 @@ class BehaviourParams(StrictModel):
         "against its benchmark uncertain by ~1-2% when it plans)", ge=0, le=0.5,
         description="Error of the spending level the provider plans against, drawn each year "
         "from the named stream behaviour:estimate (0: known exactly).")
+    elective_price_elasticity: float = param(
+        0.1, unit="elasticity of elective volume to facility prices",
+        source="Dafny, AER 2005 (little volume response of US hospitals to DRG price "
+        "changes); Januleviciute et al., Health Econ 2016 (+10% DRG price: +0.8-1.3% medical "
+        "volume, none surgical)", gt=0, le=10,
+        description="A hospital's: sets how costly it is to depart from its reference "
+        "elective volume, so that facility price changes move elective volume with this "
+        "elasticity (docs/behaviour.md, section 4). Unused by primary-care groups.")
+    post_acute_effort_cost_usd: float = param(
+        15000.0, unit="USD per joint-replacement episode per unit squared",
+        source="judgement: a 10% cut (0.9) costs $75 per episode, the order of the "
+        "care-redesign spending (navigators, pre-operative planning) CJR hospitals reported",
+        gt=0, description="A hospital's non-cash cost of departing from its reference "
+        "post-acute discharge planning: value x (post_acute_intensity - norm)^2 / 2 per "
+        "expected joint-replacement episode. Unused by primary-care groups.")
     prior_experience_years: float = param(
         0.0, unit="years", source="assumption (a group new to value-based payment)", ge=0,
         le=50, description="Years of value-based experience before plan year 0 (e.g. a mature "

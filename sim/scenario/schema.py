@@ -587,6 +587,12 @@ class LeverEffects(StrictModel):
     transitional_snf_rr: float = param(
         0.85, unit="rate ratio at full effort", source=ASSUMPTION, ge=0, le=1,
         description="SNF discharge probability at full transitional-care effort.")
+    hospital_snf_los_elasticity: float = param(
+        1.0, unit="elasticity", source="judgement: under CJR institutional discharge after "
+        "LEJR fell ~9% (33.7% to ~30.7%, Finkelstein et al., JAMA 2018) and SNF stays "
+        "~10% (-2.3 of ~24 days, Lewin Group CJR PY2 report 2019) together", ge=0, le=5,
+        description="SNF length of stay after joint replacement vs the hospital's "
+        "post_acute_intensity lever.")
 
 
 class Levers(StrictModel):
@@ -604,6 +610,27 @@ class Levers(StrictModel):
         description="Transitional-care effort after discharge.")
     coding_intensity: float = param(0.0, unit="intensity 0-1", source=ASSUMPTION, ge=0, le=1,
                                     description="Diagnosis-coding intensity.")
+    elective_volume: float = param(
+        1.0, unit="multiplier (1 = FFS norm)", source="assumption (the hospital's FFS practice)",
+        ge=0.3, le=2.0,
+        description="The hospital's elective inpatient volume (scheduling, indications): "
+        "scales elective admissions by this ** lever_effects.elasticity_electives. Chosen by "
+        "a hospital that holds a contract of its own (docs/behaviour.md, section 4); on a "
+        "group's panel the value in force is that hospital's, else the group's reference "
+        "value.")
+    post_acute_intensity: float = param(
+        1.0, unit="multiplier (1 = FFS norm)", source="assumption (the hospital's FFS practice)",
+        ge=0.3, le=2.0,
+        description="The hospital's discharge planning after joint replacement: scales "
+        "discharge to SNF and IRF by this and the SNF length of stay by this ** "
+        "lever_effects.hospital_snf_los_elasticity (joint-replacement stays only). Chosen "
+        "like elective_volume.")
+    specialist_volume: float = param(
+        1.0, unit="multiplier (1 = at the default fee schedule)",
+        source="Clemens & Gottlieb, AER 2014 (supply elasticity ~1.5)", ge=0.3, le=2.0,
+        description="The specialists' own volume response to their fees (visits and "
+        "ambulatory procedures of a group's panel; sim.behaviour.specialists): set each year "
+        "by their rule under behavior: incentives; otherwise the group's reference value.")
 
 
 # --------------------------------------------------------------------------- prices

@@ -70,7 +70,7 @@ def _levers(df, entity):
     return rows.pivot_table(index="year", columns="metric", values="value")
 
 
-def test_a_hospital_initiated_bundle_moves_the_hospitals_transitional_care_only():
+def test_a_hospital_initiated_bundle_moves_the_hospitals_own_levers_only():
     bundle = {"population": {"size": 1500}, "horizon_years": 2,
               "plan": [{"years": "all", "contracts": [
                   {"type": "ffs", "payer": "medicare"},
@@ -78,10 +78,17 @@ def test_a_hospital_initiated_bundle_moves_the_hospitals_transitional_care_only(
                    "triggers": ["joint_replacement"]}]}]}
     df = simulate_replication(scenario_from_dict(bundle), 0, np.random.SeedSequence(5)).results
     hosp = _levers(df, "community_hospital")
-    # The hospital decides its transitional-care effort only, and raises it: the bundle
-    # pays for fewer readmissions and SNF stays within its episodes.
-    assert list(hosp.columns) == ["lever_transitional_care_effort"]
-    assert (hosp["lever_transitional_care_effort"] > 0.15).all()
+    # The hospital decides its own levers: it raises transitional care and lowers post-acute
+    # intensity (the bundle pays for fewer readmissions, SNF/IRF discharges and SNF days
+    # within its episodes); elective volume barely moves (a small price elasticity, and the
+    # reconciliation per extra episode is small).
+    assert sorted(hosp.columns) == ["lever_elective_volume", "lever_post_acute_intensity",
+                                    "lever_transitional_care_effort"]
+    # (Above its reference 0.1; less than before issue 14's fixed costs: at its variable
+    # cost a readmission avoided loses the hospital more margin.)
+    assert (hosp["lever_transitional_care_effort"] > 0.12).all()
+    assert (hosp["lever_post_acute_intensity"] < 0.98).all()
+    assert hosp["lever_elective_volume"].to_numpy() == pytest.approx(1.0, abs=0.02)
     group = _levers(df, "primary_care_group")
     # The group holds no contract of its own: it keeps its reference practice; the effort
     # in force on its panel is the hospital's.

@@ -97,9 +97,10 @@ def test_fee_increase_raises_discretionary_volume_with_elasticity_1_5(runs):
                 "elective_admissions_per_1000")}
     mean = np.mean(list(changes.values()))
     assert 0.015 < mean < 0.045, changes
-    # Elective procedures respond most (largest elasticity in the care model).
-    assert changes["elective_admissions_per_1000"] >= max(changes["specialist_visits_per_1000"],
-                                                          changes["tests_per_1000"])
+    # Elective inpatient volume is the hospital's since issue 14, with a small price
+    # elasticity (0.1: Dafny 2005; none for surgical DRGs, Januleviciute et al. 2016):
+    # ambulatory procedures, the group's most responsive services, respond more.
+    assert changes["elective_admissions_per_1000"] < changes["outpatient_procedures_per_1000"]
 
 
 def test_one_sided_mssp_lowers_spending_1_to_5_percent_without_worse_quality(runs):

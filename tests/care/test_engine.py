@@ -122,7 +122,10 @@ def test_transitional_care_lowers_readmissions_and_intensity_raises_electives():
     lo = metrics(scenario_from_dict({**base, **lever(transitional_care_effort=0.0)}))
     hi = metrics(scenario_from_dict({**base, **lever(transitional_care_effort=1.0)}))
     assert hi["readmission_rate_30d"] < lo["readmission_rate_30d"] - 0.01
-    more = metrics(scenario_from_dict({**base, **lever(discretionary_intensity=1.3)}))
+    # Elective volume is the hospital's lever since issue 14: the reference value of the
+    # group's panel (no hospital decides here) sets it.
+    more = metrics(scenario_from_dict({**base, **lever(discretionary_intensity=1.3,
+                                                       elective_volume=1.3)}))
     assert more["elective_admissions_per_1000"] > 1.4 * lo["elective_admissions_per_1000"]
     assert more["tests_per_1000"] > 1.2 * lo["tests_per_1000"]
 

@@ -74,8 +74,9 @@ def test_transitional_care_effect_size():
 def test_discretionary_intensity_elasticities():
     le = SC.lever_effects
     r0, r1 = rates(d=1.0), rates(d=1.1)
-    assert r1.hazards[0, 0, H_ELECTIVE] / r0.hazards[0, 0, H_ELECTIVE] == pytest.approx(
-        1.1**le.elasticity_electives)
+    # Elective inpatient volume is the hospital's lever since issue 14 (elective_volume,
+    # tests/behaviour/test_hospital_levers.py), not the group's intensity.
+    assert r1.hazards[0, 0, H_ELECTIVE] == pytest.approx(r0.hazards[0, 0, H_ELECTIVE])
     assert r1.routine[0, 0, R_OPPROC] / r0.routine[0, 0, R_OPPROC] == pytest.approx(
         1.1**le.elasticity_outpatient_procedures)
     assert r1.routine[0, 0, R_SPEC] / r0.routine[0, 0, R_SPEC] == pytest.approx(

@@ -22,6 +22,7 @@ from sim.contracts import quality
 from sim.contracts.bundled import rules as bundled
 from sim.contracts.capitation import rules as capitation
 from sim.contracts.ffs import rules as ffs
+from sim.contracts.global_budget import rules as global_budget
 from sim.contracts.mssp import rules as mssp
 from sim.contracts.reach import rules as reach
 from sim.contracts.statement import Statement
@@ -78,6 +79,7 @@ CONTRACTS: dict[str, Callable[..., Any]] = {
     "mssp_acpt_weight": mssp.acpt_weight,
     "mssp_capped_risk_ratios": mssp.capped_risk_ratios,
     "ffs": ffs.settle_ffs,
+    "global_budget": global_budget.settle_global_budget,
     "mips_adjustment": ffs.mips_adjustment,
     "mips_scaling": ffs.budget_neutral_scaling,
     "capitation": _capitation,

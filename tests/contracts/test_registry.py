@@ -28,10 +28,10 @@ def test_registry_tables_replace_the_old_ones():
     # the table that lived in sim/settlement/book.py, now declared by the settlers
     assert SETTLEMENT_KINDS == {"p4p_adjustment", "shared_savings", "bundle_reconciliation",
                                 "capitation_settlement", "reach_reconciliation",
-                                "apm_incentive"}
+                                "apm_incentive", "global_budget_reconciliation"}
     # the statements printed by `vbcsim run` (was a tuple in sim/settlement/report.py)
     assert set(SHOWN_STATEMENTS) == {"capitation", "bundled", "mssp", "reach", "mssp_benchmark",
-                                     "bundled_target", "reach_benchmark"}
+                                     "bundled_target", "reach_benchmark", "global_budget"}
 
 
 def test_the_plan_selects_every_registered_type():

@@ -40,6 +40,8 @@ PLANS: dict[str, list[dict]] = {
                                                "payer": "commercial", "scope": "total_cost",
                                                "area_rate_pmpm_usd": 1_300.0}),
     "bundled": _plan({"type": "bundled", "provider": "hospital"}),
+    "global_budget": _plan({"type": "global_budget", "provider": "hospital",
+                            "growth_rate": 0.01}),
     "mssp_basic_e": _plan({"type": "mssp", "aco": "pc_a", "track": "BASIC_E"}),
     "mssp_enhanced": _plan({"type": "mssp", "aco": "pc_a", "track": "ENHANCED"}),
     "reach_global_pcc": _plan({"type": "reach", "aco": "pc_a", "option": "global",
