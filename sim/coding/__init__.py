@@ -1,0 +1,1 @@
+"""Claims coding and documentation (issue 13): coded claims, the CMS-HCC risk score."""
