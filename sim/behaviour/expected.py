@@ -43,6 +43,7 @@ from sim.care.model import (
     LeverArrays,
     year_rates,
 )
+from sim.coding import hcc
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.economics import qalys_lost_per_death
 from sim.population import raw_risk_score
@@ -69,6 +70,26 @@ class PanelSample:
     payer: np.ndarray  # payer index per sampled patient
     weight: np.ndarray  # members represented per sampled patient
     risk_norm: float
+    hcc: HccSample | None = None  # the prospective CMS-HCC score (None: legacy score)
+
+
+@dataclass
+class HccSample:
+    """What the expected CMS-HCC score of the sampled patients needs (sim.coding.hcc)."""
+
+    female: np.ndarray
+    segment: np.ndarray
+    orig_disabled: np.ndarray
+    draws: np.ndarray  # fixed draws of the HCC states
+    z: np.ndarray  # latent morbidity score (the states the coming year's codes see)
+    norms: dict[str, float] | None  # None: raw (plan year 0 not closed yet)
+    w28: float
+
+    def truth(self, conditions: np.ndarray) -> np.ndarray:
+        """The sampled patients' clinical states (cached: they do not depend on levers)."""
+        if not hasattr(self, "_truth"):
+            self._truth = hcc.true_states(conditions, self.z, self.draws)
+        return self._truth
 
 
 @dataclass
@@ -186,9 +207,20 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
     death_qalys = float(np.sum(wt * deaths * qalys_lost_per_death(
         sample.age + 0.5, sc.population.female_share, util, sc.economics.discount_rate)))
 
-    raw = raw_risk_score(sample, sample.age, sample.morb, sc.risk_score,  # type: ignore[arg-type]
-                         np.full(n, float(levers[3])))
-    risk = raw / sample.risk_norm
+    if sample.hcc is not None:
+        # Prospective score: what this year's coding documents is scored next year; the
+        # provider weighs it as if it set this year's score (steady state, docs/coding.md).
+        hs = sample.hcc
+        rates = hcc.coding_rates(np.full(n, float(levers[3])), sc.risk_score)
+        demo = hcc.Demographics(sample.age, hs.female, hs.segment, hs.orig_disabled)
+        raw = hcc.expected_raw_scores(hs.truth(sample.conditions),
+                                      hcc.encounter_probability(visits + discharges), rates,
+                                      demo)
+        risk = hcc.blend(raw, hs.norms or {"V24": 1.0, "V28": 1.0}, hs.w28)
+    else:
+        raw = raw_risk_score(sample, sample.age, sample.morb,  # type: ignore[arg-type]
+                             sc.risk_score, np.full(n, float(levers[3])))
+        risk = raw / sample.risk_norm
     risk_by_payer = np.bincount(payer_idx, weights=wt * risk, minlength=n_payers) / np.maximum(
         np.bincount(payer_idx, weights=wt, minlength=n_payers), 1e-12)
 

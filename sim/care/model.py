@@ -37,7 +37,8 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
   SNF discharge probability likewise; the same factor (with ``d**elasticity_post_acute``)
   scales discharge to SNF and IRF after joint replacement (``institutional_pac_factor``,
   used by ``sim.care.claims``);
-* coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``).
+* coding intensity acts on the coded risk score only (``sim.coding.hcc``; legacy:
+  ``sim.population.raw_risk_score``).
 """
 
 from __future__ import annotations

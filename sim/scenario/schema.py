@@ -208,7 +208,8 @@ class RiskScore(StrictModel):
         "large share of targeted high-risk codes unsupported; docs/coding.md)", ge=0, le=1,
         description="The same at coding intensity 1.")
     phantom_share: float = param(
-        0.10, unit="ratio", source=ASSUMPTION, ge=0, le=1,
+        0.04, unit="ratio", source="assumption (with unsupported_rate_full, ~10% of coded "
+        "HCCs unsupported at coding intensity 1, the order of RADV/OIG findings)", ge=0, le=1,
         description="Codes for a condition family the patient does not have (history-of, "
         "problem-list codes), per encounter year: this times the unsupported rate.")
     v28_phase_in: dict[int, float] = Field(
