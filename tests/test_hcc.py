@@ -169,3 +169,27 @@ def test_default_scenario_migrates_and_legacy_is_still_available():
     with pytest.raises(ValueError, match="dual"):
         Scenario.model_validate({"population": {"dual_full_share": 0.7,
                                                 "dual_partial_share": 0.5}})
+
+
+def test_behaviour_interpolation_matches_the_exact_expectation():
+    from sim.behaviour.expected import HccSample
+
+    n = 300
+    rng = np.random.default_rng(8)
+    conditions = rng.random((n, 5)) < 0.3
+    age = rng.uniform(65, 95, n)
+    hs = HccSample(female=rng.random(n) < 0.5, segment=np.zeros(n, np.int8),
+                   orig_disabled=np.zeros(n, bool),
+                   draws=rng.standard_normal((n, len(hcc.LIABILITIES))),
+                   z=rng.standard_normal(n), norms={"V24": 1.1, "V28": 1.2}, w28=0.67)
+    sc = Scenario()
+    p_enc = np.full(n, 0.9)
+    args = (conditions, age, p_enc, np.zeros(n, np.int64), np.ones(n), 1)
+    hs.risk_by_payer(sc, 0.0, *args)
+    truth = hcc.true_states(conditions, hs.z, hs.draws)
+    demo_ = hcc.Demographics(age, hs.female, hs.segment, hs.orig_disabled)
+    for c in (0.13, 0.37, 0.81):
+        exact = hcc.blend(hcc.expected_raw_scores(
+            truth, p_enc, hcc.coding_rates(np.full(n, c), sc.risk_score), demo_),
+            hs.norms, hs.w28).mean()
+        assert hs.risk_by_payer(sc, c, *args)[0] == pytest.approx(exact, rel=1e-4)

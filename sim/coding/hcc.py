@@ -391,58 +391,69 @@ def encounter_probability(visits_per_year: np.ndarray) -> np.ndarray:
     return 1.0 - np.exp(-np.maximum(visits_per_year, 0.0))
 
 
+@cache
+def _maps(model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For one model: (levels, states, families, hccs) 0/1 map of which code level of which
+    state gives which HCC in which family; family index of each state; the HCC columns'
+    factors by segment; the count factors by segment."""
+    t = load_tables()[model]
+    col = {h: i for i, h in enumerate(t.hccs)}
+    m = np.zeros((3, len(STATES), len(FAMILIES), len(t.hccs)))
+    for k, s in enumerate(STATES):
+        f = FAMILIES.index(s.family)
+        spec, unspec = s.hcc[model]
+        for lvl, h in ((0, spec), (1, unspec), (2, spec)):  # specific, unspecified, unsupported
+            if h is not None:
+                m[lvl, k, f, col[h]] = 1.0
+    fam = np.array([FAMILIES.index(s.family) for s in STATES])
+    return m, fam, t.hcc_coef(), _count_coef(t)
+
+
 def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
                         demo: Demographics) -> dict[str, np.ndarray]:
     """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
     smooth in the rates: what the behaviour model optimises). Families are documented
     independently; interactions and the HCC count are taken over that distribution."""
-    tables = load_tables()
     n = len(p_encounter)
-    # P(each code outcome) per patient and state.
-    pd_ = p_encounter[:, None] * rates.recapture[:, None] * truth
-    up = np.zeros_like(pd_)
-    prob = {SPECIFIC: pd_ * rates.specificity[:, None],
-            UNSPECIFIED: pd_ * (1.0 - rates.specificity[:, None])}
-    for j in np.flatnonzero(UPCODE_TO >= 0):
-        moved = pd_[:, j] * rates.unsupported
-        prob[SPECIFIC][:, j] *= 1.0 - rates.unsupported
-        prob[UNSPECIFIED][:, j] *= 1.0 - rates.unsupported
-        up[:, UPCODE_TO[j]] += moved
-    for fam in FAMILIES:
-        cols = [i for i, s in enumerate(STATES) if s.family == fam]
+    k = len(STATES)
+    seen = p_encounter[:, None] * rates.recapture[:, None] * truth  # P(documented)
+    spec = rates.specificity[:, None]
+    keep = np.ones((n, k))
+    up = np.zeros((n, k))
+    lower = np.flatnonzero(UPCODE_TO >= 0)
+    keep[:, lower] = 1.0 - rates.unsupported[:, None]
+    np.add.at(up.T, UPCODE_TO[lower], (seen[:, lower] * rates.unsupported[:, None]).T)
+    for cols in family_columns():
         absent = ~truth[:, cols].any(axis=1)
         up[:, cols[-1]] += absent * p_encounter * rates.phantom
-    prob[UNSUPPORTED] = up
+    levels = np.stack([seen * keep * spec, seen * keep * (1.0 - spec), up])  # (3, n, k)
     out = {}
-    for m, t in tables.items():
+    for m, t in load_tables().items():
+        maps, _, hcc_coef, count_coef = _maps(m)
         col = {h: i for i, h in enumerate(t.hccs)}
-        # P(HCC h) per family (codes of one family are exclusive): (n, families, hccs)
-        ph = np.zeros((n, len(FAMILIES), len(t.hccs)))
-        for k, s in enumerate(STATES):
-            f = FAMILIES.index(s.family)
-            spec, unspec = s.hcc[m]
-            for level, h in ((SPECIFIC, spec), (UNSPECIFIED, unspec), (UNSUPPORTED, spec)):
-                if h is not None:
-                    ph[:, f, col[h]] += prob[level][:, k]
-        # Within a family only one code, so the hierarchy among its HCCs never binds.
-        p_hcc = 1.0 - np.prod(1.0 - ph, axis=1)  # (n, hccs)
+        # P(HCC h from family f): codes of one family are exclusive, so the hierarchy
+        # among its HCCs never binds; (n, families, hccs).
+        flat = levels.transpose(1, 0, 2).reshape(n, -1)
+        ph = (flat @ maps.reshape(flat.shape[1], -1)).reshape(n, *maps.shape[2:])
         seg = demo.segment
         score = demographic_score(t, demo.age, demo.female, seg, demo.orig_disabled)
-        score = score + np.sum(p_hcc * t.hcc_coef()[seg], axis=1)
+        score = score + np.sum((1.0 - np.prod(1.0 - ph, axis=1)) * hcc_coef[seg], axis=1)
         for name, (a, b) in _interactions(t).items():
             pa = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in a]].sum(axis=2), axis=1)
             pb = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in b]].sum(axis=2), axis=1)
             score = score + pa * pb * t.coef[name][seg]  # a and b are different families
         # Count of payment HCCs: Poisson-binomial over families.
-        pf = np.minimum(ph.sum(axis=2), 1.0)  # P(family yields a payment HCC)
+        pf = np.minimum(ph.sum(axis=2), 1.0)
         dist = np.zeros((n, 11))
         dist[:, 0] = 1.0
-        for f in range(len(FAMILIES)):
+        for f in range(pf.shape[1]):
             q = pf[:, f:f + 1]
-            shifted = np.concatenate([np.zeros((n, 1)), dist[:, :-1]], axis=1)
+            shifted = np.empty_like(dist)
+            shifted[:, 0] = 0.0
+            shifted[:, 1:] = dist[:, :-1]
             shifted[:, -1] += dist[:, -1]
             dist = dist * (1.0 - q) + shifted * q
-        out[m] = score + np.sum(dist * _count_coef(t)[seg], axis=1)
+        out[m] = score + np.sum(dist * count_coef[seg], axis=1)
     return out
 
 
