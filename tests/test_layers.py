@@ -38,7 +38,7 @@ LAYERS: dict[str, float] = {
     # 3: the care model and what it records
     "sim.population": 3,
     "sim.attribution": 3, "sim.care": 3, "sim.ledger": 3, "sim.quality_measures": 3,
-    "sim.providers": 3,
+    "sim.providers": 3, "sim.coding": 3,
     # 4: money and measures from the ledger
     "sim.settlement": 4, "sim.metrics": 4,
     # 5: behaviour (levers chosen from the incentives)
