@@ -122,7 +122,16 @@ def test_documentation_needs_an_encounter_and_follows_the_rates():
     assert np.mean(hf[hf != hcc.NOT_CODED] == hcc.SPECIFIC) == pytest.approx(0.6, abs=0.02)
     upcoded = codes[enc, S["diabetes_chronic_complications"]] == hcc.UNSUPPORTED
     assert np.mean(upcoded) == pytest.approx(0.8 * 0.1, abs=0.01)
-    assert not (upcoded & (codes[enc, S["diabetes_uncomplicated"]] != hcc.NOT_CODED)).any()
+    # The upcoded patient keeps its documented lower code: the hierarchy drops it from
+    # the score, a record review falls back to it.
+    assert (codes[enc, S["diabetes_uncomplicated"]][upcoded] != hcc.NOT_CODED).all()
+    d = hcc.Demographics(np.full(n, 70.0), np.ones(n, bool), np.zeros(n, np.int8),
+                         np.zeros(n, bool))
+    view = hcc.radv_view(codes, d, {"V24": 1.0, "V28": 1.0}, 0.0)
+    # Upcoded diabetics: HCC18 coded, HCC19 supported: same count, 0.302 - 0.105 of score.
+    up = np.flatnonzero(enc)[upcoded & (hf != hcc.NOT_CODED)]
+    assert (view["coded_n"][up] == view["supported_n"][up]).all()
+    assert view["unsupported_score"][up] == pytest.approx(0.302 - 0.105 + 0.121 - 0.121)
 
 
 def test_expected_score_matches_the_mean_of_drawn_scores():

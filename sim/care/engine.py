@@ -388,7 +388,7 @@ class CareSimulation:
         """Document the year just simulated (or, first, the year before the simulation)."""
         assert self.hcc is not None
         truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
-        u = rng.random((self.n, len(hcc.STATES), 3))
+        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
         self.hcc.document_year(truth, encounter, intensity, u)
 
     def _in_panel(self, year: int) -> np.ndarray:

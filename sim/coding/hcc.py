@@ -245,18 +245,17 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
     doc = truth & seen & (u[..., 0] < rates.recapture[:, None])
     spec = u[..., 1] < rates.specificity[:, None]
     codes = np.where(doc, np.where(spec, SPECIFIC, UNSPECIFIED), NOT_CODED).astype(np.int8)
-    # Upcoding: a documented lower-severity state coded as its family's most severe state
-    # (recorded on that state, as UNSUPPORTED; the lower state's code is dropped).
+    # Upcoding: a documented lower-severity state also coded as its family's most severe
+    # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
+    # a record review keeps it (the supported HCC the audit falls back to).
     for j in np.flatnonzero(UPCODE_TO >= 0):
         up = doc[:, j] & (u[:, j, 2] < rates.unsupported)
-        codes[up, j] = NOT_CODED
         codes[up, UPCODE_TO[j]] = UNSUPPORTED
     # Codes for a family the patient does not have (history-of and problem-list codes),
     # on the family's first state.
     for fam in FAMILIES:
         cols = [i for i, s in enumerate(STATES) if s.family == fam]
-        absent = ~truth[:, cols].any(axis=1) & encounter & (codes[:, cols] == NOT_CODED).all(
-            axis=1)
+        absent = ~truth[:, cols].any(axis=1) & encounter
         first = cols[-1]  # the least severe state of the family
         ghost = absent & (u[:, first, 2] < rates.phantom)
         codes[ghost, first] = UNSUPPORTED
@@ -266,8 +265,8 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
 def hcc_matrix(codes: np.ndarray, table: ModelTable, supported_only: bool = False
                ) -> np.ndarray:
     """Payment HCCs of one model from the codes (hierarchies applied): bool (n, hccs).
-    ``supported_only``: the HCCs a record review would confirm (unsupported codes dropped,
-    an upcoded state falling back to nothing: its true lower state was not coded)."""
+    ``supported_only``: the HCCs a record review would confirm (unsupported codes dropped;
+    an upcoded state falls back to its documented lower-severity HCC)."""
     col = {h: i for i, h in enumerate(table.hccs)}
     out = np.zeros((codes.shape[0], len(table.hccs)), bool)
     for k, s in enumerate(STATES):
