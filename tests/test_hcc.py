@@ -162,8 +162,10 @@ def test_prospective_timing_score_of_y_uses_codes_of_y_minus_1():
     truth[0, S["heart_failure"]] = True
     u = np.full((1, len(hcc.STATES), 3), 0.5)  # documented and specific at intensity 0
     keeper.document_year(truth, np.array([True]), np.zeros(1), u)  # year -1: documented
-    # Plan year 0 scores year -1's codes: F65_69 0.330 + HCC226 0.360, raw until normalised.
-    assert keeper.score(0, 0, demo())[0] == pytest.approx(0.69)
+    # Plan year 0 scores year -1's codes: F65_69 0.330 + HCC226 0.360 (provisional scale:
+    # the same patient at reference coding, so 1.0), final once plan year 0 closes.
+    assert keeper.score(0, 0, demo())[0] == pytest.approx(1.0)
+    assert keeper.pending[0][0]["V28"][0] == pytest.approx(0.69)
     assert keeper.normalise(np.ones(1))[0][0] == pytest.approx(1.0)
     keeper.document_year(truth, np.array([False]), np.zeros(1), u)  # year 0: no encounter
     # Plan year 1's score has lost the heart failure: demographics only.

@@ -82,7 +82,7 @@ class HccSample:
     orig_disabled: np.ndarray
     draws: np.ndarray  # fixed draws of the HCC states
     z: np.ndarray  # latent morbidity score (the states the coming year's codes see)
-    norms: dict[str, float] | None  # None: raw (plan year 0 not closed yet)
+    norms: dict[str, float] | None  # provisional before plan year 0 closes; None: raw
     w28: float
 
     def risk_by_payer(self, sc: Scenario, coding_intensity: float, conditions: np.ndarray,

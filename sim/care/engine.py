@@ -349,7 +349,8 @@ class CareSimulation:
             hcc=None if self.hcc is None else hcc.HccPanel(
                 female=_read_only(pop.female), segment=_read_only(pop.segment),
                 orig_disabled=_read_only(pop.orig_disabled), draws=_read_only(pop.hcc_draws),
-                norms=None if self.hcc.norms is None else MappingProxyType(self.hcc.norms),
+                norms=None if self.hcc.current_norms is None
+                else MappingProxyType(self.hcc.current_norms),
                 w28=self.hcc.w28(self.year + 1 - self.warmup)))
 
     def result(self) -> CareRun:
@@ -425,7 +426,8 @@ class CareSimulation:
         keeper = self.hcc
         assert keeper is not None and keeper.codes is not None
         demo = self._demographics(age)
-        score = keeper.score(row, plan_year, demo)
+        score = keeper.score(row, plan_year, demo,
+                             self._in_panel(self.year).astype(float))
         py = self.ledger.patient_year
         fam = keeper.truth_families
         assert fam is not None

@@ -490,8 +490,9 @@ __all__ = [
 @dataclass
 class HccPanel:
     """What behaviour may know of the score (read-only arrays; sim.care.engine.PanelView):
-    demographics, the patients' fixed HCC-state draws, the normalisers (None until plan
-    year 0 has closed: scores are then raw) and the V28 share of the coming plan year."""
+    demographics, the patients' fixed HCC-state draws, the normalisers (provisional until
+    plan year 0 has closed, as the recorded scores are) and the V28 share of the coming
+    plan year."""
 
     female: np.ndarray
     segment: np.ndarray
@@ -519,6 +520,7 @@ class ScoreKeeper:
         self.pending: dict[int, tuple[dict[str, np.ndarray], float, np.ndarray,
                                       Demographics]] = {}
         self.ref_raw0: dict[str, np.ndarray] | None = None
+        self.provisional: dict[str, float] | None = None
 
     def w28(self, plan_year: int) -> float:
         """V28 share of plan year ``plan_year``'s score."""
@@ -534,17 +536,32 @@ class ScoreKeeper:
         self.truth_families = np.stack([truth[:, cols].any(axis=1)
                                         for cols in family_columns()], axis=1)
 
-    def score(self, row: int, plan_year: int, demo: Demographics) -> np.ndarray:
+    @property
+    def current_norms(self) -> dict[str, float] | None:
+        """The normalisers, or the provisional ones before plan year 0 has closed."""
+        return self.norms if self.norms is not None else self.provisional
+
+    def score(self, row: int, plan_year: int, demo: Demographics,
+              weights: np.ndarray | None = None) -> np.ndarray:
         """The score of plan year ``plan_year`` (recorded row ``row``) from the last
-        documented year: normalised once the normalisers are known, raw blend before."""
+        documented year. Before plan year 0 has closed, the scores are provisional:
+        each model divided by its mean at reference coding over the first scored year's
+        panel (``weights``), so V24 and V28 blends of different years compare; they are
+        rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
         assert self.codes is not None and self.codes_ref is not None
         raw = raw_scores(self.codes, demo)
         w = self.w28(plan_year)
-        if plan_year == 0:
-            self.ref_raw0 = raw_scores(self.codes_ref, demo)
+        if plan_year == 0 or (self.norms is None and self.provisional is None):
+            ref = raw_scores(self.codes_ref, demo)
+            if plan_year == 0:
+                self.ref_raw0 = ref
+            if self.provisional is None:
+                wt = np.ones(len(demo.age)) if weights is None else weights
+                self.provisional = normalisers(ref, wt)
         if self.norms is None:
             self.pending[row] = (raw, w, self.codes, demo)
-            return blend(raw, {"V24": 1.0, "V28": 1.0}, w)
+            assert self.provisional is not None
+            return blend(raw, self.provisional, w)
         return blend(raw, self.norms, w)
 
     def normalise(self, weights: np.ndarray) -> dict[int, np.ndarray]:
@@ -559,5 +576,5 @@ class ScoreKeeper:
     def radv(self, codes: np.ndarray, demo: Demographics, plan_year: int
              ) -> dict[str, np.ndarray]:
         """:func:`radv_view` of the codes scoring ``plan_year`` (normalised scale)."""
-        norms = self.norms or {"V24": 1.0, "V28": 1.0}
+        norms = self.current_norms or {"V24": 1.0, "V28": 1.0}
         return radv_view(codes, demo, norms, self.w28(plan_year))
