@@ -103,7 +103,10 @@ def test_blend_by_payment_year_and_normalisation():
     assert norms == {"V24": 1.0, "V28": 2.0}
     assert hcc.blend(raw, norms, 0.67) == pytest.approx([0.5, 1.5])
     with pytest.raises(ValueError, match="v28_phase_in"):
-        RiskScore(v28_phase_in={2024: 1.5})
+        RiskScore(v28_phase_in_years=[2024], v28_phase_in_shares=[1.5])
+    with pytest.raises(ValueError, match="v28_phase_in"):
+        RiskScore(v28_phase_in_years=[2025, 2024], v28_phase_in_shares=[0.5, 1.0])
+    assert RiskScore().v28_phase_in == {2023: 0.0, 2024: 0.33, 2025: 0.67, 2026: 1.0}
 
 
 def test_documentation_needs_an_encounter_and_follows_the_rates():

@@ -212,21 +212,34 @@ class RiskScore(StrictModel):
         "HCCs unsupported at coding intensity 1, the order of RADV/OIG findings)", ge=0, le=1,
         description="Codes for a condition family the patient does not have (history-of, "
         "problem-list codes), per encounter year: this times the unsupported rate.")
-    v28_phase_in: dict[int, float] = Field(
-        default_factory=lambda: {2023: 0.0, 2024: 0.33, 2025: 0.67, 2026: 1.0},
-        description="Share of the score from CMS-HCC V28 (the rest V24) by payment "
-        "(calendar) year, economics.first_calendar_year + plan year; before the first year "
-        "its value, after the last its value. Source: CMS CY2024 Rate Announcement "
-        "(2024 67% V24 / 33% V28; 2025 33% / 67%; 2026 100% V28).")
+    v28_phase_in_years: list[int] = Field(
+        default_factory=lambda: [2023, 2024, 2025, 2026],
+        description="Payment (calendar) years of the V24 -> V28 phase-in, increasing; the "
+        "payment year of plan year y is economics.first_calendar_year + y. Source: CMS "
+        "CY2024 Rate Announcement.")
+    v28_phase_in_shares: list[float] = Field(
+        default_factory=lambda: [0.0, 0.33, 0.67, 1.0],
+        description="Share of the score from CMS-HCC V28 (the rest V24) in each of "
+        "v28_phase_in_years (before the first: its share; after the last: its share; in "
+        "between: the last year's at or before). Source: CMS CY2024 Rate Announcement (2024 "
+        "67% V24 / 33% V28; 2025 33% / 67%; 2026 100% V28).")
 
     @model_validator(mode="after")
     def _phase_in(self) -> RiskScore:
-        if not self.v28_phase_in:
-            raise ValueError("v28_phase_in must give at least one year")
-        bad = {y: w for y, w in self.v28_phase_in.items() if not 0.0 <= w <= 1.0}
-        if bad:
-            raise ValueError(f"v28_phase_in shares must be in [0, 1], got {bad}")
+        years, shares = self.v28_phase_in_years, self.v28_phase_in_shares
+        if not years or len(years) != len(shares):
+            raise ValueError("v28_phase_in_years and v28_phase_in_shares must be non-empty "
+                             f"and of the same length, got {len(years)} and {len(shares)}")
+        if any(b <= a for a, b in zip(years, years[1:], strict=False)):
+            raise ValueError(f"v28_phase_in_years must increase, got {years}")
+        if any(not 0.0 <= w <= 1.0 for w in shares):
+            raise ValueError(f"v28_phase_in_shares must be in [0, 1], got {shares}")
         return self
+
+    @property
+    def v28_phase_in(self) -> dict[int, float]:
+        """The phase-in schedule: payment year -> V28 share."""
+        return dict(zip(self.v28_phase_in_years, self.v28_phase_in_shares, strict=True))
 
     demographic_65_74: float = param(0.40, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                      description="Demographic factor, age 65-74.")
