@@ -42,6 +42,10 @@ class Population:
     coding_u: np.ndarray  # uniform (n, 5): condition coded if u < completeness
     provider: np.ndarray  # int16: index of the attributed primary-care provider
     payer: np.ndarray | None = None  # int16: index of the patient's payer (set by the engine)
+    # Set by the engine from their own streams (:func:`draw_enrolment`; sim.coding.hcc):
+    segment: np.ndarray | None = None  # int8: 0 non-dual, 1 full-benefit, 2 partial dual
+    orig_disabled: np.ndarray | None = None  # bool: originally entitled by disability
+    hcc_draws: np.ndarray | None = None  # (n, 9) fixed normal draws of the HCC states
 
     def __len__(self) -> int:
         return len(self.age0)
@@ -161,6 +165,19 @@ def evolve_morbidity(z: np.ndarray, rng: np.random.Generator, persistence: float
     return persistence * z + np.sqrt(1.0 - persistence**2) * rng.standard_normal(len(z))
 
 
+def draw_enrolment(params: PopulationParams, rng: np.random.Generator, n: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Medicaid dual status (CMS-HCC segment: 0 non-dual, 1 full-benefit, 2 partial-benefit
+    dual) and originally-disabled status of ``n`` patients, independent of health (an
+    approximation: duals are sicker on average). Drawn from its own stream, so the
+    population's other draws do not move."""
+    u = rng.random((n, 2))
+    segment = np.where(u[:, 0] < params.dual_full_share, 1,
+                       np.where(u[:, 0] < params.dual_full_share + params.dual_partial_share,
+                                2, 0)).astype(np.int8)
+    return segment, u[:, 1] < params.originally_disabled_share
+
+
 def raw_risk_score(
     pop: Population,
     age: np.ndarray,
@@ -168,7 +185,10 @@ def raw_risk_score(
     params: RiskScore,
     coding_intensity: np.ndarray,
 ) -> np.ndarray:
-    """Unnormalised HCC-like score: demographics + coded conditions + other coded morbidity.
+    """Legacy concurrent score (``risk_score.model: legacy_concurrent``; the default is the
+    prospective CMS-HCC score of :mod:`sim.coding.hcc`): demographics + coded conditions +
+    other coded morbidity proportional to the current latent morbidity, which a real score
+    cannot see.
 
     A present condition is coded when its fixed coding draw is below the completeness,
     which rises from ``coding_completeness`` to 1 with coding intensity; on top of that,

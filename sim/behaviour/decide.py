@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.behaviour import dynamics, specialists
-from sim.behaviour.expected import LEVER_NAMES, PanelSample
+from sim.behaviour.expected import LEVER_NAMES, HccSample, PanelSample
 from sim.behaviour.hospital import (
     HOSPITAL_ONLY,
     HospitalProblem,
@@ -212,9 +212,14 @@ def _sample(sc: Scenario, panel: PanelView, provider: int,
     # Before plan year 0 closes, recorded risk scores are still raw (not normalised):
     # the expectation then uses raw scores too, so ratios to baseline years stay right.
     norm = panel.risk_norm if panel.risk_norm is not None else 1.0
+    h = panel.hcc
+    hs = None if h is None else HccSample(
+        female=h.female[pick], segment=h.segment[pick], orig_disabled=h.orig_disabled[pick],
+        draws=h.draws[pick], z=panel.z[pick], norms=None if h.norms is None else dict(h.norms),
+        w28=h.w28)
     return PanelSample(age=age, morb=morb, conditions=panel.conditions[pick],
                        coding_u=panel.coding_u[pick], payer=panel.payer[pick].astype(np.int64),
-                       weight=np.full(len(pick), len(rows) / len(pick)), risk_norm=norm)
+                       weight=np.full(len(pick), len(rows) / len(pick)), risk_norm=norm, hcc=hs)
 
 
 def _observed(ctx: SettlementContext, provider: int, year: int, observed: bool

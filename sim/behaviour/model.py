@@ -15,7 +15,7 @@ care effort, coding intensity — to maximise
   adjustments of fees count in full, as fees do; the others at pass-through x
   capability (learning curve) x (1 - the share the ratchet takes back), set by
   ``sim.behaviour.dynamics``;
-* ``E``: cash cost of care-management and transitional-care effort;
+* ``E``: cash cost of care-management, transitional-care and documentation (coding) effort;
 * ``Q``: expected QALYs of the panel, minus QALYs lost to deaths;
 * ``Var``: variance of the contract payoffs (the organisation's financial risk);
 * ``N``: the cost of departing from the provider's norm, quadratic in each lever, with
@@ -216,12 +216,13 @@ class ProviderProblem:
             spec_margin = float((spend * spec).sum() * f
                                 - (spend * spec * ratio).sum() * self.spec_ctc)
             ffs += self.params.specialist_margin_weight * spec_margin
-        d, pe, te, _ = levers
+        d, pe, te, ci = levers
         py = float(exp.person_years.sum())
         discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
                            + exp.count[:, Service.ELECTIVE_FACILITY].sum())
         effort = (pe * self.costs.care_management_usd_per_patient_year * py
-                  + te * self.costs.transitional_care_usd_per_discharge * discharges)
+                  + te * self.costs.transitional_care_usd_per_discharge * discharges
+                  + ci * self.costs.documentation_usd_per_patient_year * py)
         mean = var = face = 0.0
         if contracts:
             inp = PayoffInputs(

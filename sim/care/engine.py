@@ -45,11 +45,13 @@ from sim.care.des import (
 )
 from sim.care.fast import FastState, resolve_engine
 from sim.care.leakage import LeakageYear, mix_rates
-from sim.care.model import R_PCP, LeverArrays, year_rates
+from sim.care.model import R_PCP, R_SPEC, LeverArrays, year_rates
+from sim.coding import hcc
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.ledger import Ledger
 from sim.population import (
     Population,
+    draw_enrolment,
     evolve_morbidity,
     generate_population,
     morbidity,
@@ -126,6 +128,7 @@ class PanelView:
     risk_norm: float | None
     providers: ProviderTable
     levers: Mapping[str, Levers]
+    hcc: hcc.HccPanel | None = None  # the prospective CMS-HCC score (None: legacy model)
 
 
 class CareSimulation:
@@ -154,6 +157,11 @@ class CareSimulation:
         shares = np.array([p.share for p in sc.payers])
         self.pop.payer = stream(seed_seq, "payer").choice(
             len(shares), size=len(self.pop), p=shares / shares.sum()).astype(np.int16)
+        # Dual status, originally disabled, the HCC states' fixed draws (own streams).
+        self.pop.segment, self.pop.orig_disabled = draw_enrolment(
+            sc.population, stream(seed_seq, "enrolment"), len(self.pop))
+        self.pop.hcc_draws = stream(seed_seq, "hcc_truth").standard_normal(
+            (len(self.pop), len(hcc.LIABILITIES)))
         # Map local primary-care index -> provider index.
         self.pop.provider = np.asarray(self.providers.primary_care, np.int16)[self.pop.provider]
         n = len(self.pop)
@@ -178,6 +186,10 @@ class CareSimulation:
         self.levers_by_year: list[dict[str, Levers]] = []
         self._risk_norm: float | None = None
         self._risk_zero: np.ndarray | None = None
+        # Prospective CMS-HCC score (sim.coding.hcc); None: the legacy concurrent score.
+        self.hcc: hcc.ScoreKeeper | None = (
+            hcc.ScoreKeeper(sc.risk_score, sc.economics.first_calendar_year, n)
+            if sc.risk_score.model == "cms_hcc" else None)
         self.year = -1  # the simulation year started last
         self.rates = None
         self._clinics: dict[int, Clinic] = {}
@@ -242,13 +254,19 @@ class CareSimulation:
             self.levers_by_year.append(dict(self.levers))
         if plan_year >= self.first_year:
             row = plan_year - self.first_year
-            # Raw scores; normalised at the end of plan year 0 (see _normalise_risk_scores).
-            norm = self._risk_norm if self._risk_norm is not None else 1.0
-            self.risk_score[row] = (1.0 / norm) * raw_risk_score(
-                self.pop, age, morb, sc.risk_score, lever_arrays.coding_intensity)
-            if plan_year == 0:
-                self._risk_zero = raw_risk_score(self.pop, age, morb, sc.risk_score,
-                                                 np.zeros_like(lever_arrays.coding_intensity))
+            if self.hcc is not None:  # prospective: from last year's documented diagnoses
+                if self.hcc.codes is None:  # the first simulated year: no year before it
+                    self._document_initial(rates, lever_arrays)
+                self.risk_score[row] = self._hcc_score(row, plan_year, age)
+            else:
+                # Raw scores; normalised at the end of plan year 0 (_normalise_risk_scores).
+                norm = self._risk_norm if self._risk_norm is not None else 1.0
+                self.risk_score[row] = (1.0 / norm) * raw_risk_score(
+                    self.pop, age, morb, sc.risk_score, lever_arrays.coding_intensity)
+                if plan_year == 0:
+                    self._risk_zero = raw_risk_score(
+                        self.pop, age, morb, sc.risk_score,
+                        np.zeros_like(lever_arrays.coding_intensity))
             self.age_by_year[row] = age
             self.utility_by_year[row] = rates.utility
         des = self.des
@@ -288,6 +306,8 @@ class CareSimulation:
         des = self.des
         if plan_year == 0:
             self._normalise_risk_scores()
+        if self.hcc is not None:  # this year's diagnoses: next year's score
+            self._document_year(year)
         recorded = plan_year >= self.first_year
         if recorded:
             row = plan_year - self.first_year
@@ -335,7 +355,13 @@ class CareSimulation:
             alive=_read_only(self.des.alive), provider=_read_only(pop.provider),
             payer=_read_only(pop.payer), conditions=_read_only(pop.conditions),
             coding_u=_read_only(pop.coding_u), risk_norm=self._risk_norm,
-            providers=self.providers, levers=MappingProxyType(dict(self.levers)))
+            providers=self.providers, levers=MappingProxyType(dict(self.levers)),
+            hcc=None if self.hcc is None else hcc.HccPanel(
+                female=_read_only(pop.female), segment=_read_only(pop.segment),
+                orig_disabled=_read_only(pop.orig_disabled), draws=_read_only(pop.hcc_draws),
+                norms=None if self.hcc.current_norms is None
+                else MappingProxyType(self.hcc.current_norms),
+                w28=self.hcc.w28(self.year + 1 - self.warmup)))
 
     def result(self) -> CareRun:
         """The run's ledger, population, providers, levers per plan year and statistics."""
@@ -362,11 +388,94 @@ class CareSimulation:
         prov = self.pop.provider
         return LeverArrays(**{f: table[f][prov] for f in Levers.model_fields})
 
+    # ------------------------------------------------------------------ CMS-HCC score
+    def _demographics(self, age: np.ndarray) -> hcc.Demographics:
+        pop = self.pop
+        return hcc.Demographics(age=age, female=pop.female, segment=pop.segment,
+                                orig_disabled=pop.orig_disabled)
+
+    def _document(self, encounter: np.ndarray, intensity: np.ndarray,
+                  rng: np.random.Generator) -> None:
+        """Document the year just simulated (or, first, the year before the simulation)."""
+        assert self.hcc is not None
+        truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
+        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
+        self.hcc.document_year(truth, encounter, intensity, u)
+
+    def _in_panel(self, year: int) -> np.ndarray:
+        """Patients in the panel at some time of simulation year ``year``."""
+        des = self.des
+        return (des.entered < (year + 1) * DAYS_PER_YEAR) & (des.exited > year * DAYS_PER_YEAR)
+
+    def _document_initial(self, rates: Any, levers: LeverArrays) -> None:
+        """Diagnoses of the year before the first simulated one: encounters drawn from the
+        first year's primary-care and specialist visit rates (stream ``hcc_initial``)."""
+        rng = stream(self.seed_seq, "hcc_initial")
+        visits = rates.routine[:, 0, R_PCP] + rates.routine[:, 0, R_SPEC]
+        encounter = (rng.random(self.n) < hcc.encounter_probability(visits)) & self._in_panel(0)
+        self._document(encounter, levers.coding_intensity, rng)
+
+    def _document_year(self, year: int) -> None:
+        """Document the year just simulated: a patient with a primary-care visit, a hospital
+        stay or (drawn from the year's rate, stream ``hcc_encounter``) a specialist visit
+        had an encounter; codes follow the attributed provider's coding levers."""
+        log = self.des.log
+        encounter = np.zeros(self.n, bool)
+        for served in log.pcp_served:
+            encounter[served] = True
+        encounter[np.asarray(log.adm["pid"], np.int64)] = True
+        p_spec = hcc.encounter_probability(self.rates.routine[:, 0, R_SPEC])
+        encounter |= stream(self.seed_seq, "hcc_encounter", year).random(self.n) < p_spec
+        encounter &= self._in_panel(year)
+        self._document(encounter, self._lever_arrays().coding_intensity,
+                       stream(self.seed_seq, "hcc", year))
+
+    def _hcc_score(self, row: int, plan_year: int, age: np.ndarray) -> np.ndarray:
+        """Score of a recorded year from last year's codes, and what a record review of
+        those codes finds (ledger patient-year rows ``hcc_*``, :func:`hcc.radv_view`)."""
+        keeper = self.hcc
+        assert keeper is not None and keeper.codes is not None
+        demo = self._demographics(age)
+        score = keeper.score(row, plan_year, demo,
+                             self._in_panel(self.year).astype(float))
+        py = self.ledger.patient_year
+        fam = keeper.truth_families
+        assert fam is not None
+        coded = np.stack([(keeper.codes[:, cols] != hcc.NOT_CODED).any(axis=1)
+                          for cols in hcc.family_columns()], axis=1)
+        for key, value in (("hcc_true_families", fam.sum(axis=1)),
+                           ("hcc_recaptured_families", (coded & fam).sum(axis=1))):
+            py.setdefault(key, np.zeros((self.n_recorded, self.n)))[row] = value
+        if keeper.norms is not None:
+            self._record_radv(row, keeper.radv(keeper.codes, demo, plan_year))
+        return score
+
+    def _record_radv(self, row: int, view: dict[str, np.ndarray]) -> None:
+        py = self.ledger.patient_year
+        for key, value in view.items():
+            py.setdefault(f"hcc_{key}", np.zeros((self.n_recorded, self.n)))[row] = value
+
+    def _normalise_hcc(self, py: np.ndarray) -> None:
+        keeper = self.hcc
+        assert keeper is not None
+        pending = dict(keeper.pending)
+        for row, score in keeper.normalise(py).items():
+            self.risk_score[row] = score
+            if row < -self.first_year:  # history rows were already copied into the ledger
+                self.ledger.patient_year["risk_score"][row] = score
+            _, _, codes, demo = pending[row]
+            self._record_radv(row, keeper.radv(codes, demo, row + self.first_year))
+        keeper.pending.clear()
+        self._risk_norm = 1.0  # recorded scores are normalised from now on
+
     def _normalise_risk_scores(self) -> None:
         """Scale scores so that plan year 0's person-year-weighted mean is 1.0 under FFS
         coding (coding intensity 0); later years keep the same scale, so coding intensity
         and case-mix change show up as scores above or below 1."""
         py = claimgen.person_years(self.des.entered, self.des.exited, self.day0, 0)
+        if self.hcc is not None:
+            self._normalise_hcc(py)
+            return
         self._risk_norm = float(np.average(self._risk_zero, weights=py))
         self._risk_zero = None
         self.risk_score[: 1 - self.first_year] /= self._risk_norm

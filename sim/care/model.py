@@ -37,7 +37,8 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
   SNF discharge probability likewise; the same factor (with ``d**elasticity_post_acute``)
   scales discharge to SNF and IRF after joint replacement (``institutional_pac_factor``,
   used by ``sim.care.claims``);
-* coding intensity acts on the coded risk score only (``sim.population.raw_risk_score``);
+* coding intensity acts on the coded risk score only (``sim.coding.hcc``; legacy:
+  ``sim.population.raw_risk_score``);
 * the hospital's levers (issue 14): elective volume ``v`` scales the elective hazard by
   ``v**elasticity_electives`` (the group's ``d`` no longer does); post-acute intensity
   ``a`` scales discharge to SNF/IRF after joint replacement by ``a`` and its SNF length of

@@ -270,6 +270,13 @@ class ProviderCosts(StrictModel):
         200.0, unit="USD per discharge at full transitional-care effort",
         source="assumption (TCM codes 99495/99496 ~ $200-280)", ge=0, le=MAX_FEE_USD,
         description="Cost of transitional-care effort. " + BOUND_NOTE)
+    documentation_usd_per_patient_year: float = param(
+        40.0, unit="USD per attributed patient-year at full coding intensity",
+        source="assumption: retrospective chart review at vendor fees of ~$20-30 per chart "
+        "reviewed, ~1 chart per patient-year, plus coder and clinical-documentation staff "
+        "time ~$10-15 per patient-year (docs/coding.md)", ge=0, le=MAX_FEE_USD,
+        description="Cash cost of the documentation (HCC recapture) programme: intensity x "
+        "this x attributed patient-years. " + BOUND_NOTE)
 
 
 DEFAULT_COST_TO_CHARGE = {"hospital": 1.10, "primary_care": 0.90, "specialist": 0.85,

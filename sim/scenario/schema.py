@@ -3,7 +3,7 @@
 A scenario is validated before anything runs. Sections:
 
 * ``population`` — who the patients are (age, sex, chronic conditions, morbidity);
-* ``risk_score`` — how the HCC-like coded risk score is built;
+* ``risk_score`` — how the coded risk score is built (prospective CMS-HCC, sim.coding.hcc);
 * ``clinical`` — event rates, transition rates, lengths of stay, utilities;
 * ``levers`` — the documented effect sizes of provider practice levers;
 * ``prices`` — the fee schedule (allowed amounts) for each service;
@@ -136,6 +136,28 @@ class Population(StrictModel):
         "persistence; cf. Riley 2007: ~1/3 of top-decile spenders stay there)", ge=0.0, le=1.0,
         description="AR(1) persistence of the latent morbidity score from one year to the next.",
     )
+
+    @model_validator(mode="after")
+    def _dual_shares(self) -> Population:
+        if self.dual_full_share + self.dual_partial_share > 1.0:
+            raise ValueError("dual_full_share + dual_partial_share must be at most 1, got "
+                             f"{self.dual_full_share + self.dual_partial_share:.6g}")
+        return self
+    dual_full_share: float = param(
+        0.040, unit="share 0-1", source="CMS MSSP ACO PUF PY2024: aged dual 5.7% of aged "
+        "person-years (N_AB_Year_AGED_Dual_PY / aged); x 0.70 full-benefit (MACPAC/MedPAC "
+        "data books: ~70% of duals are full-benefit, judgement)", ge=0, le=1,
+        description="Share of patients who are full-benefit Medicaid duals (CMS-HCC "
+        "community full-benefit dual aged segment, CFA).")
+    dual_partial_share: float = param(
+        0.017, unit="share 0-1", source="CMS MSSP ACO PUF PY2024 aged dual 5.7% x 0.30 "
+        "partial-benefit (judgement)", ge=0, le=1,
+        description="Share of patients who are partial-benefit duals (segment CPA).")
+    originally_disabled_share: float = param(
+        0.10, unit="share 0-1", source="assumption (aged beneficiaries whose original "
+        "Medicare entitlement was disability; order of magnitude of CMS-HCC OREC=1)", ge=0,
+        le=1, description="Share of patients originally entitled by disability (CMS-HCC "
+        "originally-disabled factor).")
     replace_deaths: bool = Field(True, description="Replace each death by a new member "
                                  "(new Medicare enrollee aged 65-69) at the same moment.")
 
@@ -143,33 +165,107 @@ class Population(StrictModel):
 # --------------------------------------------------------------------------- risk score
 
 
-class RiskScore(StrictModel):
-    """HCC-like coded risk score: demographics plus coded conditions, mean 1.0 at start."""
+LEGACY = "legacy concurrent model only (model: legacy_concurrent)"
+HCC_LEGACY = HCC + "; " + LEGACY
+LEGACY_ASSUMED = ASSUMPTION + "; " + LEGACY
+CODING = ("docs/coding.md: industry recapture of chronic HCCs 65-75% without a continuous "
+          "programme, 85-92% for top performers (e.g. Henry Ford Health 2019 67.7%)")
 
-    demographic_65_74: float = param(0.40, unit="relative factor", source=HCC, ge=0, le=5,
+
+class RiskScore(StrictModel):
+    """The risk score: prospective CMS-HCC from last year's documented diagnoses
+    (``model: cms_hcc``, sim.coding.hcc, docs/coding.md) or the legacy concurrent score
+    (``model: legacy_concurrent``: demographics + coded conditions + 0.35 x the current
+    latent morbidity; it sees hidden illness, kept for comparison). Mean 1.0 in plan year 0
+    at reference (coding intensity 0) coding."""
+
+    model: Literal["cms_hcc", "legacy_concurrent"] = Field(
+        "cms_hcc", description="cms_hcc: prospective CMS-HCC V24/V28 score from the "
+        "diagnoses documented the year before (sim.coding.hcc); legacy_concurrent: the "
+        "earlier concurrent score (fields marked legacy).")
+    recapture_rate: float = param(
+        0.76, unit="probability per encounter year", source=CODING + "; with ~92% of "
+        "patients seen in a year this gives ~70% of chronic conditions documented", ge=0,
+        le=1, description="Probability that a present chronic condition is documented in a "
+        "year in which the patient had an encounter, at coding intensity 0.")
+    recapture_rate_full: float = param(
+        0.95, unit="probability per encounter year", source=CODING, ge=0, le=1,
+        description="The same at coding intensity 1 (a continuous recapture programme).")
+    specificity: float = param(
+        0.60, unit="probability", source="assumption (specificity gaps: unspecified codes "
+        "such as E11.9, N18.9, E66.9 that map to a lower HCC or none; docs/coding.md)",
+        ge=0, le=1, description="Probability that a documented condition gets its specific, "
+        "higher-severity code, at coding intensity 0.")
+    specificity_full: float = param(
+        0.90, unit="probability", source=ASSUMPTION, ge=0, le=1,
+        description="The same at coding intensity 1.")
+    unsupported_rate: float = param(
+        0.02, unit="probability", source="assumption (FFS coding has few unsupported "
+        "codes; CMS RADV and OIG audits find them concentrated in MA-style coding)", ge=0,
+        le=1, description="Probability that a documented lower-severity condition is coded "
+        "at its family's highest severity without support in the record, at intensity 0.")
+    unsupported_rate_full: float = param(
+        0.15, unit="probability", source="assumption (OIG MA audits 2019-2024 find a "
+        "large share of targeted high-risk codes unsupported; docs/coding.md)", ge=0, le=1,
+        description="The same at coding intensity 1.")
+    phantom_share: float = param(
+        0.04, unit="ratio", source="assumption (with unsupported_rate_full, ~10% of coded "
+        "HCCs unsupported at coding intensity 1, the order of RADV/OIG findings)", ge=0, le=1,
+        description="Codes for a condition family the patient does not have (history-of, "
+        "problem-list codes), per encounter year: this times the unsupported rate.")
+    v28_phase_in_years: list[int] = Field(
+        default_factory=lambda: [2023, 2024, 2025, 2026],
+        description="Payment (calendar) years of the V24 -> V28 phase-in, increasing; the "
+        "payment year of plan year y is economics.first_calendar_year + y. Source: CMS "
+        "CY2024 Rate Announcement.")
+    v28_phase_in_shares: list[float] = Field(
+        default_factory=lambda: [0.0, 0.33, 0.67, 1.0],
+        description="Share of the score from CMS-HCC V28 (the rest V24) in each of "
+        "v28_phase_in_years (before the first: its share; after the last: its share; in "
+        "between: the last year's at or before). Source: CMS CY2024 Rate Announcement (2024 "
+        "67% V24 / 33% V28; 2025 33% / 67%; 2026 100% V28).")
+
+    @model_validator(mode="after")
+    def _phase_in(self) -> RiskScore:
+        years, shares = self.v28_phase_in_years, self.v28_phase_in_shares
+        if not years or len(years) != len(shares):
+            raise ValueError("v28_phase_in_years and v28_phase_in_shares must be non-empty "
+                             f"and of the same length, got {len(years)} and {len(shares)}")
+        if any(b <= a for a, b in zip(years, years[1:], strict=False)):
+            raise ValueError(f"v28_phase_in_years must increase, got {years}")
+        if any(not 0.0 <= w <= 1.0 for w in shares):
+            raise ValueError(f"v28_phase_in_shares must be in [0, 1], got {shares}")
+        return self
+
+    @property
+    def v28_phase_in(self) -> dict[int, float]:
+        """The phase-in schedule: payment year -> V28 share."""
+        return dict(zip(self.v28_phase_in_years, self.v28_phase_in_shares, strict=True))
+
+    demographic_65_74: float = param(0.40, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                      description="Demographic factor, age 65-74.")
-    demographic_75_84: float = param(0.55, unit="relative factor", source=HCC, ge=0, le=5,
+    demographic_75_84: float = param(0.55, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                      description="Demographic factor, age 75-84.")
-    demographic_85_plus: float = param(0.70, unit="relative factor", source=HCC, ge=0, le=5,
+    demographic_85_plus: float = param(0.70, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                        description="Demographic factor, age 85+.")
-    hcc_diabetes: float = param(0.17, unit="relative factor", source=HCC, ge=0, le=5,
+    hcc_diabetes: float = param(0.17, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                 description="Diabetes (blend of HCC 18/19).")
-    hcc_heart_failure: float = param(0.33, unit="relative factor", source=HCC, ge=0, le=5,
+    hcc_heart_failure: float = param(0.33, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                      description="Heart failure (HCC 85).")
-    hcc_copd: float = param(0.34, unit="relative factor", source=HCC, ge=0, le=5,
+    hcc_copd: float = param(0.34, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                             description="COPD (HCC 111).")
-    hcc_ckd: float = param(0.14, unit="relative factor", source=HCC, ge=0, le=5,
+    hcc_ckd: float = param(0.14, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                            description="CKD (blend of HCC 136-138).")
-    hcc_hypertension: float = param(0.0, unit="relative factor", source=HCC, ge=0, le=5,
+    hcc_hypertension: float = param(0.0, unit="relative factor", source=HCC_LEGACY, ge=0, le=5,
                                     description="Hypertension is not a payment HCC in V24.")
     other_morbidity_weight: float = param(
-        0.35, unit="relative factor per unit of morbidity", source=ASSUMPTION, ge=0, le=5,
+        0.35, unit="relative factor per unit of morbidity", source=LEGACY_ASSUMED, ge=0, le=5,
         description="Other coded HCCs, proportional to the latent morbidity burden.")
     coding_completeness: float = param(
-        0.85, unit="share 0-1", source=ASSUMPTION, ge=0, le=1,
+        0.85, unit="share 0-1", source=LEGACY_ASSUMED, ge=0, le=1,
         description="Probability that a present condition is coded at zero coding intensity.")
     coding_intensity_uplift: float = param(
-        0.15, unit="share of score", source="MedPAC March 2024, ch. 12 (MA coding ~ +15-20%)",
+        0.15, unit="share of score", source="MedPAC March 2024, ch. 12 (MA coding ~ +15-20%); " + LEGACY,
         ge=0, le=1,
         description="Score uplift from marginal codes at full coding intensity (on top of "
         "complete coding of present conditions).")
@@ -608,8 +704,11 @@ class Levers(StrictModel):
     transitional_care_effort: float = param(
         0.1, unit="effort 0-1", source=ASSUMPTION, ge=0, le=1,
         description="Transitional-care effort after discharge.")
-    coding_intensity: float = param(0.0, unit="intensity 0-1", source=ASSUMPTION, ge=0, le=1,
-                                    description="Diagnosis-coding intensity.")
+    coding_intensity: float = param(
+        0.0, unit="intensity 0-1", source=ASSUMPTION, ge=0, le=1,
+        description="Diagnosis-coding intensity: moves the recapture rate, specificity and "
+        "unsupported-code rate of risk_score linearly from their values at 0 to those at 1, "
+        "at a cash cost of costs.documentation_usd_per_patient_year x intensity.")
     elective_volume: float = param(
         1.0, unit="multiplier (1 = FFS norm)", source="assumption (the hospital's FFS practice)",
         ge=0.3, le=2.0,

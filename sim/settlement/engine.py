@@ -248,7 +248,10 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                 n_disch = int(np.count_nonzero(ctx.patient_provider[disch] == i))
                 effort = (lv.prevention_effort * pc.care_management_usd_per_patient_year
                           * attributed_py + lv.transitional_care_effort
-                          * pc.transitional_care_usd_per_discharge * n_disch)
+                          * pc.transitional_care_usd_per_discharge * n_disch
+                          # documentation (HCC recapture) programme (docs/coding.md)
+                          + lv.coding_intensity * pc.documentation_usd_per_patient_year
+                          * attributed_py)
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,

