@@ -207,8 +207,14 @@ class CareSimulation:
         row = plan year - first_year) and the empty ledger. Called before any recorded year
         has started; ``sim.care.warmup`` calls it again to record warm-up history for other
         scenarios, or to drop it (anything kept per recorded year belongs here)."""
+        old_first = getattr(self, "first_year", first_year)
         self.first_year = first_year
         self.n_recorded = self.years - first_year
+        keeper = getattr(self, "hcc", None)  # scores awaiting normalisation, by recorded row
+        if keeper is not None and keeper.pending:
+            keeper.pending = {row + old_first - first_year: v
+                              for row, v in keeper.pending.items()
+                              if 0 <= row + old_first - first_year < self.n_recorded}
         n = self.n
         self.risk_score = np.zeros((self.n_recorded, n))
         self.age_by_year = np.zeros((self.n_recorded, n))
