@@ -85,6 +85,21 @@ def score_parts(ctx: Any, year: int, levers: Mapping[str, Levers]) -> ScoreParts
     return ScoreParts(coded, coded * supported_share(ci, sc.risk_score, sc.revenue_cycle.radv))
 
 
+def hcc_score_parts(ctx: Any, year: int, levers: Mapping[str, Levers]) -> ScoreParts:
+    """The :data:`ScoreSource` of the prospective CMS-HCC score (``risk_score.model:
+    cms_hcc``, :mod:`sim.coding.hcc`): coded = the ledger's score; supported = coded minus
+    the part scored on HCCs the record does not support (``hcc_unsupported_score``, from
+    :func:`sim.coding.hcc.radv_view`: an upcode falls back to the documented lower HCC, a
+    code without a condition to none). Falls back to :func:`score_parts` when the run did
+    not record it (the legacy concurrent score)."""
+    py = ctx.ledger.patient_year
+    if "hcc_unsupported_score" not in py:
+        return score_parts(ctx, year, levers)
+    coded = np.asarray(ctx.risk(year), float)
+    unsupported = ctx.ledger.pyear("hcc_unsupported_score", year)
+    return ScoreParts(coded, np.maximum(coded - unsupported, 0.0))
+
+
 class AuditResult(NamedTuple):
     """One contract-year's audit."""
 
@@ -135,8 +150,9 @@ def recapture_rate(conditions: np.ndarray, coding_u: np.ndarray, intensity: np.n
     ``sim.population.raw_risk_score``: coded when the fixed draw is below the completeness
     ``coding_completeness + (1 - coding_completeness) x intensity``); NaN without any.
 
-    A placeholder for the recapture rate of a prospective HCC model (share of last year's
-    chronic HCCs documented again this year), which the lead points here after merging it."""
+    The rule of the legacy concurrent score; with the CMS-HCC score the care model records
+    the documented condition families instead (:func:`sim.settlement.revenue_cycle.
+    recapture_by_provider` reads them)."""
     coefs = np.array([getattr(risk, f"hcc_{c}") for c in CONDITIONS])
     present = conditions[mask][:, coefs > 0]
     if not present.any():
@@ -147,5 +163,6 @@ def recapture_rate(conditions: np.ndarray, coding_u: np.ndarray, intensity: np.n
 
 
 __all__ = ["AuditResult", "ScoreParts", "ScoreSource", "audit", "audit_stream",
-           "coding_intensity", "extrapolated_recovery", "recapture_rate", "score_parts",
+           "coding_intensity", "extrapolated_recovery", "hcc_score_parts", "recapture_rate",
+           "score_parts",
            "supported_share"]

@@ -38,8 +38,8 @@ from sim.coding.radv import (
     audit,
     audit_stream,
     coding_intensity,
+    hcc_score_parts,
     recapture_rate,
-    score_parts,
 )
 from sim.contracts.statement import Statement, StatementBuilder
 from sim.population import Population
@@ -134,7 +134,7 @@ def denial_figures(ctx: SettlementContext, year: int
 def radv_recoveries(ctx: SettlementContext, year: int, book: CashBook,
                     settled: list[tuple[Any, str, Statement]], levers: Mapping[str, Levers],
                     seed_seq: np.random.SeedSequence | None,
-                    source: ScoreSource = score_parts
+                    source: ScoreSource = hcc_score_parts
                     ) -> tuple[np.ndarray, list[tuple[str, str, Statement]]]:
     """Audit each ``radv_audited`` contract settled in ``year`` (``settled``: (settler,
     entity, statement)), record the recoveries in the book and return them per provider
@@ -188,8 +188,17 @@ def recapture_by_provider(ctx: SettlementContext, population: Population, year: 
     out = np.full(n, np.nan)
     ci = coding_intensity(ctx.provider_names, ctx.patient_provider, levers)
     member = ctx.members(year)
+    py = ctx.ledger.patient_year
+    hcc = "hcc_true_families" in py  # the CMS-HCC score records what was documented
+    if hcc:
+        true = ctx.ledger.pyear("hcc_true_families", year)
+        coded = ctx.ledger.pyear("hcc_recaptured_families", year)
     for i, kind in enumerate(ctx.provider_kinds):
-        if kind == "primary_care":
+        if kind == "primary_care" and hcc:
+            rows = member & (ctx.patient_provider == i)
+            present = float(true[rows].sum())
+            out[i] = float(coded[rows].sum()) / present if present > 0 else np.nan
+        elif kind == "primary_care":
             out[i] = recapture_rate(population.conditions, population.coding_u, ci,
                                     member & (ctx.patient_provider == i),
                                     ctx.scenario.risk_score)
@@ -200,7 +209,7 @@ def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
                        settled: list[tuple[Any, str, Statement]],
                        levers: Mapping[str, Levers], population: Population,
                        seed_seq: np.random.SeedSequence | None,
-                       source: ScoreSource = score_parts) -> RevenueCycleYear:
+                       source: ScoreSource = hcc_score_parts) -> RevenueCycleYear:
     """Everything above for one settled plan year (``source``: where RADV reads each
     patient's coded and supported score, :data:`sim.coding.radv.ScoreSource`)."""
     values, statements = denial_figures(ctx, year)

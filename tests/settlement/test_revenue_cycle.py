@@ -24,13 +24,17 @@ from sim.settlement import settle_run
 REPO = Path(__file__).resolve().parents[2]
 CAPITATION = {"type": "capitation", "provider": "pc_a", "scope": "total_cost"}
 ON = {"denials": {"enabled": True}, "radv": {"enabled": True}}
+# pc_a (capitated) codes at full intensity, pc_b at the FFS norm (0): RADV finds the
+# unsupported codes of the intensive coder (sim.coding.hcc: ~7% of HCCs at intensity 1)
+PROVIDERS = [{**p, "levers": {"coding_intensity": 1.0}} if p["name"] == "pc_a" else p
+             for p in PROVIDERS_2PC]
 
 
 @pytest.fixture(scope="module")
 def runs():
     """The same care run settled with the revenue cycle on and off."""
     plan = [{"years": "all", "contracts": [FFS_ALL, CAPITATION]}]
-    on = scenario(size=1000, horizon=2, plan=plan, providers=PROVIDERS_2PC, revenue_cycle=ON)
+    on = scenario(size=1000, horizon=2, plan=plan, providers=PROVIDERS, revenue_cycle=ON)
     off = on.model_copy(update={"revenue_cycle": scenario().revenue_cycle})
     r_on = run(on, seed=3)
     care = r_on.run
@@ -166,28 +170,37 @@ def test_radv_in_a_run_is_repaid_by_the_capitated_group(runs):
     r_on, _ = runs
     flows = r_on.flows
     radv = flows[flows["kind"] == "radv_recovery"]
-    assert len(radv) == 2  # audited every year (probability 1)
+    recovered = []
     for year in range(2):
-        st = r_on.statements_of(year, "radv", "pc_a")[0]
+        st = r_on.statements_of(year, "radv", "pc_a")[0]  # audited every year (probability 1)
         fy = radv[radv["year"] == year]
+        assert close(r_on.metric("pc_a", "radv_recovery_usd", year), st["recovery_usd"])
+        # pc_a codes at intensity 1: some of its HCCs are unsupported (sim.coding.hcc), but
+        # 35 sampled members of ~600 carry few of them, so a year's recovery is a noisy
+        # share of the capitation (0 when no sampled member has an unsupported code)
+        cap = r_on.statement(year, "capitation", "pc_a")["gross_capitation_usd"]
+        assert 0.0 <= st["recovery_usd"] / cap < 0.10
+        recovered.append(st["recovery_usd"])
+        if st["recovery_usd"] == 0:
+            assert close(float(fy["amount_usd"].sum()), 0.0)
+            continue
         assert (fy["source"] == "medicare").all() and (fy["target"] == "pc_a").all()
         assert close(float(fy["amount_usd"].sum()), -st["recovery_usd"])
-        assert close(r_on.metric("pc_a", "radv_recovery_usd", year), st["recovery_usd"])
-        # at coding intensity 0 the unsupported share is the base 5%: the recovery is
-        # about 5% of the capitation (sampling noise of 35 members aside)
-        cap = r_on.statement(year, "capitation", "pc_a")["gross_capitation_usd"]
-        assert 0.02 < st["recovery_usd"] / cap < 0.10
         # paid 3 years after the year ends (365-day years: within two days of 1 January)
         expected = pd.Timestamp(2025 + year + 4, 1, 1)
         assert abs((fy["paid_date"].iloc[0] - expected).days) <= 2
+    assert max(recovered) > 0  # this seed: year 0 recovers ~2.4% of the capitation
 
 
 def test_hcc_recapture_rate_near_the_coding_completeness(runs):
     r_on, _ = runs
-    # coding intensity 0: conditions coded with probability coding_completeness (0.85);
-    # ~1,000 members with ~0.7 payment conditions each: SE ~1.3 points, 4 SE ~ 0.05
-    for pc in ("pc_a", "pc_b"):
-        assert abs(r_on.metric(pc, "hcc_recapture_rate", 0) - 0.85) < 0.06
+    # CMS-HCC score: a condition family is documented when the patient has an encounter
+    # and the recapture rate holds (0.76 at coding intensity 0, 0.95 at 1): ~0.71 of present
+    # families at 0 (docs/coding.md, target 0.65-0.75), ~0.86 at 1; ~500 members x 1.5
+    # families each: SE ~1.5 points, so the bands below are over 5 SE either side
+    for year in range(2):
+        assert 0.60 < r_on.metric("pc_b", "hcc_recapture_rate", year) < 0.80
+        assert 0.80 < r_on.metric("pc_a", "hcc_recapture_rate", year) < 0.95
     rows = r_on.rows
     assert not ((rows.entity == "hospital") & (rows.metric == "hcc_recapture_rate")).any()
 
