@@ -15,9 +15,9 @@ figures of the new provider metrics and the itemised statements:
 * ``radv_recovery_usd`` — the extrapolated RADV recovery the provider repays for the year
   (positive: repaid; recorded as a negative ``radv_recovery`` flow to it);
 * ``hcc_recapture_rate`` — for primary-care groups, the share of their members' present
-  payment-relevant chronic conditions coded in the year (:func:`sim.coding.radv.recapture_rate`;
-  a placeholder for the prospective HCC model's recapture rate); no row for other
-  providers.
+  payment-relevant chronic condition families documented in the year (the CMS-HCC score's
+  record, ``hcc_recaptured_families / hcc_true_families``; with the legacy concurrent
+  score :func:`sim.coding.radv.recapture_rate`); no row for other providers.
 
 A ``revenue_cycle`` statement per provider (denials on) itemises: submitted at the
 payer's prices, denied, paid after rework, written off, paid; a ``radv`` statement per
