@@ -85,7 +85,7 @@ def test_maps_a_real_py2024_row():
     assert targets["spend_post_acute_per_capita_usd"] == 445 + 622  # SNF + HHA
     assert targets["admissions_per_1000"] == 248 and targets["ed_visits_per_1000"] == 561
     assert "N_AB" in m.comments["population.size"]
-    assert d["behavior"] == "fixed"  # as calibrated (docs/puf.md, Limits)
+    assert d["behavior"] == "incentives"  # costs and norms at the fitted prices (issue 15)
 
 
 def test_maps_a_py2023_row_with_percent_signs():
