@@ -319,6 +319,10 @@ def choice_tornado(scenarios: dict[str, Any], ranking: pd.DataFrame, options: li
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    # the columns sim.plots.tornado draws: the gap is the output
+    table = table.assign(metric=f"NPV gap {first} - {second} (USD)", entity=entity,
+                         metric_base=table["gap_base_usd"], metric_low=table["gap_low_usd"],
+                         metric_high=table["gap_high_usd"])
     table.attrs["first"], table.attrs["second"] = first, second
     return table.sort_values("swing_usd", ascending=False, kind="stable").reset_index(drop=True)
 
