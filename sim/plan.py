@@ -236,7 +236,8 @@ def _p_owing_any_year(results: pd.DataFrame, entity: str) -> pd.Series:
     return owes.groupby(level="scenario", observed=True).mean()
 
 
-def rank(result: Any, options: list[PlanOption], entity: str, scale: float) -> pd.DataFrame:
+def rank(result: Any, options: list[PlanOption], entity: str, scale: float,
+         names: dict[str, str] | None = None) -> pd.DataFrame:
     """Per option: expected margin (sum of plan years), NPV (margin at payment dates,
     provider discount rate), P(owing in any year), P(loss), worst cumulative cash (mean and
     5th percentile); money x ``scale``; ranked by NPV."""
@@ -247,8 +248,11 @@ def rank(result: Any, options: list[PlanOption], entity: str, scale: float) -> p
     risk = risk[risk["entity"] == entity].set_index("scenario")
     owing = _p_owing_any_year(res, entity)
     rows = []
-    names = list(dict.fromkeys(res["scenario"].astype(str)))
-    for opt, scen in zip(options, names, strict=True):
+    if names is None:  # the scenarios in the order the options were run
+        order = list(dict.fromkeys(res["scenario"].astype(str)))
+        names = {o.key: n for o, n in zip(options, order, strict=True)}
+    for opt in options:
+        scen = names[opt.key]
         r = risk.loc[scen] if scen in risk.index else pd.Series(dtype=float)
 
         def g(col: str, r: pd.Series = r) -> float:
@@ -362,7 +366,7 @@ def run_plan(source: str | os.PathLike[str] | dict[str, Any], *, replications: i
     scale = real / n
     seed = next(iter(scenarios.values())).seed if seed is None else seed
     result = compare(list(scenarios.values()), replications=replications, seed=seed, **kwargs)
-    ranking = rank(result, options, entity, scale)
+    ranking = rank(result, options, entity, scale, {k: sc.name for k, sc in scenarios.items()})
     table = None
     if tornado and len(ranking) >= 2:
         params = list(parameters or TORNADO_PARAMETERS)[:tornado]
