@@ -304,8 +304,8 @@ def choice_tornado(scenarios: dict[str, Any], ranking: pd.DataFrame, options: li
         base = (a["metric_base"] - b["metric_base"]) * scale
         rows.append({"parameter": p, "low_value": a["low_value"], "high_value": a["high_value"],
                      "gap_base_usd": base, "gap_low_usd": lo, "gap_high_usd": hi,
-                     "swing_usd": abs(hi - lo), "reverses": bool(min(lo, hi) < 0 < max(lo, hi)
-                                                                  or (lo < 0 and hi < 0))})
+                     # reverses: at one end (or both) the second option comes out ahead
+                     "swing_usd": abs(hi - lo), "reverses": bool(min(lo, hi) < 0)})
     annuity = sum(1 / (1 + discount) ** t for t in range(horizon))
     by_key = {o.key: o for o in options}
     gap_base = rows[0]["gap_base_usd"] if rows else float("nan")
