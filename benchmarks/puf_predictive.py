@@ -315,8 +315,34 @@ def render(res: list[dict[str, Any]], meta: dict) -> str:
             f"| {r['aco']} | {r['track']} | {int(r['n_ab']):,} | {p(r['sav_rate_23'])} | "
             f"{p(r['median'])} ({p(r['lo90_raw'])} to {p(r['hi90_raw'])}) | {anc} | "
             f"{p(r['actual'])} | {yn(r['in50_scaled'])}/{yn(r['in90_scaled'])}{inb} |")
-    lines += ["", meta.get("prose", "").strip(), "", END, ""]
+    lines += ["", findings(a, b), "", meta.get("prose", "").strip(), "", END, ""]
     return "\n".join(lines)
+
+
+def findings(a: dict, b: dict | None) -> str:
+    """What the summary shows, in words (from the numbers, so a rerun keeps it true)."""
+    worse = a["mae"] > a["naive_mae"]
+    text = (
+        f"**What it shows.** As generated, the median misses the actual PY2024 savings rate by "
+        f"{100 * a['mae']:.1f} points on average and "
+        f"{'over' if a['bias'] > 0 else 'under'}-predicts it by {100 * abs(a['bias']):.1f} "
+        f"points: {'worse' if worse else 'better'} than the naive forecast (MAE "
+        f"{100 * a['naive_mae']:.1f}). The raw intervals, wide from the small panel's "
+        f"patient-level noise, cover {a['cover50_raw']:.0%} / {a['cover90_raw']:.0%} "
+        f"(nominal 50% / 90%); rescaled to the real ACOs' sizes they cover "
+        f"{a['cover50_scaled']:.0%} / {a['cover90_scaled']:.0%}: at the ACOs' real sizes "
+        "the forecast is over-confident, because what it misses (the benchmark position) "
+        "is not in its uncertainty. The quality score is "
+        f"{'over' if a['quality_bias'] > 0 else 'under'}-predicted by "
+        f"{abs(a['quality_bias']):.1f} points (90% coverage {a['quality_cover90']:.0%}).")
+    if b is not None:
+        text += (
+            f" Anchoring the benchmark on the PY2023 savings rate raises the correlation of "
+            f"the median with the actual rate from {a['corr']:.2f} to {b['corr']:.2f} but "
+            f"moves the bias to {100 * b['bias']:+.1f} points (MAE {100 * b['mae']:.1f}): the "
+            "PY2023 gap already contains the ACO's own savings, and the behaviour model adds "
+            "its first-year effect on top (docs/puf.md, Behaviour).")
+    return text
 
 
 PROSE = """**Reading it.** The model predicts the savings rate from the ACO's own simulated history:

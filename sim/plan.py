@@ -207,8 +207,10 @@ def option_data(data: dict[str, Any], option: PlanOption, horizon: int,
     plan = [{"years": "all", "contracts": [{"type": "ffs", "payer": payer}]}]
     for y, c in enumerate(option.contracts):
         c = copy.deepcopy(c)
-        if c["type"] == "mssp" and c.get("msr") is None and c["track"] in ONE_SIDED:
-            c["msr"] = minimum_savings_rate(real)  # the real ACO's size, not the panel's
+        if c["type"] == "mssp" and c.get("msr") is None:
+            # the real ACO's size, not the panel's (two-sided: the symmetric size-based
+            # option, MLR = MSR; a panel below 5,000 still gets the small-ACO rule)
+            c["msr"] = minimum_savings_rate(real)
         plan.append({"years": y, "contracts": [c]})
         if c["type"] in ("mssp", "reach"):
             unc[f"plan.{y + 1}.contracts.0.trend_per_year"] = trend
