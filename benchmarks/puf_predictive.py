@@ -339,9 +339,13 @@ def findings(a: dict, b: dict | None) -> str:
         text += (
             f" Anchoring the benchmark on the PY2023 savings rate raises the correlation of "
             f"the median with the actual rate from {a['corr']:.2f} to {b['corr']:.2f} but "
-            f"moves the bias to {100 * b['bias']:+.1f} points (MAE {100 * b['mae']:.1f}): the "
-            "PY2023 gap already contains the ACO's own savings, and the behaviour model adds "
-            "its first-year effect on top (docs/puf.md, Behaviour).")
+            f"the bias is {100 * b['bias']:+.1f} points (MAE {100 * b['mae']:.1f}): "
+            + ("the PY2023 gap already contains the ACO's own savings, and the behaviour "
+               "model adds its first-year effect on top (docs/puf.md, Behaviour)."
+               if b["bias"] > 0 else
+               "the regional adjustment's caps (+5% / -1.5% of national spending) limit how "
+               "much of a large PY2023 gap the anchor can carry, and the year-to-year changes "
+               "of real benchmarks are not in the model."))
     return text
 
 
