@@ -475,6 +475,16 @@ def render(table: pd.DataFrame, st: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: sections other scripts write and this page includes as they are (each between its own
+#: begin/end markers): the PUF predictive check (benchmarks/puf_predictive.py, issue 15)
+INCLUDED = (ROOT / "benchmarks" / "puf_predictive.md",)
+
+
+def included_sections() -> str:
+    """The text of :data:`INCLUDED` files that exist, each after a blank line."""
+    return "".join("\n" + f.read_text(encoding="utf-8") for f in INCLUDED if f.exists())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--group", choices=sorted(GROUPS), action="append", default=[])
@@ -501,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         text += NOTES
         if args.notes and args.notes.exists():
             text += "\n" + args.notes.read_text(encoding="utf-8")
+        text += included_sections()
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC}")
     return 0

@@ -17,6 +17,7 @@
                         [--max-evaluations N]
     vbcsim voi RESULTS_DIR [--wtp USD ...] [--discount-rate R] [--perspective P]
                         [--group NAME=PATH,PATH ...] [--population N] [--out DIR]
+    vbcsim plan SCENARIO [--replications R] [--size N] [--years Y] [--tornado K] [--out DIR]
     vbcsim --version
 
 A scenario is a file or the name of a shipped scenario (``ffs_baseline``); ``--set`` and
@@ -394,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_voi(sub, debug)
     _add_claims(sub, debug)
     _add_init(sub, debug)
+    _add_plan(sub, debug)
     return parser
 
 
@@ -560,6 +562,56 @@ def _cmd_init(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int
     yaml_path, table_path = built.write(path)
     print(built.fit_table(), file=out)
     print(f"wrote {yaml_path} and {table_path} ({built.seconds:.0f} s)", file=out)
+    return EXIT_OK
+
+
+def _add_plan(sub: Any, debug: argparse.ArgumentParser) -> None:
+    """``vbcsim plan my_aco.yaml`` (sim/plan.py, docs/puf.md)."""
+    plan = sub.add_parser(
+        "plan", parents=[debug], help="rank the payment options open to an MSSP ACO",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n  vbcsim plan my_aco.yaml\n"
+        "  vbcsim plan my_aco.yaml --size 5000 --replications 20 --tornado 6 --out plan-a1247",
+        description="Run the ACO of a scenario (e.g. from `vbcsim init --from-puf`) through "
+        "the options open to it (stay, move up the BASIC glide path, ENHANCED, ACO REACH, a "
+        "payer's capitation offer), each with the investment it needs, and rank them by "
+        "expected margin, NPV, probability of owing and worst cash position, with a tornado "
+        "of the assumptions that drive the choice (docs/puf.md, 'Planning').")
+    plan.add_argument("scenario", metavar="SCENARIO", help="the ACO's scenario file")
+    plan.add_argument("--replications", "-r", metavar="R", type=_whole_number(1, "replications"),
+                      default=8, help="replications per option (default: 8)")
+    plan.add_argument("--size", metavar="N", type=_whole_number(50, "patients"), default=5000,
+                      help="simulated panel (default 5000; money is scaled to the real size)")
+    plan.add_argument("--years", metavar="Y", type=_whole_number(1, "years"), default=None,
+                      help="horizon (default: the scenario's)")
+    plan.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    plan.add_argument("--tornado", metavar="K", type=_whole_number(0, "parameters"), default=4,
+                      help="assumptions in the tornado of the choice (0: none; default 4)")
+    plan.add_argument("--workers", "-w", metavar="W", type=_whole_number(1, "workers"),
+                      default=None, help="local processes (default: one per CPU)")
+    plan.add_argument("--out", metavar="DIR", type=Path, default=None,
+                      help="folder for plan.md, ranking.csv, tornado.csv")
+    plan.set_defaults(handler=_cmd_plan)
+
+
+def _cmd_plan(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    """Rank the options of an MSSP ACO and print the report."""
+    from sim.executors import make_executor
+    from sim.plan import PlanError, run_plan, write_plan
+
+    path = Path(args.scenario)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such scenario file")
+    try:
+        result = run_plan(path, replications=args.replications, size=args.size,
+                          horizon=args.years, seed=args.seed, tornado=args.tornado,
+                          executor=make_executor(workers=args.workers), progress=False)
+    except PlanError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+    print(result.format(), file=out)
+    if args.out is not None:
+        written = write_plan(result, args.out)
+        print("wrote " + ", ".join(str(w) for w in written), file=out)
     return EXIT_OK
 
 

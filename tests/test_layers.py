@@ -50,7 +50,7 @@ LAYERS: dict[str, float] = {
     "sim.executors": 7, "sim.checkpoint": 7, "sim.runner": 7, "sim.run_setup": 7,
     "sim.experiment": 7, "sim.sensitivity": 7, "sim.resources": 7, "sim.calibration": 7,
     "sim.claims_saving": 7,
-    "sim.puf": 7,
+    "sim.puf": 7, "sim.plan": 7,
     # 8: the command
     "sim.cli": 8,
     # 9: the public facade (sim/__init__.py: imports lazily, on first use)

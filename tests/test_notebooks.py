@@ -25,7 +25,7 @@ pytest.importorskip("ipykernel", reason="pip install '.[test]' (ipykernel)")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 EXPECTED = ["01_quickstart.ipynb", "02_transition_plan.ipynb", "03_custom_contract.ipynb",
-            "04_panel_size_and_noise.ipynb"]
+            "04_panel_size_and_noise.ipynb", "05_my_aco.ipynb"]
 CELL_TIMEOUT_S = 300
 
 # What each notebook must print besides "checks passed" (its own asserts guard the numbers).
@@ -79,10 +79,22 @@ assert (payout["expected, with MSR"] >= 0).all()
 assert ((p_clear >= 0) & (p_clear < 0.5)).all()
 print("checks passed")
 """,
+    "05_my_aco.ipynb": """\
+assert yaml_path.exists() and fit_path.exists()
+fitted = [r for r in built.fit if "not fitted" not in r.target]
+assert all(abs(r.difference_pct) < 1 for r in fitted if r.target.startswith("spend_"))
+assert len(forecast) == REPS and forecast["savings rate"].notna().all()
+assert abs(summary.loc["savings rate", "actual PY2024"] - 0.0502) < 1e-12  # PUF Sav_rate
+assert {"stay", "glide_up", "enhanced", "reach", "capitation"} == set(ranking["option"])
+assert ranking["npv_usd"].is_monotonic_decreasing and ranking["p_owing"].between(0, 1).all()
+assert len(plan.tornado) >= 1
+print("checks passed")
+""",
 }
 # Notebooks that must draw at least this many figures.
 MIN_FIGURES = {"01_quickstart.ipynb": 1, "02_transition_plan.ipynb": 2,
-               "03_custom_contract.ipynb": 1, "04_panel_size_and_noise.ipynb": 2}
+               "03_custom_contract.ipynb": 1, "04_panel_size_and_noise.ipynb": 2,
+               "05_my_aco.ipynb": 2}
 
 
 def notebook_paths() -> list[Path]:

@@ -85,7 +85,7 @@ def test_maps_a_real_py2024_row():
     assert targets["spend_post_acute_per_capita_usd"] == 445 + 622  # SNF + HHA
     assert targets["admissions_per_1000"] == 248 and targets["ed_visits_per_1000"] == 561
     assert "N_AB" in m.comments["population.size"]
-    assert d["behavior"] == "fixed"  # as calibrated (docs/puf.md, Limits)
+    assert d["behavior"] == "incentives"  # costs and norms at the fitted prices (issue 15)
 
 
 def test_maps_a_py2023_row_with_percent_signs():
@@ -204,3 +204,38 @@ def test_cli_init_writes_yaml_and_fit_table_that_validate(tmp_path, capsys):
     code = main(["init", "--from-puf", str(PUF23), "--aco", "ZZZ", "-o", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert code == 2 and "mssp_aco_puf_py2023.csv: no ACO with ACO_ID 'ZZZ'" in err
+
+
+def test_fitted_prices_are_the_behaviour_reference(real_fit):
+    """The fitted prices are the ACO's own price level: written as reference_prices, so under
+    FFS the behaviour model keeps the fitted practice (incentives = fixed, exactly) instead
+    of reading them as a fee change (the +25-40% drift of the first version, docs/puf.md)."""
+    from sim.puf.build import ffs_simulator
+
+    d = real_fit.data
+    assert d["behavior"] == "incentives" and d["reference_prices"] == d["prices"]
+    assert "providers.primary_care_group.behavior.pass_through" in d["uncertainty"]
+    sc = real_fit.scenario()
+    # distributions of fitted prices are centred on them (the shipped means are defaults)
+    ref, prices = sc.fee_reference.model_dump(), sc.prices.model_dump()
+    assert all(ref[k] == pytest.approx(prices[k], rel=1e-9) for k in ref)
+    run = ffs_simulator(size=300, seed=3)
+    fixed = run(d)  # ffs_simulator holds behaviour fixed
+    import sim.puf.build as build
+
+    def incentives(data):
+        from sim.replication import simulate_replication
+        from sim.rng import replication_seeds
+        from sim.scenario import scenario_from_dict
+
+        x = {k: v for k, v in data.items() if k != "uncertainty"}
+        x.update(horizon_years=1, warmup_years=build.CALIBRATION_WARMUP, replications=1,
+                 seed=3, parameter_uncertainty=False,
+                 plan=[{"years": "all", "contracts": [{"type": "ffs", "payer": "medicare"}]}])
+        x["population"] = {**data["population"], "size": 300}
+        sc = scenario_from_dict(x, source="<test>")
+        res = simulate_replication(sc, 0, replication_seeds(3, 1)[0]).results
+        pop = res[res.entity == "population"]
+        return pop.groupby("metric")["value"].mean().to_dict()
+
+    assert incentives(d)["spend_per_capita_usd"] == fixed["spend_per_capita_usd"]

@@ -26,7 +26,7 @@ from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
 from sim.ledger import Ledger
 from sim.population import morbidity
-from sim.scenario.schema import Levers, Prices, Scenario
+from sim.scenario.schema import Levers, Scenario
 from sim.services import BILLED_BY, PRICE_FIELD
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
@@ -186,7 +186,7 @@ def _is_reference(sc: Scenario, settlers: list) -> bool:
     at Medicare prices and the default physician fees (facility prices do not enter the
     group's objective, so they may differ, e.g. drawn in a PSA)."""
     plain = all(s.is_reference() for s in settlers)
-    default = Prices()
+    default = sc.fee_reference  # Scenario.reference_prices, else Prices() (issue 15)
     fees = all(getattr(sc.prices, f) == getattr(default, f) for f in _physician_price_fields())
     return plain and fees and all(p.price_factor == 1.0 for p in sc.payers)
 

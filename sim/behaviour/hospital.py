@@ -199,9 +199,9 @@ class HospitalProblem:
         curvature that gives the elective price elasticity."""
         py, episodes = self._scale()
         b = self.params
-        # At the default fee schedule (as the group's norms): a facility price change then
-        # moves the hospital's levers.
-        default = Prices()
+        # At the reference fee schedule (as the group's norms; Scenario.fee_reference): a
+        # facility price change then moves the hospital's levers.
+        default = self.group.sc.fee_reference
         g = np.array([self._grad(i, default) for i in range(3)])
         # kappa_v: a 1% rise of facility prices moves v by elective_price_elasticity % (v
         # scales elective volume by v**e: d ln volume = e d ln v).
@@ -247,11 +247,12 @@ class HospitalProblem:
 
 
 def facility_prices_changed(sc) -> bool:
-    """Whether the scenario's facility (hospital-billed) prices differ from the default
-    fee schedule's: the hospital then re-chooses its levers under fee-for-service too."""
+    """Whether the scenario's facility (hospital-billed) prices differ from the reference
+    fee schedule's (``Scenario.fee_reference``): the hospital then re-chooses its levers
+    under fee-for-service too."""
     from sim.services import PRICE_FIELD
 
-    default = Prices()
+    default = sc.fee_reference
     fields = {PRICE_FIELD[s] for s, k in BILLED_BY.items() if k == "hospital"}
     return any(getattr(sc.prices, f) != getattr(default, f) for f in fields)
 

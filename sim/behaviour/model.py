@@ -251,7 +251,8 @@ class ProviderProblem:
     def _ratio_for(self, prices: Prices) -> np.ndarray:
         key = ("ratio", tuple(prices.model_dump().values()))
         if key not in self._cache:
-            self._cache[key] = np.array(reference_price_ratio(prices, Prices()))
+            # the reference schedule: Scenario.reference_prices, else the default (issue 15)
+            self._cache[key] = np.array(reference_price_ratio(prices, self.sc.fee_reference))
         return self._cache[key]
 
     def health(self, exp: ExpectedPanel) -> float:
@@ -290,7 +291,7 @@ class ProviderProblem:
     def calibrate(self) -> None:
         """Norms and curvatures so that the reference contract's optimum is the reference."""
         ref = self.reference
-        default = Prices()
+        default = self.sc.fee_reference  # Scenario.reference_prices, else Prices() (issue 15)
         up = _scale_prices(default, 1.01)
 
         def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import math
 
-from sim.scenario.schema import Prices, Scenario
+from sim.scenario.schema import Scenario
 
 #: The fees the rule reads: those of the services the specialists' volume scales.
 FEES = ("specialist_visit_usd", "outpatient_procedure_professional_usd")
 
 
 def fee_index(sc: Scenario) -> float:
-    """Geometric mean of the specialists' fees over the default fee schedule's."""
-    default = Prices()
+    """Geometric mean of the specialists' fees over the reference fee schedule's
+    (``Scenario.fee_reference``: the default schedule unless ``reference_prices`` is set)."""
+    default = sc.fee_reference
     logs = [math.log(getattr(sc.prices, f) / getattr(default, f)) for f in FEES
             if getattr(default, f) > 0 and getattr(sc.prices, f) > 0]
     return math.exp(sum(logs) / len(logs)) if logs else 1.0

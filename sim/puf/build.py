@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import time
 from dataclasses import dataclass, field
@@ -64,15 +65,58 @@ def ffs_simulator(size: int = CALIBRATION_SIZE, warmup: int = CALIBRATION_WARMUP
 
     def run(data: dict[str, Any]) -> dict[str, float]:
         d = {**data, "horizon_years": 1, "warmup_years": warmup, "replications": 1,
-             "seed": seed, "behavior": "fixed",
+             "seed": seed, "behavior": "fixed", "parameter_uncertainty": False,
              "plan": [{"years": "all", "contracts": [{"type": "ffs", "payer": "medicare"}]}]}
         d["population"] = {**data.get("population", {}), "size": size}
+        d.pop("uncertainty", None)  # parameters at their means; its paths name the MSSP
         sc = scenario_from_dict(d, source="<PUF calibration>")
         res = simulate_replication(sc, 0, replication_seeds(seed, 1)[0]).results
         pop = res[res.entity == "population"]
         return pop.groupby("metric")["value"].mean().to_dict()
 
     return run
+
+
+#: shipped scenario files whose ``uncertainty:`` blocks a PUF scenario carries: the
+#: behaviour and lever-effect parameters (ffs_baseline.yaml) and the gap between the MSSP
+#: benchmark's trend and the ACO's own growth (mssp_one_sided.yaml, contract index 1)
+UNCERTAINTY_FROM = ("ffs_baseline.yaml", "mssp_one_sided.yaml")
+
+
+def recentred(block: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``block`` with each distribution of a value that ``data`` sets (a fitted price, say)
+    moved to that value with the same relative spread: mean, sd, low and high multiplied by
+    value / mean. The shipped means are the schema defaults; left as they are, the draws
+    would undo the fit."""
+    out: dict[str, Any] = {}
+    for path, dist in block.items():
+        node: Any = data
+        for key in path.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        mean = dist.get("mean") if isinstance(dist, dict) else None
+        if isinstance(node, int | float) and not isinstance(node, bool) and mean:
+            f = float(node) / float(mean)
+            dist = {k: (float(f"{v * f:.6g}") if k in ("mean", "sd", "low", "high") else v)
+                    for k, v in dist.items()}
+        out[path] = dist
+    return out
+
+
+def shipped_uncertainty() -> dict[str, Any]:
+    """The merged ``uncertainty:`` blocks of :data:`UNCERTAINTY_FROM` from the scenario
+    library (``{}`` when the library is not found: parameters then stay at their means)."""
+    import yaml
+
+    from sim.scenario.library import library_dir
+
+    folder = library_dir()
+    out: dict[str, Any] = {}
+    for name in UNCERTAINTY_FROM:
+        path = folder / name if folder is not None else None
+        if path is not None and path.is_file():
+            out.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+                       .get("uncertainty") or {})
+    return out
 
 
 def scenario_from_puf(path: str | Path, aco_id: str, year: int | None = None, *,
@@ -87,7 +131,22 @@ def scenario_from_puf(path: str | Path, aco_id: str, year: int | None = None, *,
     mapped = map_row(row)
     sim = simulate or ffs_simulator(calibration_size)
     data, table, clipped = calibrate(mapped.data, mapped.targets, sim, iterations)
+    # The fitted prices are the ACO's own price level (region, case mix), not a fee change:
+    # unit costs and practice norms follow them, so under FFS the calibrated (reference)
+    # practice is the behaviour model's optimum and a contract moves it from there (issue 15).
+    data["reference_prices"] = copy.deepcopy(data.get("prices", {}))
+    unc = recentred(shipped_uncertainty(), data)
+    if unc:
+        data["uncertainty"] = unc
     comments = dict(mapped.comments)
+    comments["uncertainty"] = (
+        f"from the shipped {' and '.join(UNCERTAINTY_FROM)} (sources there): behaviour, "
+        "lever effects and the MSSP benchmark-trend gap, drawn once per replication; a "
+        "distribution of a fitted value is centred on it (same relative spread)"
+        if unc else "scenario library not found: parameters at their means")
+    comments["reference_prices"] = ("= prices: providers' unit costs and practice norms are "
+                                    "set at the fitted prices, the ACO's own price level "
+                                    "(docs/puf.md, Behaviour)")
     for t in mapped.targets:
         for p in LEVERS.get(t.name, ()):
             comments[p] = (f"fitted: simulated {t.name} -> {t.column} = {t.value:g}"

@@ -97,9 +97,9 @@ def map_row(row: PufRow) -> Mapped:
         _set(m.data, path, value)
         c[path] = comment
 
-    setc("behavior", "fixed", "levers held at the reference: the calibration is a fixed-"
-         "behaviour FFS year; under `incentives` the behaviour model, tuned at the default "
-         "prices, re-chooses levers at these fitted prices (docs/puf.md, Limits)")
+    setc("behavior", "incentives", "practice re-chosen each year from the contracts "
+         "(docs/behaviour.md); costs and norms at the fitted prices (reference_prices), so "
+         "under FFS the calibrated practice is the optimum (docs/puf.md)")
     setc("economics.first_calendar_year", py + 1, f"the year after {col}")
     n_ab = row.number("N_AB")
     if n_ab is None or n_ab < 10:

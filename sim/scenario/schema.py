@@ -908,6 +908,13 @@ class Scenario(StrictModel):
     lever_effects: LeverEffects = Field(default_factory=LeverEffects,
                                         description="Effect sizes of practice levers.")
     prices: Prices = Field(default_factory=Prices, description="Fee schedule.")
+    reference_prices: Prices | None = Field(
+        None, description="The fee schedule at which providers' unit costs (cost-to-charge x "
+        "amount at this schedule) and, under behavior: incentives, the practice norms are "
+        "set. Unset: the schema's default schedule, so a price different from the default is "
+        "a fee change that moves margins and practice (docs/behaviour.md). `vbcsim init "
+        "--from-puf` sets it to the fitted prices: they are the ACO's own price level "
+        "(region, case mix), not a fee change (docs/puf.md).")
     capacity: Capacity = Field(default_factory=Capacity, description="Capacity.")
     providers: list[Provider] = Field(default_factory=_default_providers, min_length=1,
                                       description="Provider organisations.")
@@ -981,6 +988,11 @@ class Scenario(StrictModel):
                         f"prices: every *_usd price is 0, but plan[{i}].contracts[{j}] (a {c.type} "
                         f"contract) reconciles against spending, which would be zero; give "
                         f"some service a positive price")
+
+    @property
+    def fee_reference(self) -> Prices:
+        """The reference fee schedule: ``reference_prices``, else the default schedule."""
+        return self.reference_prices if self.reference_prices is not None else Prices()
 
     @property
     def history_years(self) -> int:

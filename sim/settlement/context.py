@@ -31,7 +31,7 @@ from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
-from sim.scenario.schema import Prices, Scenario
+from sim.scenario.schema import Scenario
 from sim.services import reference_price_ratio
 
 #: Per-year tables shared by every context of the same ledger (section "Shared per-year
@@ -157,8 +157,10 @@ class SettlementContext:
 
     @cached_property
     def reference_ratio(self) -> np.ndarray:
-        """Per service code: default-fee-schedule price / scenario price."""
-        return np.array(reference_price_ratio(self.scenario.prices, Prices()))
+        """Per service code: reference-fee-schedule price / scenario price (the reference:
+        ``Scenario.reference_prices``, else the default schedule)."""
+        return np.array(reference_price_ratio(self.scenario.prices,
+                                              self.scenario.fee_reference))
 
     def own_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
         """Unit cost to the billing provider of each claim: cost-to-charge ratio x the
