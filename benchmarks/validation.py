@@ -343,9 +343,10 @@ NOTES = """
 | bundled joint replacement | no response | -3% to -4% |
 | P(owing), two-sided | 0% | 5-7% of two-sided ACOs |
 
-The behaviour parameters were set by hand against the two targets (pass_through 0.42 after
-this wave's merges); `vbcsim calibrate scenarios/calibration/behaviour_first_year.yaml`
-(docs/calibration.md) re-fits two of them.
+The behaviour parameters were fitted to the two targets with
+`vbcsim calibrate scenarios/calibration/behaviour_first_year.yaml` (docs/calibration.md) after
+this wave's merges: pass_through 0.50 and the group's fee_elasticity 1.13 (Nelder-Mead, 30
+evaluations, 3 scenarios x 2 replications of 4,000 patients each; simulated -1.0% and +2.8%).
 """
 
 

@@ -22,7 +22,7 @@ BASE = {
          "agreement_start_year": 0, "prior_agreement_periods": 1}]}],
     "uncertainty": {
         "providers.primary_care_group.behavior.pass_through":
-            {"dist": "beta", "mean": 0.42, "sd": 0.1},
+            {"dist": "beta", "mean": 0.5, "sd": 0.1},
         "plan.0.contracts.1.trend_per_year":
             {"dist": "normal", "mean": 0.0, "sd": 0.005, "low": -0.02, "high": 0.02}},
 }
