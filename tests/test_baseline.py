@@ -29,10 +29,12 @@ def test_every_case_is_stored_and_every_stored_number_has_a_case():
     for table in ("results", "statements", "cash_flows"):
         assert set(stored[table]["scenario"]) == set(baseline.CASES), table
     # The behaviour model is on in one case: its levers move away from the reference practice.
+    # (The primary-care group's levers: with behaviour on, the hospital's own levers and the
+    # specialists' volume are reported too.)
     r = stored["results"]
-    levers = r[(r["scenario"] == "mssp_two_sided_behaviour")
-               & r["metric"].str.startswith("lever_")]["value"]
-    fixed = r[(r["scenario"] == "mssp_one_sided") & r["metric"].str.startswith("lever_")]["value"]
+    group = r["metric"].str.startswith("lever_") & (r["entity"] == "primary_care_group")
+    levers = r[(r["scenario"] == "mssp_two_sided_behaviour") & group]["value"]
+    fixed = r[(r["scenario"] == "mssp_one_sided") & group]["value"]
     assert len(levers) == len(fixed) > 0
     assert not levers.sort_values().reset_index(drop=True).equals(
         fixed.sort_values().reset_index(drop=True))

@@ -95,7 +95,9 @@ def test_fee_increase_raises_discretionary_volume_with_elasticity_1_5(runs):
     changes = {m: vol(high, m) / vol(base, m) - 1 for m in
                ("tests_per_1000", "specialist_visits_per_1000", "outpatient_procedures_per_1000",
                 "elective_admissions_per_1000")}
-    mean = np.mean(list(changes.values()))
+    # The group's discretionary volume (tests, specialist visits, ambulatory procedures);
+    # elective admissions are the hospital's lever since issue 14 (checked below).
+    mean = np.mean([v for k, v in changes.items() if k != "elective_admissions_per_1000"])
     assert 0.015 < mean < 0.045, changes
     # Elective inpatient volume is the hospital's since issue 14, with a small price
     # elasticity (0.1: Dafny 2005; none for surgical DRGs, Januleviciute et al. 2016):
