@@ -268,63 +268,59 @@ NOT_MODELLED: list[tuple[str, str, str]] = []
 NOTES = """
 ## Reading the misses
 
+Measured after this wave's merges (the prospective CMS-HCC score, the hospital's own
+levers, the leakage-aware expected payoff) and the recalibration of the two targets
+(pass_through 0.50, the group's fee_elasticity 1.13): 14 of 18 rows within.
+
 * **Elective inpatient surgery under MSSP** no longer falls: elective volume is the
   hospital's lever (`elective_volume`, docs/behaviour.md section 4), chosen from the
   hospital's own margins and contracts with a small price elasticity (0.1: Dafny 2005;
-  Januleviciute et al. 2016), and an MSSP ACO's incentive is not the hospital's money.
-  Measured (6,000 patients, 5 years, 5 replications, seed 7, parameter uncertainty on):
-  -0.2% (-0.7% to +0.1%), from -4.9% before this change and -17% before issue 14.
+  Januleviciute et al. 2016), and an MSSP ACO's incentive is not the hospital's money:
+  -0.1%, from -4.9% before this change and -17% before issue 14.
 * **REACH Global** (100% sharing, with primary-care capitation) still saves more than
   the evidence for high-sharing two-sided ACOs shows (NGACO, REACH's predecessor: ~1-2%
-  gross): -5.2% (-9.3% to -3.2%), from -6.4% before the expected payoff knew about
-  leakage. The group now plans with the care given outside it (about 30% of
-  non-primary care) at reference practice (`sim/behaviour/leakage.py`), so its levers
-  move its contracts' expenditure by 70% of what the panel alone would say; every ACO
-  effect shrank by about a quarter (one-sided MSSP 5-year mean -2.2% to -1.3%, BASIC E
-  -2.2% to -1.5%, ENHANCED -3.3% to -2.4%, glide path year 5 -2.7% to -2.1%; the
-  first-year target -1.2% to -1.1%, still within it). The response still scales with
-  the sharing rate once capability has built up, while the evidence shows no larger
-  savings at higher rates. ENHANCED ACOs now owe in 8.0% of replication-years (2.2% to
-  25.0%, 10,000 patients; 0% before), within CMS's 4.9-5.6%; BASIC E 4.0%, unchanged.
-  Candidate causes left for REACH: one pass-through for every contract and risk
-  aversion that barely binds at the default.
-* **Global capitation** moved away from the evidence with the leakage-aware expected
-  payoff: the mature group -8.7% (-13.4% to -5.5%; -11.1% before), just short of the
-  mature-plan range (-9% to -30%); the group new to it -6.5% (-8.4% before). In these
-  runs 30% of the capitated group's non-primary care is given outside at reference
-  practice, which its levers cannot reach; Medicare Advantage HMOs, the evidence's
-  plans, have closed networks and little out-of-network use, so a lower
-  `attribution.outside_share` in the capitation scenarios would be closer to the plans
-  measured (not changed here).
-* **Coding under capitation** climbs faster than Medicare Advantage's 1-2 points a year
-  for a mature group: the coding-effort curvature (`coding_effort_cost_usd`, an
-  assumption) is not calibrated, and nothing in the model audits coding (RADV, issue 13).
-* **Bundled joint replacement**: the hospital now chooses its post-acute intensity after
-  joint replacement (discharge to SNF/IRF and SNF length of stay; 0.96 in year 0 to 0.90
-  in year 4) besides transitional care (0.23 to 0.35) and elective volume (1.00, no
-  change, as CJR found). Spending per episode -2.0% (-3.0% to -1.2%), from -0.8%: within
-  the range, at its edge nearer 0 than CJR's -3.1% and BPCI's ~-4%, mostly through
-  fewer SNF/IRF discharges and shorter SNF stays, as in CJR. The post-acute curvature
-  (`post_acute_effort_cost_usd`) is a judgement, not fitted to this row. Transitional
-  care still applies to every discharge of the panel (the spillover row): -0.6%, from
-  -1.0%, now within the judgement range (the hospital's effort is lower: at its variable
-  cost a readmission avoided loses it more margin).
-* **Hospital global budget (Maryland-like)**, new (`global_budget`, docs/contracts.md;
-  the run is `benchmarks/validation_scenarios/hospital_global_budget.yaml`: the
-  community hospital's Medicare facility revenue reconciled to a budget from its three
-  baseline years, growth 0, a 5% corridor, 50% variable cost factor). The hospital raises
-  transitional care (0.19 to 0.38 over five years) and trims elective volume (0.996 to
-  0.983): readmission rate -3.2%, electives -2.5%, admissions -0.9%. Hospital spending
-  -0.4% (-1.6% to +0.3%) and total spending on care -0.5% (-1.3% to -0.1%): within the
-  ranges, at the end of Roberts et al.'s null early effect rather than RTI's -4.1%
-  hospital and -2.8% total over four years. Maryland hospitals cut mostly hospital
-  outpatient spending and avoidable admissions with care-management investment the
-  model gives the hospital no lever for (its levers reach readmissions, electives and
-  post-acute care after joint replacement); the hospital's pass-through and capability
-  start it slowly, as the ACO's.
-* **P(owing)** depends on the benchmark-trend gap (a judgement distribution in the MSSP
-  scenarios) and on size (10,000 patients here; CMS's ACOs range from 5,000 to
-  100,000+). Before issue 14 it was 0 in every shipped run (no parameter uncertainty).
+  gross): -5.7%, from -6.4% before the expected payoff knew about leakage. The group
+  plans with the care given outside it (about 30% of non-primary care) at reference
+  practice (`sim/behaviour/leakage.py`), so its levers move its contracts' expenditure
+  by 70% of what the panel alone would say; the recalibration to the first-year target
+  (pass_through 0.42 to 0.50) then raised every ACO effect again. The response still
+  scales with the sharing rate once capability has built up, while the evidence shows no
+  larger savings at higher rates. Candidate causes: one pass-through for every contract
+  and risk aversion that barely binds at the default.
+* **P(owing)**: ENHANCED ACOs owe in 8.0% of replication-years (2.2% to 25.0%, 10,000
+  patients; 0% before issue 14), within the row's 4-9% (CMS: 4.9-5.6%); BASIC E ACOs
+  in 12.0% (4.2% to 30.0%), above CMS's 5.8-7.3%. Both rest
+  on 25 replication-years (5 replications x 5 years), so the intervals are wide; they
+  depend on the benchmark-trend gap (a judgement distribution in the MSSP scenarios) and
+  on size (10,000 patients here; CMS's ACOs range from 5,000 to 100,000+).
+* **Global capitation**: the mature group -9.8%, at the edge of the mature-plan range
+  (-9% to -30%); the group new to it -7.4%, short of it, as a new organisation is
+  expected to be. In these runs 30% of the capitated group's non-primary care is given
+  outside at reference practice, which its levers cannot reach; Medicare Advantage HMOs,
+  the evidence's plans, have closed networks, so a lower `attribution.outside_share` in
+  the capitation scenarios would be closer to the plans measured (not changed here).
+* **Coding under capitation**: the prospective CMS-HCC score (issue 13; docs/coding.md)
+  rises 2.6 points a year over FFS, above Medicare Advantage's 1-2: the coding lever
+  moves recapture, specificity and unsupported codes, and costs
+  `costs.documentation_usd_per_patient_year`, but the coding-effort curvature
+  (`coding_effort_cost_usd`) is an assumption, not calibrated, and RADV audits
+  (`revenue_cycle.radv`, off by default) do not enter the expected payoff.
+* **Bundled joint replacement**: the hospital chooses its post-acute intensity after
+  joint replacement (discharge to SNF/IRF and SNF length of stay) besides transitional
+  care and elective volume (no change, as CJR found). Spending per episode -3.1%, at
+  CJR's -3.1% (BPCI ~-4%), mostly through fewer SNF/IRF discharges and shorter SNF
+  stays, as in CJR. The post-acute curvature (`post_acute_effort_cost_usd`) is a
+  judgement, not fitted to this row. Transitional care applies to every discharge of the
+  panel (the spillover row): -0.3%, within the judgement range.
+* **Hospital global budget (Maryland-like)** (`global_budget`, docs/contracts.md; the run
+  is `benchmarks/validation_scenarios/hospital_global_budget.yaml`: the community
+  hospital's Medicare facility revenue reconciled to a budget from its three baseline
+  years, growth 0, a 5% corridor, 50% variable cost factor). The hospital raises
+  transitional care and trims elective volume: hospital spending -0.1% and total
+  spending on care -0.4%, within the ranges, at Roberts et al.'s null early effect rather
+  than RTI's -4.1% hospital and -2.8% total over four years. Maryland hospitals cut
+  mostly hospital outpatient spending and avoidable admissions with care-management
+  investment the model gives the hospital no lever for.
 * Ranges over few replications are crude; the two targets were met with the parameters
   at their means in `tests/behaviour/test_responses.py` as well.
 * Attribution, churn and leakage (issue 14 item 1) are on in these runs: CMS assigns
