@@ -126,21 +126,15 @@ class StayTables:
     snf: list[float]
 
 
-class DesState:
-    """The state the SimPy processes read and write, and nothing else.
-
-    Patient arrays (``alive``, ``entered``, ``exited``, ``dm_uncontrolled``, ``pcp_rate``,
-    ``stay_admit``: admission day of a stay in progress, else ``inf``), the current
-    simulation year's rate table (``packed``), uniforms (``u``) and post-acute
-    probabilities, the beds and clinics, the event log, and the year clock.
-    """
+class PanelState:
+    """What every care-model executor holds (the SimPy one, :class:`DesState`, and the
+    vectorised one, :class:`sim.care.fast.FastState`): the patient arrays the stepper and
+    the claims generator read, the event log and the year clock."""
 
     def __init__(self, *, n: int, n_start: int, provider: np.ndarray,
-                 dm_uncontrolled: np.ndarray, horizon_days: float, beds: int,
+                 dm_uncontrolled: np.ndarray, horizon_days: float,
                  replace_deaths: bool, stays: StayTables, seed_seq: np.random.SeedSequence
                  ) -> None:
-        self.env = simpy.Environment()
-        self.beds = Beds(self.env, beds)
         self.n = n
         self.n_start = n_start
         self.provider = provider
@@ -164,16 +158,36 @@ class DesState:
         # The year clock (set by begin_year)
         self.year = 0
         self.year_end = float(DAYS_PER_YEAR)
-        self.year_end_event = self.env.event()
         self.closing = False
-        self.started = False
         self.packed: np.ndarray | None = None
         self.u: np.ndarray | None = None
-        self.u_extra: dict[int, int] = {}
         self.p_snf: np.ndarray | None = None
         self.p_home_health: np.ndarray | None = None
         self.clinics: dict[int, Clinic] = {}
         self.clinic_rng: np.random.Generator | None = None
+
+
+class DesState(PanelState):
+    """The state the SimPy processes read and write, and nothing else.
+
+    Patient arrays (``alive``, ``entered``, ``exited``, ``dm_uncontrolled``, ``pcp_rate``,
+    ``stay_admit``: admission day of a stay in progress, else ``inf``), the current
+    simulation year's rate table (``packed``), uniforms (``u``) and post-acute
+    probabilities, the beds and clinics, the event log, and the year clock.
+    """
+
+    def __init__(self, *, n: int, n_start: int, provider: np.ndarray,
+                 dm_uncontrolled: np.ndarray, horizon_days: float, beds: int,
+                 replace_deaths: bool, stays: StayTables, seed_seq: np.random.SeedSequence
+                 ) -> None:
+        super().__init__(n=n, n_start=n_start, provider=provider,
+                         dm_uncontrolled=dm_uncontrolled, horizon_days=horizon_days,
+                         replace_deaths=replace_deaths, stays=stays, seed_seq=seed_seq)
+        self.env = simpy.Environment()
+        self.beds = Beds(self.env, beds)
+        self.year_end_event = self.env.event()
+        self.started = False
+        self.u_extra: dict[int, int] = {}
 
     # ------------------------------------------------------------------ the year clock
     def begin_year(self, year: int, packed: np.ndarray, u: np.ndarray, p_snf: np.ndarray,

@@ -56,7 +56,7 @@ from bisect import bisect_left, bisect_right, insort
 import numpy as np
 
 from sim.care.clinic import Clinic
-from sim.care.des import QUANTILES, EventLog, StayTables
+from sim.care.des import QUANTILES, PanelState, StayTables
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.rng import stream
@@ -66,7 +66,7 @@ __all__ = ["ENGINES", "FastState", "resolve_engine"]
 
 
 
-class FastState:
+class FastState(PanelState):
     """The care model's patient state, advanced with NumPy for all patients at once.
 
     Same constructor and the same attributes and methods the stepper and the claims
@@ -80,38 +80,13 @@ class FastState:
                  dm_uncontrolled: np.ndarray, horizon_days: float, beds: int,
                  replace_deaths: bool, stays: StayTables, seed_seq: np.random.SeedSequence
                  ) -> None:
+        super().__init__(n=n, n_start=n_start, provider=provider,
+                         dm_uncontrolled=dm_uncontrolled, horizon_days=horizon_days,
+                         replace_deaths=replace_deaths, stays=stays, seed_seq=seed_seq)
         self.env = None  # no SimPy environment (the stepper frees these names at the end)
         self.beds = beds
         self.year_end_event = None
-        self.n = n
-        self.n_start = n_start
-        self.provider = provider
-        self.horizon_days = horizon_days
-        self.replace_deaths = replace_deaths
-        self.stays = stays
-        self.seed_seq = seed_seq
-        self.entered = np.full(n, np.inf)
-        self.entered[:n_start] = 0.0
-        self.exited = np.full(n, np.inf)
-        self.alive = np.zeros(n, bool)
-        self.alive[:n_start] = True
-        self.dm_uncontrolled = dm_uncontrolled
-        self.pcp_rate = np.zeros(n)  # kept for the interface; demand is drawn per interval
-        self.stay_admit = np.full(n, np.inf)
-        self.next_entrant = n_start
-        self.log = EventLog()
-        self.deaths: list[tuple[int, float]] = []
-        self.control: list[tuple[int, float, bool]] = []
-        self.uniform_overflows = 0
-        self.year = 0
-        self.year_end = float(DAYS_PER_YEAR)
-        self.closing = False
-        self.packed: np.ndarray | None = None
-        self.u: np.ndarray | None = None
-        self.p_snf: np.ndarray | None = None
-        self.p_home_health: np.ndarray | None = None
-        self.clinics: dict[int, Clinic] = {}
-        self.clinic_rng: np.random.Generator | None = None
+        # pcp_rate is kept for the interface; demand is drawn per interval
         # Executor state
         self.clock = np.full(n, np.inf)
         self.clock[:n_start] = 0.0
