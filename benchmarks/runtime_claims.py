@@ -73,7 +73,7 @@ CLAIMS = (
           "the notebook takes a little over\na minute", 100,
           _notebook("03_custom_contract.ipynb")),
     Claim("notebook_panel_size", "notebooks/04_panel_size_and_noise.ipynb",
-          "about a minute and a half on two cores", 120,
+          "about two and a half minutes on two cores", 180,
           _notebook("04_panel_size_and_noise.ipynb")),
     Claim("test_suite", "README.md", "about 7 to 8\nminutes on two cores", 540,
           (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(REPO / "tests"))),
