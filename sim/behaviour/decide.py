@@ -21,7 +21,7 @@ from sim.behaviour.hospital import (
     facility_prices_changed,
     hospital_contracts,
 )
-from sim.behaviour.model import LEVER_GRID, SAMPLE_SIZE, Decision, ProviderProblem
+from sim.behaviour.model import SAMPLE_SIZE, Decision, ProviderProblem, on_grid
 from sim.care.engine import PanelView
 from sim.contracts.resolve import settler_for
 from sim.ledger import Ledger
@@ -145,8 +145,7 @@ class Behaviour:
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
                 b.startup_capability, b.learning_years, experience))
             prev = self.hospital_levers.get((hname, group), hp.reference)
-            optimum = tuple(round(round(o / LEVER_GRID) * LEVER_GRID, 10)  # cross-CPU
-                            for o in hp.solve_all(prev))
+            optimum = on_grid(hp.solve_all(prev))  # cross-CPU robust
             t, v, a = (float(np.clip(p + b.adaptation_rate * (o - p), *_bounds(n)))
                        for p, o, n in zip(prev, optimum, ("transitional_care_effort",
                                                           *HOSPITAL_ONLY), strict=True))

@@ -348,7 +348,12 @@ class ProviderProblem:
 LEVER_GRID = 1e-4
 
 
+def on_grid(x: tuple[float, ...], grid: float = LEVER_GRID) -> tuple[float, ...]:
+    """``x`` rounded to multiples of ``grid`` (cross-CPU robust optima, docs/behaviour.md)."""
+    return tuple(round(round(v / grid) * grid, 10) for v in x)
+
+
 def round_levers(x: tuple[float, ...], grid: float = LEVER_GRID) -> tuple[float, ...]:
     """``x`` rounded to multiples of ``grid``, kept inside ``BOUNDS``."""
-    return tuple(min(max(round(round(v / grid) * grid, 10), lo), hi)
-                 for v, (lo, hi) in zip(x, BOUNDS, strict=True))
+    return tuple(min(max(v, lo), hi) for v, (lo, hi) in zip(on_grid(x, grid), BOUNDS,
+                                                             strict=True))
