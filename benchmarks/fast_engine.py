@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from readme_section import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -139,15 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        doc = README.read_text()
-        block = f"{START}\n{text}{END}"
-        if START in doc:
-            a, b = doc.index(START), doc.index(END) + len(END)
-            doc = doc[:a] + block + doc[b:]
-        else:
-            doc = doc.rstrip("\n") + ("\n\n## Fast engine speed (issue 16 items 1 and 4)\n\n"
-                                      + block + "\n")
-        README.write_text(doc)
+        replace_section(README, START, END, text, "Fast engine speed (issue 16 items 1 and 4)")
     return 0
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from readme_section import replace_section
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,14 +187,7 @@ def markdown(res: pd.DataFrame, args: argparse.Namespace, wall: float) -> str:
 
 def write_readme(text: str) -> None:
     """Replace the section between the markers (appended with its heading if absent)."""
-    doc = README.read_text()
-    block = f"{START}\n{text}{END}"
-    if START in doc:
-        a, b = doc.index(START), doc.index(END) + len(END)
-        doc = doc[:a] + block + doc[b:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n## Fast engine equivalence (issue 16 item 2)\n\n" + block + "\n"
-    README.write_text(doc)
+    replace_section(README, START, END, text, "Fast engine equivalence (issue 16 item 2)")
 
 
 def main(argv: list[str] | None = None) -> int:
