@@ -95,6 +95,8 @@ class ProviderProblem:
         # in force then): expected(L) x observed / expected(current levers).
         self.anchor = np.ones(len(ctx.payer_names))
         now = expected_panel(sc, sample, tuple(current), None, len(ctx.payer_names))
+        #: Members per payer the contracts count while the levers are searched.
+        self.members = now.person_years.copy()
         model_pc = now.total_by_payer() / np.maximum(now.person_years, 1e-12)
         ok = np.isfinite(observed_pc) & (model_pc > 0)
         self.anchor[ok] = observed_pc[ok] / model_pc[ok]
@@ -230,7 +232,8 @@ class ProviderProblem:
                 sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
                     self.reference_totals, 1e-9),
                 truncation=self.truncation, ffs_revenue=ffs_revenue,
-                scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope))
+                scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope),
+                members=self.members)
             for s in self.settlers:
                 out = s.expected_payoff(self.ctx, self.year, inp)
                 if out is None:
@@ -324,11 +327,7 @@ class ProviderProblem:
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
         u0 = self.utility(tuple(x0))
         py = float(self.panel(tuple(x0)).person_years.sum())
-        from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
-
-        res = minimize(lambda x: -(self.utility(tuple(x)) - u0) / py, x0, method="L-BFGS-B",
-                       bounds=BOUNDS, options={"eps": 1e-5, "maxiter": 30, "ftol": 1e-10})
-        return tuple(float(x) for x in res.x)
+        return maximise(self.utility, x0, u0, py)
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
@@ -343,6 +342,64 @@ class ProviderProblem:
 
 
 # ---------------------------------------------------------------------- the optimiser
+#: The optimiser stops when the objective has not improved by more than this (USD per
+#: patient-year) over ``_PATIENCE`` consecutive evaluations of value and gradient: a rule's
+#: kink at the optimum (a risk-score cap, a corridor) otherwise makes L-BFGS-B's line
+#: search fail and restart long after the decision is settled (docs/behaviour.md).
+_TOL_USD_PER_PY = 1e-3
+_PATIENCE = 6
+_MAX_EVALS = 60
+
+
+class _Settled(Exception):
+    pass
+
+
+def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
+                 bounds: tuple = BOUNDS) -> np.ndarray:
+    """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound)."""
+    g = np.zeros(len(x))
+    for i, (lo, hi) in enumerate(bounds):
+        h = step if x[i] + step <= hi else -step
+        y = list(x)
+        y[i] = min(max(x[i] + h, lo), hi)
+        g[i] = (fn(tuple(y)) - fx) / (y[i] - x[i])
+    return g
+
+
+def maximise(fn, x0: np.ndarray, u0: float, py: float, bounds: tuple = BOUNDS
+             ) -> tuple[float, ...]:
+    """Maximise ``fn`` over ``bounds`` from ``x0`` by L-BFGS-B on ``-(fn - u0) / py`` (USD
+    per patient-year) with a forward-difference gradient, stopped once settled: no gain
+    above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations, or ``_MAX_EVALS`` evaluations."""
+    from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
+
+    best = {"f": 0.0, "x": tuple(float(v) for v in x0), "stale": 0, "n": 0}
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        lv = tuple(float(v) for v in x)
+        u = fn(lv)
+        f = -(u - u0) / py
+        best["n"] += 1
+        if f < best["f"] - _TOL_USD_PER_PY:
+            best["stale"] = 0
+        else:
+            best["stale"] += 1
+        if f < best["f"]:
+            best["f"], best["x"] = f, lv
+        if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS:
+            raise _Settled
+        return f, -forward_grad(fn, lv, u, bounds=bounds) / py
+
+    try:
+        res = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 30, "ftol": 1e-12, "gtol": 1e-9})
+        x = tuple(float(v) for v in res.x)
+        if -(fn(x) - u0) / py <= best["f"]:
+            return x
+    except _Settled:
+        pass
+    return best["x"]
 #: Grid the chosen optimum is rounded to: floating-point differences between machines
 #: (BLAS kernels, libm) far below it then cannot change the levers a run uses.
 LEVER_GRID = 1e-4

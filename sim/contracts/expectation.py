@@ -2,18 +2,31 @@
 
 Behaviour (``sim.behaviour``, a higher layer) computes the expected year of a provider's
 panel under a lever setting and hands it to every contract through :class:`PayoffInputs`;
-each contract answers with the mean and variance of its payoff to that provider, applying its own
-rules (for nonlinear rules, by Gauss-Hermite quadrature over the year's spending). The
-contracts' marginal incentives are differences of these payoffs between lever settings.
+each contract answers with the mean and variance of its payoff to that provider, applying
+its own rules. The contracts' marginal incentives are differences of these payoffs between
+lever settings, so the payoffs are made smooth functions of the expected panel:
+
+* a nonlinear ACO rule is tabulated per dollar of benchmark on a grid of savings rates
+  (piecewise linear between grid points, as the rules themselves are) and its mean and
+  variance under normally distributed spending are computed **in closed form**
+  (:func:`piecewise_normal_moments`), not by quadrature, whose nodes crossing a kink
+  made the expectation kinked;
+* what else the rule depends on (the quality score, revenue or capitation as a share of
+  the benchmark) is not rounded into the table's key: tables are built at the grid
+  points around the value and interpolated linearly (:func:`interpolated_table`), so
+  the payoff is continuous in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from sim.contracts.quality import score_measures
 from sim.contracts.settler import Context
@@ -23,11 +36,13 @@ from sim.contracts.settler import Context
 ExpectedPanel = Any
 
 _X, _W = np.polynomial.hermite.hermgauss(12)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def normal_expectation(payoff: Callable[[float], float], mean: float, sd: float
                        ) -> tuple[float, float]:
-    """Mean and variance of ``payoff(X)`` for ``X ~ Normal(mean, sd)`` (12-point quadrature)."""
+    """Mean and variance of ``payoff(X)`` for ``X ~ Normal(mean, sd)`` (12-point quadrature;
+    for smooth payoffs: a piecewise linear one is :func:`piecewise_normal_moments`)."""
     if sd <= 0:
         v = payoff(mean)
         return v, 0.0
@@ -35,6 +50,61 @@ def normal_expectation(payoff: Callable[[float], float], mean: float, sd: float
     m = float(np.sum(_W * vals) / np.sqrt(np.pi))
     var = float(np.sum(_W * (vals - m) ** 2) / np.sqrt(np.pi))
     return m, var
+
+
+def piecewise_normal_moments(knots: np.ndarray, values: np.ndarray, mean: float, sd: float
+                             ) -> tuple[float, float]:
+    """Exact mean and variance of ``g(R)``, ``R ~ Normal(mean, sd)``, where ``g`` is the
+    linear interpolation of ``values`` at the increasing ``knots`` and constant beyond
+    them (``np.interp``).
+
+    On a segment ``[r_i, r_i+1]`` ``g(r) = a + b r`` and, with ``z = (r - mean) / sd``,
+    the partial moments of the normal are ``E[1] = dPhi``, ``E[R] = mean dPhi - sd dphi``,
+    ``E[R^2] = mean^2 dPhi - 2 mean sd dphi + sd^2 (dPhi - d(z phi))``. Smooth in
+    ``mean`` and ``sd`` (the quadrature it replaces was kinked wherever a node crossed a
+    knot).
+    """
+    if sd <= 0:
+        return float(np.interp(mean, knots, values)), 0.0
+    z = (knots - mean) / sd
+    cdf = ndtr(z)
+    pdf = np.exp(-0.5 * z * z) / _SQRT_2PI
+    zpdf = z * pdf
+    d_cdf = np.diff(cdf)
+    d_pdf = np.diff(pdf)
+    d_zpdf = np.diff(zpdf)
+    b = np.diff(values) / np.diff(knots)
+    a = values[:-1] - b * knots[:-1]
+    e1 = mean * d_cdf - sd * d_pdf  # E[R; segment]
+    e2 = mean * mean * d_cdf - 2.0 * mean * sd * d_pdf + sd * sd * (d_cdf - d_zpdf)
+    lo, hi = float(values[0]), float(values[-1])
+    p_lo, p_hi = float(cdf[0]), float(1.0 - cdf[-1])
+    m = lo * p_lo + hi * p_hi + float(np.sum(a * d_cdf + b * e1))
+    m2 = (lo * lo * p_lo + hi * hi * p_hi
+          + float(np.sum(a * a * d_cdf + 2.0 * a * b * e1 + b * b * e2)))
+    return m, max(m2 - m * m, 0.0)
+
+
+def interpolated_table(ctx: Context, key: tuple, coords: Sequence[tuple[float, float]],
+                       build: Callable[..., np.ndarray]) -> np.ndarray:
+    """A table that depends on continuous ``coords`` (``(value, grid step)`` pairs),
+    multilinearly interpolated between tables ``build(*grid_values)`` built (and cached in
+    the context under ``key`` and the grid point) at the grid points around the values:
+    continuous in every coordinate, exact at grid points."""
+    axes = []
+    for value, step in coords:
+        i = math.floor(value / step)
+        w = value / step - i
+        lo = round(i * step, 12)
+        axes.append([(lo, 1.0 - w)] if w <= 1e-12 else
+                    [(lo, 1.0 - w), (round((i + 1) * step, 12), w)])
+    out = None
+    for corner in product(*axes):
+        nodes = tuple(c[0] for c in corner)
+        weight = math.prod(c[1] for c in corner)
+        table = ctx.memo((*key, nodes), lambda nodes=nodes: build(*nodes))
+        out = weight * table if out is None else out + weight * table
+    return out
 
 
 @dataclass
@@ -48,6 +118,10 @@ class PayoffInputs:
     ffs_revenue: np.ndarray  # (payers,) expected FFS revenue of the provider's own services
     scope_cost: Callable[[int, str], tuple[float, float, float]]  # (payer, scope) ->
     # (own services at unit cost, others' claims at payer prices, all covered at payer prices)
+    #: (payers,) members the contract counts (person-years at the provider's current
+    #: levers): fixed while the levers are searched, so a rule's step in the head count
+    #: (the MSR by ACO size) is not a step of the objective. None: the candidate's own.
+    members: np.ndarray | None = None
 
     def quality(self, ctx: Context) -> float:
         """Expected quality score of the panel."""
@@ -59,26 +133,28 @@ class PayoffInputs:
         sd = self.sd_per_patient[payer] * np.sqrt(max(self.exp.person_years[payer], 0.0))
         return float(mu), float(sd)
 
+    def head_count(self, payer: int) -> int:
+        """Members counted by a rule that needs a whole number (at least 1)."""
+        py = (self.members if self.members is not None else self.exp.person_years)[payer]
+        return max(int(round(float(py))), 1)
+
 
 def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
-                             rule: Callable[[float], float], benchmark: float, mean: float,
-                             sd: float) -> tuple[float, float]:
+                             rule: Callable[..., float], benchmark: float, mean: float,
+                             sd: float, coords: Sequence[tuple[float, float]] = ()
+                             ) -> tuple[float, float]:
     """Mean and variance of an ACO rule's payoff when spending is ``Normal(mean, sd)``.
 
     ACO settlement rules are piecewise linear in the savings rate and, with everything
     else fixed, proportional to the benchmark: the rule's payoff per dollar of benchmark
-    is tabulated once at the savings ``rates`` (cached in the context under ``key``,
-    which must name everything else the rule depends on) and interpolated at the
-    quadrature nodes.
+    is tabulated at the savings ``rates`` (cached in the context under ``key``, which
+    must name everything else the rule depends on, except the continuous ``coords``:
+    ``rule(expenditure, *grid values)`` is tabulated at their grid points and
+    interpolated, :func:`interpolated_table`), and its moments under the savings rate
+    ``(benchmark - X) / benchmark`` are computed exactly (:func:`piecewise_normal_moments`).
     """
-    table = ctx.memo(key, lambda: np.array([rule(benchmark * (1 - r)) / benchmark
-                                            for r in rates]))
-    if sd <= 0:
-        return benchmark * float(np.interp((benchmark - mean) / benchmark, rates, table)), 0.0
-    # normal_expectation with every quadrature node interpolated at once (the same
-    # arithmetic, element by element: bit-identical, without a Python call per node).
-    e = mean + np.sqrt(2.0) * sd * _X
-    vals = benchmark * np.interp((benchmark - e) / benchmark, rates, table)
-    m = float(np.sum(_W * vals) / np.sqrt(np.pi))
-    var = float(np.sum(_W * (vals - m) ** 2) / np.sqrt(np.pi))
-    return m, var
+    table = interpolated_table(ctx, key, coords, lambda *nodes: np.array(
+        [rule(benchmark * (1 - r), *nodes) / benchmark for r in rates]))
+    m, var = piecewise_normal_moments(rates, table, (benchmark - mean) / benchmark,
+                                      sd / benchmark)
+    return benchmark * m, benchmark * benchmark * var

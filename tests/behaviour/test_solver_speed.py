@@ -3,8 +3,6 @@
 * ``expected_panels`` (several lever settings in one vectorised pass, totals by
   ``np.bincount``) equals ``expected_panel`` of each setting computed alone the old way
   (``np.add.at``) exactly, bit for bit;
-* the savings-rate quadrature of ACO contracts evaluated at all nodes at once equals
-  ``normal_expectation`` node by node exactly;
 * chosen optima are rounded to the lever grid (cross-CPU robustness).
 """
 
@@ -13,7 +11,6 @@ import pytest
 
 from sim.behaviour.expected import PanelSample, expected_panel, expected_panels
 from sim.behaviour.model import BOUNDS, LEVER_GRID, round_levers
-from sim.contracts import expectation
 from sim.scenario import scenario_from_dict
 
 
@@ -59,26 +56,6 @@ def test_per_payer_totals_add_up(sample_and_scenario):
     assert exp.total_by_payer().sum() == pytest.approx(float(exp.spend.sum()), rel=1e-12)
     for p in range(2):
         assert exp.person_years[p] <= float(sample.weight[sample.payer == p].sum())
-
-
-def test_vectorised_savings_rate_quadrature_is_bit_identical():
-    class Ctx:
-        def memo(self, key, compute):
-            return compute()
-
-    rates = np.linspace(-0.2, 0.2, 81)
-
-    def rule(e: float) -> float:
-        return max(0.0, 1e6 - e) * 0.5 - max(0.0, e - 1.1e6) * 0.3
-
-    rng = np.random.default_rng(2)
-    for _ in range(200):
-        b = rng.uniform(5e6, 5e7)
-        m, sd = b * rng.uniform(0.85, 1.15), rng.uniform(0, b * 0.05) * (rng.random() > 0.1)
-        table = np.array([rule(b * (1 - r)) / b for r in rates])
-        old = expectation.normal_expectation(
-            lambda e, b=b, table=table: b * float(np.interp((b - e) / b, rates, table)), m, sd)
-        assert expectation.expected_by_savings_rate(Ctx(), (), rates, rule, b, m, sd) == old
 
 
 def test_optimum_is_rounded_to_the_lever_grid_inside_the_bounds():

@@ -291,21 +291,24 @@ class MSSPSettler(BaseSettler):
             participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
         period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
         cal = ctx.scenario.economics.first_calendar_year
-        n = max(int(round(py)), 1)
+        n = inp.head_count(p)
 
-        def earned(expenditure: float) -> float:
+        def earned(expenditure: float, q: float, revenue_share: float) -> float:
             e = max(expenditure, 0.0)
+            rev = revenue_share * benchmark
             return float(settle_performance_year(
                 track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
-                expenditure_usd=e, quality_score=score,
+                expenditure_usd=e, quality_score=q,
                 # below the standard, expect the alternative one (every PY2024 ACO under
                 # the 40th percentile met it, CMS PY2024 PUF): the measures' points are
                 # not part of the expected panel
-                quality_standard=quality_standard(score, cfg, cal + year, (10.0, 10.0)),
-                msr=cfg.msr, mlr=cfg.mlr, low_revenue=revenue < LOW_REVENUE_SHARE * e,
-                participant_revenue_usd=revenue, performance_year=cal + year,
+                quality_standard=quality_standard(q, cfg, cal + year, (10.0, 10.0)),
+                msr=cfg.msr, mlr=cfg.mlr, low_revenue=rev < LOW_REVENUE_SHARE * e,
+                participant_revenue_usd=rev, performance_year=cal + year,
                 agreement_start_year=cal + period_start)["earned_usd"])
 
-        key = ("mssp_curve", self.label, year, n, round(score * 2) / 2,
-               round(revenue / benchmark, 3))
-        return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd)
+        # Tabulated at the half-point quality grid and the 0.5%-of-benchmark revenue grid
+        # around the panel's values and interpolated: continuous in both.
+        key = ("mssp_curve", self.label, year, n)
+        return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd,
+                                        coords=((score, 0.5), (revenue / benchmark, 0.005)))

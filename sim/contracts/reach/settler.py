@@ -188,16 +188,23 @@ class REACHSettler(BaseSettler):
         score = inp.quality(ctx)
         cal = ctx.scenario.economics.first_calendar_year + year
         seq = sequestration_rate(cal) if cfg.sequestration is None else cfg.sequestration
+        mm = 12.0 * py
 
-        def paid(expenditure: float) -> float:
-            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), score, cal,
-                                      cfg.discount, cfg.quality_withhold, pcc, 12.0 * py,
-                                      sequestration=seq, stop_loss_charge_usd=charge
+        def paid(expenditure: float, q: float, pcc_share: float, charge_share: float) -> float:
+            # the capitation and the stop-loss charge as shares of the benchmark (grid values)
+            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), q, cal,
+                                      cfg.discount, cfg.quality_withhold,
+                                      pcc_share * benchmark / mm if mm > 0 else 0.0, mm,
+                                      sequestration=seq,
+                                      stop_loss_charge_usd=charge_share * benchmark
                                       ).payer_paid_usd)
 
-        key = ("reach_curve", self.label, year, round(score * 2) / 2,
-               round(12.0 * py * pcc / benchmark, 4), round(charge / benchmark, 4))
-        mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd)
+        # Tabulated at grid points of the quality score and of the capitation's and the
+        # stop-loss charge's shares of the benchmark, interpolated: continuous in each.
+        key = ("reach_curve", self.label, year)
+        coords = ((score, 0.5), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
+        mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd,
+                                             coords=coords)
         if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
             mean -= inp.scope_cost(p, "primary_care")[0]
         return mean, var
