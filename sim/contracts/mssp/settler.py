@@ -307,8 +307,8 @@ class MSSPSettler(BaseSettler):
                 participant_revenue_usd=rev, performance_year=cal + year,
                 agreement_start_year=cal + period_start)["earned_usd"])
 
-        # Tabulated at the half-point quality grid and the 0.5%-of-benchmark revenue grid
+        # Tabulated at the 2-point quality grid and the 5%-of-benchmark revenue grid
         # around the panel's values and interpolated: continuous in both.
         key = ("mssp_curve", self.label, year, n)
         return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd,
-                                        coords=((score, 0.5), (revenue / benchmark, 0.005)))
+                                        coords=((score, 2.0), (revenue / benchmark, 0.05)))

@@ -202,7 +202,7 @@ class REACHSettler(BaseSettler):
         # Tabulated at grid points of the quality score and of the capitation's and the
         # stop-loss charge's shares of the benchmark, interpolated: continuous in each.
         key = ("reach_curve", self.label, year)
-        coords = ((score, 0.5), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
+        coords = ((score, 2.0), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
         mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd,
                                              coords=coords)
         if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
