@@ -85,12 +85,10 @@ def piecewise_normal_moments(knots: np.ndarray, values: np.ndarray, mean: float,
     return m, max(m2 - m * m, 0.0)
 
 
-def interpolated_table(ctx: Context, key: tuple, coords: Sequence[tuple[float, float]],
-                       build: Callable[..., np.ndarray]) -> np.ndarray:
-    """A table that depends on continuous ``coords`` (``(value, grid step)`` pairs),
-    multilinearly interpolated between tables ``build(*grid_values)`` built (and cached in
-    the context under ``key`` and the grid point) at the grid points around the values:
-    continuous in every coordinate, exact at grid points."""
+def grid_corners(coords: Sequence[tuple[float, float]]
+                 ) -> list[tuple[tuple[float, ...], float]]:
+    """The grid points around continuous ``coords`` (``(value, grid step)`` pairs) and
+    their multilinear interpolation weights (one point per coordinate on the grid)."""
     axes = []
     for value, step in coords:
         i = math.floor(value / step)
@@ -98,10 +96,18 @@ def interpolated_table(ctx: Context, key: tuple, coords: Sequence[tuple[float, f
         lo = round(i * step, 12)
         axes.append([(lo, 1.0 - w)] if w <= 1e-12 else
                     [(lo, 1.0 - w), (round((i + 1) * step, 12), w)])
+    return [(tuple(c[0] for c in corner), math.prod(c[1] for c in corner))
+            for corner in product(*axes)]
+
+
+def interpolated_table(ctx: Context, key: tuple, coords: Sequence[tuple[float, float]],
+                       build: Callable[..., np.ndarray]) -> np.ndarray:
+    """A table that depends on continuous ``coords`` (``(value, grid step)`` pairs),
+    multilinearly interpolated between tables ``build(*grid_values)`` built (and cached in
+    the context under ``key`` and the grid point) at the grid points around the values:
+    continuous in every coordinate, exact at grid points."""
     out = None
-    for corner in product(*axes):
-        nodes = tuple(c[0] for c in corner)
-        weight = math.prod(c[1] for c in corner)
+    for nodes, weight in grid_corners(coords):
         table = ctx.memo((*key, nodes), lambda nodes=nodes: build(*nodes))
         out = weight * table if out is None else out + weight * table
     return out
@@ -150,11 +156,25 @@ def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
     is tabulated at the savings ``rates`` (cached in the context under ``key``, which
     must name everything else the rule depends on, except the continuous ``coords``:
     ``rule(expenditure, *grid values)`` is tabulated at their grid points and
-    interpolated, :func:`interpolated_table`), and its moments under the savings rate
-    ``(benchmark - X) / benchmark`` are computed exactly (:func:`piecewise_normal_moments`).
+    interpolated, as :func:`interpolated_table`), and its moments under the savings rate
+    ``(benchmark - X) / benchmark`` are computed exactly (:func:`piecewise_normal_moments`)
+    on the rates within 8 SD of the mean (the only ones tabulated).
     """
-    table = interpolated_table(ctx, key, coords, lambda *nodes: np.array(
-        [rule(benchmark * (1 - r), *nodes) / benchmark for r in rates]))
-    m, var = piecewise_normal_moments(rates, table, (benchmark - mean) / benchmark,
-                                      sd / benchmark)
-    return benchmark * m, benchmark * benchmark * var
+    m = (benchmark - mean) / benchmark
+    s = sd / benchmark
+    # Only the savings rates within 8 SD of the mean carry probability (beyond them less
+    # than 1e-15, where the table's end values stand for the rule): table entries are
+    # computed when first needed and cached, per grid point of the coordinates.
+    lo = max(int(np.searchsorted(rates, m - 8.0 * s, side="right")) - 1, 0)
+    hi = min(int(np.searchsorted(rates, m + 8.0 * s, side="left")), len(rates) - 1)
+    if hi <= lo:
+        lo, hi = max(hi - 1, 0), max(hi, 1)
+    combined = np.zeros(hi - lo + 1)
+    for nodes, weight in grid_corners(coords):
+        table = ctx.memo((*key, nodes), lambda: np.full(len(rates), np.nan))
+        todo = lo + np.flatnonzero(np.isnan(table[lo:hi + 1]))
+        for i in todo:
+            table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
+        combined += weight * table[lo:hi + 1]
+    mu, var = piecewise_normal_moments(rates[lo:hi + 1], combined, m, s)
+    return benchmark * mu, benchmark * benchmark * var
