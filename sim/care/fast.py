@@ -49,7 +49,6 @@ reproducible for a seed and equal in distribution to the DES, not draw for draw.
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 
@@ -141,7 +140,7 @@ class FastState(PanelState):
                 in_use = (bisect_right(self._bed_starts, first)
                           - bisect_right(self._bed_ends, first))
                 if before == 0 or before + in_use < self.beds:  # else no stay can be granted
-                    pend, back = self._grant_beds(pend, np.sort(c).tolist())
+                    pend, back = self._grant_beds(pend, c)
                     act = np.concatenate([act, back[clock[back] < ye]])
             if not len(act):
                 if not len(pend["pid"]):
@@ -235,12 +234,12 @@ class FastState(PanelState):
             return new
         return who[:0]
 
-    def _grant_beds(self, pend: dict[str, np.ndarray], clocks: list[float]
+    def _grant_beds(self, pend: dict[str, np.ndarray], clocks: np.ndarray
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Grant beds to the waiting stays whose grant is decided; the stays still
         undecided and the patients granted a bed (back after their stays).
 
-        ``clocks`` are the sorted clocks of the free patients: each could still be admitted
+        ``clocks`` are the clocks of the free patients: each could still be admitted
         before a later arrival ``a`` and hold one bed at ``a`` (so could an entrant taking
         the place of one who dies, but not both at once). A stay arriving at ``a`` gets
         its bed at ``a`` when the beds in use at ``a`` plus every such possible occupant
@@ -254,6 +253,12 @@ class FastState(PanelState):
         pend = {k: v[order] for k, v in pend.items()}
         arr_l = pend["arrival"].tolist()
         los_l = pend["los"].tolist()
+        # before[i]: free patients whose clock is before arrival i (bisect_left on the
+        # sorted clocks), counted without sorting the clocks: a clock c is before the
+        # arrivals from searchsorted(arrivals, c, "right") on.
+        first_after = np.searchsorted(pend["arrival"], clocks, side="right")
+        before = np.cumsum(np.bincount(first_after, minlength=len(arr_l) + 1)).tolist()
+        clock_min = float(clocks.min()) if len(clocks) else math.inf
         cap = self.beds
         starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
         back: list[float] = []  # discharge days of the stays granted in this pass
@@ -261,7 +266,7 @@ class FastState(PanelState):
         grants: list[float] = []
         waiting = 0
         for i, (a, length) in enumerate(zip(arr_l, los_l, strict=True)):
-            possible = bisect_left(clocks, a) + bisect_left(back, a) + waiting
+            possible = before[i] + bisect_left(back, a) + waiting
             if possible >= cap:  # and for every later arrival too: nothing more to grant
                 waiting += len(arr_l) - i
                 break
@@ -286,7 +291,7 @@ class FastState(PanelState):
             return pend, pend["pid"][:0]
         # Stays that ended before every future arrival no longer matter (pairs of a start
         # and an end both before every future query cancel in the bed count).
-        floor = min(clocks[0] if clocks else math.inf, back[0],
+        floor = min(clock_min, back[0],
                     arr_l[0] if waiting else math.inf)
         k = bisect_right(ends, floor)
         del starts[:k], ends[:k]
@@ -472,10 +477,15 @@ def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> f
     before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
     has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
     ``cap`` from the ``cap``-th latest release on."""
-    grants = [g for (s_a, g, r) in live if s_a < a and r > a]
-    releases = [r for (s_a, g, r) in live if s_a < a and r > a]
-    t0 = max([a, *grants])
+    t0 = a
+    releases = []
+    for s_a, g, r in live:
+        if s_a < a and r > a:
+            releases.append(r)
+            if g > t0:
+                t0 = g
     if len(releases) < cap:
         return t0
-    return max(t0, heapq.nlargest(cap, releases)[-1])
+    releases.sort()
+    return max(t0, releases[-cap])  # the cap-th latest release
 
