@@ -90,6 +90,20 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
+def _pack(rates: Any) -> np.ndarray:
+    """Per patient and state: total hazard, the cumulative hazards (as ``np.cumsum`` adds
+    them, one after the other) and the primary-care demand rate, in one (n, 4, 8) table."""
+    h = rates.hazards
+    n, states, k = h.shape
+    packed = np.empty((n, states, k + 2))
+    packed[..., 0] = rates.total
+    packed[..., 1] = h[..., 0]
+    for j in range(1, k):
+        np.add(packed[..., j], h[..., j], out=packed[..., j + 1])
+    packed[..., k + 1] = rates.routine[:, :, R_PCP]
+    return packed
+
+
 def _same_levers(a: LeverArrays, b: LeverArrays) -> bool:
     """Whether two patients' lever arrays are equal (bit for bit)."""
     for name in a.__dataclass_fields__:
@@ -273,8 +287,7 @@ class CareSimulation:
             rates, self._leak = mix_rates(rates, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        packed = np.concatenate([rates.total[..., None], np.cumsum(rates.hazards, axis=-1),
-                                 rates.routine[:, :, R_PCP, None]], axis=-1)
+        packed = _pack(rates)
         rates.hazards = rates.total = None  # packed now; free the memory
         self.rates = rates
         if plan_year >= 0:
