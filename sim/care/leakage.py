@@ -41,7 +41,12 @@ class LeakageYear:
 
 
 def _blend(lev: np.ndarray, ref: np.ndarray, w: np.ndarray | float) -> np.ndarray:
-    """The mixed rate ``lev + w (ref - lev)``."""
+    """The mixed rate ``lev + w (ref - lev)``: ``lev`` itself when ``ref`` is ``lev`` and
+    that is exact (``lev - lev`` is +0, ``w x +0`` is ±0 for a finite ``w``, and adding
+    ±0 leaves every finite value but -0 unchanged)."""
+    if ref is lev and np.isfinite(w).all() and np.isfinite(lev).all() \
+            and not np.signbit(lev).any():
+        return lev
     return lev + w * (ref - lev)
 
 
@@ -78,7 +83,8 @@ def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share:
     h_share = _share(hazards[:, 0, :], ref.hazards[:, 0, :], other_share)
     h_share[:, H_READMIT] = _share(hazards[:, 1, H_READMIT], ref.hazards[:, 1, H_READMIT],
                                    other_share)
-    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=hazards.sum(axis=-1),
+    total = lev.total if hazards is lev.hazards else hazards.sum(axis=-1)
+    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=total,
                       routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
                       labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility,
                       institutional_pac_factor=pac_factor, episode_snf_los_factor=los)
