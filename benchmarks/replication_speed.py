@@ -2,6 +2,10 @@
 
     python benchmarks/replication_speed.py [--scenario scenarios/mssp_two_sided.yaml]
         [--baseline-commit 6088b4c] [--replications 1] [--rounds 2] [--json out.json]
+        [--engine des|fast|auto] [--behavior fixed|incentives]
+
+``--engine`` and ``--behavior`` override the scenario's fields in both trees (``--behavior
+fixed``: everything but the optimiser, the same work in both trees).
 
 The baseline commit is exported (``git archive``, no worktree is registered) to a
 temporary directory; each round runs the baseline and this tree, alternately, each in a
