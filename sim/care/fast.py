@@ -422,7 +422,9 @@ class FastState(PanelState):
         day by day (requests of patients no longer alive at the daily tick are dropped,
         requests waiting ``patience_days`` are given up, a share of them to the ED)."""
         log = self.log
-        order = np.argsort(r_day, kind="stable")
+        # days of the year as int16: NumPy's stable sort is then a radix sort (the same
+        # permutation as sorting the days themselves)
+        order = np.argsort((r_day - first).astype(np.int16), kind="stable")
         r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
         q_day = np.concatenate([clinic.queue_day, r_day[order].astype(float)])
         per_day = np.bincount(r_day - first, minlength=DAYS_PER_YEAR).tolist()
