@@ -2,6 +2,10 @@
 
     python benchmarks/replication_speed.py [--scenario scenarios/mssp_two_sided.yaml]
         [--baseline-commit 6088b4c] [--replications 1] [--rounds 2] [--json out.json]
+        [--engine des|fast|auto] [--behavior fixed|incentives]
+
+``--engine`` and ``--behavior`` override the scenario's fields in both trees (``--behavior
+fixed``: everything but the optimiser, the same work in both trees).
 
 The baseline commit is exported (``git archive``, no worktree is registered) to a
 temporary directory; each round runs the baseline and this tree, alternately, each in a
@@ -45,9 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("care", "claims", "behaviour", "settlement", "metrics", "output", "other", "total")
 
 
-def _child(scenario: str, replications: int, seed: int, exact: bool = False) -> dict:
+def _child(scenario: str, replications: int, seed: int, exact: bool = False,
+           engine: str | None = None, behavior: str | None = None) -> dict:
     """Run in the child: time the phases of ``replications`` replications (``exact``: the
-    optimiser's answer unrounded, where the tree has ``ProviderProblem.solve_exact``)."""
+    optimiser's answer unrounded, where the tree has ``ProviderProblem.solve_exact``;
+    ``engine``, ``behavior``: override the scenario's fields)."""
     import numpy as np
 
     import sim.behaviour.decide as decide
@@ -97,6 +103,9 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False) -> 
 
     bmodel.ProviderProblem.solve = solved
     sc = load_scenario(scenario)
+    update = {k: v for k, v in (("engine", engine), ("behavior", behavior)) if v}
+    if update:
+        sc = sc.model_copy(update=update)
     decisions = []
     for r in range(replications):
         beh: list = []
@@ -127,7 +136,9 @@ def _run_child(tree: Path, args: argparse.Namespace) -> dict:
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", "--scenario",
          str(Path(args.scenario).resolve()), "--replications", str(args.replications),
-         "--seed", str(args.seed), *(["--exact"] if args.exact else [])],
+         "--seed", str(args.seed), *(["--exact"] if args.exact else []),
+         *(["--engine", args.engine] if args.engine else []),
+         *(["--behavior", args.behavior] if args.behavior else [])],
         cwd=tree, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"child in {tree} failed:\n{out.stderr[-3000:]}")
@@ -160,10 +171,16 @@ def main() -> None:
     ap.add_argument("--exact", action="store_true",
                     help="this tree without rounding the optimum to the lever grid: the same "
                     "decisions as a baseline before it, so the phases compare like for like")
+    ap.add_argument("--engine", default=None, choices=("des", "fast", "auto"),
+                    help="override the scenario's engine (both trees)")
+    ap.add_argument("--behavior", default=None, choices=("fixed", "incentives"),
+                    help="override the scenario's behaviour (fixed: the care model, claims, "
+                    "settlement, metrics and output without the optimiser)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(_child(args.scenario, args.replications, args.seed, args.exact)))
+        print(json.dumps(_child(args.scenario, args.replications, args.seed, args.exact,
+                                args.engine, args.behavior)))
         return
     with tempfile.TemporaryDirectory(prefix="vbcsim-baseline-") as tmp:
         base = _export(args.baseline_commit, Path(tmp))

@@ -45,6 +45,34 @@ def plurality(patient: np.ndarray, provider: np.ndarray, amount: np.ndarray,
     out = np.full(n_patients, NOT_ASSIGNED, np.int64)
     if len(patient) == 0:
         return out
+    if n_patients * n_providers > 8 * len(patient) + 1_000_000:
+        return _plurality_sparse(patient, provider, amount, day, n_patients, n_providers, out)
+    # Dense (patient, provider) table (the same sums: np.bincount adds each bin's claims
+    # in claim order), then the same ordering as the sparse form's lexsort per patient:
+    # largest sum to the cent, then latest day, then lowest provider index.
+    key = patient.astype(np.int64) * n_providers + provider.astype(np.int64)
+    size = n_patients * n_providers
+    total = np.bincount(key, weights=amount, minlength=size).reshape(n_patients, n_providers)
+    seen = np.bincount(key, minlength=size).reshape(n_patients, n_providers) > 0
+    last = np.full(size, -np.inf)
+    np.maximum.at(last, key, day.astype(np.float64))
+    last = last.reshape(n_patients, n_providers)
+    # Round the sums to the cent: equal charges are a tie whatever the summation order.
+    rounded = np.where(seen, np.round(total, 2), -np.inf)
+    best = rounded == rounded.max(axis=1, keepdims=True)
+    latest = np.where(best, last, -np.inf)
+    best &= latest == latest.max(axis=1, keepdims=True)
+    best &= seen
+    has = seen.any(axis=1)
+    out[has] = np.argmax(best[has], axis=1)
+    return out
+
+
+def _plurality_sparse(patient: np.ndarray, provider: np.ndarray, amount: np.ndarray,
+                      day: np.ndarray, n_patients: int, n_providers: int, out: np.ndarray
+                      ) -> np.ndarray:
+    """:func:`plurality` over the (patient, provider) pairs with claims only (for tables
+    too large to hold densely)."""
     key = patient.astype(np.int64) * n_providers + provider.astype(np.int64)
     uniq, inv = np.unique(key, return_inverse=True)
     total = np.bincount(inv, weights=amount, minlength=len(uniq))

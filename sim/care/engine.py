@@ -24,6 +24,7 @@ of one array), so a patient gets the same numbers in every scenario of an experi
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import math
 from collections.abc import Callable, Mapping
@@ -75,10 +76,42 @@ def _trim_heap() -> None:
     """Give the heap memory freed with a closed year back to the operating system (glibc's
     ``malloc_trim``; elsewhere nothing): otherwise the next year's arrays are laid out
     beside the freed space and the resident size grows year by year."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (loaded once), or None where there is none."""
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _pack(rates: Any) -> np.ndarray:
+    """Per patient and state: total hazard, the cumulative hazards (as ``np.cumsum`` adds
+    them, one after the other) and the primary-care demand rate, in one (n, 4, 8) table."""
+    h = rates.hazards
+    n, states, k = h.shape
+    packed = np.empty((n, states, k + 2))
+    packed[..., 0] = rates.total
+    packed[..., 1] = h[..., 0]
+    for j in range(1, k):
+        np.add(packed[..., j], h[..., j], out=packed[..., j + 1])
+    packed[..., k + 1] = rates.routine[:, :, R_PCP]
+    return packed
+
+
+def _same_levers(a: LeverArrays, b: LeverArrays) -> bool:
+    """Whether two patients' lever arrays are equal (bit for bit)."""
+    for name in a.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        if (x is None) != (y is None) or (x is not None and not (
+                x.shape == y.shape and x.tobytes() == y.tobytes())):
+            return False
+    return True
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -247,13 +280,14 @@ class CareSimulation:
         if self.usual is not None:  # leakage: a share of care outside, at reference practice
             if year > 0:
                 self.usual.advance(stream(self.seed_seq, "attribution", year))
-            ref = year_rates(sc, age, morb, self.pop.conditions,
-                             self._lever_arrays(reference=True))
+            ref_levers = self._lever_arrays(reference=True)
+            # the same levers give the same rates (year_rates is a pure function)
+            ref = rates if _same_levers(ref_levers, lever_arrays) else year_rates(
+                sc, age, morb, self.pop.conditions, ref_levers)
             rates, self._leak = mix_rates(rates, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        packed = np.concatenate([rates.total[..., None], np.cumsum(rates.hazards, axis=-1),
-                                 rates.routine[:, :, R_PCP, None]], axis=-1)
+        packed = _pack(rates)
         rates.hazards = rates.total = None  # packed now; free the memory
         self.rates = rates
         if plan_year >= 0:
@@ -532,8 +566,10 @@ class CareSimulation:
         des.env = des.beds = des.year_end_event = None
         self._clinics = des.clinics = {}
         # The processes still waiting for a next year form reference cycles with their
-        # events: collect them now rather than at some later allocation.
-        gc.collect()
+        # events: collect them now rather than at some later allocation (the fast engine
+        # has no processes).
+        if self.engine == "des":
+            gc.collect()
 
 
 #: Chooses the levers of the next plan year from the plan year just closed (from -1, the

@@ -49,7 +49,6 @@ reproducible for a seed and equal in distribution to the DES, not draw for draw.
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 
@@ -64,6 +63,47 @@ from sim.scenario.engines import ENGINES, resolve_engine
 
 __all__ = ["ENGINES", "FastState", "resolve_engine"]
 
+
+
+_ARR, _LOS, _PID, _KIND = range(4)  # rows of _Waiting.p
+
+
+class _Waiting:
+    """The admitted stays waiting for a bed, one column each (rows arrival day, length of
+    stay, patient, kind; patient and kind as exact floats), kept in arrival order (ties:
+    in the order they were admitted, as a stable sort of them all would give)."""
+
+    def __init__(self) -> None:
+        self.p = np.empty((4, 0))
+
+    @property
+    def n(self) -> int:
+        return self.p.shape[1]
+
+    @property
+    def first_arrival(self) -> float:
+        return float(self.p[_ARR, 0])
+
+    def add(self, arrival: np.ndarray, los: np.ndarray, pid: np.ndarray,
+            kind: np.ndarray) -> None:
+        """Stays admitted at ``arrival`` join the queue, after waiting ones of equal day."""
+        order = np.argsort(arrival, kind="stable")
+        new = np.stack([arrival, los, pid.astype(float), kind.astype(float)])[:, order]
+        at = np.searchsorted(self.p[_ARR], new[_ARR], side="right")
+        # = np.insert(self.p, at, new, axis=1), without its overhead: new item j goes to
+        # at[j] + j, old item i to i + (new items inserted at or before i)
+        m, k = self.p.shape[1], new.shape[1]
+        out = np.empty((4, m + k))
+        out[:, at + np.arange(k)] = new
+        old = np.arange(m)
+        out[:, old + np.searchsorted(at, old, side="right")] = self.p
+        self.p = out
+
+    def drop(self, idx: np.ndarray) -> None:
+        """Remove the stays in columns ``idx``."""
+        keep = np.ones(self.p.shape[1], bool)
+        keep[idx] = False
+        self.p = self.p[:, keep]
 
 
 class FastState(PanelState):
@@ -130,21 +170,20 @@ class FastState(PanelState):
         alive, clock, window_end, blocked = self.alive, self.clock, self.window_end, \
             self._blocked
         iv: dict[str, list[np.ndarray]] = {"pid": [], "t0": [], "t1": [], "state": []}
-        pend = {k: np.empty(0) for k in ("pid", "arrival", "los", "kind")}
-        pend["pid"] = pend["pid"].astype(np.int64)
+        pend = _Waiting()
         act = np.flatnonzero(alive & ~blocked & (clock < ye))  # free, before the year end
         while True:
-            if len(pend["pid"]):
+            if pend.n:
                 c = clock[act]
-                first = float(pend["arrival"].min())
+                first = pend.first_arrival
                 before = int(np.count_nonzero(c < first))
                 in_use = (bisect_right(self._bed_starts, first)
                           - bisect_right(self._bed_ends, first))
                 if before == 0 or before + in_use < self.beds:  # else no stay can be granted
-                    pend, back = self._grant_beds(pend, np.sort(c).tolist())
+                    back = self._grant_beds(pend, c)
                     act = np.concatenate([act, back[clock[back] < ye]])
             if not len(act):
-                if not len(pend["pid"]):
+                if not pend.n:
                     break
                 continue
             self.rounds += 1
@@ -187,7 +226,7 @@ class FastState(PanelState):
         return iv
 
     def _admit(self, who: np.ndarray, arr: np.ndarray, kind: np.ndarray,
-               rng: np.random.Generator, pend: dict[str, np.ndarray]) -> None:
+               rng: np.random.Generator, pend: _Waiting) -> None:
         """Admissions of ``who`` at days ``arr``: lengths of stay; the stays join ``pend``
         (in place) and wait there for a bed."""
         mean = np.where(kind == H_ELECTIVE, self.stays.elective_mean,
@@ -196,9 +235,7 @@ class FastState(PanelState):
         los = mean * self._los_table[q]
         self.stay_admit[who] = arr
         self._blocked[who] = True
-        for key, v in (("pid", who), ("arrival", arr), ("los", los),
-                       ("kind", kind.astype(float))):
-            pend[key] = np.concatenate([pend[key], v])
+        pend.add(arr, los, who, kind)
 
     def _discharge_at(self, pid: np.ndarray, arrival: np.ndarray, discharge: np.ndarray,
                       kind: np.ndarray, wait: np.ndarray | None = None) -> None:
@@ -235,12 +272,11 @@ class FastState(PanelState):
             return new
         return who[:0]
 
-    def _grant_beds(self, pend: dict[str, np.ndarray], clocks: list[float]
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Grant beds to the waiting stays whose grant is decided; the stays still
-        undecided and the patients granted a bed (back after their stays).
+    def _grant_beds(self, pend: _Waiting, clocks: np.ndarray) -> np.ndarray:
+        """Grant beds to the waiting stays whose grant is decided (they leave ``pend``);
+        the patients granted a bed (back after their stays).
 
-        ``clocks`` are the sorted clocks of the free patients: each could still be admitted
+        ``clocks`` are the clocks of the free patients: each could still be admitted
         before a later arrival ``a`` and hold one bed at ``a`` (so could an entrant taking
         the place of one who dies, but not both at once). A stay arriving at ``a`` gets
         its bed at ``a`` when the beds in use at ``a`` plus every such possible occupant
@@ -250,59 +286,70 @@ class FastState(PanelState):
         earlier arrival is known and granted, and then gets the FIFO grant (the earliest
         time a bed is free of earlier arrivals, not before an earlier arrival's grant).
         """
-        order = np.argsort(pend["arrival"], kind="stable")
-        pend = {k: v[order] for k, v in pend.items()}
-        arr_l = pend["arrival"].tolist()
-        los_l = pend["los"].tolist()
+        p = pend.p
+        m = p.shape[1]
+        # before: free patients whose clock is before an arrival (bisect on the sorted
+        # clocks); the arrivals are walked in arrival order, in chunks (the walk usually
+        # stops long before the last waiting stay)
+        clocks_sorted = np.sort(clocks)
+        clock_min = float(clocks_sorted[0]) if len(clocks) else math.inf
         cap = self.beds
         starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
         back: list[float] = []  # discharge days of the stays granted in this pass
         ok: list[int] = []
         grants: list[float] = []
         waiting = 0
-        for i, (a, length) in enumerate(zip(arr_l, los_l, strict=True)):
-            possible = bisect_left(clocks, a) + bisect_left(back, a) + waiting
-            if possible >= cap:  # and for every later arrival too: nothing more to grant
-                waiting += len(arr_l) - i
-                break
-            in_use = bisect_right(starts, a) - bisect_right(ends, a)
-            if in_use + possible < cap:
-                g = a
-            elif possible == 0:
-                # every later query is for an arrival after a: stays ended by a are done
-                live = self._bed_live = [x for x in live if x[2] > a]
-                g = _fifo_grant(live, a, cap)
-            else:
-                waiting += 1
-                continue
-            r = g + length
-            insort(starts, g)
-            insort(ends, r)
-            live.append((a, g, r))
-            insort(back, r)
-            ok.append(i)
-            grants.append(g)
+        lo, size, done = 0, 64, False
+        while lo < m and not done:
+            hi = min(m, lo + size)
+            size *= 2
+            arr_l = p[_ARR, lo:hi].tolist()
+            los_l = p[_LOS, lo:hi].tolist()
+            before_l = np.searchsorted(clocks_sorted, p[_ARR, lo:hi], side="left").tolist()
+            for j, (a, length, before) in enumerate(zip(arr_l, los_l, before_l, strict=True)):
+                possible = before + bisect_left(back, a) + waiting
+                if possible >= cap:  # and for every later arrival too: nothing more to grant
+                    waiting += m - (lo + j)
+                    done = True
+                    break
+                in_use = bisect_right(starts, a) - bisect_right(ends, a)
+                if in_use + possible < cap:
+                    g = a
+                elif possible == 0:
+                    # every later query is for an arrival after a: stays ended by a are done
+                    live = self._bed_live = [x for x in live if x[2] > a]
+                    g = _fifo_grant(live, a, cap)
+                else:
+                    waiting += 1
+                    continue
+                r = g + length
+                insort(starts, g)
+                insort(ends, r)
+                live.append((a, g, r))
+                insort(back, r)
+                ok.append(lo + j)
+                grants.append(g)
+            lo = hi
         if not ok:
-            return pend, pend["pid"][:0]
+            return np.empty(0, np.int64)
         # Stays that ended before every future arrival no longer matter (pairs of a start
         # and an end both before every future query cancel in the bed count).
-        floor = min(clocks[0] if clocks else math.inf, back[0],
-                    arr_l[0] if waiting else math.inf)
+        floor = min(clock_min, back[0], float(p[_ARR, 0]) if waiting else math.inf)
         k = bisect_right(ends, floor)
         del starts[:k], ends[:k]
         self._bed_live = [x for x in live if x[2] > floor]
         idx = np.asarray(ok)
         grant = np.asarray(grants)
-        pid = pend["pid"][idx]
-        arrival = pend["arrival"][idx]
-        dis = grant + pend["los"][idx]
+        granted = p[:, idx]
+        pid = granted[_PID].astype(np.int64)
+        arrival = granted[_ARR]
+        dis = grant + granted[_LOS]
         wait = grant - arrival
         self.capacity_stats["stays_waited_for_bed"] += int(np.count_nonzero(wait > 0))
         self._blocked[pid] = False
-        self._discharge_at(pid, arrival, dis, pend["kind"][idx], wait)
-        rest = np.ones(len(arr_l), bool)
-        rest[idx] = False
-        return {k: v[rest] for k, v in pend.items()}, pid
+        self._discharge_at(pid, arrival, dis, granted[_KIND], wait)
+        pend.drop(idx)
+        return pid
 
     def _record_year(self, iv: dict[str, list[np.ndarray]]) -> None:
         """Write the year's intervals and discharges into the event log; run the clinics."""
@@ -375,7 +422,9 @@ class FastState(PanelState):
         day by day (requests of patients no longer alive at the daily tick are dropped,
         requests waiting ``patience_days`` are given up, a share of them to the ED)."""
         log = self.log
-        order = np.argsort(r_day, kind="stable")
+        # days of the year as int16: NumPy's stable sort is then a radix sort (the same
+        # permutation as sorting the days themselves)
+        order = np.argsort((r_day - first).astype(np.int16), kind="stable")
         r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
         q_day = np.concatenate([clinic.queue_day, r_day[order].astype(float)])
         per_day = np.bincount(r_day - first, minlength=DAYS_PER_YEAR).tolist()
@@ -472,10 +521,15 @@ def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> f
     before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
     has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
     ``cap`` from the ``cap``-th latest release on."""
-    grants = [g for (s_a, g, r) in live if s_a < a and r > a]
-    releases = [r for (s_a, g, r) in live if s_a < a and r > a]
-    t0 = max([a, *grants])
+    t0 = a
+    releases = []
+    for s_a, g, r in live:
+        if s_a < a and r > a:
+            releases.append(r)
+            if g > t0:
+                t0 = g
     if len(releases) < cap:
         return t0
-    return max(t0, heapq.nlargest(cap, releases)[-1])
+    releases.sort()
+    return max(t0, releases[-cap])  # the cap-th latest release
 

@@ -40,13 +40,21 @@ class LeakageYear:
         return rng.random(len(share)) < share
 
 
-def _mix(lev: np.ndarray, ref: np.ndarray, w: np.ndarray | float
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """Mixed rate and the outside share of it."""
-    mixed = lev + w * (ref - lev)
+def _blend(lev: np.ndarray, ref: np.ndarray, w: np.ndarray | float) -> np.ndarray:
+    """The mixed rate ``lev + w (ref - lev)``: ``lev`` itself when ``ref`` is ``lev`` and
+    that is exact (``lev - lev`` is +0, ``w x +0`` is ±0 for a finite ``w``, and adding
+    ±0 leaves every finite value but -0 unchanged)."""
+    if ref is lev and np.isfinite(w).all() and np.isfinite(lev).all() \
+            and not np.signbit(lev).any():
+        return lev
+    return lev + w * (ref - lev)
+
+
+def _share(mixed: np.ndarray, ref: np.ndarray, w: np.ndarray | float) -> np.ndarray:
+    """The outside share ``w ref / mixed`` of a mixed rate (0 where it is 0), in [0, 1]."""
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(mixed > 0, w * ref / mixed, 0.0)
-    return mixed, np.clip(share, 0.0, 1.0)
+    return np.clip(share, 0.0, 1.0)
 
 
 def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share: float,
@@ -55,27 +63,32 @@ def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share:
     n = len(pc_share)
     w_routine = np.full((n, lev.routine.shape[-1]), other_share)
     w_routine[:, R_PCP] = pc_share
-    routine, share_r = _mix(lev.routine, ref.routine, w_routine[:, None, :])
-    hazards, share_h = _mix(lev.hazards, ref.hazards, other_share)
-    p_snf, _ = _mix(lev.p_snf, ref.p_snf, other_share)
-    p_hh, _ = _mix(lev.p_home_health, ref.p_home_health, other_share)
-    labs, _ = _mix(lev.labs_per_visit, ref.labs_per_visit, other_share)
-    imaging, _ = _mix(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
-    pac_factor, _ = _mix(lev.institutional_pac_factor, ref.institutional_pac_factor,
-                         other_share)
+    # Only the shares used are computed (elementwise, so the same numbers): state 0 of
+    # the routine services and hazards, state 1 of the readmission hazard.
+    routine = _blend(lev.routine, ref.routine, w_routine[:, None, :])
+    share_r = _share(routine[:, 0, :], ref.routine[:, 0, :], w_routine)
+    hazards = _blend(lev.hazards, ref.hazards, other_share)
+    p_snf = _blend(lev.p_snf, ref.p_snf, other_share)
+    p_hh = _blend(lev.p_home_health, ref.p_home_health, other_share)
+    labs = _blend(lev.labs_per_visit, ref.labs_per_visit, other_share)
+    imaging = _blend(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
+    pac_factor = _blend(lev.institutional_pac_factor, ref.institutional_pac_factor,
+                        other_share)
     los = lev.episode_snf_los_factor
     if los is not None:
-        los = _mix(los, ref.episode_snf_los_factor if ref.episode_snf_los_factor is not None
-                   else np.ones_like(los), other_share)[0]
+        los = _blend(los, ref.episode_snf_los_factor if ref.episode_snf_los_factor is not None
+                     else np.ones_like(los), other_share)
     # State factors multiply lever-free parts: the outside share is the same in every
     # state, except the readmission hazard (zero outside the post-discharge window).
-    h_share = share_h[:, 0, :].copy()
-    h_share[:, H_READMIT] = share_h[:, 1, H_READMIT]
-    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=hazards.sum(axis=-1),
+    h_share = _share(hazards[:, 0, :], ref.hazards[:, 0, :], other_share)
+    h_share[:, H_READMIT] = _share(hazards[:, 1, H_READMIT], ref.hazards[:, 1, H_READMIT],
+                                   other_share)
+    total = lev.total if hazards is lev.hazards else hazards.sum(axis=-1)
+    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=total,
                       routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
                       labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility,
                       institutional_pac_factor=pac_factor, episode_snf_los_factor=los)
-    leak = LeakageYear(routine=share_r[:, 0, :], hazards=h_share,
+    leak = LeakageYear(routine=share_r, hazards=h_share,
                        labs_ref=ref.labs_per_visit, labs_lev=lev.labs_per_visit,
                        imaging_ref=ref.imaging_per_visit, imaging_lev=lev.imaging_per_visit,
                        outside=outside)

@@ -104,6 +104,27 @@ class YearRates:
     episode_snf_los_factor: np.ndarray | None = None
 
 
+_CODE_CONDITIONS = ("heart_failure", "copd", "ckd", "diabetes")  # bits 0..3 of the code
+
+
+def _condition_code(conditions: np.ndarray) -> np.ndarray:
+    """Per patient, ``hf + 2 copd + 4 ckd + 8 diabetes`` (an index into :func:`_ratio_table`)."""
+    code = conditions[:, _CI["heart_failure"]].astype(np.intp)
+    for bit, name in enumerate(_CODE_CONDITIONS[1:], start=1):
+        code |= conditions[:, _CI[name]].astype(np.intp) << bit
+    return code
+
+
+def _ratio_table(hr_hf: float, hr_copd: float, hr_ckd: float, hr_dm: float) -> np.ndarray:
+    """Rate ratio by condition code: ``hr_hf^hf x hr_copd^copd x hr_ckd^ckd x hr_dm^dm``,
+    multiplied in that order (as the per-patient product of the four factors)."""
+    bits = np.arange(16)
+    out = np.where(bits & 1, hr_hf, 1.0)
+    for bit, hr in enumerate((hr_copd, hr_ckd, hr_dm), start=1):
+        out = out * np.where(bits & (1 << bit), hr, 1.0)
+    return out
+
+
 def _linear_rr(rr_full: float, effort: np.ndarray) -> np.ndarray:
     """Rate ratio that falls linearly from 1 at zero effort to ``rr_full`` at full effort."""
     return 1.0 - (1.0 - rr_full) * effort
@@ -124,55 +145,59 @@ def year_rates(
     cl, le = sc.clinical, sc.lever_effects
     n = len(age)
     dm = conditions[:, _CI["diabetes"]]
-    hf = conditions[:, _CI["heart_failure"]]
-    copd = conditions[:, _CI["copd"]]
-    ckd = conditions[:, _CI["ckd"]]
     ncond = conditions.sum(axis=1)
     d = levers.discretionary_intensity
     p = levers.prevention_effort
     t = levers.transitional_care_effort
     dm_unc = _DM_UNC[None, :] & dm[:, None]  # (n, 4)
-    window = np.broadcast_to(_WINDOW[None, :], (n, N_STATES))
+    # Speed (results bit-identical): a per-state factor is a (4,) row broadcast over the
+    # patients, the tables are filled in place (no stack of broadcasts), the condition
+    # ratios are looked up by a 4-bit condition code in a table of the same products, and
+    # each power of a lever is computed once.
+    code = _condition_code(conditions)
 
     def cond_ratio(hr_hf: float, hr_copd: float, hr_ckd: float, hr_dm: float) -> np.ndarray:
-        return (np.where(hf, hr_hf, 1.0) * np.where(copd, hr_copd, 1.0)
-                * np.where(ckd, hr_ckd, 1.0) * np.where(dm, hr_dm, 1.0))
+        return _ratio_table(hr_hf, hr_copd, hr_ckd, hr_dm)[code]
 
+    hazards = np.empty((n, N_STATES, len(HAZARDS)))
     mo = cl.mortality
     death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
              * cond_ratio(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd, mo.hr_diabetes)
              * morb**mo.morbidity_exponent)
     underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
     death = death * (1.0 + le.underuse_harm_mortality * underuse)
-    death = (death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0)
-             * np.where(window, mo.post_discharge_hr, 1.0))
+    np.multiply(death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0),
+                np.where(_WINDOW, mo.post_discharge_hr, 1.0), out=hazards[:, :, H_DEATH])
 
     ad = cl.admissions
     admit = (ad.rate_per_year * morb**ad.morbidity_exponent
              * cond_ratio(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd, ad.rr_diabetes))
     admit = admit[:, None] * np.where(dm_unc, ad.rr_diabetes_uncontrolled, 1.0)
-    acsc = admit * ad.acsc_share * (_linear_rr(le.prevention_acsc_rr, p)
-                                    * (1.0 + le.underuse_harm * underuse))[:, None]
-    other = admit * (1.0 - ad.acsc_share)
+    np.multiply(admit * ad.acsc_share,
+                (_linear_rr(le.prevention_acsc_rr, p)
+                 * (1.0 + le.underuse_harm * underuse))[:, None], out=hazards[:, :, H_ACSC])
+    np.multiply(admit, 1.0 - ad.acsc_share, out=hazards[:, :, H_OTHER])
     readmit = (ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent
                * _linear_rr(le.transitional_readmission_rr, t))
-    readmit = np.where(window, readmit[:, None], 0.0)
+    hazards[:, _WINDOW, H_READMIT] = readmit[:, None]
+    hazards[:, ~_WINDOW, H_READMIT] = 0.0
 
     el = cl.electives
     # Elective volume is the hospital's lever (issue 14), not the group's intensity.
     v = np.ones(n) if levers.elective_volume is None else levers.elective_volume
     elective = el.rate_per_year * v**le.elasticity_electives * (morb <= el.max_morbidity)
-    elective = np.where(window, 0.0, elective[:, None])
+    hazards[:, _WINDOW, H_ELECTIVE] = 0.0
+    hazards[:, ~_WINDOW, H_ELECTIVE] = elective[:, None]
 
     db = cl.diabetes
     gain = le.prevention_control_gain * p
     to_unc = db.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
     to_ctl = db.rate_to_controlled_per_year * (1.0 + gain)
-    dm_rate = np.where(dm_unc, to_ctl[:, None], to_unc[:, None]) * dm[:, None]
-
-    hazards = np.stack([death, acsc, other, readmit, elective, dm_rate], axis=-1)
+    np.multiply(np.where(dm_unc, to_ctl[:, None], to_unc[:, None]), dm[:, None],
+                out=hazards[:, :, H_DM])
 
     ut = cl.utilisation
+    routine = np.empty((n, N_STATES, len(ROUTINE)))
     vm = morb**ut.visit_morbidity_exponent
     pcp = ((ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * vm
            * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p)
@@ -180,33 +205,33 @@ def year_rates(
             * d**le.elasticity_specialist)
     ed = (ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
           * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
-    ed = ed[:, None] * np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0)
+    np.multiply(ed[:, None], np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0),
+                out=routine[:, :, R_ED])
     opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
     if levers.specialist_volume is not None:  # the specialists' response to their fees
         spec = spec * levers.specialist_volume
         opproc = opproc * levers.specialist_volume
     chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
     oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
-    hh = cl.post_acute.home_health_chronic_per_year * morb * d**le.elasticity_post_acute
-
-    def per_state(x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(x[:, None], (n, N_STATES))
-
-    routine = np.stack([per_state(pcp), per_state(spec), ed, per_state(opproc),
-                        per_state(chronic), per_state(oth), per_state(hh)], axis=-1)
+    d_pac = d**le.elasticity_post_acute
+    hh = cl.post_acute.home_health_chronic_per_year * morb * d_pac
+    for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_OPPROC, opproc), (R_CHRONIC, chronic),
+                 (R_OTHER, oth), (R_HH, hh)):
+        routine[:, :, k] = x[:, None]
 
     pa = cl.post_acute
     # What practice does to discharge to institutional post-acute care (SNF, IRF)
-    institutional = d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t)
+    snf_rr = _linear_rr(le.transitional_snf_rr, t)
+    institutional = d_pac * snf_rr
     a = levers.post_acute_intensity  # the hospital's discharge planning (joint replacement)
     if a is not None:
         institutional = institutional * a
-    p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent
-                    * d**le.elasticity_post_acute * _linear_rr(le.transitional_snf_rr, t),
+    p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent * d_pac * snf_rr,
                     0.0, 1.0)
-    p_hh = np.clip(pa.home_health_probability * d**le.elasticity_post_acute, 0.0, 1.0)
-    labs = ut.labs_per_visit * d**le.elasticity_tests
-    imaging = ut.imaging_per_visit * d**le.elasticity_tests
+    p_hh = np.clip(pa.home_health_probability * d_pac, 0.0, 1.0)
+    d_tests = d**le.elasticity_tests
+    labs = ut.labs_per_visit * d_tests
+    imaging = ut.imaging_per_visit * d_tests
 
     uc = cl.utility
     base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
@@ -216,9 +241,9 @@ def year_rates(
     utility = np.clip(utility, 0.05, 1.0)
 
     return YearRates(
-        hazards=np.ascontiguousarray(hazards),
+        hazards=hazards,
         total=hazards.sum(axis=-1),
-        routine=np.ascontiguousarray(routine),
+        routine=routine,
         p_snf=p_snf,
         p_home_health=p_hh,
         institutional_pac_factor=institutional,

@@ -132,6 +132,12 @@ class Statement:
         ``fact`` (named categories; ``value`` is NaN and ``note`` holds the category)
         or ``cash`` (``payer_paid_usd`` and ``provider_received_usd``).
         """
+        frame = pd.DataFrame(self.rows(), columns=FRAME_COLUMNS)
+        frame["value"] = frame["value"].astype("float64")
+        return frame
+
+    def rows(self) -> list[tuple[str, str, str, float, str]]:
+        """The rows of :meth:`to_frame` as tuples (``contract, kind, item, value, note``)."""
         rows: list[tuple[str, str, str, float, str]] = []
         rows += [(self.contract, "line", ln.label, ln.amount_usd, ln.note) for ln in self.lines]
         rows += [(self.contract, "value", k, v, "") for k, v in self.values.items()]
@@ -141,9 +147,7 @@ class Statement:
             (self.contract, "cash", "provider_received_usd", self.provider_received_usd,
              "provider side"),
         ]
-        frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
-        frame["value"] = frame["value"].astype("float64")
-        return frame
+        return rows
 
     def __str__(self) -> str:
         width = max([len(ln.label) for ln in self.lines] + [10])

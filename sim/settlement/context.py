@@ -331,14 +331,16 @@ class SettlementContext:
         c = self.claims(year)
         ffs = ~covered
         n_pay, n_prov = len(self.payer_names), len(self.provider_names)
-        mat = np.zeros((n_pay, n_prov))
-        np.add.at(mat, (c["payer"][ffs], c["provider"][ffs]), c["paid"][ffs])
-        self._cache[("ffs", year)] = mat
+        cell = c["payer"].astype(np.int64) * n_prov + c["provider"]
+
+        def by_cell(rows: np.ndarray) -> np.ndarray:
+            # np.bincount adds each cell's claims in claim order from 0, as np.add.at did
+            return np.bincount(cell[rows], weights=c["paid"][rows],
+                               minlength=n_pay * n_prov).reshape(n_pay, n_prov)
+
+        self._cache[("ffs", year)] = by_cell(ffs)
         if "denial" in c:  # the part of it paid late, after rework
-            late = ffs & (c["denial"] == REWORKED)
-            rw = np.zeros((n_pay, n_prov))
-            np.add.at(rw, (c["payer"][late], c["provider"][late]), c["paid"][late])
-            self._cache[("ffs_reworked", year)] = rw
+            self._cache[("ffs_reworked", year)] = by_cell(ffs & (c["denial"] == REWORKED))
         self._cache[("covered", year)] = (covered, payer_of_record)
 
     def ffs_paid(self, year: int) -> np.ndarray:

@@ -44,7 +44,7 @@ from sim.catalogue import metric_names
 from sim.coding.denials import REWORKED
 from sim.contracts.registry import CAPITATION_KINDS, SETTLEMENT_KINDS
 from sim.contracts.resolve import settler_for
-from sim.contracts.statement import Statement, statements_frame
+from sim.contracts.statement import FRAME_COLUMNS, Statement
 from sim.economics import PaymentTiming, discount_factor, fixed_cost_usd
 from sim.ledger import Ledger
 from sim.population import Population
@@ -73,13 +73,22 @@ class Settlement:
 
     def statements_frame(self, **ids: object) -> pd.DataFrame:
         """All statements in one long table (``settlements.parquet``)."""
-        frames = []
+        if not self.statements:
+            return pd.DataFrame()
+        # One DataFrame from all rows at once: the same table as concatenating
+        # ``statements_frame([st], year=, label=, entity=, statement=, **ids)`` per
+        # statement (columns, order, dtypes), without a DataFrame per statement.
+        rows = []
         seen: dict[tuple[int, str, str], int] = {}
+        extra = tuple(ids.values())
         for y, label, entity, st in self.statements:
             k = seen[(y, label, entity)] = seen.get((y, label, entity), -1) + 1
-            frames.append(statements_frame([st], year=y, label=label, entity=entity,
-                                           statement=k, **ids))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            head = (y, label, entity, k, *extra)
+            rows += [head + r for r in st.rows()]
+        out = pd.DataFrame(rows, columns=["year", "label", "entity", "statement", *ids,
+                                          *FRAME_COLUMNS])
+        out["value"] = out["value"].astype("float64")
+        return out
 
 
 def active_contracts(sc: Scenario, year: int) -> list[tuple[str, object]]:
@@ -201,18 +210,81 @@ def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.n
                      delay_days=delay)
 
 
+class _Flows:
+    """The cash book's flows as NumPy columns (entity and kind names as integer codes),
+    for the per-entity sums of :func:`_economics` without a DataFrame filter per entity.
+    Every sum is over the same rows in the same order as the DataFrame it replaces
+    (``book.timed()`` filtered), with the same summation (NumPy's pairwise sum, which
+    pandas' ``Series.sum`` uses; :func:`_kahan` for what ``groupby().sum()`` computed)."""
+
+    def __init__(self, rows: list[tuple[int, str, str, float, str, str, float]]) -> None:
+        n = len(rows)
+        self.codes: dict[str, int] = {}
+        code = self.codes.setdefault
+        self.year = np.fromiter((r[0] for r in rows), np.int64, n)
+        self.source = np.fromiter((code(r[1], len(self.codes)) for r in rows), np.int64, n)
+        self.target = np.fromiter((code(r[2], len(self.codes)) for r in rows), np.int64, n)
+        self.amount = np.fromiter((r[3] for r in rows), np.float64, n)
+        self.kinds: dict[str, int] = {}
+        kcode = self.kinds.setdefault
+        self.kind = np.fromiter((kcode(r[4], len(self.kinds)) for r in rows), np.int64, n)
+        self.paid_t = np.fromiter((r[6] for r in rows), np.float64, n)
+
+    def entity(self, name: str) -> int:
+        """The code of entity ``name`` (-1: in no flow)."""
+        return self.codes.get(name, -1)
+
+    def kind_mask(self, kinds: frozenset[str] | set[str]) -> np.ndarray:
+        """Rows whose kind is one of ``kinds``."""
+        codes = [self.kinds[k] for k in kinds if k in self.kinds]
+        return np.isin(self.kind, codes)
+
+    def by_kind(self, rows: np.ndarray) -> dict[str, float]:
+        """Sum of ``amount`` by kind over the rows selected by mask ``rows`` (in row order),
+        as ``groupby("kind")["amount_usd"].sum()`` gave it (Kahan-compensated)."""
+        names = {c: k for k, c in self.kinds.items()}
+        kind, amount = self.kind[rows].tolist(), self.amount[rows].tolist()
+        groups: dict[int, list[float]] = {}
+        for k, a in zip(kind, amount, strict=True):
+            groups.setdefault(k, []).append(a)
+        return {names[k]: _kahan(v) for k, v in groups.items()}
+
+
+def _kahan(values: list[float]) -> float:
+    """Kahan-compensated sum in order, exactly as pandas' ``group_sum`` computes a group's
+    sum (``pandas/_libs/groupby.pyx``)."""
+    total = comp = 0.0
+    for v in values:
+        y = v - comp
+        t = total + y
+        comp = t - total - y
+        if comp != comp:  # an infinite value: no compensation (pandas GH#53606)
+            comp = 0.0
+        total = t
+    return total
+
+
+def _discounted(amount: np.ndarray, paid_t: np.ndarray, rate: float) -> float:
+    """Sum of ``amount`` discounted from ``paid_t`` at ``rate`` (as the Series expression
+    ``(amount * (1 + rate) ** -paid_t).sum()`` computed it)."""
+    return (amount * (1.0 + rate) ** -paid_t).sum()
+
+
 def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[str, Levers],
                rc: RevenueCycleYear | None = None) -> list[tuple[int, str, str, float]]:
     sc = ctx.scenario
-    timed = book.timed()
-    flows = timed[timed["year"] == year]
-    paid_now = timed[np.floor(timed["paid_t"] + 1e-9) == year]
+    fl = _Flows(book.rows)
+    in_year = fl.year == year
+    now = np.floor(fl.paid_t + 1e-9) == year
     last = year == sc.horizon_years - 1
-    later = timed[timed["paid_t"] >= sc.horizon_years - 1e-9] if last else timed.iloc[:0]
+    later = (fl.paid_t >= sc.horizon_years - 1e-9) if last else np.zeros(len(fl.year), bool)
+    settling = fl.kind_mask(SETTLEMENT_KINDS)
+    amount, paid_t = fl.amount, fl.paid_t
     rate = sc.economics.provider_discount_rate
     c = ctx.claims(year)
     n_prov = len(ctx.provider_names)
-    own_cost = np.bincount(c["provider"], weights=ctx.variable_cost(c), minlength=n_prov)
+    variable_cost = ctx.variable_cost(c)
+    own_cost = np.bincount(c["provider"], weights=variable_cost, minlength=n_prov)
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
@@ -222,13 +294,18 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     spec_margin_by_pc = np.zeros(n_prov)
     if spec:
         m = c["provider"] == spec[0]
-        np.add.at(spec_margin_by_pc, c["attributed"][m],
-                  c["paid"][m] - ctx.variable_cost(c)[m])
+        attributed = c["attributed"][m]
+        ok = attributed >= 0  # np.add.at counted -1 (not assigned) in the last provider
+        spec_margin_by_pc = np.bincount(
+            np.where(ok, attributed, attributed + n_prov),  # the same cells, claim order
+            weights=c["paid"][m] - variable_cost[m], minlength=n_prov)
     care_costs = 0.0  # providers' effort and investment cash costs (health sector)
     for i, name in enumerate(ctx.provider_names):
-        received = flows[flows["target"] == name]
-        paid_out = flows[flows["source"] == name]
-        revenue = float(received["amount_usd"].sum())
+        code = fl.entity(name)
+        is_target, is_source = fl.target == code, fl.source == code
+        received = in_year & is_target
+        paid_out = in_year & is_source
+        revenue = float(amount[received].sum())
         one_off = running = 0.0
         for inv in sc.investments:
             if inv.provider == name:
@@ -259,7 +336,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
         cycle = rc.of(i) if rc is not None else dict.fromkeys(REVENUE_CYCLE_METRICS[:4], 0.0)
         rework = cycle["rework_cost_usd"]  # administrative cost of reworking denied claims
         care_costs += effort + invest + rework
-        to_providers = float(paid_out["amount_usd"].sum())
+        to_providers = float(amount[paid_out].sum())
         incurred = float(own_cost[i]) + capacity + fixed + running + effort + rework
         cost = incurred + one_off + to_providers
         if kind == "primary_care" and not is_outside(name):
@@ -267,18 +344,16 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
         else:
             mask, label = np.ones(len(ctx.patient_provider), bool), "population"
         score, _ = ctx.quality(year, mask & ctx.members(year), label)
-        by_kind = received.groupby("kind")["amount_usd"].sum()
+        by_kind = fl.by_kind(received)
         # By payment date: the year's flows discounted from when they are paid.
-        df_in = (received["amount_usd"] * (1.0 + rate) ** -received["paid_t"]).sum()
-        df_out = (paid_out["amount_usd"] * (1.0 + rate) ** -paid_out["paid_t"]).sum()
+        df_in = _discounted(amount[received], paid_t[received], rate)
+        df_out = _discounted(amount[paid_out], paid_t[paid_out], rate)
         pv = (float(df_in - df_out) - incurred * discount_factor(year + 0.5, rate)
               - one_off * discount_factor(year, rate))
-        cash_in = paid_now.loc[paid_now["target"] == name]
-        cash_out = paid_now.loc[paid_now["source"] == name]
-        settled_in = cash_in[cash_in["kind"].isin(SETTLEMENT_KINDS)]["amount_usd"].sum()
-        settled_out = cash_out[cash_out["kind"].isin(SETTLEMENT_KINDS)]["amount_usd"].sum()
-        after = float(later.loc[later["target"] == name, "amount_usd"].sum()
-                      - later.loc[later["source"] == name, "amount_usd"].sum())
+        cash_in, cash_out = now & is_target, now & is_source
+        settled_in = amount[cash_in & settling].sum()
+        settled_out = amount[cash_out & settling].sum()
+        after = float(amount[later & is_target].sum() - amount[later & is_source].sum())
         margin = revenue - cost
         weight = prov.behavior.specialist_margin_weight if (
             prov is not None and kind == "primary_care") else 0.0
@@ -298,7 +373,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
             "margin_usd": margin,
             "decision_margin_usd": margin + weight * float(spec_margin_by_pc[i]),
             "margin_pv_usd": pv,
-            "cash_net_usd": float(cash_in["amount_usd"].sum() - cash_out["amount_usd"].sum())
+            "cash_net_usd": float(amount[cash_in].sum() - amount[cash_out].sum())
             - incurred - one_off,
             "settlement_paid_usd": float(settled_in - settled_out),
             "cash_after_horizon_usd": after,
@@ -313,7 +388,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                                   minlength=len(ctx.payer_names))
     all_py = float(py.sum())
     for p, payer in enumerate(ctx.payer_names):
-        spend = float(flows.loc[flows["source"] == payer, "amount_usd"].sum())
+        spend = float(amount[in_year & (fl.source == fl.entity(payer))].sum())
         ppy = float(py[ctx.patient_payer == p].sum())
         total += spend
         hs = float(claims_by_payer[p]) + care_costs * (ppy / all_py if all_py else 0.0)
