@@ -50,7 +50,7 @@ import copy
 
 import numpy as np
 
-from sim.behaviour.model import ProviderProblem
+from sim.behaviour.model import ProviderProblem, maximise
 from sim.care.claims import joint_post_acute_usd
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Prices
@@ -227,9 +227,7 @@ class HospitalProblem:
 
     def solve_all(self, start: tuple[float, ...] | None = None) -> tuple[float, float, float]:
         """The hospital's optimal (t, v, a) within ``BOUNDS`` (L-BFGS-B from ``start``, else
-        the reference levers)."""
-        from scipy.optimize import minimize
-
+        the reference levers; ``sim.behaviour.model.maximise``)."""
         if self.norms is None:
             self.calibrate()
         lo = [b[0] for b in BOUNDS]
@@ -237,9 +235,7 @@ class HospitalProblem:
         x0 = np.clip(start if start is not None else self.reference, lo, hi)
         u0 = self.utility(tuple(x0))
         py = max(self._scale()[0], 1.0)
-        res = minimize(lambda x: -(self.utility(tuple(x)) - u0) / py, x0, method="L-BFGS-B",
-                       bounds=BOUNDS, options={"eps": 1e-5, "maxiter": 40, "ftol": 1e-12})
-        return tuple(float(v) for v in res.x)  # type: ignore[return-value]
+        return maximise(self.utility, x0, u0, py, bounds=BOUNDS)  # type: ignore[return-value]
 
     def solve(self) -> float:
         """The hospital's optimal transitional-care effort (the other levers optimised too)."""

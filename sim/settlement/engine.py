@@ -295,10 +295,9 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     if spec:
         m = c["provider"] == spec[0]
         attributed = c["attributed"][m]
-        ok = attributed >= 0  # np.add.at counted -1 (not assigned) in the last provider
-        spec_margin_by_pc = np.bincount(
-            np.where(ok, attributed, attributed + n_prov),  # the same cells, claim order
-            weights=c["paid"][m] - variable_cost[m], minlength=n_prov)
+        ok = attributed >= 0  # -1: the patient is in no group's panel (no group counts it)
+        spec_margin_by_pc = np.bincount(attributed[ok], weights=(c["paid"][m]
+                                        - variable_cost[m])[ok], minlength=n_prov)
     care_costs = 0.0  # providers' effort and investment cash costs (health sector)
     for i, name in enumerate(ctx.provider_names):
         code = fl.entity(name)
