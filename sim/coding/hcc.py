@@ -154,8 +154,8 @@ FAMILIES = tuple(dict.fromkeys(s.family for s in STATES))
 #: decomposition of ACO-assigned beneficiaries' codes, Health Serv Res 2022). The values are
 #: a judgement from those rankings, set so that coded prevalence lands in CMS's and CCW's
 #: ranges (benchmarks/hcc_check.py, docs/coding.md): at the default recapture 0.76,
-#: diabetes 0.91, heart failure 0.85, COPD 0.82 per encounter year.
-RECAPTURE_MISS = {"diabetes": 0.375, "heart_failure": 0.625, "copd": 0.75}
+#: diabetes 0.94, heart failure 0.85, COPD 0.82 per encounter year.
+RECAPTURE_MISS = {"diabetes": 0.25, "heart_failure": 0.625, "copd": 0.75}
 #: The same by column of :data:`STATES` (1.0 for families not listed).
 MISS_BY_STATE = np.array([RECAPTURE_MISS.get(s.family, 1.0) for s in STATES])
 #: state), or -1 (the family's first state, or a family of one).
