@@ -101,8 +101,7 @@ def _unsupported_poly(problem: Any, exp: Any) -> np.ndarray:
     """Quartic in coding intensity of the unsupported share on the problem's sample, fitted
     once per problem at :data:`_NODES` (encounter probability: the panel's first expected
     rate of visits and stays, the same for every patient; an approximation)."""
-    key = ("revenue_cycle", "unsupported_poly")
-    poly = problem._cache.get(key)
+    poly = getattr(problem, "_revenue_cycle_poly", None)
     if poly is None:
         s = problem.sample
         py = max(float(exp.person_years.sum()), 1e-12)
@@ -113,7 +112,7 @@ def _unsupported_poly(problem: Any, exp: Any) -> np.ndarray:
         shares = unsupported_share_hcc(problem.sc, s.hcc, s.conditions, s.age, p_enc,
                                        s.weight, _NODES)
         poly = np.polyfit(_NODES, shares, 4)
-        problem._cache[key] = poly
+        problem._revenue_cycle_poly = poly
     return poly
 
 
