@@ -40,6 +40,7 @@ import numpy as np
 from sim.coding import hcc
 from sim.coding.denials import CLAIM_TYPE_OF_SERVICE, type_params
 from sim.coding.radv import supported_share
+from sim.contracts.capitation.rules import capitation_revenue
 from sim.scenario.revenue_cycle import Denials
 from sim.services import Service
 
@@ -117,7 +118,8 @@ def _unsupported_poly(problem: Any, exp: Any) -> np.ndarray:
 
 
 def unsupported_share(problem: Any, exp: Any, intensity: float) -> float:
-    """Unsupported share of the coded score of the problem's panel at ``intensity``."""
+    """Unsupported share of the coded score of the problem's panel (all its payers'
+    members: the share hardly differs by payer) at ``intensity``."""
     sc = problem.sc
     if getattr(problem.sample, "hcc", None) is None:
         return float(1.0 - supported_share(np.array([intensity]), sc.risk_score,
@@ -128,8 +130,6 @@ def unsupported_share(problem: Any, exp: Any, intensity: float) -> float:
 def radv_by_contract(problem: Any, exp: Any) -> list[tuple[Any, float]]:
     """Expected RADV recovery (USD, face value) of each ``radv_audited`` contract (settler)
     of the problem's provider at the panel ``exp``'s levers."""
-    from sim.contracts.capitation.rules import capitation_revenue
-
     sc, ctx = problem.sc, problem.ctx
     cfg = sc.revenue_cycle.radv
     out: list[tuple[Any, float]] = []
