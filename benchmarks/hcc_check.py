@@ -30,9 +30,17 @@ from sim.coding import hcc  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.scenario.schema import Levers  # noqa: E402
 
-#: Approximate coded prevalence in FFS Medicare, aged (judgement from CMS-HCC model
-#: documentation and CCW rates; the issue's targets for diabetes, CHF and COPD).
-TARGETS = {19: "diabetes (HCC 18+19): 0.20-0.25", 85: "CHF: ~0.10", 111: "COPD: ~0.10",
+#: Approximate one-year coded prevalence in FFS Medicare, aged. CCW's claims-based period
+#: prevalence (FFS 2019, 1-2 year look-back; CMS Chronic Conditions Warehouse, Table B.2a) is
+#: the upper bound: diabetes 27.5%, heart failure 14.6%, COPD ~11%, CKD 26% (all stages);
+#: a single year's documentation catches ~75-85% of it (Health Affairs 2024,
+#: doi:10.1377/hlthaff.2024.00169, persistence of 16 chronic conditions in traditional
+#: Medicare). ACO-assigned beneficiaries 2018: specified heart arrhythmias (HCC96) 18.7%
+#: (Health Serv Res 2022, incidence/persistence of coding). Ranges are judgement.
+EVIDENCE = ("CCW FFS 2019 (1-2 year look-back): diabetes 27.5%, heart failure 14.6%, COPD ~11%; "
+            "one year's coding catches ~75-85% (Health Affairs 2024, "
+            "doi:10.1377/hlthaff.2024.00169)")
+TARGETS = {19: "diabetes (HCC 18+19): 0.20-0.25", 85: "CHF: 0.09-0.12", 111: "COPD: 0.08-0.11",
            96: "arrhythmia: 0.10-0.15", 108: "vascular: 0.08-0.12", 138: "CKD 3: 0.05-0.10",
            52: "dementia: 0.05-0.08", 22: "morbid obesity: 0.03-0.06"}
 
@@ -91,6 +99,7 @@ def check_ffs(size: int, years: int, seed: int) -> None:
     print(f"\nTrue prevalence at the end (heart failure, COPD): "
           f"{np.average(truth[m, hcc.STATE_INDEX['heart_failure']], weights=w[m]):.3f}, "
           f"{np.average(truth[m, hcc.STATE_INDEX['copd']], weights=w[m]):.3f}")
+    print(f"\nTargets: {EVIDENCE}.")
     print("\n| HCC (V24) | coded prevalence | target |")
     print("| --- | ---: | --- |")
     table = hcc.load_tables()["V24"]

@@ -174,6 +174,8 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("hcc_recapture_rate", "share of present chronic conditions coded",
            "Chronic conditions coded (recapture)", "neither", "provider_economics",
            share=True),
+    Metric("days_in_ar", "days", "Days in accounts receivable (claims)", "lower",
+           "provider_economics"),
     # ---- payer economics (settlement), per payer and for the population
     _usd("payer_spend_usd", "Payer spending", "lower", "payer_economics"),
     Metric("payer_person_years", "person-years", "Payer's person-years", "neither",

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.behaviour import revenue_cycle
 from sim.behaviour.expected import (
     LEVER_NAMES,
     ExpectedPanel,
@@ -243,6 +244,8 @@ class ProviderProblem:
                 mean += weight * (1.0 - self.ratchet.get(s.label, 0.0)) * m
                 face += m
                 var += weight * weight * v  # the variance of what is weighed (issue 11)
+        # Revenue cycle (issue 13): expected denials and RADV; a no-op when they are off.
+        ffs, mean, face = revenue_cycle.adjust(self, exp, contracts, ffs, mean, face)
         self.last_face = face
         return ffs - effort, mean, var, exp
 

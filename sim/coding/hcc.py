@@ -64,7 +64,10 @@ class State:
     when ``condition`` is set), reached when the liability exceeds ``ndtri(1 - share)``
     scaled; ``above``: the state is the band between this share and ``share`` (CKD stage 3
     below stage 4+); ``family``: states of one family exclude each other; ``hcc``: per
-    model, the HCC of the specific code and of the unspecified code (None: no payment HCC).
+    model, the HCC of the specific code and of the unspecified code (None: no payment HCC);
+    ``onset``: share of all patients who are also in the state through the liability column
+    ``onset_liability`` (onset since entry that the population's fixed conditions omit,
+    see :data:`ONSET`).
     """
 
     name: str
@@ -74,6 +77,8 @@ class State:
     share: float
     above: float
     hcc: Mapping[str, tuple[int | None, int | None]]
+    onset: float = 0.0
+    onset_liability: int | None = None
 
 
 #: Liability columns of the patient's fixed draws (and their morbidity loadings).
@@ -91,14 +96,26 @@ LOADINGS = np.array([1.0, 1.0, 0.8, 1.2, 1.2, 1.0, 0.7, 1.2, 1.2, 1.2, 1.5, 1.5]
 # documentation losses at FFS recapture, coded prevalence lands near published FFS
 # Medicare HCC rates (docs/coding.md; approximate, judgement).
 _DM, _HF, _COPD, _CKD = 0, 1, 2, 3
+#: Onset the care model's fixed conditions omit (judgement, calibrated). The population
+#: draws each chronic condition once (sim/population.py) and has no incidence, so selective
+#: mortality and 65-69-year-old entrants lower the panel's heart failure from 13% at the
+#: start to 7.4% in plan year 0 and COPD from 11% to 7.7% (benchmarks/hcc_check.py), below
+#: CCW's 14.6% and ~11% (FFS 2019, 1-2 year look-back). Incidence in the elderly is 2-4% a
+#: year for heart failure (Medicare 5% sample 2000-17, PMC9248157). For the score, the states
+#: also hold for patients above this share of a correlated liability: heart failure on the
+#: arrhythmia liability (atrial fibrillation and heart failure share causes), COPD on the
+#: vascular one (smoking). The onset follows the year's latent morbidity, which the care
+#: model's spending sees, so the score stays prospective and does not see z itself.
+ONSET = {"heart_failure": (0.060, 4), "copd": (0.065, 3)}
 STATES: tuple[State, ...] = (
     State("diabetes_chronic_complications", "diabetes", _DM, 0, 0.45, 0.0,
           {"V24": (18, 19), "V28": (37, 38)}),
     State("diabetes_uncomplicated", "diabetes", _DM, 0, 1.0, 0.45,
           {"V24": (19, 19), "V28": (38, 38)}),
     State("heart_failure", "heart_failure", _HF, None, 1.0, 0.0,
-          {"V24": (85, 85), "V28": (226, 226)}),
-    State("copd", "copd", _COPD, None, 1.0, 0.0, {"V24": (111, 111), "V28": (280, 280)}),
+          {"V24": (85, 85), "V28": (226, 226)}, *ONSET["heart_failure"]),
+    State("copd", "copd", _COPD, None, 1.0, 0.0, {"V24": (111, 111), "V28": (280, 280)},
+          *ONSET["copd"]),
     State("ckd_stage_4_plus", "ckd", _CKD, 1, 0.10, 0.0,
           {"V24": (137, None), "V28": (327, None)}),
     State("ckd_stage_3", "ckd", _CKD, 1, 0.65, 0.10, {"V24": (138, None), "V28": (329, None)}),
@@ -125,7 +142,22 @@ STATES: tuple[State, ...] = (
 )
 STATE_INDEX = {s.name: i for i, s in enumerate(STATES)}
 FAMILIES = tuple(dict.fromkeys(s.family for s in STATES))
-#: For each state, the state an upcode turns it into (its family's first, most severe
+#: Per-family documentation: the share of the provider's missed documentation that still
+#: misses this family, so a present state is documented in an encounter year with
+#: probability ``1 - miss * (1 - recapture)`` (1.0: the provider's rate; linear in the rate,
+#: so smooth in coding intensity). Conditions differ in how reliably they are documented
+#: every year: traditional Medicare codes diabetes most persistently (a drug, HbA1c labs,
+#: eye and foot exams every year) and heart failure and COPD nearly as well, while vascular
+#: disease, major depression and morbid obesity are often dropped the next year (Health
+#: Affairs 2024, "Lack of persistent coding in traditional Medicare...",
+#: doi:10.1377/hlthaff.2024.00169, 16 chronic conditions 2017-19; the incidence/persistence
+#: decomposition of ACO-assigned beneficiaries' codes, Health Serv Res 2022). The values are
+#: a judgement from those rankings, set so that coded prevalence lands in CMS's and CCW's
+#: ranges (benchmarks/hcc_check.py, docs/coding.md): at the default recapture 0.76,
+#: diabetes 0.94, heart failure 0.85, COPD 0.82 per encounter year.
+RECAPTURE_MISS = {"diabetes": 0.25, "heart_failure": 0.625, "copd": 0.75}
+#: The same by column of :data:`STATES` (1.0 for families not listed).
+MISS_BY_STATE = np.array([RECAPTURE_MISS.get(s.family, 1.0) for s in STATES])
 #: state), or -1 (the family's first state, or a family of one).
 UPCODE_TO = np.array([
     -1 if (head := next(j for j, t in enumerate(STATES) if t.family == s.family)) == k
@@ -218,6 +250,8 @@ def true_states(conditions: np.ndarray, z: np.ndarray, draws: np.ndarray) -> np.
             if s.above > 0.0:
                 top = top & ~(lia[:, s.liability] > ndtri(1.0 - s.above))
             ok = ok & top
+        if s.onset > 0.0 and s.onset_liability is not None:
+            ok = ok | (lia[:, s.onset_liability] > ndtri(1.0 - s.onset))
         out[:, k] = ok
     return out
 
@@ -242,7 +276,7 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
     documentation, specificity and the unsupported code."""
     n, k = truth.shape
     seen = encounter[:, None]
-    doc = truth & seen & (u[..., 0] < rates.recapture[:, None])
+    doc = truth & seen & (u[..., 0] < state_recapture(rates.recapture))
     spec = u[..., 1] < rates.specificity[:, None]
     codes = np.where(doc, np.where(spec, SPECIFIC, UNSPECIFIED), NOT_CODED).astype(np.int8)
     # Upcoding: a documented lower-severity state also coded as its family's most severe
@@ -385,6 +419,12 @@ def coding_rates(intensity: np.ndarray, params: object) -> CodingRates:
         * p.phantom_share)  # type: ignore[attr-defined]
 
 
+def state_recapture(recapture: np.ndarray) -> np.ndarray:
+    """(n, len(STATES)) probability that a present state is documented in an encounter
+    year: ``1 - miss * (1 - recapture)`` with the family's :data:`RECAPTURE_MISS`."""
+    return 1.0 - MISS_BY_STATE[None, :] * (1.0 - np.asarray(recapture, float)[:, None])
+
+
 def encounter_probability(visits_per_year: np.ndarray) -> np.ndarray:
     """P(at least one face-to-face encounter) for Poisson visits at the given rate."""
     return 1.0 - np.exp(-np.maximum(visits_per_year, 0.0))
@@ -415,7 +455,7 @@ def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: Codin
     independently; interactions and the HCC count are taken over that distribution."""
     n = len(p_encounter)
     k = len(STATES)
-    seen = p_encounter[:, None] * rates.recapture[:, None] * truth  # P(documented)
+    seen = p_encounter[:, None] * state_recapture(rates.recapture) * truth  # P(documented)
     spec = rates.specificity[:, None]
     keep = np.ones((n, k))
     up = np.zeros((n, k))
@@ -476,11 +516,11 @@ def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float],
 
 
 __all__ = [
-    "FAMILIES", "LIABILITIES", "MODELS", "SEGMENTS", "STATES", "CodingRates",
+    "FAMILIES", "LIABILITIES", "MODELS", "ONSET", "RECAPTURE_MISS", "SEGMENTS", "STATES", "CodingRates",
     "Demographics", "ModelTable", "apply_hierarchy", "blend", "coding_rates",
     "demographic_score", "document", "family_columns", "encounter_probability", "expected_raw_scores",
     "hcc_matrix", "load_tables", "normalisers", "radv_view", "raw_score",
-    "raw_scores", "true_states", "v28_share",
+    "raw_scores", "state_recapture", "true_states", "v28_share",
 ]
 
 

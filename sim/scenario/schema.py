@@ -185,7 +185,8 @@ class RiskScore(StrictModel):
         "earlier concurrent score (fields marked legacy).")
     recapture_rate: float = param(
         0.76, unit="probability per encounter year", source=CODING + "; with ~92% of "
-        "patients seen in a year this gives ~70% of chronic conditions documented", ge=0,
+        "patients seen in a year this gives ~75% of chronic conditions documented (diabetes, "
+        "heart failure and COPD more: sim.coding.hcc.RECAPTURE_MISS)", ge=0,
         le=1, description="Probability that a present chronic condition is documented in a "
         "year in which the patient had an encounter, at coding intensity 0.")
     recapture_rate_full: float = param(

@@ -14,6 +14,9 @@ figures of the new provider metrics and the itemised statements:
   cost);
 * ``radv_recovery_usd`` — the extrapolated RADV recovery the provider repays for the year
   (positive: repaid; recorded as a negative ``radv_recovery`` flow to it);
+* ``days_in_ar`` — days in accounts receivable of the provider's claims of the year:
+  receivables / average daily charges, by Little's law the charge-weighted mean days from
+  service to payment (:func:`days_in_ar`); no row for a provider without claim revenue;
 * ``hcc_recapture_rate`` — for primary-care groups, the share of their members' present
   payment-relevant chronic condition families documented in the year (the CMS-HCC score's
   record, ``hcc_recaptured_families / hcc_true_families``; with the legacy concurrent
@@ -49,7 +52,10 @@ from sim.settlement.context import SettlementContext
 
 #: The provider metrics this module adds (declared in sim.catalogue), in order.
 REVENUE_CYCLE_METRICS = ("denial_rate", "written_off_usd", "rework_cost_usd",
-                         "radv_recovery_usd", "hcc_recapture_rate")
+                         "radv_recovery_usd", "hcc_recapture_rate", "days_in_ar")
+
+#: Flow kinds that pay claims (what receivables are made of).
+CLAIM_KINDS = ("ffs_claims", "capitated_claims")
 
 #: Flow kind of a RADV recovery (negative: from the provider to the payer).
 RADV_KIND = "radv_recovery"
@@ -65,9 +71,11 @@ class RevenueCycleYear:
     def of(self, provider: int) -> dict[str, float]:
         """The metrics of one provider (``hcc_recapture_rate`` for primary-care groups
         only: a provider without a panel has no row of it)."""
-        out = {k: float(self.values[k][provider]) for k in REVENUE_CYCLE_METRICS}
-        if np.isnan(out["hcc_recapture_rate"]):
-            del out["hcc_recapture_rate"]
+        out = {k: float(self.values[k][provider]) for k in REVENUE_CYCLE_METRICS
+               if k in self.values}
+        for k in ("hcc_recapture_rate", "days_in_ar"):
+            if k in out and np.isnan(out[k]):
+                del out[k]
         return out
 
 
@@ -205,6 +213,36 @@ def recapture_by_provider(ctx: SettlementContext, population: Population, year: 
     return out
 
 
+def days_in_ar(flows: Any, year: int, provider_names: list[str], written_off: np.ndarray,
+               write_off_days: float) -> np.ndarray:
+    """Days in accounts receivable of each provider's claims of plan ``year``: receivables
+    over average daily charges (MGMA, HFMA: A/R / (charges / days)). Over a year of steady
+    billing that is, by Little's law, the charge-weighted mean days from service to payment:
+
+        sum(amount x (paid_t - (year + 0.5)) x 365) + written_off x write_off_days
+        ----------------------------------------------------------------------------
+                              sum(amount) + written_off
+
+    over the year's claim payments to the provider (``flows``: the cash book's timed flows,
+    ``CashBook.timed()``; kinds :data:`CLAIM_KINDS`; services at mid-year on average, the
+    timing rule of :mod:`sim.economics.timing`): clean claims at the claims payment lag,
+    reworked claims ``rework_delay_days`` later; ``written_off`` (USD by provider) sits in
+    receivables ``write_off_days`` before it is adjusted off. NaN without claim revenue."""
+    n = len(provider_names)
+    num = np.asarray(written_off, float) * write_off_days
+    den = np.asarray(written_off, float).copy()
+    f = flows[(flows["year"] == year) & flows["kind"].isin(CLAIM_KINDS)
+              & (flows["amount_usd"] > 0)]
+    index = {name: i for i, name in enumerate(provider_names)}
+    who = np.array([index.get(t, -1) for t in f["target"]], dtype=np.int64)
+    ok = who >= 0
+    amount = f["amount_usd"].to_numpy(float)[ok]
+    days = (f["paid_t"].to_numpy(float)[ok] - (year + 0.5)) * 365.0
+    num += np.bincount(who[ok], weights=amount * days, minlength=n)
+    den += np.bincount(who[ok], weights=amount, minlength=n)
+    return np.divide(num, den, out=np.full(n, np.nan), where=den > 0)
+
+
 def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
                        settled: list[tuple[Any, str, Statement]],
                        levers: Mapping[str, Levers], population: Population,
@@ -216,8 +254,15 @@ def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
     values["radv_recovery_usd"], radv_st = radv_recoveries(ctx, year, book, settled, levers,
                                                            seed_seq, source)
     values["hcc_recapture_rate"] = recapture_by_provider(ctx, population, year, levers)
+    # Written-off claims stay in receivables through one review cycle after the denial
+    # (judgement: the same time a reworked claim takes to be paid).
+    sc = ctx.scenario
+    values["days_in_ar"] = days_in_ar(
+        book.timed(), year, ctx.provider_names, values["written_off_usd"],
+        sc.economics.claims_payment_lag_days + sc.revenue_cycle.denials.rework_delay_days)
     return RevenueCycleYear(values, statements + radv_st)
 
 
-__all__ = ["RADV_KIND", "REVENUE_CYCLE_METRICS", "RevenueCycleYear", "denial_figures",
+__all__ = ["CLAIM_KINDS", "RADV_KIND", "REVENUE_CYCLE_METRICS", "RevenueCycleYear",
+           "days_in_ar", "denial_figures",
            "radv_recoveries", "recapture_by_provider", "revenue_cycle_year", "submitted"]
