@@ -252,6 +252,9 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           # documentation (HCC recapture) programme (docs/coding.md)
                           + lv.coding_intensity * pc.documentation_usd_per_patient_year
                           * attributed_py)
+            if kind == "hospital" and not is_outside(name):  # CDI programme (h1, coding_fees)
+                effort += (sc.coding_fees.hospital_cdi_effort
+                           * sc.coding_fees.cdi_cost_per_discharge_usd * len(disch))
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,
