@@ -180,3 +180,35 @@ def test_cdi_captures_mccs_and_pays_the_with_mcc_weight(runs):
     assert (s1.loc[up, "code_severity"] == 2).all()
     assert (c0.loc[~c0["service"].isin(fac), "amount"].to_numpy()
             == c1.loc[~c1["service"].isin(fac), "amount"].to_numpy()).all()
+
+
+def test_the_expected_panel_sees_the_coding_price_effect():
+    """Behaviour's expected year (sim.behaviour.expected): office visits' spending moves by
+    em_price_factor at the group's coding intensity (counts unchanged), facility stays by
+    the CDI factor; exactly nothing at the reference."""
+    from sim.behaviour.expected import PanelSample, expected_panel
+
+    n = 200
+    rng = np.random.default_rng(0)
+    sample = PanelSample(age=rng.uniform(65, 90, n), morb=rng.lognormal(0, 0.8, n),
+                         conditions=rng.random((n, 5)) < 0.3, coding_u=rng.random((n, 5)),
+                         payer=np.zeros(n, np.int64), weight=np.ones(n), risk_norm=1.0)
+    sc = scenario_from_dict({"population": {"size": 100}})
+    off = scenario_from_dict({"population": {"size": 100},
+                              "coding_fees": {"em_level_pricing": False}})
+    ref = expected_panel(sc, sample, (1.0, 0.1, 0.1, 0.0))
+    np.testing.assert_array_equal(ref.spend, expected_panel(off, sample,
+                                                            (1.0, 0.1, 0.1, 0.0)).spend)
+    coded = expected_panel(sc, sample, (1.0, 0.1, 0.1, 1.0))
+    for svc, who in ((S.PCP_VISIT, "pcp"), (S.SPECIALIST_VISIT, "specialist")):
+        np.testing.assert_allclose(coded.count[:, svc], ref.count[:, svc])
+        assert coded.spend[:, svc].sum() / ref.spend[:, svc].sum() == pytest.approx(
+            float(fees.em_price_factor(who, 1.0, 0.10)))
+    cdi = scenario_from_dict({"population": {"size": 100},
+                              "coding_fees": {"hospital_cdi_effort": 1.0}})
+    st = expected_panel(cdi, sample, (1.0, 0.1, 0.1, 0.0))
+    f = fees.expected_inpatient_factor(1.0, 0.08, cdi.clinical.stay_groups,
+                                       cdi.clinical.electives.joint_replacement_share)
+    assert 1.01 < f < 1.06
+    assert st.spend[:, S.INPATIENT_FACILITY].sum() / ref.spend[:, S.INPATIENT_FACILITY].sum() \
+        == pytest.approx(f)
