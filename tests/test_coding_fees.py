@@ -17,6 +17,7 @@ import pytest
 from sim.coding import fees
 from sim.runner import run_scenarios
 from sim.scenario import scenario_from_dict
+from sim.scenario.schema import Prices
 from sim.services import Service as S
 from sim.stay_groups import StayGroup
 
@@ -148,16 +149,14 @@ def test_coding_intensity_raises_visit_revenue_by_the_intended_amount(runs):
 
 
 def test_cclf_level_is_the_level_paid(runs):
+    p = Prices()
     for _, claims, _ in runs.values():
-        for svc, who, price in ((S.PCP_VISIT, "pcp", 150.0), (S.SPECIALIST_VISIT,
-                                                              "specialist", None)):
+        for svc, who, base in ((S.PCP_VISIT, "pcp", p.pcp_visit_usd),
+                               (S.SPECIALIST_VISIT, "specialist", p.specialist_visit_usd)):
             v = claims[(claims["service"] == svc)
                        & claims["hcpcs"].str.fullmatch(r"992(0[2-5]|1[2-5])")]
             assert len(v) > 100
             level = v["hcpcs"].str[-1].astype(int).to_numpy()
-            from sim.scenario.schema import Prices
-            p = Prices()
-            base = p.pcp_visit_usd if who == "pcp" else p.specialist_visit_usd
             np.testing.assert_allclose(v["amount"].to_numpy(),
                                        base * fees.em_factors(who)[level - 2])
 
@@ -212,3 +211,18 @@ def test_the_expected_panel_sees_the_coding_price_effect():
     assert 1.01 < f < 1.06
     assert st.spend[:, S.INPATIENT_FACILITY].sum() / ref.spend[:, S.INPATIENT_FACILITY].sum() \
         == pytest.approx(f)
+
+
+def test_coding_raises_revenue_not_the_cost_of_care(runs):
+    """What coding adds is revenue: the providers' cost of care is unchanged; the CDI
+    programme costs $30 a discharge at full effort."""
+    df0, _, s0 = runs["ref"]
+    for key, prov in (("coding", "primary_care_group"), ("cdi", "community_hospital")):
+        df1 = runs[key][0]
+        assert _metric(df1, prov, "own_service_cost_usd") == pytest.approx(
+            _metric(df0, prov, "own_service_cost_usd"), rel=1e-9)
+        gain = _metric(df1, prov, "ffs_revenue_usd") - _metric(df0, prov, "ffs_revenue_usd")
+        assert gain > 0
+    df1 = runs["cdi"][0]
+    effort = _metric(df1, "community_hospital", "effort_cost_usd")
+    assert effort == pytest.approx(30.0 * len(s0))

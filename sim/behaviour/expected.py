@@ -127,6 +127,9 @@ class ExpectedPanel:
     episodes: np.ndarray  # (payers,) joint-replacement episodes
     episode_spend: np.ndarray  # (payers,) mean spending per episode (stay + 90 days)
     death_qalys: float = 0.0  # QALYs the expected deaths take away (sim.economics)
+    #: (payers, services) the part of ``spend`` that coding buys (higher E/M levels,
+    #: captured MCCs: sim.coding.fees): revenue, not care; None: none
+    coding_uplift: np.ndarray | None = None
 
     def total(self, payer: int) -> float:
         """Expected allowed spending of one payer's patients in the panel."""
@@ -279,6 +282,13 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         return x.reshape(k_sets, n).sum(axis=1)
 
     by_payer_spend = by_payer_service(spend)
+    by_payer_uplift = None
+    if not all(np.all(np.asarray(x) == 1.0) for x in (em_pcp, em_spec, ip_unpl, ip_el)):
+        uplift = np.zeros_like(spend)
+        for code, factor in ((S.PCP_VISIT, em_pcp), (S.SPECIALIST_VISIT, em_spec),
+                             (S.INPATIENT_FACILITY, ip_unpl), (S.ELECTIVE_FACILITY, ip_el)):
+            uplift[:, code] = spend[:, code] * (1.0 - 1.0 / np.asarray(factor))
+        by_payer_uplift = by_payer_service(uplift)
     by_payer_count = by_payer_service(counts)
     py = by_payer(wt * expo)
 
@@ -337,4 +347,6 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         },
         qalys=float(qalys[k]), deaths=float(death_total[k]),
         episodes=episodes[k], episode_spend=ep_spend[k] / np.maximum(episodes[k], 1e-12),
-        death_qalys=float(death_qalys[k])) for k, levers in enumerate(levers_list)]
+        death_qalys=float(death_qalys[k]),
+        coding_uplift=None if by_payer_uplift is None else by_payer_uplift[k])
+        for k, levers in enumerate(levers_list)]

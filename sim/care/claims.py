@@ -314,11 +314,14 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
     group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
                                     sc.clinical.electives.joint_replacement_share, group_rng)
+    cdi_uplift = (0.0, 0.0)  # what captured MCCs add to facility payments (unplanned, elective)
     if fee_rng is not None:  # documentation (CDI) captures MCCs (sim.coding.fees)
         effort = np.where(s_out, 0.0, cf.hospital_cdi_effort)
         upgraded, factor = fees.mcc_upgrade(group, mcc, effort, cf.cdi_mcc_capture_at_full,
                                             fee_rng)
         mcc = mcc | upgraded
+        cdi_uplift = (float((drg * (factor - 1.0))[unpl].sum()),
+                      float((el_amount * (factor[elective] - 1.0)).sum()))
         drg = drg * factor
         el_amount = el_amount * factor[elective]
     led.add_claims(year, a_pid[unpl], sel(s_hosp, unpl), S.INPATIENT_FACILITY, day[unpl],
@@ -393,3 +396,6 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         "ed_from_unmet_pcp": float(n_ed_unmet),
         "bed_wait_days_mean": float(a["wait"].mean()) if n_adm else 0.0,
     })
+    if any(cdi_uplift):  # revenue, not care: the settlement does not cost it
+        led.year_stats[year]["cdi_uplift_inpatient_usd"] = cdi_uplift[0]
+        led.year_stats[year]["cdi_uplift_elective_usd"] = cdi_uplift[1]

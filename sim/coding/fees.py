@@ -49,7 +49,7 @@ from sim.stay_groups import StayGroup
 
 __all__ = ["EM_LEVELS", "EM_RVU", "EM_RVU_NEW", "drg_weight", "em_factors", "em_level_of",
            "em_levels", "em_price_factor", "em_shares", "em_shift", "expected_inpatient_factor",
-           "mcc_upgrade", "mcc_upgrade_ratio", "visit_amounts"]
+           "mcc_upgrade", "mcc_upgrade_ratio", "resource_amount", "visit_amounts"]
 
 #: E/M levels 2-5 (index 0-3 in the arrays below)
 EM_LEVELS = (2, 3, 4, 5)
@@ -147,6 +147,18 @@ def em_level_of(who: str, amount: np.ndarray, price: float) -> np.ndarray:
     ratio = np.log(np.maximum(np.asarray(amount, np.float64), 1e-12) / price)
     idx = np.abs(ratio[:, None] - np.log(em_factors(who))[None, :]).argmin(axis=1)
     return np.asarray(EM_LEVELS)[idx]
+
+
+def resource_amount(service: np.ndarray, amount: np.ndarray, prices) -> np.ndarray:
+    """Each claim's amount at the resource level its costs follow: an office visit's at
+    the flat visit price (its expected payment at the reference coding, so reference costs
+    are as before; a higher level bought by coding uses no more care), others unchanged."""
+    from sim.services import Service
+
+    service = np.asarray(service)
+    return np.where(service == int(Service.PCP_VISIT), prices.pcp_visit_usd,
+                    np.where(service == int(Service.SPECIALIST_VISIT),
+                             prices.specialist_visit_usd, amount))
 
 
 # ----------------------------------------------------------------------------- DRGs

@@ -50,6 +50,7 @@ from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.scenario.schema import Levers, Scenario
+from sim.services import Service
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
 from sim.settlement.revenue_cycle import (
@@ -213,6 +214,16 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     c = ctx.claims(year)
     n_prov = len(ctx.provider_names)
     own_cost = np.bincount(c["provider"], weights=ctx.variable_cost(c), minlength=n_prov)
+    # h1 (issue 13): MCCs captured by documentation are revenue, not care (sim.coding.fees)
+    for svc, key in ((Service.INPATIENT_FACILITY, "cdi_uplift_inpatient_usd"),
+                     (Service.ELECTIVE_FACILITY, "cdi_uplift_elective_usd")):
+        up = ctx.ledger.year_stats.get(year, {}).get(key, 0.0)
+        if up:
+            h = next(i for i, (n, k) in enumerate(zip(ctx.provider_names, ctx.provider_kinds,
+                                                      strict=True))
+                     if k == "hospital" and not is_outside(n))
+            own_cost[h] -= (up * ctx.reference_ratio[svc] * ctx.cost_to_charge[h]
+                            * ctx.variable_share[h])
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
