@@ -159,12 +159,16 @@ def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray
     ip_unpl = ip_el = 1.0
     if cf.hospital_cdi_effort > 0:
         js = sc.clinical.electives.joint_replacement_share
+        from sim.care.claims import ELECTIVE_SD_LOG
+
         ip_unpl = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
                                                  cf.cdi_mcc_capture_at_full,
-                                                 sc.clinical.stay_groups, js)
+                                                 sc.clinical.stay_groups, js,
+                                                 sd_log=sc.prices.admission_cost_sd_log)
         ip_el = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
                                                cf.cdi_mcc_capture_at_full,
-                                               sc.clinical.stay_groups, js, elective=True)
+                                               sc.clinical.stay_groups, js, elective=True,
+                                               sd_log=ELECTIVE_SD_LOG)
     return em_pcp, em_spec, ip_unpl, ip_el
 
 

@@ -222,18 +222,23 @@ def mcc_upgrade(group: np.ndarray, mcc: np.ndarray, effort: np.ndarray | float,
 
 
 def expected_inpatient_factor(effort: float, capture_at_full: float, stay_cfg,
-                              joint_share: float, elective: bool = False) -> float:
+                              joint_share: float, elective: bool = False,
+                              sd_log: float = 0.0) -> float:
     """Expected facility payment per unplanned (or ``elective``) stay at CDI ``effort``
-    relative to effort 0: ``1 + p x sum_g share_g x (1 - mcc_g) x (ratio_g - 1)`` over the
-    families of ``clinical.stay_groups`` (unplanned: sepsis at its share, the rest at the
-    other-medical ratio, which the HF and COPD ratios are close to; elective: joint
-    replacement at ``joint_share``, spinal fusion, the rest other surgical). An
-    approximation for the expected-payoff model: a stay without MCC is taken to pay its
-    family's mean (it pays somewhat less, so this slightly overstates the gain)."""
+    relative to effort 0: ``1 + p x sum_g share_g x (1 - mcc_g) x (ratio_g - 1) x
+    rel_g`` over the families of ``clinical.stay_groups`` (unplanned: sepsis at its share,
+    the rest at the other-medical ratio, which the HF and COPD ratios are close to;
+    elective: joint replacement at ``joint_share``, spinal fusion, the rest other
+    surgical). ``rel_g`` is the mean payment of a stay without MCC relative to all stays:
+    the MCC flag is a Gaussian copula on the stay's lognormal payment (SD of its log
+    ``sd_log``, correlation ``mcc_payment_correlation``, :func:`sim.stay_groups.assign`),
+    so ``rel = Phi(c - rho sd) / Phi(c)`` with ``c = Phi^-1(1 - mcc)``. Approximate where
+    the family mix is (HF and COPD stays are counted as other medical)."""
     from sim.stay_groups import mcc_share_of
 
     m = mcc_share_of(stay_cfg)
     r = mcc_upgrade_ratio()
+    rho = stay_cfg.mcc_payment_correlation
     if elective:
         mix = {StayGroup.MAJOR_JOINT: joint_share,
                StayGroup.SPINAL_FUSION: stay_cfg.spinal_fusion_share}
@@ -242,4 +247,10 @@ def expected_inpatient_factor(effort: float, capture_at_full: float, stay_cfg,
         mix = {StayGroup.SEPSIS: stay_cfg.sepsis_share}
         mix[StayGroup.OTHER_MEDICAL] = max(1.0 - stay_cfg.sepsis_share, 0.0)
     p = capture_at_full * effort
-    return 1.0 + p * sum(w * (1.0 - m[int(g)]) * (r[int(g)] - 1.0) for g, w in mix.items())
+    total = 0.0
+    for g, w in mix.items():
+        share = float(np.clip(m[int(g)], 1e-9, 1 - 1e-9))
+        c = ndtri(1.0 - share)
+        rel = ndtr(c - rho * sd_log) / ndtr(c)
+        total += w * (1.0 - share) * (r[int(g)] - 1.0) * rel
+    return 1.0 + p * total

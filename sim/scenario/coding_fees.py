@@ -51,8 +51,9 @@ class CodingFees(StrictModel):
         "stays coded without MCC gain an MCC with probability cdi_mcc_capture_at_full x "
         "effort (outside hospitals code at 0).")
     cdi_mcc_capture_at_full: float = param(
-        0.08, unit="share of stays without MCC", source="judgement, sized so a full "
-        "programme raises the case-mix index ~3%: " + CDI_EVIDENCE, ge=0, le=0.5,
+        0.13, unit="share of stays without MCC", source="judgement, sized so a full "
+        "programme raises the simulated hospital's facility payment per stay ~3% (measured "
+        "+3.0%, docs/coding.md): " + CDI_EVIDENCE, ge=0, le=0.5,
         description="Share of stays without MCC that a full CDI programme (effort 1) "
         "documents an MCC for.")
     cdi_cost_per_discharge_usd: float = param(
