@@ -53,7 +53,9 @@ def test_coding_intensity_shifts_the_mix_by_the_stated_gain():
 
 
 def test_drawn_levels_have_the_expected_mean_and_invert():
-    """200,000 draws: mean factor within 4 SE (SD of a factor ~0.3) of its expectation."""
+    """200,000 draws: at the reference the mean payment is the price exactly (the
+    budget-neutral factor); at intensity 1 within 4 SE (SD of a factor ~0.3) of its
+    expectation; every amount is its level's payment times one factor within 1% of 1."""
     rng = np.random.default_rng(1)
     n = 200_000
     score = rng.gamma(2.0, 0.5, n)
@@ -62,8 +64,12 @@ def test_drawn_levels_have_the_expected_mean_and_invert():
                                     np.random.default_rng(2), 0.10, 0.5)
         assert amount.mean() / 100 == pytest.approx(
             float(fees.em_price_factor("pcp", c, 0.10)), abs=4 * 0.3 / np.sqrt(n))
+        if c == 0.0:
+            assert amount.mean() == pytest.approx(100.0, rel=1e-9)
         level = fees.em_level_of("pcp", amount, 100.0)
-        np.testing.assert_allclose(amount, 100 * fees.em_factors("pcp")[level - 2])
+        scale = amount / (100 * fees.em_factors("pcp")[level - 2])
+        np.testing.assert_allclose(scale, scale[0], rtol=1e-12)
+        assert abs(scale[0] - 1) < 0.01
     # sicker patients get higher levels
     lv = fees.em_level_of("pcp", amount, 100.0)
     assert lv[score > np.quantile(score, 0.9)].mean() > lv[score < np.quantile(score, 0.1)].mean()
@@ -117,6 +123,18 @@ def _metric(df: pd.DataFrame, entity: str, metric: str) -> float:
     return float(df[(df["entity"] == entity) & (df["metric"] == metric)]["value"].sum())
 
 
+def test_reference_totals_do_not_move(runs):
+    """At coding intensity 0 each provider's visits pay exactly the visit price on average
+    (what the flat fee schedule paid): totals at the reference levers do not move."""
+    p = Prices()
+    claims = runs["ref"][1]
+    for svc, price in ((S.PCP_VISIT, p.pcp_visit_usd),
+                       (S.SPECIALIST_VISIT, p.specialist_visit_usd)):
+        v = claims[claims["service"] == svc]
+        assert v["amount"].sum() == pytest.approx(price * len(v), rel=1e-9)
+        assert v["amount"].std() > 0.2 * price  # but each visit pays its level
+
+
 def test_money_is_conserved(runs):
     """Under FFS the payer's spending is what the providers receive, claim by claim."""
     for df, claims, _ in runs.values():
@@ -157,8 +175,12 @@ def test_cclf_level_is_the_level_paid(runs):
                        & claims["hcpcs"].str.fullmatch(r"992(0[2-5]|1[2-5])")]
             assert len(v) > 100
             level = v["hcpcs"].str[-1].astype(int).to_numpy()
-            np.testing.assert_allclose(v["amount"].to_numpy(),
-                                       base * fees.em_factors(who)[level - 2])
+            # the level's payment times the year's budget-neutral factor of the provider
+            scale = v["amount"].to_numpy() / (base * fees.em_factors(who)[level - 2])
+            for _, grp in pd.Series(scale).groupby([v["year"].to_numpy(),
+                                                    v["provider"].to_numpy()]):
+                np.testing.assert_allclose(grp, grp.iloc[0], rtol=1e-9)
+                assert abs(grp.iloc[0] - 1) < 0.02
 
 
 def test_cdi_captures_mccs_and_pays_the_with_mcc_weight(runs):

@@ -189,7 +189,7 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     level_pricing = fee_rng is not None and cf.em_level_pricing
 
     def visit_amounts(who: str, price: float, v_pid: np.ndarray,
-                      v_out: np.ndarray | None) -> np.ndarray:
+                      v_out: np.ndarray | None, v_prov: int | np.ndarray) -> np.ndarray:
         """Office visits paid by E/M level (sim.coding.fees), else the visit price."""
         if not level_pricing:
             return np.full(len(v_pid), price)
@@ -198,15 +198,17 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         if v_out is not None:  # outside providers code at the reference
             ci = np.where(v_out, 0.0, ci)
         return fees.visit_amounts(who, price, risk_score[v_pid], ci, fee_rng,
-                                  cf.em_high_level_gain, CodingParams().morbidity_correlation)
+                                  cf.em_high_level_gain, CodingParams().morbidity_correlation,
+                                  v_prov)
 
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
-                   visit_amounts("pcp", pr.pcp_visit_usd, pcp_pid, pcp_out))
+                   visit_amounts("pcp", pr.pcp_visit_usd, pcp_pid, pcp_out, pcp_prov))
     spec_pid, spec_day = draw(R_SPEC)
     spec_out = out_of(leak.routine[spec_pid, R_SPEC]) if leak is not None else None
     spec_prov = billed(spec, "specialist", spec_out, len(spec_pid))
     led.add_claims(year, spec_pid, spec_prov, S.SPECIALIST_VISIT, spec_day,
-                   visit_amounts("specialist", pr.specialist_visit_usd, spec_pid, spec_out))
+                   visit_amounts("specialist", pr.specialist_visit_usd, spec_pid, spec_out,
+                                 spec_prov))
     for v_pid, v_day, v_prov, v_out in ((pcp_pid, pcp_day, pcp_prov, pcp_out),
                                         (spec_pid, spec_day, np.broadcast_to(
                                             spec_prov, (len(spec_pid),)), spec_out)):

@@ -17,10 +17,13 @@ the patient's group (the ``coding_intensity`` lever; outside providers code at 0
 ``delta`` the latent shift that raises the share at level 4 or 5 of the primary-care mix by
 ``em_high_level_gain`` at ``c = 1`` (:func:`em_shift`). The latent is cut at the normal
 quantiles of the CMS level mix (``hcpcs.csv``, established visits), so at ``c = 0`` the mix
-is CMS's. The visit is paid ``price x f[level]`` with ``f`` the level's CY2024 PFS
+is CMS's. The visit is paid ``price x f[level] / m`` with ``f`` the level's CY2024 PFS
 non-facility total RVUs (:data:`EM_RVU`) divided by their mean under the reference mix
-(:func:`em_factors`): at ``c = 0`` the expected payment per visit is the visit price, and
-at ``c`` it is ``price x`` :func:`em_price_factor` ``(c)``. The level is written on the
+(:func:`em_factors`) and ``m`` the realised mean of ``f`` over the billing provider's
+visits of the year at their reference levels (a budget-neutral conversion factor, 1 in
+expectation): at ``c = 0`` each provider's visits pay exactly the visit price on average,
+so totals at the reference levers do not move; at ``c`` the expected payment is ``price
+x`` :func:`em_price_factor` ``(c)``. The level is written on the
 claim by :mod:`sim.coding.codes`, recovered from the paid amount (:func:`em_level_of`), so
 the CCLF level is the level paid.
 
@@ -133,17 +136,32 @@ def em_levels(who: str, score: np.ndarray, e: np.ndarray, intensity: np.ndarray,
 
 
 def visit_amounts(who: str, price: float, score: np.ndarray, intensity: np.ndarray,
-                  rng: np.random.Generator, gain: float, rho: float) -> np.ndarray:
-    """Paid amount of each office visit (``price x f[level]``); one normal per visit from
-    ``rng`` (the year's ``coding_fees`` stream)."""
-    e = rng.standard_normal(len(score))
-    return price * em_factors(who)[em_levels(who, score, e, intensity, gain, rho)]
+                  rng: np.random.Generator, gain: float, rho: float,
+                  provider: np.ndarray | int = 0) -> np.ndarray:
+    """Paid amount of each office visit: ``price x f[level] / m``, one normal per visit from
+    ``rng`` (the year's ``coding_fees`` stream). ``m`` is the mean of ``f`` over the same
+    visits of the billing ``provider`` at their reference levels (coding intensity 0, same
+    draws): a budget-neutral conversion factor per provider and year, as CMS sets the
+    PFS's, so at the reference each provider's visits pay exactly ``price`` on average
+    (``m`` is 1 +- ~0.003, its expectation 1)."""
+    n = len(score)
+    e = rng.standard_normal(n)
+    f = em_factors(who)
+    paid = f[em_levels(who, score, e, intensity, gain, rho)]
+    ref = f[em_levels(who, score, e, np.zeros(n), gain, rho)]
+    prov = np.broadcast_to(np.asarray(provider, np.int64), (n,))
+    if not n:
+        return np.zeros(0)
+    _, inv = np.unique(prov, return_inverse=True)
+    m = np.bincount(inv, weights=ref) / np.bincount(inv)
+    return price * paid / m[inv]
 
 
 def em_level_of(who: str, amount: np.ndarray, price: float) -> np.ndarray:
     """The E/M level (2-5) a visit's amount pays for: the level whose ``price x f`` is
-    nearest on the log scale (levels are 30-60% apart, so a payer's uniform price factor of
-    up to +-15% still finds the level)."""
+    nearest on the log scale (levels are 30-60% apart, so the budget-neutral factor of
+    :func:`visit_amounts`, within a few tenths of a percent of 1, or a uniform price factor
+    of up to +-15% still finds the level)."""
     ratio = np.log(np.maximum(np.asarray(amount, np.float64), 1e-12) / price)
     idx = np.abs(ratio[:, None] - np.log(em_factors(who))[None, :]).argmin(axis=1)
     return np.asarray(EM_LEVELS)[idx]
