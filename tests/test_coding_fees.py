@@ -250,3 +250,17 @@ def test_coding_raises_revenue_not_the_cost_of_care(runs):
     df1 = runs["cdi"][0]
     effort = _metric(df1, "community_hospital", "effort_cost_usd")
     assert effort == pytest.approx(30.0 * len(s0))
+
+
+def test_ms_drgs_are_current():
+    """MS-DRG v41 (FY2024) deleted 453-455 and 459/460 (spinal fusion); the families list
+    only current DRGs, the first of each the one the coder's tables use."""
+    from sim.coding.codes import code_sets
+    from sim.stay_groups import MS_DRGS
+
+    listed = {d for pair in MS_DRGS.values() for codes in pair for d in codes}
+    assert not listed & {453, 454, 455, 459, 460}
+    shipped = code_sets()["msdrg"]
+    for with_mcc, without in MS_DRGS.values():
+        for codes in (with_mcc, without):
+            assert not codes or f"{codes[0]:03d}" in shipped
