@@ -473,8 +473,9 @@ def render(table: pd.DataFrame, st: Settings) -> str:
 
 
 #: sections other scripts write and this page includes as they are (each between its own
-#: begin/end markers): the PUF predictive check (benchmarks/puf_predictive.py, issue 15)
-INCLUDED = (ROOT / "benchmarks" / "puf_predictive.md",)
+#: begin/end markers): the PUF predictive check (benchmarks/puf_predictive.py, issue 15);
+#: coding and what FFS pays (hand-written from docs/coding.md's runs, issue 13 item 3)
+INCLUDED = (ROOT / "benchmarks" / "puf_predictive.md", ROOT / "benchmarks" / "coding_fees.md")
 
 
 def included_sections() -> str:

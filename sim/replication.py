@@ -143,7 +143,9 @@ def _with_codes(care: CareSimulation, claims: pd.DataFrame, stays: pd.DataFrame,
     led = care.ledger
     morbidity = np.stack([led.pyear("risk_score", y) for y in plan])
     codes, stay_codes = code_claims(claims, stays, np.asarray(care.pop.conditions),
-                                    morbidity, ages, stream(care.seed_seq, "claim_codes"))
+                                    morbidity, ages, stream(care.seed_seq, "claim_codes"),
+                                    prices=care.sc.prices if care.sc.coding_fees.em_level_pricing
+                                    else None)  # E/M level = level paid (h1, sim.coding.fees)
     claims = pd.concat([claims, codes], axis=1)
     if len(stays):
         stays = pd.concat([stays, stay_codes.add_prefix("code_")], axis=1)

@@ -52,13 +52,18 @@ class StayGroup(IntEnum):
     SPINAL_FUSION = 6
 
 
-#: MS-DRGs of each family: (with MCC, without MCC). Major joint replacement of the lower
-#: extremity is MS-DRG 469/470 and, from FY2024, also 521/522 (hip replacement with a
-#: principal diagnosis of hip fracture, split out of 469/470); spinal fusion is 453-460
-#: (453/456/459 with MCC). Source: CMS MS-DRG definitions manual v41 (FY2024).
+#: MS-DRGs of each family: (with MCC, without MCC), the first of each the family's most
+#: frequent. Major joint replacement of the lower extremity is MS-DRG 469/470 and, from
+#: FY2024, also 521/522 (hip replacement with a principal diagnosis of hip fracture, split
+#: out of 469/470). Spinal fusion except cervical: MS-DRG v41 (FY2024) deleted 453-455
+#: (combined anterior/posterior) and 459/460 and created 402 (single-level combined
+#: anterior/posterior, no severity split: listed without MCC), 426-428 (multiple-level
+#: combined anterior/posterior), 447/448 (multiple-level) and 450/451 (single-level);
+#: 456-458 (curvature, malignancy, infection or extensive fusions) remain. Source: CMS
+#: MS-DRG definitions manual v41 (FY2024) and v42 (FY2025); FY2024 IPPS final rule.
 MS_DRGS: dict[StayGroup, tuple[tuple[int, ...], tuple[int, ...]]] = {
     StayGroup.MAJOR_JOINT: ((469, 521), (470, 522)),
-    StayGroup.SPINAL_FUSION: ((453, 456, 459), (454, 455, 457, 458, 460)),
+    StayGroup.SPINAL_FUSION: ((450, 447, 426, 456), (451, 448, 402, 427, 428, 457, 458)),
     StayGroup.SEPSIS: ((871,), (872,)),
     StayGroup.HEART_FAILURE: ((291,), (292, 293)),
     StayGroup.COPD: ((190,), (191, 192)),

@@ -127,6 +127,9 @@ class ExpectedPanel:
     episodes: np.ndarray  # (payers,) joint-replacement episodes
     episode_spend: np.ndarray  # (payers,) mean spending per episode (stay + 90 days)
     death_qalys: float = 0.0  # QALYs the expected deaths take away (sim.economics)
+    #: (payers, services) the part of ``spend`` that coding buys (higher E/M levels,
+    #: captured MCCs: sim.coding.fees): revenue, not care; None: none
+    coding_uplift: np.ndarray | None = None
 
     def total(self, payer: int) -> float:
         """Expected allowed spending of one payer's patients in the panel."""
@@ -139,6 +142,34 @@ class ExpectedPanel:
     def discretionary_volume(self) -> float:
         """Spending on discretionary services at fixed prices (a volume index)."""
         return float(self.spend[:, list(DISCRETIONARY)].sum())
+
+
+def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray
+                         ) -> tuple[np.ndarray | float, np.ndarray | float, float, float]:
+    """Expected price factors of coding (:mod:`sim.coding.fees`): PCP and specialist office
+    visits at each row's ``coding_intensity`` (1 at 0 or with level pricing off), unplanned
+    and elective facility stays at the hospital's CDI effort (1 at effort 0)."""
+    from sim.coding import fees
+
+    cf = sc.coding_fees
+    em_pcp = em_spec = 1.0
+    if cf.em_level_pricing:
+        em_pcp = fees.em_price_factor("pcp", coding_intensity, cf.em_high_level_gain)
+        em_spec = fees.em_price_factor("specialist", coding_intensity, cf.em_high_level_gain)
+    ip_unpl = ip_el = 1.0
+    if cf.hospital_cdi_effort > 0:
+        js = sc.clinical.electives.joint_replacement_share
+        from sim.care.claims import ELECTIVE_SD_LOG
+
+        ip_unpl = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
+                                                 cf.cdi_mcc_capture_at_full,
+                                                 sc.clinical.stay_groups, js,
+                                                 sd_log=sc.prices.admission_cost_sd_log)
+        ip_el = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
+                                               cf.cdi_mcc_capture_at_full,
+                                               sc.clinical.stay_groups, js, elective=True,
+                                               sd_log=ELECTIVE_SD_LOG)
+    return em_pcp, em_spec, ip_unpl, ip_el
 
 
 def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float, float, float],
@@ -202,17 +233,20 @@ def expected_panels(sc: Scenario, sample: PanelSample,
     counts = np.zeros((n * k_sets, N_SERVICES))
     spend = np.zeros((n * k_sets, N_SERVICES))
     snf_days = cl.post_acute.snf_los_mean_days
+    # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the E/M
+    # level mix at the group's coding intensity, stays by the hospital's MCC capture.
+    em_pcp, em_spec, ip_unpl, ip_el = coding_price_factors(sc, lv.coding_intensity)
     for code, cnt, price in (
-        (S.PCP_VISIT, pcp, pr.pcp_visit_usd),
-        (S.SPECIALIST_VISIT, spec, pr.specialist_visit_usd),
+        (S.PCP_VISIT, pcp, pr.pcp_visit_usd * em_pcp),
+        (S.SPECIALIST_VISIT, spec, pr.specialist_visit_usd * em_spec),
         (S.LAB, labs, pr.lab_test_usd),
         (S.IMAGING_FACILITY, imaging, pr.imaging_usd * fac),
         (S.IMAGING_PROFESSIONAL, imaging, pr.imaging_usd * (1 - fac)),
         (S.ED_FACILITY, ed_tr, pr.ed_facility_usd),
         (S.ED_PROFESSIONAL, ed_tr + ed_adm, pr.ed_professional_usd),
-        (S.INPATIENT_FACILITY, unplanned, pr.admission_mean_usd),
+        (S.INPATIENT_FACILITY, unplanned, pr.admission_mean_usd * ip_unpl),
         (S.INPATIENT_PROFESSIONAL, unplanned, pr.inpatient_professional_usd),
-        (S.ELECTIVE_FACILITY, elective, pr.elective_admission_usd),
+        (S.ELECTIVE_FACILITY, elective, pr.elective_admission_usd * ip_el),
         (S.ELECTIVE_PROFESSIONAL, elective, pr.elective_professional_usd),
         (S.OUTPATIENT_PROCEDURE_FACILITY, op, pr.outpatient_procedure_usd),
         (S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op, pr.outpatient_procedure_professional_usd),
@@ -252,6 +286,13 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         return x.reshape(k_sets, n).sum(axis=1)
 
     by_payer_spend = by_payer_service(spend)
+    by_payer_uplift = None
+    if not all(np.all(np.asarray(x) == 1.0) for x in (em_pcp, em_spec, ip_unpl, ip_el)):
+        uplift = np.zeros_like(spend)
+        for code, factor in ((S.PCP_VISIT, em_pcp), (S.SPECIALIST_VISIT, em_spec),
+                             (S.INPATIENT_FACILITY, ip_unpl), (S.ELECTIVE_FACILITY, ip_el)):
+            uplift[:, code] = spend[:, code] * (1.0 - 1.0 / np.asarray(factor))
+        by_payer_uplift = by_payer_service(uplift)
     by_payer_count = by_payer_service(counts)
     py = by_payer(wt * expo)
 
@@ -310,4 +351,6 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         },
         qalys=float(qalys[k]), deaths=float(death_total[k]),
         episodes=episodes[k], episode_spend=ep_spend[k] / np.maximum(episodes[k], 1e-12),
-        death_qalys=float(death_qalys[k])) for k, levers in enumerate(levers_list)]
+        death_qalys=float(death_qalys[k]),
+        coding_uplift=None if by_payer_uplift is None else by_payer_uplift[k])
+        for k, levers in enumerate(levers_list)]

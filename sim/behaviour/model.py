@@ -210,14 +210,16 @@ class ProviderProblem:
         for p in range(self.n_payers):
             f = self.ctx.price_factor[p]
             spend = exp.spend[p]
+            # h1 (issue 13): costs follow care, not what coding adds (sim.coding.fees)
+            care = spend if exp.coding_uplift is None else spend - exp.coding_uplift[p]
             # Covered own services (either scope covers them) earn no fee.
             covered = contracts and p in self.coverage
             own_unc = np.zeros_like(own) if covered else own
             ffs_revenue[p] = float((spend * own_unc).sum() * f)
-            ffs += ffs_revenue[p] - float((spend * own_unc * ratio).sum()
+            ffs += ffs_revenue[p] - float((care * own_unc * ratio).sum()
                                           * self.ctc[self.provider])
             spec_margin = float((spend * spec).sum() * f
-                                - (spend * spec * ratio).sum() * self.spec_ctc)
+                                - (care * spec * ratio).sum() * self.spec_ctc)
             ffs += self.params.specialist_margin_weight * spec_margin
         d, pe, te, ci = levers
         py = float(exp.person_years.sum())

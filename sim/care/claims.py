@@ -22,6 +22,8 @@ from sim import stay_groups
 from sim.care.des import DesState
 from sim.care.leakage import LeakageYear
 from sim.care.model import R_CHRONIC, R_ED, R_HH, R_OPPROC, R_OTHER, R_PCP, R_SPEC, YearRates
+from sim.coding import fees
+from sim.coding.codes import CodingParams
 from sim.constants import DAYS_PER_YEAR as DAYS
 from sim.constants import AdmissionKind
 from sim.ledger import Ledger
@@ -123,7 +125,9 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
                day0: float, n_recorded: int, utility: np.ndarray, risk_score: np.ndarray,
                age: np.ndarray, group_rng: np.random.Generator,
                pac_rng: np.random.Generator, leak: LeakageYear | None = None,
-               leak_rng: np.random.Generator | None = None) -> None:
+               leak_rng: np.random.Generator | None = None,
+               coding_intensity: np.ndarray | None = None,
+               fee_rng: np.random.Generator | None = None) -> None:
     """Turn the DES records of the year just simulated into plan year ``year``'s claims,
     hospital stays, patient-year rows and year statistics (days counted from the start of
     plan year 0 on simulation day ``day0``), and clear the records.
@@ -136,6 +140,11 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     With ``leak`` (attribution on), the leaked share of services is billed by the outside
     providers (:mod:`sim.care.leakage`), routed with ``leak_rng`` (the year's ``leakage``
     stream).
+    With ``fee_rng`` (the year's ``coding_fees`` stream) coding changes what is paid
+    (:mod:`sim.coding.fees`): office visits are paid their E/M level's relative value at the
+    ``coding_intensity`` of each patient's group (per patient; outside providers at 0), and
+    the simulated hospital's documentation effort (``coding_fees.hospital_cdi_effort``) turns
+    stays without MCC into with-MCC stays paid at the with-MCC MS-DRG weight.
     """
     log = des.log
     d0 = day0
@@ -176,13 +185,30 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     pcp_prov = pop.provider[pcp_pid]
     pcp_out = out_of(leak.routine[pcp_pid, R_PCP]) if leak is not None else None
     pcp_prov = billed(pcp_prov, "primary_care", pcp_out, len(pcp_pid))
+    cf = sc.coding_fees
+    level_pricing = fee_rng is not None and cf.em_level_pricing
+
+    def visit_amounts(who: str, price: float, v_pid: np.ndarray,
+                      v_out: np.ndarray | None, v_prov: int | np.ndarray) -> np.ndarray:
+        """Office visits paid by E/M level (sim.coding.fees), else the visit price."""
+        if not level_pricing:
+            return np.full(len(v_pid), price)
+        ci = (np.zeros(len(v_pid)) if coding_intensity is None
+              else np.asarray(coding_intensity, np.float64)[v_pid])
+        if v_out is not None:  # outside providers code at the reference
+            ci = np.where(v_out, 0.0, ci)
+        return fees.visit_amounts(who, price, risk_score[v_pid], ci, fee_rng,
+                                  cf.em_high_level_gain, CodingParams().morbidity_correlation,
+                                  v_prov)
+
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
-                   np.full(len(pcp_pid), pr.pcp_visit_usd))
+                   visit_amounts("pcp", pr.pcp_visit_usd, pcp_pid, pcp_out, pcp_prov))
     spec_pid, spec_day = draw(R_SPEC)
     spec_out = out_of(leak.routine[spec_pid, R_SPEC]) if leak is not None else None
     spec_prov = billed(spec, "specialist", spec_out, len(spec_pid))
     led.add_claims(year, spec_pid, spec_prov, S.SPECIALIST_VISIT, spec_day,
-                   np.full(len(spec_pid), pr.specialist_visit_usd))
+                   visit_amounts("specialist", pr.specialist_visit_usd, spec_pid, spec_out,
+                                 spec_prov))
     for v_pid, v_day, v_prov, v_out in ((pcp_pid, pcp_day, pcp_prov, pcp_out),
                                         (spec_pid, spec_day, np.broadcast_to(
                                             spec_prov, (len(spec_pid),)), spec_out)):
@@ -280,20 +306,36 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     def sel(prov: int | np.ndarray, mask: np.ndarray) -> int | np.ndarray:
         return prov if leak is None else prov[mask]
 
+    # The claims stream's draws in their original order (stay payments, elective amounts,
+    # via-ED and joint flags), then family and MCC flag (stay_groups stream), then
+    # documentation's MCC capture (coding_fees stream), then the claims in their order.
+    el_amount = _lognormal(rng, pr.elective_admission_usd, ELECTIVE_SD_LOG, int(elective.sum()))
+    payment_z[elective] = _z_score(el_amount, pr.elective_admission_usd, ELECTIVE_SD_LOG)
+    via_ed = unpl & (rng.random(n_adm) < ad.via_ed_share)
+    joint = elective & (rng.random(n_adm) < sc.clinical.electives.joint_replacement_share)
+    hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
+    group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
+                                    sc.clinical.electives.joint_replacement_share, group_rng)
+    cdi_uplift = (0.0, 0.0)  # what captured MCCs add to facility payments (unplanned, elective)
+    if fee_rng is not None:  # documentation (CDI) captures MCCs (sim.coding.fees)
+        effort = np.where(s_out, 0.0, cf.hospital_cdi_effort)
+        upgraded, factor = fees.mcc_upgrade(group, mcc, effort, cf.cdi_mcc_capture_at_full,
+                                            fee_rng)
+        mcc = mcc | upgraded
+        cdi_uplift = (float((drg * (factor - 1.0))[unpl].sum()),
+                      float((el_amount * (factor[elective] - 1.0)).sum()))
+        drg = drg * factor
+        el_amount = el_amount * factor[elective]
     led.add_claims(year, a_pid[unpl], sel(s_hosp, unpl), S.INPATIENT_FACILITY, day[unpl],
                    drg[unpl])
     led.add_claims(year, a_pid[unpl], sel(s_spec, unpl), S.INPATIENT_PROFESSIONAL, day[unpl],
                    np.full(int(unpl.sum()), pr.inpatient_professional_usd))
-    el_amount = _lognormal(rng, pr.elective_admission_usd, ELECTIVE_SD_LOG, int(elective.sum()))
-    payment_z[elective] = _z_score(el_amount, pr.elective_admission_usd, ELECTIVE_SD_LOG)
     led.add_claims(year, a_pid[elective], sel(s_hosp, elective), S.ELECTIVE_FACILITY,
                    day[elective], el_amount)
     led.add_claims(year, a_pid[elective], sel(s_spec, elective), S.ELECTIVE_PROFESSIONAL,
                    day[elective], np.full(int(elective.sum()), pr.elective_professional_usd))
-    via_ed = unpl & (rng.random(n_adm) < ad.via_ed_share)
     led.add_claims(year, a_pid[via_ed], sel(s_spec, via_ed), S.ED_PROFESSIONAL, day[via_ed],
                    np.full(int(via_ed.sum()), pr.ed_professional_usd))
-    joint = elective & (rng.random(n_adm) < sc.clinical.electives.joint_replacement_share)
     # Post-acute care: the DES's generic draw, except after joint replacement (own stream).
     snf_days = np.asarray(a["snf_days"], float).copy()
     hh = a["home_health"].astype(bool)
@@ -313,9 +355,6 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hh_idx = np.repeat(np.arange(n_adm), hh_periods)  # one claim per 30-day period
     led.add_claims(year, a_pid[hh_idx], sel(s_post, hh_idx), S.HOME_HEALTH, day[hh_idx],
                    np.full(len(hh_idx), pr.home_health_period_usd))
-    hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
-    group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
-                                    sc.clinical.electives.joint_replacement_share, group_rng)
     led.add_admissions({
         "patient": a_pid.astype(np.int32), "admit": a["admit"], "discharge": day,
         "bed_wait": a["wait"], "kind": kind, "via_ed": via_ed, "joint_replacement": joint,
@@ -359,3 +398,6 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         "ed_from_unmet_pcp": float(n_ed_unmet),
         "bed_wait_days_mean": float(a["wait"].mean()) if n_adm else 0.0,
     })
+    if any(cdi_uplift):  # revenue, not care: the settlement does not cost it
+        led.year_stats[year]["cdi_uplift_inpatient_usd"] = cdi_uplift[0]
+        led.year_stats[year]["cdi_uplift_elective_usd"] = cdi_uplift[1]

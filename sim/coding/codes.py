@@ -186,6 +186,13 @@ def _choose(group: str, cond: np.ndarray, u: np.ndarray) -> pd.DataFrame:
     return g.iloc[_pick(w, u)].reset_index(drop=True)
 
 
+def _code_at_level(group: str, level: np.ndarray) -> np.ndarray:
+    """The code of E/M ``group`` at each ``level`` (2-5)."""
+    g = _group(group)
+    by_level = dict(zip(g["level"].astype(int), g["code"], strict=True))
+    return np.array([by_level[int(x)] for x in level], object)
+
+
 def _level_codes(group: str, score: np.ndarray, e: np.ndarray, rho: float) -> np.ndarray:
     g = _group(group).sort_values("level", kind="stable")
     idx = _ordered(score, e, g["weight"].astype(float).to_numpy(), rho)
@@ -364,7 +371,8 @@ def _last_stay(claims: pd.DataFrame, stays: pd.DataFrame, mask: np.ndarray) -> n
 
 def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarray,
                 morbidity: np.ndarray, age: np.ndarray, rng: np.random.Generator,
-                params: CodingParams | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                params: CodingParams | None = None, prices=None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The codes of every claim (:data:`CODE_COLUMNS`, aligned with ``claims``' rows) and
     of every stay (:data:`STAY_CODE_COLUMNS`, aligned with ``stays``' rows).
 
@@ -373,7 +381,10 @@ def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarra
     ``discharge``, ``kind``, ``group``, ``mcc``); ``conditions`` the bool matrix (patients x
     :data:`CONDITIONS`); ``morbidity`` and ``age`` per plan year and patient (rows = plan
     years 0, 1, ...); ``rng`` the replication's ``claim_codes`` stream. Deterministic for a
-    given stream; changes nothing it is given.
+    given stream; changes nothing it is given. With ``prices`` (the scenario's fee
+    schedule, whose office visits were paid by E/M level, :mod:`sim.coding.fees`), an office
+    E/M visit is coded at the level its amount paid (:func:`sim.coding.fees.em_level_of`),
+    so the code matches the payment; without, the level is drawn here.
     """
     _init()
     p = params or CodingParams()
@@ -451,7 +462,18 @@ def code_claims(claims: pd.DataFrame, stays: pd.DataFrame, conditions: np.ndarra
     ed = (ed_p | ed_f) & ~has
     principal[ed] = _dx_choice("ed_reason", cond[ed], u[ed, 1], chronic, patient[ed])
     # --- office visits: TCM, AWV, new and established E/M
-    _visits(c, st, stay, hcpcs, pos, principal, cond, morb, ages, u, e, chronic, p)
+    paid = None
+    if prices is not None:
+        from sim.coding.fees import em_level_of
+
+        paid = np.zeros(n, np.int64)
+        amount = c["amount"].to_numpy(np.float64)
+        for svc, who, price in ((S.PCP_VISIT, "pcp", prices.pcp_visit_usd),
+                                (S.SPECIALIST_VISIT, "specialist", prices.specialist_visit_usd)):
+            m = service == int(svc)
+            if m.any():
+                paid[m] = em_level_of(who, amount[m], price)
+    _visits(c, st, stay, hcpcs, pos, principal, cond, morb, ages, u, e, chronic, p, paid)
     # --- labs, imaging, procedures, chronic services, DME
     for svc, group, place in ((S.LAB, "lab", "11"), (S.IMAGING_PROFESSIONAL, "imaging", None),
                               (S.IMAGING_FACILITY, "imaging", ""),
@@ -543,8 +565,9 @@ def _indication(codes: np.ndarray, patient: np.ndarray, chronic: _Chronic) -> np
 def _visits(c: pd.DataFrame, st: pd.DataFrame, stay: pd.DataFrame, hcpcs: np.ndarray,
             pos: np.ndarray, principal: np.ndarray, cond: np.ndarray, morb: np.ndarray,
             ages: np.ndarray, u: np.ndarray, e: np.ndarray, chronic: _Chronic,
-            p: CodingParams) -> None:
-    """Office visits: TCM after a discharge, AWV, new or established E/M (in that order)."""
+            p: CodingParams, paid: np.ndarray | None = None) -> None:
+    """Office visits: TCM after a discharge, AWV, new or established E/M (in that order);
+    ``paid``: the E/M level (2-5) each claim's amount paid (None: drawn here)."""
     service = c["service"].to_numpy(np.int64)
     patient = c["patient"].to_numpy(np.int64)
     day = c["day"].to_numpy(np.float64)
@@ -623,6 +646,8 @@ def _visits(c: pd.DataFrame, st: pd.DataFrame, stay: pd.DataFrame, hcpcs: np.nda
             if len(sub):
                 hcpcs[sub] = _level_codes(f"em_{kind}_{who}", _normal_scores(morb[sub]),
                                           e[sub], rho)
+                if paid is not None:  # the level the visit was paid at (sim.coding.fees)
+                    hcpcs[sub] = _code_at_level(f"em_{kind}_{who}", paid[sub])
         if who == "pcp":
             pos[ri] = "11"
         else:  # provider-based clinics bill on-campus or off-campus (judgement)

@@ -25,6 +25,7 @@ from sim.contracts.ffs.config import FFSContract
 from sim.fields import StrictModel, param
 from sim.scenario.attribution import Attribution, check_minimum_assigned
 from sim.scenario.behaviour import BehaviourParams
+from sim.scenario.coding_fees import CodingFees
 from sim.scenario.feasibility import check_panel_survives
 from sim.scenario.payment import (
     BOUND_NOTE,
@@ -540,12 +541,14 @@ class Utility(StrictModel):
 class StayGroups(StrictModel):
     """Clinical groups of stays (MS-DRG-like families, with/without MCC) that bundles'
     clinical episodes are opened by (``sim.stay_groups``; issue 13 replaces it with full
-    MS-DRG coding). Labels only: a stay's group does not change what it costs."""
+    MS-DRG coding). Labels only: a stay's group does not change what it costs, except that
+    a hospital's documentation effort pays captured MCCs more (``coding_fees``)."""
 
     spinal_fusion_share: float = param(
-        0.08, unit="share of elective stays", source="assumption (MedPAR: spinal fusion "
-        "MS-DRGs 453-460 about a fifth of the volume of LEJR 469/470)", ge=0, le=1,
-        description="Elective stays that are spinal fusion (MS-DRG 453-460).")
+        0.08, unit="share of elective stays", source="assumption (MedPAR: "
+        "spinal fusion MS-DRGs about a fifth of the volume of LEJR 469/470)", ge=0, le=1,
+        description="Elective stays that are spinal fusion (MS-DRGs 402, 426-428, 447/448, "
+        "450/451, 456-458 since v41; 453-460 before).")
     sepsis_share: float = param(
         0.08, unit="share of unplanned stays", source="approx. MedPAR national discharges "
         "(MS-DRG 871/872, the largest medical family, ~8% of Medicare IPPS stays)", ge=0,
@@ -564,7 +567,8 @@ class StayGroups(StrictModel):
         "470: 446,148 discharges)", ge=0, le=1,
         description="Joint-replacement stays with MCC (469/521 vs 470/522).")
     mcc_share_spinal_fusion: float = param(
-        0.08, unit="share 0-1", source="approx. MedPAR national discharges (453/456/459)",
+        0.08, unit="share 0-1", source="approx. MedPAR national discharges "
+        "(453/456/459, the with-MCC DRGs before v41)",
         ge=0, le=1, description="Spinal-fusion stays with MCC.")
     mcc_share_sepsis: float = param(
         0.78, unit="share 0-1", source="approx. MedPAR national discharges (871 ~3.5x 872)",
@@ -935,6 +939,9 @@ class Scenario(StrictModel):
     revenue_cycle: RevenueCycle = Field(
         default_factory=RevenueCycle, description="Claim denials, rework and RADV-style "
         "audits (off by default; sim.scenario.revenue_cycle).")
+    coding_fees: CodingFees = Field(
+        default_factory=CodingFees, description="How coding changes fee-for-service "
+        "payment: E/M level intensity and DRG CC/MCC capture (sim.scenario.coding_fees).")
     engine: Literal["des", "fast", "auto"] = Field(
         "des", description="Executor of the care model: des, the SimPy discrete-event model "
         "(one process per patient); fast, the vectorised executor (sim/care/fast.py: the same "

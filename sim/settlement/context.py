@@ -164,8 +164,13 @@ class SettlementContext:
 
     def own_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
         """Unit cost to the billing provider of each claim: cost-to-charge ratio x the
-        claim's amount at the reference fee schedule."""
-        return (claims["amount"] * self.reference_ratio[claims["service"]]
+        claim's amount at the reference fee schedule (an office visit's at the visit price
+        whatever E/M level it was paid at: coding uses no care resources, sim.coding.fees)."""
+        amount = claims["amount"]
+        if self.scenario.coding_fees.em_level_pricing:  # h1, issue 13: E/M level pricing
+            from sim.coding.fees import resource_amount
+            amount = resource_amount(claims["service"], amount, self.scenario.prices)
+        return (amount * self.reference_ratio[claims["service"]]
                 * self.cost_to_charge[claims["provider"]])
 
     def variable_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:

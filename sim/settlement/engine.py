@@ -50,6 +50,7 @@ from sim.ledger import Ledger
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.scenario.schema import Levers, Scenario
+from sim.services import Service
 from sim.settlement.book import CashBook
 from sim.settlement.context import SettlementContext
 from sim.settlement.revenue_cycle import (
@@ -285,6 +286,16 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     n_prov = len(ctx.provider_names)
     variable_cost = ctx.variable_cost(c)
     own_cost = np.bincount(c["provider"], weights=variable_cost, minlength=n_prov)
+    # h1 (issue 13): MCCs captured by documentation are revenue, not care (sim.coding.fees)
+    for svc, key in ((Service.INPATIENT_FACILITY, "cdi_uplift_inpatient_usd"),
+                     (Service.ELECTIVE_FACILITY, "cdi_uplift_elective_usd")):
+        up = ctx.ledger.year_stats.get(year, {}).get(key, 0.0)
+        if up:
+            h = next(i for i, (n, k) in enumerate(zip(ctx.provider_names, ctx.provider_kinds,
+                                                      strict=True))
+                     if k == "hospital" and not is_outside(n))
+            own_cost[h] -= (up * ctx.reference_ratio[svc] * ctx.cost_to_charge[h]
+                            * ctx.variable_share[h])
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
@@ -328,6 +339,9 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           # documentation (HCC recapture) programme (docs/coding.md)
                           + lv.coding_intensity * pc.documentation_usd_per_patient_year
                           * attributed_py)
+            if kind == "hospital" and not is_outside(name):  # CDI programme (h1, coding_fees)
+                effort += (sc.coding_fees.hospital_cdi_effort
+                           * sc.coding_fees.cdi_cost_per_discharge_usd * len(disch))
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,

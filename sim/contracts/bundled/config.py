@@ -34,7 +34,8 @@ class BundledContract(ContractConfig):
         description="Clinical episodes the initiator selected (BPCI Advanced clinical "
         "episode categories, opened by an anchor stay of the MS-DRG family: "
         "major_joint_lower_extremity 469/470 and 521/522, sepsis 871/872, heart_failure "
-        "291-293, copd 190-192, spinal_fusion 453-460); each has its own target price. "
+        "291-293, copd 190-192, spinal_fusion 450/451 and the other "
+        "spinal-fusion DRGs of v41+); each has its own target price. "
         "None: the stay kinds of `triggers` open the episodes.")
     triggers: list[Literal["joint_replacement", "elective", "acsc", "other_unplanned",
                            "readmission"]] | None = Field(
