@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from settle_support import FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
+from sim.coding.fees import resource_amount
+
 COMMERCIAL_FFS = {"type": "ffs", "payer": "commercial"}
 
 
@@ -114,7 +116,10 @@ def _in_scope_cost(r, year: int) -> tuple[np.ndarray, float, np.ndarray]:
     own = scope & (c["provider"] == a)
     others = scope & ~own
     n = len(r.payer_of)
-    cost = np.bincount(c["patient"][own], weights=0.90 * c["amount"][own], minlength=n)
+    # own claims cost 0.90 x their amount, office visits at the flat visit price whatever
+    # E/M level they were paid at (sim.coding.fees.resource_amount)
+    care = resource_amount(c["service"], c["amount"], r.sc.prices)
+    cost = np.bincount(c["patient"][own], weights=0.90 * care[own], minlength=n)
     cost += np.bincount(c["patient"][others], weights=c["paid"][others], minlength=n)
     return cost, float(c["paid"][others].sum()), scope
 
