@@ -9,6 +9,7 @@ at a small size (e.g. :data:`TINY`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
 from pathlib import Path
 
@@ -199,3 +200,15 @@ def pytest_configure(config: pytest.Config) -> None:
         from xdist_groups import FixtureGroups
 
         config.pluginmanager.register(FixtureGroups(config), "vbcsim-xdist-groups")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move every object alive after collection (modules of the project, pandas, scipy, the
+    collected tests) to the collector's permanent generation (:func:`gc.freeze`): a full
+    collection then skips them. The care model collects fully once per replication
+    (``sim.care.engine``, to free the SimPy processes' reference cycles), and in a test
+    process those ~10^5-10^6 long-lived objects made each collection cost 0.1-0.5 s, a
+    fifth of a small replication. Only objects that exist now are frozen (none of them is
+    garbage); everything a test creates is collected as before."""
+    gc.collect()
+    gc.freeze()

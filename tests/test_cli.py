@@ -513,7 +513,8 @@ def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
         (tmp_path / f"{name}.yaml").write_text(
             f"extends: {REPO / 'scenarios' / name}.yaml\nname: {name}\n"
             "population: {size: 600}\nhorizon_years: 1\nreplications: 2\n"
-            "attribution: {enforce_minimum: false}\n")  # below an ACO's 5,000 floor
+            "attribution: {enforce_minimum: false}\n"  # below an ACO's 5,000 floor
+            "behavior: fixed\n")  # the files and the report are under test, not the optimiser
     code, _, err = run_cli("compare", "ffs_baseline.yaml", "aco_enhanced.yaml", "--out", "res",
                            "-q", "-w", "1", capsys=capsys)
     assert code == 0, err

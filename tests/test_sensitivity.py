@@ -87,7 +87,9 @@ def test_sobol_indices_of_a_linear_model(uncertain):
 @pytest.mark.slow
 def test_cli_sensitivity(tmp_path, capsys):
     scen = tmp_path / "s.yaml"
+    # behaviour fixed: the command's plumbing is under test, not the optimiser
     scen.write_text("name: s\npopulation: {size: 300}\nhorizon_years: 1\nwarmup_years: 0\n"
+                    "behavior: fixed\n"
                     "replications: 2\nclinical:\n  admissions:\n"
                     "    rate_per_year: {dist: gamma, mean: 0.15, sd: 0.03}\n"
                     "    los_mean_days: {dist: uniform, low: 4, high: 6}\n")

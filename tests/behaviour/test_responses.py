@@ -5,6 +5,11 @@ patients and random streams), so differences reflect the payment model. Toleranc
 the published ranges, widened where the literature gives a point estimate (stated per
 test); 8,000 patients x 3 years x 2 replications keeps Monte Carlo noise of the
 spending difference well below 1%.
+
+The runs start from shared warm-ups (``sim.care.warmup.sharing``, as ``sim.compare`` does):
+scenarios whose care-model settings are equal (the FFS baseline, the MSSPs and the
+risk-averse MSSP; the two capitations) simulate the 5 warm-up years of a replication once;
+the results are bit-identical to simulating each (tests/care/test_warmup_reuse.py).
 """
 
 from pathlib import Path
@@ -13,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.care import warmup
 from sim.replication import simulate_replication
 from sim.rng import replication_seeds
 from sim.scenario import load_scenario
@@ -38,9 +44,17 @@ def run(name: str, size: int = SIZE, **update) -> pd.DataFrame:
             update={"prior_experience_years": MATURE[name]})}) for p in sc.providers]
     sc = sc.model_copy(update={"population": sc.population.model_copy(update={"size": size}),
                                "horizon_years": YEARS, **update})
-    frames = [simulate_replication(sc, r, s).results
-              for r, s in enumerate(replication_seeds(7, REPS))]
+    with warmup.sharing():  # a warm-up simulated here is kept for the next scenarios
+        frames = [simulate_replication(sc, r, s).results
+                  for r, s in enumerate(replication_seeds(7, REPS))]
     return pd.concat(frames)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_warmups():
+    """Free the shared warm-ups (some 30 MB each at this size) once the module is done."""
+    yield
+    warmup.clear_cache()
 
 
 def pop(df: pd.DataFrame, metric: str) -> float:
