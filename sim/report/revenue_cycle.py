@@ -40,9 +40,11 @@ COLUMNS = (  # (key, heading)
 MONEY = {"payer", "margin", "others", "radv", "written_off", "rework"}
 
 WHY = {
-    "ffs": "Fee-for-service: no payment is risk-adjusted, so documentation changes nothing "
-           "the payer pays; denials cost the billing providers their write-offs, rework "
-           "costs and 60 days of cash.",
+    "ffs": "Fee-for-service: no payment is risk-adjusted, but office visits are paid by "
+           "their E/M level, so documentation that codes visits higher raises what the "
+           "payer pays (and hospital documentation that captures MCCs raises DRG "
+           "payments); denials cost the billing providers their write-offs, rework costs "
+           "and 60 days of cash.",
     "mssp": "MSSP: a higher risk score raises the benchmark through the risk ratio, but its "
             "growth over the agreement is capped at +3% (42 CFR 425.605(a)(1)), so coding "
             "beyond that earns nothing; claims written off after denials lower the ACO's "
