@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 import time
 from pathlib import Path
 
@@ -191,6 +192,18 @@ def worker_settings(_: object) -> dict[str, object]:
             "omp_threads": os.environ.get("OMP_NUM_THREADS"),
             "profile": dask.config.get("distributed.worker.profile.enabled"),
             "gil_monitor": dask.config.get("distributed.admin.system-monitor.gil.enabled")}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the CPUs this process may use. Several tests wait
+    on subprocesses, signals and timeouts with a CPU idle; a third worker on two CPUs fills
+    those waits (measured on this 2-CPU machine, idle, fresh clone: 334 s with 2 workers,
+    310 s with 3, slower with 4; benchmarks/README.md, "Test-suite time")."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
