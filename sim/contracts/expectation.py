@@ -13,7 +13,7 @@ lever settings, so the payoffs are made smooth functions of the expected panel:
   made the expectation kinked;
 * what else the rule depends on (the quality score, revenue or capitation as a share of
   the benchmark) is not rounded into the table's key: tables are built at the grid
-  points around the value and interpolated linearly (:func:`interpolated_table`), so
+  points around the value and interpolated linearly (:func:`grid_corners`), so
   the payoff is continuous in it.
 """
 
@@ -35,21 +35,7 @@ from sim.contracts.settler import Context
 #: ``person_years``, ``risk``, ``measures``, ``episodes`` by payer, ``total(payer)``...).
 ExpectedPanel = Any
 
-_X, _W = np.polynomial.hermite.hermgauss(12)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
-
-
-def normal_expectation(payoff: Callable[[float], float], mean: float, sd: float
-                       ) -> tuple[float, float]:
-    """Mean and variance of ``payoff(X)`` for ``X ~ Normal(mean, sd)`` (12-point quadrature;
-    for smooth payoffs: a piecewise linear one is :func:`piecewise_normal_moments`)."""
-    if sd <= 0:
-        v = payoff(mean)
-        return v, 0.0
-    vals = np.array([payoff(mean + np.sqrt(2.0) * sd * x) for x in _X])
-    m = float(np.sum(_W * vals) / np.sqrt(np.pi))
-    var = float(np.sum(_W * (vals - m) ** 2) / np.sqrt(np.pi))
-    return m, var
 
 
 def piecewise_normal_moments(knots: np.ndarray, values: np.ndarray, mean: float, sd: float
@@ -100,19 +86,6 @@ def grid_corners(coords: Sequence[tuple[float, float]]
             for corner in product(*axes)]
 
 
-def interpolated_table(ctx: Context, key: tuple, coords: Sequence[tuple[float, float]],
-                       build: Callable[..., np.ndarray]) -> np.ndarray:
-    """A table that depends on continuous ``coords`` (``(value, grid step)`` pairs),
-    multilinearly interpolated between tables ``build(*grid_values)`` built (and cached in
-    the context under ``key`` and the grid point) at the grid points around the values:
-    continuous in every coordinate, exact at grid points."""
-    out = None
-    for nodes, weight in grid_corners(coords):
-        table = ctx.memo((*key, nodes), lambda nodes=nodes: build(*nodes))
-        out = weight * table if out is None else out + weight * table
-    return out
-
-
 @dataclass
 class PayoffInputs:
     """A provider's expected year, as the contracts need it."""
@@ -156,7 +129,7 @@ def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
     is tabulated at the savings ``rates`` (cached in the context under ``key``, which
     must name everything else the rule depends on, except the continuous ``coords``:
     ``rule(expenditure, *grid values)`` is tabulated at their grid points and
-    interpolated, as :func:`interpolated_table`), and its moments under the savings rate
+    interpolated, :func:`grid_corners`), and its moments under the savings rate
     ``(benchmark - X) / benchmark`` are computed exactly (:func:`piecewise_normal_moments`)
     on the rates within 8 SD of the mean (the only ones tabulated).
     """
