@@ -38,6 +38,24 @@ ExpectedPanel = Any
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
+_X, _W = np.polynomial.hermite.hermgauss(12)
+
+
+def normal_expectation(payoff: Callable[[float], float], mean: float, sd: float
+                       ) -> tuple[float, float]:
+    """Mean and variance of ``payoff(X)`` for ``X ~ Normal(mean, sd)`` by 12-point
+    Gauss-Hermite quadrature: for a custom contract's smooth payoff
+    (notebooks/03_custom_contract.ipynb). A piecewise linear payoff is exact and smooth
+    with :func:`piecewise_normal_moments` (quadrature is kinked where a node crosses a
+    kink)."""
+    if sd <= 0:
+        return payoff(mean), 0.0
+    vals = np.array([payoff(mean + np.sqrt(2.0) * sd * x) for x in _X])
+    m = float(np.sum(_W * vals) / np.sqrt(np.pi))
+    var = float(np.sum(_W * (vals - m) ** 2) / np.sqrt(np.pi))
+    return m, var
+
+
 def piecewise_normal_moments(knots: np.ndarray, values: np.ndarray, mean: float, sd: float
                              ) -> tuple[float, float]:
     """Exact mean and variance of ``g(R)``, ``R ~ Normal(mean, sd)``, where ``g`` is the

@@ -170,3 +170,12 @@ def test_a_wide_spread_uses_fewer_knots_within_a_thousandth_of_the_benchmark():
             assert abs(got[0] / b - full[0]) < 1e-3
             assert abs(np.sqrt(got[1]) / b - np.sqrt(full[1])) < 1e-3
             assert len(calls) <= 161 // 2 + 2  # k = 2 or more
+
+
+def test_quadrature_for_custom_contracts_is_exact_for_a_smooth_payoff():
+    # normal_expectation (public, used by notebooks/03_custom_contract.ipynb): exact for
+    # polynomials of low degree, e.g. a linear payoff a + b X: mean a + b m, variance b^2 s^2
+    m, v = ex.normal_expectation(lambda x: 3.0 + 0.4 * x, 100.0, 7.0)
+    assert m == pytest.approx(43.0, rel=1e-12)
+    assert v == pytest.approx(0.16 * 49.0, rel=1e-10)
+    assert ex.normal_expectation(lambda x: x * x, 2.0, 0.0) == (4.0, 0.0)
