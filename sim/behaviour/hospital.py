@@ -233,9 +233,8 @@ class HospitalProblem:
         lo = [b[0] for b in BOUNDS]
         hi = [b[1] for b in BOUNDS]
         x0 = np.clip(start if start is not None else self.reference, lo, hi)
-        u0 = self.utility(tuple(x0))
         py = max(self._scale()[0], 1.0)
-        return maximise(self.utility, x0, u0, py, bounds=BOUNDS)  # type: ignore[return-value]
+        return maximise(self.utility, x0, py, bounds=BOUNDS)  # type: ignore[return-value]
 
     def solve(self) -> float:
         """The hospital's optimal transitional-care effort (the other levers optimised too)."""

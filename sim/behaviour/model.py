@@ -330,9 +330,7 @@ class ProviderProblem:
                           for p in (0.1, 0.5) for t in (0.1, 0.5)]
         best = max(grid, key=lambda lv: self.utility(tuple(lv)))
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
-        u0 = self.utility(tuple(x0))
-        py = float(self.panel(tuple(x0)).person_years.sum())
-        return maximise(self.utility, x0, u0, py)
+        return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()))
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
@@ -372,12 +370,14 @@ def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
     return g
 
 
-def maximise(fn, x0: np.ndarray, u0: float, py: float, bounds: tuple = BOUNDS
-             ) -> tuple[float, ...]:
-    """Maximise ``fn`` over ``bounds`` from ``x0`` by L-BFGS-B on ``-(fn - u0) / py`` (USD
-    per patient-year) with a forward-difference gradient, stopped once settled: no gain
-    above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations, or ``_MAX_EVALS`` evaluations."""
+def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS) -> tuple[float, ...]:
+    """Maximise ``fn`` over ``bounds`` from ``x0`` (inside them) by L-BFGS-B on
+    ``-(fn - fn(x0)) / py`` (USD per patient-year) with a forward-difference gradient,
+    stopped once settled: no gain above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations,
+    or ``_MAX_EVALS`` evaluations."""
     from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
+
+    u0 = fn(tuple(float(v) for v in x0))
 
     best = {"f": 0.0, "x": tuple(float(v) for v in x0), "stale": 0, "n": 0}
 
