@@ -137,6 +137,15 @@ def compare(data: pd.DataFrame) -> pd.DataFrame:
     return res
 
 
+def combine(paths: list[Path]) -> pd.DataFrame:
+    """The tables of several runs (``--csv``) as one, adjusted together: the raw p-values
+    are kept and Benjamini-Hochberg is redone over every test of a kind in all of them."""
+    res = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    for col in ("p_mean", "p_spread", "p_ks"):
+        res[col + "_bh"] = bh(res[col].fillna(1.0).to_numpy())
+    return res
+
+
 def markdown(res: pd.DataFrame, args: argparse.Namespace, wall: float) -> str:
     """The README section: settings, a line per scenario, the metrics that differ."""
     lines = [
@@ -204,7 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--csv", type=Path, default=None, help="also write the full table here")
     ap.add_argument("--write", action="store_true", help="update benchmarks/README.md")
+    ap.add_argument("--combine", type=Path, nargs="+", default=None, metavar="CSV",
+                    help="no run: merge the --csv tables of earlier runs (e.g. one per "
+                         "scenario) and redo the Benjamini-Hochberg correction over all")
+    ap.add_argument("--wall-min", type=float, default=None,
+                    help="with --combine: the runs' total wall time in minutes, for the text")
     args = ap.parse_args(argv)
+    if args.combine:
+        res = combine(args.combine)
+        text = markdown(res, args, 60 * (args.wall_min or 0.0))
+        print(text)
+        if args.write:
+            write_readme(text)
+        return 0
     names = args.scenarios or sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
     tasks = [(n, e, r, args) for n in names for r in range(args.reps) for e in ("des", "fast")]
     t0 = time.perf_counter()
