@@ -4,7 +4,7 @@ Two coding behaviours change what fee-for-service pays (:mod:`sim.coding.fees`):
 
 * **E/M level intensity**: the group's ``coding_intensity`` lever (0-1) shifts the level mix
   of office E/M visits (primary-care and specialist visits) upward; a visit is paid its
-  level's relative value (CY2024 PFS non-facility RVUs), normalised so that at coding
+  level's relative value (CY2025 PFS non-facility RVUs), normalised so that at coding
   intensity 0 (the reference) the expected payment per visit is ``prices.pcp_visit_usd`` /
   ``prices.specialist_visit_usd``.
 * **DRG CC/MCC capture**: a hospital's clinical documentation improvement (CDI) effort
