@@ -145,7 +145,7 @@ class HospitalProblem:
 
     def _with_cdi(self, exp, e: float, prices: Prices | None):
         """``exp`` (priced at the CDI effort in force, ``cdi_priced``) with the hospital's
-        stays priced at CDI effort ``e`` (``sim.behaviour.expected.cdi_price_factors``): the
+        stays priced at CDI effort ``e`` (``sim.coding.fees.cdi_price_factors``): the
         inside share of its facility stays (outside hospitals code at 0,
         ``sim.behaviour.leakage``) and the episodes' anchor stay; the difference is coding
         uplift (revenue, not care)."""
