@@ -161,8 +161,10 @@ def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray,
     if cf.em_level_pricing:
         em_pcp = fees.em_price_factor("pcp", coding_intensity, cf.em_high_level_gain)
         em_spec = fees.em_price_factor("specialist", coding_intensity, cf.em_high_level_gain)
+    from sim.care.claims import ELECTIVE_SD_LOG
+
     ip_unpl, ip_el = fees.cdi_price_factors(sc, cf.hospital_cdi_effort if cdi_effort is None
-                                            else cdi_effort)
+                                            else cdi_effort, ELECTIVE_SD_LOG)
     return em_pcp, em_spec, ip_unpl, ip_el
 
 

@@ -67,7 +67,7 @@ import copy
 import numpy as np
 
 from sim.behaviour.model import ProviderProblem, maximise
-from sim.care.claims import joint_post_acute_usd
+from sim.care.claims import ELECTIVE_SD_LOG, joint_post_acute_usd
 from sim.coding.fees import cdi_price_factors
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Prices
@@ -150,8 +150,8 @@ class HospitalProblem:
         ``sim.behaviour.leakage``) and the episodes' anchor stay; the difference is coding
         uplift (revenue, not care)."""
         sc = self.group.sc
-        before = cdi_price_factors(sc, self.cdi_priced)
-        after = cdi_price_factors(sc, e)
+        before = cdi_price_factors(sc, self.cdi_priced, ELECTIVE_SD_LOG)
+        after = cdi_price_factors(sc, e, ELECTIVE_SD_LOG)
         leak = self.group.leak
         out = copy.copy(exp)
         out.spend = exp.spend.copy()

@@ -283,16 +283,17 @@ def expected_inpatient_factor(effort: float, capture_at_full: float, stay_cfg,
     return 1.0 + p * total
 
 
-def cdi_price_factors(sc, effort: float) -> tuple[float, float]:
+def cdi_price_factors(sc, effort: float, elective_sd_log: float) -> tuple[float, float]:
     """Expected facility payment per unplanned and per elective stay at CDI ``effort``
-    relative to effort 0 (:func:`expected_inpatient_factor` for scenario ``sc``): linear
-    in the effort, ``1 + effort x slope``, with the slopes (independent of the effort)
-    computed once per set of inputs they depend on."""
+    relative to effort 0 (:func:`expected_inpatient_factor` for scenario ``sc``; elective
+    stays' payments with SD of their log ``elective_sd_log``,
+    ``sim.care.claims.ELECTIVE_SD_LOG``): linear in the effort, ``1 + effort x slope``,
+    with the slopes (independent of the effort) computed once per set of inputs."""
     if effort == 0:
         return 1.0, 1.0
     cf, cl = sc.coding_fees, sc.clinical
     s_unpl, s_el = _cdi_slopes(cf.cdi_mcc_capture_at_full,
-                               float(sc.prices.admission_cost_sd_log),
+                               float(sc.prices.admission_cost_sd_log), float(elective_sd_log),
                                float(cl.electives.joint_replacement_share), cl.stay_groups)
     return 1.0 + effort * s_unpl, 1.0 + effort * s_el
 
@@ -301,17 +302,15 @@ def cdi_price_factors(sc, effort: float) -> tuple[float, float]:
 _SLOPES: dict[tuple, tuple[object, float, float]] = {}
 
 
-def _cdi_slopes(capture: float, sd_log: float, joint_share: float, stay_cfg
-                ) -> tuple[float, float]:
-    key = (capture, sd_log, joint_share, id(stay_cfg))
+def _cdi_slopes(capture: float, sd_log: float, el_sd_log: float, joint_share: float,
+                stay_cfg) -> tuple[float, float]:
+    key = (capture, sd_log, el_sd_log, joint_share, id(stay_cfg))
     hit = _SLOPES.get(key)
     if hit is None or hit[0] is not stay_cfg:
-        from sim.care.claims import ELECTIVE_SD_LOG  # claims imports this module
-
         hit = (stay_cfg,
                expected_inpatient_factor(1.0, capture, stay_cfg, joint_share,
                                          sd_log=sd_log) - 1.0,
                expected_inpatient_factor(1.0, capture, stay_cfg, joint_share, elective=True,
-                                         sd_log=ELECTIVE_SD_LOG) - 1.0)
+                                         sd_log=el_sd_log) - 1.0)
         _SLOPES[key] = hit
     return hit[1], hit[2]

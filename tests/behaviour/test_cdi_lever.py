@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.care.claims import ELECTIVE_SD_LOG
 from sim.coding import fees
 from sim.replication import simulate_replication
 from sim.scenario import load_scenario, scenario_from_dict
@@ -69,11 +70,11 @@ def test_the_uplift_is_a_few_percent_and_far_above_the_cost():
     and the MS-DRG documentation-and-coding effect: a few percent of case mix,
     docs/coding.md); per discharge that is >10x the programme's $30."""
     sc = scenario_from_dict({"population": {"size": 100}})
-    unpl, el = fees.cdi_price_factors(sc, 1.0)
+    unpl, el = fees.cdi_price_factors(sc, 1.0, ELECTIVE_SD_LOG)
     assert 1.025 < unpl < 1.045
     assert unpl < el < 1.10  # few MCCs among electives: more room to capture
-    assert fees.cdi_price_factors(sc, 0.5)[0] - 1 == pytest.approx((unpl - 1) / 2)
-    assert fees.cdi_price_factors(sc, 0.0) == (1.0, 1.0)
+    assert fees.cdi_price_factors(sc, 0.5, ELECTIVE_SD_LOG)[0] - 1 == pytest.approx((unpl - 1) / 2)
+    assert fees.cdi_price_factors(sc, 0.0, ELECTIVE_SD_LOG) == (1.0, 1.0)
     uplift = (unpl - 1) * sc.prices.admission_mean_usd
     assert uplift > 10 * sc.coding_fees.cdi_cost_per_discharge_usd
 
