@@ -104,7 +104,8 @@ def hospital_contracts(settlers: list, name: str) -> list:
 
 class HospitalProblem:
     """The hospital's choice of (transitional care, elective volume, post-acute intensity)
-    at the group's other levers."""
+    at the group's other levers, and of its documentation (CDI) effort
+    (:meth:`solve_cdi`)."""
 
     def __init__(self, group: ProviderProblem, hospital: int, settlers: list,
                  levers: tuple[float, ...], capability: float) -> None:
@@ -147,8 +148,7 @@ class HospitalProblem:
         """``exp`` (priced at the CDI effort in force, ``cdi_priced``) with the hospital's
         stays priced at CDI effort ``e`` (``sim.coding.fees.cdi_price_factors``): the
         inside share of its facility stays (outside hospitals code at 0,
-        ``sim.behaviour.leakage``) and the episodes' anchor stay; the difference is coding
-        uplift (revenue, not care)."""
+        ``sim.behaviour.leakage``); the difference is coding uplift (revenue, not care)."""
         sc = self.group.sc
         before = cdi_price_factors(sc, self.cdi_priced, ELECTIVE_SD_LOG)
         after = cdi_price_factors(sc, e, ELECTIVE_SD_LOG)
