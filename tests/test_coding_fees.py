@@ -22,17 +22,17 @@ from sim.services import Service as S
 from sim.stay_groups import StayGroup
 
 PCP_SHARES = np.array([0.04, 0.38, 0.50, 0.08])  # hcpcs.csv, em_established_pcp
-RVU = np.array([1.73, 2.77, 3.92, 5.49])  # CY2024 PFS non-facility, 99212-99215
+RVU = np.array([1.70, 2.75, 3.87, 5.43])  # CY2025 PFS non-facility (RVU25D), 99212-99215
 
 
 def test_payment_per_level_is_the_rvu_over_the_reference_mean():
-    mean = 0.04 * 1.73 + 0.38 * 2.77 + 0.50 * 3.92 + 0.08 * 5.49  # 3.521 RVU
-    assert mean == pytest.approx(3.521)
+    mean = 0.04 * 1.70 + 0.38 * 2.75 + 0.50 * 3.87 + 0.08 * 5.43  # 3.4824 RVU
+    assert mean == pytest.approx(3.4824)
     np.testing.assert_allclose(fees.em_reference_shares("pcp"), PCP_SHARES)
     np.testing.assert_allclose(fees.em_factors("pcp"), RVU / mean)
-    # a level-4 PCP visit at a $100 visit price pays 100 x 3.92 / 3.521
+    # a level-4 PCP visit at a $100 visit price pays 100 x 3.87 / 3.4824
     levels = np.array([2])
-    assert 100 * fees.em_factors("pcp")[levels][0] == pytest.approx(111.332, abs=1e-3)
+    assert 100 * fees.em_factors("pcp")[levels][0] == pytest.approx(111.130, abs=1e-3)
     # normalisation: at coding intensity 0 the expected payment is the visit price, exactly
     for who in ("pcp", "specialist"):
         assert fees.em_price_factor(who, 0.0, 0.10) == 1.0
@@ -77,9 +77,9 @@ def test_drawn_levels_have_the_expected_mean_and_invert():
 
 def test_mcc_upgrade_ratio_and_draws():
     r = fees.mcc_upgrade_ratio()
-    assert r[StayGroup.HEART_FAILURE] == pytest.approx(1.33 / (0.7 * 0.90 + 0.3 * 0.65))
-    assert r[StayGroup.SEPSIS] == pytest.approx(1.95 / 1.03)
-    assert r[StayGroup.MAJOR_JOINT] == pytest.approx(3.07 / 1.91)
+    assert r[StayGroup.HEART_FAILURE] == pytest.approx(1.3049 / (0.7 * 0.8613 + 0.3 * 0.5490))
+    assert r[StayGroup.SEPSIS] == pytest.approx(1.9623 / 1.0310)
+    assert r[StayGroup.MAJOR_JOINT] == pytest.approx(3.2685 / 1.8855)
     group = np.full(100_000, int(StayGroup.SEPSIS))
     mcc = np.zeros(100_000, bool)
     mcc[:30_000] = True
@@ -88,7 +88,7 @@ def test_mcc_upgrade_ratio_and_draws():
     up, f = fees.mcc_upgrade(group, mcc, 1.0, 0.08, np.random.default_rng(3))
     assert not up[:30_000].any()
     assert up[30_000:].mean() == pytest.approx(0.08, abs=0.005)  # SE 0.001
-    np.testing.assert_allclose(f[up], 1.95 / 1.03)
+    np.testing.assert_allclose(f[up], 1.9623 / 1.0310)
 
 
 # ----------------------------------------------------------------------------- runs

@@ -16,6 +16,7 @@ import numpy as np
 from sim.behaviour import dynamics, specialists
 from sim.behaviour.expected import LEVER_NAMES, HccSample, PanelSample
 from sim.behaviour.hospital import (
+    CDI,
     HOSPITAL_ONLY,
     HospitalProblem,
     facility_prices_changed,
@@ -47,6 +48,8 @@ class Behaviour:
         self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
         #: The specialists' volume factor per group panel (sim.behaviour.specialists).
         self.specialist_volume: dict[str, float] = {}
+        #: Each hospital's CDI effort per group panel, last chosen (h1, issue 13).
+        self.hospital_cdi: dict[tuple[str, str], float] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -72,6 +75,7 @@ class Behaviour:
             if sample is None:
                 continue
             current = panel.levers[name]
+            sample.cdi_effort = current.cdi_effort  # the hospital's CDI in force (h1)
             cur = self.own.get(name, tuple(getattr(current, n) for n in LEVER_NAMES))
             b = cfg.behavior
             error = 1.0 if sc.behavior == "fixed" else dynamics.estimate_error(
@@ -134,31 +138,45 @@ class Behaviour:
         applied = list(own)
         for h, kind in enumerate(providers.kinds):
             hname = providers.names[h]
-            held = hospital_contracts(settlers, hname)
-            if kind != "hospital" or not (held or facility_prices_changed(sc)):
+            if kind != "hospital":
                 continue
             cfg = next((p for p in sc.providers if p.name == hname), None)
             if cfg is None:  # an implicit outside hospital (attribution): nobody decides
                 continue
+            held = hospital_contracts(settlers, hname)
+            clinical = bool(held or facility_prices_changed(sc))
             b = cfg.behavior
             experience = b.prior_experience_years + dynamics.experience_years(sc, year, hname)
             hp = HospitalProblem(problem, h, held, own, dynamics.capability(
                 b.startup_capability, b.learning_years, experience))
-            prev = self.hospital_levers.get((hname, group), hp.reference)
-            optimum = on_grid(hp.solve_all(prev))  # cross-CPU robust
-            t, v, a = (float(np.clip(p + b.adaptation_rate * (o - p), *_bounds(n)))
-                       for p, o, n in zip(prev, optimum, ("transitional_care_effort",
-                                                          *HOSPITAL_ONLY), strict=True))
-            self.hospital_levers[(hname, group)] = (t, v, a)
-            self.hospital_effort[(hname, group)] = t
+            prev_e = self.hospital_cdi.get((hname, group), hp.reference_cdi)
+            hp.cdi = prev_e  # the clinical levers are chosen at the effort in force
+            if clinical:
+                prev = self.hospital_levers.get((hname, group), hp.reference)
+                optimum = on_grid(hp.solve_all(prev))  # cross-CPU robust
+                t, v, a = (float(np.clip(p + b.adaptation_rate * (o - p), *_bounds(n)))
+                           for p, o, n in zip(prev, optimum, ("transitional_care_effort",
+                                                              *HOSPITAL_ONLY[:2]),
+                                              strict=True))
+                self.hospital_levers[(hname, group)] = (t, v, a)
+                self.hospital_effort[(hname, group)] = t
+            else:  # its clinical levers stay the reference ones (docs/behaviour.md, s. 4)
+                optimum = hp.reference
+                t, v, a = hp.reference
+            # Its documentation (CDI) effort, at face value (sim.behaviour.hospital).
+            e_opt = on_grid((hp.solve_cdi((t, v, a), prev_e),))[0]
+            e = float(np.clip(prev_e + b.adaptation_rate * (e_opt - prev_e), *_bounds(CDI)))
+            self.hospital_cdi[(hname, group)] = e
             lv = Levers(**{**dict(zip(LEVER_NAMES, own, strict=True)),
                            "transitional_care_effort": t, "elective_volume": v,
-                           "post_acute_intensity": a})
-            self.decisions.append(Decision(hname, year, lv, optimum, {},
-                                           controls=("transitional_care_effort",
-                                                     *HOSPITAL_ONLY)))
-            applied[2] = max(applied[2], t)
-            extra = {"elective_volume": v, "post_acute_intensity": a}
+                           "post_acute_intensity": a, CDI: e})
+            controls = (("transitional_care_effort", *HOSPITAL_ONLY) if clinical else (CDI,))
+            self.decisions.append(Decision(hname, year, lv, (*optimum, e_opt) if clinical
+                                           else (e_opt,), {}, controls=controls))
+            if clinical:
+                applied[2] = max(applied[2], t)
+                extra = {"elective_volume": v, "post_acute_intensity": a}
+            extra[CDI] = e
         return tuple(applied), extra
 
 

@@ -72,6 +72,9 @@ class PanelSample:
     weight: np.ndarray  # members represented per sampled patient
     risk_norm: float
     hcc: HccSample | None = None  # the prospective CMS-HCC score (None: legacy score)
+    #: The hospital's CDI effort in force on the panel (the ``cdi_effort`` lever; None: the
+    #: scenario's coding_fees.hospital_cdi_effort): what its facility claims are priced at.
+    cdi_effort: float | None = None
 
 
 @dataclass
@@ -144,11 +147,13 @@ class ExpectedPanel:
         return float(self.spend[:, list(DISCRETIONARY)].sum())
 
 
-def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray
+def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray,
+                         cdi_effort: float | None = None
                          ) -> tuple[np.ndarray | float, np.ndarray | float, float, float]:
     """Expected price factors of coding (:mod:`sim.coding.fees`): PCP and specialist office
     visits at each row's ``coding_intensity`` (1 at 0 or with level pricing off), unplanned
-    and elective facility stays at the hospital's CDI effort (1 at effort 0)."""
+    and elective facility stays at the hospital's CDI effort ``cdi_effort`` (the candidate
+    lever; None: ``coding_fees.hospital_cdi_effort``; 1 at effort 0)."""
     from sim.coding import fees
 
     cf = sc.coding_fees
@@ -156,19 +161,10 @@ def coding_price_factors(sc: Scenario, coding_intensity: np.ndarray
     if cf.em_level_pricing:
         em_pcp = fees.em_price_factor("pcp", coding_intensity, cf.em_high_level_gain)
         em_spec = fees.em_price_factor("specialist", coding_intensity, cf.em_high_level_gain)
-    ip_unpl = ip_el = 1.0
-    if cf.hospital_cdi_effort > 0:
-        js = sc.clinical.electives.joint_replacement_share
-        from sim.care.claims import ELECTIVE_SD_LOG
+    from sim.care.claims import ELECTIVE_SD_LOG
 
-        ip_unpl = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
-                                                 cf.cdi_mcc_capture_at_full,
-                                                 sc.clinical.stay_groups, js,
-                                                 sd_log=sc.prices.admission_cost_sd_log)
-        ip_el = fees.expected_inpatient_factor(cf.hospital_cdi_effort,
-                                               cf.cdi_mcc_capture_at_full,
-                                               sc.clinical.stay_groups, js, elective=True,
-                                               sd_log=ELECTIVE_SD_LOG)
+    ip_unpl, ip_el = fees.cdi_price_factors(sc, cf.hospital_cdi_effort if cdi_effort is None
+                                            else cdi_effort, ELECTIVE_SD_LOG)
     return em_pcp, em_spec, ip_unpl, ip_el
 
 
@@ -235,7 +231,8 @@ def expected_panels(sc: Scenario, sample: PanelSample,
     snf_days = cl.post_acute.snf_los_mean_days
     # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the E/M
     # level mix at the group's coding intensity, stays by the hospital's MCC capture.
-    em_pcp, em_spec, ip_unpl, ip_el = coding_price_factors(sc, lv.coding_intensity)
+    em_pcp, em_spec, ip_unpl, ip_el = coding_price_factors(sc, lv.coding_intensity,
+                                                           sample.cdi_effort)
     for code, cnt, price in (
         (S.PCP_VISIT, pcp, pr.pcp_visit_usd * em_pcp),
         (S.SPECIALIST_VISIT, spec, pr.specialist_visit_usd * em_spec),

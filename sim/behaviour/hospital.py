@@ -38,6 +38,22 @@ it here: elective counts and spending and the episodes scale with ``v**e``; the 
 post-acute spending moves by :func:`sim.care.claims.joint_post_acute_usd` at ``a`` minus
 at the reference.
 
+**Documentation (CDI) effort** ``e`` (h1, issue 13; ``sim.coding.fees``): every simulated
+hospital, whatever it holds, chooses each year (under ``behavior: incentives``) the effort
+of its clinical documentation improvement programme, which turns stays coded without MCC
+into with-MCC stays (paid at the with-MCC MS-DRG weight) at ``e x
+cdi_cost_per_discharge_usd`` per discharge. It is a revenue-cycle decision and is taken at
+face value (:meth:`HospitalProblem.cdi_money`): the facility revenue it adds on every stay
+of the panel the hospital bills, minus its cash cost, plus its contracts' expected payoffs
+at ``e`` (a bundle's target or a global budget takes back what coding adds to the spending
+it reconciles), at the clinical levers chosen (or the reference ones when the hospital does
+not re-choose them). No norm: uplift and cost are linear in ``e``, so the optimum is a
+corner, full effort under fee-for-service when the expected uplift per discharge exceeds
+the cost, none when a contract takes the uplift back. The chosen effort moves
+``adaptation_rate`` of the way each year, is carried on the group's panel as the
+``cdi_effort`` lever (``sim.care.claims`` prices the stays the hospital bills at it) and the
+settlement books the programme's cost to the hospital on its own discharges.
+
 The transitional-care effort applied to the panel is the larger of the group's and the
 hospital's (each runs its own discharge programme; the patient gets the stronger); elective
 volume and post-acute intensity are the hospital's. The group's problem counts only the
@@ -51,19 +67,33 @@ import copy
 import numpy as np
 
 from sim.behaviour.model import ProviderProblem, maximise
-from sim.care.claims import joint_post_acute_usd
+from sim.care.claims import ELECTIVE_SD_LOG, joint_post_acute_usd
+from sim.coding.fees import cdi_price_factors
 from sim.contracts.expectation import PayoffInputs
 from sim.scenario.schema import Prices
 from sim.services import BILLED_BY, Service
 
 T = 2  # index of transitional_care_effort in LEVER_NAMES
-#: The hospital's levers, in the order of its decision vector x = (t, v, a).
-HOSPITAL_LEVERS = ("transitional_care_effort", "elective_volume", "post_acute_intensity")
+CDI = "cdi_effort"
+#: The hospital's levers: the clinical ones, in the order of its decision vector
+#: x = (t, v, a), then its documentation (CDI) effort e (h1, issue 13).
+HOSPITAL_LEVERS = ("transitional_care_effort", "elective_volume", "post_acute_intensity", CDI)
+CLINICAL = HOSPITAL_LEVERS[:3]
 #: Levers a hospital alone sets on a group's panel (the group's own levers are LEVER_NAMES).
 HOSPITAL_ONLY = HOSPITAL_LEVERS[1:]
 BOUNDS = ((0.0, 1.0), (0.5, 1.5), (0.5, 1.5))
+#: The CDI efforts the hospital compares (its money is linear in the effort between the
+#: kinks of its contracts' payoffs, so a grid finds the optimum without gradients).
+CDI_GRID = np.linspace(0.0, 1.0, 11)
+_CDI_SERVICES = (Service.INPATIENT_FACILITY, Service.ELECTIVE_FACILITY)
 _FACILITY = np.array([BILLED_BY.get(s) == "hospital" for s in Service])
 _ELECTIVE = [Service.ELECTIVE_FACILITY, Service.ELECTIVE_PROFESSIONAL]
+
+
+def cdi_reference(sc, value: float | None) -> float:
+    """A ``cdi_effort`` lever's value, unset (None) meaning the scenario's
+    ``coding_fees.hospital_cdi_effort``."""
+    return float(sc.coding_fees.hospital_cdi_effort if value is None else value)
 
 
 def hospital_contracts(settlers: list, name: str) -> list:
@@ -74,7 +104,8 @@ def hospital_contracts(settlers: list, name: str) -> list:
 
 class HospitalProblem:
     """The hospital's choice of (transitional care, elective volume, post-acute intensity)
-    at the group's other levers."""
+    at the group's other levers, and of its documentation (CDI) effort
+    (:meth:`solve_cdi`)."""
 
     def __init__(self, group: ProviderProblem, hospital: int, settlers: list,
                  levers: tuple[float, ...], capability: float) -> None:
@@ -85,8 +116,14 @@ class HospitalProblem:
         self.params, self.costs = cfg.behavior, cfg.costs
         self.weight = cfg.behavior.pass_through * capability
         self.levers = tuple(levers)
-        self.reference = tuple(float(getattr(cfg.levers, n)) for n in HOSPITAL_LEVERS)
+        self.reference = tuple(float(getattr(cfg.levers, n)) for n in CLINICAL)
         self.reference_t = self.reference[0]
+        #: CDI effort: the hospital's reference (its own ``cdi_effort`` lever, else the
+        #: scenario's fixed effort), the one the group's expected panel is priced at (in
+        #: force on the panel), and the one the clinical levers are chosen at.
+        self.reference_cdi = cdi_reference(sc, cfg.levers.cdi_effort)
+        self.cdi_priced = cdi_reference(sc, group.sample.cdi_effort)
+        self.cdi = self.cdi_priced
         # Decisions at the margin: the variable part of the unit cost (fixed costs are paid
         # whatever the volume; sim.economics.costs).
         self.ctc = float(ctx.variable_cost_to_charge[hospital])
@@ -99,9 +136,38 @@ class HospitalProblem:
         lv[T] = float(t)
         return tuple(lv)
 
-    def panel(self, x: tuple[float, float, float], prices: Prices | None = None):
+    def panel(self, x: tuple[float, ...], prices: Prices | None = None):
         """The group's expected panel at transitional care ``t``, with the hospital's elective
-        volume ``v`` and post-acute intensity ``a`` applied."""
+        volume ``v``, post-acute intensity ``a`` and CDI effort ``e`` (``x[3]``; else
+        ``self.cdi``) applied."""
+        exp = self._clinical_panel(tuple(x[:3]), prices)  # type: ignore[arg-type]
+        e = float(x[3]) if len(x) > 3 else self.cdi
+        return exp if e == self.cdi_priced else self._with_cdi(exp, e, prices)
+
+    def _with_cdi(self, exp, e: float, prices: Prices | None):
+        """``exp`` (priced at the CDI effort in force, ``cdi_priced``) with the hospital's
+        stays priced at CDI effort ``e`` (``sim.coding.fees.cdi_price_factors``): the
+        inside share of its facility stays (outside hospitals code at 0,
+        ``sim.behaviour.leakage``); the difference is coding uplift (revenue, not care)."""
+        sc = self.group.sc
+        before = cdi_price_factors(sc, self.cdi_priced, ELECTIVE_SD_LOG)
+        after = cdi_price_factors(sc, e, ELECTIVE_SD_LOG)
+        leak = self.group.leak
+        out = copy.copy(exp)
+        out.spend = exp.spend.copy()
+        uplift = (np.zeros_like(exp.spend) if exp.coding_uplift is None
+                  else exp.coding_uplift.copy())
+        for s, f0, f1 in zip(_CDI_SERVICES, before, after, strict=True):
+            inside = 1.0 - (float(leak[s]) if leak is not None else 0.0)
+            out.spend[:, s] = exp.spend[:, s] * (inside * f1 / f0 + 1.0 - inside)
+            uplift[:, s] += out.spend[:, s] - exp.spend[:, s]
+        out.coding_uplift = uplift
+        # The episodes' spending is left as it is: a bundle's patient case-mix adjustment
+        # raises the target of an episode whose anchor stay gains an MCC
+        # (sim.contracts.bundled.rules.case_mix_adjustment), offsetting the uplift.
+        return out
+
+    def _clinical_panel(self, x: tuple[float, float, float], prices: Prices | None = None):
         t, v, a = x
         g = self.group
         base = g.panel(self._levers(t), prices)
@@ -139,8 +205,11 @@ class HospitalProblem:
         f = g.ctx.price_factor
         ratio = g.ratio if prices is None else g._ratio_for(prices)
         facility = exp.spend * _FACILITY[None, :]
+        # costs follow care, not what coding (captured MCCs) adds (h1, sim.coding.fees)
+        care = facility if exp.coding_uplift is None else (
+            (exp.spend - exp.coding_uplift) * _FACILITY[None, :])
         margin = float((facility.sum(axis=1) * f).sum()
-                       - (facility * ratio[None, :]).sum() * self.ctc)
+                       - (care * ratio[None, :]).sum() * self.ctc)
         discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
                            + exp.count[:, Service.ELECTIVE_FACILITY].sum())
         # The programme targets the contract's episodes: its cost and the margin it moves
@@ -148,7 +217,7 @@ class HospitalProblem:
         # to every discharge of the panel: a spillover, docs/behaviour.md section 9).
         share = self.targeted_share(exp, discharges)
         base = share * (margin - x[0] * self.costs.transitional_care_usd_per_discharge
-                        * discharges)
+                        * discharges - self.cdi_cost(self.cdi, exp))
         value = 0.0
         if contracts:
             inp = PayoffInputs(provider=self.hospital, exp=exp,
@@ -160,6 +229,66 @@ class HospitalProblem:
                 if out is not None:
                     value += self.weight * out[0]
         return base, value
+
+    def cdi_cost(self, e: float, exp) -> float:
+        """Cash cost of the CDI programme at effort ``e`` on the panel's stays the hospital
+        bills (the inside share with attribution on): ``e x cdi_cost_per_discharge_usd x
+        discharges`` (as the settlement books it)."""
+        if e == 0:
+            return 0.0
+        leak = self.group.leak
+        n = sum(float(exp.count[:, s].sum()) * (1.0 - (float(leak[s]) if leak is not None
+                                                        else 0.0)) for s in _CDI_SERVICES)
+        return e * self.group.sc.coding_fees.cdi_cost_per_discharge_usd * n
+
+    def cdi_money(self, e: float, x: tuple[float, float, float], clinical=None) -> float:
+        """What CDI effort ``e`` is worth to the hospital at clinical levers ``x``, at face
+        value (up to a constant): its facility revenue from the panel (every discharge the
+        programme covers, not only a contract's targeted share) - the programme's cash cost
+        + its contracts' expected payoffs (a bundle's or global budget's reconciliation
+        takes back what coding adds to the spending it reconciles). The care and its cost do
+        not move with ``e``. Face value: documentation is a revenue-cycle decision (staff,
+        vendor fees per chart), not clinicians' practice, so neither the pass-through nor
+        the learning curve of the clinical levers applies (docs/behaviour.md, section 4).
+        ``clinical``: the panel at ``x`` before CDI (:meth:`_clinical_panel`), if known."""
+        g = self.group
+        if clinical is None:
+            exp = self.panel((*x, e))
+        else:
+            exp = clinical if e == self.cdi_priced else self._with_cdi(clinical, e, None)
+        f = g.ctx.price_factor
+        revenue = float(((exp.spend * _FACILITY[None, :]).sum(axis=1) * f).sum())
+        value = 0.0
+        if self.settlers:
+            inp = PayoffInputs(provider=self.hospital, exp=exp,
+                               sd_per_patient=g.sd_pp, truncation=g.truncation,
+                               ffs_revenue=np.zeros(g.n_payers),
+                               scope_cost=lambda payer, scope: g.scope_cost(exp, payer, scope))
+            for s in self.settlers:
+                out = s.expected_payoff(g.ctx, g.year, inp)
+                if out is not None:
+                    value += out[0]
+        return revenue - self.cdi_cost(e, exp) + value
+
+    def solve_cdi(self, x: tuple[float, float, float] | None = None,
+                  start: float | None = None) -> float:
+        """The hospital's optimal CDI effort in [0, 1] at clinical levers ``x`` (the
+        reference levers if None): the best of :data:`CDI_GRID` by :meth:`cdi_money`,
+        ``start`` (the effort in force if None) kept unless another effort gains more than
+        $0.01 per person-year. Uplift and cost are both linear in the effort, so without a
+        contract that takes the uplift back the optimum is a corner: 1 when the expected
+        uplift per discharge exceeds ``cdi_cost_per_discharge_usd``, else 0."""
+        xc = self.reference if x is None else tuple(float(v) for v in x[:3])
+        e0 = float(np.clip(self.cdi if start is None else start, 0.0, 1.0))
+        clinical = self._clinical_panel(xc)  # type: ignore[arg-type]
+        py = max(float(clinical.person_years.sum()), 1.0)
+        u0 = self.cdi_money(e0, xc, clinical)  # type: ignore[arg-type]
+        best, gain = e0, 0.01 * py
+        for e in CDI_GRID:
+            u = self.cdi_money(float(e), xc, clinical) - u0  # type: ignore[arg-type]
+            if u > gain:
+                best, gain = float(e), u
+        return best
 
     def _x(self, x) -> tuple[float, float, float]:
         if np.ndim(x) == 0:

@@ -127,7 +127,8 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
                pac_rng: np.random.Generator, leak: LeakageYear | None = None,
                leak_rng: np.random.Generator | None = None,
                coding_intensity: np.ndarray | None = None,
-               fee_rng: np.random.Generator | None = None) -> None:
+               fee_rng: np.random.Generator | None = None,
+               cdi_effort: np.ndarray | None = None) -> None:
     """Turn the DES records of the year just simulated into plan year ``year``'s claims,
     hospital stays, patient-year rows and year statistics (days counted from the start of
     plan year 0 on simulation day ``day0``), and clear the records.
@@ -143,8 +144,13 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     With ``fee_rng`` (the year's ``coding_fees`` stream) coding changes what is paid
     (:mod:`sim.coding.fees`): office visits are paid their E/M level's relative value at the
     ``coding_intensity`` of each patient's group (per patient; outside providers at 0), and
-    the simulated hospital's documentation effort (``coding_fees.hospital_cdi_effort``) turns
-    stays without MCC into with-MCC stays paid at the with-MCC MS-DRG weight.
+    the billing hospital's documentation (CDI) effort turns stays without MCC into with-MCC
+    stays paid at the with-MCC MS-DRG weight: ``cdi_effort`` per patient (the effort of the
+    hospital on the patient's panel, the ``cdi_effort`` lever; NaN or None:
+    ``coding_fees.hospital_cdi_effort``), 0 at outside hospitals. Per billing hospital ``h``
+    the year's statistics keep what the captured MCCs added to its payments
+    (``cdi_uplift_inpatient_usd:h``, ``cdi_uplift_elective_usd:h``) and its effort-weighted
+    discharges (``cdi_effort_discharges:h``, what its programme costs are booked on).
     """
     log = des.log
     d0 = day0
@@ -316,14 +322,15 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
     group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
                                     sc.clinical.electives.joint_replacement_share, group_rng)
-    cdi_uplift = (0.0, 0.0)  # what captured MCCs add to facility payments (unplanned, elective)
+    cdi_stats: dict[str, float] = {}  # per billing hospital: CDI uplift and effort (h1)
     if fee_rng is not None:  # documentation (CDI) captures MCCs (sim.coding.fees)
-        effort = np.where(s_out, 0.0, cf.hospital_cdi_effort)
+        effort = np.where(s_out, 0.0, cdi_effort_of(cdi_effort, a_pid, cf.hospital_cdi_effort))
         upgraded, factor = fees.mcc_upgrade(group, mcc, effort, cf.cdi_mcc_capture_at_full,
                                             fee_rng)
         mcc = mcc | upgraded
-        cdi_uplift = (float((drg * (factor - 1.0))[unpl].sum()),
-                      float((el_amount * (factor[elective] - 1.0)).sum()))
+        cdi_stats = _cdi_by_hospital(np.broadcast_to(s_hosp, (n_adm,)), unpl, effort,
+                                     drg * (factor - 1.0),
+                                     _scatter(elective, el_amount * (factor[elective] - 1.0)))
         drg = drg * factor
         el_amount = el_amount * factor[elective]
     led.add_claims(year, a_pid[unpl], sel(s_hosp, unpl), S.INPATIENT_FACILITY, day[unpl],
@@ -398,6 +405,39 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         "ed_from_unmet_pcp": float(n_ed_unmet),
         "bed_wait_days_mean": float(a["wait"].mean()) if n_adm else 0.0,
     })
-    if any(cdi_uplift):  # revenue, not care: the settlement does not cost it
-        led.year_stats[year]["cdi_uplift_inpatient_usd"] = cdi_uplift[0]
-        led.year_stats[year]["cdi_uplift_elective_usd"] = cdi_uplift[1]
+    # CDI: revenue, not care (the settlement does not cost it), and the programme's effort
+    led.year_stats[year].update(cdi_stats)
+
+
+def cdi_effort_of(per_patient: np.ndarray | None, patients: np.ndarray,
+                  default: float) -> np.ndarray | float:
+    """CDI effort on the stays of ``patients``: the ``cdi_effort`` lever of each patient's
+    panel (``per_patient``), ``default`` (``coding_fees.hospital_cdi_effort``) where it is
+    unset (NaN) or without levers."""
+    if per_patient is None:
+        return default
+    e = np.asarray(per_patient, np.float64)[patients]
+    return np.where(np.isnan(e), default, e)
+
+
+def _scatter(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(mask))
+    out[mask] = values
+    return out
+
+
+def _cdi_by_hospital(hospital: np.ndarray, unplanned: np.ndarray, effort: np.ndarray,
+                     uplift_unplanned: np.ndarray, uplift_elective: np.ndarray
+                     ) -> dict[str, float]:
+    """Per billing hospital ``h`` of the stays (those with effort only: outside hospitals
+    code at 0): what captured MCCs added to its unplanned and elective facility payments,
+    and the sum of its stays' efforts (discharges x effort: what the programme costs are
+    booked on, sim.settlement.engine). Empty when no stay had any effort."""
+    out: dict[str, float] = {}
+    effort = np.broadcast_to(np.asarray(effort, np.float64), hospital.shape)
+    for h in np.unique(hospital[effort > 0]):
+        m = hospital == h
+        out[f"cdi_uplift_inpatient_usd:{h}"] = float(uplift_unplanned[m & unplanned].sum())
+        out[f"cdi_uplift_elective_usd:{h}"] = float(uplift_elective[m & ~unplanned].sum())
+        out[f"cdi_effort_discharges:{h}"] = float(effort[m].sum())
+    return out

@@ -84,6 +84,10 @@ class LeverArrays:
     #: The specialists' own volume response to their fees (sim.behaviour.specialists);
     #: None: 1.
     specialist_volume: np.ndarray | None = None
+    #: The hospital's CDI effort on the patient's stays (sim.coding.fees; it moves payment,
+    #: not care, so year_rates ignores it); None, or NaN for a patient: the scenario's
+    #: coding_fees.hospital_cdi_effort.
+    cdi_effort: np.ndarray | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ the patient's group (the ``coding_intensity`` lever; outside providers code at 0
 ``delta`` the latent shift that raises the share at level 4 or 5 of the primary-care mix by
 ``em_high_level_gain`` at ``c = 1`` (:func:`em_shift`). The latent is cut at the normal
 quantiles of the CMS level mix (``hcpcs.csv``, established visits), so at ``c = 0`` the mix
-is CMS's. The visit is paid ``price x f[level] / m`` with ``f`` the level's CY2024 PFS
+is CMS's. The visit is paid ``price x f[level] / m`` with ``f`` the level's CY2025 PFS
 non-facility total RVUs (:data:`EM_RVU`) divided by their mean under the reference mix
 (:func:`em_factors`) and ``m`` the realised mean of ``f`` over the billing provider's
 visits of the year at their reference levels (a budget-neutral conversion factor, 1 in
@@ -50,22 +50,31 @@ from scipy.stats import rankdata
 
 from sim.stay_groups import StayGroup
 
-__all__ = ["EM_LEVELS", "EM_RVU", "EM_RVU_NEW", "drg_weight", "em_factors", "em_level_of",
-           "em_levels", "em_price_factor", "em_shares", "em_shift", "expected_inpatient_factor",
-           "mcc_upgrade", "mcc_upgrade_ratio", "resource_amount", "visit_amounts"]
+__all__ = ["EM_LEVELS", "EM_RVU", "EM_RVU_NEW", "cdi_price_factors", "drg_weight", "em_factors",
+           "em_level_of", "em_levels", "em_price_factor", "em_shares", "em_shift",
+           "expected_inpatient_factor", "mcc_upgrade", "mcc_upgrade_ratio", "resource_amount",
+           "visit_amounts"]
 
 #: E/M levels 2-5 (index 0-3 in the arrays below)
 EM_LEVELS = (2, 3, 4, 5)
-#: CY2024 Medicare PFS national non-facility total RVUs (work + non-facility PE + MP) of
-#: 99212-99215 (work RVUs 0.70, 1.30, 1.92, 2.80: CY2021 PFS final rule, unchanged through
-#: CY2025); the national payment is RVU x conversion factor ($32.7442 in CY2024), about
-#: $57, $91, $128 and $180. Approximate to +-0.05 RVU (entered from the CY2024 national RVU
-#: file); only the ratios between levels matter here.
-EM_RVU = np.array([1.73, 2.77, 3.92, 5.49])
-#: the same for new-patient visits 99202-99205 (work RVUs 0.93, 1.60, 2.60, 3.50); shown
-#: for reference: new visits are paid at the established ladder's relative values (the
-#: care model does not know at claim time which visits are new), see docs/coding.md.
-EM_RVU_NEW = np.array([2.22, 3.47, 5.44, 7.05])
+#: CY2025 Medicare PFS national non-facility total RVUs (work + non-facility PE + MP) of
+#: 99212-99215, from CMS's national RVU file RVU25D (``PPRRVU2025_Oct.csv``, October 2025
+#: quarterly update): work 0.70 /
+#: 1.30 / 1.92 / 2.80, non-facility PE 0.95 / 1.35 / 1.80 / 2.42, MP 0.05 / 0.10 / 0.15 /
+#: 0.21. Checked 2026-12-07 (h1, issue 13) against the file as mirrored at
+#: github.com/alex-bea/cms_api ``sample_data/rvu25d_0/PPRRVU2025_Oct.csv``; the values
+#: entered before (1.73 / 2.77 / 3.92 / 5.49, labelled CY2024) were off by 0.02-0.06. The
+#: national payment is RVU x conversion factor ($32.3465 in CY2025): about $55, $89, $125
+#: and $176. Only the ratios between levels matter here.
+EM_RVU = np.array([1.70, 2.75, 3.87, 5.43])
+#: the same for new-patient visits 99202-99205 (same file: work 0.93 / 1.60 / 2.60 / 3.50;
+#: the value entered before for 99204, 5.44, was wrong). Shown for reference: new visits are
+#: paid at the established ladder's relative values, because the care model does not know
+#: at claim time which visits are new (the coder decides it afterwards, from the sequence of
+#: a patient's visits to a provider, sim.coding.codes): at the same level a new visit's RVUs
+#: are 1.22-1.30x the established visit's, a redistribution within the budget-neutral mean
+#: (the visit price is calibrated to the whole mix), see docs/coding.md.
+EM_RVU_NEW = np.array([2.16, 3.37, 5.05, 6.67])
 
 _WHO = ("pcp", "specialist")
 DATA = Path(__file__).parent / "data"
@@ -272,3 +281,36 @@ def expected_inpatient_factor(effort: float, capture_at_full: float, stay_cfg,
         rel = ndtr(c - rho * sd_log) / ndtr(c)
         total += w * (1.0 - share) * (r[int(g)] - 1.0) * rel
     return 1.0 + p * total
+
+
+def cdi_price_factors(sc, effort: float, elective_sd_log: float) -> tuple[float, float]:
+    """Expected facility payment per unplanned and per elective stay at CDI ``effort``
+    relative to effort 0 (:func:`expected_inpatient_factor` for scenario ``sc``; elective
+    stays' payments with SD of their log ``elective_sd_log``,
+    ``sim.care.claims.ELECTIVE_SD_LOG``): linear in the effort, ``1 + effort x slope``,
+    with the slopes (independent of the effort) computed once per set of inputs."""
+    if effort == 0:
+        return 1.0, 1.0
+    cf, cl = sc.coding_fees, sc.clinical
+    s_unpl, s_el = _cdi_slopes(cf.cdi_mcc_capture_at_full,
+                               float(sc.prices.admission_cost_sd_log), float(elective_sd_log),
+                               float(cl.electives.joint_replacement_share), cl.stay_groups)
+    return 1.0 + effort * s_unpl, 1.0 + effort * s_el
+
+
+#: slopes by their inputs (the stay-group config by identity, kept alive in the value)
+_SLOPES: dict[tuple, tuple[object, float, float]] = {}
+
+
+def _cdi_slopes(capture: float, sd_log: float, el_sd_log: float, joint_share: float,
+                stay_cfg) -> tuple[float, float]:
+    key = (capture, sd_log, el_sd_log, joint_share, id(stay_cfg))
+    hit = _SLOPES.get(key)
+    if hit is None or hit[0] is not stay_cfg:
+        hit = (stay_cfg,
+               expected_inpatient_factor(1.0, capture, stay_cfg, joint_share,
+                                         sd_log=sd_log) - 1.0,
+               expected_inpatient_factor(1.0, capture, stay_cfg, joint_share, elective=True,
+                                         sd_log=el_sd_log) - 1.0)
+        _SLOPES[key] = hit
+    return hit[1], hit[2]

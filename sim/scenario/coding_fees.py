@@ -4,7 +4,7 @@ Two coding behaviours change what fee-for-service pays (:mod:`sim.coding.fees`):
 
 * **E/M level intensity**: the group's ``coding_intensity`` lever (0-1) shifts the level mix
   of office E/M visits (primary-care and specialist visits) upward; a visit is paid its
-  level's relative value (CY2024 PFS non-facility RVUs), normalised so that at coding
+  level's relative value (CY2025 PFS non-facility RVUs), normalised so that at coding
   intensity 0 (the reference) the expected payment per visit is ``prices.pcp_visit_usd`` /
   ``prices.specialist_visit_usd``.
 * **DRG CC/MCC capture**: a hospital's clinical documentation improvement (CDI) effort
@@ -25,8 +25,11 @@ EM_TREND = ("Center for Public Integrity, 'Cracking the Codes' (2012): the share
             "upcoded")
 CDI_EVIDENCE = ("CMS IPPS final rules FY2011-FY2013: documentation and coding effect of the "
                 "MS-DRG introduction about 5.4% of case mix over FY2008-2010 (mostly CC/MCC "
-                "capture, no change in patients' severity); CDI programmes report case-mix "
-                "index gains of a few percent (industry reports, not peer-reviewed)")
+                "capture, no change in patients' severity); RAND R-4098 (Carter, Newhouse, "
+                "Relles 1991): half of the 3.3% CMI rise of 1987-1988 was coding; Mendez et al., "
+                "Popul Health Manag 2014: CMI +14% (for-profit), +6% (non-profit), -0.4% "
+                "(public hospitals) in 1996-2007; CDI programmes report case-mix index gains "
+                "of a few percent (industry reports, not peer-reviewed)")
 
 
 class CodingFees(StrictModel):
@@ -53,7 +56,8 @@ class CodingFees(StrictModel):
     cdi_mcc_capture_at_full: float = param(
         0.13, unit="share of stays without MCC", source="judgement, sized so a full "
         "programme raises the simulated hospital's facility payment per stay ~3% (measured "
-        "+3.0%, docs/coding.md): " + CDI_EVIDENCE, ge=0, le=0.5,
+        "+2.9% with two-decimal MS-DRG weights; expected +3.3% per unplanned stay with the "
+        "FY2025 Table 5 weights, docs/coding.md): " + CDI_EVIDENCE, ge=0, le=0.5,
         description="Share of stays without MCC that a full CDI programme (effort 1) "
         "documents an MCC for.")
     cdi_cost_per_discharge_usd: float = param(

@@ -735,6 +735,20 @@ class Levers(StrictModel):
         description="The specialists' own volume response to their fees (visits and "
         "ambulatory procedures of a group's panel; sim.behaviour.specialists): set each year "
         "by their rule under behavior: incentives; otherwise the group's reference value.")
+    cdi_effort: float | None = param(
+        None, unit="effort 0-1", source="assumption (none: the scenario's "
+        "coding_fees.hospital_cdi_effort, 0 by default: today's documentation, which the MCC "
+        "shares of clinical.stay_groups already reflect)", ge=0, le=1,
+        description="The hospital's clinical documentation improvement (CDI) effort on the "
+        "stays of this panel it bills (sim.coding.fees: stays without MCC gain one with "
+        "probability coding_fees.cdi_mcc_capture_at_full x effort, at a cash cost of "
+        "coding_fees.cdi_cost_per_discharge_usd x effort per discharge). Chosen each year by "
+        "the hospital under behavior: incentives (docs/behaviour.md, section 4; "
+        "docs/coding.md: full effort where fee-for-service pays the uplift, none where a "
+        "contract takes it back); unset (null): coding_fees.hospital_cdi_effort applies. Set "
+        "on a primary-care group: the effort its patients' stays are coded at under "
+        "behavior: fixed; set on a hospital: its starting effort under behavior: "
+        "incentives.")
 
 
 # --------------------------------------------------------------------------- prices

@@ -286,16 +286,16 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     n_prov = len(ctx.provider_names)
     variable_cost = ctx.variable_cost(c)
     own_cost = np.bincount(c["provider"], weights=variable_cost, minlength=n_prov)
-    # h1 (issue 13): MCCs captured by documentation are revenue, not care (sim.coding.fees)
-    for svc, key in ((Service.INPATIENT_FACILITY, "cdi_uplift_inpatient_usd"),
-                     (Service.ELECTIVE_FACILITY, "cdi_uplift_elective_usd")):
-        up = ctx.ledger.year_stats.get(year, {}).get(key, 0.0)
-        if up:
-            h = next(i for i, (n, k) in enumerate(zip(ctx.provider_names, ctx.provider_kinds,
-                                                      strict=True))
-                     if k == "hospital" and not is_outside(n))
-            own_cost[h] -= (up * ctx.reference_ratio[svc] * ctx.cost_to_charge[h]
-                            * ctx.variable_share[h])
+    # h1 (issue 13): MCCs captured by documentation are revenue, not care (sim.coding.fees):
+    # each billing hospital's own uplift is taken out of its own care costs.
+    stats = ctx.ledger.year_stats.get(year, {})
+    for h in range(n_prov):
+        for svc, key in ((Service.INPATIENT_FACILITY, "cdi_uplift_inpatient_usd"),
+                         (Service.ELECTIVE_FACILITY, "cdi_uplift_elective_usd")):
+            up = stats.get(f"{key}:{h}", 0.0)
+            if up:
+                own_cost[h] -= (up * ctx.reference_ratio[svc] * ctx.cost_to_charge[h]
+                                * ctx.variable_share[h])
     adm = ctx.ledger.admissions
     disch = adm["patient"][adm["year"] == year]
     py = ctx.person_years(year)
@@ -339,9 +339,9 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           # documentation (HCC recapture) programme (docs/coding.md)
                           + lv.coding_intensity * pc.documentation_usd_per_patient_year
                           * attributed_py)
-            if kind == "hospital" and not is_outside(name):  # CDI programme (h1, coding_fees)
-                effort += (sc.coding_fees.hospital_cdi_effort
-                           * sc.coding_fees.cdi_cost_per_discharge_usd * len(disch))
+        if kind == "hospital":  # its CDI programme: its effort x its discharges (h1)
+            effort += (sc.coding_fees.cdi_cost_per_discharge_usd
+                       * stats.get(f"cdi_effort_discharges:{i}", 0.0))
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),
                                   float(ctx.variable_share[i]), sc.population.size,
                                   prov.panel_share if prov is not None else 1.0,
