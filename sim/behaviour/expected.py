@@ -198,14 +198,12 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
     return expected_panels(sc, sample, [levers], prices, n_payers)[0]
 
 
-
-
 def expected_panels_direct(sc: Scenario, sample: PanelSample,
                            levers_list: Sequence[tuple[float, float, float, float]],
                            prices: Prices | None = None, n_payers: int = 1
                            ) -> list[ExpectedPanel]:
     """The plain definition of :func:`expected_panels` (the reference its fast path is
-    tested against, ``tests/behaviour/test_panel_expectation.py``; ~3x slower): the care
+    tested against, ``tests/behaviour/test_panel_expectation.py``; ~9x slower per setting): the care
     model's :func:`~sim.care.model.year_rates` on the sample at each setting, in one
     vectorised pass: the sample is stacked once per lever setting (rows ``k n + i``), so
     every per-patient quantity is computed exactly as for one setting, and each setting's
@@ -467,7 +465,6 @@ class _Coding:
     """Coding's price factors at one coding intensity (and CDI effort)."""
 
     factors: tuple  # coding_price_factors' (em_pcp, em_spec, ip_unpl, ip_el)
-    per_service: np.ndarray  # (N_SERVICES,) the factors on the services they price
     uplift: np.ndarray | None  # (N_SERVICES,) share of spending coding buys; None: none
 
 
@@ -495,7 +492,7 @@ class _PanelBasis:
         self.key = _sample_key(sample)
         n = self.n = len(sample.age)
         self.rates = RatesBasis(sc, sample.age, sample.morb, sample.conditions)
-        self.dm = sample.conditions[:, 0].astype(float)
+        self.dm = self.rates.dm  # 1.0: diabetic
         # weight of each sampled patient in each payer's sums: (n, payers)
         self.w_payer = np.zeros((n, n_payers))
         self.w_payer[np.arange(n), sample.payer] = sample.weight
@@ -609,15 +606,12 @@ def _coding(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float) -> _Cod
         # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the
         # E/M level mix at the group's coding intensity, stays by the hospital's MCC capture.
         factors = coding_price_factors(sc, c)  # type: ignore[arg-type]
-        per_service = np.ones(N_SERVICES)
-        for code, f in zip(_CODED, factors, strict=True):
-            per_service[code] = float(f)
         uplift = None
         if not all(float(f) == 1.0 for f in factors):
             uplift = np.zeros(N_SERVICES)
             for code, f in zip(_CODED, factors, strict=True):
                 uplift[code] = 1.0 - 1.0 / float(f)
-        coding = b.coding[key] = _Coding(factors, per_service, uplift)
+        coding = b.coding[key] = _Coding(factors, uplift)
     return coding
 
 
