@@ -3,7 +3,8 @@
 For a primary-care provider about to choose its levers for the coming year, this module
 turns a candidate lever setting into the expected year of its panel: counts and
 allowed amounts of every service, coded risk, quality measures and QALYs. It calls the
-care model's own rate function (:func:`sim.care.model.year_rates`) on a deterministic
+care model's own rate function (:func:`sim.care.model.year_rates`, as
+:class:`sim.care.model.RatesBasis`: its lever-free part once per sample) on a deterministic
 sample of the provider's current members and converts rates into expected annual
 quantities:
 
@@ -42,6 +43,7 @@ from sim.care.model import (
     R_PCP,
     R_SPEC,
     LeverArrays,
+    RatesBasis,
     year_rates,
 )
 from sim.coding import hcc
@@ -89,29 +91,47 @@ class HccSample:
     norms: dict[str, float] | None  # provisional before plan year 0 closes; None: raw
     w28: float
 
+    @property
+    def fitted(self) -> bool:
+        """Whether :meth:`risk_by_payer` has fitted its quartic (encounters no longer used)."""
+        return hasattr(self, "_poly")
+
     def risk_by_payer(self, sc: Scenario, coding_intensity: float, conditions: np.ndarray,
-                      age: np.ndarray, p_encounter: np.ndarray, payer: np.ndarray,
+                      age: np.ndarray, p_encounter: np.ndarray | None, payer: np.ndarray,
                       weight: np.ndarray, n_payers: int) -> np.ndarray:
         """Expected mean score per payer at ``coding_intensity``: the exact expectation
         (sim.coding.hcc.expected_raw_scores) at intensities 0, 1/4, ..., 1 on the first
         call, interpolated by a quartic in between (smooth, ~20x cheaper than evaluating it
-        at every lever setting). Encounter probabilities are those of the first call."""
+        at every lever setting). Encounter probabilities are those of the first call (later
+        calls may pass None)."""
         if not hasattr(self, "_poly"):
-            truth = hcc.true_states(conditions, self.z, self.draws)
-            demo = hcc.Demographics(age, self.female, self.segment, self.orig_disabled)
+            if p_encounter is None:
+                raise ValueError("HccSample.risk_by_payer: the first call needs p_encounter")
             nodes = np.linspace(0.0, 1.0, 5)
-            norms = self.norms or {"V24": 1.0, "V28": 1.0}
-            den = np.maximum(np.bincount(payer, weights=weight, minlength=n_payers), 1e-12)
-            means = []
-            for c in nodes:
-                rates = hcc.coding_rates(np.full(len(age), c), sc.risk_score)
-                risk = hcc.blend(hcc.expected_raw_scores(truth, p_encounter, rates, demo),
-                                 norms, self.w28)
-                means.append(np.bincount(payer, weights=weight * risk, minlength=n_payers)
-                             / den)
-            self._poly = np.polyfit(nodes, np.array(means), 4)  # (5, payers)
+            self._poly = np.polyfit(nodes, self.node_means(sc, nodes, conditions, age,
+                                                           p_encounter, payer, weight,
+                                                           n_payers), 4)  # (5, payers)
         powers = coding_intensity ** np.arange(4, -1, -1)
         return powers @ self._poly
+
+    def node_means(self, sc: Scenario, nodes: np.ndarray, conditions: np.ndarray,
+                   age: np.ndarray, p_encounter: np.ndarray, payer: np.ndarray,
+                   weight: np.ndarray, n_payers: int) -> np.ndarray:
+        """(len(nodes), payers) exact expected mean score per payer at each coding
+        intensity of ``nodes``: every node's patients in one call of
+        ``hcc.expected_raw_scores`` (a row's score depends on that row alone)."""
+        n, k = len(age), len(nodes)
+        truth = np.tile(hcc.true_states(conditions, self.z, self.draws), (k, 1))
+        demo = hcc.Demographics(np.tile(age, k), np.tile(self.female, k),
+                                np.tile(self.segment, k), np.tile(self.orig_disabled, k))
+        norms = self.norms or {"V24": 1.0, "V28": 1.0}
+        rates = hcc.coding_rates(np.repeat(nodes, n), sc.risk_score)
+        risk = hcc.blend(hcc.expected_raw_scores(truth, np.tile(p_encounter, k), rates, demo),
+                         norms, self.w28)
+        den = np.maximum(np.bincount(payer, weights=weight, minlength=n_payers), 1e-12)
+        bins = np.repeat(np.arange(k) * n_payers, n) + np.tile(payer, k)
+        return (np.bincount(bins, weights=np.tile(weight, k) * risk, minlength=k * n_payers)
+                .reshape(k, n_payers) / den)
 
 
 @dataclass
@@ -174,10 +194,13 @@ def expected_panel(sc: Scenario, sample: PanelSample, levers: tuple[float, float
     return expected_panels(sc, sample, [levers], prices, n_payers)[0]
 
 
-def expected_panels(sc: Scenario, sample: PanelSample,
-                    levers_list: Sequence[tuple[float, float, float, float]],
-                    prices: Prices | None = None, n_payers: int = 1) -> list[ExpectedPanel]:
-    """The expected year of the sampled panel under each of ``levers_list``, in one
+def expected_panels_direct(sc: Scenario, sample: PanelSample,
+                           levers_list: Sequence[tuple[float, float, float, float]],
+                           prices: Prices | None = None, n_payers: int = 1
+                           ) -> list[ExpectedPanel]:
+    """The plain definition of :func:`expected_panels` (the reference its fast path is
+    tested against, ``tests/behaviour/test_panel_expectation.py``; ~9x slower per setting): the care
+    model's :func:`~sim.care.model.year_rates` on the sample at each setting, in one
     vectorised pass: the sample is stacked once per lever setting (rows ``k n + i``), so
     every per-patient quantity is computed exactly as for one setting, and each setting's
     totals are reduced over its own block of rows (same summation order as
@@ -351,3 +374,305 @@ def expected_panels(sc: Scenario, sample: PanelSample,
         death_qalys=float(death_qalys[k]),
         coding_uplift=None if by_payer_uplift is None else by_payer_uplift[k])
         for k, levers in enumerate(levers_list)]
+
+
+def expected_panels(sc: Scenario, sample: PanelSample,
+                    levers_list: Sequence[tuple[float, float, float, float]],
+                    prices: Prices | None = None, n_payers: int = 1) -> list[ExpectedPanel]:
+    """The expected year of the sampled panel under each of ``levers_list`` (d, p, t, c:
+    each one lever value for every sampled patient).
+
+    Fast path (issue 16) of :func:`expected_panels_direct`, equal to it to floating-point
+    rounding (relative differences ~1e-15; ``tests/behaviour/test_panel_expectation.py``,
+    ``benchmarks/panel_expectation.py``): what no lever changes is computed once per
+    sample (:func:`_basis`: the care model's :class:`~sim.care.model.RatesBasis`, payer
+    weights, life expectancy); a setting's care part (every count and outcome, summed per
+    payer in one matrix product, :func:`_care_part`) is kept by (d, p, t) — the
+    optimiser's forward differences move one lever at a time, and coding intensity does
+    not enter the care model's rates; the coding price factors and the coded risk are
+    kept by what they read; prices enter last (spending = counts x prices)."""
+    pr = sc.prices if prices is None else prices
+    b = _basis(sc, sample, n_payers)
+    out = []
+    for levers in levers_list:
+        d, p, t, c = (float(v) for v in levers)
+        care = b.care.get((d, p, t))
+        if care is None:
+            care = _care_part(b, sc, d, p, t)
+            if len(b.care) >= _CARE_CACHE:
+                del b.care[next(iter(b.care))]
+            b.care[(d, p, t)] = care
+        coding = _coding(b, sc, sample, c)
+        price = _prices(b, pr, coding)
+        sums = care.sums
+        count = sums[:, :N_SERVICES].copy()
+        spend = count * price.unit
+        uplift = None if coding.uplift is None else spend * coding.uplift
+        tot = care.total
+        sum_py = tot[_C["expo"]]
+        episodes = sums[:, _C["joint"]].copy()
+        # Episode: the stay, its professional fee and what follows discharge within 90 days.
+        ep_spend = (price.episode_stay * episodes
+                    + price.episode_snf * sums[:, _C["joint_snf"]]
+                    + pr.home_health_period_usd * sums[:, _C["joint_hh"]]
+                    + price.episode_readmission * sums[:, _C["joint_q"]])
+        out.append(ExpectedPanel(
+            levers=(d, p, t, c), person_years=sums[:, _C["expo"]].copy(), spend=spend,
+            count=count,
+            lab_at_pcp_share=float(tot[_C["pcp"]] / max(tot[_C["visits"]], 1e-12)),
+            risk=_risk(b, sc, sample, c, care).copy(),
+            measures={
+                "readmission_rate_30d": float(tot[_C["readm"]]
+                                              / max(tot[_C["discharges"]], 1e-12)),
+                "diabetes_controlled_share": (float(tot[_C["dm_controlled"]]
+                                                    / max(b.dm_w, 1e-12))
+                                              if b.any_dm else 1.0),
+                "annual_visit_share": float(tot[_C["any_pcp_visit"]] / b.total_w),
+                "ed_visits_per_1000": float(1000.0 * tot[_C["ed"]] / sum_py),
+                "acsc_admissions_per_1000": float(1000.0 * tot[_C["acsc"]] / sum_py),
+            },
+            qalys=float(tot[_C["qalys"]]), deaths=float(tot[_C["deaths"]]),
+            episodes=episodes, episode_spend=ep_spend / np.maximum(episodes, 1e-12),
+            death_qalys=float(tot[_C["death_qalys"]]), coding_uplift=uplift))
+    return out
+
+
+#: Care parts kept per sample (the optimiser's forward-difference gradient varies one lever
+#: at a time: a change of coding intensity alone reuses the care part of its base point).
+_CARE_CACHE = 16
+#: Rows of a care part's per-patient matrix after the services' counts (``_care_part``).
+_SUMS = ("expo", "readm", "discharges", "dm_controlled", "any_pcp_visit", "ed", "acsc", "pcp",
+         "visits", "joint", "joint_snf", "joint_hh", "joint_q", "deaths", "death_qalys",
+         "qalys")
+_C = {name: N_SERVICES + i for i, name in enumerate(_SUMS)}
+
+
+@dataclass
+class _CarePart:
+    """What a setting's (d, p, t) decide, summed per payer (independent of prices and of
+    coding intensity)."""
+
+    sums: np.ndarray  # (payers, N_SERVICES + len(_SUMS)): weighted counts, then _SUMS
+    total: np.ndarray  # (N_SERVICES + len(_SUMS),) sums over payers
+    p_encounter_rate: np.ndarray  # (n,) visits + discharges (the CMS-HCC fit's encounters)
+
+
+@dataclass
+class _Coding:
+    """Coding's price factors at one coding intensity (and CDI effort)."""
+
+    factors: tuple  # coding_price_factors' (em_pcp, em_spec, ip_unpl, ip_el)
+    uplift: np.ndarray | None  # (N_SERVICES,) share of spending coding buys; None: none
+
+
+@dataclass
+class _Prices:
+    """Unit prices of one fee schedule at one coding's factors."""
+
+    prices: Prices
+    coding: _Coding
+    unit: np.ndarray  # (N_SERVICES,) allowed USD per unit
+    episode_stay: float  # an episode's stay and professional fee
+    episode_snf: float  # a SNF stay after it
+    episode_readmission: float  # its readmissions (x 3: the 90-day window)
+
+
+class _PanelBasis:
+    """What the expectation of one sample needs that no lever changes, computed once per
+    sample (and scenario, payer count): the care model's lever-free rates
+    (:class:`sim.care.model.RatesBasis`), the payer weights, the discounted life
+    expectancy at death, members; and the caches of the parts that depend on some levers
+    only (care part by (d, p, t), coding by what coding_price_factors reads, risk by c)."""
+
+    def __init__(self, sc: Scenario, sample: PanelSample, n_payers: int) -> None:
+        self.sc, self.n_payers = sc, n_payers
+        self.key = _sample_key(sample)
+        n = self.n = len(sample.age)
+        self.rates = RatesBasis(sc, sample.age, sample.morb, sample.conditions)
+        self.dm = self.rates.dm  # 1.0: diabetic
+        # weight of each sampled patient in each payer's sums: (n, payers)
+        self.w_payer = np.zeros((n, n_payers))
+        self.w_payer[np.arange(n), sample.payer] = sample.weight
+        self.total_w = float(sample.weight.sum())
+        self.dm_w = float(np.sum(sample.weight * self.dm))
+        self.any_dm = bool(self.dm.any())
+        self.members = np.bincount(sample.payer, weights=sample.weight, minlength=n_payers)
+        # The one rule for the value of a death (docs/economics.md), deaths at mid-year: QALYs
+        # lost = utility x discounted life expectancy (linear in the utility).
+        self.life = qalys_lost_per_death(sample.age + 0.5, sc.population.female_share, 1.0,
+                                         sc.economics.discount_rate)
+        self.care: dict[tuple[float, float, float], _CarePart] = {}
+        self.coding: dict[tuple, _Coding] = {}
+        self.prices: dict[tuple, _Prices] = {}
+        self.risk: dict[float, np.ndarray] = {}
+
+    def fits(self, sc: Scenario, sample: PanelSample, n_payers: int) -> bool:
+        """Whether this basis was computed for ``sc``, ``sample``'s arrays and ``n_payers``."""
+        return (sc is self.sc and n_payers == self.n_payers
+                and all(a is b for a, b in zip(_sample_key(sample), self.key, strict=True)))
+
+
+def _sample_key(sample: PanelSample) -> tuple:
+    """What a basis is computed from (compared by identity: the arrays are not copied)."""
+    return (sample.age, sample.morb, sample.conditions, sample.payer, sample.weight,
+            sample.coding_u, sample.risk_norm, sample.hcc)
+
+
+def _basis(sc: Scenario, sample: PanelSample, n_payers: int) -> _PanelBasis:
+    """The sample's :class:`_PanelBasis` (kept on the sample; rebuilt if the scenario, the
+    sample's arrays or the payer count differ from those it was computed for)."""
+    b = getattr(sample, "_basis", None)
+    if b is None or not b.fits(sc, sample, n_payers):
+        b = _PanelBasis(sc, sample, n_payers)
+        sample._basis = b  # type: ignore[attr-defined]  # not a field: == and repr ignore it
+    return b
+
+
+def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _CarePart:
+    """The expected year's counts and outcomes of the sample at (d, p, t), weighted and
+    summed per payer (the formulas of the module docstring, on the care model's rates at
+    the diabetic patients' steady state, :meth:`sim.care.model.RatesBasis.steady`)."""
+    r = b.rates.steady(d, p, t)
+    cl, pr = sc.clinical, sc.prices
+    expo = 1.0 - 0.5 * np.minimum(r.death, 1.0)
+    q = 1.0 - np.exp(-r.window * READMISSION_WINDOW_DAYS / DAYS_PER_YEAR)
+    readm = (r.acsc + r.other + r.elective) * expo * q / np.maximum(1.0 - q, 1e-9)
+    unplanned = (r.acsc + r.other) * expo + readm
+    elective = r.elective * expo
+    discharges = unplanned + elective
+    rt = r.routine
+    pcp = rt[R_PCP] * expo
+    spec = rt[R_SPEC] * expo
+    visits = pcp + spec
+    imaging = visits * r.imaging_per_visit
+    ed_tr = rt[R_ED] * expo
+    chronic = rt[R_CHRONIC] * expo
+    op = rt[R_OPPROC] * expo
+    prof = pr.chronic_service_professional_share
+    joint = elective * cl.electives.joint_replacement_share
+    deaths = r.death * expo
+    x = np.zeros((N_SERVICES + len(_SUMS), b.n))  # one row per quantity (contiguous)
+    for row, v in (
+        (S.PCP_VISIT, pcp),
+        (S.SPECIALIST_VISIT, spec),
+        (S.LAB, visits * r.labs_per_visit),
+        (S.IMAGING_FACILITY, imaging),
+        (S.IMAGING_PROFESSIONAL, imaging),
+        (S.ED_FACILITY, ed_tr),
+        (S.ED_PROFESSIONAL, ed_tr + unplanned * cl.admissions.via_ed_share),
+        (S.INPATIENT_FACILITY, unplanned),
+        (S.INPATIENT_PROFESSIONAL, unplanned),
+        (S.ELECTIVE_FACILITY, elective),
+        (S.ELECTIVE_PROFESSIONAL, elective),
+        (S.OUTPATIENT_PROCEDURE_FACILITY, op),
+        (S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op),
+        (S.CHRONIC_OUTPATIENT, chronic * (1 - prof)),
+        (S.CHRONIC_PROFESSIONAL, chronic * prof),
+        (S.SNF, discharges * r.p_snf),
+        (S.HOME_HEALTH, discharges * (1.0 - r.p_snf) * r.p_home_health + rt[R_HH] * expo),
+        (S.OTHER, rt[R_OTHER] * expo),
+        (_C["expo"], expo),
+        (_C["readm"], readm),
+        (_C["discharges"], discharges),
+        (_C["dm_controlled"], b.dm - r.p_unc),  # diabetic x (1 - p_unc)
+        (_C["any_pcp_visit"], 1.0 - np.exp(-pcp)),
+        (_C["acsc"], r.acsc * expo),
+        (_C["pcp"], pcp),
+        (_C["visits"], visits),
+        (_C["joint"], joint),
+        # an episode's post-discharge quantities, priced in expected_panels
+        (_C["joint_snf"], joint * r.p_snf),
+        (_C["joint_hh"], joint * ((1.0 - r.p_snf) * r.p_home_health)),
+        (_C["joint_q"], joint * q),
+        (_C["deaths"], deaths),
+        (_C["death_qalys"], deaths * (r.utility * b.life)),
+        (_C["qalys"], r.utility * expo - cl.utility.admission_qaly_loss * unplanned),
+    ):
+        x[row] = v
+    x[_C["ed"]] = x[S.ED_PROFESSIONAL]
+    sums = np.ascontiguousarray((x @ b.w_payer).T)  # (payers, rows)
+    return _CarePart(sums=sums, total=sums.sum(axis=0), p_encounter_rate=visits + discharges)
+
+
+def _coding(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float) -> _Coding:
+    """Coding's price factors at coding intensity ``c`` (kept by ``c`` and the sample's CDI
+    effort, which h1's hook in coding_price_factors reads; issue 13)."""
+    key = (c, getattr(sample, "cdi_effort", None))
+    coding = b.coding.get(key)
+    if coding is None:
+        # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the
+        # E/M level mix at the group's coding intensity, stays by the hospital's MCC capture.
+        factors = coding_price_factors(sc, c)  # type: ignore[arg-type]
+        uplift = None
+        if not all(float(f) == 1.0 for f in factors):
+            uplift = np.zeros(N_SERVICES)
+            for code, f in zip(_CODED, factors, strict=True):
+                uplift[code] = 1.0 - 1.0 / float(f)
+        coding = b.coding[key] = _Coding(factors, uplift)
+    return coding
+
+
+#: The services coding_price_factors' four factors price, in its order.
+_CODED = (S.PCP_VISIT, S.SPECIALIST_VISIT, S.INPATIENT_FACILITY, S.ELECTIVE_FACILITY)
+
+
+def _prices(b: _PanelBasis, pr: Prices, coding: _Coding) -> _Prices:
+    """Unit prices of fee schedule ``pr`` at ``coding``'s factors (kept per schedule
+    object and coding)."""
+    key = (id(pr), id(coding))
+    got = b.prices.get(key)
+    if got is not None and got.prices is pr and got.coding is coding:
+        return got
+    if len(b.prices) >= 64:
+        b.prices.clear()
+    snf_days = b.sc.clinical.post_acute.snf_los_mean_days
+    em_pcp, em_spec, ip_unpl, ip_el = coding.factors
+    fac = pr.imaging_facility_share
+    unit = np.zeros(N_SERVICES)
+    for code, v in (
+        (S.PCP_VISIT, pr.pcp_visit_usd * em_pcp),
+        (S.SPECIALIST_VISIT, pr.specialist_visit_usd * em_spec),
+        (S.LAB, pr.lab_test_usd),
+        (S.IMAGING_FACILITY, pr.imaging_usd * fac),
+        (S.IMAGING_PROFESSIONAL, pr.imaging_usd * (1 - fac)),
+        (S.ED_FACILITY, pr.ed_facility_usd),
+        (S.ED_PROFESSIONAL, pr.ed_professional_usd),
+        (S.INPATIENT_FACILITY, pr.admission_mean_usd * ip_unpl),
+        (S.INPATIENT_PROFESSIONAL, pr.inpatient_professional_usd),
+        (S.ELECTIVE_FACILITY, pr.elective_admission_usd * ip_el),
+        (S.ELECTIVE_PROFESSIONAL, pr.elective_professional_usd),
+        (S.OUTPATIENT_PROCEDURE_FACILITY, pr.outpatient_procedure_usd),
+        (S.OUTPATIENT_PROCEDURE_PROFESSIONAL, pr.outpatient_procedure_professional_usd),
+        (S.CHRONIC_OUTPATIENT, pr.chronic_service_usd),
+        (S.CHRONIC_PROFESSIONAL, pr.chronic_service_usd),
+        (S.SNF, snf_days * pr.snf_per_day_usd),
+        (S.HOME_HEALTH, pr.home_health_period_usd),
+        (S.OTHER, pr.other_claim_usd),
+    ):
+        unit[code] = float(v)
+    got = b.prices[key] = _Prices(
+        prices=pr, coding=coding, unit=unit,
+        episode_stay=pr.elective_admission_usd + pr.elective_professional_usd,
+        episode_snf=snf_days * pr.snf_per_day_usd,
+        episode_readmission=(pr.admission_mean_usd + pr.inpatient_professional_usd) * 3.0)
+    return got
+
+
+def _risk(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float,
+          care: _CarePart) -> np.ndarray:
+    """Mean coded risk score per payer at coding intensity ``c``."""
+    if sample.hcc is not None:
+        # Prospective score: what this year's coding documents is scored next year; the
+        # provider weighs it as if it set this year's score (steady state, docs/coding.md).
+        # Encounters enter only the sample's first fit (HccSample.risk_by_payer).
+        enc = (None if sample.hcc.fitted
+               else hcc.encounter_probability(care.p_encounter_rate))
+        return sample.hcc.risk_by_payer(sc, c, sample.conditions, sample.age, enc,
+                                        sample.payer, sample.weight, b.n_payers)
+    risk = b.risk.get(c)
+    if risk is None:
+        # Legacy: the coded risk score of the setting on the sample itself.
+        score = raw_risk_score(sample, sample.age, sample.morb,  # type: ignore[arg-type]
+                               sc.risk_score, np.full(b.n, c)) / sample.risk_norm
+        risk = b.risk[c] = (score @ b.w_payer) / np.maximum(b.members, 1e-12)
+    return risk

@@ -257,3 +257,126 @@ def year_rates(
         episode_snf_los_factor=None if a is None
         else np.asarray(a, float) ** le.hospital_snf_los_elasticity,
     )
+
+
+class RatesBasis:
+    """:func:`year_rates` for many lever settings of the same patients (the behaviour
+    model's candidate levers, ``sim.behaviour.expected``), in two parts: what does not
+    depend on the levers is computed once here (Gompertz mortality, morbidity powers,
+    condition ratios, base rates, utilities), and :meth:`steady` applies one lever setting.
+    A change to :func:`year_rates` must be made here too
+    (``tests/care/test_rates_basis.py`` compares the two)."""
+
+    def __init__(self, sc: Scenario, age: np.ndarray, morb: np.ndarray,
+                 conditions: np.ndarray) -> None:
+        cl, self.le = sc.clinical, sc.lever_effects
+        self.cl = cl
+        dm = conditions[:, _CI["diabetes"]]
+        self.dm = dm.astype(float)
+        ncond = conditions.sum(axis=1)
+        code = _condition_code(conditions)
+        mo = cl.mortality
+        self.death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
+                      * _ratio_table(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd,
+                                     mo.hr_diabetes)[code]
+                      * morb**mo.morbidity_exponent)
+        ad = cl.admissions
+        admit = (ad.rate_per_year * morb**ad.morbidity_exponent
+                 * _ratio_table(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd,
+                                ad.rr_diabetes)[code])
+        self.acsc = admit * ad.acsc_share
+        self.other = admit * (1.0 - ad.acsc_share)
+        self.readmit = ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent
+        el = cl.electives
+        self.elective = el.rate_per_year * (morb <= el.max_morbidity)  # v = 1
+        ut = cl.utilisation
+        self.vm = morb**ut.visit_morbidity_exponent
+        self.pcp = (ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * self.vm
+        self.spec = ((ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond)
+                     * self.vm)
+        self.ed = ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
+        self.chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
+        self.oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
+        pa = cl.post_acute
+        self.hh = pa.home_health_chronic_per_year * morb
+        self.snf = pa.snf_probability * morb**pa.snf_morbidity_exponent
+        uc = cl.utility
+        base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
+        for name in CONDITIONS:
+            base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
+        self.u0 = np.clip(base, 0.05, 1.0)  # controlled (or not diabetic)
+        # what uncontrolled diabetes takes away (0 without diabetes)
+        self.du = np.clip(base - uc.decrement_diabetes_uncontrolled * dm, 0.05, 1.0) - self.u0
+
+    def steady(self, d: float, p: float, t: float) -> SteadyRates:
+        """The rates at one lever setting (discretionary intensity ``d``, prevention ``p``,
+        transitional care ``t``, the same for every patient; the hospital's and the
+        specialists' levers at 1) with each diabetic patient's control state at its steady
+        state under the levers: ``p_unc = to_uncontrolled / (to_uncontrolled +
+        to_controlled)``, a rate outside the post-discharge window being ``(1 - p_unc)`` x
+        its state-0 value + ``p_unc`` x its state-2 value in :func:`year_rates`' tables.
+
+        Equal to those mixtures of :func:`year_rates`' tables to floating-point rounding
+        (the same factors, multiplied in another order), and much cheaper: with one value of
+        each lever for everybody, a lever factor is a number, and the mixture over the
+        control states one factor ``1 + p_unc (hr - 1)`` per rate."""
+        le, cl = self.le, self.cl
+        underuse = max(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
+        gain = le.prevention_control_gain * p
+        to_unc = cl.diabetes.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
+        to_ctl = cl.diabetes.rate_to_controlled_per_year * (1.0 + gain)
+        s = to_unc / max(to_unc + to_ctl, 1e-12)
+        p_unc = s * self.dm
+        mo, ad, ut = cl.mortality, cl.admissions, cl.utilisation
+
+        def mixed(hr: float) -> np.ndarray:  # (1 - p_unc) x 1 + p_unc x hr
+            return 1.0 + (s * (hr - 1.0)) * self.dm
+
+        f_admit = mixed(ad.rr_diabetes_uncontrolled)
+        death = (self.death * (1.0 + le.underuse_harm_mortality * underuse)
+                 * mixed(mo.hr_diabetes_uncontrolled))
+        acsc = self.acsc * (_linear_rr(le.prevention_acsc_rr, p)
+                            * (1.0 + le.underuse_harm * underuse)) * f_admit
+        other = self.other * f_admit
+        readmit = self.readmit * _linear_rr(le.transitional_readmission_rr, t)
+        routine = np.empty((len(ROUTINE), len(self.dm)))
+        routine[R_PCP] = self.pcp * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p
+        routine[R_SPEC] = self.spec * d**le.elasticity_specialist
+        routine[R_ED] = (self.ed * (_linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
+                         * mixed(ut.ed_rr_diabetes_uncontrolled))
+        routine[R_OPPROC] = (ut.outpatient_procedures_per_year
+                             * d**le.elasticity_outpatient_procedures) * self.vm
+        routine[R_CHRONIC] = self.chronic
+        routine[R_OTHER] = self.oth
+        d_pac = d**le.elasticity_post_acute
+        routine[R_HH] = self.hh * d_pac
+        snf_rr = _linear_rr(le.transitional_snf_rr, t)
+        d_tests = d**le.elasticity_tests
+        return SteadyRates(
+            p_unc=p_unc, death=death, acsc=acsc, other=other, elective=self.elective,
+            window=acsc + other + readmit, routine=routine,
+            p_snf=np.clip(self.snf * d_pac * snf_rr, 0.0, 1.0),
+            p_home_health=min(max(cl.post_acute.home_health_probability * d_pac, 0.0), 1.0),
+            labs_per_visit=ut.labs_per_visit * d_tests,
+            imaging_per_visit=ut.imaging_per_visit * d_tests,
+            utility=self.u0 + p_unc * self.du)
+
+
+@dataclass
+class SteadyRates:
+    """The rates of one plan year at one lever setting (:meth:`RatesBasis.steady`), each
+    diabetic patient's control state at its steady state; per patient and year, outside the
+    post-discharge window unless said otherwise."""
+
+    p_unc: np.ndarray  # (n,) probability of uncontrolled diabetes (0: not diabetic)
+    death: np.ndarray  # (n,) hazards
+    acsc: np.ndarray
+    other: np.ndarray
+    elective: np.ndarray
+    window: np.ndarray  # (n,) unplanned admissions in the window: acsc + other + readmission
+    routine: np.ndarray  # (len(ROUTINE), n) routine services (rows in ROUTINE order)
+    p_snf: np.ndarray  # (n,)
+    p_home_health: float
+    labs_per_visit: float
+    imaging_per_visit: float
+    utility: np.ndarray  # (n,) annual utility
