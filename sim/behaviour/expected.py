@@ -252,7 +252,7 @@ def expected_panels_direct(sc: Scenario, sample: PanelSample,
     counts = np.zeros((n * k_sets, N_SERVICES))
     spend = np.zeros((n * k_sets, N_SERVICES))
     snf_days = cl.post_acute.snf_los_mean_days
-    # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the E/M
+    # Coding changes what FFS pays (issue 13; sim.coding.fees): office visits by the E/M
     # level mix at the group's coding intensity, stays by the hospital's MCC capture.
     em_pcp, em_spec, ip_unpl, ip_el = coding_price_factors(sc, lv.coding_intensity,
                                                            sample.cdi_effort)
@@ -596,13 +596,13 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
 
 def _coding(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float) -> _Coding:
     """Coding's price factors at coding intensity ``c`` (kept by ``c`` and the sample's CDI
-    effort, which h1's hook in coding_price_factors reads; issue 13)."""
-    key = (c, getattr(sample, "cdi_effort", None))
+    effort, which coding_price_factors reads; issue 13)."""
+    key = (c, sample.cdi_effort)
     coding = b.coding.get(key)
     if coding is None:
-        # Coding changes what FFS pays (h1, issue 13; sim.coding.fees): office visits by the
+        # Coding changes what FFS pays (issue 13; sim.coding.fees): office visits by the
         # E/M level mix at the group's coding intensity, stays by the hospital's MCC capture.
-        factors = coding_price_factors(sc, c)  # type: ignore[arg-type]
+        factors = coding_price_factors(sc, c, key[1])  # type: ignore[arg-type]
         uplift = None
         if not all(float(f) == 1.0 for f in factors):
             uplift = np.zeros(N_SERVICES)

@@ -122,8 +122,6 @@ def test_caches_do_not_leak_between_settings_scenarios_or_callers():
                   expected_panel(cdi, sample, SETTINGS[0], None, 2))
 
 
-@pytest.mark.skipif("cdi_effort" not in PanelSample.__dataclass_fields__,
-                    reason="the sample's CDI effort (h1, issue 13) is not in this tree yet")
 def test_fast_path_reads_the_sample_cdi_effort():
     sc = load_scenario(SCEN / "bundled_joint_replacement.yaml")
     sample = _sample(200, 3, False)
