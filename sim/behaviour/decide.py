@@ -47,6 +47,8 @@ class Behaviour:
         self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
         #: The specialists' volume factor per group panel (sim.behaviour.specialists).
         self.specialist_volume: dict[str, float] = {}
+        #: Each group's optimum last solved for (warm start of the next year's solve).
+        self.optimum: dict[str, tuple[float, ...]] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -89,7 +91,8 @@ class Behaviour:
                     for c, o in zip(cur, optimum, strict=True))
             else:
                 problem.calibrate()
-                optimum = problem.solve(cur)
+                optimum = problem.solve(cur, warm=self.optimum.get(name))
+                self.optimum[name] = optimum
                 rate = cfg.behavior.adaptation_rate
                 chosen = tuple(c + rate * (o - c) for c, o in zip(cur, optimum, strict=True))
             own = tuple(float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,
