@@ -363,6 +363,10 @@ _TOL_USD_PER_PY = 1e-3
 _PATIENCE = 6
 #: ... or ``_QUICK`` when the gradient at the best point is settled too (``maximise``).
 _QUICK = 3
+#: A derivative's jump (USD per patient-year per unit of the lever) across zero within
+#: this distance (in lever units) is a kink (``maximise``).
+_KINK_USD_PER_PY = 50.0
+_KINK_STEP = 1e-3
 _MAX_EVALS = 60
 
 
@@ -371,15 +375,25 @@ class _Settled(Exception):
 
 
 def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
-                 bounds: tuple = BOUNDS) -> np.ndarray:
-    """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound)."""
+                 bounds: tuple = BOUNDS, skip: frozenset = frozenset()) -> np.ndarray:
+    """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound; the
+    components in ``skip`` are left 0)."""
     g = np.zeros(len(x))
     for i, (lo, hi) in enumerate(bounds):
+        if i in skip:
+            continue
         h = step if x[i] + step <= hi else -step
         y = list(x)
         y[i] = min(max(x[i] + h, lo), hi)
         g[i] = (fn(tuple(y)) - fx) / (y[i] - x[i])
     return g
+
+
+class _Kink(Exception):
+    """A lever's derivative jumped across zero: a rule's kink (a cap) is the optimum in it."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
 
 
 def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
@@ -390,11 +404,19 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
     or ``_MAX_EVALS`` evaluations.
 
     With ``curvature`` (per lever, a curvature of ``-fn / py`` known in advance: the
-    norms' ``kappa``) it also stops after ``_QUICK`` evaluations without such a gain when,
-    at the best point, the gain a Newton step at that curvature would promise,
-    ``sum(g_i^2 / curvature_i) / 2`` of the projected gradient ``g`` per patient-year, is
-    below ``_TOL_USD_PER_PY`` too (issue 16: the last ``_PATIENCE - _QUICK`` evaluations,
-    4 objective evaluations each, then gain nothing).
+    norms' ``kappa``; issue 16):
+
+    * it also stops after ``_QUICK`` evaluations without such a gain when, at the best
+      point, the gain a Newton step at that curvature would promise,
+      ``sum(g_i^2 / curvature_i) / 2`` of the projected gradient ``g`` per patient-year,
+      is below ``_TOL_USD_PER_PY`` too (the last evaluations, 5 calls of ``fn`` each,
+      then gain nothing);
+    * a lever whose derivative changes sign by more than ``_KINK_USD_PER_PY`` between
+      two evaluations less than ``_KINK_STEP`` apart is at a kink of the objective (a
+      rule's cap: the REACH or MSSP risk-score cap makes coding intensity's optimum a
+      kink), where L-BFGS-B's line searches otherwise oscillate until its patience runs
+      out: the lever is held at the best point's value and L-BFGS-B restarts on the
+      others (the evaluations count on).
     """
     from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
 
@@ -404,6 +426,8 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
             "newton": np.inf}
     lo = np.array([b[0] for b in bounds], dtype=float)
     hi = np.array([b[1] for b in bounds], dtype=float)
+    fixed: dict[int, float] = {}
+    last: list = []  # the previous evaluation's (x, gradient per patient-year)
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         lv = tuple(float(v) for v in x)
@@ -419,22 +443,41 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
         if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS or (
                 best["stale"] >= _QUICK and best["newton"] < _TOL_USD_PER_PY):
             raise _Settled
-        g = forward_grad(fn, lv, u, bounds=bounds)
-        if curvature is not None and f <= best["f"]:  # the best point: its Newton gain
+        g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        if curvature is not None:
             gp = g / py
-            free = ~(((x <= lo) & (gp < 0)) | ((x >= hi) & (gp > 0)))
-            best["newton"] = 0.5 * float(np.sum(np.where(free, gp * gp, 0.0) / curvature))
+            if f <= best["f"]:  # the best point: its Newton gain
+                free = ~(((x <= lo) & (gp < 0)) | ((x >= hi) & (gp > 0)))
+                best["newton"] = 0.5 * float(np.sum(np.where(free, gp * gp, 0.0)
+                                                    / curvature))
+            if last:
+                x1, g1 = last
+                near = float(np.max(np.abs(np.asarray(x) - x1))) < _KINK_STEP
+                for i in range(len(x)):
+                    if (near and i not in fixed and gp[i] * g1[i] < 0
+                            and abs(gp[i] - g1[i]) > _KINK_USD_PER_PY):
+                        raise _Kink(i)
+            last[:] = [np.asarray(x, dtype=float), gp]
         return f, -g / py
 
-    try:
-        res = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 30, "ftol": 1e-12, "gtol": 1e-9})
-        x = tuple(float(v) for v in res.x)
-        if -(fn(x) - u0) / py <= best["f"]:
-            return x
-    except _Settled:
-        pass
-    return best["x"]
+    start = np.asarray(x0, dtype=float)
+    while True:
+        b = [(v, v) if i in fixed else bd for i, (bd, v) in
+             enumerate(zip(bounds, start, strict=True))]
+        try:
+            res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=b,
+                           options={"maxiter": 30, "ftol": 1e-12, "gtol": 1e-9})
+            x = tuple(float(v) for v in res.x)
+            if -(fn(x) - u0) / py <= best["f"]:
+                return x
+            return best["x"]
+        except _Settled:
+            return best["x"]
+        except _Kink as kink:
+            start = np.array(best["x"])
+            fixed[kink.index] = float(start[kink.index])
+            best["stale"], best["newton"] = 0, np.inf
+            last.clear()
 
 
 #: Grid the chosen optimum is rounded to: floating-point differences between machines
