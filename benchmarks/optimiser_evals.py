@@ -13,8 +13,9 @@ process, alternately patched:
   per patient-year; calibration with the full gradient at raised fees;
 * ``new``: the shipped one — last year's optimum is a candidate too (warm start),
   L-BFGS-B also stops after 3 such evaluations when the Newton gain at the norms'
-  curvature is below the tolerance, calibration computes only the gradient component it
-  uses.
+  curvature is below the tolerance, a lever at a kink (its derivative jumping across
+  zero) is held there while L-BFGS-B restarts on the others, calibration computes only
+  the gradient component it uses.
 
 It reports objective evaluations (``ProviderProblem.utility`` calls, everything:
 calibration, grid, L-BFGS-B, incentives) and CPU seconds of ``Behaviour.choose`` per
