@@ -78,6 +78,7 @@ __all__ = [
     "scale_from_config",
     "scale_from_scenario",
     "score_measures",
+    "score_value",
 ]
 
 
