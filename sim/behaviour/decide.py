@@ -48,8 +48,10 @@ class Behaviour:
         self.hospital_levers: dict[tuple[str, str], tuple[float, ...]] = {}
         #: The specialists' volume factor per group panel (sim.behaviour.specialists).
         self.specialist_volume: dict[str, float] = {}
-        #: Each hospital's CDI effort per group panel, last chosen (h1, issue 13).
+        #: Each hospital's CDI effort per group panel, last chosen (issue 13).
         self.hospital_cdi: dict[tuple[str, str], float] = {}
+        #: Each group's optimum last solved for (warm start of the next year's solve).
+        self.optimum: dict[str, tuple[float, ...]] = {}
 
     def choose(self, closed_year: int, panel: PanelView, ledger: Ledger
                ) -> dict[str, Levers]:
@@ -93,7 +95,8 @@ class Behaviour:
                     for c, o in zip(cur, optimum, strict=True))
             else:
                 problem.calibrate()
-                optimum = problem.solve(cur)
+                optimum = problem.solve(cur, warm=self.optimum.get(name))
+                self.optimum[name] = optimum
                 rate = cfg.behavior.adaptation_rate
                 chosen = tuple(c + rate * (o - c) for c, o in zip(cur, optimum, strict=True))
             own = tuple(float(np.clip(v, *_bounds(n))) for n, v in zip(LEVER_NAMES, chosen,

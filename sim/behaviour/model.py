@@ -286,9 +286,11 @@ class ProviderProblem:
         """Expected spending per payer at the reference levers (scales payoff variances)."""
         return self.panel(self.reference).total_by_payer()
 
-    def _grad(self, fn, levers: tuple[float, ...]) -> np.ndarray:
+    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None) -> np.ndarray:
+        """Central-difference gradient of ``fn`` at ``levers`` (``only``: that component,
+        the others left 0)."""
         g = np.zeros(4)
-        for i in range(4):
+        for i in range(4) if only is None else (only,):
             hi = list(levers)
             lo = list(levers)
             hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
@@ -306,31 +308,39 @@ class ProviderProblem:
             return self.utility(lv, prices, contracts=False, norms=False)
 
         g = self._grad(ref_u, ref)
-        g_up = self._grad(lambda lv: ref_u(lv, up), ref)
+        # only the discretionary component of the gradient at raised fees is used: the
+        # others are not computed (6 evaluations fewer, the same numbers)
+        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0)[0]
         py = float(self.panel(ref).person_years.sum())
         vol = [self.panel((ref[0] + s, *ref[1:]), default).discretionary_volume()
                for s in (-0.01, 0.01)]
         e_v = (np.log(vol[1]) - np.log(vol[0])) / 0.02 * ref[0]
-        dg_dlnf = (g_up[0] - g[0]) / np.log(1.01)
+        dg_dlnf = (g_up0 - g[0]) / np.log(1.01)
         b = self.params
         kappa_d = max(e_v * dg_dlnf / (b.fee_elasticity * ref[0]), 1e-6) / py
         self.kappa = np.array([kappa_d, b.prevention_effort_cost_usd,
                                b.transitional_effort_cost_usd, b.coding_effort_cost_usd])
         self.norms = np.asarray(ref) - g / (self.kappa * py)
 
-    def solve(self, start: tuple[float, ...]) -> tuple[float, ...]:
-        """The levers that maximise the objective: the best of ``start`` and a coarse grid
-        (the objective need not be concave: a minimum savings rate is a cliff), refined
-        by L-BFGS-B, rounded to the grid ``LEVER_GRID`` (docs/behaviour.md)."""
-        return round_levers(self.solve_exact(start))
+    def solve(self, start: tuple[float, ...], warm: tuple[float, ...] | None = None
+              ) -> tuple[float, ...]:
+        """The levers that maximise the objective: the best of ``start``, ``warm`` (last
+        year's optimum) and a coarse grid (the objective need not be concave: a minimum
+        savings rate is a cliff), refined by L-BFGS-B, rounded to the grid ``LEVER_GRID``
+        (docs/behaviour.md)."""
+        return round_levers(self.solve_exact(start, warm))
 
-    def solve_exact(self, start: tuple[float, ...]) -> tuple[float, ...]:
-        """The optimiser's own answer, before rounding."""
-        grid = [start] + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
-                          for p in (0.1, 0.5) for t in (0.1, 0.5)]
+    def solve_exact(self, start: tuple[float, ...], warm: tuple[float, ...] | None = None
+                    ) -> tuple[float, ...]:
+        """The optimiser's own answer, before rounding (L-BFGS-B stops early once its
+        gradient is settled at the norms' curvature ``kappa``: ``maximise``)."""
+        grid = [start] + ([tuple(warm)] if warm is not None and tuple(warm) != tuple(start)
+                          else []) + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
+                                      for p in (0.1, 0.5) for t in (0.1, 0.5)]
         best = max(grid, key=lambda lv: self.utility(tuple(lv)))
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
-        return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()))
+        return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()),
+                        curvature=self.kappa)
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
@@ -351,6 +361,12 @@ class ProviderProblem:
 #: search fail and restart long after the decision is settled (docs/behaviour.md).
 _TOL_USD_PER_PY = 1e-3
 _PATIENCE = 6
+#: ... or ``_QUICK`` when the gradient at the best point is settled too (``maximise``).
+_QUICK = 3
+#: A derivative's jump (USD per patient-year per unit of the lever) across zero within
+#: this distance (in lever units) is a kink (``maximise``).
+_KINK_USD_PER_PY = 50.0
+_KINK_STEP = 1e-3
 _MAX_EVALS = 60
 
 
@@ -359,10 +375,13 @@ class _Settled(Exception):
 
 
 def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
-                 bounds: tuple = BOUNDS) -> np.ndarray:
-    """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound)."""
+                 bounds: tuple = BOUNDS, skip: frozenset = frozenset()) -> np.ndarray:
+    """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound; the
+    components in ``skip`` are left 0)."""
     g = np.zeros(len(x))
     for i, (lo, hi) in enumerate(bounds):
+        if i in skip:
+            continue
         h = step if x[i] + step <= hi else -step
         y = list(x)
         y[i] = min(max(x[i] + h, lo), hi)
@@ -370,16 +389,45 @@ def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
     return g
 
 
-def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS) -> tuple[float, ...]:
+class _Kink(Exception):
+    """A lever's derivative jumped across zero: a rule's kink (a cap) is the optimum in it."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
+             curvature: np.ndarray | None = None) -> tuple[float, ...]:
     """Maximise ``fn`` over ``bounds`` from ``x0`` (inside them) by L-BFGS-B on
     ``-(fn - fn(x0)) / py`` (USD per patient-year) with a forward-difference gradient,
     stopped once settled: no gain above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations,
-    or ``_MAX_EVALS`` evaluations."""
+    or ``_MAX_EVALS`` evaluations.
+
+    With ``curvature`` (per lever, a curvature of ``-fn / py`` known in advance: the
+    norms' ``kappa``; issue 16):
+
+    * it also stops after ``_QUICK`` evaluations without such a gain when, at the best
+      point, the gain a Newton step at that curvature would promise,
+      ``sum(g_i^2 / curvature_i) / 2`` of the projected gradient ``g`` per patient-year,
+      is below ``_TOL_USD_PER_PY`` too (the last evaluations, 5 calls of ``fn`` each,
+      then gain nothing);
+    * a lever whose derivative changes sign by more than ``_KINK_USD_PER_PY`` between
+      two evaluations less than ``_KINK_STEP`` apart is at a kink of the objective (a
+      rule's cap: the REACH or MSSP risk-score cap makes coding intensity's optimum a
+      kink), where L-BFGS-B's line searches otherwise oscillate until its patience runs
+      out: the lever is held at the best point's value and L-BFGS-B restarts on the
+      others (the evaluations count on).
+    """
     from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
 
     u0 = fn(tuple(float(v) for v in x0))
 
-    best = {"f": 0.0, "x": tuple(float(v) for v in x0), "stale": 0, "n": 0}
+    best = {"f": 0.0, "x": tuple(float(v) for v in x0), "stale": 0, "n": 0,
+            "newton": np.inf}
+    lo = np.array([b[0] for b in bounds], dtype=float)
+    hi = np.array([b[1] for b in bounds], dtype=float)
+    fixed: dict[int, float] = {}
+    last: list = []  # the previous evaluation's (x, gradient per patient-year)
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         lv = tuple(float(v) for v in x)
@@ -392,19 +440,46 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS) -> tuple[flo
             best["stale"] += 1
         if f < best["f"]:
             best["f"], best["x"] = f, lv
-        if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS:
+        if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS or (
+                best["stale"] >= _QUICK and best["newton"] < _TOL_USD_PER_PY):
             raise _Settled
-        return f, -forward_grad(fn, lv, u, bounds=bounds) / py
+        g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        if curvature is not None:
+            gp = g / py
+            if f <= best["f"]:  # the best point: its Newton gain
+                free = ~(((x <= lo) & (gp < 0)) | ((x >= hi) & (gp > 0)))
+                best["newton"] = 0.5 * float(np.sum(np.where(free, gp * gp, 0.0)
+                                                    / curvature))
+            if last:
+                x1, g1 = last
+                near = float(np.max(np.abs(np.asarray(x) - x1))) < _KINK_STEP
+                for i in range(len(x)):
+                    if (near and i not in fixed and gp[i] * g1[i] < 0
+                            and abs(gp[i] - g1[i]) > _KINK_USD_PER_PY):
+                        raise _Kink(i)
+            last[:] = [np.asarray(x, dtype=float), gp]
+        return f, -g / py
 
-    try:
-        res = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 30, "ftol": 1e-12, "gtol": 1e-9})
-        x = tuple(float(v) for v in res.x)
-        if -(fn(x) - u0) / py <= best["f"]:
-            return x
-    except _Settled:
-        pass
-    return best["x"]
+    start = np.asarray(x0, dtype=float)
+    while True:
+        b = [(v, v) if i in fixed else bd for i, (bd, v) in
+             enumerate(zip(bounds, start, strict=True))]
+        try:
+            res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=b,
+                           options={"maxiter": 30, "ftol": 1e-12, "gtol": 1e-9})
+            x = tuple(float(v) for v in res.x)
+            if -(fn(x) - u0) / py <= best["f"]:
+                return x
+            return best["x"]
+        except _Settled:
+            return best["x"]
+        except _Kink as kink:
+            start = np.array(best["x"])
+            fixed[kink.index] = float(start[kink.index])
+            best["stale"], best["newton"] = 0, np.inf
+            last.clear()
+
+
 #: Grid the chosen optimum is rounded to: floating-point differences between machines
 #: (BLAS kernels, libm) far below it then cannot change the levers a run uses.
 LEVER_GRID = 1e-4

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from sim.contracts.quality import score_measures
+from sim.contracts.quality import score_value
 from sim.contracts.settler import Context
 
 #: The expected year of a provider's panel (``sim.behaviour.expected.ExpectedPanel``:
@@ -121,8 +121,14 @@ class PayoffInputs:
     members: np.ndarray | None = None
 
     def quality(self, ctx: Context) -> float:
-        """Expected quality score of the panel."""
-        return float(score_measures(self.exp.measures, ctx.quality_scale)["score"])
+        """Expected quality score of the panel (computed once per scale: every contract
+        of the candidate asks for it)."""
+        scale = ctx.quality_scale
+        cached = self.__dict__.get("_quality")
+        if cached is None or cached[0] is not scale:
+            cached = (scale, score_value(self.exp.measures, scale))
+            self.__dict__["_quality"] = cached
+        return cached[1]
 
     def spending(self, ctx: Context, payer: int) -> tuple[float, float]:
         """Mean and SD of the payer's truncated spending on the panel (payer prices)."""
@@ -138,8 +144,8 @@ class PayoffInputs:
 
 def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
                              rule: Callable[..., float], benchmark: float, mean: float,
-                             sd: float, coords: Sequence[tuple[float, float]] = ()
-                             ) -> tuple[float, float]:
+                             sd: float, coords: Sequence[tuple[float, float]] = (),
+                             vectorised: bool = False) -> tuple[float, float]:
     """Mean and variance of an ACO rule's payoff when spending is ``Normal(mean, sd)``.
 
     ACO settlement rules are piecewise linear in the savings rate and, with everything
@@ -149,7 +155,10 @@ def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
     ``rule(expenditure, *grid values)`` is tabulated at their grid points and
     interpolated, :func:`grid_corners`), and its moments under the savings rate
     ``(benchmark - X) / benchmark`` are computed exactly (:func:`piecewise_normal_moments`)
-    on the rates within 8 SD of the mean (the only ones tabulated).
+    on the rates within 8 SD of the mean (the only ones tabulated). With ``vectorised``
+    the rule takes an array of expenditures and returns their payoffs (the table entries
+    missing are then filled in one call, e.g. :func:`sim.contracts.mssp.rules.
+    earned_by_expenditure`; the same values as one call per entry).
     """
     m = (benchmark - mean) / benchmark
     s = sd / benchmark
@@ -171,8 +180,12 @@ def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
     combined = np.zeros(len(idx))
     for nodes, weight in grid_corners(coords):
         table = ctx.memo((*key, nodes), lambda: np.full(len(rates), np.nan))
-        for i in idx[np.isnan(table[idx])]:
-            table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
+        todo = idx[np.isnan(table[idx])]
+        if vectorised and len(todo):
+            table[todo] = rule(benchmark * (1 - rates[todo]), *nodes) / benchmark
+        else:
+            for i in todo:
+                table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
         combined += weight * table[idx]
     mu, var = piecewise_normal_moments(rates[idx], combined, m, s)
     return benchmark * mu, benchmark * benchmark * var

@@ -38,6 +38,7 @@ admissions_per_1000  314.5    199      ADM (acute admissions per 1,000), p90/p10
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ __all__ = [
     "scale_from_config",
     "scale_from_scenario",
     "score_measures",
+    "score_value",
 ]
 
 
@@ -444,3 +446,39 @@ def score_measures(measures: Mapping[str, float], scale: Scale, missing: str = "
     if scale and all(isinstance(b, DecileBenchmark) for b in scale.values()):
         return app_quality_score(kept, scale, missing)  # type: ignore[arg-type]
     return quality_score(kept, scale, missing)  # type: ignore[arg-type]
+
+
+def score_value(measures: Mapping[str, float], scale: Scale) -> float:
+    """``score_measures(measures, scale)["score"]`` without the statement: the same
+    arithmetic in the same order (tested equal), for the expected payoffs, which need the
+    score of every candidate lever setting."""
+    total = total_w = 0.0
+    if scale and all(isinstance(b, DecileBenchmark) for b in scale.values()):
+        for name, b in scale.items():
+            if name not in measures:
+                continue
+            value = float(measures[name])
+            if not math.isfinite(value):
+                raise ValueError(f"{b.name}: measure value must be finite, got {value!r}")
+            sign = 1.0 if b.higher_is_better else -1.0
+            v = sign * value
+            t = [sign * x for x in b.thresholds]
+            if v < t[0]:
+                pts = 1.0
+            elif v >= t[-1]:
+                pts = 10.0
+            else:
+                k = bisect.bisect_right(t, v)  # as decile_points' searchsorted
+                pts = (k + 1) + (v - t[k - 1]) / (t[k] - t[k - 1])
+            total += b.weight * pts
+            total_w += b.weight * 10.0
+    else:
+        for name, m in scale.items():
+            if name not in measures:
+                continue
+            pts = measure_points(float(measures[name]), m)  # type: ignore[arg-type]
+            total += m.weight * pts
+            total_w += m.weight
+    if total_w <= 0:
+        raise ValueError("no measure with positive weight to score")
+    return 100.0 * total / total_w

@@ -200,20 +200,29 @@ class BundledSettler(BaseSettler):
         cfg = self.config
         if ctx.provider_index(cfg.provider) != inp.provider:
             return None
-        types = [k for k, name in enumerate(cfg.episode_types)
-                 if cfg.episodes is None or name in JOINT_TYPES]
-        if not types:
+
+        def constants() -> tuple[int, float] | None:
+            """(payer, target) of the year, or None (computed once per year)."""
+            types = [k for k, name in enumerate(cfg.episode_types)
+                     if cfg.episodes is None or name in JOINT_TYPES]
+            if not types:
+                return None
+            k = types[0]
+            p = ctx.payer_index(cfg.payer)
+            ep = self._episodes(ctx, p, inp.provider)
+            base, _ = self._baseline(ctx, year, ep)
+            base &= ep["type"] == k
+            if not base.any():
+                return None
+            target = ctx.memo(("bundled_target", self.label, year), lambda: float(
+                self.target(ctx, year, ep, base, None, None, cfg.episode_types[k])[0]
+                ["target_price_usd"]))
+            return p, target
+
+        known = ctx.memo(("bundled_expected", self.label, year, inp.provider), constants)
+        if known is None:
             return None
-        k = types[0]
-        p = ctx.payer_index(cfg.payer)
-        ep = self._episodes(ctx, p, inp.provider)
-        base, _ = self._baseline(ctx, year, ep)
-        base &= ep["type"] == k
-        if not base.any():
-            return None
-        target = ctx.memo(("bundled_target", self.label, year), lambda: float(
-            self.target(ctx, year, ep, base, None, None, cfg.episode_types[k])[0]
-            ["target_price_usd"]))
+        p, target = known
         n = float(inp.exp.episodes[p])
         recon = n * (target - float(inp.exp.episode_spend[p]) * ctx.price_factor[p])
         lim = n * target

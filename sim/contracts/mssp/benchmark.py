@@ -51,6 +51,7 @@ import numpy as np
 from sim.contracts.statement import Statement, StatementBuilder
 
 __all__ = [
+    "updated_benchmark_usd",
     "AgreementPeriod",
     "acpt_weight",
     "benchmark_adjustment",
@@ -281,6 +282,22 @@ def updated_benchmark(
                         f"× {assigned_beneficiaries:,.0f} assigned beneficiaries")
         st.value("benchmark_usd", total)
     return st.build()
+
+
+def updated_benchmark_usd(historical_benchmark_pc_usd: float, baseline_risk: float,
+                          performance_year_risk: float, update_factor: float,
+                          assigned_beneficiaries: float, risk_cap: float = RISK_GROWTH_CAP,
+                          demographic_ratio: float = 1.0, adjustment_pc_usd: float = 0.0
+                          ) -> float:
+    """``updated_benchmark(...)["benchmark_usd"]`` without the statement: the same
+    arithmetic (tested equal), for the expected payoffs, which need the benchmark of every
+    candidate lever setting (its risk score moves it)."""
+    if historical_benchmark_pc_usd < 0 or update_factor <= 0:
+        raise ValueError("historical benchmark must be >= 0 and update factor > 0")
+    ratio = capped_risk_ratio(performance_year_risk, baseline_risk, risk_cap,
+                              demographic_ratio)
+    adjusted = historical_benchmark_pc_usd + adjustment_pc_usd
+    return adjusted * update_factor * ratio * assigned_beneficiaries
 
 
 def regional_share(agreement_number: int, aco_below_region: bool) -> float:

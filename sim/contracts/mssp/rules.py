@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+import numpy as np
+
 from sim.contracts.mssp.benchmark import (
     AgreementPeriod,
     acpt_weight,
@@ -62,6 +64,7 @@ __all__ = [
     "benchmark_adjustment",
     "blended_update_factor",
     "capped_risk_ratios",
+    "earned_by_expenditure",
     "prior_savings_adjustment",
     "regional_adjustment",
     "capped_risk_ratio",
@@ -515,3 +518,99 @@ def _loss_limit(rules: TrackRules, benchmark_usd: float, revenue_usd: float | No
         return bench_limit, (f"benchmark: {bench_pct:.1%} of the benchmark (< "
                              f"{rules.loss_limit_revenue:.0%} of participant revenue)")
     return bench_limit, f"benchmark: {bench_pct:.1%} of the benchmark"
+
+
+def earned_by_expenditure(
+    track: str | Track,
+    assigned_beneficiaries: int,
+    benchmark_usd: float,
+    expenditure_usd: np.ndarray,
+    quality_score: float,
+    quality_standard: QualityStandard = "met",
+    msr: float | None = None,
+    mlr: float | None = None,
+    low_revenue: bool | np.ndarray = False,
+    participant_revenue_usd: float | None = None,
+    performance_year: int = 2024,
+    agreement_start_year: int | None = None,
+) -> np.ndarray:
+    """``settle_performance_year(...)["earned_usd"]`` for an array of expenditures at once
+    (and, if an array, a ``low_revenue`` flag per expenditure); everything else as there.
+
+    The same operations element by element, so the same floats (tested knot by knot on
+    every track): the expected payoffs (:mod:`sim.contracts.expectation`) tabulate the
+    rule on a grid of savings rates with it instead of one statement per grid point.
+    """
+    rules = TRACKS[Track(track)]
+    n = int(assigned_beneficiaries)
+    if n != assigned_beneficiaries or n < 1:
+        raise ValueError(f"assigned_beneficiaries must be a positive integer, got "
+                         f"{assigned_beneficiaries!r}")
+    exp = np.asarray(expenditure_usd, dtype=float)
+    if not (math.isfinite(benchmark_usd) and benchmark_usd > 0):
+        raise ValueError(f"benchmark_usd must be positive, got {benchmark_usd!r}")
+    if not (np.all(np.isfinite(exp)) and np.all(exp >= 0)):
+        raise ValueError("expenditure_usd must be finite and >= 0")
+    if not (0.0 <= quality_score <= 100.0):
+        raise ValueError(f"quality_score must be in [0, 100], got {quality_score!r}")
+    if quality_standard not in ("met", "alternative", "failed"):
+        raise ValueError(f"quality_standard must be 'met', 'alternative' or 'failed', got "
+                         f"{quality_standard!r}")
+    if quality_standard == "alternative" and performance_year < ALTERNATIVE_STANDARD_FROM:
+        raise ValueError(f"the alternative quality performance standard exists from "
+                         f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii))")
+    _check_fraction("msr", msr, 0.5)
+    _check_fraction("mlr", mlr, 0.5)
+    if mlr is not None and not rules.two_sided:
+        raise ValueError(f"{rules.track} is one-sided: it has no minimum loss rate")
+    if participant_revenue_usd is not None and participant_revenue_usd < 0:
+        raise ValueError("participant_revenue_usd must be >= 0")
+    start = performance_year if agreement_start_year is None else int(agreement_start_year)
+    if start > performance_year:
+        raise ValueError(f"agreement_start_year {start} is after performance_year "
+                         f"{performance_year}")
+    # 2. MSR / MLR (as settle_performance_year)
+    if msr is None:
+        msr_v = minimum_savings_rate(n)
+    elif rules.two_sided and n < 5_000 and performance_year >= 2019:
+        msr_v = minimum_savings_rate(n)
+        mlr = None
+    else:
+        msr_v = float(msr)
+    mlr_v = (msr_v if mlr is None else float(mlr)) if rules.two_sided else math.nan
+    bench = benchmark_usd
+    gross = bench - exp
+    savings_rate = gross / bench
+    msr_met = (gross > 0) & (savings_rate >= msr_v)
+    seq = sequestration_rate(performance_year)
+    cap = rules.savings_cap * bench
+    # 3. the final sharing rate
+    if quality_standard == "failed":
+        sharing_rate = 0.0
+    elif rules.legacy or performance_year <= 2020 or quality_standard == "alternative":
+        sharing_rate = rules.max_sharing_rate * quality_score / 100.0
+    else:
+        sharing_rate = rules.max_sharing_rate
+    rate = np.full(exp.shape, sharing_rate)
+    reduced = np.zeros(exp.shape, dtype=bool)
+    if rules.basic and start >= 2024 and quality_standard == "met" and n >= 5_000:
+        reduced = (gross > 0) & ~msr_met & np.asarray(low_revenue, dtype=bool)
+        rate[reduced] = rules.max_sharing_rate / 2.0
+    shareable = np.where((msr_met | reduced) & (rate > 0), gross, 0.0)
+    after_seq = (shareable * rate) * (1.0 - seq)
+    earned = np.where(gross > 0, np.minimum(after_seq, cap), 0.0)
+    if rules.two_sided:
+        # 6. the final loss rate and the loss limit
+        if quality_standard == "failed":
+            loss_rate = rules.max_loss_rate
+        elif rules.loss_rate_fixed is not None:
+            loss_rate = rules.loss_rate_fixed
+        else:
+            lo, hi = rules.loss_rate_bounds  # type: ignore[misc]
+            loss_rate = min(hi, max(lo, 1.0 - rules.max_sharing_rate * quality_score / 100.0))
+        mlr_met = (gross < 0) & (-savings_rate >= mlr_v)
+        shared_loss = np.where(mlr_met, gross, 0.0) * loss_rate
+        limit, _ = _loss_limit(rules, bench, participant_revenue_usd,
+                               performance_year - start + 1)
+        earned = np.where(gross < 0, np.maximum(shared_loss, -limit), earned)
+    return earned

@@ -36,9 +36,10 @@ from sim.contracts.mssp.benchmark import (
     prior_savings_adjustment,
     regional_adjustment,
     updated_benchmark,
+    updated_benchmark_usd,
 )
 from sim.contracts.mssp.config import MSSPContract
-from sim.contracts.mssp.rules import settle_performance_year
+from sim.contracts.mssp.rules import earned_by_expenditure, settle_performance_year
 from sim.contracts.quality import quality_standard_met
 from sim.contracts.settler import (
     SETTLEMENT,
@@ -123,6 +124,19 @@ class HistoricalBenchmark:
     def update_statement(self, year: int) -> Statement:
         return self.world.update(year - self.by3, self.first_calendar_year + year,
                                  self.agreement_start)
+
+    def update_factor(self, year: int) -> float:
+        """The update factor from BY3 to ``year`` (computed once per year)."""
+        cache = self.__dict__.setdefault("_update_factors", {})
+        if year not in cache:
+            cache[year] = float(self.update_statement(year)["update_factor"])
+        return cache[year]
+
+    def updated_usd(self, year: int, person_years: float, risk: float) -> float:
+        """``updated(year, person_years, risk)["benchmark_usd"]`` without the statement."""
+        return updated_benchmark_usd(self.per_capita_usd, self.by3_risk, risk,
+                                     self.update_factor(year), person_years,
+                                     adjustment_pc_usd=self.adjustment_pc_usd)
 
     def updated(self, year: int, person_years: float, risk: float) -> Statement:
         """Performance-year benchmark for ``person_years`` at mean risk ``risk``."""
@@ -223,7 +237,7 @@ def expected_benchmark(ctx: Context, settler: BaseSettler, contract_type: str,
     hb = ctx.memo(("historical", settler.label, year), lambda: historical_part(
         ctx, settler, contract_type, year, agreement_start, agreement_years, world))
     py = float(inp.exp.person_years[hb.payer])
-    return hb.payer, py, float(hb.updated(year, py, float(inp.exp.risk[hb.payer]))["benchmark_usd"])
+    return hb.payer, py, hb.updated_usd(year, py, float(inp.exp.risk[hb.payer]))
 
 
 def quality_standard(score: float, cfg: object, performance_year: int = 2024,
@@ -293,10 +307,10 @@ class MSSPSettler(BaseSettler):
         cal = ctx.scenario.economics.first_calendar_year
         n = inp.head_count(p)
 
-        def earned(expenditure: float, q: float, revenue_share: float) -> float:
-            e = max(expenditure, 0.0)
+        def earned(expenditure: np.ndarray, q: float, revenue_share: float) -> np.ndarray:
+            e = np.maximum(expenditure, 0.0)
             rev = revenue_share * benchmark
-            return float(settle_performance_year(
+            return earned_by_expenditure(
                 track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
                 expenditure_usd=e, quality_score=q,
                 # below the standard, expect the alternative one (every PY2024 ACO under
@@ -305,10 +319,11 @@ class MSSPSettler(BaseSettler):
                 quality_standard=quality_standard(q, cfg, cal + year, (10.0, 10.0)),
                 msr=cfg.msr, mlr=cfg.mlr, low_revenue=rev < LOW_REVENUE_SHARE * e,
                 participant_revenue_usd=rev, performance_year=cal + year,
-                agreement_start_year=cal + period_start)["earned_usd"])
+                agreement_start_year=cal + period_start)
 
         # Tabulated at the 2-point quality grid and the 5%-of-benchmark revenue grid
         # around the panel's values and interpolated: continuous in both.
         key = ("mssp_curve", self.label, year, n)
         return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd,
-                                        coords=((score, 2.0), (revenue / benchmark, 0.05)))
+                                        coords=((score, 2.0), (revenue / benchmark, 0.05)),
+                                        vectorised=True)

@@ -51,7 +51,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from sim.contracts.capitation.rules import Corridors, apply_corridors
+import numpy as np
+
+from sim.contracts.capitation.rules import Corridors, _check_corridors, apply_corridors
 from sim.contracts.statement import Statement, StatementBuilder
 
 __all__ = [
@@ -61,6 +63,8 @@ __all__ = [
     "REGIONAL_WEIGHT_BY_YEAR",
     "default_discount",
     "normalised_risk_ratio",
+    "normalised_risk_ratio_value",
+    "paid_by_expenditure",
     "pcc_pmpm",
     "reach_benchmark",
     "regional_weight",
@@ -138,6 +142,19 @@ def normalised_risk_ratio(aco_risk: float, reference_risk: float, aco_risk_by3: 
     st.value("risk_ratio_uncapped", raw)
     st.value("risk_ratio", ratio)
     return st.build()
+
+
+def normalised_risk_ratio_value(aco_risk: float, reference_risk: float, aco_risk_by3: float,
+                                reference_risk_by3: float, cap: float = RISK_SCORE_CAP,
+                                coding_intensity_factor: float = 0.0) -> float:
+    """``normalised_risk_ratio(...)["risk_ratio"]`` without the statement (the same
+    arithmetic, tested equal)."""
+    if min(aco_risk, reference_risk, aco_risk_by3, reference_risk_by3) <= 0:
+        raise ValueError("risk scores must be positive")
+    if not 0.0 <= coding_intensity_factor < 1.0 or cap < 0:
+        raise ValueError("coding_intensity_factor must be in [0, 1) and cap >= 0")
+    raw = (aco_risk / reference_risk) / (aco_risk_by3 / reference_risk_by3)
+    return min(max(raw, 1.0 - cap), 1.0 + cap) * (1.0 - coding_intensity_factor)
 
 
 def retrospective_trend_adjustment(prospective_growth: float, actual_growth: float,
@@ -330,3 +347,63 @@ def settle_reach(
     st.value("shared_savings_usd", shared)
     st.value("payer_paid_usd", payer_paid)
     return st.build(payer_paid_usd=payer_paid, provider_received_usd=shared + pcc)
+
+
+def paid_by_expenditure(
+    option: Option,
+    benchmark_usd: float,
+    expenditure_usd: np.ndarray,
+    quality_score: float,
+    performance_year: int = 2024,
+    discount: float | None = None,
+    quality_withhold: float = QUALITY_WITHHOLD,
+    pcc_pmpm_usd: float = 0.0,
+    member_months: float = 0.0,
+    corridors: Corridors | None = None,
+    sequestration: float = 0.0,
+    stop_loss_charge_usd: float = 0.0,
+    stop_loss_payout_usd: float = 0.0,
+) -> np.ndarray:
+    """``settle_reach(...).payer_paid_usd`` for an array of expenditures at once (the same
+    operations element by element, so the same floats; tested point by point): the expected
+    payoffs (:mod:`sim.contracts.expectation`) tabulate the rule on a grid of savings rates
+    with it instead of one statement per grid point."""
+    if option not in CORRIDORS:
+        raise ValueError(f"option must be 'global' or 'professional', got {option!r}")
+    exp = np.asarray(expenditure_usd, dtype=float)
+    if not benchmark_usd > 0 or not np.all(exp >= 0):
+        raise ValueError("benchmark_usd must be > 0 and expenditure_usd >= 0")
+    if not 0 <= quality_score <= 100:
+        raise ValueError("quality_score must be in [0, 100]")
+    disc = default_discount(option, performance_year) if discount is None else discount
+    if not 0 <= disc < 1 or not 0 <= quality_withhold < 1:
+        raise ValueError("discount and quality_withhold must be fractions in [0, 1)")
+    if pcc_pmpm_usd < 0 or member_months < 0:
+        raise ValueError("pcc_pmpm_usd and member_months must be >= 0")
+    if not 0.0 <= sequestration < 1.0:
+        raise ValueError("sequestration must be a fraction in [0, 1)")
+    if stop_loss_charge_usd < 0 or stop_loss_payout_usd < 0:
+        raise ValueError("stop-loss charge and payout must be >= 0")
+    bands = _check_corridors(CORRIDORS[option] if corridors is None else list(corridors))
+    b_d = benchmark_usd * (1 - disc)
+    if stop_loss_charge_usd > 0:
+        b_d = b_d - stop_loss_charge_usd
+    withheld = -quality_withhold * b_d
+    earned_back = -withheld * quality_score / 100.0
+    final_b = b_d + withheld + earned_back
+    if final_b <= 0:
+        raise ValueError("the corridor base must be positive")
+    pcc = pcc_pmpm_usd * member_months
+    gross = final_b - (np.maximum(exp - stop_loss_payout_usd, 0.0) + pcc)
+    # apply_corridors, element by element
+    sign = np.where(gross >= 0, 1.0, -1.0)
+    remaining = np.abs(gross)
+    kept = np.zeros(exp.shape)
+    lower = 0.0
+    for upper, share in bands:
+        part = np.minimum(remaining, (upper - lower) * final_b)
+        kept += part * share
+        remaining -= part
+        lower = upper
+    shared = (sign * kept) * (1.0 - sequestration)
+    return pcc + shared

@@ -27,6 +27,8 @@ from sim.contracts.mssp.settler import HistoricalBenchmark, historical_part
 from sim.contracts.reach.config import REACHContract
 from sim.contracts.reach.rules import (
     normalised_risk_ratio,
+    normalised_risk_ratio_value,
+    paid_by_expenditure,
     pcc_pmpm,
     reach_benchmark,
     retrospective_trend_adjustment,
@@ -142,6 +144,40 @@ class REACHSettler(BaseSettler):
         charge = b.stop_loss_pc_usd * trend * person_years
         return [hb.statement, risk_st, bench], total, pcc, charge
 
+    def benchmark_usd(self, ctx: Context, year: int, person_years: float, risk: float
+                      ) -> tuple[float, float, float]:
+        """``benchmark(...)[1:]`` without the statements (the same arithmetic, tested
+        equal): for the expected payoffs, which need it for every candidate lever setting."""
+        cfg = self.config
+        b = self.base(ctx, year)
+        hb = b.hist
+        k = year - hb.by3
+
+        def constants() -> tuple[float, float, float, float]:
+            trend = (1.0 + cfg.trend_per_year) ** k
+            actual = trend if cfg.actual_trend_per_year is None else \
+                (1.0 + cfg.actual_trend_per_year) ** k
+            rta = retrospective_trend_adjustment(trend, actual, cap=cfg.rta_cap)
+            ref_py = b.reference_risk_by3 * (1.0 + cfg.reference_risk_growth_per_year) ** k
+            return trend, rta, ref_py, float(reach_benchmark(
+                hb.per_capita_usd, cfg.regional_to_aco_ratio * hb.per_capita_usd, 1.0,
+                ctx.scenario.economics.first_calendar_year + year, trend, 1.0, 1.0,
+                cfg.regional_weight)["blended_pc_usd"])
+
+        trend, rta, ref_py, blended = ctx.memo(("reach_benchmark_constants", self.label, year),
+                                               constants)
+        ratio = normalised_risk_ratio_value(risk, ref_py, hb.by3_risk, b.reference_risk_by3,
+                                            cfg.risk_score_cap, cfg.coding_intensity_factor)
+        if person_years < 0 or not ratio > 0:
+            raise ValueError("person_years must be >= 0 and the risk ratio positive")
+        pc = blended * ratio * rta
+        total = pc * person_years
+        pcc = 0.0
+        if cfg.primary_care_capitation:
+            pct = b.primary_care_share if cfg.pcc_percentage is None else cfg.pcc_percentage
+            pcc = pcc_pmpm(pc / 12.0, pct)
+        return total, pcc, b.stop_loss_pc_usd * trend * person_years
+
     def settle(self, ctx: Context, year: int, book: Book
                ) -> list[tuple[str, Statement]]:
         cfg = self.config
@@ -180,7 +216,7 @@ class REACHSettler(BaseSettler):
             return None
         p = ctx.payer_index(cfg.payer)
         py = float(inp.exp.person_years[p])
-        _, benchmark, pcc, charge = self.benchmark(ctx, year, py, float(inp.exp.risk[p]))
+        benchmark, pcc, charge = self.benchmark_usd(ctx, year, py, float(inp.exp.risk[p]))
         mu, sd = inp.spending(ctx, p)
         if cfg.primary_care_capitation:
             mu -= inp.scope_cost(p, "primary_care")[2]
@@ -190,21 +226,21 @@ class REACHSettler(BaseSettler):
         seq = sequestration_rate(cal) if cfg.sequestration is None else cfg.sequestration
         mm = 12.0 * py
 
-        def paid(expenditure: float, q: float, pcc_share: float, charge_share: float) -> float:
+        def paid(expenditure: np.ndarray, q: float, pcc_share: float, charge_share: float
+                 ) -> np.ndarray:
             # the capitation and the stop-loss charge as shares of the benchmark (grid values)
-            return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), q, cal,
-                                      cfg.discount, cfg.quality_withhold,
-                                      pcc_share * benchmark / mm if mm > 0 else 0.0, mm,
-                                      sequestration=seq,
-                                      stop_loss_charge_usd=charge_share * benchmark
-                                      ).payer_paid_usd)
+            return paid_by_expenditure(cfg.option, benchmark, np.maximum(expenditure, 0.0), q,
+                                       cal, cfg.discount, cfg.quality_withhold,
+                                       pcc_share * benchmark / mm if mm > 0 else 0.0, mm,
+                                       sequestration=seq,
+                                       stop_loss_charge_usd=charge_share * benchmark)
 
         # Tabulated at grid points of the quality score and of the capitation's and the
         # stop-loss charge's shares of the benchmark, interpolated: continuous in each.
         key = ("reach_curve", self.label, year)
         coords = ((score, 2.0), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
         mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd,
-                                             coords=coords)
+                                             coords=coords, vectorised=True)
         if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
             mean -= inp.scope_cost(p, "primary_care")[0]
         return mean, var

@@ -1,0 +1,199 @@
+"""The contracts' expected payoffs: the scalar path (one settlement statement per payoff
+table entry) vs the vectorised one, in the same process, on the calls a replication makes.
+
+    python benchmarks/expected_payoffs.py [--scenario scenarios/mssp_two_sided.yaml ...]
+        [--seed 1] [--repeat 3]
+
+One replication of each scenario is run (fast engine, behaviour on) while every call of an
+MSSP or REACH settler's ``expected_payoff`` is recorded (context, year, inputs). The calls
+are then replayed in their order, each path starting from the same context cache without
+the payoff tables (so each builds its tables as in the run), and timed in CPU seconds:
+
+* ``scalar``: the path before issue 16's vectorisation, kept here as it was:
+  ``settle_performance_year`` / ``settle_reach`` per table entry, the benchmark, risk ratio
+  and quality score from their statements;
+* ``vectorised``: the shipped ``expected_payoff`` (``earned_by_expenditure`` /
+  ``paid_by_expenditure`` fill the missing entries in one call; no statements).
+
+It reports CPU ms per call for each, the speed-up, and the largest difference of the means
+(USD) and of the variances (relative) between the paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def _old_mssp(self, ctx, year: int, inp):  # noqa: ANN001, ANN202 - the pre-issue-16 path
+    from sim.contracts.expectation import expected_by_savings_rate
+    from sim.contracts.mssp.rules import settle_performance_year
+    from sim.contracts.mssp.settler import (
+        _RATES,
+        LOW_REVENUE_SHARE,
+        OutsideWorld,
+        historical_part,
+        quality_standard,
+    )
+    from sim.contracts.quality import score_measures
+    from sim.contracts.settler import participation_start
+
+    cfg = self.config
+    if ctx.provider_index(cfg.aco) != inp.provider:
+        return None
+    world = OutsideWorld.of(cfg)
+    hb = ctx.memo(("historical", self.label, year), lambda: historical_part(
+        ctx, self, "mssp", year, cfg.agreement_start_year, cfg.agreement_years, world))
+    p = hb.payer
+    py = float(inp.exp.person_years[p])
+    benchmark = float(hb.updated(year, py, float(inp.exp.risk[p]))["benchmark_usd"])
+    mu, sd = inp.spending(ctx, p)
+    score = float(score_measures(inp.exp.measures, ctx.quality_scale)["score"])
+    revenue = float(inp.ffs_revenue[p])
+    start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
+        participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
+    period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
+    cal = ctx.scenario.economics.first_calendar_year
+    n = inp.head_count(p)
+
+    def earned(expenditure: float, q: float, revenue_share: float) -> float:
+        e = max(expenditure, 0.0)
+        rev = revenue_share * benchmark
+        return float(settle_performance_year(
+            track=cfg.track, assigned_beneficiaries=n, benchmark_usd=benchmark,
+            expenditure_usd=e, quality_score=q,
+            quality_standard=quality_standard(q, cfg, cal + year, (10.0, 10.0)),
+            msr=cfg.msr, mlr=cfg.mlr, low_revenue=rev < LOW_REVENUE_SHARE * e,
+            participant_revenue_usd=rev, performance_year=cal + year,
+            agreement_start_year=cal + period_start)["earned_usd"])
+
+    key = ("mssp_curve", self.label, year, n)
+    return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd,
+                                    coords=((score, 2.0), (revenue / benchmark, 0.05)))
+
+
+def _old_reach(self, ctx, year: int, inp):  # noqa: ANN001, ANN202 - the pre-issue-16 path
+    from sim.contracts.expectation import expected_by_savings_rate
+    from sim.contracts.mssp.rules import sequestration_rate
+    from sim.contracts.quality import score_measures
+    from sim.contracts.reach.rules import settle_reach
+    from sim.contracts.reach.settler import _RATES
+
+    cfg = self.config
+    if ctx.provider_index(cfg.aco) != inp.provider:
+        return None
+    p = ctx.payer_index(cfg.payer)
+    py = float(inp.exp.person_years[p])
+    _, benchmark, pcc, charge = self.benchmark(ctx, year, py, float(inp.exp.risk[p]))
+    mu, sd = inp.spending(ctx, p)
+    if cfg.primary_care_capitation:
+        mu -= inp.scope_cost(p, "primary_care")[2]
+    mu -= self.base(ctx, year).stop_loss_pc_usd * py
+    score = float(score_measures(inp.exp.measures, ctx.quality_scale)["score"])
+    cal = ctx.scenario.economics.first_calendar_year + year
+    seq = sequestration_rate(cal) if cfg.sequestration is None else cfg.sequestration
+    mm = 12.0 * py
+
+    def paid(expenditure: float, q: float, pcc_share: float, charge_share: float) -> float:
+        return float(settle_reach(cfg.option, benchmark, max(expenditure, 0.0), q, cal,
+                                  cfg.discount, cfg.quality_withhold,
+                                  pcc_share * benchmark / mm if mm > 0 else 0.0, mm,
+                                  sequestration=seq,
+                                  stop_loss_charge_usd=charge_share * benchmark
+                                  ).payer_paid_usd)
+
+    key = ("reach_curve", self.label, year)
+    coords = ((score, 2.0), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
+    mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd,
+                                         coords=coords)
+    if cfg.primary_care_capitation:
+        mean -= inp.scope_cost(p, "primary_care")[0]
+    return mean, var
+
+
+def record(scenario: str, seed: int) -> list[tuple]:
+    """The (settler, context, year, inputs) of every MSSP/REACH expected-payoff call of one
+    replication (fast engine, behaviour on)."""
+    import sim.replication as rep
+    from sim.contracts.mssp.settler import MSSPSettler
+    from sim.contracts.reach.settler import REACHSettler
+    from sim.scenario.loader import load_scenario
+
+    calls: list[tuple] = []
+    originals = {}
+    for cls in (MSSPSettler, REACHSettler):
+        orig = cls.expected_payoff
+        originals[cls] = orig
+
+        def wrapped(self, ctx, year, inp, _orig=orig):  # noqa: ANN001, ANN202
+            calls.append((self, ctx, year, inp))
+            return _orig(self, ctx, year, inp)
+
+        cls.expected_payoff = wrapped
+    try:
+        sc = load_scenario(scenario).model_copy(update={"engine": "fast",
+                                                        "behavior": "incentives"})
+        rep.simulate_replication(sc, 0, np.random.SeedSequence([seed, 0]))
+    finally:
+        for cls, orig in originals.items():
+            cls.expected_payoff = orig
+    return calls
+
+
+def replay(calls: list[tuple], old: bool) -> tuple[float, list]:
+    """CPU seconds and results of the calls, each context's cache reset to its state
+    without payoff tables and per-year benchmark constants."""
+    from sim.contracts.mssp.settler import MSSPSettler
+
+    tables = ("mssp_curve", "reach_curve", "reach_benchmark_constants")
+    for ctx in {id(c[1]): c[1] for c in calls}.values():
+        ctx._cache = {k: v for k, v in ctx._cache.items()
+                      if not (isinstance(k, tuple) and k and k[0] in tables)}
+    for _, _, _, inp in calls:
+        inp.__dict__.pop("_quality", None)
+    for ctx in {id(c[1]): c[1] for c in calls}.values():  # update factors cached
+        for k, v in ctx._cache.items():
+            if isinstance(k, tuple) and k and k[0] == "historical":
+                v.__dict__.pop("_update_factors", None)
+    out = []
+    t = time.process_time()
+    for s, ctx, year, inp in calls:
+        if old:
+            fn = _old_mssp if isinstance(s, MSSPSettler) else _old_reach
+            out.append(fn(s, ctx, year, inp))
+        else:
+            out.append(s.expected_payoff(ctx, year, inp))
+    return time.process_time() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", nargs="+", default=["scenarios/mssp_two_sided.yaml",
+                                                      "scenarios/reach_global.yaml"])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    print("| scenario | calls | scalar ms/call | vectorised ms/call | speed-up | "
+          "max abs diff mean (USD) | max rel diff variance |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for scenario in a.scenario:
+        calls = record(scenario, a.seed)
+        t_old, t_new = [], []
+        for _ in range(a.repeat):  # alternately, the same window
+            t, r_old = replay(calls, old=True)
+            t_old.append(t)
+            t, r_new = replay(calls, old=False)
+            t_new.append(t)
+        pairs = [(o, n) for o, n in zip(r_old, r_new, strict=True) if o is not None]
+        dm = max((abs(o[0] - n[0]) for o, n in pairs), default=0.0)
+        dv = max((abs(o[1] - n[1]) / max(abs(o[1]), 1e-300) for o, n in pairs), default=0.0)
+        k = max(len(calls), 1)
+        mo, mn = np.median(t_old) * 1e3 / k, np.median(t_new) * 1e3 / k
+        print(f"| {scenario} | {len(calls)} | {mo:.3f} | {mn:.3f} | {mo / mn:.1f}x | "
+              f"{dm:.2e} | {dv:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
