@@ -506,8 +506,8 @@ class CareSimulation:
             self.risk_score[row] = score
             if row < -self.first_year:  # history rows were already copied into the ledger
                 self.ledger.patient_year["risk_score"][row] = score
-            _, _, codes, demo = pending[row]
-            self._record_radv(row, keeper.radv(codes, demo, row + self.first_year))
+            raw, _, codes, demo = pending[row]
+            self._record_radv(row, keeper.radv(codes, demo, row + self.first_year, raw))
         keeper.pending.clear()
         self._risk_norm = 1.0  # recorded scores are normalised from now on
 
