@@ -346,7 +346,8 @@ class CareSimulation:
         des = self.des
         if plan_year == 0:
             self._normalise_risk_scores()
-        if self.hcc is not None:  # this year's diagnoses: next year's score
+        # this year's diagnoses: next year's score (none is kept for a year not recorded)
+        if self.hcc is not None and plan_year + 1 >= self.first_year:
             self._document_year(year)
         recorded = plan_year >= self.first_year
         if recorded:
