@@ -540,10 +540,15 @@ def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> f
     before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
     has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
     ``cap`` from the ``cap``-th latest release on."""
-    held = [(g, r) for s_a, g, r in live if s_a < a and r > a]
-    t0 = max(a, max([g for g, _ in held])) if held else a
-    if len(held) < cap:
+    t0 = a
+    releases = []
+    for s_a, g, r in live:
+        if s_a < a and r > a:
+            releases.append(r)
+            if g > t0:
+                t0 = g
+    if len(releases) < cap:
         return t0
-    releases = sorted([r for _, r in held])
+    releases.sort()
     return max(t0, releases[-cap])  # the cap-th latest release
 
