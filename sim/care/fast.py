@@ -51,12 +51,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass
 
 import numpy as np
 
 from sim.care.clinic import Clinic
-from sim.care.des import QUANTILES, EventLog, PanelState, StayTables
+from sim.care.des import QUANTILES, PanelState, StayTables
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.rng import stream
@@ -107,21 +106,6 @@ class _Waiting:
         self.p = self.p[:, keep]
 
 
-@dataclass
-class ArrayLog(EventLog):
-    """The event log of the fast engine: the year's intervals of constant rates as arrays
-    (``iv``: patient, start day, end day, state; what the DES appends one by one to
-    ``iv_pid``, ``iv_t0``, ``iv_t1`` and ``iv_state``, which stay empty), read by
-    :func:`sim.care.claims.close_year` without a round trip through Python lists."""
-
-    iv: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def clear(self) -> None:
-        """Forget the year's records (in place)."""
-        super().clear()
-        self.iv = None
-
-
 class FastState(PanelState):
     """The care model's patient state, advanced with NumPy for all patients at once.
 
@@ -139,7 +123,6 @@ class FastState(PanelState):
         super().__init__(n=n, n_start=n_start, provider=provider,
                          dm_uncontrolled=dm_uncontrolled, horizon_days=horizon_days,
                          replace_deaths=replace_deaths, stays=stays, seed_seq=seed_seq)
-        self.log = ArrayLog()
         self.env = None  # no SimPy environment (the stepper frees these names at the end)
         self.beds = beds
         self.year_end_event = None
@@ -376,12 +359,10 @@ class FastState(PanelState):
         t0 = np.concatenate(iv["t0"]) if iv["t0"] else np.empty(0)
         t1 = np.concatenate(iv["t1"]) if iv["t1"] else np.empty(0)
         state = np.concatenate(iv["state"]) if iv["state"] else np.empty(0, np.int64)
-        pid = pid.astype(np.int64, copy=False)
-        state = state.astype(np.int64, copy=False)
-        if log.iv is not None:  # (not so far: one record per year)
-            pid, t0, t1, state = (np.concatenate([a, b]) for a, b in zip(
-                log.iv, (pid, t0, t1, state), strict=True))
-        log.iv = (pid, t0, t1, state)
+        log.iv_pid.extend(pid.tolist())
+        log.iv_t0.extend(t0.tolist())
+        log.iv_t1.extend(t1.tolist())
+        log.iv_state.extend(state.tolist())
         # Discharges of this year (stays granted earlier may end in a later year)
         st = self._stays
         if st["pid"]:

@@ -548,11 +548,9 @@ def _sparse(model: str) -> _Sparse | None:
     return _Sparse(tuple(terms), tuple(tuple(f) for f in family_hccs), tuple(inter))
 
 
-def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
-                        demo: Demographics) -> dict[str, np.ndarray]:
-    """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
-    smooth in the rates: what the behaviour model optimises). Families are documented
-    independently; interactions and the HCC count are taken over that distribution."""
+def _expected_levels(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(each state is coded specific), P(unspecified), P(unsupported): (n, states) each."""
     n = len(p_encounter)
     k = len(STATES)
     seen = p_encounter[:, None] * state_recapture(rates.recapture) * truth  # P(documented)
@@ -566,7 +564,16 @@ def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: Codin
         absent = ~truth[:, cols].any(axis=1)
         up[:, cols[-1]] += absent * p_encounter * rates.phantom
     seen_keep = seen * keep
-    levels = (seen_keep * spec, seen_keep * (1.0 - spec), up)  # (n, k) each
+    return seen_keep * spec, seen_keep * (1.0 - spec), up
+
+
+def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
+                        demo: Demographics) -> dict[str, np.ndarray]:
+    """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
+    smooth in the rates: what the behaviour model optimises). Families are documented
+    independently; interactions and the HCC count are taken over that distribution."""
+    n = len(p_encounter)
+    levels = _expected_levels(truth, p_encounter, rates)
     by_state = [np.ascontiguousarray(x.T) for x in levels]  # (k, n): rows read below
     out = {}
     for m, t in load_tables().items():
