@@ -49,7 +49,7 @@ SEGMENTS = ("CNA", "CFA", "CPA")
 NON_DUAL, FULL_DUAL, PARTIAL_DUAL = 0, 1, 2
 
 #: Code outcomes of a documented state (per patient and state).
-NOT_CODED, UNSPECIFIED, SPECIFIC, UNSUPPORTED = 0, 1, 2, 3
+NOT_CODED, UNSPECIFIED, SPECIFIC, UNSUPPORTED = 0, 1, 2, 3  # document() counts on 0, 1, 2
 
 AGE_CELLS = ("65_69", "70_74", "75_79", "80_84", "85_89", "90_94", "95_GT")
 
@@ -283,8 +283,9 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
     seen = encounter[:, None]
     doc = truth & seen & (u[..., 0] < state_recapture(rates.recapture))
     spec = u[..., 1] < rates.specificity[:, None]
-    codes = np.where(doc, np.where(spec, np.int8(SPECIFIC), np.int8(UNSPECIFIED)),
-                     np.int8(NOT_CODED))
+    # NOT_CODED 0, UNSPECIFIED 1 where documented, SPECIFIC 2 where also specific
+    codes = doc.astype(np.int8)
+    codes += doc & spec
     # Upcoding: a documented lower-severity state also coded as its family's most severe
     # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
     # a record review keeps it (the supported HCC the audit falls back to).

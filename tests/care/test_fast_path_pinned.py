@@ -118,3 +118,29 @@ def test_a_built_statement_equals_one_made_directly():
         b.build(100.0, 90.0)
     with pytest.raises(ValueError, match="money does not add up"):
         b.build(float("nan"))
+
+
+def _document_plain(truth, encounter, rates, u):
+    """hcc.document as it was (codes by np.where)."""
+    doc = truth & encounter[:, None] & (u[..., 0] < hcc.state_recapture(rates.recapture))
+    spec = u[..., 1] < rates.specificity[:, None]
+    codes = np.where(doc, np.where(spec, hcc.SPECIFIC, hcc.UNSPECIFIED),
+                     hcc.NOT_CODED).astype(np.int8)
+    for j in np.flatnonzero(hcc.UPCODE_TO >= 0):
+        codes[doc[:, j] & (u[:, j, 2] < rates.unsupported), hcc.UPCODE_TO[j]] = hcc.UNSUPPORTED
+    for cols in hcc.family_columns():
+        absent = ~truth[:, cols].any(axis=1) & encounter
+        codes[absent & (u[:, cols[-1], 2] < rates.phantom), cols[-1]] = hcc.UNSUPPORTED
+    return codes
+
+
+def test_document_gives_the_plain_codes(panel):
+    rng, _, _, truth = panel
+    n = len(truth)
+    u = rng.random((n, len(hcc.STATES), 3), dtype=np.float32)
+    encounter = rng.random(n) < 0.8
+    for intensity in (np.zeros(n), rng.random(n)):
+        rates = hcc.coding_rates(intensity, RiskScore())
+        got = hcc.document(truth, encounter, rates, u)
+        assert got.dtype == np.int8 and got.flags.c_contiguous
+        assert np.array_equal(got, _document_plain(truth, encounter, rates, u))
