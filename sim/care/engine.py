@@ -439,12 +439,13 @@ class CareSimulation:
                                 orig_disabled=pop.orig_disabled)
 
     def _document(self, encounter: np.ndarray, intensity: np.ndarray,
-                  rng: np.random.Generator) -> None:
-        """Document the year just simulated (or, first, the year before the simulation)."""
+                  rng: np.random.Generator, next_plan_year: int) -> None:
+        """Document the year just simulated (or, first, the year before the simulation):
+        the codes that score plan year ``next_plan_year``."""
         assert self.hcc is not None
         truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
         u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
-        self.hcc.document_year(truth, encounter, intensity, u)
+        self.hcc.document_year(truth, encounter, intensity, u, next_plan_year)
 
     def _in_panel(self, year: int) -> np.ndarray:
         """Patients in the panel at some time of simulation year ``year``."""
@@ -457,7 +458,7 @@ class CareSimulation:
         rng = stream(self.seed_seq, "hcc_initial")
         visits = rates.routine[:, 0, R_PCP] + rates.routine[:, 0, R_SPEC]
         encounter = (rng.random(self.n) < hcc.encounter_probability(visits)) & self._in_panel(0)
-        self._document(encounter, levers.coding_intensity, rng)
+        self._document(encounter, levers.coding_intensity, rng, self.year - self.warmup)
 
     def _document_year(self, year: int) -> None:
         """Document the year just simulated: a patient with a primary-care visit, a hospital
@@ -472,7 +473,7 @@ class CareSimulation:
         encounter |= stream(self.seed_seq, "hcc_encounter", year).random(self.n) < p_spec
         encounter &= self._in_panel(year)
         self._document(encounter, self._lever_arrays().coding_intensity,
-                       stream(self.seed_seq, "hcc", year))
+                       stream(self.seed_seq, "hcc", year), year + 1 - self.warmup)
 
     def _hcc_score(self, row: int, plan_year: int, age: np.ndarray) -> np.ndarray:
         """Score of a recorded year from last year's codes, and what a record review of

@@ -756,13 +756,21 @@ class ScoreKeeper:
                          self.params.v28_phase_in)  # type: ignore[attr-defined]
 
     def document_year(self, truth: np.ndarray, encounter: np.ndarray, intensity: np.ndarray,
-                      u: np.ndarray) -> None:
-        """Document a year (codes the next year's score uses)."""
+                      u: np.ndarray, next_plan_year: int | None = None) -> None:
+        """Document a year (codes the next year's score uses). With ``next_plan_year`` (the
+        plan year those codes score), the reference coding (``codes_ref``) is documented
+        only if :meth:`score` will read it then (plan year 0, or no normalisers yet);
+        otherwise it is None."""
         self.codes = document(truth, encounter, coding_rates(intensity, self.params), u)
         self.codes_ref = document(truth, encounter,
-                                  coding_rates(np.zeros(len(intensity)), self.params), u)
+                                  coding_rates(np.zeros(len(intensity)), self.params), u) \
+            if next_plan_year is None or self.needs_reference(next_plan_year) else None
         self.truth_families = np.stack([truth[:, cols].any(axis=1)
                                         for cols in family_columns()], axis=1)
+
+    def needs_reference(self, plan_year: int) -> bool:
+        """Whether :meth:`score` of ``plan_year`` reads the reference coding."""
+        return plan_year == 0 or (self.norms is None and self.provisional is None)
 
     @property
     def current_norms(self) -> dict[str, float] | None:
@@ -776,11 +784,12 @@ class ScoreKeeper:
         each model divided by its mean at reference coding over the first scored year's
         panel (``weights``), so V24 and V28 blends of different years compare; they are
         rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
-        assert self.codes is not None and self.codes_ref is not None
+        assert self.codes is not None
         raw = raw_scores(self.codes, demo)
         self._scored = (self.codes, demo, raw)
         w = self.w28(plan_year)
-        if plan_year == 0 or (self.norms is None and self.provisional is None):
+        if self.needs_reference(plan_year):
+            assert self.codes_ref is not None, "the reference coding was not documented"
             ref = raw_scores(self.codes_ref, demo)
             if plan_year == 0:
                 self.ref_raw0 = ref
