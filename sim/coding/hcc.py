@@ -519,7 +519,11 @@ def _sparse(model: str) -> _Sparse | None:
     per family and each interaction's HCCs in one family (true of V24 and V28 here). Then
     every product over families has one factor other than 1.0 and every sum over HCCs at
     most two terms other than 0.0, so the order NumPy takes them in does not matter; the
-    terms of an HCC are added in the product's order (the level-major flat index)."""
+    terms of an HCC (up to four, each a probability times a 0/1 map entry) are added in the
+    product's order (the level-major flat index), as a matrix product that accumulates each
+    output in order does (OpenBLAS's kernels here; with fused multiply-adds too, x * 1 + s
+    and x * 0 + s being exact). ``tests/care/test_fast_path_pinned.py`` checks the equality
+    against the dense product on random inputs."""
     maps, _, _, _ = _maps(model)
     levels, k_states, n_fam, n_hcc = maps.shape
     flat = maps.reshape(levels * k_states, n_fam, n_hcc)
