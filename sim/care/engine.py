@@ -72,33 +72,28 @@ def _gamma_table(shape: float) -> list[float]:
     return (values / values.mean()).tolist()
 
 
-#: Growth of the free heap (bytes) from which :func:`_trim_heap` gives it back to the
-#: operating system (judgement: bounds what a process keeps beyond its working set).
-TRIM_FREE_BYTES = 64 * 2**20
-_free_floor = [0]  # the heap's free bytes at the last trim, or the least seen since
+#: Free heap (bytes, malloc's count) above which :func:`_trim_heap` gives it back to the
+#: operating system (judgement: what a process may keep beyond its working set).
+TRIM_FREE_BYTES = 128 * 2**20
 
 
 def _trim_heap() -> None:
     """Give the heap memory freed with a closed year back to the operating system (glibc's
-    ``malloc_trim``; elsewhere nothing) when the free heap has grown by more than
-    :data:`TRIM_FREE_BYTES` since the last trim (or since its least size after it):
-    otherwise the next year's arrays are laid out beside the freed space and the resident
-    size grows year by year. Free space that the next year's arrays reuse is kept (~20 MiB
-    at 10,000 patients): trimming it every year cost 0.1-0.3 CPU s a replication there,
-    in page faults when the memory is touched again. Where the free space is not known
-    (no ``mallinfo2``, glibc < 2.33), always trimmed."""
+    ``malloc_trim``; elsewhere nothing) once malloc counts more than
+    :data:`TRIM_FREE_BYTES` of its heap free: otherwise the next year's arrays are laid
+    out beside the freed space and the resident size grows year by year. Below that the
+    freed space is kept for the next year's arrays, which reuse it (~20 MiB at 10,000
+    patients, ~70 at 30,000: the same resident size as with a trim every year): trimming
+    it cost 0.1-0.3 CPU s a replication at 10,000 patients, in page faults when the memory
+    is touched again. (malloc still counts trimmed pages free, so after a large release,
+    e.g. a finished replication's ledger, every year is trimmed again, as before.) Where
+    the free space is not known (no ``mallinfo2``, glibc < 2.33), always trimmed."""
     trim = _malloc_trim()
     if trim is None:
         return
     free = _heap_free_bytes()
-    if free is None:
+    if free is None or free > TRIM_FREE_BYTES:
         trim(0)
-        return
-    if free < _free_floor[0]:
-        _free_floor[0] = free
-    if free - _free_floor[0] > TRIM_FREE_BYTES:
-        trim(0)  # the freed pages go back; malloc still counts them free
-        _free_floor[0] = free
 
 
 class _MallInfo2(ctypes.Structure):
