@@ -81,8 +81,8 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
     depth = {"behaviour": 0}
 
     def timed(owner, name: str, phase: str) -> None:
-        fn = getattr(owner, name)
-        if not callable(fn):  # not in this tree
+        fn = getattr(owner, name, None)
+        if fn is None:  # not in this tree (an older baseline)
             return
 
         def wrapper(*a, **k):
