@@ -108,10 +108,16 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
     timed(SettlementRun, "settle_year", "settlement")
     timed(rep, "population_metrics", "metrics")
     timed(rep, "_output", "output")
-    import sim.coding.hcc as hcc
-    import sim.contracts.statement as statement
-    timed(statement.StatementBuilder, "build", "statements")
-    timed(hcc, "expected_raw_scores", "hcc_expected")
+    import importlib
+
+    for module, owner, name, phase in (
+            ("sim.contracts.statement", "StatementBuilder", "build", "statements"),
+            ("sim.coding.hcc", None, "expected_raw_scores", "hcc_expected")):
+        try:  # an older baseline tree may lack the module
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        timed(getattr(mod, owner) if owner else mod, name, phase)
     utility = bmodel.ProviderProblem.utility
 
     def counted(self, *a, **k):
