@@ -24,6 +24,16 @@ shared machine inflates wall time far more), by wrapping:
 * ``output``: the replication's result tables (``sim.replication._output``),
 * ``total``: the whole ``simulate_replication`` call (``other`` = total minus the phases).
 
+Also timed, inside the phases above (not added to ``other``):
+
+* ``statements``: every ``StatementBuilder.build`` (settlement statements, and those the
+  optimiser's payoff tables build inside ``behaviour``),
+* ``hcc_expected``: ``sim.coding.hcc.expected_raw_scores`` (the behaviour's expected
+  CMS-HCC scores, inside ``behaviour``),
+* ``non_optimiser``: ``total`` minus ``behaviour`` plus the statements built inside it:
+  the care model, warm-up, claims, HCC documentation and scoring, settlement, statements,
+  metrics and output (issue 16's "everything but the optimiser").
+
 ``--exact`` runs this tree without rounding the optimum to the lever grid: its decisions
 are then those of a baseline before the rounding (checked: largest lever difference 0),
 so every phase does the same work in both trees. Without it the rounding changes the
@@ -47,6 +57,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("care", "claims", "behaviour", "settlement", "metrics", "output", "other", "total")
+#: timed inside the phases (see the module docstring); non_optimiser is derived
+NESTED = ("statements", "hcc_expected", "non_optimiser")
 
 
 def _child(scenario: str, replications: int, seed: int, exact: bool = False,
@@ -64,18 +76,28 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
     from sim.scenario.loader import load_scenario
     from sim.settlement import SettlementRun
 
-    spent = dict.fromkeys(PHASES, 0.0)
+    spent = dict.fromkeys(PHASES + NESTED + ("statements_in_behaviour",), 0.0)
     counts = {"solves": 0, "evaluations": 0}
+    depth = {"behaviour": 0}
 
     def timed(owner, name: str, phase: str) -> None:
-        fn = getattr(owner, name)
+        fn = getattr(owner, name, None)
+        if fn is None:  # not in this tree (an older baseline)
+            return
 
         def wrapper(*a, **k):
             t = time.process_time()
+            if phase == "behaviour":
+                depth["behaviour"] += 1
             try:
                 return fn(*a, **k)
             finally:
-                spent[phase] += time.process_time() - t
+                dt = time.process_time() - t
+                spent[phase] += dt
+                if phase == "behaviour":
+                    depth["behaviour"] -= 1
+                elif phase == "statements" and depth["behaviour"]:
+                    spent["statements_in_behaviour"] += dt
 
         setattr(owner, name, wrapper)
 
@@ -86,6 +108,16 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
     timed(SettlementRun, "settle_year", "settlement")
     timed(rep, "population_metrics", "metrics")
     timed(rep, "_output", "output")
+    import importlib
+
+    for module, owner, name, phase in (
+            ("sim.contracts.statement", "StatementBuilder", "build", "statements"),
+            ("sim.coding.hcc", None, "expected_raw_scores", "hcc_expected")):
+        try:  # an older baseline tree may lack the module
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        timed(getattr(mod, owner) if owner else mod, name, phase)
     utility = bmodel.ProviderProblem.utility
 
     def counted(self, *a, **k):
@@ -125,6 +157,8 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
                       for b in beh for d in b.decisions]
     spent["care"] -= spent["claims"]
     spent["other"] = spent["total"] - sum(spent[p] for p in PHASES[:-2])
+    spent["non_optimiser"] = (spent["total"] - spent["behaviour"]
+                              + spent.pop("statements_in_behaviour"))
     return {"seconds": {p: v / replications for p, v in spent.items()},
             "counts": {k: v / replications for k, v in counts.items()},
             "decisions": decisions}
@@ -193,7 +227,7 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'phase':<12}{'baseline':>10}{'current':>10}{'speed-up':>10}")
     summary: dict = {}
-    for p in PHASES:
+    for p in PHASES + NESTED:
         b = _median([r["seconds"][p] for r in runs["baseline"]])
         c = _median([r["seconds"][p] for r in runs["current"]])
         summary[p] = {"baseline": b, "current": c}

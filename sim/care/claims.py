@@ -159,10 +159,15 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hosp, spec, post, other = kinds["hospital"], kinds["specialist"], kinds["post_acute"], \
         kinds["other"]
 
-    pid = np.asarray(log.iv_pid, np.int64)
-    t0 = np.asarray(log.iv_t0) - d0
-    t1 = np.asarray(log.iv_t1) - d0
-    state = np.asarray(log.iv_state, np.int64)
+    iv = getattr(log, "iv", None)  # the fast engine's intervals as arrays (sim.care.fast)
+    if iv is not None:
+        log.iv = None
+        pid, t0, t1, state = iv[0], iv[1] - d0, iv[2] - d0, iv[3]
+    else:
+        pid = np.asarray(log.iv_pid, np.int64)
+        t0 = np.asarray(log.iv_t0) - d0
+        t1 = np.asarray(log.iv_t1) - d0
+        state = np.asarray(log.iv_state, np.int64)
     for records in (log.iv_pid, log.iv_t0, log.iv_t1, log.iv_state):
         records.clear()  # cleared in place: patient processes hold references to these lists
     dur_years = (t1 - t0) / DAYS

@@ -72,13 +72,51 @@ def _gamma_table(shape: float) -> list[float]:
     return (values / values.mean()).tolist()
 
 
+#: Free heap (bytes, malloc's count) above which :func:`_trim_heap` gives it back to the
+#: operating system (judgement: what a process may keep beyond its working set).
+TRIM_FREE_BYTES = 128 * 2**20
+
+
 def _trim_heap() -> None:
     """Give the heap memory freed with a closed year back to the operating system (glibc's
-    ``malloc_trim``; elsewhere nothing): otherwise the next year's arrays are laid out
-    beside the freed space and the resident size grows year by year."""
+    ``malloc_trim``; elsewhere nothing) once malloc counts more than
+    :data:`TRIM_FREE_BYTES` of its heap free: otherwise the next year's arrays are laid
+    out beside the freed space and the resident size grows year by year. Below that the
+    freed space is kept for the next year's arrays, which reuse it (~20 MiB at 10,000
+    patients, ~70 at 30,000: the same resident size as with a trim every year): trimming
+    it cost 0.1-0.3 CPU s a replication at 10,000 patients, in page faults when the memory
+    is touched again. (malloc still counts trimmed pages free, so after a large release,
+    e.g. a finished replication's ledger, every year is trimmed again, as before.) Where
+    the free space is not known (no ``mallinfo2``, glibc < 2.33), always trimmed."""
     trim = _malloc_trim()
-    if trim is not None:
+    if trim is None:
+        return
+    free = _heap_free_bytes()
+    if free is None or free > TRIM_FREE_BYTES:
         trim(0)
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _heap_free_bytes() -> int | None:
+    """Free bytes in glibc's heap (``mallinfo2().fordblks``), or None where unknown."""
+    info = _mallinfo2()
+    return None if info is None else int(info().fordblks)
+
+
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    try:
+        fn = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.restype = _MallInfo2
+    fn.argtypes = []
+    return fn
 
 
 @functools.cache
@@ -346,7 +384,8 @@ class CareSimulation:
         des = self.des
         if plan_year == 0:
             self._normalise_risk_scores()
-        if self.hcc is not None:  # this year's diagnoses: next year's score
+        # this year's diagnoses: next year's score (none is kept for a year not recorded)
+        if self.hcc is not None and plan_year + 1 >= self.first_year:
             self._document_year(year)
         recorded = plan_year >= self.first_year
         if recorded:
@@ -439,12 +478,13 @@ class CareSimulation:
                                 orig_disabled=pop.orig_disabled)
 
     def _document(self, encounter: np.ndarray, intensity: np.ndarray,
-                  rng: np.random.Generator) -> None:
-        """Document the year just simulated (or, first, the year before the simulation)."""
+                  rng: np.random.Generator, next_plan_year: int) -> None:
+        """Document the year just simulated (or, first, the year before the simulation):
+        the codes that score plan year ``next_plan_year``."""
         assert self.hcc is not None
         truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
         u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
-        self.hcc.document_year(truth, encounter, intensity, u)
+        self.hcc.document_year(truth, encounter, intensity, u, next_plan_year)
 
     def _in_panel(self, year: int) -> np.ndarray:
         """Patients in the panel at some time of simulation year ``year``."""
@@ -457,7 +497,7 @@ class CareSimulation:
         rng = stream(self.seed_seq, "hcc_initial")
         visits = rates.routine[:, 0, R_PCP] + rates.routine[:, 0, R_SPEC]
         encounter = (rng.random(self.n) < hcc.encounter_probability(visits)) & self._in_panel(0)
-        self._document(encounter, levers.coding_intensity, rng)
+        self._document(encounter, levers.coding_intensity, rng, self.year - self.warmup)
 
     def _document_year(self, year: int) -> None:
         """Document the year just simulated: a patient with a primary-care visit, a hospital
@@ -472,7 +512,7 @@ class CareSimulation:
         encounter |= stream(self.seed_seq, "hcc_encounter", year).random(self.n) < p_spec
         encounter &= self._in_panel(year)
         self._document(encounter, self._lever_arrays().coding_intensity,
-                       stream(self.seed_seq, "hcc", year))
+                       stream(self.seed_seq, "hcc", year), year + 1 - self.warmup)
 
     def _hcc_score(self, row: int, plan_year: int, age: np.ndarray) -> np.ndarray:
         """Score of a recorded year from last year's codes, and what a record review of
@@ -507,8 +547,8 @@ class CareSimulation:
             self.risk_score[row] = score
             if row < -self.first_year:  # history rows were already copied into the ledger
                 self.ledger.patient_year["risk_score"][row] = score
-            _, _, codes, demo = pending[row]
-            self._record_radv(row, keeper.radv(codes, demo, row + self.first_year))
+            raw, _, codes, demo = pending[row]
+            self._record_radv(row, keeper.radv(codes, demo, row + self.first_year, raw))
         keeper.pending.clear()
         self._risk_norm = 1.0  # recorded scores are normalised from now on
 

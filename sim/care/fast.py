@@ -55,7 +55,7 @@ from bisect import bisect_left, bisect_right, insort
 import numpy as np
 
 from sim.care.clinic import Clinic
-from sim.care.des import QUANTILES, PanelState, StayTables
+from sim.care.des import QUANTILES, EventLog, PanelState, StayTables
 from sim.care.model import H_DEATH, H_DM, H_ELECTIVE
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.rng import stream
@@ -106,6 +106,49 @@ class _Waiting:
         self.p = self.p[:, keep]
 
 
+_IV_FIELDS = ("iv_pid", "iv_t0", "iv_t1", "iv_state")
+
+
+class ArrayLog(EventLog):
+    """The fast engine's event log: the year's intervals of constant rates are kept as the
+    arrays the executor made (``iv``: patient, start day, end day, state), which
+    :func:`sim.care.claims.close_year` reads as they are, instead of going through Python
+    lists (~160,000 values a year at 10,000 patients). ``iv_pid``, ``iv_t0``, ``iv_t1``
+    and ``iv_state`` are still the lists the DES's log has: read, they are made from the
+    arrays (once)."""
+
+    def __init__(self) -> None:
+        self.iv: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._iv_lists: dict[str, list] = {}
+        super().__init__()
+
+    def _materialise(self) -> None:
+        if self.iv is not None:
+            arrays, self.iv = self.iv, None
+            for name, a in zip(_IV_FIELDS, arrays, strict=True):
+                self._iv_lists[name].extend(a.tolist())
+
+    def clear(self) -> None:
+        """Forget the year's records (in place)."""
+        self.iv = None
+        super().clear()
+
+
+def _iv_list(name: str) -> property:
+    def get(self: ArrayLog) -> list:
+        self._materialise()  # noqa: SLF001
+        return self._iv_lists[name]  # noqa: SLF001
+
+    def put(self: ArrayLog, value: list) -> None:
+        self._iv_lists[name] = value  # noqa: SLF001
+
+    return property(get, put)
+
+
+for _name in _IV_FIELDS:
+    setattr(ArrayLog, _name, _iv_list(_name))
+
+
 class FastState(PanelState):
     """The care model's patient state, advanced with NumPy for all patients at once.
 
@@ -123,6 +166,7 @@ class FastState(PanelState):
         super().__init__(n=n, n_start=n_start, provider=provider,
                          dm_uncontrolled=dm_uncontrolled, horizon_days=horizon_days,
                          replace_deaths=replace_deaths, stays=stays, seed_seq=seed_seq)
+        self.log = ArrayLog()
         self.env = None  # no SimPy environment (the stepper frees these names at the end)
         self.beds = beds
         self.year_end_event = None
@@ -359,10 +403,13 @@ class FastState(PanelState):
         t0 = np.concatenate(iv["t0"]) if iv["t0"] else np.empty(0)
         t1 = np.concatenate(iv["t1"]) if iv["t1"] else np.empty(0)
         state = np.concatenate(iv["state"]) if iv["state"] else np.empty(0, np.int64)
-        log.iv_pid.extend(pid.tolist())
-        log.iv_t0.extend(t0.tolist())
-        log.iv_t1.extend(t1.tolist())
-        log.iv_state.extend(state.tolist())
+        iv = (pid.astype(np.int64, copy=False), t0, t1, state.astype(np.int64, copy=False))
+        if log.iv is not None or log.iv_pid:  # (one record a year: not so far)
+            log._materialise()  # noqa: SLF001
+            for name, a in zip(_IV_FIELDS, iv, strict=True):
+                getattr(log, name).extend(a.tolist())
+        else:
+            log.iv = iv
         # Discharges of this year (stays granted earlier may end in a later year)
         st = self._stays
         if st["pid"]:

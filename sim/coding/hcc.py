@@ -49,7 +49,7 @@ SEGMENTS = ("CNA", "CFA", "CPA")
 NON_DUAL, FULL_DUAL, PARTIAL_DUAL = 0, 1, 2
 
 #: Code outcomes of a documented state (per patient and state).
-NOT_CODED, UNSPECIFIED, SPECIFIC, UNSUPPORTED = 0, 1, 2, 3
+NOT_CODED, UNSPECIFIED, SPECIFIC, UNSUPPORTED = 0, 1, 2, 3  # document() counts on 0, 1, 2
 
 AGE_CELLS = ("65_69", "70_74", "75_79", "80_84", "85_89", "90_94", "95_GT")
 
@@ -170,7 +170,12 @@ V28_PHASE_IN = {2023: 0.0, 2024: 0.33, 2025: 0.67, 2026: 1.0}
 
 def family_columns() -> list[list[int]]:
     """Columns of :data:`STATES` of each family, in :data:`FAMILIES` order."""
-    return [[i for i, s in enumerate(STATES) if s.family == f] for f in FAMILIES]
+    return [list(cols) for cols in _family_columns()]
+
+
+@cache
+def _family_columns() -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(i for i, s in enumerate(STATES) if s.family == f) for f in FAMILIES)
 
 
 # --------------------------------------------------------------------------- coefficients
@@ -278,7 +283,9 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
     seen = encounter[:, None]
     doc = truth & seen & (u[..., 0] < state_recapture(rates.recapture))
     spec = u[..., 1] < rates.specificity[:, None]
-    codes = np.where(doc, np.where(spec, SPECIFIC, UNSPECIFIED), NOT_CODED).astype(np.int8)
+    # NOT_CODED 0, UNSPECIFIED 1 where documented, SPECIFIC 2 where also specific
+    codes = doc.astype(np.int8)
+    codes += doc & spec
     # Upcoding: a documented lower-severity state also coded as its family's most severe
     # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
     # a record review keeps it (the supported HCC the audit falls back to).
@@ -287,9 +294,8 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
         codes[up, UPCODE_TO[j]] = UNSUPPORTED
     # Codes for a family the patient does not have (history-of and problem-list codes),
     # on the family's first state.
-    for fam in FAMILIES:
-        cols = [i for i, s in enumerate(STATES) if s.family == fam]
-        absent = ~truth[:, cols].any(axis=1) & encounter
+    for cols in _family_columns():
+        absent = ~truth[:, list(cols)].any(axis=1) & encounter
         first = cols[-1]  # the least severe state of the family
         ghost = absent & (u[:, first, 2] < rates.phantom)
         codes[ghost, first] = UNSUPPORTED
@@ -301,15 +307,32 @@ def hcc_matrix(codes: np.ndarray, table: ModelTable, supported_only: bool = Fals
     """Payment HCCs of one model from the codes (hierarchies applied): bool (n, hccs).
     ``supported_only``: the HCCs a record review would confirm (unsupported codes dropped;
     an upcoded state falls back to its documented lower-severity HCC)."""
+    return hcc_matrices(codes, table, (supported_only,))[0]
+
+
+def hcc_matrices(codes: np.ndarray, table: ModelTable,
+                 supported_only: tuple[bool, ...] = (False, True)) -> list[np.ndarray]:
+    """:func:`hcc_matrix` of ``codes`` for each of ``supported_only``, from one pass over
+    the codes (built per HCC row on the transposed codes, where every operation reads
+    contiguous memory; the same booleans)."""
+    codes = np.asarray(codes)
+    n = codes.shape[0]
+    by_state = np.ascontiguousarray(codes.T)  # (states, n)
     col = {h: i for i, h in enumerate(table.hccs)}
-    out = np.zeros((codes.shape[0], len(table.hccs)), bool)
-    for k, s in enumerate(STATES):
-        spec, unspec = s.hcc[table.model]
-        for level, h in ((SPECIFIC, spec), (UNSPECIFIED, unspec)) + (
-                () if supported_only else ((UNSUPPORTED, spec),)):
-            if h is not None:
-                out[:, col[h]] |= codes[:, k] == level
-    return apply_hierarchy(out, table)
+    outs = []
+    for only in supported_only:
+        out = np.zeros((len(table.hccs), n), bool)
+        for k, s in enumerate(STATES):
+            spec, unspec = s.hcc[table.model]
+            for level, h in ((SPECIFIC, spec), (UNSPECIFIED, unspec)) + (
+                    () if only else ((UNSUPPORTED, spec),)):
+                if h is not None:
+                    out[col[h]] |= by_state[k] == level
+        hier = out.copy()
+        for parent, child in table.hierarchy:
+            hier[col[child]] &= ~out[col[parent]]
+        outs.append(np.ascontiguousarray(hier.T))
+    return outs
 
 
 def apply_hierarchy(hcc: np.ndarray, table: ModelTable) -> np.ndarray:
@@ -333,11 +356,24 @@ def age_sex_cell(age: np.ndarray, female: np.ndarray) -> np.ndarray:
 def demographic_score(table: ModelTable, age: np.ndarray, female: np.ndarray,
                       segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
     """Age/sex cell plus the originally-disabled factor, by segment."""
-    cells = np.stack([table.coef[f"{sx}{a}"] for sx in "FM" for a in AGE_CELLS])  # (14, 3)
+    cells = _cells(table)  # (14, 3)
     demo = cells[age_sex_cell(age, female), segment]
     od = np.where(female, table.coef["OriginallyDisabled_Female"][segment],
                   table.coef["OriginallyDisabled_Male"][segment])
     return demo + np.where(orig_disabled, od, 0.0)
+
+
+def _cells(table: ModelTable) -> np.ndarray:
+    """(age/sex cells, segments) factors of ``table`` (kept per table)."""
+    key = (table.model, id(table.coef))
+    got = _CELLS.get(key)
+    if got is None or got[0] is not table.coef:
+        got = _CELLS[key] = (table.coef, np.stack(
+            [table.coef[f"{sx}{a}"] for sx in "FM" for a in AGE_CELLS]))
+    return got[1]
+
+
+_CELLS: dict[tuple[str, int], tuple[dict[str, np.ndarray], np.ndarray]] = {}
 
 
 def _interactions(table: ModelTable) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -360,14 +396,31 @@ def _count_coef(table: ModelTable) -> np.ndarray:
 def raw_score(table: ModelTable, hcc: np.ndarray, age: np.ndarray, female: np.ndarray,
               segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
     """Unnormalised score of one model: demographics + HCCs + interactions + HCC count."""
-    col = {h: i for i, h in enumerate(table.hccs)}
+    hcc_coef, count_coef, inter = _score_terms(table)
     score = demographic_score(table, age, female, segment, orig_disabled)
-    score = score + np.sum(hcc * table.hcc_coef()[segment], axis=1)
-    for name, (a, b) in _interactions(table).items():
-        on = hcc[:, [col[h] for h in a]].any(axis=1) & hcc[:, [col[h] for h in b]].any(axis=1)
+    score = score + np.sum(hcc * hcc_coef[segment], axis=1)
+    for name, a, b in inter:
+        on = hcc[:, a].any(axis=1) & hcc[:, b].any(axis=1)
         score = score + np.where(on, table.coef[name][segment], 0.0)
     count = np.minimum(hcc.sum(axis=1), 10)
-    return score + _count_coef(table)[segment, count]
+    return score + count_coef[segment, count]
+
+
+def _score_terms(table: ModelTable) -> tuple[np.ndarray, np.ndarray,
+                                             tuple[tuple[str, list[int], list[int]], ...]]:
+    """What :func:`raw_score` reads of ``table`` (kept per table): the HCC factors by
+    segment, the count factors by segment and each interaction's HCC columns."""
+    key = (table.model, id(table.coef))
+    got = _TERMS.get(key)
+    if got is None or got[0] is not table:
+        col = {h: i for i, h in enumerate(table.hccs)}
+        inter = tuple((name, [col[h] for h in a], [col[h] for h in b])
+                      for name, (a, b) in _interactions(table).items())
+        got = _TERMS[key] = (table, (table.hcc_coef(), _count_coef(table), inter))
+    return got[1]
+
+
+_TERMS: dict[tuple[str, int], tuple[ModelTable, tuple]] = {}
 
 
 @dataclass(frozen=True)
@@ -448,11 +501,61 @@ def _maps(model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return m, fam, t.hcc_coef(), _count_coef(t)
 
 
-def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
-                        demo: Demographics) -> dict[str, np.ndarray]:
-    """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
-    smooth in the rates: what the behaviour model optimises). Families are documented
-    independently; interactions and the HCC count are taken over that distribution."""
+@dataclass(frozen=True)
+class _Sparse:
+    """Which (code level, state) terms give each payment HCC of one model, and the families
+    and interaction terms over them (:func:`_sparse`)."""
+
+    terms: tuple[tuple[tuple[int, int], ...], ...]  # per HCC column: (level, state) terms
+    family_hccs: tuple[tuple[int, ...], ...]  # per family: its HCC columns with terms
+    interactions: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]  # columns
+
+
+@cache
+def _sparse(model: str) -> _Sparse | None:
+    """The sparse form of :func:`_maps` that :func:`expected_raw_scores` uses instead of a
+    dense (levels x states) @ (families x HCCs) product, or None where it would not give the
+    same numbers bit for bit: it needs every HCC given by one family only, at most two HCCs
+    per family and each interaction's HCCs in one family (true of V24 and V28 here). Then
+    every product over families has one factor other than 1.0 and every sum over HCCs at
+    most two terms other than 0.0, so the order NumPy takes them in does not matter; the
+    terms of an HCC (up to four, each a probability times a 0/1 map entry) are added in the
+    product's order (the level-major flat index), as a matrix product that accumulates each
+    output in order does (OpenBLAS's kernels here; with fused multiply-adds too, x * 1 + s
+    and x * 0 + s being exact). ``tests/care/test_fast_path_pinned.py`` checks the equality
+    against the dense product on random inputs."""
+    maps, _, _, _ = _maps(model)
+    levels, k_states, n_fam, n_hcc = maps.shape
+    flat = maps.reshape(levels * k_states, n_fam, n_hcc)
+    terms = []
+    family_hccs: list[list[int]] = [[] for _ in range(n_fam)]
+    family_of: dict[int, int] = {}
+    for h in range(n_hcc):
+        fams = np.flatnonzero(flat[:, :, h].any(axis=0))
+        if len(fams) > 1:
+            return None
+        idx = np.flatnonzero(flat[:, fams[0], h]) if len(fams) else np.zeros(0, int)
+        terms.append(tuple((int(i) // k_states, int(i) % k_states) for i in idx))
+        if len(fams):
+            family_hccs[int(fams[0])].append(h)
+            family_of[h] = int(fams[0])
+    if any(len(f) > 2 for f in family_hccs):
+        return None
+    t = load_tables()[model]
+    col = {h: i for i, h in enumerate(t.hccs)}
+    inter = []
+    for name, (a, b) in _interactions(t).items():
+        ca, cb = [col[h] for h in a], [col[h] for h in b]
+        for cs in (ca, cb):
+            if len({family_of[c] for c in cs if c in family_of}) > 1 or len(cs) >= 8:
+                return None
+        inter.append((name, tuple(ca), tuple(cb)))
+    return _Sparse(tuple(terms), tuple(tuple(f) for f in family_hccs), tuple(inter))
+
+
+def _expected_levels(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(each state is coded specific), P(unspecified), P(unsupported): (n, states) each."""
     n = len(p_encounter)
     k = len(STATES)
     seen = p_encounter[:, None] * state_recapture(rates.recapture) * truth  # P(documented)
@@ -465,53 +568,140 @@ def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: Codin
     for cols in family_columns():
         absent = ~truth[:, cols].any(axis=1)
         up[:, cols[-1]] += absent * p_encounter * rates.phantom
-    levels = np.stack([seen * keep * spec, seen * keep * (1.0 - spec), up])  # (3, n, k)
+    seen_keep = seen * keep
+    return seen_keep * spec, seen_keep * (1.0 - spec), up
+
+
+def expected_raw_scores(truth: np.ndarray, p_encounter: np.ndarray, rates: CodingRates,
+                        demo: Demographics) -> dict[str, np.ndarray]:
+    """Expected unnormalised V24 and V28 scores over the documentation draws (analytic,
+    smooth in the rates: what the behaviour model optimises). Families are documented
+    independently; interactions and the HCC count are taken over that distribution."""
+    n = len(p_encounter)
+    levels = _expected_levels(truth, p_encounter, rates)
+    by_state = [np.ascontiguousarray(x.T) for x in levels]  # (k, n): rows read below
     out = {}
     for m, t in load_tables().items():
-        maps, _, hcc_coef, count_coef = _maps(m)
-        col = {h: i for i, h in enumerate(t.hccs)}
-        # P(HCC h from family f): codes of one family are exclusive, so the hierarchy
-        # among its HCCs never binds; (n, families, hccs).
-        flat = levels.transpose(1, 0, 2).reshape(n, -1)
-        ph = (flat @ maps.reshape(flat.shape[1], -1)).reshape(n, *maps.shape[2:])
+        sparse = _sparse(m) if n > 1 else None  # one row: NumPy's matrix-vector product
+        if sparse is None:
+            out[m] = _expected_dense(m, t, np.stack(levels), demo)
+            continue
+        _, _, hcc_coef, count_coef = _maps(m)
+        # P(HCC h): the sum of its terms (what the dense product gives, bit for bit)
+        p = []
+        for terms in sparse.terms:
+            if not terms:
+                p.append(None)
+                continue
+            lvl, j = terms[0]
+            s = by_state[lvl][j].copy()
+            for lvl, j in terms[1:]:
+                s = s + by_state[lvl][j]
+            p.append(s)
         seg = demo.segment
         score = demographic_score(t, demo.age, demo.female, seg, demo.orig_disabled)
-        score = score + np.sum((1.0 - np.prod(1.0 - ph, axis=1)) * hcc_coef[seg], axis=1)
-        for name, (a, b) in _interactions(t).items():
-            pa = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in a]].sum(axis=2), axis=1)
-            pb = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in b]].sum(axis=2), axis=1)
+        any_h = np.zeros((n, len(t.hccs)))
+        for h, ph in enumerate(p):
+            if ph is not None:
+                any_h[:, h] = 1.0 - (1.0 - ph)
+        score = score + np.sum(any_h * hcc_coef[seg], axis=1)
+        for name, ca, cb in sparse.interactions:
+            pa = 1.0 - (1.0 - _sum_of(p, ca, n))
+            pb = 1.0 - (1.0 - _sum_of(p, cb, n))
             score = score + pa * pb * t.coef[name][seg]  # a and b are different families
-        # Count of payment HCCs: Poisson-binomial over families.
-        pf = np.minimum(ph.sum(axis=2), 1.0)
-        dist = np.zeros((n, 11))
-        dist[:, 0] = 1.0
-        for f in range(pf.shape[1]):
-            q = pf[:, f:f + 1]
-            shifted = np.empty_like(dist)
-            shifted[:, 0] = 0.0
-            shifted[:, 1:] = dist[:, :-1]
-            shifted[:, -1] += dist[:, -1]
-            dist = dist * (1.0 - q) + shifted * q
+        # Count of payment HCCs: Poisson-binomial over families, by count column (the
+        # arithmetic of _count_step, column by column; columns above the families seen
+        # so far are 0.0 and stay so)
+        zero = np.zeros(n)
+        cols = [np.ones(n)] + [zero] * 10
+        top = 0  # columns above top are 0.0
+        for hs in sparse.family_hccs:
+            if not hs:
+                continue  # q = 0 leaves the distribution as it is, bit for bit
+            q = np.minimum(_sum_of(p, hs, n), 1.0)
+            q1 = 1.0 - q
+            new = [cols[0] * q1]
+            for j in range(1, min(top + 2, 10)):
+                new.append(cols[j] * q1 + cols[j - 1] * q)
+            if top + 1 >= 10:  # the top count, 10 or more
+                new.append(cols[10] * q1 + (cols[9] + cols[10]) * q)
+            top = min(top + 1, 10)
+            cols = new + [zero] * (11 - len(new))
+        dist = np.stack(cols, axis=1)
         out[m] = score + np.sum(dist * count_coef[seg], axis=1)
     return out
+
+
+def _sum_of(p: list[np.ndarray | None], cols: tuple[int, ...], n: int) -> np.ndarray:
+    """Sum of the HCC probabilities ``p`` of ``cols`` in order (absent ones are 0.0)."""
+    s = None
+    for c in cols:
+        if p[c] is None:
+            s = np.zeros(n) if s is None else s + 0.0
+        else:
+            s = p[c].copy() if s is None else s + p[c]
+    return np.zeros(n) if s is None else s
+
+
+def _count_step(dist: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """One family of the Poisson-binomial count (the top count is 10 or more)."""
+    shifted = np.empty_like(dist)
+    shifted[:, 0] = 0.0
+    shifted[:, 1:] = dist[:, :-1]
+    shifted[:, -1] += dist[:, -1]
+    return dist * (1.0 - q) + shifted * q
+
+
+def _expected_dense(model: str, t: ModelTable, levels: np.ndarray, demo: Demographics
+                    ) -> np.ndarray:
+    """:func:`expected_raw_scores` of one model with the dense product (the plain form)."""
+    n = levels.shape[1]
+    maps, _, hcc_coef, count_coef = _maps(model)
+    col = {h: i for i, h in enumerate(t.hccs)}
+    # P(HCC h from family f): codes of one family are exclusive, so the hierarchy
+    # among its HCCs never binds; (n, families, hccs).
+    flat = levels.transpose(1, 0, 2).reshape(n, -1)
+    ph = (flat @ maps.reshape(flat.shape[1], -1)).reshape(n, *maps.shape[2:])
+    seg = demo.segment
+    score = demographic_score(t, demo.age, demo.female, seg, demo.orig_disabled)
+    score = score + np.sum((1.0 - np.prod(1.0 - ph, axis=1)) * hcc_coef[seg], axis=1)
+    for name, (a, b) in _interactions(t).items():
+        pa = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in a]].sum(axis=2), axis=1)
+        pb = 1.0 - np.prod(1.0 - ph[:, :, [col[h] for h in b]].sum(axis=2), axis=1)
+        score = score + pa * pb * t.coef[name][seg]  # a and b are different families
+    # Count of payment HCCs: Poisson-binomial over families.
+    pf = np.minimum(ph.sum(axis=2), 1.0)
+    dist = np.zeros((n, 11))
+    dist[:, 0] = 1.0
+    for f in range(pf.shape[1]):
+        dist = _count_step(dist, pf[:, f:f + 1])
+    return score + np.sum(dist * count_coef[seg], axis=1)
 
 
 # --------------------------------------------------------------------------- RADV view
 
 
-def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float], w28: float
-              ) -> dict[str, np.ndarray]:
+def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float], w28: float,
+              raw: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per patient, what a record review of the codes of one year would find (for the
     payment year those codes score): ``coded_n`` payment HCCs coded (V28 if ``w28`` >=
     0.5 else V24, hierarchies applied), ``supported_n`` of them supported by the record,
     ``unsupported_score`` the normalised score the unsupported codes add (>= 0 except
-    where a count variable steps down)."""
+    where a count variable steps down). ``raw``: :func:`raw_scores` of ``codes`` and
+    ``demo`` if already known (not computed again)."""
     tables = load_tables()
     model = "V28" if w28 >= 0.5 else "V24"
-    coded = hcc_matrix(codes, tables[model]).sum(axis=1)
-    supported = hcc_matrix(codes, tables[model], supported_only=True).sum(axis=1)
-    full = blend(raw_scores(codes, demo), norms, w28)
-    sup = blend(raw_scores(codes, demo, supported_only=True), norms, w28)
+    mats = {m: hcc_matrices(codes, t) for m, t in tables.items()}  # (all, supported) each
+    coded = mats[model][0].sum(axis=1)
+    supported = mats[model][1].sum(axis=1)
+    d = demo
+    if raw is None:
+        raw = {m: raw_score(t, mats[m][0], d.age, d.female, d.segment, d.orig_disabled)
+               for m, t in tables.items()}
+    sup_raw = {m: raw_score(t, mats[m][1], d.age, d.female, d.segment, d.orig_disabled)
+               for m, t in tables.items()}
+    full = blend(raw, norms, w28)
+    sup = blend(sup_raw, norms, w28)
     return {"coded_n": coded, "supported_n": supported, "unsupported_score": full - sup}
 
 
@@ -519,7 +709,7 @@ __all__ = [
     "FAMILIES", "LIABILITIES", "MODELS", "ONSET", "RECAPTURE_MISS", "SEGMENTS", "STATES", "CodingRates",
     "Demographics", "ModelTable", "apply_hierarchy", "blend", "coding_rates",
     "demographic_score", "document", "family_columns", "encounter_probability", "expected_raw_scores",
-    "hcc_matrix", "load_tables", "normalisers", "radv_view", "raw_score",
+    "hcc_matrices", "hcc_matrix", "load_tables", "normalisers", "radv_view", "raw_score",
     "raw_scores", "state_recapture", "true_states", "v28_share",
 ]
 
@@ -561,6 +751,8 @@ class ScoreKeeper:
                                       Demographics]] = {}
         self.ref_raw0: dict[str, np.ndarray] | None = None
         self.provisional: dict[str, float] | None = None
+        # the raw scores of the codes last scored: (codes, demographics, raw), for radv
+        self._scored: tuple[np.ndarray, Demographics, dict[str, np.ndarray]] | None = None
 
     def w28(self, plan_year: int) -> float:
         """V28 share of plan year ``plan_year``'s score."""
@@ -568,13 +760,21 @@ class ScoreKeeper:
                          self.params.v28_phase_in)  # type: ignore[attr-defined]
 
     def document_year(self, truth: np.ndarray, encounter: np.ndarray, intensity: np.ndarray,
-                      u: np.ndarray) -> None:
-        """Document a year (codes the next year's score uses)."""
+                      u: np.ndarray, next_plan_year: int | None = None) -> None:
+        """Document a year (codes the next year's score uses). With ``next_plan_year`` (the
+        plan year those codes score), the reference coding (``codes_ref``) is documented
+        only if :meth:`score` will read it then (plan year 0, or no normalisers yet);
+        otherwise it is None."""
         self.codes = document(truth, encounter, coding_rates(intensity, self.params), u)
         self.codes_ref = document(truth, encounter,
-                                  coding_rates(np.zeros(len(intensity)), self.params), u)
+                                  coding_rates(np.zeros(len(intensity)), self.params), u) \
+            if next_plan_year is None or self.needs_reference(next_plan_year) else None
         self.truth_families = np.stack([truth[:, cols].any(axis=1)
                                         for cols in family_columns()], axis=1)
+
+    def needs_reference(self, plan_year: int) -> bool:
+        """Whether :meth:`score` of ``plan_year`` reads the reference coding."""
+        return plan_year == 0 or (self.norms is None and self.provisional is None)
 
     @property
     def current_norms(self) -> dict[str, float] | None:
@@ -588,10 +788,12 @@ class ScoreKeeper:
         each model divided by its mean at reference coding over the first scored year's
         panel (``weights``), so V24 and V28 blends of different years compare; they are
         rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
-        assert self.codes is not None and self.codes_ref is not None
+        assert self.codes is not None
         raw = raw_scores(self.codes, demo)
+        self._scored = (self.codes, demo, raw)
         w = self.w28(plan_year)
-        if plan_year == 0 or (self.norms is None and self.provisional is None):
+        if self.needs_reference(plan_year):
+            assert self.codes_ref is not None, "the reference coding was not documented"
             ref = raw_scores(self.codes_ref, demo)
             if plan_year == 0:
                 self.ref_raw0 = ref
@@ -613,8 +815,14 @@ class ScoreKeeper:
         out = {row: blend(raw, self.norms, w) for row, (raw, w, _, _) in self.pending.items()}
         return out
 
-    def radv(self, codes: np.ndarray, demo: Demographics, plan_year: int
-             ) -> dict[str, np.ndarray]:
-        """:func:`radv_view` of the codes scoring ``plan_year`` (normalised scale)."""
+    def radv(self, codes: np.ndarray, demo: Demographics, plan_year: int,
+             raw: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """:func:`radv_view` of the codes scoring ``plan_year`` (normalised scale);
+        ``raw``: their raw scores if known (else those :meth:`score` found for the same
+        codes and demographics, if it did)."""
         norms = self.current_norms or {"V24": 1.0, "V28": 1.0}
-        return radv_view(codes, demo, norms, self.w28(plan_year))
+        if raw is None and self._scored is not None and self._scored[0] is codes \
+                and self._scored[1] is demo:
+            raw = self._scored[2]
+            self._scored = None
+        return radv_view(codes, demo, norms, self.w28(plan_year), raw)

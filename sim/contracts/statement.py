@@ -87,12 +87,32 @@ class Statement:
         paid, received = float(self.payer_paid_usd), float(self.provider_received_usd)
         object.__setattr__(self, "payer_paid_usd", paid)
         object.__setattr__(self, "provider_received_usd", received)
+        self._check_conservation()
+
+    def _check_conservation(self) -> None:
+        paid, received = self.payer_paid_usd, self.provider_received_usd
         tol = CONSERVATION_ABS_USD + CONSERVATION_REL * max(abs(paid), abs(received))
         if not (math.isfinite(paid) and math.isfinite(received)) or abs(paid - received) > tol:
             raise ValueError(
                 f"{self.contract}: money does not add up: payer paid {paid!r} USD "
                 f"but provider received {received!r} USD"
             )
+
+    @classmethod
+    def _of_normalised(cls, contract: str, lines: tuple[Line, ...], values: FrozenDict,
+                       facts: FrozenDict, payer_paid_usd: float,
+                       provider_received_usd: float) -> Statement:
+        """A statement from parts already in the form ``__post_init__`` gives them (lines
+        of :class:`Line`, float values, str facts, float cash; what
+        :class:`StatementBuilder` holds): the same statement without converting every item
+        again; money is still checked."""
+        st = object.__new__(cls)
+        for name, v in (("contract", contract), ("lines", lines), ("values", values),
+                        ("facts", facts), ("payer_paid_usd", payer_paid_usd),
+                        ("provider_received_usd", provider_received_usd)):
+            object.__setattr__(st, name, v)
+        st._check_conservation()
+        return st
 
     def __getitem__(self, name: str) -> float | str:
         """A named value or fact: ``statement["earned_usd"]``."""
@@ -183,14 +203,10 @@ class StatementBuilder:
               ) -> Statement:
         """Freeze; ``provider_received_usd`` defaults to the payer-side amount."""
         received = payer_paid_usd if provider_received_usd is None else provider_received_usd
-        return Statement(
-            contract=self.contract,
-            lines=tuple(self.lines),
-            values=dict(self.values),
-            facts=dict(self.facts),
-            payer_paid_usd=payer_paid_usd,
-            provider_received_usd=received,
-        )
+        # line(), value() and fact() keep every item in its final form: no conversion again
+        return Statement._of_normalised(
+            self.contract, tuple(self.lines), FrozenDict(self.values), FrozenDict(self.facts),
+            float(payer_paid_usd), float(received))
 
 
 def statements_frame(statements: Iterable[Statement], **ids: Any) -> pd.DataFrame:
