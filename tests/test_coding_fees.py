@@ -75,6 +75,25 @@ def test_drawn_levels_have_the_expected_mean_and_invert():
     assert lv[score > np.quantile(score, 0.9)].mean() > lv[score < np.quantile(score, 0.1)].mean()
 
 
+def test_visit_amounts_equal_their_plain_form():
+    """visit_amounts ranks the scores once and numbers providers by a lookup (issue 16): the
+    same doubles as em_levels twice and np.unique, for mixed providers and intensities."""
+    gen = np.random.default_rng(5)
+    n = 3_000
+    score = gen.lognormal(0.0, 0.6, n)
+    intensity = gen.uniform(0.0, 1.0, n)
+    for provider in (gen.integers(0, 7, n) * 3, 2, gen.integers(-2, 3, n)):
+        got = fees.visit_amounts("pcp", 110.0, score, intensity, np.random.default_rng(9),
+                                 0.10, 0.35, provider)
+        e = np.random.default_rng(9).standard_normal(n)
+        f = fees.em_factors("pcp")
+        paid = f[fees.em_levels("pcp", score, e, intensity, 0.10, 0.35)]
+        ref = f[fees.em_levels("pcp", score, e, np.zeros(n), 0.10, 0.35)]
+        _, inv = np.unique(np.broadcast_to(np.asarray(provider), (n,)), return_inverse=True)
+        m = np.bincount(inv, weights=ref) / np.bincount(inv)
+        np.testing.assert_array_equal(got, 110.0 * paid / m[inv])
+
+
 def test_mcc_upgrade_ratio_and_draws():
     r = fees.mcc_upgrade_ratio()
     assert r[StayGroup.HEART_FAILURE] == pytest.approx(1.3049 / (0.7 * 0.8613 + 0.3 * 0.5490))

@@ -156,12 +156,21 @@ def visit_amounts(who: str, price: float, score: np.ndarray, intensity: np.ndarr
     n = len(score)
     e = rng.standard_normal(n)
     f = em_factors(who)
-    paid = f[em_levels(who, score, e, intensity, gain, rho)]
-    ref = f[em_levels(who, score, e, np.zeros(n), gain, rho)]
+    # em_levels' latent, with the risk scores ranked once for both codings (the same sums
+    # in the same order; at the reference the shift term is 0)
+    base = rho * _normal_scores(np.asarray(score, np.float64)) + np.sqrt(1.0 - rho * rho) * e
+    cuts = _cuts(em_reference_shares(who))
+    paid = f[np.searchsorted(cuts, base + em_shift(gain) * np.asarray(intensity))]
+    ref = f[np.searchsorted(cuts, base)]
     prov = np.broadcast_to(np.asarray(provider, np.int64), (n,))
     if not n:
         return np.zeros(0)
-    _, inv = np.unique(prov, return_inverse=True)
+    if prov.min() >= 0:  # providers are indices: number them by a lookup, not a sort
+        present = np.bincount(prov) > 0
+        lut = np.cumsum(present) - 1
+        inv = lut[prov]
+    else:
+        _, inv = np.unique(prov, return_inverse=True)
     m = np.bincount(inv, weights=ref) / np.bincount(inv)
     return price * paid / m[inv]
 
