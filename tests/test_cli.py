@@ -502,6 +502,29 @@ def test_installed_scenarios_are_where_vbcsim_scenarios_looks():
     assert Path(sys.prefix) / "share" / "vbcsim" / "scenarios" in scenario_dirs()
 
 
+def test_every_data_file_of_the_package_is_installed():
+    """A non-Python file under sim/ (life table, code sets, weights) reaches an installed
+    copy only through pyproject's package-data: each one must match a pattern there (a
+    missing economics/data pattern once broke `pip install . && vbcsim run` while every
+    test, run from the checkout, passed)."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["sim"]
+    files = [p.relative_to(REPO / "sim").as_posix() for p in (REPO / "sim").rglob("*")
+             if p.is_file() and p.suffix not in (".py", ".pyc")
+             and "__pycache__" not in p.parts]
+    assert "economics/data/ssa_period_life_table_2021.csv" in files
+
+    def matches(f: str, pat: str) -> bool:  # setuptools' glob: "*" stays within a folder
+        fs, ps = f.split("/"), pat.split("/")
+        return len(fs) == len(ps) and all(map(fnmatch.fnmatchcase, fs, ps))
+
+    missing = [f for f in files if not any(matches(f, pat) for pat in patterns)]
+    assert not missing, f"not in pyproject's [tool.setuptools.package-data]: {missing}"
+
+
 def test_report_end_to_end_with_the_real_report(tmp_path, capsys, monkeypatch):
     """compare two tiny real scenarios, then `vbcsim report` their results directory."""
     try:
