@@ -145,7 +145,7 @@ def _with_codes(care: CareSimulation, claims: pd.DataFrame, stays: pd.DataFrame,
     codes, stay_codes = code_claims(claims, stays, np.asarray(care.pop.conditions),
                                     morbidity, ages, stream(care.seed_seq, "claim_codes"),
                                     prices=care.sc.prices if care.sc.coding_fees.em_level_pricing
-                                    else None)  # E/M level = level paid (h1, sim.coding.fees)
+                                    else None)  # E/M level = level paid (sim.coding.fees)
     claims = pd.concat([claims, codes], axis=1)
     if len(stays):
         stays = pd.concat([stays, stay_codes.add_prefix("code_")], axis=1)

@@ -77,7 +77,7 @@ class Behaviour:
             if sample is None:
                 continue
             current = panel.levers[name]
-            sample.cdi_effort = current.cdi_effort  # the hospital's CDI in force (h1)
+            sample.cdi_effort = current.cdi_effort  # the hospital's CDI in force
             cur = self.own.get(name, tuple(getattr(current, n) for n in LEVER_NAMES))
             b = cfg.behavior
             error = 1.0 if sc.behavior == "fixed" else dynamics.estimate_error(

@@ -38,7 +38,7 @@ it here: elective counts and spending and the episodes scale with ``v**e``; the 
 post-acute spending moves by :func:`sim.care.claims.joint_post_acute_usd` at ``a`` minus
 at the reference.
 
-**Documentation (CDI) effort** ``e`` (h1, issue 13; ``sim.coding.fees``): every simulated
+**Documentation (CDI) effort** ``e`` (issue 13; ``sim.coding.fees``): every simulated
 hospital, whatever it holds, chooses each year (under ``behavior: incentives``) the effort
 of its clinical documentation improvement programme, which turns stays coded without MCC
 into with-MCC stays (paid at the with-MCC MS-DRG weight) at ``e x
@@ -76,7 +76,7 @@ from sim.services import BILLED_BY, Service
 T = 2  # index of transitional_care_effort in LEVER_NAMES
 CDI = "cdi_effort"
 #: The hospital's levers: the clinical ones, in the order of its decision vector
-#: x = (t, v, a), then its documentation (CDI) effort e (h1, issue 13).
+#: x = (t, v, a), then its documentation (CDI) effort e (issue 13).
 HOSPITAL_LEVERS = ("transitional_care_effort", "elective_volume", "post_acute_intensity", CDI)
 CLINICAL = HOSPITAL_LEVERS[:3]
 #: Levers a hospital alone sets on a group's panel (the group's own levers are LEVER_NAMES).
@@ -205,7 +205,7 @@ class HospitalProblem:
         f = g.ctx.price_factor
         ratio = g.ratio if prices is None else g._ratio_for(prices)
         facility = exp.spend * _FACILITY[None, :]
-        # costs follow care, not what coding (captured MCCs) adds (h1, sim.coding.fees)
+        # costs follow care, not what coding (captured MCCs) adds (sim.coding.fees)
         care = facility if exp.coding_uplift is None else (
             (exp.spend - exp.coding_uplift) * _FACILITY[None, :])
         margin = float((facility.sum(axis=1) * f).sum()

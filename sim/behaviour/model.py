@@ -210,7 +210,7 @@ class ProviderProblem:
         for p in range(self.n_payers):
             f = self.ctx.price_factor[p]
             spend = exp.spend[p]
-            # h1 (issue 13): costs follow care, not what coding adds (sim.coding.fees)
+            # Issue 13: costs follow care, not what coding adds (sim.coding.fees)
             care = spend if exp.coding_uplift is None else spend - exp.coding_uplift[p]
             # Covered own services (either scope covers them) earn no fee.
             covered = contracts and p in self.coverage

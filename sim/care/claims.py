@@ -327,7 +327,7 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     hf, copd = pop.conditions[a_pid, _CI["heart_failure"]], pop.conditions[a_pid, _CI["copd"]]
     group, mcc = stay_groups.assign(kind, joint, hf, copd, payment_z, sc.clinical.stay_groups,
                                     sc.clinical.electives.joint_replacement_share, group_rng)
-    cdi_stats: dict[str, float] = {}  # per billing hospital: CDI uplift and effort (h1)
+    cdi_stats: dict[str, float] = {}  # per billing hospital: CDI uplift and effort
     if fee_rng is not None:  # documentation (CDI) captures MCCs (sim.coding.fees)
         effort = np.where(s_out, 0.0, cdi_effort_of(cdi_effort, a_pid, cf.hospital_cdi_effort))
         upgraded, factor = fees.mcc_upgrade(group, mcc, effort, cf.cdi_mcc_capture_at_full,

@@ -399,10 +399,10 @@ class CareSimulation:
                 pac_rng=stream(self.seed_seq, "joint_post_acute", year), leak=self._leak,
                 leak_rng=stream(self.seed_seq, "leakage", year) if self._leak is not None
                 else None,
-                # coding changes what FFS pays (h1, issue 13; sim.coding.fees)
+                # coding changes what FFS pays (issue 13; sim.coding.fees)
                 coding_intensity=self._lever_arrays().coding_intensity,
                 fee_rng=stream(self.seed_seq, "coding_fees", year),
-                cdi_effort=self._lever_arrays().cdi_effort)  # the hospital's CDI (h1)
+                cdi_effort=self._lever_arrays().cdi_effort)  # the hospital's CDI
             if self.usual is not None:  # enrolled in Medicare Advantage this year
                 self.ledger.patient_year.setdefault(
                     MA_KEY, np.zeros((self.n_recorded, self.n), bool))[row] = medicare_advantage(

@@ -61,7 +61,7 @@ EM_LEVELS = (2, 3, 4, 5)
 #: 99212-99215, from CMS's national RVU file RVU25D (``PPRRVU2025_Oct.csv``, October 2025
 #: quarterly update): work 0.70 /
 #: 1.30 / 1.92 / 2.80, non-facility PE 0.95 / 1.35 / 1.80 / 2.42, MP 0.05 / 0.10 / 0.15 /
-#: 0.21. Checked 2026-12-07 (h1, issue 13) against the file as mirrored at
+#: 0.21. Checked 2026-12-07 (issue 13) against the file as mirrored at
 #: github.com/alex-bea/cms_api ``sample_data/rvu25d_0/PPRRVU2025_Oct.csv``; the values
 #: entered before (1.73 / 2.77 / 3.92 / 5.49, labelled CY2024) were off by 0.02-0.06. The
 #: national payment is RVU x conversion factor ($32.3465 in CY2025): about $55, $89, $125

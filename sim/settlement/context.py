@@ -167,7 +167,7 @@ class SettlementContext:
         claim's amount at the reference fee schedule (an office visit's at the visit price
         whatever E/M level it was paid at: coding uses no care resources, sim.coding.fees)."""
         amount = claims["amount"]
-        if self.scenario.coding_fees.em_level_pricing:  # h1, issue 13: E/M level pricing
+        if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
             from sim.coding.fees import resource_amount
             amount = resource_amount(claims["service"], amount, self.scenario.prices)
         return (amount * self.reference_ratio[claims["service"]]

@@ -286,7 +286,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     n_prov = len(ctx.provider_names)
     variable_cost = ctx.variable_cost(c)
     own_cost = np.bincount(c["provider"], weights=variable_cost, minlength=n_prov)
-    # h1 (issue 13): MCCs captured by documentation are revenue, not care (sim.coding.fees):
+    # Issue 13: MCCs captured by documentation are revenue, not care (sim.coding.fees):
     # each billing hospital's own uplift is taken out of its own care costs.
     stats = ctx.ledger.year_stats.get(year, {})
     for h in range(n_prov):
@@ -339,7 +339,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
                           # documentation (HCC recapture) programme (docs/coding.md)
                           + lv.coding_intensity * pc.documentation_usd_per_patient_year
                           * attributed_py)
-        if kind == "hospital":  # its CDI programme: its effort x its discharges (h1)
+        if kind == "hospital":  # its CDI programme: its effort x its discharges
             effort += (sc.coding_fees.cdi_cost_per_discharge_usd
                        * stats.get(f"cdi_effort_discharges:{i}", 0.0))
         capacity = fixed_cost_usd(kind, float(ctx.cost_to_charge[i]),

@@ -1,4 +1,4 @@
-"""The speed-ups of issue 16 (h4) change no number: small fast-engine replications give the
+"""The speed-ups of issue 16 change no number: small fast-engine replications give the
 ledgers and output tables pinned at c0b108d, before them (``fast_path/pinned.py``), and each
 faster form equals the plain form it replaces on random inputs."""
 

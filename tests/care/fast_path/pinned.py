@@ -1,5 +1,5 @@
 """Fingerprints of small fast-engine replications, pinned before the speed-ups of issue 16
-(h4: HCC documentation, scoring and RADV, the event log as arrays, statements built from
+(HCC documentation, scoring and RADV, the event log as arrays, statements built from
 their builders, warm-up years' unread documentation skipped), which must not change one bit.
 
 ``python tests/care/fast_path/pinned.py`` (from the repository root, ``PYTHONPATH=$PWD``)
