@@ -283,7 +283,8 @@ fee_elasticity 1.19, no CDI choice): ENHANCED -4.7%, REACH -6.7%, BASIC E P(owin
 
 * **Why the ACO effects grew.** A recalibration earlier in the session raised
   pass_through from 0.50 to 0.64 (now 0.61) to keep the first-year target (-1.3%).
-  With E/M level pricing alone (before the optimiser changed) the first-year effect in `tests/behaviour/test_responses.py`
+  With E/M level pricing alone (before the optimiser changed) the first-year effect in
+  `tests/behaviour/test_responses.py`
   had fallen from about -1.5% to -0.1%: E/M coding now pays under FFS
   (`sim/coding/fees.py`), the norms that make FFS practice optimal absorb that coding
   incentive, and an MSSP partly removes it. How much the smooth expected payoffs moved
