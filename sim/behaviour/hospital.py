@@ -241,16 +241,18 @@ class HospitalProblem:
                                                         else 0.0)) for s in _CDI_SERVICES)
         return e * self.group.sc.coding_fees.cdi_cost_per_discharge_usd * n
 
-    def cdi_money(self, e: float, x: tuple[float, float, float], clinical=None) -> float:
+    def cdi_money(self, e: float, x: tuple[float, float, float], clinical=None,
+                  contracts: bool = True) -> float:
         """What CDI effort ``e`` is worth to the hospital at clinical levers ``x``, at face
         value (up to a constant): its facility revenue from the panel (every discharge the
         programme covers, not only a contract's targeted share) - the programme's cash cost
         + its contracts' expected payoffs (a bundle's or global budget's reconciliation
-        takes back what coding adds to the spending it reconciles). The care and its cost do
-        not move with ``e``. Face value: documentation is a revenue-cycle decision (staff,
-        vendor fees per chart), not clinicians' practice, so neither the pass-through nor
-        the learning curve of the clinical levers applies (docs/behaviour.md, section 4).
-        ``clinical``: the panel at ``x`` before CDI (:meth:`_clinical_panel`), if known."""
+        takes back what coding adds to the spending it reconciles; none if ``contracts`` is
+        False). The care and its cost do not move with ``e``. Face value: documentation is
+        a revenue-cycle decision (staff, vendor fees per chart), not clinicians' practice,
+        so neither the pass-through nor the learning curve of the clinical levers applies
+        (docs/behaviour.md, section 10). ``clinical``: the panel at ``x`` before CDI
+        (:meth:`_clinical_panel`), if known."""
         g = self.group
         if clinical is None:
             exp = self.panel((*x, e))
@@ -259,7 +261,7 @@ class HospitalProblem:
         f = g.ctx.price_factor
         revenue = float(((exp.spend * _FACILITY[None, :]).sum(axis=1) * f).sum())
         value = 0.0
-        if self.settlers:
+        if self.settlers and contracts:
             inp = PayoffInputs(provider=self.hospital, exp=exp,
                                sd_per_patient=g.sd_pp, truncation=g.truncation,
                                ffs_revenue=np.zeros(g.n_payers),
@@ -270,24 +272,52 @@ class HospitalProblem:
                     value += out[0]
         return revenue - self.cdi_cost(e, exp) + value
 
+    def cdi_norm(self, xc: tuple[float, float, float]) -> tuple[float, float]:
+        """(norm ``n_e``, curvature ``K``) of the CDI choice, as for the other levers: at the
+        reference fee schedule and without contracts the hospital's reference effort is
+        optimal (its documentation today is its fee-for-service optimum, so fee-for-service
+        at the reference leaves it there). ``K`` is the uplift of full effort there (USD a
+        year): a change of the net value of full documentation by x% of that uplift moves
+        the optimum by x/100 of the effort range (an assumption, docs/coding.md)."""
+        ref = self._clinical_panel(xc, self.group.sc.fee_reference)
+        m0 = self.cdi_money(0.0, xc, ref, contracts=False)
+        m1 = self.cdi_money(1.0, xc, ref, contracts=False)
+        g_ref = m1 - m0
+        k = g_ref + self.cdi_cost(1.0, ref)
+        if k <= 0:
+            return self.reference_cdi, 0.0
+        return self.reference_cdi - g_ref / k, k
+
     def solve_cdi(self, x: tuple[float, float, float] | None = None,
                   start: float | None = None) -> float:
         """The hospital's optimal CDI effort in [0, 1] at clinical levers ``x`` (the
-        reference levers if None): the best of :data:`CDI_GRID` by :meth:`cdi_money`,
-        ``start`` (the effort in force if None) kept unless another effort gains more than
-        $0.01 per person-year. Uplift and cost are both linear in the effort, so without a
-        contract that takes the uplift back the optimum is a corner: 1 when the expected
-        uplift per discharge exceeds ``cdi_cost_per_discharge_usd``, else 0."""
+        reference levers if None): the effort maximising :meth:`cdi_money` - ``K``/2 x
+        (e - ``n_e``)^2 (:meth:`cdi_norm`) over :data:`CDI_GRID` and the quadratic's own
+        optimum, ``start`` (the effort in force if None) kept unless another effort gains
+        more than $0.01 per person-year. Uplift and cost are linear in the effort, so at the
+        reference fee schedule under fee-for-service the optimum is the reference effort;
+        higher facility prices raise it, a contract that takes the uplift back lowers it."""
         xc = self.reference if x is None else tuple(float(v) for v in x[:3])
         e0 = float(np.clip(self.cdi if start is None else start, 0.0, 1.0))
         clinical = self._clinical_panel(xc)  # type: ignore[arg-type]
         py = max(float(clinical.person_years.sum()), 1.0)
-        u0 = self.cdi_money(e0, xc, clinical)  # type: ignore[arg-type]
+        norm, k = self.cdi_norm(xc)  # type: ignore[arg-type]
+        if k <= 0:
+            return e0
+
+        def utility(e: float) -> float:
+            return (self.cdi_money(e, xc, clinical)  # type: ignore[arg-type]
+                    - 0.5 * k * (e - norm) ** 2)
+
+        slope = (self.cdi_money(1.0, xc, clinical)  # type: ignore[arg-type]
+                 - self.cdi_money(0.0, xc, clinical))  # type: ignore[arg-type]
+        candidates = [*map(float, CDI_GRID), float(np.clip(norm + slope / k, 0.0, 1.0))]
+        u0 = utility(e0)
         best, gain = e0, 0.01 * py
-        for e in CDI_GRID:
-            u = self.cdi_money(float(e), xc, clinical) - u0  # type: ignore[arg-type]
+        for e in candidates:
+            u = utility(e) - u0
             if u > gain:
-                best, gain = float(e), u
+                best, gain = e, u
         return best
 
     def _x(self, x) -> tuple[float, float, float]:

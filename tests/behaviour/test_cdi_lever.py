@@ -4,9 +4,12 @@ The effort turns stays coded without MCC into with-MCC stays (sim.coding.fees): 
 uplift, the hospital pays the programme (``cdi_cost_per_discharge_usd`` x effort a
 discharge). Checked on small real replications (500 patients, 2 plan years, fixed seeds):
 
-* under fee-for-service the hospital's optimum is full effort (the expected uplift, ~$435
-  an unplanned stay, is >10x the $30 cost), so its lever moves ``adaptation_rate`` of the
-  way each year: 0.5, then 0.75;
+* as for the other levers, the hospital's documentation today (its reference effort, 0) is
+  its fee-for-service optimum at the reference fee schedule (a norm absorbs the uplift,
+  ~$435 an unplanned stay against a $30 cost): fee-for-service leaves the lever there;
+* facility prices 25% above the reference raise the value of documentation by 25% of the
+  full-effort uplift, so the optimum is 0.25 and the lever moves ``adaptation_rate`` of
+  the way each year: 0.125, then 0.1875;
 * under a global budget that settles every dollar of revenue against the budget
   (corridor 100%) the uplift is taken back, so the optimum, and the lever, stay 0;
 * money: the effort set as a group lever under fixed behaviour is the scenario's fixed
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.behaviour.hospital import _scale_facility
 from sim.care.claims import ELECTIVE_SD_LOG
 from sim.coding import fees
 from sim.replication import simulate_replication
@@ -54,7 +58,9 @@ def runs():
     gb = load_scenario(GB, overrides={"population.size": 500, "horizon_years": 2,
                                       "behavior": "incentives",
                                       "plan.0.contracts.1.corridor": 1.0})
-    return {"ffs": _run(_scenario("incentives")), "gb": _run(gb),
+    ffs = _scenario("incentives")
+    dearer = ffs.model_copy(update={"prices": _scale_facility(ffs.prices, 1.25)})
+    return {"ffs": _run(ffs), "dearer": _run(dearer), "gb": _run(gb),
             "fixed0": _run(_scenario("fixed")),
             "lever": _run(_scenario("fixed", group_cdi=0.6)),
             "fixed6": _run(_scenario("fixed", fixed_cdi=0.6))}
@@ -79,12 +85,20 @@ def test_the_uplift_is_a_few_percent_and_far_above_the_cost():
     assert uplift > 10 * sc.coding_fees.cdi_cost_per_discharge_usd
 
 
-def test_fee_for_service_rewards_full_effort(runs):
-    """Optimum 1 each year; the lever closes half the gap a year (adaptation_rate 0.5)."""
-    lv = _metric(runs["ffs"], HOSP, "lever_cdi_effort")
-    np.testing.assert_allclose(lv, [0.5, 0.75])
+def test_fee_for_service_at_the_reference_keeps_todays_documentation(runs):
+    """The reference effort is the FFS optimum at the reference fee schedule (the norm),
+    so fixed and chosen behaviour agree under FFS (as tests/test_puf.py requires)."""
+    np.testing.assert_array_equal(_metric(runs["ffs"], HOSP, "lever_cdi_effort"), [0.0, 0.0])
+    assert (_metric(runs["ffs"], HOSP, "effort_cost_usd") == 0).all()
+
+
+def test_higher_facility_prices_buy_more_documentation(runs):
+    """Prices 25% above the reference: optimum 0.25 (a 25% rise of the uplift's value over
+    the curvature K = the full-effort uplift); the lever closes half the gap a year."""
+    lv = _metric(runs["dearer"], HOSP, "lever_cdi_effort")
+    np.testing.assert_allclose(lv, [0.125, 0.1875], atol=0.0051)  # the lever grid, 0.01
     # the programme's cost: $30 x the effort x the hospital's discharges of the year
-    discharges = _metric(runs["ffs"], HOSP, "effort_cost_usd") / (30.0 * lv)
+    discharges = _metric(runs["dearer"], HOSP, "effort_cost_usd") / (30.0 * lv)
     np.testing.assert_allclose(discharges, np.round(discharges), atol=1e-6)
     assert (discharges > 20).all()
 

@@ -85,9 +85,10 @@ def test_a_hospital_initiated_bundle_moves_the_hospitals_own_levers_only():
     assert sorted(hosp.columns) == ["lever_cdi_effort", "lever_elective_volume",
                                     "lever_post_acute_intensity",
                                     "lever_transitional_care_effort"]
-    # Its CDI effort (issue 13): the bundle's case-mix adjustment leaves the DRG uplift on
-    # every other stay to FFS, so it documents at full effort (0.5, 0.75 at adaptation 0.5).
-    assert hosp["lever_cdi_effort"].to_numpy() == pytest.approx([0.5, 0.75])
+    # Its CDI effort (issue 13): the bundle's case-mix adjustment raises an episode's target
+    # with its anchor stay's MCC and leaves the other stays to FFS, so documentation is
+    # worth what it is under FFS and stays at the reference effort (0).
+    assert hosp["lever_cdi_effort"].to_numpy() == pytest.approx([0.0, 0.0])
     # (Above its reference 0.1; less than before issue 14's fixed costs: at its variable
     # cost a readmission avoided loses the hospital more margin.)
     assert (hosp["lever_transitional_care_effort"] > 0.12).all()
