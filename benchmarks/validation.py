@@ -68,12 +68,9 @@ RUNS: dict[str, tuple[str, Callable[[], dict] | None]] = {
     "capitation_global": ("capitation_global", None),
     "capitation_global_mature": ("capitation_global", _mature),
     "bundled": ("bundled_joint_replacement", None),
-    # The comparator: the same hospital without the bundle's incentives, documenting (CDI)
-    # as it does when paid fee-for-service (issue 13): the lever it chooses there moves half
-    # the way to full effort a year from 0, 0.5 to 0.97 in plan years 0-4, mean 0.806; the
-    # uplift is linear in the effort, so that constant gives the same 5-year spending.
-    "bundled_fixed": ("bundled_joint_replacement",
-                      lambda: {"behavior": "fixed", "coding_fees.hospital_cdi_effort": 0.80625}),
+    # The comparator: the same hospital at reference practice; its documentation (CDI) is
+    # its reference effort, which is also what it chooses under fee-for-service (issue 13).
+    "bundled_fixed": ("bundled_joint_replacement", lambda: {"behavior": "fixed"}),
     # P(owing) depends on the ACO's size: at the shipped scenarios' 10,000 patients.
     "mssp_two_sided_10k": ("mssp_two_sided", lambda: {"population.size": 10_000}),
     "aco_enhanced_10k": ("aco_enhanced", lambda: {"population.size": 10_000}),

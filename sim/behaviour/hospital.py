@@ -47,9 +47,13 @@ face value (:meth:`HospitalProblem.cdi_money`): the facility revenue it adds on 
 of the panel the hospital bills, minus its cash cost, plus its contracts' expected payoffs
 at ``e`` (a bundle's target or a global budget takes back what coding adds to the spending
 it reconciles), at the clinical levers chosen (or the reference ones when the hospital does
-not re-choose them). No norm: uplift and cost are linear in ``e``, so the optimum is a
-corner, full effort under fee-for-service when the expected uplift per discharge exceeds
-the cost, none when a contract takes the uplift back. The chosen effort moves
+not re-choose them), less ``K``/2 x (e - n_e)^2. As for the other levers, the norm ``n_e``
+makes the hospital's reference effort (its documentation today) optimal at the reference
+fee schedule without contracts: uplift and cost are linear in ``e``, and without the norm
+fee-for-service would always push the effort to full, drifting every FFS baseline away from
+the DRG mix it is calibrated to. ``K`` is the full-effort uplift at the reference (an
+assumption): facility prices x% above the reference raise the optimum by x/100; a contract
+that takes the uplift back lowers it (bounded at 0). The chosen effort moves
 ``adaptation_rate`` of the way each year, is carried on the group's panel as the
 ``cdi_effort`` lever (``sim.care.claims`` prices the stays the hospital bills at it) and the
 settlement books the programme's cost to the hospital on its own discharges.

@@ -53,13 +53,13 @@ class BehaviourParams(StrictModel):
         description="Certainty equivalent = mean - risk_aversion/2 x variance of the year's "
         "net revenue.")
     pass_through: float = param(
-        0.61, unit="share 0-1",
+        0.60, unit="share 0-1",
         source="calibrated (with startup_capability, learning_years and the ratchet) to "
         "the first-year one-sided MSSP effect, about -1 to -2% of spending (McWilliams et "
         "al., NEJM 2016: -1.4% in the 2012 cohort's first full year), with the fee "
         "elasticity above (vbcsim calibrate scenarios/calibration/behaviour_first_year.yaml, "
         "2026-12-07 after the smooth expected payoffs and coding revenue: 0.639; re-run "
-        "after the hospital's CDI choice and the warm-started optimiser: 0.609); "
+        "after the hospital's CDI choice and the warm-started optimiser: 0.597); "
         "docs/validation.md",
         ge=0, le=1,
         description="Share of organisation-level payments (shared savings and losses, "
