@@ -353,9 +353,10 @@ no CDI choice): ENHANCED -4.7%, REACH -6.7%, BASIC E P(owing) 8%.
   (CDI effort 0 in every replication-year: the corridor takes the uplift back): hospital
   spending -0.5% and total spending on care -0.7%, within the ranges (-1.0% and -1.0%
   earlier in the session; the warm-started optimiser and the recalibration moved them).
-  That is between Roberts et al.'s null early effect and RTI's -4.1% hospital and -2.8% total over four years. Maryland hospitals cut
-  mostly hospital outpatient spending and avoidable admissions, with care-management
-  investment the model gives the hospital no lever for.
+  That is between Roberts et al.'s null early effect and RTI's -4.1% hospital and -2.8%
+  total over four years. Maryland hospitals cut mostly hospital outpatient spending and
+  avoidable admissions, with care-management investment the model gives the hospital no
+  lever for.
 * Ranges over few replications are crude; the two targets were met with the parameters
   at their means in `tests/behaviour/test_responses.py` as well.
 * Attribution, churn and leakage (issue 14 item 1) are on in these runs: CMS assigns
