@@ -46,13 +46,17 @@ def known_outputs(scenario: Scenario) -> dict[str, list[str]]:
     ``scenario``: the population, each provider of the run (:class:`sim.providers.
     ProviderTable`; a listed one's levers and incentives too) and each payer."""
     from sim.behaviour.expected import LEVER_NAMES
+    from sim.behaviour.hospital import HOSPITAL_ONLY
     from sim.metrics import POPULATION_METRICS
     from sim.providers import ProviderTable
     from sim.settlement.engine import PAYER_METRICS, PROVIDER_METRICS
 
     out = {"population": [*POPULATION_METRICS, "payer_spend_usd", "payer_spend_per_capita_usd",
                           "health_sector_cost_usd"]}
-    decides = [*PROVIDER_METRICS, *(f"lever_{n}" for n in LEVER_NAMES),
+    # the levers sim.replication writes: the group's, the hospital's own (elective volume,
+    # post-acute intensity, CDI effort) and the specialists' volume
+    levers = (*LEVER_NAMES, *HOSPITAL_ONLY, "specialist_volume")
+    decides = [*PROVIDER_METRICS, *(f"lever_{n}" for n in levers),
                *(f"incentive_{n}_usd" for n in LEVER_NAMES)]
     listed = {p.name for p in scenario.providers}
     # every provider of the run: the listed ones (they decide), the implicit ones of kinds

@@ -222,17 +222,25 @@ class HospitalProblem:
         share = self.targeted_share(exp, discharges)
         base = share * (margin - x[0] * self.costs.transitional_care_usd_per_discharge
                         * discharges - self.cdi_cost(self.cdi, exp))
-        value = 0.0
-        if contracts:
-            inp = PayoffInputs(provider=self.hospital, exp=exp,
-                               sd_per_patient=g.sd_pp, truncation=g.truncation,
-                               ffs_revenue=np.zeros(g.n_payers),
-                               scope_cost=lambda payer, scope: g.scope_cost(exp, payer, scope))
-            for s in self.settlers:
-                out = s.expected_payoff(g.ctx, g.year, inp)
-                if out is not None:
-                    value += self.weight * out[0]
+        value = self.contract_value(exp, self.weight) if contracts else 0.0
         return base, value
+
+    def contract_value(self, exp, weight: float = 1.0) -> float:
+        """The hospital's contracts' expected payoffs on the expected panel ``exp``, each
+        weighed by ``weight`` (their own ``expected_payoff``; 0 without contracts)."""
+        g = self.group
+        value = 0.0
+        if not self.settlers:
+            return value
+        inp = PayoffInputs(provider=self.hospital, exp=exp,
+                           sd_per_patient=g.sd_pp, truncation=g.truncation,
+                           ffs_revenue=np.zeros(g.n_payers),
+                           scope_cost=lambda payer, scope: g.scope_cost(exp, payer, scope))
+        for s in self.settlers:
+            out = s.expected_payoff(g.ctx, g.year, inp)
+            if out is not None:
+                value += weight * out[0]
+        return value
 
     def cdi_cost(self, e: float, exp) -> float:
         """Cash cost of the CDI programme at effort ``e`` on the panel's stays the hospital
@@ -264,16 +272,7 @@ class HospitalProblem:
             exp = clinical if e == self.cdi_priced else self._with_cdi(clinical, e, None)
         f = g.ctx.price_factor
         revenue = float(((exp.spend * _FACILITY[None, :]).sum(axis=1) * f).sum())
-        value = 0.0
-        if self.settlers and contracts:
-            inp = PayoffInputs(provider=self.hospital, exp=exp,
-                               sd_per_patient=g.sd_pp, truncation=g.truncation,
-                               ffs_revenue=np.zeros(g.n_payers),
-                               scope_cost=lambda payer, scope: g.scope_cost(exp, payer, scope))
-            for s in self.settlers:
-                out = s.expected_payoff(g.ctx, g.year, inp)
-                if out is not None:
-                    value += out[0]
+        value = self.contract_value(exp) if contracts else 0.0
         return revenue - self.cdi_cost(e, exp) + value
 
     def cdi_norm(self, xc: tuple[float, float, float]) -> tuple[float, float]:
