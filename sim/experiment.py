@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import socket
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from sim.contracts.resolve import install_custom_contracts
 from sim.replication import ReplicationOutput
 from sim.results.table import RESULT_COLUMNS, PartOutput
 from sim.rng import name_key
+from sim.scenario.attribution import ScenarioCheckWarning
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.messages import problem_at, validate_section
 from sim.scenario.provenance import Provenance
@@ -112,11 +114,15 @@ class TaskError(RuntimeError):
 def execute_task(replicate: Replicate, task: Task) -> PartOutput:
     """Run one task: draw (or substitute) parameters, validate, simulate. Pure: the output
     depends only on the arguments."""
-    if task.values is not None:
-        scenario = apply_values(task.scenario, task.values)
-        draw: dict[str, float] = {}
-    else:
-        scenario, draw = drawn_scenario(task.scenario, task.seed_seq)
+    # The scenario was checked (and its check warnings shown) when it was loaded: its
+    # re-validation here, in every worker and every calibration evaluation, stays quiet.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioCheckWarning)
+        if task.values is not None:
+            scenario = apply_values(task.scenario, task.values)
+            draw: dict[str, float] = {}
+        else:
+            scenario, draw = drawn_scenario(task.scenario, task.seed_seq)
     out = replicate(scenario, task.replication, task.seed_seq)
     frame = getattr(out, "results", None)
     if not isinstance(frame, pd.DataFrame):

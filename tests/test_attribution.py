@@ -152,6 +152,31 @@ def test_the_floor_warns_when_declared_off_and_is_silent_without_attribution(tmp
         assert load_scenario(MSSP).attribution.enabled
 
 
+def test_the_floor_warns_once_at_load_not_in_every_replication(tmp_path):
+    """The warning is shown when the scenario is loaded; a replication's re-validation of it
+    (parameter values substituted, as calibration does, or drawn, as a PSA does) is quiet,
+    so `vbcsim calibrate` does not repeat it in every worker and evaluation."""
+    from sim.experiment import Task, execute_task
+
+    with pytest.warns(UserWarning, match="below the programme's minimum of 5,000"):
+        sc = load_scenario(_small_mssp(tmp_path, "attribution: {enforce_minimum: false}\n"
+                                                 "behavior: fixed\nhorizon_years: 1\n"
+                                                 "warmup_years: 5\n"))
+    seed = replication_seeds(1, 1)[0]
+    path = "providers.primary_care_group.behavior.pass_through"
+    seen = []
+
+    def replicate(scenario, replication, seed_seq):
+        seen.append(scenario)
+        return simulate_replication(scenario, replication, seed_seq)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        execute_task(replicate, Task(0, sc, 0, seed, values={path: 0.5}))
+        execute_task(replicate, Task(0, sc, 0, seed))
+    assert seen[0].providers[0].behavior.pass_through == 0.5  # the values were applied
+
+
 def test_outside_provider_names_are_reserved(tmp_path):
     f = tmp_path / "named.yaml"
     f.write_text(f"extends: {MSSP}\nname: named\nproviders:\n"

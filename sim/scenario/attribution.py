@@ -86,6 +86,13 @@ class Attribution(StrictModel):
         "a warning instead.")
 
 
+class ScenarioCheckWarning(UserWarning):
+    """A scenario check that warns instead of refusing (e.g. an ACO below its programme's
+    floor with ``attribution.enforce_minimum: false``). Shown when the scenario is loaded;
+    re-validating the same scenario in a replication's worker does not show it again
+    (:func:`sim.experiment.execute_task`)."""
+
+
 def check_minimum_assigned(sc: Any) -> None:
     """Attribution's cross-field checks (see :func:`_check_floor`): outside providers' names
     are reserved, and an ACO must be able to reach its programme's floor."""
@@ -128,4 +135,4 @@ def _check_floor(sc: Any) -> None:
             if att.enforce_minimum:
                 raise ValueError(msg)
             warnings.warn(msg.split("; raise")[0] + " (attribution.enforce_minimum: false)",
-                          UserWarning, stacklevel=2)
+                          ScenarioCheckWarning, stacklevel=2)
