@@ -327,38 +327,12 @@ def settle_performance_year(
         shared, else 0), ``earned_usd`` (positive: paid to the ACO; negative: owed),
         and facts ``track``, ``limit_applied`` and ``msr_basis``.
     """
-    try:
-        rules = TRACKS[Track(track)]
-    except ValueError:
-        raise ValueError(f"unknown track {track!r}; valid tracks: "
-                         f"{[t.value for t in Track]}") from None
-    n = int(assigned_beneficiaries)
-    if n != assigned_beneficiaries or n < 1:
-        raise ValueError(f"assigned_beneficiaries must be a positive integer, got "
-                         f"{assigned_beneficiaries!r}")
-    if not (math.isfinite(benchmark_usd) and benchmark_usd > 0):
-        raise ValueError(f"benchmark_usd must be positive, got {benchmark_usd!r}")
+    rules, n, start = _checked_inputs(track, assigned_beneficiaries, benchmark_usd,
+                                      quality_score, quality_standard, msr, mlr,
+                                      participant_revenue_usd, performance_year,
+                                      agreement_start_year)
     if not (math.isfinite(expenditure_usd) and expenditure_usd >= 0):
         raise ValueError(f"expenditure_usd must be >= 0, got {expenditure_usd!r}")
-    if not (0.0 <= quality_score <= 100.0):
-        raise ValueError(f"quality_score must be in [0, 100], got {quality_score!r}")
-    if quality_standard not in ("met", "alternative", "failed"):
-        raise ValueError(f"quality_standard must be 'met', 'alternative' or 'failed', got "
-                         f"{quality_standard!r}")
-    if quality_standard == "alternative" and performance_year < ALTERNATIVE_STANDARD_FROM:
-        raise ValueError("the alternative quality performance standard exists from "
-                         f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); use 'met' "
-                         "or 'failed'")
-    _check_fraction("msr", msr, 0.5)
-    _check_fraction("mlr", mlr, 0.5)
-    if mlr is not None and not rules.two_sided:
-        raise ValueError(f"{rules.track} is one-sided: it has no minimum loss rate")
-    if participant_revenue_usd is not None and participant_revenue_usd < 0:
-        raise ValueError("participant_revenue_usd must be >= 0")
-    start = performance_year if agreement_start_year is None else int(agreement_start_year)
-    if start > performance_year:
-        raise ValueError(f"agreement_start_year {start} is after performance_year "
-                         f"{performance_year}")
 
     st = StatementBuilder("mssp")
     st.fact("track", rules.track.value)
@@ -379,22 +353,7 @@ def settle_performance_year(
     st.value("savings_rate", savings_rate)
 
     # 2. MSR / MLR
-    if msr is None:
-        msr_v = minimum_savings_rate(n)
-        basis = "size table" if n >= 5_000 else "size table, small-ACO extension (<5,000)"
-    elif rules.two_sided and n < 5_000 and performance_year >= 2019:
-        # 425.110(b)(3)(iii): below 5,000 a chosen fixed MSR/MLR gives way to the
-        # size-based one (and reverts once the ACO is back to 5,000 or more).
-        msr_v = minimum_savings_rate(n)
-        mlr = None
-        basis = (f"size table below 5,000 beneficiaries replaces the chosen {msr:.2%} "
-                 f"(425.110(b)(3)(iii))")
-    else:
-        msr_v, basis = float(msr), "given"
-    if rules.two_sided:
-        mlr_v = msr_v if mlr is None else float(mlr)
-    else:
-        mlr_v = math.nan
+    msr_v, mlr_v, basis = _msr_mlr(rules, n, msr, mlr, performance_year)
     st.fact("msr_basis", basis)
     st.value("msr", msr_v)
     st.value("mlr", mlr_v)
@@ -415,16 +374,8 @@ def settle_performance_year(
 
     # 3. The final sharing rate (CMS's FinalShareRate: set whether or not there are
     # savings) and whether the savings are shared.
-    scaled_by_quality = rules.legacy or performance_year <= 2020
-    if quality_standard == "failed":
-        sharing_rate, why = 0.0, "quality standard failed: no shared savings"
-    elif scaled_by_quality or quality_standard == "alternative":
-        sharing_rate = rules.max_sharing_rate * quality_score / 100.0
-        why = (f"{rules.max_sharing_rate:.0%} × quality score {quality_score:g}/100"
-               + (" (alternative quality standard)" if quality_standard == "alternative"
-                  else ""))
-    else:
-        sharing_rate, why = rules.max_sharing_rate, "quality standard met"
+    sharing_rate, why = _sharing_rate(rules, quality_standard, quality_score,
+                                      performance_year)
     reduced = (gross > 0 and not msr_met and rules.basic and start >= 2024 and low_revenue
                and quality_standard == "met" and n >= 5_000)
     if reduced:
@@ -433,17 +384,7 @@ def settle_performance_year(
                f"{start}, positive savings below the MSR (425.605(h))")
 
     # 6. The final loss rate (two-sided tracks).
-    if not rules.two_sided:
-        loss_rate, why_loss = math.nan, "one-sided track"
-    elif quality_standard == "failed":
-        loss_rate, why_loss = rules.max_loss_rate, "quality standard failed: maximum loss rate"
-    elif rules.loss_rate_fixed is not None:
-        loss_rate, why_loss = rules.loss_rate_fixed, "fixed loss rate"
-    else:
-        lo, hi = rules.loss_rate_bounds  # type: ignore[misc]
-        loss_rate = min(hi, max(lo, 1.0 - rules.max_sharing_rate * quality_score / 100.0))
-        why_loss = (f"1 − {rules.max_sharing_rate:.0%} × quality {quality_score:g}/100, "
-                    f"within {lo:.0%}–{hi:.0%}")
+    loss_rate, why_loss = _loss_rate(rules, quality_standard, quality_score)
 
     shareable = 0.0
     earned = 0.0
@@ -499,6 +440,98 @@ def settle_performance_year(
     return st.build(payer_paid_usd=earned, provider_received_usd=earned)
 
 
+def _checked_inputs(track: str | Track, assigned_beneficiaries: int, benchmark_usd: float,
+                    quality_score: float, quality_standard: str, msr: float | None,
+                    mlr: float | None, participant_revenue_usd: float | None,
+                    performance_year: int, agreement_start_year: int | None
+                    ) -> tuple[TrackRules, int, int]:
+    """The checks of :func:`settle_performance_year` and :func:`earned_by_expenditure`
+    (all but the expenditure's, scalar in one, an array in the other): the track's rules,
+    the beneficiaries and the agreement's start year."""
+    try:
+        rules = TRACKS[Track(track)]
+    except ValueError:
+        raise ValueError(f"unknown track {track!r}; valid tracks: "
+                         f"{[t.value for t in Track]}") from None
+    n = int(assigned_beneficiaries)
+    if n != assigned_beneficiaries or n < 1:
+        raise ValueError(f"assigned_beneficiaries must be a positive integer, got "
+                         f"{assigned_beneficiaries!r}")
+    if not (math.isfinite(benchmark_usd) and benchmark_usd > 0):
+        raise ValueError(f"benchmark_usd must be positive, got {benchmark_usd!r}")
+    if not (0.0 <= quality_score <= 100.0):
+        raise ValueError(f"quality_score must be in [0, 100], got {quality_score!r}")
+    if quality_standard not in ("met", "alternative", "failed"):
+        raise ValueError(f"quality_standard must be 'met', 'alternative' or 'failed', got "
+                         f"{quality_standard!r}")
+    if quality_standard == "alternative" and performance_year < ALTERNATIVE_STANDARD_FROM:
+        raise ValueError("the alternative quality performance standard exists from "
+                         f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii)); use 'met' "
+                         "or 'failed'")
+    _check_fraction("msr", msr, 0.5)
+    _check_fraction("mlr", mlr, 0.5)
+    if mlr is not None and not rules.two_sided:
+        raise ValueError(f"{rules.track} is one-sided: it has no minimum loss rate")
+    if participant_revenue_usd is not None and participant_revenue_usd < 0:
+        raise ValueError("participant_revenue_usd must be >= 0")
+    start = performance_year if agreement_start_year is None else int(agreement_start_year)
+    if start > performance_year:
+        raise ValueError(f"agreement_start_year {start} is after performance_year "
+                         f"{performance_year}")
+    return rules, n, start
+
+
+def _msr_mlr(rules: TrackRules, n: int, msr: float | None, mlr: float | None,
+             performance_year: int) -> tuple[float, float, str]:
+    """(MSR, MLR (NaN one-sided), how the MSR was set) of step 2."""
+    if msr is None:
+        msr_v = minimum_savings_rate(n)
+        basis = "size table" if n >= 5_000 else "size table, small-ACO extension (<5,000)"
+    elif rules.two_sided and n < 5_000 and performance_year >= 2019:
+        # 425.110(b)(3)(iii): below 5,000 a chosen fixed MSR/MLR gives way to the
+        # size-based one (and reverts once the ACO is back to 5,000 or more).
+        msr_v = minimum_savings_rate(n)
+        mlr = None
+        basis = (f"size table below 5,000 beneficiaries replaces the chosen {msr:.2%} "
+                 f"(425.110(b)(3)(iii))")
+    else:
+        msr_v, basis = float(msr), "given"
+    if rules.two_sided:
+        mlr_v = msr_v if mlr is None else float(mlr)
+    else:
+        mlr_v = math.nan
+    return msr_v, mlr_v, basis
+
+
+def _sharing_rate(rules: TrackRules, quality_standard: str, quality_score: float,
+                  performance_year: int) -> tuple[float, str]:
+    """Step 3's final sharing rate (CMS's FinalShareRate, before the low-revenue
+    reduction) and why."""
+    if quality_standard == "failed":
+        return 0.0, "quality standard failed: no shared savings"
+    if rules.legacy or performance_year <= 2020 or quality_standard == "alternative":
+        return (rules.max_sharing_rate * quality_score / 100.0,
+                f"{rules.max_sharing_rate:.0%} × quality score {quality_score:g}/100"
+                + (" (alternative quality standard)" if quality_standard == "alternative"
+                   else ""))
+    return rules.max_sharing_rate, "quality standard met"
+
+
+def _loss_rate(rules: TrackRules, quality_standard: str, quality_score: float
+               ) -> tuple[float, str]:
+    """Step 6's final loss rate (NaN on a one-sided track) and why."""
+    if not rules.two_sided:
+        return math.nan, "one-sided track"
+    if quality_standard == "failed":
+        return rules.max_loss_rate, "quality standard failed: maximum loss rate"
+    if rules.loss_rate_fixed is not None:
+        return rules.loss_rate_fixed, "fixed loss rate"
+    lo, hi = rules.loss_rate_bounds  # type: ignore[misc]
+    return (min(hi, max(lo, 1.0 - rules.max_sharing_rate * quality_score / 100.0)),
+            f"1 − {rules.max_sharing_rate:.0%} × quality {quality_score:g}/100, "
+            f"within {lo:.0%}–{hi:.0%}")
+
+
 def _loss_limit(rules: TrackRules, benchmark_usd: float, revenue_usd: float | None,
                 agreement_year: int) -> tuple[float, str]:
     """The loss recoupment limit (USD, positive) and how it was set."""
@@ -541,43 +574,15 @@ def earned_by_expenditure(
     every track): the expected payoffs (:mod:`sim.contracts.expectation`) tabulate the
     rule on a grid of savings rates with it instead of one statement per grid point.
     """
-    rules = TRACKS[Track(track)]
-    n = int(assigned_beneficiaries)
-    if n != assigned_beneficiaries or n < 1:
-        raise ValueError(f"assigned_beneficiaries must be a positive integer, got "
-                         f"{assigned_beneficiaries!r}")
+    rules, n, start = _checked_inputs(track, assigned_beneficiaries, benchmark_usd,
+                                      quality_score, quality_standard, msr, mlr,
+                                      participant_revenue_usd, performance_year,
+                                      agreement_start_year)
     exp = np.asarray(expenditure_usd, dtype=float)
-    if not (math.isfinite(benchmark_usd) and benchmark_usd > 0):
-        raise ValueError(f"benchmark_usd must be positive, got {benchmark_usd!r}")
     if not (np.all(np.isfinite(exp)) and np.all(exp >= 0)):
         raise ValueError("expenditure_usd must be finite and >= 0")
-    if not (0.0 <= quality_score <= 100.0):
-        raise ValueError(f"quality_score must be in [0, 100], got {quality_score!r}")
-    if quality_standard not in ("met", "alternative", "failed"):
-        raise ValueError(f"quality_standard must be 'met', 'alternative' or 'failed', got "
-                         f"{quality_standard!r}")
-    if quality_standard == "alternative" and performance_year < ALTERNATIVE_STANDARD_FROM:
-        raise ValueError(f"the alternative quality performance standard exists from "
-                         f"PY{ALTERNATIVE_STANDARD_FROM} (42 CFR 425.512(a)(4)(ii))")
-    _check_fraction("msr", msr, 0.5)
-    _check_fraction("mlr", mlr, 0.5)
-    if mlr is not None and not rules.two_sided:
-        raise ValueError(f"{rules.track} is one-sided: it has no minimum loss rate")
-    if participant_revenue_usd is not None and participant_revenue_usd < 0:
-        raise ValueError("participant_revenue_usd must be >= 0")
-    start = performance_year if agreement_start_year is None else int(agreement_start_year)
-    if start > performance_year:
-        raise ValueError(f"agreement_start_year {start} is after performance_year "
-                         f"{performance_year}")
     # 2. MSR / MLR (as settle_performance_year)
-    if msr is None:
-        msr_v = minimum_savings_rate(n)
-    elif rules.two_sided and n < 5_000 and performance_year >= 2019:
-        msr_v = minimum_savings_rate(n)
-        mlr = None
-    else:
-        msr_v = float(msr)
-    mlr_v = (msr_v if mlr is None else float(mlr)) if rules.two_sided else math.nan
+    msr_v, mlr_v, _ = _msr_mlr(rules, n, msr, mlr, performance_year)
     bench = benchmark_usd
     gross = bench - exp
     savings_rate = gross / bench
@@ -585,12 +590,7 @@ def earned_by_expenditure(
     seq = sequestration_rate(performance_year)
     cap = rules.savings_cap * bench
     # 3. the final sharing rate
-    if quality_standard == "failed":
-        sharing_rate = 0.0
-    elif rules.legacy or performance_year <= 2020 or quality_standard == "alternative":
-        sharing_rate = rules.max_sharing_rate * quality_score / 100.0
-    else:
-        sharing_rate = rules.max_sharing_rate
+    sharing_rate, _ = _sharing_rate(rules, quality_standard, quality_score, performance_year)
     rate = np.full(exp.shape, sharing_rate)
     reduced = np.zeros(exp.shape, dtype=bool)
     if rules.basic and start >= 2024 and quality_standard == "met" and n >= 5_000:
@@ -601,13 +601,7 @@ def earned_by_expenditure(
     earned = np.where(gross > 0, np.minimum(after_seq, cap), 0.0)
     if rules.two_sided:
         # 6. the final loss rate and the loss limit
-        if quality_standard == "failed":
-            loss_rate = rules.max_loss_rate
-        elif rules.loss_rate_fixed is not None:
-            loss_rate = rules.loss_rate_fixed
-        else:
-            lo, hi = rules.loss_rate_bounds  # type: ignore[misc]
-            loss_rate = min(hi, max(lo, 1.0 - rules.max_sharing_rate * quality_score / 100.0))
+        loss_rate, _ = _loss_rate(rules, quality_standard, quality_score)
         mlr_met = (gross < 0) & (-savings_rate >= mlr_v)
         shared_loss = np.where(mlr_met, gross, 0.0) * loss_rate
         limit, _ = _loss_limit(rules, bench, participant_revenue_usd,

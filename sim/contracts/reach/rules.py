@@ -281,21 +281,10 @@ def settle_reach(
         ``gross_savings_usd``, ``shared_savings_usd`` (reconciliation, negative =
         owed), ``pcc_usd``, ``payer_paid_usd``.
     """
-    if option not in CORRIDORS:
-        raise ValueError(f"option must be 'global' or 'professional', got {option!r}")
-    if not benchmark_usd > 0 or not expenditure_usd >= 0:
-        raise ValueError("benchmark_usd must be > 0 and expenditure_usd >= 0")
-    if not 0 <= quality_score <= 100:
-        raise ValueError("quality_score must be in [0, 100]")
-    disc = default_discount(option, performance_year) if discount is None else discount
-    if not 0 <= disc < 1 or not 0 <= quality_withhold < 1:
-        raise ValueError("discount and quality_withhold must be fractions in [0, 1)")
-    if pcc_pmpm_usd < 0 or member_months < 0:
-        raise ValueError("pcc_pmpm_usd and member_months must be >= 0")
-    if not 0.0 <= sequestration < 1.0:
-        raise ValueError("sequestration must be a fraction in [0, 1)")
-    if stop_loss_charge_usd < 0 or stop_loss_payout_usd < 0:
-        raise ValueError("stop-loss charge and payout must be >= 0")
+    disc = _checked_discount(option, benchmark_usd, expenditure_usd, quality_score,
+                             performance_year, discount, quality_withhold, pcc_pmpm_usd,
+                             member_months, sequestration, stop_loss_charge_usd,
+                             stop_loss_payout_usd)
     bands = CORRIDORS[option] if corridors is None else list(corridors)
 
     st = StatementBuilder("reach")
@@ -349,6 +338,32 @@ def settle_reach(
     return st.build(payer_paid_usd=payer_paid, provider_received_usd=shared + pcc)
 
 
+def _checked_discount(option: Option, benchmark_usd: float,
+                      expenditure_usd: float | np.ndarray, quality_score: float,
+                      performance_year: int, discount: float | None,
+                      quality_withhold: float, pcc_pmpm_usd: float, member_months: float,
+                      sequestration: float, stop_loss_charge_usd: float,
+                      stop_loss_payout_usd: float) -> float:
+    """The checks of :func:`settle_reach` and :func:`paid_by_expenditure` (an expenditure
+    or an array of them); the discount in force."""
+    if option not in CORRIDORS:
+        raise ValueError(f"option must be 'global' or 'professional', got {option!r}")
+    if not benchmark_usd > 0 or not np.all(np.asarray(expenditure_usd) >= 0):
+        raise ValueError("benchmark_usd must be > 0 and expenditure_usd >= 0")
+    if not 0 <= quality_score <= 100:
+        raise ValueError("quality_score must be in [0, 100]")
+    disc = default_discount(option, performance_year) if discount is None else discount
+    if not 0 <= disc < 1 or not 0 <= quality_withhold < 1:
+        raise ValueError("discount and quality_withhold must be fractions in [0, 1)")
+    if pcc_pmpm_usd < 0 or member_months < 0:
+        raise ValueError("pcc_pmpm_usd and member_months must be >= 0")
+    if not 0.0 <= sequestration < 1.0:
+        raise ValueError("sequestration must be a fraction in [0, 1)")
+    if stop_loss_charge_usd < 0 or stop_loss_payout_usd < 0:
+        raise ValueError("stop-loss charge and payout must be >= 0")
+    return disc
+
+
 def paid_by_expenditure(
     option: Option,
     benchmark_usd: float,
@@ -368,22 +383,10 @@ def paid_by_expenditure(
     operations element by element, so the same floats; tested point by point): the expected
     payoffs (:mod:`sim.contracts.expectation`) tabulate the rule on a grid of savings rates
     with it instead of one statement per grid point."""
-    if option not in CORRIDORS:
-        raise ValueError(f"option must be 'global' or 'professional', got {option!r}")
     exp = np.asarray(expenditure_usd, dtype=float)
-    if not benchmark_usd > 0 or not np.all(exp >= 0):
-        raise ValueError("benchmark_usd must be > 0 and expenditure_usd >= 0")
-    if not 0 <= quality_score <= 100:
-        raise ValueError("quality_score must be in [0, 100]")
-    disc = default_discount(option, performance_year) if discount is None else discount
-    if not 0 <= disc < 1 or not 0 <= quality_withhold < 1:
-        raise ValueError("discount and quality_withhold must be fractions in [0, 1)")
-    if pcc_pmpm_usd < 0 or member_months < 0:
-        raise ValueError("pcc_pmpm_usd and member_months must be >= 0")
-    if not 0.0 <= sequestration < 1.0:
-        raise ValueError("sequestration must be a fraction in [0, 1)")
-    if stop_loss_charge_usd < 0 or stop_loss_payout_usd < 0:
-        raise ValueError("stop-loss charge and payout must be >= 0")
+    disc = _checked_discount(option, benchmark_usd, exp, quality_score, performance_year,
+                             discount, quality_withhold, pcc_pmpm_usd, member_months,
+                             sequestration, stop_loss_charge_usd, stop_loss_payout_usd)
     bands = _check_corridors(CORRIDORS[option] if corridors is None else list(corridors))
     b_d = benchmark_usd * (1 - disc)
     if stop_loss_charge_usd > 0:
