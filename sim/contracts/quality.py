@@ -311,7 +311,7 @@ def decile_points(value: float, bench: DecileBenchmark) -> float:
         return 1.0
     if v >= t[-1]:
         return 10.0
-    k = int(np.searchsorted(t, v, side="right"))  # 1..8: v in [t[k-1], t[k])
+    k = bisect.bisect_right(t, v)  # 1..8: v in [t[k-1], t[k])
     return (k + 1) + (v - t[k - 1]) / (t[k] - t[k - 1])
 
 
@@ -457,19 +457,7 @@ def score_value(measures: Mapping[str, float], scale: Scale) -> float:
         for name, b in scale.items():
             if name not in measures:
                 continue
-            value = float(measures[name])
-            if not math.isfinite(value):
-                raise ValueError(f"{b.name}: measure value must be finite, got {value!r}")
-            sign = 1.0 if b.higher_is_better else -1.0
-            v = sign * value
-            t = [sign * x for x in b.thresholds]
-            if v < t[0]:
-                pts = 1.0
-            elif v >= t[-1]:
-                pts = 10.0
-            else:
-                k = bisect.bisect_right(t, v)  # as decile_points' searchsorted
-                pts = (k + 1) + (v - t[k - 1]) / (t[k] - t[k - 1])
+            pts = decile_points(float(measures[name]), b)  # type: ignore[arg-type]
             total += b.weight * pts
             total_w += b.weight * 10.0
     else:
