@@ -164,7 +164,6 @@ class Behaviour:
                 self.hospital_levers[(hname, group)] = (t, v, a)
                 self.hospital_effort[(hname, group)] = t
             else:  # its clinical levers stay the reference ones (docs/behaviour.md, s. 4)
-                optimum = hp.reference
                 t, v, a = hp.reference
             # Its documentation (CDI) effort, at face value (sim.behaviour.hospital).
             e_opt = on_grid((hp.solve_cdi((t, v, a), prev_e),))[0]

@@ -308,12 +308,17 @@ class HospitalProblem:
         if k <= 0:
             return e0
 
-        def utility(e: float) -> float:
-            return (self.cdi_money(e, xc, clinical)  # type: ignore[arg-type]
-                    - 0.5 * k * (e - norm) ** 2)
+        known: dict[float, float] = {}  # each effort's money once (slope, grid, start)
 
-        slope = (self.cdi_money(1.0, xc, clinical)  # type: ignore[arg-type]
-                 - self.cdi_money(0.0, xc, clinical))  # type: ignore[arg-type]
+        def money(e: float) -> float:
+            if e not in known:
+                known[e] = self.cdi_money(e, xc, clinical)  # type: ignore[arg-type]
+            return known[e]
+
+        def utility(e: float) -> float:
+            return money(e) - 0.5 * k * (e - norm) ** 2
+
+        slope = money(1.0) - money(0.0)
         candidates = [*map(float, CDI_GRID), float(np.clip(norm + slope / k, 0.0, 1.0))]
         u0 = utility(e0)
         best, gain = e0, 0.01 * py

@@ -426,7 +426,7 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
             "newton": np.inf}
     lo = np.array([b[0] for b in bounds], dtype=float)
     hi = np.array([b[1] for b in bounds], dtype=float)
-    fixed: dict[int, float] = {}
+    fixed: set[int] = set()  # levers held at a kink, at the best point's value
     last: list = []  # the previous evaluation's (x, gradient per patient-year)
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -475,7 +475,7 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
             return best["x"]
         except _Kink as kink:
             start = np.array(best["x"])
-            fixed[kink.index] = float(start[kink.index])
+            fixed.add(kink.index)
             best["stale"], best["newton"] = 0, np.inf
             last.clear()
 
