@@ -134,6 +134,61 @@ def _linear_rr(rr_full: float, effort: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - rr_full) * effort
 
 
+@dataclass
+class _LeverFree:
+    """The parts of the care model's rates no lever changes, per patient: computed by one
+    function for :func:`year_rates` and :class:`RatesBasis` (each multiplies its levers
+    onto them, so the two cannot drift apart)."""
+
+    dm: np.ndarray  # (n,) bool: diabetic
+    death: np.ndarray  # mortality hazard before the levers and diabetic control
+    admit: np.ndarray  # unplanned admission rate before them
+    readmit: np.ndarray  # readmission rate in the post-discharge window before them
+    vm: np.ndarray  # the visit morbidity factor
+    pcp: np.ndarray  # primary-care visits before discretionary intensity and prevention
+    spec: np.ndarray  # specialist visits before discretionary intensity
+    ed: np.ndarray  # ED visits before prevention and discretionary intensity
+    chronic: np.ndarray  # chronic services
+    oth: np.ndarray  # other claims
+    hh: np.ndarray  # chronic home health before the post-acute elasticity
+    snf: np.ndarray  # SNF discharge probability before the levers
+    utility: np.ndarray  # annual utility with controlled (or no) diabetes, before clipping
+
+
+def _lever_free(sc: Scenario, age: np.ndarray, morb: np.ndarray,
+                conditions: np.ndarray) -> _LeverFree:
+    """:class:`_LeverFree` of the patients (age in years, latent morbidity, conditions)."""
+    cl = sc.clinical
+    dm = conditions[:, _CI["diabetes"]]
+    ncond = conditions.sum(axis=1)
+    # the condition ratios are looked up by a 4-bit condition code in a table of the same
+    # products (results bit-identical to multiplying them per patient)
+    code = _condition_code(conditions)
+    mo, ad, ut, pa, uc = cl.mortality, cl.admissions, cl.utilisation, cl.post_acute, cl.utility
+    vm = morb**ut.visit_morbidity_exponent
+    base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
+    for name in CONDITIONS:
+        base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
+    return _LeverFree(
+        dm=dm,
+        death=(mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
+               * _ratio_table(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd,
+                              mo.hr_diabetes)[code]
+               * morb**mo.morbidity_exponent),
+        admit=(ad.rate_per_year * morb**ad.morbidity_exponent
+               * _ratio_table(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd, ad.rr_diabetes)[code]),
+        readmit=ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent,
+        vm=vm,
+        pcp=(ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * vm,
+        spec=(ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond) * vm,
+        ed=ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent,
+        chronic=ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent,
+        oth=ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent,
+        hh=pa.home_health_chronic_per_year * morb,
+        snf=pa.snf_probability * morb**pa.snf_morbidity_exponent,
+        utility=base)
+
+
 def year_rates(
     sc: Scenario,
     age: np.ndarray,
@@ -148,41 +203,30 @@ def year_rates(
     """
     cl, le = sc.clinical, sc.lever_effects
     n = len(age)
-    dm = conditions[:, _CI["diabetes"]]
-    ncond = conditions.sum(axis=1)
+    base = _lever_free(sc, age, morb, conditions)
+    dm = base.dm
     d = levers.discretionary_intensity
     p = levers.prevention_effort
     t = levers.transitional_care_effort
     dm_unc = _DM_UNC[None, :] & dm[:, None]  # (n, 4)
     # Speed (results bit-identical): a per-state factor is a (4,) row broadcast over the
-    # patients, the tables are filled in place (no stack of broadcasts), the condition
-    # ratios are looked up by a 4-bit condition code in a table of the same products, and
-    # each power of a lever is computed once.
-    code = _condition_code(conditions)
-
-    def cond_ratio(hr_hf: float, hr_copd: float, hr_ckd: float, hr_dm: float) -> np.ndarray:
-        return _ratio_table(hr_hf, hr_copd, hr_ckd, hr_dm)[code]
-
+    # patients, the tables are filled in place (no stack of broadcasts), and each power of
+    # a lever is computed once.
     hazards = np.empty((n, N_STATES, len(HAZARDS)))
     mo = cl.mortality
-    death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
-             * cond_ratio(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd, mo.hr_diabetes)
-             * morb**mo.morbidity_exponent)
+    death = base.death
     underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
     death = death * (1.0 + le.underuse_harm_mortality * underuse)
     np.multiply(death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0),
                 np.where(_WINDOW, mo.post_discharge_hr, 1.0), out=hazards[:, :, H_DEATH])
 
     ad = cl.admissions
-    admit = (ad.rate_per_year * morb**ad.morbidity_exponent
-             * cond_ratio(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd, ad.rr_diabetes))
-    admit = admit[:, None] * np.where(dm_unc, ad.rr_diabetes_uncontrolled, 1.0)
+    admit = base.admit[:, None] * np.where(dm_unc, ad.rr_diabetes_uncontrolled, 1.0)
     np.multiply(admit * ad.acsc_share,
                 (_linear_rr(le.prevention_acsc_rr, p)
                  * (1.0 + le.underuse_harm * underuse))[:, None], out=hazards[:, :, H_ACSC])
     np.multiply(admit, 1.0 - ad.acsc_share, out=hazards[:, :, H_OTHER])
-    readmit = (ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent
-               * _linear_rr(le.transitional_readmission_rr, t))
+    readmit = base.readmit * _linear_rr(le.transitional_readmission_rr, t)
     hazards[:, _WINDOW, H_READMIT] = readmit[:, None]
     hazards[:, ~_WINDOW, H_READMIT] = 0.0
 
@@ -202,23 +246,20 @@ def year_rates(
 
     ut = cl.utilisation
     routine = np.empty((n, N_STATES, len(ROUTINE)))
-    vm = morb**ut.visit_morbidity_exponent
-    pcp = ((ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * vm
-           * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p)
-    spec = ((ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond) * vm
-            * d**le.elasticity_specialist)
-    ed = (ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
-          * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
+    vm = base.vm
+    pcp = base.pcp * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p
+    spec = base.spec * d**le.elasticity_specialist
+    ed = base.ed * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed
     np.multiply(ed[:, None], np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0),
                 out=routine[:, :, R_ED])
     opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
     if levers.specialist_volume is not None:  # the specialists' response to their fees
         spec = spec * levers.specialist_volume
         opproc = opproc * levers.specialist_volume
-    chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
-    oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
+    chronic = base.chronic
+    oth = base.oth
     d_pac = d**le.elasticity_post_acute
-    hh = cl.post_acute.home_health_chronic_per_year * morb * d_pac
+    hh = base.hh * d_pac
     for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_OPPROC, opproc), (R_CHRONIC, chronic),
                  (R_OTHER, oth), (R_HH, hh)):
         routine[:, :, k] = x[:, None]
@@ -230,18 +271,14 @@ def year_rates(
     a = levers.post_acute_intensity  # the hospital's discharge planning (joint replacement)
     if a is not None:
         institutional = institutional * a
-    p_snf = np.clip(pa.snf_probability * morb**pa.snf_morbidity_exponent * d_pac * snf_rr,
-                    0.0, 1.0)
+    p_snf = np.clip(base.snf * d_pac * snf_rr, 0.0, 1.0)
     p_hh = np.clip(pa.home_health_probability * d_pac, 0.0, 1.0)
     d_tests = d**le.elasticity_tests
     labs = ut.labs_per_visit * d_tests
     imaging = ut.imaging_per_visit * d_tests
 
-    uc = cl.utility
-    base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
-    for name in CONDITIONS:
-        base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
-    utility = np.stack([base, base - uc.decrement_diabetes_uncontrolled * dm], axis=-1)
+    u = base.utility
+    utility = np.stack([u, u - cl.utility.decrement_diabetes_uncontrolled * dm], axis=-1)
     utility = np.clip(utility, 0.05, 1.0)
 
     return YearRates(
@@ -264,46 +301,27 @@ class RatesBasis:
     model's candidate levers, ``sim.behaviour.expected``), in two parts: what does not
     depend on the levers is computed once here (Gompertz mortality, morbidity powers,
     condition ratios, base rates, utilities), and :meth:`steady` applies one lever setting.
-    A change to :func:`year_rates` must be made here too
+    The lever-free parts are :func:`_lever_free`'s, shared with :func:`year_rates`; a change
+    to how :func:`year_rates` applies the levers must be made in :meth:`steady` too
     (``tests/care/test_rates_basis.py`` compares the two)."""
 
     def __init__(self, sc: Scenario, age: np.ndarray, morb: np.ndarray,
                  conditions: np.ndarray) -> None:
         cl, self.le = sc.clinical, sc.lever_effects
         self.cl = cl
-        dm = conditions[:, _CI["diabetes"]]
+        b = _lever_free(sc, age, morb, conditions)
+        dm = b.dm
         self.dm = dm.astype(float)
-        ncond = conditions.sum(axis=1)
-        code = _condition_code(conditions)
-        mo = cl.mortality
-        self.death = (mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
-                      * _ratio_table(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd,
-                                     mo.hr_diabetes)[code]
-                      * morb**mo.morbidity_exponent)
+        self.death, self.readmit, self.vm = b.death, b.readmit, b.vm
+        self.pcp, self.spec, self.ed = b.pcp, b.spec, b.ed
+        self.chronic, self.oth, self.hh, self.snf = b.chronic, b.oth, b.hh, b.snf
         ad = cl.admissions
-        admit = (ad.rate_per_year * morb**ad.morbidity_exponent
-                 * _ratio_table(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd,
-                                ad.rr_diabetes)[code])
-        self.acsc = admit * ad.acsc_share
-        self.other = admit * (1.0 - ad.acsc_share)
-        self.readmit = ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent
+        self.acsc = b.admit * ad.acsc_share
+        self.other = b.admit * (1.0 - ad.acsc_share)
         el = cl.electives
         self.elective = el.rate_per_year * (morb <= el.max_morbidity)  # v = 1
-        ut = cl.utilisation
-        self.vm = morb**ut.visit_morbidity_exponent
-        self.pcp = (ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * self.vm
-        self.spec = ((ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond)
-                     * self.vm)
-        self.ed = ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent
-        self.chronic = ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent
-        self.oth = ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent
-        pa = cl.post_acute
-        self.hh = pa.home_health_chronic_per_year * morb
-        self.snf = pa.snf_probability * morb**pa.snf_morbidity_exponent
         uc = cl.utility
-        base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
-        for name in CONDITIONS:
-            base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
+        base = b.utility
         self.u0 = np.clip(base, 0.05, 1.0)  # controlled (or not diabetic)
         # what uncontrolled diabetes takes away (0 without diabetes)
         self.du = np.clip(base - uc.decrement_diabetes_uncontrolled * dm, 0.05, 1.0) - self.u0
