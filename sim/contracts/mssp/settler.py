@@ -140,8 +140,8 @@ class HistoricalBenchmark:
 
     def updated(self, year: int, person_years: float, risk: float) -> Statement:
         """Performance-year benchmark for ``person_years`` at mean risk ``risk``."""
-        u = float(self.update_statement(year)["update_factor"])
-        return updated_benchmark(self.per_capita_usd, self.by3_risk, risk, u, person_years,
+        return updated_benchmark(self.per_capita_usd, self.by3_risk, risk,
+                                 self.update_factor(year), person_years,
                                  adjustment_pc_usd=self.adjustment_pc_usd)
 
 
