@@ -54,6 +54,7 @@ from sim.scenario.provenance import Provenance
 from sim.scenario.reading import file_problem, read_mapping, read_text, read_with_provenance
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertain import apply_values, drawn_scenario, uncertainty_of
+from sim.threads import blas_threads_limited
 from sim.uncertainty import draws_frame
 
 Replicate = Callable[[Scenario, int, np.random.SeedSequence], ReplicationOutput]
@@ -123,7 +124,8 @@ def execute_task(replicate: Replicate, task: Task) -> PartOutput:
             draw: dict[str, float] = {}
         else:
             scenario, draw = drawn_scenario(task.scenario, task.seed_seq)
-    out = replicate(scenario, task.replication, task.seed_seq)
+    with blas_threads_limited():  # small linear algebra: BLAS threads only spin (sim.threads)
+        out = replicate(scenario, task.replication, task.seed_seq)
     frame = getattr(out, "results", None)
     if not isinstance(frame, pd.DataFrame):
         raise TaskError(f"expected a ReplicationOutput, got {type(out).__name__}")
