@@ -69,44 +69,66 @@ _ARR, _LOS, _PID, _KIND = range(4)  # rows of _Waiting.p
 
 
 class _Waiting:
-    """The admitted stays waiting for a bed, one column each (rows arrival day, length of
-    stay, patient, kind; patient and kind as exact floats), kept in arrival order (ties:
-    in the order they were admitted, as a stable sort of them all would give)."""
+    """The admitted stays waiting for a bed, kept in arrival order (ties: in the order they
+    were admitted, as a stable sort of them all would give): ``arr`` the arrival days (a
+    sorted list, for bisection) and ``items`` the stays, ``(arrival, length of stay,
+    patient, kind)`` tuples. Python lists: a year's rounds add a few stays to and take a
+    few from a queue of ~1,000, which list insertions do with less overhead than NumPy
+    copies of the whole queue."""
+
+    __slots__ = ("arr", "items")
 
     def __init__(self) -> None:
-        self.p = np.empty((4, 0))
+        self.arr: list[float] = []
+        self.items: list[tuple[float, float, int, int]] = []
 
     @property
     def n(self) -> int:
-        return self.p.shape[1]
+        return len(self.arr)
 
     @property
     def first_arrival(self) -> float:
-        return float(self.p[_ARR, 0])
+        return self.arr[0]
+
+    @property
+    def p(self) -> np.ndarray:
+        """The stays as columns (rows arrival day, length of stay, patient, kind; patient
+        and kind as exact floats)."""
+        return np.array(self.items, float).reshape(-1, 4).T
 
     def add(self, arrival: np.ndarray, los: np.ndarray, pid: np.ndarray,
             kind: np.ndarray) -> None:
         """Stays admitted at ``arrival`` join the queue, after waiting ones of equal day."""
-        order = np.argsort(arrival, kind="stable")
-        new = np.stack([arrival, los, pid.astype(float), kind.astype(float)])[:, order]
-        at = np.searchsorted(self.p[_ARR], new[_ARR], side="right")
-        # = np.insert(self.p, at, new, axis=1), without its overhead: new item j goes to
-        # at[j] + j, old item i to i + (new items inserted at or before i)
-        m, k = self.p.shape[1], new.shape[1]
-        out = np.empty((4, m + k))
-        out[:, at + np.arange(k)] = new
-        old = np.arange(m)
-        out[:, old + np.searchsorted(at, old, side="right")] = self.p
-        self.p = out
+        new = list(zip(arrival.tolist(), los.tolist(), pid.tolist(), kind.tolist(),
+                       strict=True))
+        arr, items = self.arr, self.items
+        if 8 * len(new) > len(items):
+            # a stable sort of the old (sorted) and the new stays: ties keep that order
+            items += new
+            items.sort(key=_arrival)
+            arr[:] = [x[0] for x in items]
+            return
+        for x in new:  # each after every waiting stay of its day (and earlier new ones)
+            i = bisect_right(arr, x[0])
+            arr.insert(i, x[0])
+            items.insert(i, x)
 
     def drop(self, idx: np.ndarray) -> None:
         """Remove the stays in columns ``idx``."""
-        keep = np.ones(self.p.shape[1], bool)
-        keep[idx] = False
-        self.p = self.p[:, keep]
+        gone = set(np.asarray(idx).tolist())
+        keep = [i for i in range(len(self.arr)) if i not in gone]
+        self.arr[:] = [self.arr[i] for i in keep]
+        self.items[:] = [self.items[i] for i in keep]
+
+
+def _arrival(stay: tuple[float, float, int, int]) -> float:
+    return stay[0]
 
 
 _IV_FIELDS = ("iv_pid", "iv_t0", "iv_t1", "iv_state")
+_STAY_FIELDS = ("pid", "admit", "discharge", "wait", "kind")
+_STAY_DTYPES = {"pid": np.int64, "admit": np.float64, "discharge": np.float64,
+                "wait": np.float64, "kind": np.int64}
 
 
 class ArrayLog(EventLog):
@@ -184,9 +206,10 @@ class FastState(PanelState):
         self._bed_live: list[tuple[float, float, float]] = []
         self._los_table = np.asarray(stays.unplanned)
         self._snf_table = np.asarray(stays.snf)
-        # Stays granted but not yet recorded (recorded in the year of their discharge)
-        self._stays: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("pid", "admit", "discharge", "wait", "kind")}
+        # Stays granted but not yet recorded (recorded in the year of their discharge):
+        # those of earlier years (arrays) and those granted this year (lists)
+        self._stays: dict[str, list[np.ndarray]] = {k: [] for k in _STAY_FIELDS}
+        self._granted: dict[str, list] = {k: [] for k in _STAY_FIELDS}
         self.events = 0
         self.rounds = 0
         self.capacity_stats = {"stays_waited_for_bed": 0, "clinic_days_binding": 0}
@@ -281,19 +304,20 @@ class FastState(PanelState):
         self._blocked[who] = True
         pend.add(arr, los, who, kind)
 
-    def _discharge_at(self, pid: np.ndarray, arrival: np.ndarray, discharge: np.ndarray,
-                      kind: np.ndarray, wait: np.ndarray | None = None) -> None:
+    def _discharge_at(self, pid: np.ndarray, arrival: list[float], discharge: list[float],
+                      kind: list[int], wait: list[float]) -> None:
         """Stays of ``pid`` (admitted at ``arrival``) end at ``discharge``: the patients
         come back then, in their post-discharge window; the stays wait to be recorded."""
-        self.clock[pid] = discharge
-        self.window_end[pid] = discharge + READMISSION_WINDOW_DAYS
-        self.discharge_at[pid] = discharge
-        st = self._stays
-        st["pid"].append(pid)
-        st["admit"].append(arrival)
-        st["discharge"].append(discharge)
-        st["wait"].append(np.zeros(len(pid)) if wait is None else wait)
-        st["kind"].append(np.asarray(kind, np.int64))
+        dis = np.array(discharge)
+        self.clock[pid] = dis
+        self.window_end[pid] = dis + READMISSION_WINDOW_DAYS
+        self.discharge_at[pid] = dis
+        g = self._granted
+        g["pid"].extend(pid.tolist())
+        g["admit"].extend(arrival)
+        g["discharge"].extend(discharge)
+        g["wait"].extend(wait)
+        g["kind"].extend(kind)
 
     def _deaths(self, who: np.ndarray, when: np.ndarray) -> np.ndarray:
         """Patients ``who`` die at days ``when``; entrants take their places (in order of
@@ -330,8 +354,9 @@ class FastState(PanelState):
         earlier arrival is known and granted, and then gets the FIFO grant (the earliest
         time a bed is free of earlier arrivals, not before an earlier arrival's grant).
         """
-        p = pend.p
-        m = p.shape[1]
+        arr, items = pend.arr, pend.items
+        m = len(arr)
+        first = arr[0]
         # before: free patients whose clock is before an arrival (bisect on the sorted
         # clocks); the arrivals are walked in arrival order, in chunks (the walk usually
         # stops long before the last waiting stay)
@@ -340,21 +365,24 @@ class FastState(PanelState):
         cap = self.beds
         starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
         back: list[float] = []  # discharge days of the stays granted in this pass
-        ok: list[int] = []
-        grants: list[float] = []
+        kept: list[tuple[float, float, int, int]] = []  # walked stays still waiting
+        g_pid: list[int] = []
+        g_arr: list[float] = []
+        g_dis: list[float] = []
+        g_wait: list[float] = []
+        g_kind: list[int] = []
         waiting = 0
-        lo, size, done = 0, 64, False
-        while lo < m and not done:
+        walked = m  # stays walked (the rest all wait)
+        lo, size = 0, 64
+        while lo < m:
             hi = min(m, lo + size)
             size *= 2
-            arr_l = p[_ARR, lo:hi].tolist()
-            los_l = p[_LOS, lo:hi].tolist()
-            before_l = np.searchsorted(clocks_sorted, p[_ARR, lo:hi], side="left").tolist()
-            for j, (a, length, before) in enumerate(zip(arr_l, los_l, before_l, strict=True)):
+            before_l = np.searchsorted(clocks_sorted, arr[lo:hi], side="left").tolist()
+            for j, before in enumerate(before_l, lo):
+                a = arr[j]
                 possible = before + bisect_left(back, a) + waiting
                 if possible >= cap:  # and for every later arrival too: nothing more to grant
-                    waiting += m - (lo + j)
-                    done = True
+                    walked = j
                     break
                 in_use = bisect_right(starts, a) - bisect_right(ends, a)
                 if in_use + possible < cap:
@@ -365,34 +393,39 @@ class FastState(PanelState):
                     g = _fifo_grant(live, a, cap)
                 else:
                     waiting += 1
+                    kept.append(items[j])
                     continue
+                _, length, pid, kind = items[j]
                 r = g + length
                 insort(starts, g)
                 insort(ends, r)
                 live.append((a, g, r))
                 insort(back, r)
-                ok.append(lo + j)
-                grants.append(g)
-            lo = hi
-        if not ok:
+                g_pid.append(pid)
+                g_arr.append(a)
+                g_dis.append(r)
+                g_wait.append(g - a)
+                g_kind.append(kind)
+            else:
+                lo = hi
+                continue
+            break
+        if not g_pid:
             return np.empty(0, np.int64)
+        waiting += m - walked
         # Stays that ended before every future arrival no longer matter (pairs of a start
         # and an end both before every future query cancel in the bed count).
-        floor = min(clock_min, back[0], float(p[_ARR, 0]) if waiting else math.inf)
+        floor = min(clock_min, back[0], first if waiting else math.inf)
         k = bisect_right(ends, floor)
         del starts[:k], ends[:k]
         self._bed_live = [x for x in live if x[2] > floor]
-        idx = np.asarray(ok)
-        grant = np.asarray(grants)
-        granted = p[:, idx]
-        pid = granted[_PID].astype(np.int64)
-        arrival = granted[_ARR]
-        dis = grant + granted[_LOS]
-        wait = grant - arrival
-        self.capacity_stats["stays_waited_for_bed"] += int(np.count_nonzero(wait > 0))
+        # the walked stays that still wait, then the stays not walked
+        items[:walked] = kept
+        arr[:walked] = [x[0] for x in kept]
+        self.capacity_stats["stays_waited_for_bed"] += sum(w > 0.0 for w in g_wait)
+        pid = np.array(g_pid, np.int64)
         self._blocked[pid] = False
-        self._discharge_at(pid, arrival, dis, granted[_KIND], wait)
-        pend.drop(idx)
+        self._discharge_at(pid, g_arr, g_dis, g_kind, g_wait)
         return pid
 
     def _record_year(self, iv: dict[str, list[np.ndarray]]) -> None:
@@ -411,9 +444,11 @@ class FastState(PanelState):
         else:
             log.iv = iv
         # Discharges of this year (stays granted earlier may end in a later year)
-        st = self._stays
-        if st["pid"]:
-            a = {k: np.concatenate(v) for k, v in st.items()}
+        st, granted = self._stays, self._granted
+        if st["pid"] or granted["pid"]:
+            a = {k: np.concatenate([*st[k], np.array(granted[k], _STAY_DTYPES[k])])
+                 for k in _STAY_FIELDS}
+            self._granted = {k: [] for k in _STAY_FIELDS}
             now = a["discharge"] <= ye
             later = {k: [v[~now]] for k, v in a.items()}
             self._stays = later
