@@ -485,34 +485,49 @@ class FastState(PanelState):
             return
         rng = self.clinic_rng
         rate = self.packed[pid, state, 7]
-        counts = rng.poisson(rate * (t1 - t0) / DAYS_PER_YEAR)
-        idx = np.repeat(np.arange(len(pid)), counts)
-        when = t0[idx] + rng.random(len(idx)) * (t1[idx] - t0[idx])
+        dt = t1 - t0
+        counts = rng.poisson(rate * dt / DAYS_PER_YEAR)
+        # each interval's requests: uniform within it (np.repeat(x, counts) = x[idx] for
+        # idx = np.repeat(np.arange(len(x)), counts))
+        when = np.repeat(t0, counts) + rng.random(int(counts.sum())) * np.repeat(dt, counts)
         first = self.year * DAYS_PER_YEAR
-        day = first + np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
-        req = pid[idx]
+        off = np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
+        req = np.repeat(pid, counts)
         prov = self.provider[req]
         for i, clinic in self.clinics.items():
             mine = prov == i
-            self._run_clinic(clinic, req[mine], day[mine], first, rng)
+            if len(self.clinics) == 1 and mine.all():
+                self._run_clinic(clinic, req, off, first, rng)
+            else:
+                self._run_clinic(clinic, req[mine], off[mine], first, rng)
 
-    def _run_clinic(self, clinic: Clinic, r_pid: np.ndarray, r_day: np.ndarray, first: int,
+    def _run_clinic(self, clinic: Clinic, r_pid: np.ndarray, r_off: np.ndarray, first: int,
                     rng: np.random.Generator) -> None:
         """One clinic's year, with the arithmetic of :meth:`Clinic.day` on the FIFO queue of
-        requests (sorted by day, the carried-over queue first): days on which the queue
-        empties are done by counts alone; only while requests wait is the queue walked
-        day by day (requests of patients no longer alive at the daily tick are dropped,
-        requests waiting ``patience_days`` are given up, a share of them to the ED)."""
+        requests (``r_off``: their days from the year's first; sorted by day, the
+        carried-over queue first): days on which the queue empties are done by counts
+        alone; only while requests wait is the queue walked day by day (requests of
+        patients no longer alive at the daily tick are dropped, requests waiting
+        ``patience_days`` are given up, a share of them to the ED)."""
         log = self.log
         # days of the year as int16: NumPy's stable sort is then a radix sort (the same
         # permutation as sorting the days themselves)
-        order = np.argsort((r_day - first).astype(np.int16), kind="stable")
-        r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
-        q_day = np.concatenate([clinic.queue_day, r_day[order].astype(float)])
-        per_day = np.bincount(r_day - first, minlength=DAYS_PER_YEAR).tolist()
+        order = np.argsort(r_off.astype(np.int16), kind="stable")
+        counts = np.bincount(r_off, minlength=DAYS_PER_YEAR)
+        per_day = counts.tolist()
+        new_day = np.repeat(np.arange(first, first + DAYS_PER_YEAR, dtype=float), counts)
         n_old = len(clinic.queue_pid)
-        exit_l = self.exited[r_pid].tolist()
-        day_l = q_day.tolist()
+        if n_old:
+            r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
+            q_day = np.concatenate([clinic.queue_day, new_day])
+        else:
+            r_pid, q_day = r_pid[order], new_day
+        # requests of patients who may be dead at a tick of this year (exit <= its last
+        # tick): the only ones a walk of the queue can skip
+        exit_a = self.exited[r_pid]
+        dead_pos = np.flatnonzero(exit_a <= first + DAYS_PER_YEAR)
+        dead_exit = exit_a[dead_pos].tolist()
+        dead_pos = dead_pos.tolist()
         spd, cap_carry = clinic.slots_per_day, max(clinic.slots_per_day, 1.0)
         patience = clinic.patience_days
         carry = clinic.carry
@@ -545,23 +560,33 @@ class FastState(PanelState):
             k = int(carry)
             n = 0
             start = head
-            if k and head < tail:
-                if min(exit_l[head:min(head + k, tail)]) > tick:  # nobody dead: a slice
-                    n = min(k, tail - head)
-                    head += n
+            # serve the first k requests of patients alive at the tick (the others are
+            # dropped): runs of requests up to the next possibly dead one at once
+            di = bisect_left(dead_pos, head)
+            while n < k and head < tail:
+                nxt = dead_pos[di] if di < len(dead_pos) else tail
+                if nxt >= tail:
+                    take = min(k - n, tail - head)
+                    n += take
+                    head += take
+                    break
+                take = min(k - n, nxt - head)
+                n += take
+                head += take
+                if n == k:
+                    break
+                if dead_exit[di] > tick:  # head == nxt
+                    n += 1
                 else:
-                    while n < k and head < tail:
-                        if exit_l[head] > tick:
-                            n += 1
-                        else:
-                            skipped.append(head)
-                        head += 1
+                    skipped.append(head)
+                head += 1
+                di += 1
             if head > start:
                 served.append((start, head, d))
             carry -= n
             carry = min(carry, cap_carry)
-            while head < tail and d - day_l[head] >= patience:
-                if exit_l[head] > tick:
+            while head < tail and d - float(q_day[head]) >= patience:
+                if float(exit_a[head]) > tick:
                     lost_all.append(head)
                     lost_day.append(d)
                     given_up += 1.0
@@ -570,7 +595,7 @@ class FastState(PanelState):
         self.capacity_stats["clinic_days_binding"] += binding
         clinic.carry = carry
         keep = np.arange(head, tail)
-        keep = keep[self.exited[r_pid[keep]] > first + DAYS_PER_YEAR]
+        keep = keep[exit_a[keep] > first + DAYS_PER_YEAR]
         clinic.queue_pid, clinic.queue_day = r_pid[keep], q_day[keep]
         if served:
             runs = np.asarray(served, np.int64)
@@ -578,10 +603,10 @@ class FastState(PanelState):
             sday = np.repeat(runs[:, 2].astype(float), lengths)
             offset = np.repeat(runs[:, 0] - np.cumsum(lengths) + lengths, lengths)
             pos = offset + np.arange(len(sday))
-            ok = np.ones(len(pos), bool)
-            if skipped:
-                ok = ~np.isin(pos, np.asarray(skipped))
-            pos, sday = pos[ok], sday[ok]
+            if skipped:  # pos is increasing: the skipped are found by bisection
+                ok = np.ones(len(pos), bool)
+                ok[np.searchsorted(pos, skipped)] = False
+                pos, sday = pos[ok], sday[ok]
             log.pcp_served.append(r_pid[pos])
             log.pcp_served_day.append(sday + rng.random(len(pos)))
             log.pcp_wait.append(sday - q_day[pos])
