@@ -238,58 +238,73 @@ class FastState(PanelState):
             self._blocked
         iv: dict[str, list[np.ndarray]] = {"pid": [], "t0": [], "t1": [], "state": []}
         pend = _Waiting()
+        # the total hazard of each patient and state, 0 where it is not positive (no
+        # event: the wait divided by it is then inf, or nan for a zero wait; neither
+        # fires, as the inf the divisions used to be guarded with)
+        total_all = packed[:, :, 0]
+        total_all = np.where(total_all > 0.0, total_all, 0.0)
+        dm_unc = self.dm_uncontrolled
         act = np.flatnonzero(alive & ~blocked & (clock < ye))  # free, before the year end
-        while True:
-            if pend.n:
-                c = clock[act]
-                first = pend.first_arrival
-                before = int(np.count_nonzero(c < first))
-                in_use = (bisect_right(self._bed_starts, first)
-                          - bisect_right(self._bed_ends, first))
-                if before == 0 or before + in_use < self.beds:  # else no stay can be granted
-                    back = self._grant_beds(pend, c)
-                    act = np.concatenate([act, back[clock[back] < ye]])
-            if not len(act):
-                if not pend.n:
-                    break
-                continue
-            self.rounds += 1
-            t = clock[act]
-            we = window_end[act]
-            inw = t < we
-            s = 2 * self.dm_uncontrolled[act].astype(np.int64) + inw
-            bound = np.where(inw, np.minimum(we, ye), ye)
-            total = packed[act, s, 0]
-            wait = rng.standard_exponential(len(act)) * DAYS_PER_YEAR
-            t_next = t + np.where(total > 0.0, wait / np.where(total > 0, total, 1.0), np.inf)
-            fire = t_next < bound
-            t1 = np.where(fire, t_next, bound)
-            iv["pid"].append(act)
-            iv["t0"].append(t)
-            iv["t1"].append(t1)
-            iv["state"].append(s)
-            clock[act] = t1
-            if not fire.any():
-                act = act[t1 < ye]
-                continue
-            ev, t_ev, s_ev = act[fire], t_next[fire], s[fire]
-            self.events += len(ev)
-            x = rng.random(len(ev)) * total[fire]
-            cum = packed[ev, s_ev, 1:6]
-            k = (x[:, None] > cum).sum(axis=1)
-            entrants = self._deaths(ev[k == H_DEATH], t_ev[k == H_DEATH])
-            dm = k == H_DM
-            if dm.any():
-                who = ev[dm]
-                unc = ~self.dm_uncontrolled[who]
-                self.dm_uncontrolled[who] = unc
-                self.control.extend(zip(who.tolist(), t_ev[dm].tolist(), unc.tolist(),
-                                        strict=True))
-            adm = (k != H_DEATH) & ~dm
-            if adm.any():
-                self._admit(ev[adm], t_ev[adm], k[adm], rng, pend)
-            act = np.concatenate([act, entrants])
-            act = act[alive[act] & ~blocked[act] & (clock[act] < ye)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while True:
+                if pend.n:
+                    c = clock[act]
+                    first = pend.first_arrival
+                    before = int(np.count_nonzero(c < first))
+                    in_use = (bisect_right(self._bed_starts, first)
+                              - bisect_right(self._bed_ends, first))
+                    if before == 0 or before + in_use < self.beds:  # else none is granted
+                        back = self._grant_beds(pend, c)
+                        if len(back):
+                            act = np.concatenate([act, back[clock[back] < ye]])
+                if not len(act):
+                    if not pend.n:
+                        break
+                    continue
+                self.rounds += 1
+                t = clock[act]
+                we = window_end[act]
+                inw = t < we
+                s = dm_unc[act] * np.int64(2) + inw
+                bound = np.where(inw, np.minimum(we, ye), ye)
+                total = total_all[act, s]
+                wait = rng.standard_exponential(len(act)) * DAYS_PER_YEAR
+                t_next = t + wait / total
+                fire = t_next < bound
+                t1 = np.where(fire, t_next, bound)
+                iv["pid"].append(act)
+                iv["t0"].append(t)
+                iv["t1"].append(t1)
+                iv["state"].append(s)
+                clock[act] = t1
+                stay = t1 < ye
+                fi = np.flatnonzero(fire)
+                if not len(fi):
+                    act = act[stay]
+                    continue
+                ev, t_ev, s_ev = act[fi], t_next[fi], s[fi]
+                self.events += len(ev)
+                x = rng.random(len(ev)) * total[fi]
+                cum = packed[ev, s_ev, 1:6]
+                k = (x[:, None] > cum).sum(axis=1)
+                dead = k == H_DEATH
+                entrants = self._deaths(ev[dead], t_ev[dead]) if dead.any() else None
+                dm = k == H_DM
+                if dm.any():
+                    who = ev[dm]
+                    unc = ~dm_unc[who]
+                    dm_unc[who] = unc
+                    self.control.extend(zip(who.tolist(), t_ev[dm].tolist(), unc.tolist(),
+                                            strict=True))
+                adm = ~(dead | dm)
+                if adm.any():
+                    self._admit(ev[adm], t_ev[adm], k[adm], rng, pend)
+                # who goes on: the free patients before the year end (those who died or
+                # were admitted stop; the entrants, all before it, join at the end)
+                stay[fi[~dm]] = False
+                act = act[stay]
+                if entrants is not None and len(entrants):
+                    act = np.concatenate([act, entrants])
         return iv
 
     def _admit(self, who: np.ndarray, arr: np.ndarray, kind: np.ndarray,
