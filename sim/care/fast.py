@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
+from operator import itemgetter
 
 import numpy as np
 
@@ -381,11 +382,8 @@ class FastState(PanelState):
         starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
         back: list[float] = []  # discharge days of the stays granted in this pass
         kept: list[tuple[float, float, int, int]] = []  # walked stays still waiting
-        g_pid: list[int] = []
-        g_arr: list[float] = []
-        g_dis: list[float] = []
-        g_wait: list[float] = []
-        g_kind: list[int] = []
+        granted: list[tuple[int, float, float, float, int]] = []  # (pid, arrival,
+        # discharge, wait, kind) of the stays granted in this pass
         waiting = 0
         walked = m  # stays walked (the rest all wait)
         lo, size = 0, 64
@@ -404,8 +402,7 @@ class FastState(PanelState):
                     g = a
                 elif possible == 0:
                     # every later query is for an arrival after a: stays ended by a are done
-                    live = self._bed_live = [x for x in live if x[2] > a]
-                    g = _fifo_grant(live, a, cap)
+                    live, g = _fifo_grant(live, a, cap)
                 else:
                     waiting += 1
                     kept.append(items[j])
@@ -416,16 +413,12 @@ class FastState(PanelState):
                 insort(ends, r)
                 live.append((a, g, r))
                 insort(back, r)
-                g_pid.append(pid)
-                g_arr.append(a)
-                g_dis.append(r)
-                g_wait.append(g - a)
-                g_kind.append(kind)
+                granted.append((pid, a, r, g - a, kind))
             else:
                 lo = hi
                 continue
             break
-        if not g_pid:
+        if not granted:
             return np.empty(0, np.int64)
         waiting += m - walked
         # Stays that ended before every future arrival no longer matter (pairs of a start
@@ -437,6 +430,7 @@ class FastState(PanelState):
         # the walked stays that still wait, then the stays not walked
         items[:walked] = kept
         arr[:walked] = [x[0] for x in kept]
+        g_pid, g_arr, g_dis, g_wait, g_kind = map(list, zip(*granted, strict=True))
         self.capacity_stats["stays_waited_for_bed"] += sum(w > 0.0 for w in g_wait)
         pid = np.array(g_pid, np.int64)
         self._blocked[pid] = False
@@ -637,21 +631,23 @@ class FastState(PanelState):
         return self.events
 
 
-def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> float:
+def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int
+                ) -> tuple[list[tuple[float, float, float]], float]:
     """FIFO grant of a stay arriving at ``a`` when every earlier arrival is granted
     (``live``: (arrival, grant, release) of the stays that may still hold a bed): not
     before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
     has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
-    ``cap`` from the ``cap``-th latest release on."""
-    t0 = a
-    releases = []
-    for s_a, g, r in live:
-        if s_a < a and r > a:
-            releases.append(r)
-            if g > t0:
-                t0 = g
-    if len(releases) < cap:
-        return t0
-    releases.sort()
-    return max(t0, releases[-cap])  # the cap-th latest release
+    ``cap`` from the ``cap``-th latest release on. Also ``live`` without the stays
+    released by ``a`` (every later query is for an arrival after ``a``), in one pass."""
+    kept = [x for x in live if x[2] > a]
+    earlier = [x for x in kept if x[0] < a]
+    if not earlier:
+        return kept, a
+    t0 = max(a, max(map(_grant_of, earlier)))
+    if len(earlier) < cap:
+        return kept, t0
+    releases = sorted(map(_release_of, earlier))
+    return kept, max(t0, releases[-cap])  # the cap-th latest release
 
+
+_grant_of, _release_of = itemgetter(1), itemgetter(2)
