@@ -531,12 +531,16 @@ class FastState(PanelState):
             q_day = np.concatenate([clinic.queue_day, new_day])
         else:
             r_pid, q_day = r_pid[order], new_day
-        # requests of patients who may be dead at a tick of this year (exit <= its last
-        # tick): the only ones a walk of the queue can skip
+        # requests of patients who die by a tick of this year (exit <= its last tick), in
+        # order of exit: the only ones a walk of the queue can skip; ``dead`` holds the
+        # positions of those dead by the current tick (sorted)
         exit_a = self.exited[r_pid]
-        dead_pos = np.flatnonzero(exit_a <= first + DAYS_PER_YEAR)
-        dead_exit = exit_a[dead_pos].tolist()
-        dead_pos = dead_pos.tolist()
+        cand = np.flatnonzero(exit_a <= first + DAYS_PER_YEAR)
+        by_exit = np.argsort(exit_a[cand], kind="stable")
+        cand_exit = exit_a[cand][by_exit].tolist()
+        cand_pos = cand[by_exit].tolist()
+        n_cand, next_cand = len(cand_pos), 0
+        dead: list[int] = []
         spd, cap_carry = clinic.slots_per_day, max(clinic.slots_per_day, 1.0)
         patience = clinic.patience_days
         carry = clinic.carry
@@ -570,10 +574,13 @@ class FastState(PanelState):
             n = 0
             start = head
             # serve the first k requests of patients alive at the tick (the others are
-            # dropped): runs of requests up to the next possibly dead one at once
-            di = bisect_left(dead_pos, head)
+            # dropped): runs of requests up to the next dead one at once
+            while next_cand < n_cand and cand_exit[next_cand] <= tick:
+                insort(dead, cand_pos[next_cand])
+                next_cand += 1
+            di = bisect_left(dead, head)
             while n < k and head < tail:
-                nxt = dead_pos[di] if di < len(dead_pos) else tail
+                nxt = dead[di] if di < len(dead) else tail
                 if nxt >= tail:
                     take = min(k - n, tail - head)
                     n += take
@@ -584,10 +591,7 @@ class FastState(PanelState):
                 head += take
                 if n == k:
                     break
-                if dead_exit[di] > tick:  # head == nxt
-                    n += 1
-                else:
-                    skipped.append(head)
+                skipped.append(head)  # head == nxt: dead by the tick
                 head += 1
                 di += 1
             if head > start:
