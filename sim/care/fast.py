@@ -320,16 +320,17 @@ class FastState(PanelState):
         self._blocked[who] = True
         pend.add(arr, los, who, kind)
 
-    def _discharge_at(self, pid: np.ndarray, arrival: list[float], discharge: list[float],
-                      kind: list[int], wait: list[float]) -> None:
-        """Stays of ``pid`` (admitted at ``arrival``) end at ``discharge``: the patients
-        come back then, in their post-discharge window; the stays wait to be recorded."""
+    def _discharge_at(self, pid: np.ndarray, pid_l: list[int], arrival: list[float],
+                      discharge: list[float], kind: list[int], wait: list[float]) -> None:
+        """Stays of ``pid`` (admitted at ``arrival``; ``pid_l`` the same as a list) end at
+        ``discharge``: the patients come back then, in their post-discharge window; the
+        stays wait to be recorded."""
         dis = np.array(discharge)
         self.clock[pid] = dis
         self.window_end[pid] = dis + READMISSION_WINDOW_DAYS
         self.discharge_at[pid] = dis
         g = self._granted
-        g["pid"].extend(pid.tolist())
+        g["pid"].extend(pid_l)
         g["admit"].extend(arrival)
         g["discharge"].extend(discharge)
         g["wait"].extend(wait)
@@ -385,6 +386,7 @@ class FastState(PanelState):
         granted: list[tuple[int, float, float, float, int]] = []  # (pid, arrival,
         # discharge, wait, kind) of the stays granted in this pass
         waiting = 0
+        waited = 0  # stays granted a bed after their arrival (FIFO grants only)
         walked = m  # stays walked (the rest all wait)
         lo, size = 0, 64
         while lo < m:
@@ -403,6 +405,7 @@ class FastState(PanelState):
                 elif possible == 0:
                     # every later query is for an arrival after a: stays ended by a are done
                     live, g = _fifo_grant(live, a, cap)
+                    waited += g > a
                 else:
                     waiting += 1
                     kept.append(items[j])
@@ -430,11 +433,11 @@ class FastState(PanelState):
         # the walked stays that still wait, then the stays not walked
         items[:walked] = kept
         arr[:walked] = [x[0] for x in kept]
+        self.capacity_stats["stays_waited_for_bed"] += waited
         g_pid, g_arr, g_dis, g_wait, g_kind = map(list, zip(*granted, strict=True))
-        self.capacity_stats["stays_waited_for_bed"] += sum(w > 0.0 for w in g_wait)
         pid = np.array(g_pid, np.int64)
         self._blocked[pid] = False
-        self._discharge_at(pid, g_arr, g_dis, g_kind, g_wait)
+        self._discharge_at(pid, g_pid, g_arr, g_dis, g_kind, g_wait)
         return pid
 
     def _record_year(self, iv: dict[str, list[np.ndarray]]) -> None:
