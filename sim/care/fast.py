@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
+from operator import itemgetter
 
 import numpy as np
 
@@ -69,44 +70,66 @@ _ARR, _LOS, _PID, _KIND = range(4)  # rows of _Waiting.p
 
 
 class _Waiting:
-    """The admitted stays waiting for a bed, one column each (rows arrival day, length of
-    stay, patient, kind; patient and kind as exact floats), kept in arrival order (ties:
-    in the order they were admitted, as a stable sort of them all would give)."""
+    """The admitted stays waiting for a bed, kept in arrival order (ties: in the order they
+    were admitted, as a stable sort of them all would give): ``arr`` the arrival days (a
+    sorted list, for bisection) and ``items`` the stays, ``(arrival, length of stay,
+    patient, kind)`` tuples. Python lists: a year's rounds add a few stays to and take a
+    few from a queue of ~1,000, which list insertions do with less overhead than NumPy
+    copies of the whole queue."""
+
+    __slots__ = ("arr", "items")
 
     def __init__(self) -> None:
-        self.p = np.empty((4, 0))
+        self.arr: list[float] = []
+        self.items: list[tuple[float, float, int, int]] = []
 
     @property
     def n(self) -> int:
-        return self.p.shape[1]
+        return len(self.arr)
 
     @property
     def first_arrival(self) -> float:
-        return float(self.p[_ARR, 0])
+        return self.arr[0]
+
+    @property
+    def p(self) -> np.ndarray:
+        """The stays as columns (rows arrival day, length of stay, patient, kind; patient
+        and kind as exact floats)."""
+        return np.array(self.items, float).reshape(-1, 4).T
 
     def add(self, arrival: np.ndarray, los: np.ndarray, pid: np.ndarray,
             kind: np.ndarray) -> None:
         """Stays admitted at ``arrival`` join the queue, after waiting ones of equal day."""
-        order = np.argsort(arrival, kind="stable")
-        new = np.stack([arrival, los, pid.astype(float), kind.astype(float)])[:, order]
-        at = np.searchsorted(self.p[_ARR], new[_ARR], side="right")
-        # = np.insert(self.p, at, new, axis=1), without its overhead: new item j goes to
-        # at[j] + j, old item i to i + (new items inserted at or before i)
-        m, k = self.p.shape[1], new.shape[1]
-        out = np.empty((4, m + k))
-        out[:, at + np.arange(k)] = new
-        old = np.arange(m)
-        out[:, old + np.searchsorted(at, old, side="right")] = self.p
-        self.p = out
+        new = list(zip(arrival.tolist(), los.tolist(), pid.tolist(), kind.tolist(),
+                       strict=True))
+        arr, items = self.arr, self.items
+        if 8 * len(new) > len(items):
+            # a stable sort of the old (sorted) and the new stays: ties keep that order
+            items += new
+            items.sort(key=_arrival)
+            arr[:] = [x[0] for x in items]
+            return
+        for x in new:  # each after every waiting stay of its day (and earlier new ones)
+            i = bisect_right(arr, x[0])
+            arr.insert(i, x[0])
+            items.insert(i, x)
 
     def drop(self, idx: np.ndarray) -> None:
         """Remove the stays in columns ``idx``."""
-        keep = np.ones(self.p.shape[1], bool)
-        keep[idx] = False
-        self.p = self.p[:, keep]
+        gone = set(np.asarray(idx).tolist())
+        keep = [i for i in range(len(self.arr)) if i not in gone]
+        self.arr[:] = [self.arr[i] for i in keep]
+        self.items[:] = [self.items[i] for i in keep]
+
+
+def _arrival(stay: tuple[float, float, int, int]) -> float:
+    return stay[0]
 
 
 _IV_FIELDS = ("iv_pid", "iv_t0", "iv_t1", "iv_state")
+_STAY_FIELDS = ("pid", "admit", "discharge", "wait", "kind")
+_STAY_DTYPES = {"pid": np.int64, "admit": np.float64, "discharge": np.float64,
+                "wait": np.float64, "kind": np.int64}
 
 
 class ArrayLog(EventLog):
@@ -184,9 +207,10 @@ class FastState(PanelState):
         self._bed_live: list[tuple[float, float, float]] = []
         self._los_table = np.asarray(stays.unplanned)
         self._snf_table = np.asarray(stays.snf)
-        # Stays granted but not yet recorded (recorded in the year of their discharge)
-        self._stays: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("pid", "admit", "discharge", "wait", "kind")}
+        # Stays granted but not yet recorded (recorded in the year of their discharge):
+        # those of earlier years (arrays) and those granted this year (lists)
+        self._stays: dict[str, list[np.ndarray]] = {k: [] for k in _STAY_FIELDS}
+        self._granted: dict[str, list] = {k: [] for k in _STAY_FIELDS}
         self.events = 0
         self.rounds = 0
         self.capacity_stats = {"stays_waited_for_bed": 0, "clinic_days_binding": 0}
@@ -215,58 +239,73 @@ class FastState(PanelState):
             self._blocked
         iv: dict[str, list[np.ndarray]] = {"pid": [], "t0": [], "t1": [], "state": []}
         pend = _Waiting()
+        # the total hazard of each patient and state, 0 where it is not positive (no
+        # event: the wait divided by it is then inf, or nan for a zero wait; neither
+        # fires, as the inf the divisions used to be guarded with)
+        total_all = packed[:, :, 0]
+        total_all = np.where(total_all > 0.0, total_all, 0.0)
+        dm_unc = self.dm_uncontrolled
         act = np.flatnonzero(alive & ~blocked & (clock < ye))  # free, before the year end
-        while True:
-            if pend.n:
-                c = clock[act]
-                first = pend.first_arrival
-                before = int(np.count_nonzero(c < first))
-                in_use = (bisect_right(self._bed_starts, first)
-                          - bisect_right(self._bed_ends, first))
-                if before == 0 or before + in_use < self.beds:  # else no stay can be granted
-                    back = self._grant_beds(pend, c)
-                    act = np.concatenate([act, back[clock[back] < ye]])
-            if not len(act):
-                if not pend.n:
-                    break
-                continue
-            self.rounds += 1
-            t = clock[act]
-            we = window_end[act]
-            inw = t < we
-            s = 2 * self.dm_uncontrolled[act].astype(np.int64) + inw
-            bound = np.where(inw, np.minimum(we, ye), ye)
-            total = packed[act, s, 0]
-            wait = rng.standard_exponential(len(act)) * DAYS_PER_YEAR
-            t_next = t + np.where(total > 0.0, wait / np.where(total > 0, total, 1.0), np.inf)
-            fire = t_next < bound
-            t1 = np.where(fire, t_next, bound)
-            iv["pid"].append(act)
-            iv["t0"].append(t)
-            iv["t1"].append(t1)
-            iv["state"].append(s)
-            clock[act] = t1
-            if not fire.any():
-                act = act[t1 < ye]
-                continue
-            ev, t_ev, s_ev = act[fire], t_next[fire], s[fire]
-            self.events += len(ev)
-            x = rng.random(len(ev)) * total[fire]
-            cum = packed[ev, s_ev, 1:6]
-            k = (x[:, None] > cum).sum(axis=1)
-            entrants = self._deaths(ev[k == H_DEATH], t_ev[k == H_DEATH])
-            dm = k == H_DM
-            if dm.any():
-                who = ev[dm]
-                unc = ~self.dm_uncontrolled[who]
-                self.dm_uncontrolled[who] = unc
-                self.control.extend(zip(who.tolist(), t_ev[dm].tolist(), unc.tolist(),
-                                        strict=True))
-            adm = (k != H_DEATH) & ~dm
-            if adm.any():
-                self._admit(ev[adm], t_ev[adm], k[adm], rng, pend)
-            act = np.concatenate([act, entrants])
-            act = act[alive[act] & ~blocked[act] & (clock[act] < ye)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while True:
+                if pend.n:
+                    c = clock[act]
+                    first = pend.first_arrival
+                    before = int(np.count_nonzero(c < first))
+                    in_use = (bisect_right(self._bed_starts, first)
+                              - bisect_right(self._bed_ends, first))
+                    if before == 0 or before + in_use < self.beds:  # else none is granted
+                        back = self._grant_beds(pend, c)
+                        if len(back):
+                            act = np.concatenate([act, back[clock[back] < ye]])
+                if not len(act):
+                    if not pend.n:
+                        break
+                    continue
+                self.rounds += 1
+                t = clock[act]
+                we = window_end[act]
+                inw = t < we
+                s = dm_unc[act] * np.int64(2) + inw
+                bound = np.where(inw, np.minimum(we, ye), ye)
+                total = total_all[act, s]
+                wait = rng.standard_exponential(len(act)) * DAYS_PER_YEAR
+                t_next = t + wait / total
+                fire = t_next < bound
+                t1 = np.where(fire, t_next, bound)
+                iv["pid"].append(act)
+                iv["t0"].append(t)
+                iv["t1"].append(t1)
+                iv["state"].append(s)
+                clock[act] = t1
+                stay = t1 < ye
+                fi = np.flatnonzero(fire)
+                if not len(fi):
+                    act = act[stay]
+                    continue
+                ev, t_ev, s_ev = act[fi], t_next[fi], s[fi]
+                self.events += len(ev)
+                x = rng.random(len(ev)) * total[fi]
+                cum = packed[ev, s_ev, 1:6]
+                k = (x[:, None] > cum).sum(axis=1)
+                dead = k == H_DEATH
+                entrants = self._deaths(ev[dead], t_ev[dead]) if dead.any() else None
+                dm = k == H_DM
+                if dm.any():
+                    who = ev[dm]
+                    unc = ~dm_unc[who]
+                    dm_unc[who] = unc
+                    self.control.extend(zip(who.tolist(), t_ev[dm].tolist(), unc.tolist(),
+                                            strict=True))
+                adm = ~(dead | dm)
+                if adm.any():
+                    self._admit(ev[adm], t_ev[adm], k[adm], rng, pend)
+                # who goes on: the free patients before the year end (those who died or
+                # were admitted stop; the entrants, all before it, join at the end)
+                stay[fi[~dm]] = False
+                act = act[stay]
+                if entrants is not None and len(entrants):
+                    act = np.concatenate([act, entrants])
         return iv
 
     def _admit(self, who: np.ndarray, arr: np.ndarray, kind: np.ndarray,
@@ -281,19 +320,21 @@ class FastState(PanelState):
         self._blocked[who] = True
         pend.add(arr, los, who, kind)
 
-    def _discharge_at(self, pid: np.ndarray, arrival: np.ndarray, discharge: np.ndarray,
-                      kind: np.ndarray, wait: np.ndarray | None = None) -> None:
-        """Stays of ``pid`` (admitted at ``arrival``) end at ``discharge``: the patients
-        come back then, in their post-discharge window; the stays wait to be recorded."""
-        self.clock[pid] = discharge
-        self.window_end[pid] = discharge + READMISSION_WINDOW_DAYS
-        self.discharge_at[pid] = discharge
-        st = self._stays
-        st["pid"].append(pid)
-        st["admit"].append(arrival)
-        st["discharge"].append(discharge)
-        st["wait"].append(np.zeros(len(pid)) if wait is None else wait)
-        st["kind"].append(np.asarray(kind, np.int64))
+    def _discharge_at(self, pid: np.ndarray, pid_l: list[int], arrival: list[float],
+                      discharge: list[float], kind: list[int], wait: list[float]) -> None:
+        """Stays of ``pid`` (admitted at ``arrival``; ``pid_l`` the same as a list) end at
+        ``discharge``: the patients come back then, in their post-discharge window; the
+        stays wait to be recorded."""
+        dis = np.array(discharge)
+        self.clock[pid] = dis
+        self.window_end[pid] = dis + READMISSION_WINDOW_DAYS
+        self.discharge_at[pid] = dis
+        g = self._granted
+        g["pid"].extend(pid_l)
+        g["admit"].extend(arrival)
+        g["discharge"].extend(discharge)
+        g["wait"].extend(wait)
+        g["kind"].extend(kind)
 
     def _deaths(self, who: np.ndarray, when: np.ndarray) -> np.ndarray:
         """Patients ``who`` die at days ``when``; entrants take their places (in order of
@@ -330,8 +371,9 @@ class FastState(PanelState):
         earlier arrival is known and granted, and then gets the FIFO grant (the earliest
         time a bed is free of earlier arrivals, not before an earlier arrival's grant).
         """
-        p = pend.p
-        m = p.shape[1]
+        arr, items = pend.arr, pend.items
+        m = len(arr)
+        first = arr[0]
         # before: free patients whose clock is before an arrival (bisect on the sorted
         # clocks); the arrivals are walked in arrival order, in chunks (the walk usually
         # stops long before the last waiting stay)
@@ -340,59 +382,62 @@ class FastState(PanelState):
         cap = self.beds
         starts, ends, live = self._bed_starts, self._bed_ends, self._bed_live
         back: list[float] = []  # discharge days of the stays granted in this pass
-        ok: list[int] = []
-        grants: list[float] = []
+        kept: list[tuple[float, float, int, int]] = []  # walked stays still waiting
+        granted: list[tuple[int, float, float, float, int]] = []  # (pid, arrival,
+        # discharge, wait, kind) of the stays granted in this pass
         waiting = 0
-        lo, size, done = 0, 64, False
-        while lo < m and not done:
+        waited = 0  # stays granted a bed after their arrival (FIFO grants only)
+        walked = m  # stays walked (the rest all wait)
+        lo, size = 0, 64
+        while lo < m:
             hi = min(m, lo + size)
             size *= 2
-            arr_l = p[_ARR, lo:hi].tolist()
-            los_l = p[_LOS, lo:hi].tolist()
-            before_l = np.searchsorted(clocks_sorted, p[_ARR, lo:hi], side="left").tolist()
-            for j, (a, length, before) in enumerate(zip(arr_l, los_l, before_l, strict=True)):
+            before_l = np.searchsorted(clocks_sorted, arr[lo:hi], side="left").tolist()
+            for j, before in enumerate(before_l, lo):
+                a = arr[j]
                 possible = before + bisect_left(back, a) + waiting
                 if possible >= cap:  # and for every later arrival too: nothing more to grant
-                    waiting += m - (lo + j)
-                    done = True
+                    walked = j
                     break
                 in_use = bisect_right(starts, a) - bisect_right(ends, a)
                 if in_use + possible < cap:
                     g = a
                 elif possible == 0:
                     # every later query is for an arrival after a: stays ended by a are done
-                    live = self._bed_live = [x for x in live if x[2] > a]
-                    g = _fifo_grant(live, a, cap)
+                    live, g = _fifo_grant(live, a, cap)
+                    waited += g > a
                 else:
                     waiting += 1
+                    kept.append(items[j])
                     continue
+                _, length, pid, kind = items[j]
                 r = g + length
                 insort(starts, g)
                 insort(ends, r)
                 live.append((a, g, r))
                 insort(back, r)
-                ok.append(lo + j)
-                grants.append(g)
-            lo = hi
-        if not ok:
+                granted.append((pid, a, r, g - a, kind))
+            else:
+                lo = hi
+                continue
+            break
+        if not granted:
             return np.empty(0, np.int64)
+        waiting += m - walked
         # Stays that ended before every future arrival no longer matter (pairs of a start
         # and an end both before every future query cancel in the bed count).
-        floor = min(clock_min, back[0], float(p[_ARR, 0]) if waiting else math.inf)
+        floor = min(clock_min, back[0], first if waiting else math.inf)
         k = bisect_right(ends, floor)
         del starts[:k], ends[:k]
         self._bed_live = [x for x in live if x[2] > floor]
-        idx = np.asarray(ok)
-        grant = np.asarray(grants)
-        granted = p[:, idx]
-        pid = granted[_PID].astype(np.int64)
-        arrival = granted[_ARR]
-        dis = grant + granted[_LOS]
-        wait = grant - arrival
-        self.capacity_stats["stays_waited_for_bed"] += int(np.count_nonzero(wait > 0))
+        # the walked stays that still wait, then the stays not walked
+        items[:walked] = kept
+        arr[:walked] = [x[0] for x in kept]
+        self.capacity_stats["stays_waited_for_bed"] += waited
+        g_pid, g_arr, g_dis, g_wait, g_kind = map(list, zip(*granted, strict=True))
+        pid = np.array(g_pid, np.int64)
         self._blocked[pid] = False
-        self._discharge_at(pid, arrival, dis, granted[_KIND], wait)
-        pend.drop(idx)
+        self._discharge_at(pid, g_pid, g_arr, g_dis, g_kind, g_wait)
         return pid
 
     def _record_year(self, iv: dict[str, list[np.ndarray]]) -> None:
@@ -411,9 +456,11 @@ class FastState(PanelState):
         else:
             log.iv = iv
         # Discharges of this year (stays granted earlier may end in a later year)
-        st = self._stays
-        if st["pid"]:
-            a = {k: np.concatenate(v) for k, v in st.items()}
+        st, granted = self._stays, self._granted
+        if st["pid"] or granted["pid"]:
+            a = {k: np.concatenate([*st[k], np.array(granted[k], _STAY_DTYPES[k])])
+                 for k in _STAY_FIELDS}
+            self._granted = {k: [] for k in _STAY_FIELDS}
             now = a["discharge"] <= ye
             later = {k: [v[~now]] for k, v in a.items()}
             self._stays = later
@@ -450,34 +497,53 @@ class FastState(PanelState):
             return
         rng = self.clinic_rng
         rate = self.packed[pid, state, 7]
-        counts = rng.poisson(rate * (t1 - t0) / DAYS_PER_YEAR)
-        idx = np.repeat(np.arange(len(pid)), counts)
-        when = t0[idx] + rng.random(len(idx)) * (t1[idx] - t0[idx])
+        dt = t1 - t0
+        counts = rng.poisson(rate * dt / DAYS_PER_YEAR)
+        # each interval's requests: uniform within it (np.repeat(x, counts) = x[idx] for
+        # idx = np.repeat(np.arange(len(x)), counts))
+        when = np.repeat(t0, counts) + rng.random(int(counts.sum())) * np.repeat(dt, counts)
         first = self.year * DAYS_PER_YEAR
-        day = first + np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
-        req = pid[idx]
+        off = np.clip(np.floor(when).astype(np.int64) - first, 0, DAYS_PER_YEAR - 1)
+        req = np.repeat(pid, counts)
         prov = self.provider[req]
         for i, clinic in self.clinics.items():
             mine = prov == i
-            self._run_clinic(clinic, req[mine], day[mine], first, rng)
+            if len(self.clinics) == 1 and mine.all():
+                self._run_clinic(clinic, req, off, first, rng)
+            else:
+                self._run_clinic(clinic, req[mine], off[mine], first, rng)
 
-    def _run_clinic(self, clinic: Clinic, r_pid: np.ndarray, r_day: np.ndarray, first: int,
+    def _run_clinic(self, clinic: Clinic, r_pid: np.ndarray, r_off: np.ndarray, first: int,
                     rng: np.random.Generator) -> None:
         """One clinic's year, with the arithmetic of :meth:`Clinic.day` on the FIFO queue of
-        requests (sorted by day, the carried-over queue first): days on which the queue
-        empties are done by counts alone; only while requests wait is the queue walked
-        day by day (requests of patients no longer alive at the daily tick are dropped,
-        requests waiting ``patience_days`` are given up, a share of them to the ED)."""
+        requests (``r_off``: their days from the year's first; sorted by day, the
+        carried-over queue first): days on which the queue empties are done by counts
+        alone; only while requests wait is the queue walked day by day (requests of
+        patients no longer alive at the daily tick are dropped, requests waiting
+        ``patience_days`` are given up, a share of them to the ED)."""
         log = self.log
         # days of the year as int16: NumPy's stable sort is then a radix sort (the same
         # permutation as sorting the days themselves)
-        order = np.argsort((r_day - first).astype(np.int16), kind="stable")
-        r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
-        q_day = np.concatenate([clinic.queue_day, r_day[order].astype(float)])
-        per_day = np.bincount(r_day - first, minlength=DAYS_PER_YEAR).tolist()
+        order = np.argsort(r_off.astype(np.int16), kind="stable")
+        counts = np.bincount(r_off, minlength=DAYS_PER_YEAR)
+        per_day = counts.tolist()
+        new_day = np.repeat(np.arange(first, first + DAYS_PER_YEAR, dtype=float), counts)
         n_old = len(clinic.queue_pid)
-        exit_l = self.exited[r_pid].tolist()
-        day_l = q_day.tolist()
+        if n_old:
+            r_pid = np.concatenate([clinic.queue_pid.astype(np.int64), r_pid[order]])
+            q_day = np.concatenate([clinic.queue_day, new_day])
+        else:
+            r_pid, q_day = r_pid[order], new_day
+        # requests of patients who die by a tick of this year (exit <= its last tick), in
+        # order of exit: the only ones a walk of the queue can skip; ``dead`` holds the
+        # positions of those dead by the current tick (sorted)
+        exit_a = self.exited[r_pid]
+        cand = np.flatnonzero(exit_a <= first + DAYS_PER_YEAR)
+        by_exit = np.argsort(exit_a[cand], kind="stable")
+        cand_exit = exit_a[cand][by_exit].tolist()
+        cand_pos = cand[by_exit].tolist()
+        n_cand, next_cand = len(cand_pos), 0
+        dead: list[int] = []
         spd, cap_carry = clinic.slots_per_day, max(clinic.slots_per_day, 1.0)
         patience = clinic.patience_days
         carry = clinic.carry
@@ -510,23 +576,33 @@ class FastState(PanelState):
             k = int(carry)
             n = 0
             start = head
-            if k and head < tail:
-                if min(exit_l[head:min(head + k, tail)]) > tick:  # nobody dead: a slice
-                    n = min(k, tail - head)
-                    head += n
-                else:
-                    while n < k and head < tail:
-                        if exit_l[head] > tick:
-                            n += 1
-                        else:
-                            skipped.append(head)
-                        head += 1
+            # serve the first k requests of patients alive at the tick (the others are
+            # dropped): runs of requests up to the next dead one at once
+            while next_cand < n_cand and cand_exit[next_cand] <= tick:
+                insort(dead, cand_pos[next_cand])
+                next_cand += 1
+            di = bisect_left(dead, head)
+            while n < k and head < tail:
+                nxt = dead[di] if di < len(dead) else tail
+                if nxt >= tail:
+                    take = min(k - n, tail - head)
+                    n += take
+                    head += take
+                    break
+                take = min(k - n, nxt - head)
+                n += take
+                head += take
+                if n == k:
+                    break
+                skipped.append(head)  # head == nxt: dead by the tick
+                head += 1
+                di += 1
             if head > start:
                 served.append((start, head, d))
             carry -= n
             carry = min(carry, cap_carry)
-            while head < tail and d - day_l[head] >= patience:
-                if exit_l[head] > tick:
+            while head < tail and d - float(q_day[head]) >= patience:
+                if float(exit_a[head]) > tick:
                     lost_all.append(head)
                     lost_day.append(d)
                     given_up += 1.0
@@ -535,7 +611,7 @@ class FastState(PanelState):
         self.capacity_stats["clinic_days_binding"] += binding
         clinic.carry = carry
         keep = np.arange(head, tail)
-        keep = keep[self.exited[r_pid[keep]] > first + DAYS_PER_YEAR]
+        keep = keep[exit_a[keep] > first + DAYS_PER_YEAR]
         clinic.queue_pid, clinic.queue_day = r_pid[keep], q_day[keep]
         if served:
             runs = np.asarray(served, np.int64)
@@ -543,10 +619,10 @@ class FastState(PanelState):
             sday = np.repeat(runs[:, 2].astype(float), lengths)
             offset = np.repeat(runs[:, 0] - np.cumsum(lengths) + lengths, lengths)
             pos = offset + np.arange(len(sday))
-            ok = np.ones(len(pos), bool)
-            if skipped:
-                ok = ~np.isin(pos, np.asarray(skipped))
-            pos, sday = pos[ok], sday[ok]
+            if skipped:  # pos is increasing: the skipped are found by bisection
+                ok = np.ones(len(pos), bool)
+                ok[np.searchsorted(pos, skipped)] = False
+                pos, sday = pos[ok], sday[ok]
             log.pcp_served.append(r_pid[pos])
             log.pcp_served_day.append(sday + rng.random(len(pos)))
             log.pcp_wait.append(sday - q_day[pos])
@@ -562,21 +638,23 @@ class FastState(PanelState):
         return self.events
 
 
-def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int) -> float:
+def _fifo_grant(live: list[tuple[float, float, float]], a: float, cap: int
+                ) -> tuple[list[tuple[float, float, float]], float]:
     """FIFO grant of a stay arriving at ``a`` when every earlier arrival is granted
     (``live``: (arrival, grant, release) of the stays that may still hold a bed): not
     before ``a`` nor an earlier arrival's grant ``t0``; from ``t0`` on every earlier stay
     has begun, so the beds they hold at ``t`` are their releases after ``t``, fewer than
-    ``cap`` from the ``cap``-th latest release on."""
-    t0 = a
-    releases = []
-    for s_a, g, r in live:
-        if s_a < a and r > a:
-            releases.append(r)
-            if g > t0:
-                t0 = g
-    if len(releases) < cap:
-        return t0
-    releases.sort()
-    return max(t0, releases[-cap])  # the cap-th latest release
+    ``cap`` from the ``cap``-th latest release on. Also ``live`` without the stays
+    released by ``a`` (every later query is for an arrival after ``a``), in one pass."""
+    kept = [x for x in live if x[2] > a]
+    earlier = [x for x in kept if x[0] < a]
+    if not earlier:
+        return kept, a
+    t0 = max(a, max(map(_grant_of, earlier)))
+    if len(earlier) < cap:
+        return kept, t0
+    releases = sorted(map(_release_of, earlier))
+    return kept, max(t0, releases[-cap])  # the cap-th latest release
 
+
+_grant_of, _release_of = itemgetter(1), itemgetter(2)
