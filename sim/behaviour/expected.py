@@ -394,14 +394,18 @@ def expected_panels(sc: Scenario, sample: PanelSample,
     pr = sc.prices if prices is None else prices
     b = _basis(sc, sample, n_payers)
     out = []
-    for levers in levers_list:
-        d, p, t, c = (float(v) for v in levers)
-        care = b.care.get((d, p, t))
-        if care is None:
-            care = _care_part(b, sc, d, p, t)
+    settings = [tuple(float(v) for v in levers) for levers in levers_list]
+    # the care parts not kept yet, all in one vectorised pass (bit-identical to one by one)
+    cares = {(d, p, t): b.care.get((d, p, t)) for d, p, t, _ in settings}
+    todo = [key for key, care in cares.items() if care is None]
+    if todo:
+        for key, care in zip(todo, _care_parts(b, sc, todo), strict=True):
+            cares[key] = care
             if len(b.care) >= _CARE_CACHE:
                 del b.care[next(iter(b.care))]
-            b.care[(d, p, t)] = care
+            b.care[key] = care
+    for d, p, t, c in settings:
+        care = cares[(d, p, t)]
         coding = _coding(b, sc, sample, c)
         price = _prices(b, pr, coding)
         sums = care.sums
@@ -532,7 +536,17 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
     """The expected year's counts and outcomes of the sample at (d, p, t), weighted and
     summed per payer (the formulas of the module docstring, on the care model's rates at
     the diabetic patients' steady state, :meth:`sim.care.model.RatesBasis.steady`)."""
-    r = b.rates.steady(d, p, t)
+    return _care_parts(b, sc, [(d, p, t)])[0]
+
+
+def _care_parts(b: _PanelBasis, sc: Scenario, settings: list[tuple[float, float, float]]
+                ) -> list[_CarePart]:
+    """:func:`_care_part` of several settings ``(d, p, t)`` in one vectorised pass (the
+    care model's :meth:`~sim.care.model.RatesBasis.steady_many`; each setting's rows
+    multiplied and summed per payer as :func:`_care_part` does, one matrix product per
+    setting: bit-identical to it, ``tests/behaviour/test_batched_objective.py``)."""
+    r = b.rates.steady_many(settings)
+    k = len(settings)
     cl, pr = sc.clinical, sc.prices
     expo = 1.0 - 0.5 * np.minimum(r.death, 1.0)
     q = 1.0 - np.exp(-r.window * READMISSION_WINDOW_DAYS / DAYS_PER_YEAR)
@@ -541,21 +555,22 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
     elective = r.elective * expo
     discharges = unplanned + elective
     rt = r.routine
-    pcp = rt[R_PCP] * expo
-    spec = rt[R_SPEC] * expo
+    pcp = rt[:, R_PCP] * expo
+    spec = rt[:, R_SPEC] * expo
     visits = pcp + spec
-    imaging = visits * r.imaging_per_visit
-    ed_tr = rt[R_ED] * expo
-    chronic = rt[R_CHRONIC] * expo
-    op = rt[R_OPPROC] * expo
+    imaging = visits * r.imaging_per_visit[:, None]
+    ed_tr = rt[:, R_ED] * expo
+    chronic = rt[:, R_CHRONIC] * expo
+    op = rt[:, R_OPPROC] * expo
     prof = pr.chronic_service_professional_share
     joint = elective * cl.electives.joint_replacement_share
     deaths = r.death * expo
-    x = np.zeros((N_SERVICES + len(_SUMS), b.n))  # one row per quantity (contiguous)
+    p_snf = r.p_snf
+    x = np.zeros((k, N_SERVICES + len(_SUMS), b.n))  # per setting, one row per quantity
     for row, v in (
         (S.PCP_VISIT, pcp),
         (S.SPECIALIST_VISIT, spec),
-        (S.LAB, visits * r.labs_per_visit),
+        (S.LAB, visits * r.labs_per_visit[:, None]),
         (S.IMAGING_FACILITY, imaging),
         (S.IMAGING_PROFESSIONAL, imaging),
         (S.ED_FACILITY, ed_tr),
@@ -568,9 +583,10 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
         (S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op),
         (S.CHRONIC_OUTPATIENT, chronic * (1 - prof)),
         (S.CHRONIC_PROFESSIONAL, chronic * prof),
-        (S.SNF, discharges * r.p_snf),
-        (S.HOME_HEALTH, discharges * (1.0 - r.p_snf) * r.p_home_health + rt[R_HH] * expo),
-        (S.OTHER, rt[R_OTHER] * expo),
+        (S.SNF, discharges * p_snf),
+        (S.HOME_HEALTH, discharges * (1.0 - p_snf) * r.p_home_health[:, None]
+         + rt[:, R_HH] * expo),
+        (S.OTHER, rt[:, R_OTHER] * expo),
         (_C["expo"], expo),
         (_C["readm"], readm),
         (_C["discharges"], discharges),
@@ -581,17 +597,20 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
         (_C["visits"], visits),
         (_C["joint"], joint),
         # an episode's post-discharge quantities, priced in expected_panels
-        (_C["joint_snf"], joint * r.p_snf),
-        (_C["joint_hh"], joint * ((1.0 - r.p_snf) * r.p_home_health)),
+        (_C["joint_snf"], joint * p_snf),
+        (_C["joint_hh"], joint * ((1.0 - p_snf) * r.p_home_health[:, None])),
         (_C["joint_q"], joint * q),
         (_C["deaths"], deaths),
         (_C["death_qalys"], deaths * (r.utility * b.life)),
         (_C["qalys"], r.utility * expo - cl.utility.admission_qaly_loss * unplanned),
     ):
-        x[row] = v
-    x[_C["ed"]] = x[S.ED_PROFESSIONAL]
-    sums = np.ascontiguousarray((x @ b.w_payer).T)  # (payers, rows)
-    return _CarePart(sums=sums, total=sums.sum(axis=0), p_encounter_rate=visits + discharges)
+        x[:, row] = v
+    x[:, _C["ed"]] = x[:, S.ED_PROFESSIONAL]
+    # a stack of matrix products: one BLAS call per setting, as _care_part's
+    sums = np.ascontiguousarray(np.matmul(x, b.w_payer).transpose(0, 2, 1))  # (K, payers, rows)
+    enc = visits + discharges
+    return [_CarePart(sums=sums[i], total=sums[i].sum(axis=0), p_encounter_rate=enc[i])
+            for i in range(k)]
 
 
 def _coding(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float) -> _Coding:

@@ -281,21 +281,37 @@ class ProviderProblem:
             u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
         return u
 
+    def utility_many(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None,
+                     contracts: bool = True, norms: bool = True) -> list[float]:
+        """:meth:`utility` at each of ``levers_list``, their expected panels computed in one
+        vectorised pass (:meth:`panels`; each value equal to :meth:`utility` of the point
+        alone, bit for bit)."""
+        self.panels(levers_list, prices)
+        return [self.utility(lv, prices, contracts, norms) for lv in levers_list]
+
     @property
     def reference_totals(self) -> np.ndarray:
         """Expected spending per payer at the reference levers (scales payoff variances)."""
         return self.panel(self.reference).total_by_payer()
 
-    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None) -> np.ndarray:
+    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None,
+              prices: Prices | None | bool = False) -> np.ndarray:
         """Central-difference gradient of ``fn`` at ``levers`` (``only``: that component,
-        the others left 0)."""
+        the others left 0). ``prices`` (None: the scenario's): the prices ``fn`` prices
+        its panels at, whose panels at every point are then computed first in one
+        vectorised pass (:meth:`panels`); False: none are."""
         g = np.zeros(4)
+        pts = []
         for i in range(4) if only is None else (only,):
             hi = list(levers)
             lo = list(levers)
             hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
             lo[i] = max(levers[i] - _STEP[i], BOUNDS[i][0])
-            g[i] = (fn(tuple(hi)) - fn(tuple(lo))) / (hi[i] - lo[i])
+            pts.append((i, tuple(hi), tuple(lo)))
+        if prices is not False:
+            self.panels([x for _, hi, lo in pts for x in (hi, lo)], prices)  # type: ignore[arg-type]
+        for i, hi, lo in pts:
+            g[i] = (fn(hi) - fn(lo)) / (hi[i] - lo[i])
         return g
 
     def calibrate(self) -> None:
@@ -307,13 +323,13 @@ class ProviderProblem:
         def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
             return self.utility(lv, prices, contracts=False, norms=False)
 
-        g = self._grad(ref_u, ref)
+        g = self._grad(ref_u, ref, prices=default)
         # only the discretionary component of the gradient at raised fees is used: the
         # others are not computed (6 evaluations fewer, the same numbers)
-        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0)[0]
+        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0, prices=up)[0]
         py = float(self.panel(ref).person_years.sum())
-        vol = [self.panel((ref[0] + s, *ref[1:]), default).discretionary_volume()
-               for s in (-0.01, 0.01)]
+        vol = [e.discretionary_volume() for e in
+               self.panels([(ref[0] + s, *ref[1:]) for s in (-0.01, 0.01)], default)]
         e_v = (np.log(vol[1]) - np.log(vol[0])) / 0.02 * ref[0]
         dg_dlnf = (g_up0 - g[0]) / np.log(1.01)
         b = self.params
@@ -337,10 +353,11 @@ class ProviderProblem:
         grid = [start] + ([tuple(warm)] if warm is not None and tuple(warm) != tuple(start)
                           else []) + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
                                       for p in (0.1, 0.5) for t in (0.1, 0.5)]
-        best = max(grid, key=lambda lv: self.utility(tuple(lv)))
+        values = self.utility_many([tuple(lv) for lv in grid])
+        best = grid[max(range(len(grid)), key=values.__getitem__)]  # the first best, as max
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
         return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()),
-                        curvature=self.kappa)
+                        curvature=self.kappa, fn_many=self.utility_many)
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
@@ -349,7 +366,7 @@ class ProviderProblem:
             base, _, _, _ = self.money(lv)
             return base + self.last_face
 
-        g = self._grad(face, levers)
+        g = self._grad(face, levers, prices=None)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
 
@@ -379,14 +396,23 @@ def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
     """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound; the
     components in ``skip`` are left 0)."""
     g = np.zeros(len(x))
+    for i, y in stencil(x, step, bounds, skip):
+        g[i] = (fn(y) - fx) / (y[i] - x[i])
+    return g
+
+
+def stencil(x: tuple[float, ...], step: float = 1e-5, bounds: tuple = BOUNDS,
+            skip: frozenset = frozenset()) -> list[tuple[int, tuple[float, ...]]]:
+    """The points :func:`forward_grad` evaluates ``fn`` at, ``(component, point)``."""
+    out = []
     for i, (lo, hi) in enumerate(bounds):
         if i in skip:
             continue
         h = step if x[i] + step <= hi else -step
         y = list(x)
         y[i] = min(max(x[i] + h, lo), hi)
-        g[i] = (fn(tuple(y)) - fx) / (y[i] - x[i])
-    return g
+        out.append((i, tuple(y)))
+    return out
 
 
 class _Kink(Exception):
@@ -397,7 +423,7 @@ class _Kink(Exception):
 
 
 def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
-             curvature: np.ndarray | None = None) -> tuple[float, ...]:
+             curvature: np.ndarray | None = None, fn_many=None) -> tuple[float, ...]:
     """Maximise ``fn`` over ``bounds`` from ``x0`` (inside them) by L-BFGS-B on
     ``-(fn - fn(x0)) / py`` (USD per patient-year) with a forward-difference gradient,
     stopped once settled: no gain above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations,
@@ -417,6 +443,11 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
       kink), where L-BFGS-B's line searches otherwise oscillate until its patience runs
       out: the lever is held at the best point's value and L-BFGS-B restarts on the
       others (the evaluations count on).
+
+    With ``fn_many`` (``fn`` of a list of points, the list of their values, each equal to
+    ``fn`` of the point: :meth:`ProviderProblem.utility_many`), a point and its
+    forward-difference stencil are evaluated in one call (issue 16: one vectorised pass
+    instead of five; the same values, so the same path and answer).
     """
     from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
 
@@ -431,7 +462,12 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         lv = tuple(float(v) for v in x)
-        u = fn(lv)
+        if fn_many is None:
+            u = fn(lv)
+        else:  # the point and its stencil at once (the stencil's values unused if settled)
+            pts = stencil(lv, bounds=bounds, skip=frozenset(fixed))
+            vals = fn_many([lv] + [y for _, y in pts])
+            u = vals[0]
         f = -(u - u0) / py
         best["n"] += 1
         if f < best["f"] - _TOL_USD_PER_PY:
@@ -443,7 +479,12 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
         if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS or (
                 best["stale"] >= _QUICK and best["newton"] < _TOL_USD_PER_PY):
             raise _Settled
-        g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        if fn_many is None:
+            g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        else:  # forward_grad's arithmetic on the values already computed
+            g = np.zeros(len(lv))
+            for (i, y), fy in zip(pts, vals[1:], strict=True):
+                g[i] = (fy - u) / (y[i] - lv[i])
         if curvature is not None:
             gp = g / py
             if f <= best["f"]:  # the best point: its Newton gain
