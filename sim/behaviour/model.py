@@ -201,7 +201,48 @@ class ProviderProblem:
         """(FFS margins - effort cash costs, contract payoffs mean as the clinicians weigh it
         (pass-through applied), their variance, panel); the face value of the payoffs is
         kept in ``self.last_face``."""
-        exp = self.panel(levers, prices)
+        base, mean, var, exp, face = self.money_many([levers], prices, contracts)[0]
+        self.last_face = face
+        return base, mean, var, exp
+
+    def money_many(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None,
+                   contracts: bool = True
+                   ) -> list[tuple[float, float, float, ExpectedPanel, float]]:
+        """:meth:`money` at each of ``levers_list`` (and the payoffs' face value), their
+        panels computed in one vectorised pass (:meth:`panels`) and each contract's expected
+        payoffs in one call where it has ``expected_payoffs`` (issue 16); each point's
+        numbers those of :meth:`money` of the point alone."""
+        exps = self.panels(levers_list, prices)
+        parts = [self._ffs(levers, exp, prices, contracts)
+                 for levers, exp in zip(levers_list, exps, strict=True)]
+        k = len(levers_list)
+        mean, var, face = [0.0] * k, [0.0] * k, [0.0] * k
+        if contracts:
+            inps = [inp for _, _, inp in parts]
+            for s in self.settlers:
+                many = getattr(s, "expected_payoffs", None)
+                outs = (many(self.ctx, self.year, inps) if many is not None
+                        else [s.expected_payoff(self.ctx, self.year, inp) for inp in inps])
+                weight = 1.0 if s.pays_per_service else self.organisation_weight
+                keep = 1.0 - self.ratchet.get(s.label, 0.0)
+                for j, out in enumerate(outs):
+                    if out is None:
+                        continue
+                    m, v = out
+                    mean[j] += weight * keep * m
+                    face[j] += m
+                    var[j] += weight * weight * v  # the variance of what is weighed (issue 11)
+        res = []
+        for j, (exp, (ffs, effort, _)) in enumerate(zip(exps, parts, strict=True)):
+            # Revenue cycle (issue 13): expected denials and RADV; a no-op when they are off.
+            ffs, m, f = revenue_cycle.adjust(self, exp, contracts, ffs, mean[j], face[j])
+            res.append((ffs - effort, m, var[j], exp, f))
+        return res
+
+    def _ffs(self, levers: tuple[float, ...], exp: ExpectedPanel, prices: Prices | None,
+             contracts: bool) -> tuple[float, float, PayoffInputs | None]:
+        """(FFS margins, effort cash costs, the contracts' inputs (None without contracts))
+        of one point."""
         own, spec = self._shares(exp)
         # Unit costs are at the reference fee schedule whatever prices the panel is priced at.
         ratio = self.ratio if prices is None else self._ratio_for(prices)
@@ -228,7 +269,7 @@ class ProviderProblem:
         effort = (pe * self.costs.care_management_usd_per_patient_year * py
                   + te * self.costs.transitional_care_usd_per_discharge * discharges
                   + ci * self.costs.documentation_usd_per_patient_year * py)
-        mean = var = face = 0.0
+        inp = None
         if contracts:
             inp = PayoffInputs(
                 provider=self.provider, exp=exp,
@@ -237,19 +278,7 @@ class ProviderProblem:
                 truncation=self.truncation, ffs_revenue=ffs_revenue,
                 scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope),
                 members=self.members)
-            for s in self.settlers:
-                out = s.expected_payoff(self.ctx, self.year, inp)
-                if out is None:
-                    continue
-                m, v = out
-                weight = 1.0 if s.pays_per_service else self.organisation_weight
-                mean += weight * (1.0 - self.ratchet.get(s.label, 0.0)) * m
-                face += m
-                var += weight * weight * v  # the variance of what is weighed (issue 11)
-        # Revenue cycle (issue 13): expected denials and RADV; a no-op when they are off.
-        ffs, mean, face = revenue_cycle.adjust(self, exp, contracts, ffs, mean, face)
-        self.last_face = face
-        return ffs - effort, mean, var, exp
+        return ffs, effort, inp
 
     @property
     def organisation_weight(self) -> float:
@@ -273,21 +302,24 @@ class ProviderProblem:
     # ------------------------------------------------------------------ objective
     def utility(self, levers: tuple[float, ...], prices: Prices | None = None,
                 contracts: bool = True, norms: bool = True) -> float:
-        base, mean, var, exp = self.money(levers, prices, contracts)
-        u = base + mean + self.health(exp) - 0.5 * self.params.risk_aversion * var
-        if norms and self.norms is not None:
-            py = float(exp.person_years.sum())
-            dev = np.asarray(levers) - self.norms
-            u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
-        return u
+        return self.utility_many([levers], prices, contracts, norms)[0]
 
     def utility_many(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None,
                      contracts: bool = True, norms: bool = True) -> list[float]:
-        """:meth:`utility` at each of ``levers_list``, their expected panels computed in one
-        vectorised pass (:meth:`panels`; each value equal to :meth:`utility` of the point
-        alone, bit for bit)."""
-        self.panels(levers_list, prices)
-        return [self.utility(lv, prices, contracts, norms) for lv in levers_list]
+        """The objective at each of ``levers_list`` (:meth:`money_many`: the panels in one
+        vectorised pass, each contract's payoffs in one call; each value that of the point
+        alone, bit for bit: ``tests/behaviour/test_batched_objective.py``)."""
+        out = []
+        for levers, (base, mean, var, exp, face) in zip(
+                levers_list, self.money_many(levers_list, prices, contracts), strict=True):
+            self.last_face = face
+            u = base + mean + self.health(exp) - 0.5 * self.params.risk_aversion * var
+            if norms and self.norms is not None:
+                py = float(exp.person_years.sum())
+                dev = np.asarray(levers) - self.norms
+                u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
+            out.append(u)
+        return out
 
     @property
     def reference_totals(self) -> np.ndarray:
