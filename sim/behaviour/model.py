@@ -117,6 +117,7 @@ class ProviderProblem:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
         self._price_keys: dict = {}
+        self._rounded: dict = {}  # levers -> rounded to 1e-9 (the cache's key)
         #: Per service, the share of care given outside (its levers do not reach it).
         self.leak = outside_shares(sc, len(Service))
         #: Share of organisation-level incentives the provider can act on (learning curve)
@@ -143,7 +144,10 @@ class ProviderProblem:
                 pkey = (prices, tuple(prices.model_dump().values()))
                 self._price_keys[id(prices)] = pkey
             pkey = pkey[1]
-        return (tuple(round(x, 9) for x in levers), pkey)
+        rounded = self._rounded.get(levers)
+        if rounded is None:
+            rounded = self._rounded[levers] = tuple(round(x, 9) for x in levers)
+        return (rounded, pkey)
 
     def panel(self, levers: tuple[float, ...], prices: Prices | None = None) -> ExpectedPanel:
         key = self._key(levers, prices)
@@ -162,12 +166,15 @@ class ProviderProblem:
             if key not in self._cache and key not in todo:
                 todo[key] = tuple(lv)
         if todo:
+            ref = None
             for key, exp in zip(todo, expected_panels(self.sc, self.sample, list(todo.values()),
                                                       prices, self.n_payers), strict=True):
                 exp.spend *= self.anchor[:, None]
                 exp.count *= self.anchor[:, None]
                 if self.leak is not None and todo[key] != self.reference:  # sim.behaviour.leakage
-                    exp = leakage_aware(exp, self.panel(self.reference, prices), self.leak)
+                    if ref is None:
+                        ref = self.panel(self.reference, prices)
+                    exp = leakage_aware(exp, ref, self.leak)
                 self._cache[key] = exp
         return [self._cache[k] for k in keys]
 
@@ -213,8 +220,7 @@ class ProviderProblem:
         payoffs in one call where it has ``expected_payoffs`` (issue 16); each point's
         numbers those of :meth:`money` of the point alone."""
         exps = self.panels(levers_list, prices)
-        parts = [self._ffs(levers, exp, prices, contracts)
-                 for levers, exp in zip(levers_list, exps, strict=True)]
+        parts = self._ffs_many(levers_list, exps, prices, contracts)
         k = len(levers_list)
         mean, var, face = [0.0] * k, [0.0] * k, [0.0] * k
         if contracts:
@@ -239,46 +245,63 @@ class ProviderProblem:
             res.append((ffs - effort, m, var[j], exp, f))
         return res
 
-    def _ffs(self, levers: tuple[float, ...], exp: ExpectedPanel, prices: Prices | None,
-             contracts: bool) -> tuple[float, float, PayoffInputs | None]:
-        """(FFS margins, effort cash costs, the contracts' inputs (None without contracts))
-        of one point."""
-        own, spec = self._shares(exp)
+    def _ffs_many(self, levers_list: list[tuple[float, ...]], exps: list[ExpectedPanel],
+                  prices: Prices | None, contracts: bool
+                  ) -> list[tuple[float, float, PayoffInputs | None]]:
+        """Per point: (FFS margins, effort cash costs, the contracts' inputs (None without
+        contracts)). The points' margins in one vectorised pass per payer (each row's sums
+        NumPy's pairwise sums of that row: the numbers of one point alone)."""
+        k = len(exps)
+        # Per service: share billed by the provider itself and by the specialists
+        # (_shares, one row per point).
+        own = np.zeros((k, len(Service)))
+        own[:, Service.PCP_VISIT] = 1.0
+        own[:, Service.LAB] = [exp.lab_at_pcp_share for exp in exps]
+        spec = np.zeros((k, len(Service)))
+        spec[:, _SPEC] = 1.0
+        spec[:, Service.LAB] = 1.0 - own[:, Service.LAB]
         # Unit costs are at the reference fee schedule whatever prices the panel is priced at.
         ratio = self.ratio if prices is None else self._ratio_for(prices)
-        ffs = 0.0
-        ffs_revenue = np.zeros(self.n_payers)
+        ctc = self.ctc[self.provider]
+        ffs = np.zeros(k)
+        ffs_revenue = np.zeros((k, self.n_payers))
         for p in range(self.n_payers):
             f = self.ctx.price_factor[p]
-            spend = exp.spend[p]
+            spend = np.array([exp.spend[p] for exp in exps])
             # Issue 13: costs follow care, not what coding adds (sim.coding.fees)
-            care = spend if exp.coding_uplift is None else spend - exp.coding_uplift[p]
+            care = np.array([exp.spend[p] if exp.coding_uplift is None
+                             else exp.spend[p] - exp.coding_uplift[p] for exp in exps])
             # Covered own services (either scope covers them) earn no fee.
             covered = contracts and p in self.coverage
             own_unc = np.zeros_like(own) if covered else own
-            ffs_revenue[p] = float((spend * own_unc).sum() * f)
-            ffs += ffs_revenue[p] - float((care * own_unc * ratio).sum()
-                                          * self.ctc[self.provider])
-            spec_margin = float((spend * spec).sum() * f
-                                - (care * spec * ratio).sum() * self.spec_ctc)
+            ffs_revenue[:, p] = (spend * own_unc).sum(axis=1) * f
+            ffs += ffs_revenue[:, p] - (care * own_unc * ratio).sum(axis=1) * ctc
+            spec_margin = ((spend * spec).sum(axis=1) * f
+                           - (care * spec * ratio).sum(axis=1) * self.spec_ctc)
             ffs += self.params.specialist_margin_weight * spec_margin
-        d, pe, te, ci = levers
-        py = float(exp.person_years.sum())
-        discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
-                           + exp.count[:, Service.ELECTIVE_FACILITY].sum())
-        effort = (pe * self.costs.care_management_usd_per_patient_year * py
-                  + te * self.costs.transitional_care_usd_per_discharge * discharges
-                  + ci * self.costs.documentation_usd_per_patient_year * py)
-        inp = None
-        if contracts:
-            inp = PayoffInputs(
-                provider=self.provider, exp=exp,
-                sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
-                    self.reference_totals, 1e-9),
-                truncation=self.truncation, ffs_revenue=ffs_revenue,
-                scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope),
-                members=self.members)
-        return ffs, effort, inp
+        ref_totals = self.reference_totals if contracts else None
+        out = []
+        for j, (levers, exp) in enumerate(zip(levers_list, exps, strict=True)):
+            d, pe, te, ci = levers
+            py = float(exp.person_years.sum())
+            discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
+                               + exp.count[:, Service.ELECTIVE_FACILITY].sum())
+            effort = (pe * self.costs.care_management_usd_per_patient_year * py
+                      + te * self.costs.transitional_care_usd_per_discharge * discharges
+                      + ci * self.costs.documentation_usd_per_patient_year * py)
+            inp = None
+            if contracts:
+                inp = PayoffInputs(
+                    provider=self.provider, exp=exp,
+                    sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
+                        ref_totals, 1e-9),
+                    truncation=self.truncation, ffs_revenue=ffs_revenue[j],
+                    scope_cost=self._scope_cost_of(exp), members=self.members)
+            out.append((float(ffs[j]), effort, inp))
+        return out
+
+    def _scope_cost_of(self, exp: ExpectedPanel):
+        return lambda payer, scope: self.scope_cost(exp, payer, scope)
 
     @property
     def organisation_weight(self) -> float:
@@ -496,9 +519,15 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
         lv = tuple(float(v) for v in x)
         if fn_many is None:
             u = fn(lv)
-        else:  # the point and its stencil at once (the stencil's values unused if settled)
+        else:
             pts = stencil(lv, bounds=bounds, skip=frozenset(fixed))
-            vals = fn_many([lv] + [y for _, y in pts])
+            stale = best["stale"] + 1  # if this evaluation gains nothing
+            if (stale >= _PATIENCE or best["n"] + 1 >= _MAX_EVALS
+                    or (stale >= _QUICK and best["newton"] < _TOL_USD_PER_PY)):
+                # it may settle: the point alone first, its stencil only if needed
+                vals = [fn_many([lv])[0]]
+            else:  # the point and its stencil at once
+                vals = fn_many([lv] + [y for _, y in pts])
             u = vals[0]
         f = -(u - u0) / py
         best["n"] += 1
@@ -514,6 +543,8 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
         if fn_many is None:
             g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
         else:  # forward_grad's arithmetic on the values already computed
+            if len(vals) == 1:
+                vals += fn_many([y for _, y in pts])
             g = np.zeros(len(lv))
             for (i, y), fy in zip(pts, vals[1:], strict=True):
                 g[i] = (fy - u) / (y[i] - lv[i])

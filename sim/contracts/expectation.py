@@ -205,6 +205,8 @@ def expected_by_savings_rate_many(ctx: Context, keys: Sequence[tuple], rates: np
     computed in one vectorised pass (:func:`piecewise_normal_moments_many`): each
     candidate's numbers bit-identical to its own call (issue 16)."""
     prepared = []
+    spans: dict[tuple[int, int, int], np.ndarray] = {}  # knots' indices by (lo, hi, k)
+    filled: set[tuple[int, tuple[int, int, int]]] = set()  # (table, span) complete
     for key, rule, benchmark, mean, sd, xy in zip(keys, rules, benchmarks, means, sds, coords,
                                                   strict=True):
         m = (benchmark - mean) / benchmark
@@ -221,25 +223,32 @@ def expected_by_savings_rate_many(ctx: Context, keys: Sequence[tuple], rates: np
         # kink is then below ~1e-3 of the benchmark, tests/contracts; panels of more than
         # about 1,500 members keep every rate).
         k = int(min(max(s // (8.0 * (rates[1] - rates[0])), 1), 8))
-        idx = np.arange(lo, hi + 1, k)
-        if idx[-1] != hi:
-            idx = np.append(idx, hi)
+        span = (lo, hi, k)
+        idx = spans.get(span)
+        if idx is None:
+            idx = np.arange(lo, hi + 1, k)
+            if idx[-1] != hi:
+                idx = np.append(idx, hi)
+            spans[span] = idx
         corners = grid_corners(xy)
         tables = []
         for nodes, _ in corners:
             table = ctx.memo((*key, nodes), lambda: np.full(len(rates), np.nan))
+            tables.append(table)
+            if (id(table), span) in filled:  # an earlier candidate filled these entries
+                continue
+            filled.add((id(table), span))
             todo = idx[np.isnan(table[idx])]
             if vectorised and len(todo):
                 table[todo] = rule(benchmark * (1 - rates[todo]), *nodes) / benchmark
             else:
                 for i in todo:
                     table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
-            tables.append(table)
-        prepared.append((m, s, idx, corners, tables))
+        prepared.append((m, s, idx, corners, tables, span))
     # candidates with the same knots and the same tables: one vectorised pass
     groups: dict[tuple, list[int]] = {}
-    for j, (_, _, idx, _, tables) in enumerate(prepared):
-        groups.setdefault((idx.tobytes(), tuple(id(t) for t in tables)), []).append(j)
+    for j, (_, _, _, _, tables, span) in enumerate(prepared):
+        groups.setdefault((span, *map(id, tables)), []).append(j)
     out: list[tuple[float, float]] = [(0.0, 0.0)] * len(prepared)
     for members in groups.values():
         idx, tables = prepared[members[0]][2], prepared[members[0]][4]
