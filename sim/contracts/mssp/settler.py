@@ -300,7 +300,15 @@ class MSSPSettler(BaseSettler):
         """:meth:`expected_payoff` of several candidates' inputs, their moments computed
         together (:func:`sim.contracts.expectation.expected_by_savings_rate_many`: each
         bit-identical to its own call; issue 16)."""
-        args = [self._payoff_args(ctx, year, inp) for inp in inps]
+        cfg = self.config
+        if all(ctx.provider_index(cfg.aco) != inp.provider for inp in inps):
+            return [None] * len(inps)
+        # what every candidate shares, once
+        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
+            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
+        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
+        world = OutsideWorld.of(cfg)
+        args = [self._payoff_args(ctx, year, inp, period_start, world) for inp in inps]
         todo = [a for a in args if a is not None]
         got = iter(expected_by_savings_rate_many(
             ctx, [a[0] for a in todo], _RATES, [a[1] for a in todo], [a[2] for a in todo],
@@ -308,21 +316,20 @@ class MSSPSettler(BaseSettler):
             vectorised=True) if todo else [])
         return [None if a is None else next(got) for a in args]
 
-    def _payoff_args(self, ctx: Context, year: int, inp: PayoffInputs) -> tuple | None:
+    def _payoff_args(self, ctx: Context, year: int, inp: PayoffInputs, period_start: int,
+                     world: OutsideWorld) -> tuple | None:
         """``(table key, rule, benchmark, mean, SD, coordinates)`` of the expected payoff
         under ``inp`` (:func:`sim.contracts.expectation.expected_by_savings_rate`), or None
-        (the contract pays ``inp.provider`` nothing)."""
+        (the contract pays ``inp.provider`` nothing); ``period_start``: the first plan year
+        of the agreement period, ``world``: ``OutsideWorld.of(config)``."""
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
         p, py, benchmark = expected_benchmark(ctx, self, "mssp", year, cfg.agreement_start_year,
-                                              cfg.agreement_years, OutsideWorld.of(cfg), inp)
+                                              cfg.agreement_years, world, inp)
         mu, sd = inp.spending(ctx, p)
         score = inp.quality(ctx)
         revenue = float(inp.ffs_revenue[p])
-        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
-            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
-        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
         cal = ctx.scenario.economics.first_calendar_year
         n = inp.head_count(p)
 
