@@ -350,11 +350,12 @@ class ProviderProblem:
         return self.panel(self.reference).total_by_payer()
 
     def _grad(self, fn, levers: tuple[float, ...], only: int | None = None,
-              prices: Prices | None | bool = False) -> np.ndarray:
+              prices: Prices | None | bool = False, fn_many=None) -> np.ndarray:
         """Central-difference gradient of ``fn`` at ``levers`` (``only``: that component,
         the others left 0). ``prices`` (None: the scenario's): the prices ``fn`` prices
         its panels at, whose panels at every point are then computed first in one
-        vectorised pass (:meth:`panels`); False: none are."""
+        vectorised pass (:meth:`panels`); False: none are. ``fn_many``: ``fn`` of a list
+        of points (the same values), all the points then evaluated in one call."""
         g = np.zeros(4)
         pts = []
         for i in range(4) if only is None else (only,):
@@ -363,6 +364,11 @@ class ProviderProblem:
             hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
             lo[i] = max(levers[i] - _STEP[i], BOUNDS[i][0])
             pts.append((i, tuple(hi), tuple(lo)))
+        if fn_many is not None:
+            vals = iter(fn_many([x for _, hi, lo in pts for x in (hi, lo)]))
+            for i, hi, lo in pts:
+                g[i] = (next(vals) - next(vals)) / (hi[i] - lo[i])
+            return g
         if prices is not False:
             self.panels([x for _, hi, lo in pts for x in (hi, lo)], prices)  # type: ignore[arg-type]
         for i, hi, lo in pts:
@@ -378,10 +384,14 @@ class ProviderProblem:
         def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
             return self.utility(lv, prices, contracts=False, norms=False)
 
-        g = self._grad(ref_u, ref, prices=default)
+        def ref_u_many(lvs: list[tuple[float, ...]], prices: Prices = default) -> list[float]:
+            return self.utility_many(lvs, prices, contracts=False, norms=False)
+
+        g = self._grad(ref_u, ref, fn_many=ref_u_many)
         # only the discretionary component of the gradient at raised fees is used: the
         # others are not computed (6 evaluations fewer, the same numbers)
-        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0, prices=up)[0]
+        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0,
+                           fn_many=lambda lvs: ref_u_many(lvs, up))[0]
         py = float(self.panel(ref).person_years.sum())
         vol = [e.discretionary_volume() for e in
                self.panels([(ref[0] + s, *ref[1:]) for s in (-0.01, 0.01)], default)]
@@ -421,7 +431,10 @@ class ProviderProblem:
             base, _, _, _ = self.money(lv)
             return base + self.last_face
 
-        g = self._grad(face, levers, prices=None)
+        def face_many(lvs: list[tuple[float, ...]]) -> list[float]:
+            return [base + f for base, _, _, _, f in self.money_many(lvs)]
+
+        g = self._grad(face, levers, fn_many=face_many)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
 
