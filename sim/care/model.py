@@ -350,10 +350,10 @@ class RatesBasis:
         """:meth:`steady` at several settings ``(d, p, t)`` in one vectorised pass: every
         per-patient field gains a leading axis, one row per setting ((K, n); ``routine``
         (K, len(ROUTINE), n); ``p_home_health``, ``labs_per_visit`` and
-        ``imaging_per_visit`` (K,)). A setting's lever factors are computed as
-        :meth:`steady` computes them (Python floats) and multiplied onto the patients'
-        arrays in the same order, so every row is bit-identical to :meth:`steady` of that
-        setting alone (``tests/behaviour/test_batched_objective.py``)."""
+        ``imaging_per_visit`` (K,)). A setting's lever factors are Python floats (one
+        column per setting), multiplied onto the patients' arrays element by element, so
+        every row is bit-identical to the setting alone (:meth:`steady` is the batch of
+        one; ``tests/behaviour/test_batched_objective.py``)."""
         le, cl = self.le, self.cl
         mo, ad, ut = cl.mortality, cl.admissions, cl.utilisation
         f = []
