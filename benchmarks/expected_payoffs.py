@@ -5,18 +5,22 @@ table entry) vs the vectorised one, in the same process, on the calls a replicat
         [--seed 1] [--repeat 3]
 
 One replication of each scenario is run (fast engine, behaviour on) while every call of an
-MSSP or REACH settler's ``expected_payoff`` is recorded (context, year, inputs). The calls
+MSSP or REACH settler's ``expected_payoffs`` is recorded (context, year, inputs). The calls
 are then replayed in their order, each path starting from the same context cache without
 the payoff tables (so each builds its tables as in the run), and timed in CPU seconds:
 
 * ``scalar``: the path before issue 16's vectorisation, kept here as it was:
   ``settle_performance_year`` / ``settle_reach`` per table entry, the benchmark, risk ratio
   and quality score from their statements;
-* ``vectorised``: the shipped ``expected_payoff`` (``earned_by_expenditure`` /
-  ``paid_by_expenditure`` fill the missing entries in one call; no statements).
+* ``one by one``: the shipped ``expected_payoff`` (``earned_by_expenditure`` /
+  ``paid_by_expenditure`` fill the missing entries in one call; no statements), one
+  candidate at a time;
+* ``batched``: the shipped ``expected_payoffs``, each recorded call's candidates (the
+  optimiser's point and its forward-difference stencil, issue 16) at once.
 
-It reports CPU ms per call for each, the speed-up, and the largest difference of the means
-(USD) and of the variances (relative) between the paths.
+It reports CPU ms per payoff for each, the speed-up, the largest difference of the means
+(USD) and of the variances (relative) between the scalar and the batched paths, and whether
+the batched payoffs equal the one-by-one ones exactly.
 """
 
 from __future__ import annotations
@@ -124,47 +128,52 @@ def record(scenario: str, seed: int) -> list[tuple]:
     calls: list[tuple] = []
     originals = {}
     for cls in (MSSPSettler, REACHSettler):
-        orig = cls.expected_payoff
+        orig = cls.expected_payoffs  # every call goes through it (expected_payoff: one)
         originals[cls] = orig
 
-        def wrapped(self, ctx, year, inp, _orig=orig):  # noqa: ANN001, ANN202
-            calls.append((self, ctx, year, inp))
-            return _orig(self, ctx, year, inp)
+        def wrapped(self, ctx, year, inps, _orig=orig):  # noqa: ANN001, ANN202
+            calls.append((self, ctx, year, list(inps)))
+            return _orig(self, ctx, year, inps)
 
-        cls.expected_payoff = wrapped
+        cls.expected_payoffs = wrapped
     try:
         sc = load_scenario(scenario).model_copy(update={"engine": "fast",
                                                         "behavior": "incentives"})
         rep.simulate_replication(sc, 0, np.random.SeedSequence([seed, 0]))
     finally:
         for cls, orig in originals.items():
-            cls.expected_payoff = orig
+            cls.expected_payoffs = orig
     return calls
 
 
-def replay(calls: list[tuple], old: bool) -> tuple[float, list]:
-    """CPU seconds and results of the calls, each context's cache reset to its state
-    without payoff tables and per-year benchmark constants."""
+def replay(calls: list[tuple], mode: str) -> tuple[float, list]:
+    """CPU seconds and results of the calls (``mode``: ``scalar``, ``single``: the shipped
+    ``expected_payoff`` candidate by candidate, ``batched``: ``expected_payoffs`` of each
+    call's candidates at once), each context's cache reset to its state without payoff
+    tables and per-year benchmark constants."""
     from sim.contracts.mssp.settler import MSSPSettler
 
     tables = ("mssp_curve", "reach_curve", "reach_benchmark_constants")
     for ctx in {id(c[1]): c[1] for c in calls}.values():
         ctx._cache = {k: v for k, v in ctx._cache.items()
                       if not (isinstance(k, tuple) and k and k[0] in tables)}
-    for _, _, _, inp in calls:
-        inp.__dict__.pop("_quality", None)
+    for _, _, _, inps in calls:
+        for inp in inps:
+            inp.__dict__.pop("_quality", None)
     for ctx in {id(c[1]): c[1] for c in calls}.values():  # update factors cached
         for k, v in ctx._cache.items():
             if isinstance(k, tuple) and k and k[0] == "historical":
                 v.__dict__.pop("_update_factors", None)
     out = []
     t = time.process_time()
-    for s, ctx, year, inp in calls:
-        if old:
+    for s, ctx, year, inps in calls:
+        if mode == "scalar":
             fn = _old_mssp if isinstance(s, MSSPSettler) else _old_reach
-            out.append(fn(s, ctx, year, inp))
+            out.extend(fn(s, ctx, year, inp) for inp in inps)
+        elif mode == "single":
+            out.extend(s.expected_payoff(ctx, year, inp) for inp in inps)
         else:
-            out.append(s.expected_payoff(ctx, year, inp))
+            out.extend(s.expected_payoffs(ctx, year, inps))
     return time.process_time() - t, out
 
 
@@ -175,25 +184,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    print("| scenario | calls | scalar ms/call | vectorised ms/call | speed-up | "
-          "max abs diff mean (USD) | max rel diff variance |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| scenario | payoffs | batches | scalar ms/payoff | one by one ms/payoff | "
+          "batched ms/payoff | speed-up (scalar / batched) | max abs diff mean (USD) | "
+          "max rel diff variance | batched = one by one |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for scenario in a.scenario:
         calls = record(scenario, a.seed)
-        t_old, t_new = [], []
+        times: dict[str, list[float]] = {"scalar": [], "single": [], "batched": []}
+        res = {}
         for _ in range(a.repeat):  # alternately, the same window
-            t, r_old = replay(calls, old=True)
-            t_old.append(t)
-            t, r_new = replay(calls, old=False)
-            t_new.append(t)
-        pairs = [(o, n) for o, n in zip(r_old, r_new, strict=True) if o is not None]
+            for mode in times:
+                t, res[mode] = replay(calls, mode)
+                times[mode].append(t)
+        pairs = [(o, n) for o, n in zip(res["scalar"], res["batched"], strict=True)
+                 if o is not None]
         dm = max((abs(o[0] - n[0]) for o, n in pairs), default=0.0)
         dv = max((abs(o[1] - n[1]) / max(abs(o[1]), 1e-300) for o, n in pairs), default=0.0)
-        k = max(len(calls), 1)
-        mo, mn = np.median(t_old) * 1e3 / k, np.median(t_new) * 1e3 / k
-        print(f"| {scenario} | {len(calls)} | {mo:.3f} | {mn:.3f} | {mo / mn:.1f}x | "
-              f"{dm:.2e} | {dv:.1e} |")
-
+        k = max(len(res["scalar"]), 1)
+        ms = {m: np.median(t) * 1e3 / k for m, t in times.items()}
+        print(f"| {scenario} | {k} | {len(calls)} | {ms['scalar']:.3f} | {ms['single']:.3f} | "
+              f"{ms['batched']:.3f} | {ms['scalar'] / ms['batched']:.1f}x | {dm:.2e} | "
+              f"{dv:.1e} | {res['single'] == res['batched']} |")
 
 if __name__ == "__main__":
     main()

@@ -17,8 +17,8 @@ process, alternately patched:
   zero) is held there while L-BFGS-B restarts on the others, calibration computes only
   the gradient component it uses.
 
-It reports objective evaluations (``ProviderProblem.utility`` calls, everything:
-calibration, grid, L-BFGS-B, incentives) and CPU seconds of ``Behaviour.choose`` per
+It reports objective evaluations (points evaluated by ``ProviderProblem.utility_many``,
+everything: calibration, grid, L-BFGS-B, incentives) and CPU seconds of ``Behaviour.choose`` per
 replication, and the largest difference of a chosen lever between the runs. Then, on
 every problem the new run solved, both optimisers are run again (evaluations of the
 solve), and each answer is polished by Nelder-Mead (up to ``--polish`` evaluations): the
@@ -82,14 +82,15 @@ def run(scenario: str, seed: int, old: bool) -> dict:
     from sim.scenario.loader import load_scenario
 
     saved = (bm.ProviderProblem.solve_exact, bm.ProviderProblem.calibrate,
-             bm.ProviderProblem.utility, decide.Behaviour.choose)
+             bm.ProviderProblem.utility_many, decide.Behaviour.choose)
     count, cpu, problems, decisions = _Counter(), [0.0], [], []
-    utility = bm.ProviderProblem.utility
+    # every evaluation of the objective goes through utility_many (utility: a batch of one)
+    utility = bm.ProviderProblem.utility_many
     solve_exact = bm.ProviderProblem.solve_exact
 
-    def counted(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        count.n += 1
-        return utility(self, *a, **k)
+    def counted(self, levers_list, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        count.n += len(levers_list)
+        return utility(self, levers_list, *a, **k)
 
     def recorded(self, start, warm=None):  # noqa: ANN001, ANN202
         x = (_old_solve_exact if old else solve_exact)(self, start, warm)
@@ -105,7 +106,7 @@ def run(scenario: str, seed: int, old: bool) -> dict:
         decisions.extend((k2, tuple(v.model_dump().values())) for k2, v in out.items())
         return out
 
-    bm.ProviderProblem.utility = counted
+    bm.ProviderProblem.utility_many = counted
     bm.ProviderProblem.solve_exact = recorded
     decide.Behaviour.choose = timed
     if old:
@@ -116,7 +117,7 @@ def run(scenario: str, seed: int, old: bool) -> dict:
         rep.simulate_replication(sc, 0, np.random.SeedSequence([seed, 0]))
     finally:
         (bm.ProviderProblem.solve_exact, bm.ProviderProblem.calibrate,
-         bm.ProviderProblem.utility, decide.Behaviour.choose) = saved
+         bm.ProviderProblem.utility_many, decide.Behaviour.choose) = saved
     return {"evaluations": count.n, "cpu": cpu[0], "problems": problems,
             "decisions": decisions, "solves": len(problems)}
 
@@ -161,18 +162,18 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for k, (problem, start, warm) in enumerate(n["problems"]):
             cnt = _Counter()
-            utility = problem.utility
+            utility = problem.utility_many
 
-            def counted(*args, _u=utility, _c=cnt, **kw):  # noqa: ANN002, ANN003, ANN202
-                _c.n += 1
-                return _u(*args, **kw)
+            def counted(levers_list, *args, _u=utility, _c=cnt, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+                _c.n += len(levers_list)
+                return _u(levers_list, *args, **kw)
 
-            problem.utility = counted
+            problem.utility_many = counted
             x_old = _old_solve_exact(problem, start)
             e_old, cnt.n = cnt.n, 0
             x_new = bm.ProviderProblem.solve_exact(problem, start, warm)
             e_new = cnt.n
-            del problem.utility
+            del problem.utility_many
             py = float(problem.panel(tuple(x_new)).person_years.sum())
             d_u = (problem.utility(x_new) - problem.utility(x_old)) / py
             g_old = polish_gap(problem, x_old, a.polish)

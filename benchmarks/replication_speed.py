@@ -18,7 +18,8 @@ shared machine inflates wall time far more), by wrapping:
   discrete-event year), minus
 * ``claims``: ``sim.care.claims.close_year`` (the year's routine claims drawn),
 * ``behaviour``: ``Behaviour.choose`` (every decision; ``solves``: problems solved by the
-  optimiser, ``evaluations``: calls of the objective ``ProviderProblem.utility``),
+  optimiser, ``evaluations``: points the objective is evaluated at,
+  ``ProviderProblem.utility`` calls, or ``utility_many``'s points where it exists),
 * ``settlement``: ``SettlementRun.settle_year``,
 * ``metrics``: ``population_metrics``,
 * ``output``: the replication's result tables (``sim.replication._output``),
@@ -118,13 +119,16 @@ def _child(scenario: str, replications: int, seed: int, exact: bool = False,
         except ImportError:
             continue
         timed(getattr(mod, owner) if owner else mod, name, phase)
-    utility = bmodel.ProviderProblem.utility
+    # A tree with ProviderProblem.utility_many evaluates every point through it (utility is
+    # a batch of one): count its points; an older tree's utility calls.
+    name = "utility_many" if hasattr(bmodel.ProviderProblem, "utility_many") else "utility"
+    utility = getattr(bmodel.ProviderProblem, name)
 
     def counted(self, *a, **k):
-        counts["evaluations"] += 1
+        counts["evaluations"] += len(a[0]) if name == "utility_many" else 1
         return utility(self, *a, **k)
 
-    bmodel.ProviderProblem.utility = counted
+    setattr(bmodel.ProviderProblem, name, counted)
     solve = bmodel.ProviderProblem.solve
     if exact and hasattr(bmodel.ProviderProblem, "solve_exact"):
         solve = bmodel.ProviderProblem.solve_exact

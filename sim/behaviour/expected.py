@@ -393,48 +393,67 @@ def expected_panels(sc: Scenario, sample: PanelSample,
     kept by what they read; prices enter last (spending = counts x prices)."""
     pr = sc.prices if prices is None else prices
     b = _basis(sc, sample, n_payers)
-    out = []
-    for levers in levers_list:
-        d, p, t, c = (float(v) for v in levers)
-        care = b.care.get((d, p, t))
-        if care is None:
-            care = _care_part(b, sc, d, p, t)
+    settings = [tuple(float(v) for v in levers) for levers in levers_list]
+    # the care parts not kept yet, all in one vectorised pass (bit-identical to one by one)
+    cares = {(d, p, t): b.care.get((d, p, t)) for d, p, t, _ in settings}
+    todo = [key for key, care in cares.items() if care is None]
+    if todo:
+        for key, care in zip(todo, _care_parts(b, sc, todo), strict=True):
+            cares[key] = care
             if len(b.care) >= _CARE_CACHE:
                 del b.care[next(iter(b.care))]
-            b.care[(d, p, t)] = care
-        coding = _coding(b, sc, sample, c)
-        price = _prices(b, pr, coding)
-        sums = care.sums
-        count = sums[:, :N_SERVICES].copy()
+            b.care[key] = care
+    # Settings priced alike (the same coding factors) are assembled together: every
+    # quantity element by element as for one setting, one row per setting.
+    groups: dict[int, list[int]] = {}
+    priced = []
+    for i, (_, _, _, c) in enumerate(settings):
+        price = _prices(b, pr, _coding(b, sc, sample, c))
+        priced.append(price)
+        groups.setdefault(id(price), []).append(i)
+    out: list[ExpectedPanel | None] = [None] * len(settings)
+    for rows in groups.values():
+        price = priced[rows[0]]
+        coding = price.coding
+        parts = [cares[settings[i][:3]] for i in rows]
+        sums = np.stack([part.sums for part in parts])  # (G, payers, quantities)
+        tot = np.stack([part.total for part in parts])  # (G, quantities)
+        count = sums[:, :, :N_SERVICES].copy()
         spend = count * price.unit
         uplift = None if coding.uplift is None else spend * coding.uplift
-        tot = care.total
-        sum_py = tot[_C["expo"]]
-        episodes = sums[:, _C["joint"]].copy()
+        sum_py = tot[:, _C["expo"]]
+        episodes = sums[:, :, _C["joint"]].copy()
         # Episode: the stay, its professional fee and what follows discharge within 90 days.
         ep_spend = (price.episode_stay * episodes
-                    + price.episode_snf * sums[:, _C["joint_snf"]]
-                    + pr.home_health_period_usd * sums[:, _C["joint_hh"]]
-                    + price.episode_readmission * sums[:, _C["joint_q"]])
-        out.append(ExpectedPanel(
-            levers=(d, p, t, c), person_years=sums[:, _C["expo"]].copy(), spend=spend,
-            count=count,
-            lab_at_pcp_share=float(tot[_C["pcp"]] / max(tot[_C["visits"]], 1e-12)),
-            risk=_risk(b, sc, sample, c, care).copy(),
-            measures={
-                "readmission_rate_30d": float(tot[_C["readm"]]
-                                              / max(tot[_C["discharges"]], 1e-12)),
-                "diabetes_controlled_share": (float(tot[_C["dm_controlled"]]
-                                                    / max(b.dm_w, 1e-12))
-                                              if b.any_dm else 1.0),
-                "annual_visit_share": float(tot[_C["any_pcp_visit"]] / b.total_w),
-                "ed_visits_per_1000": float(1000.0 * tot[_C["ed"]] / sum_py),
-                "acsc_admissions_per_1000": float(1000.0 * tot[_C["acsc"]] / sum_py),
-            },
-            qalys=float(tot[_C["qalys"]]), deaths=float(tot[_C["deaths"]]),
-            episodes=episodes, episode_spend=ep_spend / np.maximum(episodes, 1e-12),
-            death_qalys=float(tot[_C["death_qalys"]]), coding_uplift=uplift))
-    return out
+                    + price.episode_snf * sums[:, :, _C["joint_snf"]]
+                    + pr.home_health_period_usd * sums[:, :, _C["joint_hh"]]
+                    + price.episode_readmission * sums[:, :, _C["joint_q"]])
+        ep_spend = ep_spend / np.maximum(episodes, 1e-12)
+        person_years = sums[:, :, _C["expo"]].copy()
+        lab = (tot[:, _C["pcp"]] / np.maximum(tot[:, _C["visits"]], 1e-12)).tolist()
+        readm = (tot[:, _C["readm"]] / np.maximum(tot[:, _C["discharges"]], 1e-12)).tolist()
+        dm = ((tot[:, _C["dm_controlled"]] / max(b.dm_w, 1e-12)).tolist() if b.any_dm
+              else [1.0] * len(rows))
+        visit = (tot[:, _C["any_pcp_visit"]] / b.total_w).tolist()
+        ed = (1000.0 * tot[:, _C["ed"]] / sum_py).tolist()
+        acsc = (1000.0 * tot[:, _C["acsc"]] / sum_py).tolist()
+        qalys, deaths = tot[:, _C["qalys"]].tolist(), tot[:, _C["deaths"]].tolist()
+        death_qalys = tot[:, _C["death_qalys"]].tolist()
+        for g, i in enumerate(rows):
+            d, p, t, c = settings[i]
+            out[i] = ExpectedPanel(
+                levers=(d, p, t, c), person_years=person_years[g], spend=spend[g],
+                count=count[g], lab_at_pcp_share=lab[g],
+                risk=_risk(b, sc, sample, c, parts[g]).copy(),
+                measures={"readmission_rate_30d": readm[g],
+                          "diabetes_controlled_share": dm[g],
+                          "annual_visit_share": visit[g],
+                          "ed_visits_per_1000": ed[g],
+                          "acsc_admissions_per_1000": acsc[g]},
+                qalys=qalys[g], deaths=deaths[g], episodes=episodes[g],
+                episode_spend=ep_spend[g], death_qalys=death_qalys[g],
+                coding_uplift=None if uplift is None else uplift[g])
+    return out  # type: ignore[return-value]
 
 
 #: Care parts kept per sample (the optimiser's forward-difference gradient varies one lever
@@ -504,7 +523,7 @@ class _PanelBasis:
         self.care: dict[tuple[float, float, float], _CarePart] = {}
         self.coding: dict[tuple, _Coding] = {}
         self.prices: dict[tuple, _Prices] = {}
-        self.risk: dict[float, np.ndarray] = {}
+        self.risk: dict = {}  # coded risk per payer by c (CMS-HCC: by ("hcc", c, fit))
 
     def fits(self, sc: Scenario, sample: PanelSample, n_payers: int) -> bool:
         """Whether this basis was computed for ``sc``, ``sample``'s arrays and ``n_payers``."""
@@ -532,7 +551,17 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
     """The expected year's counts and outcomes of the sample at (d, p, t), weighted and
     summed per payer (the formulas of the module docstring, on the care model's rates at
     the diabetic patients' steady state, :meth:`sim.care.model.RatesBasis.steady`)."""
-    r = b.rates.steady(d, p, t)
+    return _care_parts(b, sc, [(d, p, t)])[0]
+
+
+def _care_parts(b: _PanelBasis, sc: Scenario, settings: list[tuple[float, float, float]]
+                ) -> list[_CarePart]:
+    """:func:`_care_part` of several settings ``(d, p, t)`` in one vectorised pass (the
+    care model's :meth:`~sim.care.model.RatesBasis.steady_many`; each setting's rows
+    multiplied and summed per payer as :func:`_care_part` does, one matrix product per
+    setting: bit-identical to it, ``tests/behaviour/test_batched_objective.py``)."""
+    r = b.rates.steady_many(settings)
+    k = len(settings)
     cl, pr = sc.clinical, sc.prices
     expo = 1.0 - 0.5 * np.minimum(r.death, 1.0)
     q = 1.0 - np.exp(-r.window * READMISSION_WINDOW_DAYS / DAYS_PER_YEAR)
@@ -541,21 +570,22 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
     elective = r.elective * expo
     discharges = unplanned + elective
     rt = r.routine
-    pcp = rt[R_PCP] * expo
-    spec = rt[R_SPEC] * expo
+    pcp = rt[:, R_PCP] * expo
+    spec = rt[:, R_SPEC] * expo
     visits = pcp + spec
-    imaging = visits * r.imaging_per_visit
-    ed_tr = rt[R_ED] * expo
-    chronic = rt[R_CHRONIC] * expo
-    op = rt[R_OPPROC] * expo
+    imaging = visits * r.imaging_per_visit[:, None]
+    ed_tr = rt[:, R_ED] * expo
+    chronic = rt[:, R_CHRONIC] * expo
+    op = rt[:, R_OPPROC] * expo
     prof = pr.chronic_service_professional_share
     joint = elective * cl.electives.joint_replacement_share
     deaths = r.death * expo
-    x = np.zeros((N_SERVICES + len(_SUMS), b.n))  # one row per quantity (contiguous)
+    p_snf = r.p_snf
+    x = np.zeros((k, N_SERVICES + len(_SUMS), b.n))  # per setting, one row per quantity
     for row, v in (
         (S.PCP_VISIT, pcp),
         (S.SPECIALIST_VISIT, spec),
-        (S.LAB, visits * r.labs_per_visit),
+        (S.LAB, visits * r.labs_per_visit[:, None]),
         (S.IMAGING_FACILITY, imaging),
         (S.IMAGING_PROFESSIONAL, imaging),
         (S.ED_FACILITY, ed_tr),
@@ -568,9 +598,10 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
         (S.OUTPATIENT_PROCEDURE_PROFESSIONAL, op),
         (S.CHRONIC_OUTPATIENT, chronic * (1 - prof)),
         (S.CHRONIC_PROFESSIONAL, chronic * prof),
-        (S.SNF, discharges * r.p_snf),
-        (S.HOME_HEALTH, discharges * (1.0 - r.p_snf) * r.p_home_health + rt[R_HH] * expo),
-        (S.OTHER, rt[R_OTHER] * expo),
+        (S.SNF, discharges * p_snf),
+        (S.HOME_HEALTH, discharges * (1.0 - p_snf) * r.p_home_health[:, None]
+         + rt[:, R_HH] * expo),
+        (S.OTHER, rt[:, R_OTHER] * expo),
         (_C["expo"], expo),
         (_C["readm"], readm),
         (_C["discharges"], discharges),
@@ -581,17 +612,20 @@ def _care_part(b: _PanelBasis, sc: Scenario, d: float, p: float, t: float) -> _C
         (_C["visits"], visits),
         (_C["joint"], joint),
         # an episode's post-discharge quantities, priced in expected_panels
-        (_C["joint_snf"], joint * r.p_snf),
-        (_C["joint_hh"], joint * ((1.0 - r.p_snf) * r.p_home_health)),
+        (_C["joint_snf"], joint * p_snf),
+        (_C["joint_hh"], joint * ((1.0 - p_snf) * r.p_home_health[:, None])),
         (_C["joint_q"], joint * q),
         (_C["deaths"], deaths),
         (_C["death_qalys"], deaths * (r.utility * b.life)),
         (_C["qalys"], r.utility * expo - cl.utility.admission_qaly_loss * unplanned),
     ):
-        x[row] = v
-    x[_C["ed"]] = x[S.ED_PROFESSIONAL]
-    sums = np.ascontiguousarray((x @ b.w_payer).T)  # (payers, rows)
-    return _CarePart(sums=sums, total=sums.sum(axis=0), p_encounter_rate=visits + discharges)
+        x[:, row] = v
+    x[:, _C["ed"]] = x[:, S.ED_PROFESSIONAL]
+    # a stack of matrix products: one BLAS call per setting, as _care_part's
+    sums = np.ascontiguousarray(np.matmul(x, b.w_payer).transpose(0, 2, 1))  # (K, payers, rows)
+    enc = visits + discharges
+    return [_CarePart(sums=sums[i], total=sums[i].sum(axis=0), p_encounter_rate=enc[i])
+            for i in range(k)]
 
 
 def _coding(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float) -> _Coding:
@@ -665,8 +699,15 @@ def _risk(b: _PanelBasis, sc: Scenario, sample: PanelSample, c: float,
         # Prospective score: what this year's coding documents is scored next year; the
         # provider weighs it as if it set this year's score (steady state, docs/coding.md).
         # Encounters enter only the sample's first fit (HccSample.risk_by_payer).
-        enc = (None if sample.hcc.fitted
-               else hcc.encounter_probability(care.p_encounter_rate))
+        if sample.hcc.fitted:  # the quartic's value, kept by c (callers copy it)
+            key = ("hcc", c, id(sample.hcc._poly))  # type: ignore[attr-defined]
+            risk = b.risk.get(key)
+            if risk is None:
+                risk = b.risk[key] = sample.hcc.risk_by_payer(
+                    sc, c, sample.conditions, sample.age, None, sample.payer, sample.weight,
+                    b.n_payers)
+            return risk
+        enc = hcc.encounter_probability(care.p_encounter_rate)
         return sample.hcc.risk_by_payer(sc, c, sample.conditions, sample.age, enc,
                                         sample.payer, sample.weight, b.n_payers)
     risk = b.risk.get(c)

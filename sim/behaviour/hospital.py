@@ -369,6 +369,11 @@ class HospitalProblem:
         # At the reference fee schedule (as the group's norms; Scenario.fee_reference): a
         # facility price change then moves the hospital's levers.
         default = self.group.sc.fee_reference
+        # the group's panels of the t-gradient's two ends in one pass (the v and a ends
+        # share the reference's)
+        self.group.panels([self._levers(t) for t in (
+            min(self.reference[0] + 1e-4, BOUNDS[0][1]),
+            max(self.reference[0] - 1e-4, BOUNDS[0][0]))], default)
         g = np.array([self._grad(i, default) for i in range(3)])
         # kappa_v: a 1% rise of facility prices moves v by elective_price_elasticity % (v
         # scales elective volume by v**e: d ln volume = e d ln v).
@@ -392,6 +397,13 @@ class HospitalProblem:
         return base + value - 0.5 * float(np.sum(self.kappa * np.array([py, py, episodes])
                                                   * dev * dev))
 
+    def utility_many(self, xs: list) -> list[float]:
+        """:meth:`utility` at each of ``xs``, the group's panels at their transitional-care
+        efforts computed first in one vectorised pass (``ProviderProblem.panels``; each value
+        that of :meth:`utility` of the point alone)."""
+        self.group.panels([self._levers(self._x(x)[0]) for x in xs])
+        return [self.utility(x) for x in xs]
+
     def solve_all(self, start: tuple[float, ...] | None = None) -> tuple[float, float, float]:
         """The hospital's optimal (t, v, a) within ``BOUNDS`` (L-BFGS-B from ``start``, else
         the reference levers; ``sim.behaviour.model.maximise``)."""
@@ -401,7 +413,8 @@ class HospitalProblem:
         hi = [b[1] for b in BOUNDS]
         x0 = np.clip(start if start is not None else self.reference, lo, hi)
         py = max(self._scale()[0], 1.0)
-        return maximise(self.utility, x0, py, bounds=BOUNDS)  # type: ignore[return-value]
+        return maximise(self.utility, x0, py, bounds=BOUNDS,  # type: ignore[return-value]
+                        fn_many=self.utility_many)
 
     def solve(self) -> float:
         """The hospital's optimal transitional-care effort (the other levers optimised too)."""

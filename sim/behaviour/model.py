@@ -117,6 +117,7 @@ class ProviderProblem:
                 self.coverage[scope[0]] = scope[1]
         self._cache: dict = {}
         self._price_keys: dict = {}
+        self._rounded: dict = {}  # levers -> rounded to 1e-9 (the cache's key)
         #: Per service, the share of care given outside (its levers do not reach it).
         self.leak = outside_shares(sc, len(Service))
         #: Share of organisation-level incentives the provider can act on (learning curve)
@@ -143,7 +144,10 @@ class ProviderProblem:
                 pkey = (prices, tuple(prices.model_dump().values()))
                 self._price_keys[id(prices)] = pkey
             pkey = pkey[1]
-        return (tuple(round(x, 9) for x in levers), pkey)
+        rounded = self._rounded.get(levers)
+        if rounded is None:
+            rounded = self._rounded[levers] = tuple(round(x, 9) for x in levers)
+        return (rounded, pkey)
 
     def panel(self, levers: tuple[float, ...], prices: Prices | None = None) -> ExpectedPanel:
         key = self._key(levers, prices)
@@ -162,12 +166,15 @@ class ProviderProblem:
             if key not in self._cache and key not in todo:
                 todo[key] = tuple(lv)
         if todo:
+            ref = None
             for key, exp in zip(todo, expected_panels(self.sc, self.sample, list(todo.values()),
                                                       prices, self.n_payers), strict=True):
                 exp.spend *= self.anchor[:, None]
                 exp.count *= self.anchor[:, None]
                 if self.leak is not None and todo[key] != self.reference:  # sim.behaviour.leakage
-                    exp = leakage_aware(exp, self.panel(self.reference, prices), self.leak)
+                    if ref is None:
+                        ref = self.panel(self.reference, prices)
+                    exp = leakage_aware(exp, ref, self.leak)
                 self._cache[key] = exp
         return [self._cache[k] for k in keys]
 
@@ -201,55 +208,100 @@ class ProviderProblem:
         """(FFS margins - effort cash costs, contract payoffs mean as the clinicians weigh it
         (pass-through applied), their variance, panel); the face value of the payoffs is
         kept in ``self.last_face``."""
-        exp = self.panel(levers, prices)
-        own, spec = self._shares(exp)
+        base, mean, var, exp, face = self.money_many([levers], prices, contracts)[0]
+        self.last_face = face
+        return base, mean, var, exp
+
+    def money_many(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None,
+                   contracts: bool = True
+                   ) -> list[tuple[float, float, float, ExpectedPanel, float]]:
+        """:meth:`money` at each of ``levers_list`` (and the payoffs' face value), their
+        panels computed in one vectorised pass (:meth:`panels`) and each contract's expected
+        payoffs in one call where it has ``expected_payoffs`` (issue 16); each point's
+        numbers those of :meth:`money` of the point alone."""
+        exps = self.panels(levers_list, prices)
+        parts = self._ffs_many(levers_list, exps, prices, contracts)
+        k = len(levers_list)
+        mean, var, face = [0.0] * k, [0.0] * k, [0.0] * k
+        if contracts:
+            inps = [inp for _, _, inp in parts]
+            for s in self.settlers:
+                many = getattr(s, "expected_payoffs", None)
+                outs = (many(self.ctx, self.year, inps) if many is not None
+                        else [s.expected_payoff(self.ctx, self.year, inp) for inp in inps])
+                weight = 1.0 if s.pays_per_service else self.organisation_weight
+                keep = 1.0 - self.ratchet.get(s.label, 0.0)
+                for j, out in enumerate(outs):
+                    if out is None:
+                        continue
+                    m, v = out
+                    mean[j] += weight * keep * m
+                    face[j] += m
+                    var[j] += weight * weight * v  # the variance of what is weighed (issue 11)
+        res = []
+        for j, (exp, (ffs, effort, _)) in enumerate(zip(exps, parts, strict=True)):
+            # Revenue cycle (issue 13): expected denials and RADV; a no-op when they are off.
+            ffs, m, f = revenue_cycle.adjust(self, exp, contracts, ffs, mean[j], face[j])
+            res.append((ffs - effort, m, var[j], exp, f))
+        return res
+
+    def _ffs_many(self, levers_list: list[tuple[float, ...]], exps: list[ExpectedPanel],
+                  prices: Prices | None, contracts: bool
+                  ) -> list[tuple[float, float, PayoffInputs | None]]:
+        """Per point: (FFS margins, effort cash costs, the contracts' inputs (None without
+        contracts)). The points' margins in one vectorised pass per payer (each row's sums
+        NumPy's pairwise sums of that row: the numbers of one point alone)."""
+        k = len(exps)
+        # Per service: share billed by the provider itself and by the specialists
+        # (_shares, one row per point).
+        own = np.zeros((k, len(Service)))
+        own[:, Service.PCP_VISIT] = 1.0
+        own[:, Service.LAB] = [exp.lab_at_pcp_share for exp in exps]
+        spec = np.zeros((k, len(Service)))
+        spec[:, _SPEC] = 1.0
+        spec[:, Service.LAB] = 1.0 - own[:, Service.LAB]
         # Unit costs are at the reference fee schedule whatever prices the panel is priced at.
         ratio = self.ratio if prices is None else self._ratio_for(prices)
-        ffs = 0.0
-        ffs_revenue = np.zeros(self.n_payers)
+        ctc = self.ctc[self.provider]
+        ffs = np.zeros(k)
+        ffs_revenue = np.zeros((k, self.n_payers))
         for p in range(self.n_payers):
             f = self.ctx.price_factor[p]
-            spend = exp.spend[p]
+            spend = np.array([exp.spend[p] for exp in exps])
             # Issue 13: costs follow care, not what coding adds (sim.coding.fees)
-            care = spend if exp.coding_uplift is None else spend - exp.coding_uplift[p]
+            care = np.array([exp.spend[p] if exp.coding_uplift is None
+                             else exp.spend[p] - exp.coding_uplift[p] for exp in exps])
             # Covered own services (either scope covers them) earn no fee.
             covered = contracts and p in self.coverage
             own_unc = np.zeros_like(own) if covered else own
-            ffs_revenue[p] = float((spend * own_unc).sum() * f)
-            ffs += ffs_revenue[p] - float((care * own_unc * ratio).sum()
-                                          * self.ctc[self.provider])
-            spec_margin = float((spend * spec).sum() * f
-                                - (care * spec * ratio).sum() * self.spec_ctc)
+            ffs_revenue[:, p] = (spend * own_unc).sum(axis=1) * f
+            ffs += ffs_revenue[:, p] - (care * own_unc * ratio).sum(axis=1) * ctc
+            spec_margin = ((spend * spec).sum(axis=1) * f
+                           - (care * spec * ratio).sum(axis=1) * self.spec_ctc)
             ffs += self.params.specialist_margin_weight * spec_margin
-        d, pe, te, ci = levers
-        py = float(exp.person_years.sum())
-        discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
-                           + exp.count[:, Service.ELECTIVE_FACILITY].sum())
-        effort = (pe * self.costs.care_management_usd_per_patient_year * py
-                  + te * self.costs.transitional_care_usd_per_discharge * discharges
-                  + ci * self.costs.documentation_usd_per_patient_year * py)
-        mean = var = face = 0.0
-        if contracts:
-            inp = PayoffInputs(
-                provider=self.provider, exp=exp,
-                sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
-                    self.reference_totals, 1e-9),
-                truncation=self.truncation, ffs_revenue=ffs_revenue,
-                scope_cost=lambda payer, scope: self.scope_cost(exp, payer, scope),
-                members=self.members)
-            for s in self.settlers:
-                out = s.expected_payoff(self.ctx, self.year, inp)
-                if out is None:
-                    continue
-                m, v = out
-                weight = 1.0 if s.pays_per_service else self.organisation_weight
-                mean += weight * (1.0 - self.ratchet.get(s.label, 0.0)) * m
-                face += m
-                var += weight * weight * v  # the variance of what is weighed (issue 11)
-        # Revenue cycle (issue 13): expected denials and RADV; a no-op when they are off.
-        ffs, mean, face = revenue_cycle.adjust(self, exp, contracts, ffs, mean, face)
-        self.last_face = face
-        return ffs - effort, mean, var, exp
+        ref_totals = self.reference_totals if contracts else None
+        out = []
+        for j, (levers, exp) in enumerate(zip(levers_list, exps, strict=True)):
+            d, pe, te, ci = levers
+            py = float(exp.person_years.sum())
+            discharges = float(exp.count[:, Service.INPATIENT_FACILITY].sum()
+                               + exp.count[:, Service.ELECTIVE_FACILITY].sum())
+            effort = (pe * self.costs.care_management_usd_per_patient_year * py
+                      + te * self.costs.transitional_care_usd_per_discharge * discharges
+                      + ci * self.costs.documentation_usd_per_patient_year * py)
+            inp = None
+            if contracts:
+                inp = PayoffInputs(
+                    provider=self.provider, exp=exp,
+                    sd_per_patient=self.sd_pp * exp.total_by_payer() / np.maximum(
+                        ref_totals, 1e-9),
+                    truncation=self.truncation, ffs_revenue=ffs_revenue[j],
+                    scope_cost=self._scope_cost_of(exp), members=self.members)
+            out.append((float(ffs[j]), effort, inp))
+        return out
+
+    def _scope_cost_of(self, exp: ExpectedPanel):
+        return lambda payer, scope: self.scope_cost(exp, payer, scope)
 
     @property
     def organisation_weight(self) -> float:
@@ -273,29 +325,54 @@ class ProviderProblem:
     # ------------------------------------------------------------------ objective
     def utility(self, levers: tuple[float, ...], prices: Prices | None = None,
                 contracts: bool = True, norms: bool = True) -> float:
-        base, mean, var, exp = self.money(levers, prices, contracts)
-        u = base + mean + self.health(exp) - 0.5 * self.params.risk_aversion * var
-        if norms and self.norms is not None:
-            py = float(exp.person_years.sum())
-            dev = np.asarray(levers) - self.norms
-            u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
-        return u
+        return self.utility_many([levers], prices, contracts, norms)[0]
+
+    def utility_many(self, levers_list: list[tuple[float, ...]], prices: Prices | None = None,
+                     contracts: bool = True, norms: bool = True) -> list[float]:
+        """The objective at each of ``levers_list`` (:meth:`money_many`: the panels in one
+        vectorised pass, each contract's payoffs in one call; each value that of the point
+        alone, bit for bit: ``tests/behaviour/test_batched_objective.py``)."""
+        out = []
+        for levers, (base, mean, var, exp, face) in zip(
+                levers_list, self.money_many(levers_list, prices, contracts), strict=True):
+            self.last_face = face
+            u = base + mean + self.health(exp) - 0.5 * self.params.risk_aversion * var
+            if norms and self.norms is not None:
+                py = float(exp.person_years.sum())
+                dev = np.asarray(levers) - self.norms
+                u -= 0.5 * py * float(np.sum(self.kappa * dev * dev))
+            out.append(u)
+        return out
 
     @property
     def reference_totals(self) -> np.ndarray:
         """Expected spending per payer at the reference levers (scales payoff variances)."""
         return self.panel(self.reference).total_by_payer()
 
-    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None) -> np.ndarray:
+    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None,
+              prices: Prices | None | bool = False, fn_many=None) -> np.ndarray:
         """Central-difference gradient of ``fn`` at ``levers`` (``only``: that component,
-        the others left 0)."""
+        the others left 0). ``prices`` (None: the scenario's): the prices ``fn`` prices
+        its panels at, whose panels at every point are then computed first in one
+        vectorised pass (:meth:`panels`); False: none are. ``fn_many``: ``fn`` of a list
+        of points (the same values), all the points then evaluated in one call."""
         g = np.zeros(4)
+        pts = []
         for i in range(4) if only is None else (only,):
             hi = list(levers)
             lo = list(levers)
             hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
             lo[i] = max(levers[i] - _STEP[i], BOUNDS[i][0])
-            g[i] = (fn(tuple(hi)) - fn(tuple(lo))) / (hi[i] - lo[i])
+            pts.append((i, tuple(hi), tuple(lo)))
+        if fn_many is not None:
+            vals = iter(fn_many([x for _, hi, lo in pts for x in (hi, lo)]))
+            for i, hi, lo in pts:
+                g[i] = (next(vals) - next(vals)) / (hi[i] - lo[i])
+            return g
+        if prices is not False:
+            self.panels([x for _, hi, lo in pts for x in (hi, lo)], prices)  # type: ignore[arg-type]
+        for i, hi, lo in pts:
+            g[i] = (fn(hi) - fn(lo)) / (hi[i] - lo[i])
         return g
 
     def calibrate(self) -> None:
@@ -307,13 +384,17 @@ class ProviderProblem:
         def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
             return self.utility(lv, prices, contracts=False, norms=False)
 
-        g = self._grad(ref_u, ref)
+        def ref_u_many(lvs: list[tuple[float, ...]], prices: Prices = default) -> list[float]:
+            return self.utility_many(lvs, prices, contracts=False, norms=False)
+
+        g = self._grad(ref_u, ref, fn_many=ref_u_many)
         # only the discretionary component of the gradient at raised fees is used: the
         # others are not computed (6 evaluations fewer, the same numbers)
-        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0)[0]
+        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0,
+                           fn_many=lambda lvs: ref_u_many(lvs, up))[0]
         py = float(self.panel(ref).person_years.sum())
-        vol = [self.panel((ref[0] + s, *ref[1:]), default).discretionary_volume()
-               for s in (-0.01, 0.01)]
+        vol = [e.discretionary_volume() for e in
+               self.panels([(ref[0] + s, *ref[1:]) for s in (-0.01, 0.01)], default)]
         e_v = (np.log(vol[1]) - np.log(vol[0])) / 0.02 * ref[0]
         dg_dlnf = (g_up0 - g[0]) / np.log(1.01)
         b = self.params
@@ -337,10 +418,11 @@ class ProviderProblem:
         grid = [start] + ([tuple(warm)] if warm is not None and tuple(warm) != tuple(start)
                           else []) + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
                                       for p in (0.1, 0.5) for t in (0.1, 0.5)]
-        best = max(grid, key=lambda lv: self.utility(tuple(lv)))
+        values = self.utility_many([tuple(lv) for lv in grid])
+        best = grid[max(range(len(grid)), key=values.__getitem__)]  # the first best, as max
         x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
         return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()),
-                        curvature=self.kappa)
+                        curvature=self.kappa, fn_many=self.utility_many)
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
@@ -349,7 +431,10 @@ class ProviderProblem:
             base, _, _, _ = self.money(lv)
             return base + self.last_face
 
-        g = self._grad(face, levers)
+        def face_many(lvs: list[tuple[float, ...]]) -> list[float]:
+            return [base + f for base, _, _, _, f in self.money_many(lvs)]
+
+        g = self._grad(face, levers, fn_many=face_many)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
 
@@ -379,14 +464,23 @@ def forward_grad(fn, x: tuple[float, ...], fx: float, step: float = 1e-5,
     """Forward-difference gradient of ``fn`` at ``x`` (backward at an upper bound; the
     components in ``skip`` are left 0)."""
     g = np.zeros(len(x))
+    for i, y in stencil(x, step, bounds, skip):
+        g[i] = (fn(y) - fx) / (y[i] - x[i])
+    return g
+
+
+def stencil(x: tuple[float, ...], step: float = 1e-5, bounds: tuple = BOUNDS,
+            skip: frozenset = frozenset()) -> list[tuple[int, tuple[float, ...]]]:
+    """The points :func:`forward_grad` evaluates ``fn`` at, ``(component, point)``."""
+    out = []
     for i, (lo, hi) in enumerate(bounds):
         if i in skip:
             continue
         h = step if x[i] + step <= hi else -step
         y = list(x)
         y[i] = min(max(x[i] + h, lo), hi)
-        g[i] = (fn(tuple(y)) - fx) / (y[i] - x[i])
-    return g
+        out.append((i, tuple(y)))
+    return out
 
 
 class _Kink(Exception):
@@ -397,7 +491,7 @@ class _Kink(Exception):
 
 
 def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
-             curvature: np.ndarray | None = None) -> tuple[float, ...]:
+             curvature: np.ndarray | None = None, fn_many=None) -> tuple[float, ...]:
     """Maximise ``fn`` over ``bounds`` from ``x0`` (inside them) by L-BFGS-B on
     ``-(fn - fn(x0)) / py`` (USD per patient-year) with a forward-difference gradient,
     stopped once settled: no gain above ``_TOL_USD_PER_PY`` in ``_PATIENCE`` evaluations,
@@ -417,6 +511,11 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
       kink), where L-BFGS-B's line searches otherwise oscillate until its patience runs
       out: the lever is held at the best point's value and L-BFGS-B restarts on the
       others (the evaluations count on).
+
+    With ``fn_many`` (``fn`` of a list of points, the list of their values, each equal to
+    ``fn`` of the point: :meth:`ProviderProblem.utility_many`), a point and its
+    forward-difference stencil are evaluated in one call (issue 16: one vectorised pass
+    instead of five; the same values, so the same path and answer).
     """
     from scipy.optimize import minimize  # only when a problem is solved (not under FFS)
 
@@ -431,7 +530,18 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         lv = tuple(float(v) for v in x)
-        u = fn(lv)
+        if fn_many is None:
+            u = fn(lv)
+        else:
+            pts = stencil(lv, bounds=bounds, skip=frozenset(fixed))
+            stale = best["stale"] + 1  # if this evaluation gains nothing
+            if (stale >= _PATIENCE or best["n"] + 1 >= _MAX_EVALS
+                    or (stale >= _QUICK and best["newton"] < _TOL_USD_PER_PY)):
+                # it may settle: the point alone first, its stencil only if needed
+                vals = [fn_many([lv])[0]]
+            else:  # the point and its stencil at once
+                vals = fn_many([lv] + [y for _, y in pts])
+            u = vals[0]
         f = -(u - u0) / py
         best["n"] += 1
         if f < best["f"] - _TOL_USD_PER_PY:
@@ -443,7 +553,14 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
         if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS or (
                 best["stale"] >= _QUICK and best["newton"] < _TOL_USD_PER_PY):
             raise _Settled
-        g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        if fn_many is None:
+            g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
+        else:  # forward_grad's arithmetic on the values already computed
+            if len(vals) == 1:
+                vals += fn_many([y for _, y in pts])
+            g = np.zeros(len(lv))
+            for (i, y), fy in zip(pts, vals[1:], strict=True):
+                g[i] = (fy - u) / (y[i] - lv[i])
         if curvature is not None:
             gp = g / py
             if f <= best["f"]:  # the best point: its Newton gain

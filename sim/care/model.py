@@ -338,46 +338,77 @@ class RatesBasis:
         (the same factors, multiplied in another order), and much cheaper: with one value of
         each lever for everybody, a lever factor is a number, and the mixture over the
         control states one factor ``1 + p_unc (hr - 1)`` per rate."""
-        le, cl = self.le, self.cl
-        underuse = max(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
-        gain = le.prevention_control_gain * p
-        to_unc = cl.diabetes.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
-        to_ctl = cl.diabetes.rate_to_controlled_per_year * (1.0 + gain)
-        s = to_unc / max(to_unc + to_ctl, 1e-12)
-        p_unc = s * self.dm
-        mo, ad, ut = cl.mortality, cl.admissions, cl.utilisation
-
-        def mixed(hr: float) -> np.ndarray:  # (1 - p_unc) x 1 + p_unc x hr
-            return 1.0 + (s * (hr - 1.0)) * self.dm
-
-        f_admit = mixed(ad.rr_diabetes_uncontrolled)
-        death = (self.death * (1.0 + le.underuse_harm_mortality * underuse)
-                 * mixed(mo.hr_diabetes_uncontrolled))
-        acsc = self.acsc * (_linear_rr(le.prevention_acsc_rr, p)
-                            * (1.0 + le.underuse_harm * underuse)) * f_admit
-        other = self.other * f_admit
-        readmit = self.readmit * _linear_rr(le.transitional_readmission_rr, t)
-        routine = np.empty((len(ROUTINE), len(self.dm)))
-        routine[R_PCP] = self.pcp * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p
-        routine[R_SPEC] = self.spec * d**le.elasticity_specialist
-        routine[R_ED] = (self.ed * (_linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed)
-                         * mixed(ut.ed_rr_diabetes_uncontrolled))
-        routine[R_OPPROC] = (ut.outpatient_procedures_per_year
-                             * d**le.elasticity_outpatient_procedures) * self.vm
-        routine[R_CHRONIC] = self.chronic
-        routine[R_OTHER] = self.oth
-        d_pac = d**le.elasticity_post_acute
-        routine[R_HH] = self.hh * d_pac
-        snf_rr = _linear_rr(le.transitional_snf_rr, t)
-        d_tests = d**le.elasticity_tests
+        r = self.steady_many([(d, p, t)])
         return SteadyRates(
-            p_unc=p_unc, death=death, acsc=acsc, other=other, elective=self.elective,
+            p_unc=r.p_unc[0], death=r.death[0], acsc=r.acsc[0], other=r.other[0],
+            elective=self.elective, window=r.window[0], routine=r.routine[0],
+            p_snf=r.p_snf[0], p_home_health=float(r.p_home_health[0]),
+            labs_per_visit=float(r.labs_per_visit[0]),
+            imaging_per_visit=float(r.imaging_per_visit[0]), utility=r.utility[0])
+
+    def steady_many(self, settings: list[tuple[float, float, float]]) -> SteadyRates:
+        """:meth:`steady` at several settings ``(d, p, t)`` in one vectorised pass: every
+        per-patient field gains a leading axis, one row per setting ((K, n); ``routine``
+        (K, len(ROUTINE), n); ``p_home_health``, ``labs_per_visit`` and
+        ``imaging_per_visit`` (K,)). A setting's lever factors are Python floats (one
+        column per setting), multiplied onto the patients' arrays element by element, so
+        every row is bit-identical to the setting alone (:meth:`steady` is the batch of
+        one; ``tests/behaviour/test_batched_objective.py``)."""
+        le, cl = self.le, self.cl
+        mo, ad, ut = cl.mortality, cl.admissions, cl.utilisation
+        f = []
+        for d, p, t in settings:
+            underuse = max(1.0 - d, 0.0) ** 2
+            gain = le.prevention_control_gain * p
+            to_unc = cl.diabetes.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
+            to_ctl = cl.diabetes.rate_to_controlled_per_year * (1.0 + gain)
+            s = to_unc / max(to_unc + to_ctl, 1e-12)
+            d_pac = d**le.elasticity_post_acute
+            d_tests = d**le.elasticity_tests
+            f.append((
+                s,
+                s * (ad.rr_diabetes_uncontrolled - 1.0),
+                s * (mo.hr_diabetes_uncontrolled - 1.0),
+                s * (ut.ed_rr_diabetes_uncontrolled - 1.0),
+                1.0 + le.underuse_harm_mortality * underuse,
+                _linear_rr(le.prevention_acsc_rr, p) * (1.0 + le.underuse_harm * underuse),
+                _linear_rr(le.transitional_readmission_rr, t),
+                d**le.elasticity_pcp_followup,
+                le.prevention_pcp_visits * p,
+                d**le.elasticity_specialist,
+                _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed,
+                ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures,
+                d_pac,
+                _linear_rr(le.transitional_snf_rr, t),
+                min(max(cl.post_acute.home_health_probability * d_pac, 0.0), 1.0),
+                ut.labs_per_visit * d_tests,
+                ut.imaging_per_visit * d_tests,
+            ))
+        c = np.array(f).T[:, :, None]  # (factors, K, 1): one column per setting
+        (s, s_admit, s_death, s_ed, f_death, f_acsc, f_readmit, f_pcp, pcp_add, f_spec, f_ed,
+         f_op, d_pac, snf_rr, p_hh, labs, imaging) = c
+        k, n = len(settings), len(self.dm)
+        p_unc = s * self.dm
+        f_admit = 1.0 + s_admit * self.dm
+        death = self.death * f_death * (1.0 + s_death * self.dm)
+        acsc = self.acsc * f_acsc * f_admit
+        other = self.other * f_admit
+        readmit = self.readmit * f_readmit
+        routine = np.empty((k, len(ROUTINE), n))
+        routine[:, R_PCP] = self.pcp * f_pcp + pcp_add
+        routine[:, R_SPEC] = self.spec * f_spec
+        routine[:, R_ED] = self.ed * f_ed * (1.0 + s_ed * self.dm)
+        routine[:, R_OPPROC] = f_op * self.vm
+        routine[:, R_CHRONIC] = self.chronic
+        routine[:, R_OTHER] = self.oth
+        routine[:, R_HH] = self.hh * d_pac
+        return SteadyRates(
+            p_unc=p_unc, death=death, acsc=acsc, other=other,
+            elective=np.broadcast_to(self.elective, (k, n)),
             window=acsc + other + readmit, routine=routine,
             p_snf=np.clip(self.snf * d_pac * snf_rr, 0.0, 1.0),
-            p_home_health=min(max(cl.post_acute.home_health_probability * d_pac, 0.0), 1.0),
-            labs_per_visit=ut.labs_per_visit * d_tests,
-            imaging_per_visit=ut.imaging_per_visit * d_tests,
-            utility=self.u0 + p_unc * self.du)
+            p_home_health=p_hh[:, 0], labs_per_visit=labs[:, 0],
+            imaging_per_visit=imaging[:, 0], utility=self.u0 + p_unc * self.du)
 
 
 @dataclass

@@ -89,6 +89,34 @@ def piecewise_normal_moments(knots: np.ndarray, values: np.ndarray, mean: float,
     return m, max(m2 - m * m, 0.0)
 
 
+def piecewise_normal_moments_many(knots: np.ndarray, values: np.ndarray, mean: np.ndarray,
+                                  sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`piecewise_normal_moments` of several rows at once: ``values`` (P, len(knots))
+    at the same ``knots``, ``mean`` and ``sd`` (P,) (each > 0). The same operations element
+    by element and the same row sums (NumPy's pairwise sum of each contiguous row), so
+    each row's mean and variance are bit-identical to :func:`piecewise_normal_moments` of
+    the row alone (``tests/contracts/test_expectation_closed_form.py``)."""
+    mean = np.asarray(mean, dtype=float)[:, None]
+    sd = np.asarray(sd, dtype=float)[:, None]
+    z = (knots - mean) / sd
+    cdf = ndtr(z)
+    pdf = np.exp(-0.5 * z * z) / _SQRT_2PI
+    zpdf = z * pdf
+    d_cdf = np.diff(cdf, axis=1)
+    d_pdf = np.diff(pdf, axis=1)
+    d_zpdf = np.diff(zpdf, axis=1)
+    b = np.diff(values, axis=1) / np.diff(knots)
+    a = values[:, :-1] - b * knots[:-1]
+    e1 = mean * d_cdf - sd * d_pdf  # E[R; segment]
+    e2 = mean * mean * d_cdf - 2.0 * mean * sd * d_pdf + sd * sd * (d_cdf - d_zpdf)
+    lo, hi = values[:, 0], values[:, -1]
+    p_lo, p_hi = cdf[:, 0], 1.0 - cdf[:, -1]
+    m = lo * p_lo + hi * p_hi + np.sum(a * d_cdf + b * e1, axis=1)
+    m2 = (lo * lo * p_lo + hi * hi * p_hi
+          + np.sum(a * a * d_cdf + 2.0 * a * b * e1 + b * b * e2, axis=1))
+    return m, np.maximum(m2 - m * m, 0.0)
+
+
 def grid_corners(coords: Sequence[tuple[float, float]]
                  ) -> list[tuple[tuple[float, ...], float]]:
     """The grid points around continuous ``coords`` (``(value, grid step)`` pairs) and
@@ -160,32 +188,85 @@ def expected_by_savings_rate(ctx: Context, key: tuple, rates: np.ndarray,
     missing are then filled in one call, e.g. :func:`sim.contracts.mssp.rules.
     earned_by_expenditure`; the same values as one call per entry).
     """
-    m = (benchmark - mean) / benchmark
-    s = sd / benchmark
-    # Only the savings rates within 8 SD of the mean carry probability (beyond them less
-    # than 1e-15, where the table's end values stand for the rule): table entries are
-    # computed when first needed and cached, per grid point of the coordinates.
-    lo = max(int(np.searchsorted(rates, m - 8.0 * s, side="right")) - 1, 0)
-    hi = min(int(np.searchsorted(rates, m + 8.0 * s, side="left")), len(rates) - 1)
-    if hi <= lo:
-        lo, hi = max(hi - 1, 0), max(hi, 1)
-    # A wide spread (a small panel) smooths over many grid steps: every k-th rate then
-    # serves as a knot, k up to the spread / 8 grid steps (the interpolation error of a
-    # kink is then below ~1e-3 of the benchmark, tests/contracts; panels of more than
-    # about 1,500 members keep every rate).
-    k = int(min(max(s // (8.0 * (rates[1] - rates[0])), 1), 8))
-    idx = np.arange(lo, hi + 1, k)
-    if idx[-1] != hi:
-        idx = np.append(idx, hi)
-    combined = np.zeros(len(idx))
-    for nodes, weight in grid_corners(coords):
-        table = ctx.memo((*key, nodes), lambda: np.full(len(rates), np.nan))
-        todo = idx[np.isnan(table[idx])]
-        if vectorised and len(todo):
-            table[todo] = rule(benchmark * (1 - rates[todo]), *nodes) / benchmark
+    return expected_by_savings_rate_many(ctx, [key], rates, [rule], [benchmark], [mean],
+                                         [sd], [coords], vectorised)[0]
+
+
+def expected_by_savings_rate_many(ctx: Context, keys: Sequence[tuple], rates: np.ndarray,
+                                  rules: Sequence[Callable[..., float]],
+                                  benchmarks: Sequence[float], means: Sequence[float],
+                                  sds: Sequence[float],
+                                  coords: Sequence[Sequence[tuple[float, float]]],
+                                  vectorised: bool = False) -> list[tuple[float, float]]:
+    """:func:`expected_by_savings_rate` of several candidates at once (one entry of each
+    argument per candidate, ``rates`` shared): the table entries each needs are filled in
+    the candidates' order, as one call after the other would (an entry, once filled, is
+    never changed), and the moments of the candidates with the same knots and grid points
+    computed in one vectorised pass (:func:`piecewise_normal_moments_many`): each
+    candidate's numbers bit-identical to its own call (issue 16)."""
+    prepared = []
+    spans: dict[tuple[int, int, int], np.ndarray] = {}  # knots' indices by (lo, hi, k)
+    filled: set[tuple[int, tuple[int, int, int]]] = set()  # (table, span) complete
+    for key, rule, benchmark, mean, sd, xy in zip(keys, rules, benchmarks, means, sds, coords,
+                                                  strict=True):
+        m = (benchmark - mean) / benchmark
+        s = sd / benchmark
+        # Only the savings rates within 8 SD of the mean carry probability (beyond them
+        # less than 1e-15, where the table's end values stand for the rule): table entries
+        # are computed when first needed and cached, per grid point of the coordinates.
+        lo = max(int(np.searchsorted(rates, m - 8.0 * s, side="right")) - 1, 0)
+        hi = min(int(np.searchsorted(rates, m + 8.0 * s, side="left")), len(rates) - 1)
+        if hi <= lo:
+            lo, hi = max(hi - 1, 0), max(hi, 1)
+        # A wide spread (a small panel) smooths over many grid steps: every k-th rate then
+        # serves as a knot, k up to the spread / 8 grid steps (the interpolation error of a
+        # kink is then below ~1e-3 of the benchmark, tests/contracts; panels of more than
+        # about 1,500 members keep every rate).
+        k = int(min(max(s // (8.0 * (rates[1] - rates[0])), 1), 8))
+        span = (lo, hi, k)
+        idx = spans.get(span)
+        if idx is None:
+            idx = np.arange(lo, hi + 1, k)
+            if idx[-1] != hi:
+                idx = np.append(idx, hi)
+            spans[span] = idx
+        corners = grid_corners(xy)
+        tables = []
+        for nodes, _ in corners:
+            table = ctx.memo((*key, nodes), lambda: np.full(len(rates), np.nan))
+            tables.append(table)
+            if (id(table), span) in filled:  # an earlier candidate filled these entries
+                continue
+            filled.add((id(table), span))
+            todo = idx[np.isnan(table[idx])]
+            if vectorised and len(todo):
+                table[todo] = rule(benchmark * (1 - rates[todo]), *nodes) / benchmark
+            else:
+                for i in todo:
+                    table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
+        prepared.append((m, s, idx, corners, tables, span))
+    # candidates with the same knots and the same tables: one vectorised pass
+    groups: dict[tuple, list[int]] = {}
+    for j, (_, _, _, _, tables, span) in enumerate(prepared):
+        groups.setdefault((span, *map(id, tables)), []).append(j)
+    out: list[tuple[float, float]] = [(0.0, 0.0)] * len(prepared)
+    for members in groups.values():
+        idx, tables = prepared[members[0]][2], prepared[members[0]][4]
+        combined = np.zeros((len(members), len(idx)))
+        for c, table in enumerate(tables):
+            weight = np.array([prepared[j][3][c][1] for j in members])[:, None]
+            combined += weight * table[idx]
+        knots = rates[idx]
+        spread = [prepared[j][1] for j in members]
+        if min(spread) > 0:
+            mu, var = piecewise_normal_moments_many(
+                knots, combined, np.array([prepared[j][0] for j in members]),
+                np.array(spread))
+            res = zip(mu.tolist(), var.tolist(), strict=True)
         else:
-            for i in todo:
-                table[i] = rule(benchmark * (1 - rates[i]), *nodes) / benchmark
-        combined += weight * table[idx]
-    mu, var = piecewise_normal_moments(rates[idx], combined, m, s)
-    return benchmark * mu, benchmark * benchmark * var
+            res = (piecewise_normal_moments(knots, row, prepared[j][0], prepared[j][1])
+                   for j, row in zip(members, combined, strict=True))
+        for j, (mu_j, var_j) in zip(members, res, strict=True):
+            b = benchmarks[j]
+            out[j] = (b * mu_j, b * b * var_j)
+    return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
+from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate_many
 from sim.contracts.mssp.benchmark import (
     RULES_2024_FROM,
     acpt_weight,
@@ -293,17 +293,43 @@ class MSSPSettler(BaseSettler):
     def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Mean and variance of the ACO's earned savings (or owed losses) in ``year``."""
+        return self.expected_payoffs(ctx, year, [inp])[0]
+
+    def expected_payoffs(self, ctx: Context, year: int, inps: list[PayoffInputs]
+                         ) -> list[tuple[float, float] | None]:
+        """:meth:`expected_payoff` of several candidates' inputs, their moments computed
+        together (:func:`sim.contracts.expectation.expected_by_savings_rate_many`: each
+        bit-identical to its own call; issue 16)."""
+        cfg = self.config
+        if all(ctx.provider_index(cfg.aco) != inp.provider for inp in inps):
+            return [None] * len(inps)
+        # what every candidate shares, once
+        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
+            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
+        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
+        world = OutsideWorld.of(cfg)
+        args = [self._payoff_args(ctx, year, inp, period_start, world) for inp in inps]
+        todo = [a for a in args if a is not None]
+        got = iter(expected_by_savings_rate_many(
+            ctx, [a[0] for a in todo], _RATES, [a[1] for a in todo], [a[2] for a in todo],
+            [a[3] for a in todo], [a[4] for a in todo], [a[5] for a in todo],
+            vectorised=True) if todo else [])
+        return [None if a is None else next(got) for a in args]
+
+    def _payoff_args(self, ctx: Context, year: int, inp: PayoffInputs, period_start: int,
+                     world: OutsideWorld) -> tuple | None:
+        """``(table key, rule, benchmark, mean, SD, coordinates)`` of the expected payoff
+        under ``inp`` (:func:`sim.contracts.expectation.expected_by_savings_rate`), or None
+        (the contract pays ``inp.provider`` nothing); ``period_start``: the first plan year
+        of the agreement period, ``world``: ``OutsideWorld.of(config)``."""
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
         p, py, benchmark = expected_benchmark(ctx, self, "mssp", year, cfg.agreement_start_year,
-                                              cfg.agreement_years, OutsideWorld.of(cfg), inp)
+                                              cfg.agreement_years, world, inp)
         mu, sd = inp.spending(ctx, p)
         score = inp.quality(ctx)
         revenue = float(inp.ffs_revenue[p])
-        start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
-            participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
-        period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
         cal = ctx.scenario.economics.first_calendar_year
         n = inp.head_count(p)
 
@@ -324,6 +350,4 @@ class MSSPSettler(BaseSettler):
         # Tabulated at the 2-point quality grid and the 5%-of-benchmark revenue grid
         # around the panel's values and interpolated: continuous in both.
         key = ("mssp_curve", self.label, year, n)
-        return expected_by_savings_rate(ctx, key, _RATES, earned, benchmark, mu, sd,
-                                        coords=((score, 2.0), (revenue / benchmark, 0.05)),
-                                        vectorised=True)
+        return key, earned, benchmark, mu, sd, ((score, 2.0), (revenue / benchmark, 0.05))

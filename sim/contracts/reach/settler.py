@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.contracts.capitation.settler import in_scope
-from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate
+from sim.contracts.expectation import PayoffInputs, expected_by_savings_rate_many
 from sim.contracts.mssp.rules import sequestration_rate
 from sim.contracts.mssp.settler import HistoricalBenchmark, historical_part
 from sim.contracts.reach.config import REACHContract
@@ -211,6 +211,35 @@ class REACHSettler(BaseSettler):
     def expected_payoff(self, ctx: Context, year: int, inp: PayoffInputs
                         ) -> tuple[float, float] | None:
         """Mean and variance of the ACO's PCC plus reconciliation in ``year``."""
+        return self.expected_payoffs(ctx, year, [inp])[0]
+
+    def expected_payoffs(self, ctx: Context, year: int, inps: list[PayoffInputs]
+                         ) -> list[tuple[float, float] | None]:
+        """:meth:`expected_payoff` of several candidates' inputs, their moments computed
+        together (:func:`sim.contracts.expectation.expected_by_savings_rate_many`: each
+        bit-identical to its own call; issue 16)."""
+        args = [self._payoff_args(ctx, year, inp) for inp in inps]
+        todo = [a for a in args if a is not None]
+        got = iter(expected_by_savings_rate_many(
+            ctx, [a[0] for a in todo], _RATES, [a[1] for a in todo], [a[2] for a in todo],
+            [a[3] for a in todo], [a[4] for a in todo], [a[5] for a in todo],
+            vectorised=True) if todo else [])
+        out: list[tuple[float, float] | None] = []
+        for a in args:
+            if a is None:
+                out.append(None)
+                continue
+            mean, var = next(got)
+            if a[6] is not None:  # the ACO now bears its own primary care at cost
+                mean -= a[6]
+            out.append((mean, var))
+        return out
+
+    def _payoff_args(self, ctx: Context, year: int, inp: PayoffInputs) -> tuple | None:
+        """``(table key, rule, benchmark, mean, SD, coordinates, own primary care at cost
+        or None)`` of the expected payoff under ``inp``
+        (:func:`sim.contracts.expectation.expected_by_savings_rate`), or None (the contract
+        pays ``inp.provider`` nothing)."""
         cfg = self.config
         if ctx.provider_index(cfg.aco) != inp.provider:
             return None
@@ -239,8 +268,5 @@ class REACHSettler(BaseSettler):
         # stop-loss charge's shares of the benchmark, interpolated: continuous in each.
         key = ("reach_curve", self.label, year)
         coords = ((score, 2.0), (mm * pcc / benchmark, 0.01), (charge / benchmark, 0.01))
-        mean, var = expected_by_savings_rate(ctx, key, _RATES, paid, benchmark, mu, sd,
-                                             coords=coords, vectorised=True)
-        if cfg.primary_care_capitation:  # the ACO now bears its own primary care at cost
-            mean -= inp.scope_cost(p, "primary_care")[0]
-        return mean, var
+        own = inp.scope_cost(p, "primary_care")[0] if cfg.primary_care_capitation else None
+        return key, paid, benchmark, mu, sd, coords, own
