@@ -11,8 +11,6 @@ the incentives are reported.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from sim.behaviour import dynamics, specialists
@@ -33,6 +31,7 @@ from sim.scenario.schema import Levers, Scenario
 from sim.services import BILLED_BY, PRICE_FIELD
 from sim.settlement.context import SettlementContext
 from sim.settlement.engine import active_contracts
+from sim.threads import blas_threads_limited
 
 
 class Behaviour:
@@ -60,10 +59,11 @@ class Behaviour:
         """Levers by provider name for plan year ``closed_year + 1``, after plan year
         ``closed_year`` (from -1, the last warm-up year) has closed.
 
-        BLAS runs single-threaded meanwhile (:func:`_one_blas_thread`): the optimiser's
-        matrix products and L-BFGS-B's are tiny, and a second OpenBLAS thread only spins
-        (measured: ~0.2 CPU s per 10,000-patient replication, the same numbers)."""
-        with _one_blas_thread():
+        BLAS runs single-threaded meanwhile (:func:`sim.threads.blas_threads_limited`, as
+        every task does; here also for a direct call): the optimiser's matrix products and
+        L-BFGS-B's are tiny, and a second OpenBLAS thread only spins (measured: ~0.2 CPU s
+        per 10,000-patient replication, the same numbers)."""
+        with blas_threads_limited():
             return self._choose(closed_year, panel, ledger)
 
     def _choose(self, closed_year: int, panel: PanelView, ledger: Ledger
@@ -191,18 +191,6 @@ class Behaviour:
                 extra = {"elective_volume": v, "post_acute_intensity": a}
             extra[CDI] = e
         return tuple(applied), extra
-
-
-def _one_blas_thread():
-    """A context in which BLAS uses one thread (``threadpoolctl``, if installed; else
-    nothing changes). OpenBLAS splits a product across threads by its outputs, so the
-    results are the same (checked: decisions, results of the shipped scenarios and the
-    fast path's pinned fingerprints identical with ``OPENBLAS_NUM_THREADS=1``)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - an optional speed-up
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _set_dynamics(problem: ProviderProblem, sc: Scenario, settlers: list, year: int,
