@@ -208,9 +208,11 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
               else np.asarray(coding_intensity, np.float64)[v_pid])
         if v_out is not None:  # outside providers code at the reference
             ci = np.where(v_out, 0.0, ci)
-        return fees.visit_amounts(who, price, risk_score[v_pid], ci, fee_rng,
+        # the visits' rank scores from their patients' (fees.normal_scores_of: the same
+        # doubles as ranking risk_score[v_pid])
+        return fees.visit_amounts(who, price, None, ci, fee_rng,
                                   cf.em_high_level_gain, CodingParams().morbidity_correlation,
-                                  v_prov)
+                                  v_prov, normal_scores=fees.normal_scores_of(risk_score, v_pid))
 
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
                    visit_amounts("pcp", pr.pcp_visit_usd, pcp_pid, pcp_out, pcp_prov))
