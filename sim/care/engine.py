@@ -45,8 +45,16 @@ from sim.care.des import (
     StayTables,
 )
 from sim.care.fast import FastState, resolve_engine
-from sim.care.leakage import LeakageYear, mix_rates
-from sim.care.model import R_PCP, R_SPEC, LeverArrays, year_rates
+from sim.care.leakage import LeakageYear, mix_parts
+from sim.care.model import (
+    R_PCP,
+    R_SPEC,
+    LeverArrays,
+    _lever_free,
+    pack_parts,
+    rates_of,
+    year_parts,
+)
 from sim.coding import hcc
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.ledger import Ledger
@@ -314,19 +322,24 @@ class CareSimulation:
         morb = morbidity(self.z, sc.population.morbidity_sd) * np.exp(
             sc.population.morbidity_age_gradient * (age - 75.0))
         lever_arrays = self._lever_arrays()
-        rates = year_rates(sc, age, morb, self.pop.conditions, lever_arrays)
+        # The rates as columns (sim.care.model.YearParts: the year_rates tables, mixed and
+        # packed column by column, the same doubles); the lever-free parts once for both
+        # lever settings.
+        cond = self.pop.conditions
+        base = _lever_free(sc, age, morb, cond)
+        parts = year_parts(sc, age, morb, cond, lever_arrays, base)
         if self.usual is not None:  # leakage: a share of care outside, at reference practice
             if year > 0:
                 self.usual.advance(stream(self.seed_seq, "attribution", year))
             ref_levers = self._lever_arrays(reference=True)
-            # the same levers give the same rates (year_rates is a pure function)
-            ref = rates if _same_levers(ref_levers, lever_arrays) else year_rates(
-                sc, age, morb, self.pop.conditions, ref_levers)
-            rates, self._leak = mix_rates(rates, ref, self.usual.share,
+            # the same levers give the same rates (year_parts is a pure function)
+            ref = parts if _same_levers(ref_levers, lever_arrays) else year_parts(
+                sc, age, morb, cond, ref_levers, base)
+            parts, self._leak = mix_parts(parts, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        packed = _pack(rates)
-        rates.hazards = rates.total = None  # packed now; free the memory
+        packed = pack_parts(parts)
+        rates = rates_of(parts, hazards=False)  # packed now: no hazard table
         self.rates = rates
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))

@@ -242,8 +242,44 @@ def year_rates(
     ``age`` in years, ``morb`` the latent morbidity multiplier (mean 1), ``conditions`` a
     boolean (n, 5) matrix in ``CONDITIONS`` order, ``levers`` per patient; ``base``: the
     patients' :func:`_lever_free` parts if already computed (the same patients, ages and
-    morbidity: the care engine computes them once for the chosen and the reference levers).
+    morbidity). The tables of :func:`year_parts`, laid out (:func:`rates_of`).
     """
+    return rates_of(year_parts(sc, age, morb, conditions, levers, base))
+
+
+@dataclass
+class YearParts:
+    """:func:`year_rates`' tables before they are laid out: each (hazard or routine
+    service, state) column as an (n,) array, or a float where it is one value for
+    everybody. States whose values are equal share one array (the same object), so what is
+    done to a column elementwise (the leakage mixture, ``sim.care.leakage.mix_parts``) is
+    done once for them; the per-patient rates are those of :class:`YearRates`."""
+
+    n: int
+    hazards: list[list[np.ndarray | float]]  # [hazard][state], HAZARDS order
+    routine: list[list[np.ndarray]]  # [service][state], ROUTINE order
+    p_snf: np.ndarray
+    p_home_health: np.ndarray
+    institutional_pac_factor: np.ndarray
+    labs_per_visit: np.ndarray
+    imaging_per_visit: np.ndarray
+    utility: np.ndarray
+    episode_snf_los_factor: np.ndarray | None = None
+
+
+def year_parts(
+    sc: Scenario,
+    age: np.ndarray,
+    morb: np.ndarray,
+    conditions: np.ndarray,
+    levers: LeverArrays,
+    base: _LeverFree | None = None,
+) -> YearParts:
+    """The columns of :func:`year_rates`' tables (arguments as there).
+
+    Speed (issue 16; results bit-identical to the per-state broadcasts this replaces): a
+    per-state factor of 1.0 is left out (x * 1.0 is x), so a column is one (n,) product per
+    distinct state; each power of a lever is computed once."""
     cl, le = sc.clinical, sc.lever_effects
     n = len(age)
     if base is None:
@@ -253,53 +289,39 @@ def year_rates(
     d = levers.discretionary_intensity
     p = levers.prevention_effort
     t = levers.transitional_care_effort
-    # Speed (issue 16; results bit-identical to the per-state broadcasts they replace):
-    # a per-state factor of 1.0 is left out (x * 1.0 is x), so each table column is one
-    # (n,) product per distinct state; the tables are filled column by column; the total
-    # hazard is added column by column in the order hazards.sum(axis=-1) adds them (first
-    # to last); each power of a lever is computed once.
-    powers: dict[tuple[int, float], np.ndarray] = {}
+    powers: dict[float, np.ndarray] = {}
 
-    def to(x: np.ndarray, e: float) -> np.ndarray:  # x ** e, once per (array, exponent)
-        key = (id(x), e)
-        got = powers.get(key)
+    def d_to(e: float) -> np.ndarray:  # d ** e, once per exponent
+        got = powers.get(e)
         if got is None:
-            got = powers[key] = x**e
+            got = powers[e] = d**e
         return got
 
-    hazards = np.empty((n, N_STATES, len(HAZARDS)))
+    hz: list[list[np.ndarray | float]] = [[] for _ in HAZARDS]
     mo = cl.mortality
     underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
     death = base.death * (1.0 + le.underuse_harm_mortality * underuse)
     death_unc = death * np.where(dm, mo.hr_diabetes_uncontrolled, 1.0)  # states 2, 3
     phr = mo.post_discharge_hr
-    cols: list[list[np.ndarray | float]] = [[] for _ in range(N_STATES)]
-
-    def put(k: int, s0: np.ndarray | float, s1: np.ndarray | float, s2: np.ndarray | float,
-            s3: np.ndarray | float) -> None:
-        for state, x in enumerate((s0, s1, s2, s3)):
-            hazards[:, state, k] = x
-            cols[state].append(x)
-
-    put(H_DEATH, death, death * phr, death_unc, death_unc * phr)
+    hz[H_DEATH] = [death, death * phr, death_unc, death_unc * phr]
     ad = cl.admissions
     admit = base.admit
     admit_unc = admit * np.where(dm, ad.rr_diabetes_uncontrolled, 1.0)
     acsc_f = _linear_rr(le.prevention_acsc_rr, p) * (1.0 + le.underuse_harm * underuse)
     acsc, acsc_unc = (admit * ad.acsc_share) * acsc_f, (admit_unc * ad.acsc_share) * acsc_f
-    put(H_ACSC, acsc, acsc, acsc_unc, acsc_unc)
+    hz[H_ACSC] = [acsc, acsc, acsc_unc, acsc_unc]
     other, other_unc = admit * (1.0 - ad.acsc_share), admit_unc * (1.0 - ad.acsc_share)
-    put(H_OTHER, other, other, other_unc, other_unc)
+    hz[H_OTHER] = [other, other, other_unc, other_unc]
     readmit = base.readmit * _linear_rr(le.transitional_readmission_rr, t)
-    put(H_READMIT, 0.0, readmit, 0.0, readmit)
+    hz[H_READMIT] = [0.0, readmit, 0.0, readmit]  # only in the post-discharge window
 
     el = cl.electives
     # Elective volume is the hospital's lever (issue 14), not the group's intensity (none:
-    # a volume of 1, and rate * 1.0 is the rate).
+    # a volume of 1, and rate * 1.0 is the rate). Not in the post-discharge window.
     v = levers.elective_volume
     rate_v = el.rate_per_year if v is None else el.rate_per_year * v**le.elasticity_electives
     elective = rate_v * (morb <= el.max_morbidity)
-    put(H_ELECTIVE, elective, 0.0, elective, 0.0)
+    hz[H_ELECTIVE] = [elective, 0.0, elective, 0.0]
 
     db = cl.diabetes
     gain = le.prevention_control_gain * p
@@ -307,33 +329,25 @@ def year_rates(
     to_ctl = db.rate_to_controlled_per_year * (1.0 + gain)
     dm_01 = to_unc * dmf
     dm_23 = np.where(dm, to_ctl, to_unc) * dmf
-    put(H_DM, dm_01, dm_01, dm_23, dm_23)
-    total = np.empty((n, N_STATES))
-    for state, xs in enumerate(cols):  # ((((h0 + h1) + h2) + h3) + h4) + h5
-        acc = xs[0] + xs[1]
-        for x in xs[2:]:
-            acc = acc + x
-        total[:, state] = acc
+    hz[H_DM] = [dm_01, dm_01, dm_23, dm_23]
 
     ut = cl.utilisation
     vm = base.vm
-    pcp = base.pcp * to(d, le.elasticity_pcp_followup) + le.prevention_pcp_visits * p
-    spec = base.spec * to(d, le.elasticity_specialist)
-    ed = base.ed * _linear_rr(le.prevention_ed_rr, p) * to(d, le.elasticity_ed)
-    opproc = ut.outpatient_procedures_per_year * to(d, le.elasticity_outpatient_procedures) * vm
+    pcp = base.pcp * d_to(le.elasticity_pcp_followup) + le.prevention_pcp_visits * p
+    spec = base.spec * d_to(le.elasticity_specialist)
+    ed = base.ed * _linear_rr(le.prevention_ed_rr, p) * d_to(le.elasticity_ed)
+    opproc = ut.outpatient_procedures_per_year * d_to(le.elasticity_outpatient_procedures) * vm
     if levers.specialist_volume is not None:  # the specialists' response to their fees
         spec = spec * levers.specialist_volume
         opproc = opproc * levers.specialist_volume
-    d_pac = to(d, le.elasticity_post_acute)
+    d_pac = d_to(le.elasticity_post_acute)
     hh = base.hh * d_pac
-    routine = np.empty((n, N_STATES, len(ROUTINE)))
-    for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_ED, ed), (R_OPPROC, opproc),
-                 (R_CHRONIC, base.chronic), (R_OTHER, base.oth), (R_HH, hh)):
-        routine[:, 0, k] = x
-    routine[:, 1:, :] = routine[:, :1, :]
     ed_unc = ed * np.where(dm, ut.ed_rr_diabetes_uncontrolled, 1.0)
-    routine[:, 2, R_ED] = ed_unc
-    routine[:, 3, R_ED] = ed_unc
+    rt: list[list[np.ndarray]] = [[] for _ in ROUTINE]
+    for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_OPPROC, opproc), (R_CHRONIC, base.chronic),
+                 (R_OTHER, base.oth), (R_HH, hh)):
+        rt[k] = [x] * N_STATES
+    rt[R_ED] = [ed, ed, ed_unc, ed_unc]
 
     pa = cl.post_acute
     # What practice does to discharge to institutional post-acute care (SNF, IRF)
@@ -344,7 +358,7 @@ def year_rates(
         institutional = institutional * a
     p_snf = np.clip(base.snf * d_pac * snf_rr, 0.0, 1.0)
     p_hh = np.clip(pa.home_health_probability * d_pac, 0.0, 1.0)
-    d_tests = to(d, le.elasticity_tests)
+    d_tests = d_to(le.elasticity_tests)
     labs = ut.labs_per_visit * d_tests
     imaging = ut.imaging_per_visit * d_tests
 
@@ -354,18 +368,86 @@ def year_rates(
     utility[:, 1] = u - cl.utility.decrement_diabetes_uncontrolled * dm
     np.clip(utility, 0.05, 1.0, out=utility)
 
-    return YearRates(
-        hazards=hazards,
-        total=total,
-        routine=routine,
-        p_snf=p_snf,
-        p_home_health=p_hh,
-        institutional_pac_factor=institutional,
-        labs_per_visit=labs,
-        imaging_per_visit=imaging,
-        utility=utility,
+    return YearParts(
+        n=n, hazards=hz, routine=rt, p_snf=p_snf, p_home_health=p_hh,
+        institutional_pac_factor=institutional, labs_per_visit=labs,
+        imaging_per_visit=imaging, utility=utility,
         episode_snf_los_factor=None if a is None
-        else np.asarray(a, float) ** le.hospital_snf_los_elasticity,
+        else np.asarray(a, float) ** le.hospital_snf_los_elasticity)
+
+
+def state_totals(parts: YearParts) -> list[np.ndarray]:
+    """Per state, the total hazard, added column by column in the order
+    ``hazards.sum(axis=-1)`` adds a row of the laid-out table (first to last), so the same
+    doubles."""
+    return [_cumulative(parts, s)[-1] for s in range(N_STATES)]
+
+
+def _cumulative(parts: YearParts, state: int) -> list[np.ndarray]:
+    """The partial sums h0, h0 + h1, ... of one state's hazards (as np.cumsum adds them)."""
+    cols = [parts.hazards[k][state] for k in range(len(HAZARDS))]
+    acc = np.asarray(cols[0], np.float64)
+    out = [acc]
+    for x in cols[1:]:
+        acc = acc + x
+        out.append(acc)
+    return out
+
+
+def pack_parts(parts: YearParts) -> np.ndarray:
+    """Per patient and state: the total hazard, the cumulative hazards (as ``np.cumsum``
+    adds them, one after the other) and the primary-care demand rate, in one (n, 4, 8)
+    table (``sim.care.engine._pack`` of the laid-out rates, the same doubles: the last
+    partial sum is the total hazard)."""
+    k = len(HAZARDS)
+    packed = np.empty((parts.n, N_STATES, k + 2))
+    for s in range(N_STATES):
+        sums = _cumulative(parts, s)
+        for j, x in enumerate(sums):
+            packed[:, s, j + 1] = x
+        packed[:, s, 0] = sums[-1]
+        packed[:, s, k + 1] = parts.routine[R_PCP][s]
+    return packed
+
+
+def routine_table(parts: YearParts) -> np.ndarray:
+    """The (n, 4, len(ROUTINE)) routine rates of ``parts`` laid out."""
+    n = parts.n
+    first = np.empty((n, len(ROUTINE)))
+    for k, col in enumerate(parts.routine):
+        first[:, k] = col[0]
+    routine = np.repeat(first, N_STATES, axis=0).reshape(n, N_STATES, len(ROUTINE))
+    for k, col in enumerate(parts.routine):
+        for s in range(1, N_STATES):
+            if col[s] is not col[0]:
+                routine[:, s, k] = col[s]
+    return routine
+
+
+def rates_of(parts: YearParts, hazards: bool = True) -> YearRates:
+    """The :class:`YearRates` of ``parts``; without ``hazards``, the hazard table and its
+    total are left out (None: the care engine packs them with :func:`pack_parts`)."""
+    n = parts.n
+    table = total = None
+    if hazards:
+        table = np.empty((n, N_STATES, len(HAZARDS)))
+        total = np.empty((n, N_STATES))
+        for k, col in enumerate(parts.hazards):
+            for s, x in enumerate(col):
+                table[:, s, k] = x
+        for s, x in enumerate(state_totals(parts)):
+            total[:, s] = x
+    return YearRates(
+        hazards=table,
+        total=total,
+        routine=routine_table(parts),
+        p_snf=parts.p_snf,
+        p_home_health=parts.p_home_health,
+        institutional_pac_factor=parts.institutional_pac_factor,
+        labs_per_visit=parts.labs_per_visit,
+        imaging_per_visit=parts.imaging_per_visit,
+        utility=parts.utility,
+        episode_snf_los_factor=parts.episode_snf_los_factor,
     )
 
 
