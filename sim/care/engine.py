@@ -47,8 +47,11 @@ from sim.care.des import (
 from sim.care.fast import FastState, resolve_engine
 from sim.care.leakage import LeakageYear, mix_parts
 from sim.care.model import (
+    HAZARDS,
+    N_STATES,
     R_PCP,
     R_SPEC,
+    ROUTINE,
     LeverArrays,
     _lever_free,
     pack_parts,
@@ -301,6 +304,23 @@ class CareSimulation:
         self.ledger = Ledger(first_year=first_year)
         self.ledger.provider_names = self.providers.names
 
+    # ------------------------------------------------------------------ buffers
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A work array kept from year to year (its contents are not: each user fills it
+        whole): a large array allocated every year is new memory to the process every year
+        (page faults, ~2.7 us a page here), one kept is not."""
+        bufs = self.__dict__.setdefault("_buffers", {})
+        got = bufs.get(name)
+        if got is None or got.shape != shape or got.dtype != dtype:
+            got = bufs[name] = np.empty(shape, dtype)
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (``sim.care.warmup`` snapshots) without the work buffers."""
+        state = self.__dict__.copy()
+        state.pop("_buffers", None)
+        return state
+
     # ------------------------------------------------------------------ the steps
     @property
     def next_plan_year(self) -> int:
@@ -338,8 +358,14 @@ class CareSimulation:
             parts, self._leak = mix_parts(parts, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        packed = pack_parts(parts)
-        rates = rates_of(parts, hazards=False)  # packed now: no hazard table
+        # (both tables in buffers kept from year to year: the executor and the claims
+        # read them until this year closes, nothing after)
+        n_states, n_hazards, n_routine = N_STATES, len(HAZARDS), len(ROUTINE)
+        packed = pack_parts(parts, self._buffer("packed", (self.n, n_states, n_hazards + 2),
+                                                np.float64))
+        rates = rates_of(parts, hazards=False,  # packed now: no hazard table
+                         routine_out=self._buffer("routine", (self.n, n_states, n_routine),
+                                                  np.float64))
         self.rates = rates
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
@@ -496,7 +522,10 @@ class CareSimulation:
         the codes that score plan year ``next_plan_year``."""
         assert self.hcc is not None
         truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
-        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
+        # memory: 216 B a patient, in one buffer kept from year to year (the same draws as a
+        # new array; not pickled, see __getstate__)
+        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32,
+                       out=self._buffer("hcc_u", (self.n, len(hcc.STATES), 3), np.float32))
         self.hcc.document_year(truth, encounter, intensity, u, next_plan_year)
 
     def _in_panel(self, year: int) -> np.ndarray:

@@ -394,13 +394,17 @@ def _cumulative(parts: YearParts, state: int) -> list[np.ndarray]:
     return out
 
 
-def pack_parts(parts: YearParts) -> np.ndarray:
+def pack_parts(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
     """Per patient and state: the total hazard, the cumulative hazards (as ``np.cumsum``
     adds them, one after the other) and the primary-care demand rate, in one (n, 4, 8)
     table (``sim.care.engine._pack`` of the laid-out rates, the same doubles: the last
-    partial sum is the total hazard)."""
+    partial sum is the total hazard); written into ``out`` if given."""
     k = len(HAZARDS)
-    packed = np.empty((parts.n, N_STATES, k + 2))
+    shape = (parts.n, N_STATES, k + 2)
+    packed = np.empty(shape) if out is None else out
+    if packed.shape != shape or packed.dtype != np.float64:
+        raise ValueError(f"pack_parts: out must be float64 {shape}, got {packed.dtype} "
+                         f"{packed.shape}")
     for s in range(N_STATES):
         sums = _cumulative(parts, s)
         for j, x in enumerate(sums):
@@ -410,13 +414,23 @@ def pack_parts(parts: YearParts) -> np.ndarray:
     return packed
 
 
-def routine_table(parts: YearParts) -> np.ndarray:
-    """The (n, 4, len(ROUTINE)) routine rates of ``parts`` laid out."""
+def routine_table(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
+    """The (n, 4, len(ROUTINE)) routine rates of ``parts`` laid out (into ``out`` if
+    given)."""
     n = parts.n
     first = np.empty((n, len(ROUTINE)))
     for k, col in enumerate(parts.routine):
         first[:, k] = col[0]
-    routine = np.repeat(first, N_STATES, axis=0).reshape(n, N_STATES, len(ROUTINE))
+    if out is None:
+        routine = np.repeat(first, N_STATES, axis=0).reshape(n, N_STATES, len(ROUTINE))
+    else:
+        routine = out
+        if routine.shape != (n, N_STATES, len(ROUTINE)) or routine.dtype != np.float64:
+            raise ValueError(f"routine_table: out must be float64 "
+                             f"{(n, N_STATES, len(ROUTINE))}, got {routine.dtype} "
+                             f"{routine.shape}")
+        for s in range(N_STATES):
+            routine[:, s, :] = first
     for k, col in enumerate(parts.routine):
         for s in range(1, N_STATES):
             if col[s] is not col[0]:
@@ -424,9 +438,11 @@ def routine_table(parts: YearParts) -> np.ndarray:
     return routine
 
 
-def rates_of(parts: YearParts, hazards: bool = True) -> YearRates:
+def rates_of(parts: YearParts, hazards: bool = True,
+             routine_out: np.ndarray | None = None) -> YearRates:
     """The :class:`YearRates` of ``parts``; without ``hazards``, the hazard table and its
-    total are left out (None: the care engine packs them with :func:`pack_parts`)."""
+    total are left out (None: the care engine packs them with :func:`pack_parts`);
+    ``routine_out``: where to lay out the routine table (:func:`routine_table`)."""
     n = parts.n
     table = total = None
     if hazards:
@@ -440,7 +456,7 @@ def rates_of(parts: YearParts, hazards: bool = True) -> YearRates:
     return YearRates(
         hazards=table,
         total=total,
-        routine=routine_table(parts),
+        routine=routine_table(parts, routine_out),
         p_snf=parts.p_snf,
         p_home_health=parts.p_home_health,
         institutional_pac_factor=parts.institutional_pac_factor,

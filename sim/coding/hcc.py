@@ -315,9 +315,19 @@ def hcc_matrices(codes: np.ndarray, table: ModelTable,
     """:func:`hcc_matrix` of ``codes`` for each of ``supported_only``, from one pass over
     the codes (built per HCC row on the transposed codes, where every operation reads
     contiguous memory; the same booleans)."""
+    return [np.ascontiguousarray(rows.T) for rows in _hcc_rows(codes, table, supported_only)]
+
+
+def _hcc_rows(codes: np.ndarray, table: ModelTable,
+              supported_only: tuple[bool, ...] = (False, True),
+              by_state: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`hcc_matrices` transposed: bool (hccs, n) per ``supported_only`` (what
+    :func:`_raw_from_rows` reads, row by row). ``by_state``: ``codes.T`` contiguous, if
+    already made."""
     codes = np.asarray(codes)
     n = codes.shape[0]
-    by_state = np.ascontiguousarray(codes.T)  # (states, n)
+    if by_state is None:
+        by_state = np.ascontiguousarray(codes.T)  # (states, n)
     col = {h: i for i, h in enumerate(table.hccs)}
     outs = []
     for only in supported_only:
@@ -331,7 +341,7 @@ def hcc_matrices(codes: np.ndarray, table: ModelTable,
         hier = out.copy()
         for parent, child in table.hierarchy:
             hier[col[child]] &= ~out[col[parent]]
-        outs.append(np.ascontiguousarray(hier.T))
+        outs.append(hier)
     return outs
 
 
@@ -396,14 +406,105 @@ def _count_coef(table: ModelTable) -> np.ndarray:
 def raw_score(table: ModelTable, hcc: np.ndarray, age: np.ndarray, female: np.ndarray,
               segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
     """Unnormalised score of one model: demographics + HCCs + interactions + HCC count."""
-    hcc_coef, count_coef, inter = _score_terms(table)
-    score = demographic_score(table, age, female, segment, orig_disabled)
-    score = score + np.sum(hcc * hcc_coef[segment], axis=1)
-    for name, a, b in inter:
-        on = hcc[:, a].any(axis=1) & hcc[:, b].any(axis=1)
-        score = score + np.where(on, table.coef[name][segment], 0.0)
-    count = np.minimum(hcc.sum(axis=1), 10)
-    return score + count_coef[segment, count]
+    return _raw_from_rows(table, np.asarray(hcc).T, age, female, segment, orig_disabled)
+
+
+def _raw_from_rows(table: ModelTable, rows: np.ndarray, age: np.ndarray, female: np.ndarray,
+                   segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """:func:`raw_score` of the HCC matrix given transposed (``rows``: bool (hccs, n)).
+
+    Speed (issue 16; the same doubles as the matrix form ``demographics + np.sum(hcc *
+    factors[segment], axis=1) + ...``): the HCC terms are added column by column in the
+    order NumPy's row sum adds them (:func:`_row_sum`), the demographic part is kept for
+    the demographics last scored (:func:`_demographic_part`), and the HCC count is summed
+    over the rows."""
+    _, count_coef, inter = _score_terms(table)
+    factors, inter_coef, count_at = _segment_terms(table, segment)
+    terms = rows * factors  # (hccs, n): (hcc * factors[segment]).T
+    score = _demographic_part(table, age, female, segment, orig_disabled)
+    score = score + _row_sum(list(terms), terms.shape[1])
+    for (_, a, b), coef in zip(inter, inter_coef, strict=True):
+        on = _any_rows(rows, a) & _any_rows(rows, b)
+        score = score + np.where(on, coef, 0.0)
+    # the HCC count (at most 10: the top count variable), summed in bytes (<= 255 rows)
+    count = (np.add.reduce(rows.view(np.uint8), axis=0, dtype=np.uint8)
+             if rows.shape[0] < 256 and rows.dtype == bool else rows.sum(axis=0))
+    np.minimum(count, 10, out=count)
+    return score + count_coef.ravel()[count_at + count]
+
+
+def _any_rows(rows: np.ndarray, idx: list[int]) -> np.ndarray:
+    out = rows[idx[0]].copy()
+    for i in idx[1:]:
+        out |= rows[i]
+    return out
+
+
+def _row_sum(cols: list[np.ndarray], n: int) -> np.ndarray:
+    """``np.sum(np.stack(cols, axis=1), axis=1)`` of float64 columns, the same doubles: the
+    pairwise summation NumPy applies to each row (a row of fewer than 8 terms added in
+    order from -0.0; else eight running sums over blocks of 8, combined ((r0 + r1) + (r2 +
+    r3)) + ((r4 + r5) + (r6 + r7)), then the remainder in order; rows of up to 128 terms,
+    ``tests/test_coding_hcc_speed.py`` checks it against NumPy)."""
+    m = len(cols)
+    if m > 128:
+        return np.sum(np.stack(cols, axis=1), axis=1)
+    if m < 8:
+        res = np.full(n, -0.0)
+        for c in cols:
+            res = res + c
+        return res
+    r = [cols[j] for j in range(8)]
+    i = 8
+    while i < m - (m % 8):
+        for j in range(8):
+            r[j] = r[j] + cols[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for c in cols[i:]:
+        res = res + c
+    return res
+
+
+def _segment_terms(table: ModelTable, segment: np.ndarray
+                   ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """What :func:`_raw_from_rows` reads per patient of its segment: each HCC column's
+    factor (``hcc_coef[segment].T``, (hccs, n)), each interaction's factor and the offset
+    of its row of the count factors (``segment x 11``). Kept for the last segment array
+    (the same object: a population's segments do not change; it must not be changed in
+    place)."""
+    key = (table.model, id(table.coef))
+    got = _SEGMENT_TERMS.get(key)
+    if got is None or got[0] is not table or got[1] is not segment:
+        hcc_coef, count_coef, inter = _score_terms(table)
+        seg = np.asarray(segment)
+        got = _SEGMENT_TERMS[key] = (table, segment, (
+            np.ascontiguousarray(hcc_coef.T[:, seg]),
+            [table.coef[name][seg] for name, _, _ in inter],
+            seg.astype(np.intp) * count_coef.shape[1]))
+    return got[2]
+
+
+_SEGMENT_TERMS: dict[tuple[str, int], tuple[ModelTable, np.ndarray, tuple]] = {}
+#: the demographic part last computed per table: (the arrays it was computed from, it)
+_DEMO_LAST: dict[tuple[str, int], tuple[ModelTable, tuple[np.ndarray, ...], np.ndarray]] = {}
+
+
+def _demographic_part(table: ModelTable, age: np.ndarray, female: np.ndarray,
+                      segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """:func:`demographic_score`, kept for the last arrays it was computed from (the same
+    array objects: a year's score, its reference score and its record review score the
+    same demographics; the arrays must not be changed in place in between, as the care
+    engine's never are)."""
+    key = (table.model, id(table.coef))
+    args = (age, female, segment, orig_disabled)
+    got = _DEMO_LAST.get(key)
+    if got is not None and got[0] is table and all(
+            x is y for x, y in zip(got[1], args, strict=True)):
+        return got[2]
+    value = demographic_score(table, age, female, segment, orig_disabled)
+    _DEMO_LAST[key] = (table, args, value)
+    return value
 
 
 def _score_terms(table: ModelTable) -> tuple[np.ndarray, np.ndarray,
@@ -437,8 +538,10 @@ def raw_scores(codes: np.ndarray, demo: Demographics, supported_only: bool = Fal
                ) -> dict[str, np.ndarray]:
     """Unnormalised V24 and V28 scores of coded patients."""
     tables = load_tables()
-    return {m: raw_score(t, hcc_matrix(codes, t, supported_only), demo.age, demo.female,
-                         demo.segment, demo.orig_disabled) for m, t in tables.items()}
+    by_state = np.ascontiguousarray(np.asarray(codes).T)
+    return {m: _raw_from_rows(t, _hcc_rows(codes, t, (supported_only,), by_state)[0],
+                              demo.age, demo.female, demo.segment, demo.orig_disabled)
+            for m, t in tables.items()}
 
 
 def blend(raw: Mapping[str, np.ndarray], norms: Mapping[str, float], w28: float
@@ -691,14 +794,16 @@ def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float],
     ``demo`` if already known (not computed again)."""
     tables = load_tables()
     model = "V28" if w28 >= 0.5 else "V24"
-    mats = {m: hcc_matrices(codes, t) for m, t in tables.items()}  # (all, supported) each
-    coded = mats[model][0].sum(axis=1)
-    supported = mats[model][1].sum(axis=1)
+    by_state = np.ascontiguousarray(np.asarray(codes).T)
+    # (all, supported) of each model, transposed: (hccs, n)
+    rows = {m: _hcc_rows(codes, t, (False, True), by_state) for m, t in tables.items()}
+    coded = rows[model][0].sum(axis=0)
+    supported = rows[model][1].sum(axis=0)
     d = demo
     if raw is None:
-        raw = {m: raw_score(t, mats[m][0], d.age, d.female, d.segment, d.orig_disabled)
+        raw = {m: _raw_from_rows(t, rows[m][0], d.age, d.female, d.segment, d.orig_disabled)
                for m, t in tables.items()}
-    sup_raw = {m: raw_score(t, mats[m][1], d.age, d.female, d.segment, d.orig_disabled)
+    sup_raw = {m: _raw_from_rows(t, rows[m][1], d.age, d.female, d.segment, d.orig_disabled)
                for m, t in tables.items()}
     full = blend(raw, norms, w28)
     sup = blend(sup_raw, norms, w28)
