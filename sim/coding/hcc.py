@@ -178,6 +178,14 @@ def _family_columns() -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(i for i, s in enumerate(STATES) if s.family == f) for f in FAMILIES)
 
 
+#: Each family's first and least severe (last) column of :data:`STATES` (the columns of
+#: a family are adjacent: checked here).
+_FAMILY_START = np.array([cols[0] for cols in _family_columns()])
+_FAMILY_LAST = np.array([cols[-1] for cols in _family_columns()])
+if any(list(cols) != list(range(cols[0], cols[-1] + 1)) for cols in _family_columns()):
+    raise AssertionError("the states of a family must be adjacent in STATES")
+
+
 # --------------------------------------------------------------------------- coefficients
 
 
@@ -275,17 +283,33 @@ class CodingRates:
 
 
 def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
-             u: np.ndarray) -> np.ndarray:
+             u: np.ndarray, families: np.ndarray | None = None) -> np.ndarray:
     """The year's codes: int8 (n, len(STATES)) of NOT_CODED / UNSPECIFIED / SPECIFIC /
     UNSUPPORTED, from the true states, who had an encounter and uniforms ``u`` (n, K, 3):
-    documentation, specificity and the unsupported code."""
+    documentation, specificity and the unsupported code. ``families``: the families each
+    patient truly has (:func:`truth_families` of ``truth``), if already known.
+
+    Speed (issue 16; the same codes as the dense form, ``tests/test_coding_hcc_speed.py``):
+    documentation and specificity are decided only for the true states of patients with an
+    encounter (the same comparisons of the same numbers), and the codes for absent
+    families for all families at once."""
     n, k = truth.shape
-    seen = encounter[:, None]
-    doc = truth & seen & (u[..., 0] < state_recapture(rates.recapture))
-    spec = u[..., 1] < rates.specificity[:, None]
+    truth = np.asarray(truth, bool)
+    encounter = np.asarray(encounter, bool)
     # NOT_CODED 0, UNSPECIFIED 1 where documented, SPECIFIC 2 where also specific
-    codes = doc.astype(np.int8)
-    codes += doc & spec
+    at = np.flatnonzero(truth & encounter[:, None])  # (patient, state) flat indices
+    who, state = np.divmod(at, k)
+    uu = np.asarray(u).reshape(n * k, 3)
+    recapture = np.asarray(rates.recapture, float)
+    # state_recapture's 1 - miss * (1 - recapture), element by element
+    documented = uu[at, 0] < 1.0 - MISS_BY_STATE[state] * (1.0 - recapture[who])
+    specific = uu[at, 1] < np.asarray(rates.specificity)[who]
+    flat = np.zeros(n * k, np.int8)
+    flat[at] = documented.astype(np.int8) + (documented & specific)
+    codes = flat.reshape(n, k)
+    doc = np.zeros(n * k, bool)
+    doc[at] = documented
+    doc = doc.reshape(n, k)
     # Upcoding: a documented lower-severity state also coded as its family's most severe
     # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
     # a record review keeps it (the supported HCC the audit falls back to).
@@ -293,13 +317,26 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
         up = doc[:, j] & (u[:, j, 2] < rates.unsupported)
         codes[up, UPCODE_TO[j]] = UNSUPPORTED
     # Codes for a family the patient does not have (history-of and problem-list codes),
-    # on the family's first state.
-    for cols in _family_columns():
-        absent = ~truth[:, list(cols)].any(axis=1) & encounter
-        first = cols[-1]  # the least severe state of the family
-        ghost = absent & (u[:, first, 2] < rates.phantom)
-        codes[ghost, first] = UNSUPPORTED
+    # on the family's least severe state (a column no upcoding writes: the least severe
+    # state of a family of several is not its first).
+    if families is None:
+        families = truth_families(truth)
+    last = _FAMILY_LAST
+    ghost = (~families & encounter[:, None]
+             & (u[:, last, 2] < np.asarray(rates.phantom)[:, None]))
+    codes[:, last] = np.where(ghost, np.int8(UNSUPPORTED), codes[:, last])
     return codes
+
+
+def truth_families(truth: np.ndarray) -> np.ndarray:
+    """Which families each patient truly has: bool (n, len(FAMILIES)), a family's states
+    or-ed (its columns are adjacent in :data:`STATES`)."""
+    truth = np.asarray(truth, bool)
+    out = truth[:, _FAMILY_START]
+    for f, cols in enumerate(_family_columns()):
+        for c in cols[1:]:
+            out[:, f] |= truth[:, c]
+    return out
 
 
 def hcc_matrix(codes: np.ndarray, table: ModelTable, supported_only: bool = False
@@ -870,12 +907,14 @@ class ScoreKeeper:
         plan year those codes score), the reference coding (``codes_ref``) is documented
         only if :meth:`score` will read it then (plan year 0, or no normalisers yet);
         otherwise it is None."""
-        self.codes = document(truth, encounter, coding_rates(intensity, self.params), u)
+        families = truth_families(truth)
+        self.codes = document(truth, encounter, coding_rates(intensity, self.params), u,
+                              families)
         self.codes_ref = document(truth, encounter,
-                                  coding_rates(np.zeros(len(intensity)), self.params), u) \
+                                  coding_rates(np.zeros(len(intensity)), self.params), u,
+                                  families) \
             if next_plan_year is None or self.needs_reference(next_plan_year) else None
-        self.truth_families = np.stack([truth[:, cols].any(axis=1)
-                                        for cols in family_columns()], axis=1)
+        self.truth_families = families
 
     def needs_reference(self, plan_year: int) -> bool:
         """Whether :meth:`score` of ``plan_year`` reads the reference coding."""
