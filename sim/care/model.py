@@ -378,9 +378,9 @@ def year_parts(
 
 def state_totals(parts: YearParts) -> list[np.ndarray]:
     """Per state, the total hazard, added column by column in the order
-    ``hazards.sum(axis=-1)`` adds a row of the laid-out table (first to last), so the same
-    doubles."""
-    return [_cumulative(parts, s)[-1] for s in range(N_STATES)]
+    ``hazards.sum(axis=-1)`` adds a row of the laid-out table (first to last, then to +0.0:
+    a row of -0.0 sums to +0.0), so the same doubles."""
+    return [0.0 + _cumulative(parts, s)[-1] for s in range(N_STATES)]
 
 
 def _cumulative(parts: YearParts, state: int) -> list[np.ndarray]:
@@ -398,7 +398,7 @@ def pack_parts(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
     """Per patient and state: the total hazard, the cumulative hazards (as ``np.cumsum``
     adds them, one after the other) and the primary-care demand rate, in one (n, 4, 8)
     table (``sim.care.engine._pack`` of the laid-out rates, the same doubles: the last
-    partial sum is the total hazard); written into ``out`` if given."""
+    partial sum plus +0.0 is the total hazard); written into ``out`` if given."""
     k = len(HAZARDS)
     shape = (parts.n, N_STATES, k + 2)
     packed = np.empty(shape) if out is None else out
@@ -409,7 +409,7 @@ def pack_parts(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
         sums = _cumulative(parts, s)
         for j, x in enumerate(sums):
             packed[:, s, j + 1] = x
-        packed[:, s, 0] = sums[-1]
+        packed[:, s, 0] = 0.0 + sums[-1]  # the total hazard (state_totals)
         packed[:, s, k + 1] = parts.routine[R_PCP][s]
     return packed
 

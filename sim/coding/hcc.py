@@ -478,19 +478,19 @@ def _any_rows(rows: np.ndarray, idx: list[int]) -> np.ndarray:
 
 
 def _row_sum(cols: list[np.ndarray], n: int) -> np.ndarray:
-    """``np.sum(np.stack(cols, axis=1), axis=1)`` of float64 columns, the same doubles: the
-    pairwise summation NumPy applies to each row (a row of fewer than 8 terms added in
-    order from -0.0; else eight running sums over blocks of 8, combined ((r0 + r1) + (r2 +
-    r3)) + ((r4 + r5) + (r6 + r7)), then the remainder in order; rows of up to 128 terms,
-    ``tests/test_coding_hcc_speed.py`` checks it against NumPy)."""
+    """``np.sum(np.stack(cols, axis=1), axis=1)`` of float64 columns, the same doubles: NumPy
+    adds each row's pairwise sum to +0.0 (a row of fewer than 8 terms added in order;
+    else eight running sums over blocks of 8, combined ((r0 + r1) + (r2 + r3)) + ((r4 + r5)
+    + (r6 + r7)), then the remainder in order); rows of up to 128 terms,
+    ``tests/test_coding_speed.py`` checks it against NumPy."""
     m = len(cols)
-    if m > 128:
-        return np.sum(np.stack(cols, axis=1), axis=1)
+    if m > 128 or m == 0:
+        return np.sum(np.stack(cols, axis=1), axis=1) if m else np.zeros(n)
     if m < 8:
-        res = np.full(n, -0.0)
-        for c in cols:
+        res = cols[0]
+        for c in cols[1:]:
             res = res + c
-        return res
+        return 0.0 + res
     r = [cols[j] for j in range(8)]
     i = 8
     while i < m - (m % 8):
@@ -500,7 +500,7 @@ def _row_sum(cols: list[np.ndarray], n: int) -> np.ndarray:
     res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     for c in cols[i:]:
         res = res + c
-    return res
+    return 0.0 + res
 
 
 def _segment_terms(table: ModelTable, segment: np.ndarray
