@@ -316,9 +316,10 @@ class CareSimulation:
         return got
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (``sim.care.warmup`` snapshots) without the work buffers."""
+        """Pickled (``sim.care.warmup`` snapshots) without the work buffers and memos."""
         state = self.__dict__.copy()
-        state.pop("_buffers", None)
+        for key in ("_buffers", "_lever_memo", "_event_memo"):
+            state.pop(key, None)
         return state
 
     # ------------------------------------------------------------------ the steps
@@ -501,14 +502,27 @@ class CareSimulation:
         """Each patient's levers: its group's this year, or (``reference``) the reference
         levers the scenario gives the group (what outside providers practise)."""
         names = self.providers.names
-        table = {f: np.zeros(len(names)) for f in Levers.model_fields}
         ref = {p.name: p.levers for p in self.sc.providers}
-        for i, name in enumerate(names):
-            lv = (ref if reference else self.levers).get(name, Levers())
+        chosen = [(ref if reference else self.levers).get(name) for name in names]
+        # Kept for the same lever objects (Levers are frozen): asked for several times a
+        # year (start, claims, documentation), computed once; read-only arrays.
+        memo = self.__dict__.setdefault("_lever_memo", {})
+        got = memo.get(reference)
+        if got is not None and len(got[0]) == len(chosen) and all(
+                a is b for a, b in zip(got[0], chosen, strict=True)):
+            return got[1]
+        table = {f: np.zeros(len(names)) for f in Levers.model_fields}
+        for i, lv in enumerate(chosen):
+            lv = Levers() if lv is None else lv
             for f in Levers.model_fields:
                 table[f][i] = getattr(lv, f)
         prov = self.pop.provider
-        return LeverArrays(**{f: table[f][prov] for f in Levers.model_fields})
+        arrays = {f: table[f][prov] for f in Levers.model_fields}
+        for a in arrays.values():
+            a.flags.writeable = False
+        out = LeverArrays(**arrays)
+        memo[reference] = (chosen, out)
+        return out
 
     # ------------------------------------------------------------------ CMS-HCC score
     def _demographics(self, age: np.ndarray) -> hcc.Demographics:
@@ -611,15 +625,34 @@ class CareSimulation:
     def _record_events(self) -> None:
         """Deaths and diabetic-control changes of the recorded years so far, into the ledger."""
         start = self.day0 + self.first_year * DAYS_PER_YEAR
-        deaths = [d for d in self.des.deaths if d[1] >= start]
-        control = [c for c in self.des.control if c[1] >= start]
+        deaths = self._events_since("deaths", self.des.deaths, start)
+        control = self._events_since("control", self.des.control, start)
         self.ledger.events = {
-            "deaths": {"patient": np.array([d[0] for d in deaths], np.int32),
-                       "day": np.array([d[1] - self.day0 for d in deaths])},
-            "control": {"patient": np.array([c[0] for c in control], np.int32),
-                        "day": np.array([c[1] - self.day0 for c in control]),
-                        "uncontrolled": np.array([c[2] for c in control], bool)},
+            "deaths": {"patient": np.array(deaths[0], np.int32),
+                       "day": np.array([d - self.day0 for d in deaths[1]])},
+            "control": {"patient": np.array(control[0], np.int32),
+                        "day": np.array([d - self.day0 for d in control[1]]),
+                        "uncontrolled": np.array(control[2], bool)},
         }
+
+    def _events_since(self, kind: str, records: list[tuple], start: float
+                      ) -> list[list[Any]]:
+        """The fields (as lists) of the records of an append-only event list whose day
+        (field 1) is at least ``start``, in list order: kept between calls, so each year
+        reads only the records added since (the list, its length and ``start`` checked)."""
+        memo = self.__dict__.setdefault("_event_memo", {})
+        got = memo.get(kind)
+        if got is None or got[0] is not records or got[1] != start or got[2] > len(records):
+            got = (records, start, 0, [[] for _ in range(len(records[0]) if records else 3)])
+        fields = got[3]
+        new = [r for r in records[got[2]:] if r[1] >= start]
+        if new:
+            if len(fields) < len(new[0]):
+                fields = fields + [[] for _ in range(len(new[0]) - len(fields))]
+            for j, col in enumerate(fields):
+                col.extend(r[j] for r in new)
+        memo[kind] = (records, start, len(records), fields)
+        return fields
 
     def _finish(self) -> None:
         """After the last year: run out the remaining events, keep the statistics, free the
