@@ -625,32 +625,31 @@ class CareSimulation:
     def _record_events(self) -> None:
         """Deaths and diabetic-control changes of the recorded years so far, into the ledger."""
         start = self.day0 + self.first_year * DAYS_PER_YEAR
-        deaths = self._events_since("deaths", self.des.deaths, start)
-        control = self._events_since("control", self.des.control, start)
+        deaths = self._events_since("deaths", self.des.deaths, start, (np.int32, float))
+        control = self._events_since("control", self.des.control, start,
+                                     (np.int32, float, bool))
         self.ledger.events = {
-            "deaths": {"patient": np.array(deaths[0], np.int32),
-                       "day": np.array([d - self.day0 for d in deaths[1]])},
-            "control": {"patient": np.array(control[0], np.int32),
-                        "day": np.array([d - self.day0 for d in control[1]]),
-                        "uncontrolled": np.array(control[2], bool)},
+            "deaths": {"patient": deaths[0], "day": deaths[1] - self.day0},
+            "control": {"patient": control[0], "day": control[1] - self.day0,
+                        "uncontrolled": control[2]},
         }
 
-    def _events_since(self, kind: str, records: list[tuple], start: float
-                      ) -> list[list[Any]]:
-        """The fields (as lists) of the records of an append-only event list whose day
-        (field 1) is at least ``start``, in list order: kept between calls, so each year
-        reads only the records added since (the list, its length and ``start`` checked)."""
+    def _events_since(self, kind: str, records: list[tuple], start: float,
+                      dtypes: tuple[Any, ...]) -> list[np.ndarray]:
+        """The fields (arrays of ``dtypes``) of the records of an append-only event list
+        whose day (field 1) is at least ``start``, in list order: kept between calls, so
+        each year converts only the records added since (the list, its length and ``start``
+        checked; the same values as converting the whole list)."""
         memo = self.__dict__.setdefault("_event_memo", {})
         got = memo.get(kind)
         if got is None or got[0] is not records or got[1] != start or got[2] > len(records):
-            got = (records, start, 0, [[] for _ in range(len(records[0]) if records else 3)])
-        fields = got[3]
+            got = (records, start, 0, [np.array([], t) for t in dtypes])
         new = [r for r in records[got[2]:] if r[1] >= start]
+        fields = got[3]
         if new:
-            if len(fields) < len(new[0]):
-                fields = fields + [[] for _ in range(len(new[0]) - len(fields))]
-            for j, col in enumerate(fields):
-                col.extend(r[j] for r in new)
+            cols = list(zip(*new, strict=True))
+            fields = [np.concatenate([old, np.array(col, t)])
+                      for old, col, t in zip(fields, cols, dtypes, strict=True)]
         memo[kind] = (records, start, len(records), fields)
         return fields
 

@@ -253,20 +253,34 @@ def true_states(conditions: np.ndarray, z: np.ndarray, draws: np.ndarray) -> np.
     score; ``draws``: the patient's fixed standard-normal draws (n, len(LIABILITIES)).
     """
     scale = np.sqrt(1.0 + LOADINGS**2)
-    # Standardised liability: P(L > ndtri(1 - p)) = p marginally.
-    lia = (LOADINGS[None, :] * z[:, None] + draws) / scale[None, :]
-    out = np.zeros((len(z), len(STATES)), bool)
+    # Standardised liability: P(L > ndtri(1 - p)) = p marginally. Computed per liability
+    # column (the same elementwise arithmetic as the (n, liabilities) broadcast), once.
+    z = np.asarray(z, np.float64)
+    draws = np.asarray(draws)
+    cols: dict[int, np.ndarray] = {}
+
+    def lia(j: int) -> np.ndarray:
+        got = cols.get(j)
+        if got is None:
+            got = cols[j] = (LOADINGS[j] * z + draws[:, j]) / scale[j]
+        return got
+
+    out = np.empty((len(z), len(STATES)), bool)
     for k, s in enumerate(STATES):
         ok = conditions[:, s.condition] if s.condition is not None else np.ones(len(z), bool)
         if s.liability is not None:
-            top = lia[:, s.liability] > ndtri(1.0 - s.share) if s.share < 1.0 else ok
+            top = lia(s.liability) > _THRESHOLDS[s.share] if s.share < 1.0 else ok
             if s.above > 0.0:
-                top = top & ~(lia[:, s.liability] > ndtri(1.0 - s.above))
+                top = top & ~(lia(s.liability) > _THRESHOLDS[s.above])
             ok = ok & top
         if s.onset > 0.0 and s.onset_liability is not None:
-            ok = ok | (lia[:, s.onset_liability] > ndtri(1.0 - s.onset))
+            ok = ok | (lia(s.onset_liability) > _THRESHOLDS[s.onset])
         out[:, k] = ok
     return out
+
+
+#: ``ndtri(1 - share)`` of each share the states use (the liability thresholds).
+_THRESHOLDS = {x: ndtri(1.0 - x) for s in STATES for x in (s.share, s.above, s.onset)}
 
 
 # --------------------------------------------------------------------------- documentation
@@ -574,11 +588,17 @@ class Demographics:
 def raw_scores(codes: np.ndarray, demo: Demographics, supported_only: bool = False
                ) -> dict[str, np.ndarray]:
     """Unnormalised V24 and V28 scores of coded patients."""
+    return _raw_and_rows(codes, demo, supported_only)[0]
+
+
+def _raw_and_rows(codes: np.ndarray, demo: Demographics, supported_only: bool = False
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`raw_scores` and the transposed HCC matrices they were scored from."""
     tables = load_tables()
     by_state = np.ascontiguousarray(np.asarray(codes).T)
-    return {m: _raw_from_rows(t, _hcc_rows(codes, t, (supported_only,), by_state)[0],
-                              demo.age, demo.female, demo.segment, demo.orig_disabled)
-            for m, t in tables.items()}
+    rows = {m: _hcc_rows(codes, t, (supported_only,), by_state)[0] for m, t in tables.items()}
+    return ({m: _raw_from_rows(t, rows[m], demo.age, demo.female, demo.segment,
+                               demo.orig_disabled) for m, t in tables.items()}, rows)
 
 
 def blend(raw: Mapping[str, np.ndarray], norms: Mapping[str, float], w28: float
@@ -822,18 +842,23 @@ def _expected_dense(model: str, t: ModelTable, levels: np.ndarray, demo: Demogra
 
 
 def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float], w28: float,
-              raw: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+              raw: Mapping[str, np.ndarray] | None = None,
+              all_rows: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per patient, what a record review of the codes of one year would find (for the
     payment year those codes score): ``coded_n`` payment HCCs coded (V28 if ``w28`` >=
     0.5 else V24, hierarchies applied), ``supported_n`` of them supported by the record,
     ``unsupported_score`` the normalised score the unsupported codes add (>= 0 except
     where a count variable steps down). ``raw``: :func:`raw_scores` of ``codes`` and
-    ``demo`` if already known (not computed again)."""
+    ``demo`` if already known (not computed again); ``all_rows``: the transposed HCC
+    matrices of ``codes`` (all codes) they were scored from, if known."""
     tables = load_tables()
     model = "V28" if w28 >= 0.5 else "V24"
     by_state = np.ascontiguousarray(np.asarray(codes).T)
     # (all, supported) of each model, transposed: (hccs, n)
-    rows = {m: _hcc_rows(codes, t, (False, True), by_state) for m, t in tables.items()}
+    rows = ({m: _hcc_rows(codes, t, (False, True), by_state) for m, t in tables.items()}
+            if all_rows is None else
+            {m: [all_rows[m], _hcc_rows(codes, t, (True,), by_state)[0]]
+             for m, t in tables.items()})
     coded = rows[model][0].sum(axis=0)
     supported = rows[model][1].sum(axis=0)
     d = demo
@@ -893,8 +918,10 @@ class ScoreKeeper:
                                       Demographics]] = {}
         self.ref_raw0: dict[str, np.ndarray] | None = None
         self.provisional: dict[str, float] | None = None
-        # the raw scores of the codes last scored: (codes, demographics, raw), for radv
-        self._scored: tuple[np.ndarray, Demographics, dict[str, np.ndarray]] | None = None
+        # the raw scores of the codes last scored: (codes, demographics, raw, the
+        # transposed HCC matrices), for radv
+        self._scored: tuple[np.ndarray, Demographics, dict[str, np.ndarray],
+                            dict[str, np.ndarray]] | None = None
 
     def w28(self, plan_year: int) -> float:
         """V28 share of plan year ``plan_year``'s score."""
@@ -933,8 +960,8 @@ class ScoreKeeper:
         panel (``weights``), so V24 and V28 blends of different years compare; they are
         rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
         assert self.codes is not None
-        raw = raw_scores(self.codes, demo)
-        self._scored = (self.codes, demo, raw)
+        raw, rows = _raw_and_rows(self.codes, demo)
+        self._scored = (self.codes, demo, raw, rows)
         w = self.w28(plan_year)
         if self.needs_reference(plan_year):
             assert self.codes_ref is not None, "the reference coding was not documented"
@@ -965,8 +992,9 @@ class ScoreKeeper:
         ``raw``: their raw scores if known (else those :meth:`score` found for the same
         codes and demographics, if it did)."""
         norms = self.current_norms or {"V24": 1.0, "V28": 1.0}
+        rows = None
         if raw is None and self._scored is not None and self._scored[0] is codes \
                 and self._scored[1] is demo:
-            raw = self._scored[2]
+            raw, rows = self._scored[2], self._scored[3]
             self._scored = None
-        return radv_view(codes, demo, norms, self.w28(plan_year), raw)
+        return radv_view(codes, demo, norms, self.w28(plan_year), raw, rows)
