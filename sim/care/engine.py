@@ -47,7 +47,6 @@ from sim.care.des import (
 from sim.care.fast import FastState, resolve_engine
 from sim.care.leakage import LeakageYear, mix_parts
 from sim.care.model import (
-    HAZARDS,
     N_STATES,
     R_PCP,
     R_SPEC,
@@ -359,13 +358,14 @@ class CareSimulation:
             parts, self._leak = mix_parts(parts, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        # (both tables in buffers kept from year to year: the executor and the claims
-        # read them until this year closes, nothing after)
-        n_states, n_hazards, n_routine = N_STATES, len(HAZARDS), len(ROUTINE)
-        packed = pack_parts(parts, self._buffer("packed", (self.n, n_states, n_hazards + 2),
-                                                np.float64))
+        # The routine table in a buffer kept from year to year (the claims and the
+        # documentation read it until this year closes, nothing after). The packed table is
+        # new every year: it is 4 MiB or more from 8,000 patients, which NumPy advises the
+        # kernel to back with huge pages (few page faults), and the executor's random reads
+        # of it looked ~5% slower from a kept buffer (3 runs each: not conclusive).
+        packed = pack_parts(parts)
         rates = rates_of(parts, hazards=False,  # packed now: no hazard table
-                         routine_out=self._buffer("routine", (self.n, n_states, n_routine),
+                         routine_out=self._buffer("routine", (self.n, N_STATES, len(ROUTINE)),
                                                   np.float64))
         self.rates = rates
         if plan_year >= 0:

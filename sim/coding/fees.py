@@ -153,7 +153,7 @@ def normal_scores_of(score: np.ndarray, pid: np.ndarray) -> np.ndarray:
     s = score[who]
     if np.isnan(s).any():
         return _normal_scores(score[pid])
-    order = np.argsort(s, kind="stable")
+    order = np.argsort(s)  # ties share a rank: their order does not matter
     ys = s[order]
     cs = count[who][order]
     new = np.empty(len(ys), bool)
