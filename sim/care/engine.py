@@ -162,6 +162,17 @@ def _same_levers(a: LeverArrays, b: LeverArrays) -> bool:
     return True
 
 
+def _count_true(flags: np.ndarray) -> np.ndarray:
+    """Per row, the number of true flags of a boolean (n, k) matrix, k < 256 (as
+    ``flags.sum(axis=1)``, column by column: ~3x cheaper than the row reduction)."""
+    if flags.shape[1] == 0 or flags.shape[1] > 255:
+        return flags.sum(axis=1)
+    count = flags[:, 0].astype(np.uint8)
+    for j in range(1, flags.shape[1]):
+        count += flags[:, j]
+    return count.astype(np.int64)
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False
@@ -581,10 +592,9 @@ class CareSimulation:
         py = self.ledger.patient_year
         fam = keeper.truth_families
         assert fam is not None
-        coded = np.stack([(keeper.codes[:, cols] != hcc.NOT_CODED).any(axis=1)
-                          for cols in hcc.family_columns()], axis=1)
-        for key, value in (("hcc_true_families", fam.sum(axis=1)),
-                           ("hcc_recaptured_families", (coded & fam).sum(axis=1))):
+        coded = hcc.truth_families(keeper.codes != hcc.NOT_CODED)  # families coded
+        for key, value in (("hcc_true_families", _count_true(fam)),
+                           ("hcc_recaptured_families", _count_true(coded & fam))):
             py.setdefault(key, np.zeros((self.n_recorded, self.n)))[row] = value
         if keeper.norms is not None:
             self._record_radv(row, keeper.radv(keeper.codes, demo, plan_year))

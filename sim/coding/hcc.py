@@ -859,8 +859,10 @@ def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float],
             if all_rows is None else
             {m: [all_rows[m], _hcc_rows(codes, t, (True,), by_state)[0]]
              for m, t in tables.items()})
-    coded = rows[model][0].sum(axis=0)
-    supported = rows[model][1].sum(axis=0)
+    # payment HCCs per patient (at most 255 rows: summed in bytes)
+    coded, supported = (np.add.reduce(r.view(np.uint8), axis=0, dtype=np.uint8)
+                        .astype(np.int64) if r.shape[0] < 256 else r.sum(axis=0)
+                        for r in rows[model])
     d = demo
     if raw is None:
         raw = {m: _raw_from_rows(t, rows[m][0], d.age, d.female, d.segment, d.orig_disabled)
