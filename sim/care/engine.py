@@ -374,10 +374,10 @@ class CareSimulation:
         # new every year: it is 4 MiB or more from 8,000 patients, which NumPy advises the
         # kernel to back with huge pages (few page faults), and the executor's random reads
         # of it looked ~5% slower from a kept buffer (3 runs each: not conclusive).
-        packed = pack_parts(parts)
-        rates = rates_of(parts, hazards=False,  # packed now: no hazard table
+        rates = rates_of(parts, hazards=False,  # packed below: no hazard table
                          routine_out=self._buffer("routine", (self.n, N_STATES, len(ROUTINE)),
                                                   np.float64))
+        packed = pack_parts(parts)
         self.rates = rates
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
