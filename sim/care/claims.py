@@ -50,10 +50,13 @@ def _z_score(amount: np.ndarray, mean: float, sd_log: float) -> np.ndarray:
 
 
 def _expand(counts: np.ndarray, pid: np.ndarray, t0: np.ndarray, t1: np.ndarray,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Patients and uniform days of ``counts`` events in each interval."""
+            rng: np.random.Generator, span: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Patients and uniform days of ``counts`` events in each interval (``span``: ``t1 -
+    t0`` if already known, the same differences)."""
     idx = np.repeat(np.arange(len(counts)), counts)
-    day = t0[idx] + rng.random(len(idx)) * (t1[idx] - t0[idx])
+    width = (t1 - t0 if span is None else span)[idx]
+    day = t0[idx] + rng.random(len(idx)) * width
     return pid[idx], day
 
 
@@ -170,11 +173,12 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
         state = np.asarray(log.iv_state, np.int64)
     for records in (log.iv_pid, log.iv_t0, log.iv_t1, log.iv_state):
         records.clear()  # cleared in place: patient processes hold references to these lists
-    dur_years = (t1 - t0) / DAYS
+    span = t1 - t0
+    dur_years = span / DAYS
     routine = rates.routine[pid, state]  # (n_intervals, R)
 
     def draw(r: int) -> tuple[np.ndarray, np.ndarray]:
-        return _expand(rng.poisson(routine[:, r] * dur_years), pid, t0, t1, rng)
+        return _expand(rng.poisson(routine[:, r] * dur_years), pid, t0, t1, rng, span)
 
     def out_of(share: np.ndarray) -> np.ndarray | None:
         """Which services are given outside (None: leakage off)."""
@@ -208,9 +212,11 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
               else np.asarray(coding_intensity, np.float64)[v_pid])
         if v_out is not None:  # outside providers code at the reference
             ci = np.where(v_out, 0.0, ci)
-        return fees.visit_amounts(who, price, risk_score[v_pid], ci, fee_rng,
+        # the visits' rank scores from their patients' (fees.normal_scores_of: the same
+        # doubles as ranking risk_score[v_pid])
+        return fees.visit_amounts(who, price, None, ci, fee_rng,
                                   cf.em_high_level_gain, CodingParams().morbidity_correlation,
-                                  v_prov)
+                                  v_prov, normal_scores=fees.normal_scores_of(risk_score, v_pid))
 
     led.add_claims(year, pcp_pid, pcp_prov, S.PCP_VISIT, pcp_day,
                    visit_amounts("pcp", pr.pcp_visit_usd, pcp_pid, pcp_out, pcp_prov))
@@ -223,8 +229,9 @@ def close_year(led: Ledger, year: int, *, sc: Scenario, providers: ProviderTable
     for v_pid, v_day, v_prov, v_out in ((pcp_pid, pcp_day, pcp_prov, pcp_out),
                                         (spec_pid, spec_day, np.broadcast_to(
                                             spec_prov, (len(spec_pid),)), spec_out)):
-        labs, img = rates.labs_per_visit[v_pid], rates.imaging_per_visit[v_pid]
-        if v_out is not None:  # outside visits order at reference practice
+        if v_out is None:
+            labs, img = rates.labs_per_visit[v_pid], rates.imaging_per_visit[v_pid]
+        else:  # outside visits order at reference practice
             labs = np.where(v_out, leak.labs_ref[v_pid], leak.labs_lev[v_pid])
             img = np.where(v_out, leak.imaging_ref[v_pid], leak.imaging_lev[v_pid])
         n_lab = rng.poisson(labs)

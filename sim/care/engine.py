@@ -45,8 +45,18 @@ from sim.care.des import (
     StayTables,
 )
 from sim.care.fast import FastState, resolve_engine
-from sim.care.leakage import LeakageYear, mix_rates
-from sim.care.model import R_PCP, R_SPEC, LeverArrays, year_rates
+from sim.care.leakage import LeakageYear, mix_parts
+from sim.care.model import (
+    N_STATES,
+    R_PCP,
+    R_SPEC,
+    ROUTINE,
+    LeverArrays,
+    _lever_free,
+    pack_parts,
+    rates_of,
+    year_parts,
+)
 from sim.coding import hcc
 from sim.constants import DAYS_PER_YEAR, READMISSION_WINDOW_DAYS
 from sim.ledger import Ledger
@@ -150,6 +160,17 @@ def _same_levers(a: LeverArrays, b: LeverArrays) -> bool:
                 x.shape == y.shape and x.tobytes() == y.tobytes())):
             return False
     return True
+
+
+def _count_true(flags: np.ndarray) -> np.ndarray:
+    """Per row, the number of true flags of a boolean (n, k) matrix, k < 256 (as
+    ``flags.sum(axis=1)``, column by column: ~3x cheaper than the row reduction)."""
+    if flags.shape[1] == 0 or flags.shape[1] > 255:
+        return flags.sum(axis=1)
+    count = flags[:, 0].astype(np.uint8)
+    for j in range(1, flags.shape[1]):
+        count += flags[:, j]
+    return count.astype(np.int64)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -293,6 +314,24 @@ class CareSimulation:
         self.ledger = Ledger(first_year=first_year)
         self.ledger.provider_names = self.providers.names
 
+    # ------------------------------------------------------------------ buffers
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A work array kept from year to year (its contents are not: each user fills it
+        whole): a large array allocated every year is new memory to the process every year
+        (page faults, ~2.7 us a page here), one kept is not."""
+        bufs = self.__dict__.setdefault("_buffers", {})
+        got = bufs.get(name)
+        if got is None or got.shape != shape or got.dtype != dtype:
+            got = bufs[name] = np.empty(shape, dtype)
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (``sim.care.warmup`` snapshots) without the work buffers and memos."""
+        state = self.__dict__.copy()
+        for key in ("_buffers", "_lever_memo", "_event_memo"):
+            state.pop(key, None)
+        return state
+
     # ------------------------------------------------------------------ the steps
     @property
     def next_plan_year(self) -> int:
@@ -314,19 +353,31 @@ class CareSimulation:
         morb = morbidity(self.z, sc.population.morbidity_sd) * np.exp(
             sc.population.morbidity_age_gradient * (age - 75.0))
         lever_arrays = self._lever_arrays()
-        rates = year_rates(sc, age, morb, self.pop.conditions, lever_arrays)
+        # The rates as columns (sim.care.model.YearParts: the year_rates tables, mixed and
+        # packed column by column, the same doubles); the lever-free parts once for both
+        # lever settings.
+        cond = self.pop.conditions
+        base = _lever_free(sc, age, morb, cond)
+        parts = year_parts(sc, age, morb, cond, lever_arrays, base)
         if self.usual is not None:  # leakage: a share of care outside, at reference practice
             if year > 0:
                 self.usual.advance(stream(self.seed_seq, "attribution", year))
             ref_levers = self._lever_arrays(reference=True)
-            # the same levers give the same rates (year_rates is a pure function)
-            ref = rates if _same_levers(ref_levers, lever_arrays) else year_rates(
-                sc, age, morb, self.pop.conditions, ref_levers)
-            rates, self._leak = mix_rates(rates, ref, self.usual.share,
+            # the same levers give the same rates (year_parts is a pure function)
+            ref = parts if _same_levers(ref_levers, lever_arrays) else year_parts(
+                sc, age, morb, cond, ref_levers, base)
+            parts, self._leak = mix_parts(parts, ref, self.usual.share,
                                           sc.attribution.outside_share, self.providers.outside)
         # Per patient and state: total hazard, cumulative hazards, primary-care demand rate.
-        packed = _pack(rates)
-        rates.hazards = rates.total = None  # packed now; free the memory
+        # The routine table in a buffer kept from year to year (the claims and the
+        # documentation read it until this year closes, nothing after). The packed table is
+        # new every year: it is 4 MiB or more from 8,000 patients, which NumPy advises the
+        # kernel to back with huge pages (few page faults), and the executor's random reads
+        # of it looked ~5% slower from a kept buffer (3 runs each: not conclusive).
+        rates = rates_of(parts, hazards=False,  # packed below: no hazard table
+                         routine_out=self._buffer("routine", (self.n, N_STATES, len(ROUTINE)),
+                                                  np.float64))
+        packed = pack_parts(parts)
         self.rates = rates
         if plan_year >= 0:
             self.levers_by_year.append(dict(self.levers))
@@ -462,14 +513,27 @@ class CareSimulation:
         """Each patient's levers: its group's this year, or (``reference``) the reference
         levers the scenario gives the group (what outside providers practise)."""
         names = self.providers.names
-        table = {f: np.zeros(len(names)) for f in Levers.model_fields}
         ref = {p.name: p.levers for p in self.sc.providers}
-        for i, name in enumerate(names):
-            lv = (ref if reference else self.levers).get(name, Levers())
+        chosen = [(ref if reference else self.levers).get(name) for name in names]
+        # Kept for the same lever objects (Levers are frozen): asked for several times a
+        # year (start, claims, documentation), computed once; read-only arrays.
+        memo = self.__dict__.setdefault("_lever_memo", {})
+        got = memo.get(reference)
+        if got is not None and len(got[0]) == len(chosen) and all(
+                a is b for a, b in zip(got[0], chosen, strict=True)):
+            return got[1]
+        table = {f: np.zeros(len(names)) for f in Levers.model_fields}
+        for i, lv in enumerate(chosen):
+            lv = Levers() if lv is None else lv
             for f in Levers.model_fields:
                 table[f][i] = getattr(lv, f)
         prov = self.pop.provider
-        return LeverArrays(**{f: table[f][prov] for f in Levers.model_fields})
+        arrays = {f: table[f][prov] for f in Levers.model_fields}
+        for a in arrays.values():
+            a.flags.writeable = False
+        out = LeverArrays(**arrays)
+        memo[reference] = (chosen, out)
+        return out
 
     # ------------------------------------------------------------------ CMS-HCC score
     def _demographics(self, age: np.ndarray) -> hcc.Demographics:
@@ -483,7 +547,10 @@ class CareSimulation:
         the codes that score plan year ``next_plan_year``."""
         assert self.hcc is not None
         truth = hcc.true_states(self.pop.conditions, self.z, self.pop.hcc_draws)
-        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32)  # memory: 216 B a patient
+        # memory: 216 B a patient, in one buffer kept from year to year (the same draws as a
+        # new array; not pickled, see __getstate__)
+        u = rng.random((self.n, len(hcc.STATES), 3), dtype=np.float32,
+                       out=self._buffer("hcc_u", (self.n, len(hcc.STATES), 3), np.float32))
         self.hcc.document_year(truth, encounter, intensity, u, next_plan_year)
 
     def _in_panel(self, year: int) -> np.ndarray:
@@ -525,10 +592,9 @@ class CareSimulation:
         py = self.ledger.patient_year
         fam = keeper.truth_families
         assert fam is not None
-        coded = np.stack([(keeper.codes[:, cols] != hcc.NOT_CODED).any(axis=1)
-                          for cols in hcc.family_columns()], axis=1)
-        for key, value in (("hcc_true_families", fam.sum(axis=1)),
-                           ("hcc_recaptured_families", (coded & fam).sum(axis=1))):
+        coded = hcc.truth_families(keeper.codes != hcc.NOT_CODED)  # families coded
+        for key, value in (("hcc_true_families", _count_true(fam)),
+                           ("hcc_recaptured_families", _count_true(coded & fam))):
             py.setdefault(key, np.zeros((self.n_recorded, self.n)))[row] = value
         if keeper.norms is not None:
             self._record_radv(row, keeper.radv(keeper.codes, demo, plan_year))
@@ -569,15 +635,33 @@ class CareSimulation:
     def _record_events(self) -> None:
         """Deaths and diabetic-control changes of the recorded years so far, into the ledger."""
         start = self.day0 + self.first_year * DAYS_PER_YEAR
-        deaths = [d for d in self.des.deaths if d[1] >= start]
-        control = [c for c in self.des.control if c[1] >= start]
+        deaths = self._events_since("deaths", self.des.deaths, start, (np.int32, float))
+        control = self._events_since("control", self.des.control, start,
+                                     (np.int32, float, bool))
         self.ledger.events = {
-            "deaths": {"patient": np.array([d[0] for d in deaths], np.int32),
-                       "day": np.array([d[1] - self.day0 for d in deaths])},
-            "control": {"patient": np.array([c[0] for c in control], np.int32),
-                        "day": np.array([c[1] - self.day0 for c in control]),
-                        "uncontrolled": np.array([c[2] for c in control], bool)},
+            "deaths": {"patient": deaths[0], "day": deaths[1] - self.day0},
+            "control": {"patient": control[0], "day": control[1] - self.day0,
+                        "uncontrolled": control[2]},
         }
+
+    def _events_since(self, kind: str, records: list[tuple], start: float,
+                      dtypes: tuple[Any, ...]) -> list[np.ndarray]:
+        """The fields (arrays of ``dtypes``) of the records of an append-only event list
+        whose day (field 1) is at least ``start``, in list order: kept between calls, so
+        each year converts only the records added since (the list, its length and ``start``
+        checked; the same values as converting the whole list)."""
+        memo = self.__dict__.setdefault("_event_memo", {})
+        got = memo.get(kind)
+        if got is None or got[0] is not records or got[1] != start or got[2] > len(records):
+            got = (records, start, 0, [np.array([], t) for t in dtypes])
+        new = [r for r in records[got[2]:] if r[1] >= start]
+        fields = got[3]
+        if new:
+            cols = list(zip(*new, strict=True))
+            fields = [np.concatenate([old, np.array(col, t)])
+                      for old, col, t in zip(fields, cols, dtypes, strict=True)]
+        memo[kind] = (records, start, len(records), fields)
+        return fields
 
     def _finish(self) -> None:
         """After the last year: run out the remaining events, keep the statistics, free the

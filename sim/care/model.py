@@ -155,38 +155,78 @@ class _LeverFree:
     utility: np.ndarray  # annual utility with controlled (or no) diabetes, before clipping
 
 
+#: Per 5-bit condition code (bit ``i``: ``CONDITIONS[i]``): the number of conditions, and
+#: the 4-bit code of :func:`_condition_code` (heart failure, COPD, CKD, diabetes).
+_BITS = np.arange(2 ** len(CONDITIONS))
+_NCOND = sum((_BITS >> i) & 1 for i in range(len(CONDITIONS))).astype(np.int64)
+_CODE_OF_BITS = sum(((_BITS >> _CI[name]) & 1) << bit
+                    for bit, name in enumerate(_CODE_CONDITIONS)).astype(np.intp)
+_CODE_BOOLS = ((_BITS[:, None] >> np.arange(len(CONDITIONS))[None, :]) & 1).astype(bool)
+
+
+def _condition_bits(conditions: np.ndarray) -> np.ndarray:
+    """Per patient, the 5-bit code ``sum_i conditions[:, i] << i`` (intp)."""
+    cond = np.ascontiguousarray(conditions, dtype=bool)
+    if cond.ndim != 2 or cond.shape[1] != len(CONDITIONS):
+        raise ValueError(f"conditions must be a boolean (n, {len(CONDITIONS)}) matrix in "
+                         f"CONDITIONS order {CONDITIONS}, got shape {cond.shape}")
+    return np.packbits(cond, axis=1, bitorder="little")[:, 0].astype(np.intp)
+
+
+def _utility_table(uc: object) -> np.ndarray:
+    """Annual utility with controlled (or no) diabetes before clipping, by ``32 x (age <
+    75) + 5-bit condition code``: the base of the age band minus each condition's
+    decrement, subtracted in ``CONDITIONS`` order (as per patient, the same doubles)."""
+    young = np.repeat([False, True], len(_BITS))
+    cond = np.tile(_CODE_BOOLS, (2, 1))
+    base = np.where(young, uc.base_65_74, uc.base_75_plus)  # type: ignore[attr-defined]
+    for name in CONDITIONS:
+        base = base - getattr(uc, f"decrement_{name}") * cond[:, _CI[name]]
+    return base
+
+
 def _lever_free(sc: Scenario, age: np.ndarray, morb: np.ndarray,
                 conditions: np.ndarray) -> _LeverFree:
-    """:class:`_LeverFree` of the patients (age in years, latent morbidity, conditions)."""
+    """:class:`_LeverFree` of the patients (age in years, latent morbidity, conditions).
+
+    Speed (issue 16; the same doubles as per-patient arithmetic): what depends on the
+    conditions alone (their number, the condition ratios, the utility decrements) is
+    looked up by the patient's 5-bit condition code in tables computed with the same
+    operations in the same order; each power of the morbidity is computed once."""
     cl = sc.clinical
     dm = conditions[:, _CI["diabetes"]]
-    ncond = conditions.sum(axis=1)
-    # the condition ratios are looked up by a 4-bit condition code in a table of the same
-    # products (results bit-identical to multiplying them per patient)
-    code = _condition_code(conditions)
+    bits = _condition_bits(conditions)
+    ncond = _NCOND[bits]
+    code = _CODE_OF_BITS[bits]
     mo, ad, ut, pa, uc = cl.mortality, cl.admissions, cl.utilisation, cl.post_acute, cl.utility
-    vm = morb**ut.visit_morbidity_exponent
-    base = np.where(age < 75, uc.base_65_74, uc.base_75_plus)
-    for name in CONDITIONS:
-        base = base - getattr(uc, f"decrement_{name}") * conditions[:, _CI[name]]
+    powers: dict[float, np.ndarray] = {}
+
+    def morb_to(e: float) -> np.ndarray:  # morb ** e, once per exponent
+        got = powers.get(e)
+        if got is None:
+            got = powers[e] = morb**e
+        return got
+
+    vm = morb_to(ut.visit_morbidity_exponent)
+    young = (age < 75).astype(np.intp)
     return _LeverFree(
         dm=dm,
         death=(mo.rate_at_65_per_year * np.exp(mo.gompertz_slope_per_year * (age - 65.0))
                * _ratio_table(mo.hr_heart_failure, mo.hr_copd, mo.hr_ckd,
                               mo.hr_diabetes)[code]
-               * morb**mo.morbidity_exponent),
-        admit=(ad.rate_per_year * morb**ad.morbidity_exponent
+               * morb_to(mo.morbidity_exponent)),
+        admit=(ad.rate_per_year * morb_to(ad.morbidity_exponent)
                * _ratio_table(ad.rr_heart_failure, ad.rr_copd, ad.rr_ckd, ad.rr_diabetes)[code]),
-        readmit=ad.readmission_rate_per_year * morb**ad.readmission_morbidity_exponent,
+        readmit=ad.readmission_rate_per_year * morb_to(ad.readmission_morbidity_exponent),
         vm=vm,
         pcp=(ut.pcp_visits_per_year + ut.pcp_visits_per_condition * ncond) * vm,
         spec=(ut.specialist_visits_per_year + ut.specialist_visits_per_condition * ncond) * vm,
-        ed=ut.ed_visits_per_year * morb**ut.ed_morbidity_exponent,
-        chronic=ut.chronic_services_per_year * morb**ut.chronic_services_morbidity_exponent,
-        oth=ut.other_claims_per_year * morb**ut.other_claims_morbidity_exponent,
+        ed=ut.ed_visits_per_year * morb_to(ut.ed_morbidity_exponent),
+        chronic=ut.chronic_services_per_year * morb_to(ut.chronic_services_morbidity_exponent),
+        oth=ut.other_claims_per_year * morb_to(ut.other_claims_morbidity_exponent),
         hh=pa.home_health_chronic_per_year * morb,
-        snf=pa.snf_probability * morb**pa.snf_morbidity_exponent,
-        utility=base)
+        snf=pa.snf_probability * morb_to(pa.snf_morbidity_exponent),
+        utility=_utility_table(uc)[young * len(_BITS) + bits])
 
 
 def year_rates(
@@ -195,74 +235,119 @@ def year_rates(
     morb: np.ndarray,
     conditions: np.ndarray,
     levers: LeverArrays,
+    base: _LeverFree | None = None,
 ) -> YearRates:
     """Compute every rate of the care model for one plan year.
 
     ``age`` in years, ``morb`` the latent morbidity multiplier (mean 1), ``conditions`` a
-    boolean (n, 5) matrix in ``CONDITIONS`` order, ``levers`` per patient.
+    boolean (n, 5) matrix in ``CONDITIONS`` order, ``levers`` per patient; ``base``: the
+    patients' :func:`_lever_free` parts if already computed (the same patients, ages and
+    morbidity). The tables of :func:`year_parts`, laid out (:func:`rates_of`).
     """
+    return rates_of(year_parts(sc, age, morb, conditions, levers, base))
+
+
+@dataclass
+class YearParts:
+    """:func:`year_rates`' tables before they are laid out: each (hazard or routine
+    service, state) column as an (n,) array, or a float where it is one value for
+    everybody. States whose values are equal share one array (the same object), so what is
+    done to a column elementwise (the leakage mixture, ``sim.care.leakage.mix_parts``) is
+    done once for them; the per-patient rates are those of :class:`YearRates`."""
+
+    n: int
+    hazards: list[list[np.ndarray | float]]  # [hazard][state], HAZARDS order
+    routine: list[list[np.ndarray]]  # [service][state], ROUTINE order
+    p_snf: np.ndarray
+    p_home_health: np.ndarray
+    institutional_pac_factor: np.ndarray
+    labs_per_visit: np.ndarray
+    imaging_per_visit: np.ndarray
+    utility: np.ndarray
+    episode_snf_los_factor: np.ndarray | None = None
+
+
+def year_parts(
+    sc: Scenario,
+    age: np.ndarray,
+    morb: np.ndarray,
+    conditions: np.ndarray,
+    levers: LeverArrays,
+    base: _LeverFree | None = None,
+) -> YearParts:
+    """The columns of :func:`year_rates`' tables (arguments as there).
+
+    Speed (issue 16; results bit-identical to the per-state broadcasts this replaces): a
+    per-state factor of 1.0 is left out (x * 1.0 is x), so a column is one (n,) product per
+    distinct state; each power of a lever is computed once."""
     cl, le = sc.clinical, sc.lever_effects
     n = len(age)
-    base = _lever_free(sc, age, morb, conditions)
+    if base is None:
+        base = _lever_free(sc, age, morb, conditions)
     dm = base.dm
+    dmf = dm.astype(np.float64)
     d = levers.discretionary_intensity
     p = levers.prevention_effort
     t = levers.transitional_care_effort
-    dm_unc = _DM_UNC[None, :] & dm[:, None]  # (n, 4)
-    # Speed (results bit-identical): a per-state factor is a (4,) row broadcast over the
-    # patients, the tables are filled in place (no stack of broadcasts), and each power of
-    # a lever is computed once.
-    hazards = np.empty((n, N_STATES, len(HAZARDS)))
-    mo = cl.mortality
-    death = base.death
-    underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
-    death = death * (1.0 + le.underuse_harm_mortality * underuse)
-    np.multiply(death[:, None] * np.where(dm_unc, mo.hr_diabetes_uncontrolled, 1.0),
-                np.where(_WINDOW, mo.post_discharge_hr, 1.0), out=hazards[:, :, H_DEATH])
+    powers: dict[float, np.ndarray] = {}
 
+    def d_to(e: float) -> np.ndarray:  # d ** e, once per exponent
+        got = powers.get(e)
+        if got is None:
+            got = powers[e] = d**e
+        return got
+
+    hz: list[list[np.ndarray | float]] = [[] for _ in HAZARDS]
+    mo = cl.mortality
+    underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
+    death = base.death * (1.0 + le.underuse_harm_mortality * underuse)
+    death_unc = death * np.where(dm, mo.hr_diabetes_uncontrolled, 1.0)  # states 2, 3
+    phr = mo.post_discharge_hr
+    hz[H_DEATH] = [death, death * phr, death_unc, death_unc * phr]
     ad = cl.admissions
-    admit = base.admit[:, None] * np.where(dm_unc, ad.rr_diabetes_uncontrolled, 1.0)
-    np.multiply(admit * ad.acsc_share,
-                (_linear_rr(le.prevention_acsc_rr, p)
-                 * (1.0 + le.underuse_harm * underuse))[:, None], out=hazards[:, :, H_ACSC])
-    np.multiply(admit, 1.0 - ad.acsc_share, out=hazards[:, :, H_OTHER])
+    admit = base.admit
+    admit_unc = admit * np.where(dm, ad.rr_diabetes_uncontrolled, 1.0)
+    acsc_f = _linear_rr(le.prevention_acsc_rr, p) * (1.0 + le.underuse_harm * underuse)
+    acsc, acsc_unc = (admit * ad.acsc_share) * acsc_f, (admit_unc * ad.acsc_share) * acsc_f
+    hz[H_ACSC] = [acsc, acsc, acsc_unc, acsc_unc]
+    other, other_unc = admit * (1.0 - ad.acsc_share), admit_unc * (1.0 - ad.acsc_share)
+    hz[H_OTHER] = [other, other, other_unc, other_unc]
     readmit = base.readmit * _linear_rr(le.transitional_readmission_rr, t)
-    hazards[:, _WINDOW, H_READMIT] = readmit[:, None]
-    hazards[:, ~_WINDOW, H_READMIT] = 0.0
+    hz[H_READMIT] = [0.0, readmit, 0.0, readmit]  # only in the post-discharge window
 
     el = cl.electives
-    # Elective volume is the hospital's lever (issue 14), not the group's intensity.
-    v = np.ones(n) if levers.elective_volume is None else levers.elective_volume
-    elective = el.rate_per_year * v**le.elasticity_electives * (morb <= el.max_morbidity)
-    hazards[:, _WINDOW, H_ELECTIVE] = 0.0
-    hazards[:, ~_WINDOW, H_ELECTIVE] = elective[:, None]
+    # Elective volume is the hospital's lever (issue 14), not the group's intensity (none:
+    # a volume of 1, and rate * 1.0 is the rate). Not in the post-discharge window.
+    v = levers.elective_volume
+    rate_v = el.rate_per_year if v is None else el.rate_per_year * v**le.elasticity_electives
+    elective = rate_v * (morb <= el.max_morbidity)
+    hz[H_ELECTIVE] = [elective, 0.0, elective, 0.0]
 
     db = cl.diabetes
     gain = le.prevention_control_gain * p
     to_unc = db.rate_to_uncontrolled_per_year / (1.0 + 0.5 * gain)
     to_ctl = db.rate_to_controlled_per_year * (1.0 + gain)
-    np.multiply(np.where(dm_unc, to_ctl[:, None], to_unc[:, None]), dm[:, None],
-                out=hazards[:, :, H_DM])
+    dm_01 = to_unc * dmf
+    dm_23 = np.where(dm, to_ctl, to_unc) * dmf
+    hz[H_DM] = [dm_01, dm_01, dm_23, dm_23]
 
     ut = cl.utilisation
-    routine = np.empty((n, N_STATES, len(ROUTINE)))
     vm = base.vm
-    pcp = base.pcp * d**le.elasticity_pcp_followup + le.prevention_pcp_visits * p
-    spec = base.spec * d**le.elasticity_specialist
-    ed = base.ed * _linear_rr(le.prevention_ed_rr, p) * d**le.elasticity_ed
-    np.multiply(ed[:, None], np.where(dm_unc, ut.ed_rr_diabetes_uncontrolled, 1.0),
-                out=routine[:, :, R_ED])
-    opproc = ut.outpatient_procedures_per_year * d**le.elasticity_outpatient_procedures * vm
+    pcp = base.pcp * d_to(le.elasticity_pcp_followup) + le.prevention_pcp_visits * p
+    spec = base.spec * d_to(le.elasticity_specialist)
+    ed = base.ed * _linear_rr(le.prevention_ed_rr, p) * d_to(le.elasticity_ed)
+    opproc = ut.outpatient_procedures_per_year * d_to(le.elasticity_outpatient_procedures) * vm
     if levers.specialist_volume is not None:  # the specialists' response to their fees
         spec = spec * levers.specialist_volume
         opproc = opproc * levers.specialist_volume
-    chronic = base.chronic
-    oth = base.oth
-    d_pac = d**le.elasticity_post_acute
+    d_pac = d_to(le.elasticity_post_acute)
     hh = base.hh * d_pac
-    for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_OPPROC, opproc), (R_CHRONIC, chronic),
-                 (R_OTHER, oth), (R_HH, hh)):
-        routine[:, :, k] = x[:, None]
+    ed_unc = ed * np.where(dm, ut.ed_rr_diabetes_uncontrolled, 1.0)
+    rt: list[list[np.ndarray]] = [[] for _ in ROUTINE]
+    for k, x in ((R_PCP, pcp), (R_SPEC, spec), (R_OPPROC, opproc), (R_CHRONIC, base.chronic),
+                 (R_OTHER, base.oth), (R_HH, hh)):
+        rt[k] = [x] * N_STATES
+    rt[R_ED] = [ed, ed, ed_unc, ed_unc]
 
     pa = cl.post_acute
     # What practice does to discharge to institutional post-acute care (SNF, IRF)
@@ -273,26 +358,112 @@ def year_rates(
         institutional = institutional * a
     p_snf = np.clip(base.snf * d_pac * snf_rr, 0.0, 1.0)
     p_hh = np.clip(pa.home_health_probability * d_pac, 0.0, 1.0)
-    d_tests = d**le.elasticity_tests
+    d_tests = d_to(le.elasticity_tests)
     labs = ut.labs_per_visit * d_tests
     imaging = ut.imaging_per_visit * d_tests
 
     u = base.utility
-    utility = np.stack([u, u - cl.utility.decrement_diabetes_uncontrolled * dm], axis=-1)
-    utility = np.clip(utility, 0.05, 1.0)
+    utility = np.empty((n, 2))
+    utility[:, 0] = u
+    utility[:, 1] = u - cl.utility.decrement_diabetes_uncontrolled * dm
+    np.clip(utility, 0.05, 1.0, out=utility)
 
-    return YearRates(
-        hazards=hazards,
-        total=hazards.sum(axis=-1),
-        routine=routine,
-        p_snf=p_snf,
-        p_home_health=p_hh,
-        institutional_pac_factor=institutional,
-        labs_per_visit=labs,
-        imaging_per_visit=imaging,
-        utility=utility,
+    return YearParts(
+        n=n, hazards=hz, routine=rt, p_snf=p_snf, p_home_health=p_hh,
+        institutional_pac_factor=institutional, labs_per_visit=labs,
+        imaging_per_visit=imaging, utility=utility,
         episode_snf_los_factor=None if a is None
-        else np.asarray(a, float) ** le.hospital_snf_los_elasticity,
+        else np.asarray(a, float) ** le.hospital_snf_los_elasticity)
+
+
+def state_totals(parts: YearParts) -> list[np.ndarray]:
+    """Per state, the total hazard, added column by column in the order
+    ``hazards.sum(axis=-1)`` adds a row of the laid-out table (first to last, then to +0.0:
+    a row of -0.0 sums to +0.0), so the same doubles."""
+    return [0.0 + _cumulative(parts, s)[-1] for s in range(N_STATES)]
+
+
+def _cumulative(parts: YearParts, state: int) -> list[np.ndarray]:
+    """The partial sums h0, h0 + h1, ... of one state's hazards (as np.cumsum adds them)."""
+    cols = [parts.hazards[k][state] for k in range(len(HAZARDS))]
+    acc = np.asarray(cols[0], np.float64)
+    out = [acc]
+    for x in cols[1:]:
+        acc = acc + x
+        out.append(acc)
+    return out
+
+
+def pack_parts(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
+    """Per patient and state: the total hazard, the cumulative hazards (as ``np.cumsum``
+    adds them, one after the other) and the primary-care demand rate, in one (n, 4, 8)
+    table (``sim.care.engine._pack`` of the laid-out rates, the same doubles: the last
+    partial sum plus +0.0 is the total hazard); written into ``out`` if given."""
+    k = len(HAZARDS)
+    shape = (parts.n, N_STATES, k + 2)
+    packed = np.empty(shape) if out is None else out
+    if packed.shape != shape or packed.dtype != np.float64:
+        raise ValueError(f"pack_parts: out must be float64 {shape}, got {packed.dtype} "
+                         f"{packed.shape}")
+    for s in range(N_STATES):
+        sums = _cumulative(parts, s)
+        for j, x in enumerate(sums):
+            packed[:, s, j + 1] = x
+        packed[:, s, 0] = 0.0 + sums[-1]  # the total hazard (state_totals)
+        packed[:, s, k + 1] = parts.routine[R_PCP][s]
+    return packed
+
+
+def routine_table(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
+    """The (n, 4, len(ROUTINE)) routine rates of ``parts`` laid out (into ``out`` if
+    given)."""
+    n = parts.n
+    first = np.empty((n, len(ROUTINE)))
+    for k, col in enumerate(parts.routine):
+        first[:, k] = col[0]
+    if out is None:
+        routine = np.repeat(first, N_STATES, axis=0).reshape(n, N_STATES, len(ROUTINE))
+    else:
+        routine = out
+        if routine.shape != (n, N_STATES, len(ROUTINE)) or routine.dtype != np.float64:
+            raise ValueError(f"routine_table: out must be float64 "
+                             f"{(n, N_STATES, len(ROUTINE))}, got {routine.dtype} "
+                             f"{routine.shape}")
+        for s in range(N_STATES):
+            routine[:, s, :] = first
+    for k, col in enumerate(parts.routine):
+        for s in range(1, N_STATES):
+            if col[s] is not col[0]:
+                routine[:, s, k] = col[s]
+    return routine
+
+
+def rates_of(parts: YearParts, hazards: bool = True,
+             routine_out: np.ndarray | None = None) -> YearRates:
+    """The :class:`YearRates` of ``parts``; without ``hazards``, the hazard table and its
+    total are left out (None: the care engine packs them with :func:`pack_parts`);
+    ``routine_out``: where to lay out the routine table (:func:`routine_table`)."""
+    n = parts.n
+    table = total = None
+    if hazards:
+        table = np.empty((n, N_STATES, len(HAZARDS)))
+        total = np.empty((n, N_STATES))
+        for k, col in enumerate(parts.hazards):
+            for s, x in enumerate(col):
+                table[:, s, k] = x
+        for s, x in enumerate(state_totals(parts)):
+            total[:, s] = x
+    return YearRates(
+        hazards=table,
+        total=total,
+        routine=routine_table(parts, routine_out),
+        p_snf=parts.p_snf,
+        p_home_health=parts.p_home_health,
+        institutional_pac_factor=parts.institutional_pac_factor,
+        labs_per_visit=parts.labs_per_visit,
+        imaging_per_visit=parts.imaging_per_visit,
+        utility=parts.utility,
+        episode_snf_los_factor=parts.episode_snf_los_factor,
     )
 
 

@@ -135,6 +135,40 @@ def _normal_scores(x: np.ndarray) -> np.ndarray:
     return ndtri((rankdata(x) - 0.5) / n) if n else np.zeros(0)
 
 
+def normal_scores_of(score: np.ndarray, pid: np.ndarray) -> np.ndarray:
+    """``_normal_scores(score[pid])`` (the standard-normal score by average rank of each
+    visit's patient score among the visits), from the patients instead of the visits:
+    a visit's average rank is ``below + (count + 1) / 2``, with ``below`` the visits of
+    patients with a lower score and ``count`` those with the same score, all whole or half
+    numbers, so exactly rankdata's doubles; the normal quantile is taken once per distinct
+    score. Sorts the patients with visits, not the visits (issue 16: 5-10x cheaper).
+    NaN scores take the plain path (rankdata then gives NaN everywhere)."""
+    score = np.asarray(score, np.float64)
+    pid = np.asarray(pid, np.int64)
+    n = len(pid)
+    if not n:
+        return np.zeros(0)
+    count = np.bincount(pid, minlength=len(score))
+    who = np.flatnonzero(count)
+    s = score[who]
+    if np.isnan(s).any():
+        return _normal_scores(score[pid])
+    order = np.argsort(s)  # ties share a rank: their order does not matter
+    ys = s[order]
+    cs = count[who][order]
+    new = np.empty(len(ys), bool)
+    new[0] = True
+    np.not_equal(ys[1:], ys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    in_group = np.add.reduceat(cs, starts)  # visits per distinct score
+    below = np.cumsum(in_group) - in_group
+    rank = below + (in_group + 1) / 2.0  # rankdata's average rank (exact halves)
+    z_group = ndtri((rank - 0.5) / n)
+    z = np.empty(len(score))
+    z[who[order]] = z_group[np.cumsum(new) - 1]
+    return z[pid]
+
+
 def em_levels(who: str, score: np.ndarray, e: np.ndarray, intensity: np.ndarray,
               gain: float, rho: float) -> np.ndarray:
     """Level index (0-3 for levels 2-5) of each visit: the ordered probit of the module
@@ -144,24 +178,31 @@ def em_levels(who: str, score: np.ndarray, e: np.ndarray, intensity: np.ndarray,
     return np.searchsorted(_cuts(em_reference_shares(who)), latent)
 
 
-def visit_amounts(who: str, price: float, score: np.ndarray, intensity: np.ndarray,
+def visit_amounts(who: str, price: float, score: np.ndarray | None, intensity: np.ndarray,
                   rng: np.random.Generator, gain: float, rho: float,
-                  provider: np.ndarray | int = 0) -> np.ndarray:
+                  provider: np.ndarray | int = 0,
+                  normal_scores: np.ndarray | None = None) -> np.ndarray:
     """Paid amount of each office visit: ``price x f[level] / m``, one normal per visit from
     ``rng`` (the year's ``coding_fees`` stream). ``m`` is the mean of ``f`` over the same
     visits of the billing ``provider`` at their reference levels (coding intensity 0, same
     draws): a budget-neutral conversion factor per provider and year, as CMS sets the
     PFS's, so at the reference each provider's visits pay exactly ``price`` on average
-    (``m`` is 1 +- ~0.003, its expectation 1)."""
-    n = len(score)
+    (``m`` is 1 +- ~0.003, its expectation 1). ``normal_scores``: the rank scores of
+    ``score`` if already known (:func:`normal_scores_of`; ``score`` is then not read and may
+    be None)."""
+    if normal_scores is None and score is None:
+        raise ValueError("visit_amounts needs the visits' scores or their normal scores")
+    n = len(score) if normal_scores is None else len(normal_scores)
     e = rng.standard_normal(n)
     f = em_factors(who)
     # em_levels' latent, with the risk scores ranked once for both codings (the same sums
     # in the same order; at the reference the shift term is 0)
-    base = rho * _normal_scores(np.asarray(score, np.float64)) + np.sqrt(1.0 - rho * rho) * e
+    z = _normal_scores(np.asarray(score, np.float64)) if normal_scores is None \
+        else normal_scores
+    base = rho * z + np.sqrt(1.0 - rho * rho) * e
     cuts = _cuts(em_reference_shares(who))
-    paid = f[np.searchsorted(cuts, base + em_shift(gain) * np.asarray(intensity))]
-    ref = f[np.searchsorted(cuts, base)]
+    paid = f[_level_index(cuts, base + em_shift(gain) * np.asarray(intensity))]
+    ref = f[_level_index(cuts, base)]
     prov = np.broadcast_to(np.asarray(provider, np.int64), (n,))
     if not n:
         return np.zeros(0)
@@ -173,6 +214,21 @@ def visit_amounts(who: str, price: float, score: np.ndarray, intensity: np.ndarr
         _, inv = np.unique(prov, return_inverse=True)
     m = np.bincount(inv, weights=ref) / np.bincount(inv)
     return price * paid / m[inv]
+
+
+def _level_index(cuts: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cuts, latent)`` for the three ascending cuts: the number of cuts
+    below each latent (``cut < x``, as the left-sided search places ties; NaN, which the
+    search puts last, counted above every cut)."""
+    latent = np.asarray(latent, np.float64)
+    if len(cuts) != 3 or latent.ndim != 1:
+        return np.searchsorted(cuts, latent)
+    idx = (latent > cuts[0]).view(np.int8) + (latent > cuts[1]).view(np.int8)
+    idx += (latent > cuts[2]).view(np.int8)
+    nan = np.isnan(latent)
+    if nan.any():
+        idx[nan] = 3
+    return idx
 
 
 def em_level_of(who: str, amount: np.ndarray, price: float) -> np.ndarray:

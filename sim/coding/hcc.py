@@ -178,6 +178,14 @@ def _family_columns() -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(i for i, s in enumerate(STATES) if s.family == f) for f in FAMILIES)
 
 
+#: Each family's first and least severe (last) column of :data:`STATES` (the columns of
+#: a family are adjacent: checked here).
+_FAMILY_START = np.array([cols[0] for cols in _family_columns()])
+_FAMILY_LAST = np.array([cols[-1] for cols in _family_columns()])
+if any(list(cols) != list(range(cols[0], cols[-1] + 1)) for cols in _family_columns()):
+    raise AssertionError("the states of a family must be adjacent in STATES")
+
+
 # --------------------------------------------------------------------------- coefficients
 
 
@@ -245,20 +253,34 @@ def true_states(conditions: np.ndarray, z: np.ndarray, draws: np.ndarray) -> np.
     score; ``draws``: the patient's fixed standard-normal draws (n, len(LIABILITIES)).
     """
     scale = np.sqrt(1.0 + LOADINGS**2)
-    # Standardised liability: P(L > ndtri(1 - p)) = p marginally.
-    lia = (LOADINGS[None, :] * z[:, None] + draws) / scale[None, :]
-    out = np.zeros((len(z), len(STATES)), bool)
+    # Standardised liability: P(L > ndtri(1 - p)) = p marginally. Computed per liability
+    # column (the same elementwise arithmetic as the (n, liabilities) broadcast), once.
+    z = np.asarray(z, np.float64)
+    draws = np.asarray(draws)
+    cols: dict[int, np.ndarray] = {}
+
+    def lia(j: int) -> np.ndarray:
+        got = cols.get(j)
+        if got is None:
+            got = cols[j] = (LOADINGS[j] * z + draws[:, j]) / scale[j]
+        return got
+
+    out = np.empty((len(z), len(STATES)), bool)
     for k, s in enumerate(STATES):
         ok = conditions[:, s.condition] if s.condition is not None else np.ones(len(z), bool)
         if s.liability is not None:
-            top = lia[:, s.liability] > ndtri(1.0 - s.share) if s.share < 1.0 else ok
+            top = lia(s.liability) > _THRESHOLDS[s.share] if s.share < 1.0 else ok
             if s.above > 0.0:
-                top = top & ~(lia[:, s.liability] > ndtri(1.0 - s.above))
+                top = top & ~(lia(s.liability) > _THRESHOLDS[s.above])
             ok = ok & top
         if s.onset > 0.0 and s.onset_liability is not None:
-            ok = ok | (lia[:, s.onset_liability] > ndtri(1.0 - s.onset))
+            ok = ok | (lia(s.onset_liability) > _THRESHOLDS[s.onset])
         out[:, k] = ok
     return out
+
+
+#: ``ndtri(1 - share)`` of each share the states use (the liability thresholds).
+_THRESHOLDS = {x: ndtri(1.0 - x) for s in STATES for x in (s.share, s.above, s.onset)}
 
 
 # --------------------------------------------------------------------------- documentation
@@ -275,17 +297,33 @@ class CodingRates:
 
 
 def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
-             u: np.ndarray) -> np.ndarray:
+             u: np.ndarray, families: np.ndarray | None = None) -> np.ndarray:
     """The year's codes: int8 (n, len(STATES)) of NOT_CODED / UNSPECIFIED / SPECIFIC /
     UNSUPPORTED, from the true states, who had an encounter and uniforms ``u`` (n, K, 3):
-    documentation, specificity and the unsupported code."""
+    documentation, specificity and the unsupported code. ``families``: the families each
+    patient truly has (:func:`truth_families` of ``truth``), if already known.
+
+    Speed (issue 16; the same codes as the dense form, ``tests/test_coding_hcc_speed.py``):
+    documentation and specificity are decided only for the true states of patients with an
+    encounter (the same comparisons of the same numbers), and the codes for absent
+    families for all families at once."""
     n, k = truth.shape
-    seen = encounter[:, None]
-    doc = truth & seen & (u[..., 0] < state_recapture(rates.recapture))
-    spec = u[..., 1] < rates.specificity[:, None]
+    truth = np.asarray(truth, bool)
+    encounter = np.asarray(encounter, bool)
     # NOT_CODED 0, UNSPECIFIED 1 where documented, SPECIFIC 2 where also specific
-    codes = doc.astype(np.int8)
-    codes += doc & spec
+    at = np.flatnonzero(truth & encounter[:, None])  # (patient, state) flat indices
+    who, state = np.divmod(at, k)
+    uu = np.asarray(u).reshape(n * k, 3)
+    recapture = np.asarray(rates.recapture, float)
+    # state_recapture's 1 - miss * (1 - recapture), element by element
+    documented = uu[at, 0] < 1.0 - MISS_BY_STATE[state] * (1.0 - recapture[who])
+    specific = uu[at, 1] < np.asarray(rates.specificity)[who]
+    flat = np.zeros(n * k, np.int8)
+    flat[at] = documented.astype(np.int8) + (documented & specific)
+    codes = flat.reshape(n, k)
+    doc = np.zeros(n * k, bool)
+    doc[at] = documented
+    doc = doc.reshape(n, k)
     # Upcoding: a documented lower-severity state also coded as its family's most severe
     # state (UNSUPPORTED on that state). The hierarchy drops the lower HCC from the score;
     # a record review keeps it (the supported HCC the audit falls back to).
@@ -293,13 +331,26 @@ def document(truth: np.ndarray, encounter: np.ndarray, rates: CodingRates,
         up = doc[:, j] & (u[:, j, 2] < rates.unsupported)
         codes[up, UPCODE_TO[j]] = UNSUPPORTED
     # Codes for a family the patient does not have (history-of and problem-list codes),
-    # on the family's first state.
-    for cols in _family_columns():
-        absent = ~truth[:, list(cols)].any(axis=1) & encounter
-        first = cols[-1]  # the least severe state of the family
-        ghost = absent & (u[:, first, 2] < rates.phantom)
-        codes[ghost, first] = UNSUPPORTED
+    # on the family's least severe state (a column no upcoding writes: the least severe
+    # state of a family of several is not its first).
+    if families is None:
+        families = truth_families(truth)
+    last = _FAMILY_LAST
+    ghost = (~families & encounter[:, None]
+             & (u[:, last, 2] < np.asarray(rates.phantom)[:, None]))
+    codes[:, last] = np.where(ghost, np.int8(UNSUPPORTED), codes[:, last])
     return codes
+
+
+def truth_families(truth: np.ndarray) -> np.ndarray:
+    """Which families each patient truly has: bool (n, len(FAMILIES)), a family's states
+    or-ed (its columns are adjacent in :data:`STATES`)."""
+    truth = np.asarray(truth, bool)
+    out = truth[:, _FAMILY_START]
+    for f, cols in enumerate(_family_columns()):
+        for c in cols[1:]:
+            out[:, f] |= truth[:, c]
+    return out
 
 
 def hcc_matrix(codes: np.ndarray, table: ModelTable, supported_only: bool = False
@@ -315,9 +366,19 @@ def hcc_matrices(codes: np.ndarray, table: ModelTable,
     """:func:`hcc_matrix` of ``codes`` for each of ``supported_only``, from one pass over
     the codes (built per HCC row on the transposed codes, where every operation reads
     contiguous memory; the same booleans)."""
+    return [np.ascontiguousarray(rows.T) for rows in _hcc_rows(codes, table, supported_only)]
+
+
+def _hcc_rows(codes: np.ndarray, table: ModelTable,
+              supported_only: tuple[bool, ...] = (False, True),
+              by_state: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`hcc_matrices` transposed: bool (hccs, n) per ``supported_only`` (what
+    :func:`_raw_from_rows` reads, row by row). ``by_state``: ``codes.T`` contiguous, if
+    already made."""
     codes = np.asarray(codes)
     n = codes.shape[0]
-    by_state = np.ascontiguousarray(codes.T)  # (states, n)
+    if by_state is None:
+        by_state = np.ascontiguousarray(codes.T)  # (states, n)
     col = {h: i for i, h in enumerate(table.hccs)}
     outs = []
     for only in supported_only:
@@ -331,7 +392,7 @@ def hcc_matrices(codes: np.ndarray, table: ModelTable,
         hier = out.copy()
         for parent, child in table.hierarchy:
             hier[col[child]] &= ~out[col[parent]]
-        outs.append(np.ascontiguousarray(hier.T))
+        outs.append(hier)
     return outs
 
 
@@ -396,14 +457,105 @@ def _count_coef(table: ModelTable) -> np.ndarray:
 def raw_score(table: ModelTable, hcc: np.ndarray, age: np.ndarray, female: np.ndarray,
               segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
     """Unnormalised score of one model: demographics + HCCs + interactions + HCC count."""
-    hcc_coef, count_coef, inter = _score_terms(table)
-    score = demographic_score(table, age, female, segment, orig_disabled)
-    score = score + np.sum(hcc * hcc_coef[segment], axis=1)
-    for name, a, b in inter:
-        on = hcc[:, a].any(axis=1) & hcc[:, b].any(axis=1)
-        score = score + np.where(on, table.coef[name][segment], 0.0)
-    count = np.minimum(hcc.sum(axis=1), 10)
-    return score + count_coef[segment, count]
+    return _raw_from_rows(table, np.asarray(hcc).T, age, female, segment, orig_disabled)
+
+
+def _raw_from_rows(table: ModelTable, rows: np.ndarray, age: np.ndarray, female: np.ndarray,
+                   segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """:func:`raw_score` of the HCC matrix given transposed (``rows``: bool (hccs, n)).
+
+    Speed (issue 16; the same doubles as the matrix form ``demographics + np.sum(hcc *
+    factors[segment], axis=1) + ...``): the HCC terms are added column by column in the
+    order NumPy's row sum adds them (:func:`_row_sum`), the demographic part is kept for
+    the demographics last scored (:func:`_demographic_part`), and the HCC count is summed
+    over the rows."""
+    _, count_coef, inter = _score_terms(table)
+    factors, inter_coef, count_at = _segment_terms(table, segment)
+    terms = rows * factors  # (hccs, n): (hcc * factors[segment]).T
+    score = _demographic_part(table, age, female, segment, orig_disabled)
+    score = score + _row_sum(list(terms), terms.shape[1])
+    for (_, a, b), coef in zip(inter, inter_coef, strict=True):
+        on = _any_rows(rows, a) & _any_rows(rows, b)
+        score = score + np.where(on, coef, 0.0)
+    # the HCC count (at most 10: the top count variable), summed in bytes (<= 255 rows)
+    count = (np.add.reduce(rows.view(np.uint8), axis=0, dtype=np.uint8)
+             if rows.shape[0] < 256 and rows.dtype == bool else rows.sum(axis=0))
+    np.minimum(count, 10, out=count)
+    return score + count_coef.ravel()[count_at + count]
+
+
+def _any_rows(rows: np.ndarray, idx: list[int]) -> np.ndarray:
+    out = rows[idx[0]].copy()
+    for i in idx[1:]:
+        out |= rows[i]
+    return out
+
+
+def _row_sum(cols: list[np.ndarray], n: int) -> np.ndarray:
+    """``np.sum(np.stack(cols, axis=1), axis=1)`` of float64 columns, the same doubles: NumPy
+    adds each row's pairwise sum to +0.0 (a row of fewer than 8 terms added in order;
+    else eight running sums over blocks of 8, combined ((r0 + r1) + (r2 + r3)) + ((r4 + r5)
+    + (r6 + r7)), then the remainder in order); rows of up to 128 terms,
+    ``tests/test_coding_speed.py`` checks it against NumPy."""
+    m = len(cols)
+    if m > 128 or m == 0:
+        return np.sum(np.stack(cols, axis=1), axis=1) if m else np.zeros(n)
+    if m < 8:
+        res = cols[0]
+        for c in cols[1:]:
+            res = res + c
+        return 0.0 + res
+    r = [cols[j] for j in range(8)]
+    i = 8
+    while i < m - (m % 8):
+        for j in range(8):
+            r[j] = r[j] + cols[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for c in cols[i:]:
+        res = res + c
+    return 0.0 + res
+
+
+def _segment_terms(table: ModelTable, segment: np.ndarray
+                   ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """What :func:`_raw_from_rows` reads per patient of its segment: each HCC column's
+    factor (``hcc_coef[segment].T``, (hccs, n)), each interaction's factor and the offset
+    of its row of the count factors (``segment x 11``). Kept for the last segment array
+    (the same object: a population's segments do not change; it must not be changed in
+    place)."""
+    key = (table.model, id(table.coef))
+    got = _SEGMENT_TERMS.get(key)
+    if got is None or got[0] is not table or got[1] is not segment:
+        hcc_coef, count_coef, inter = _score_terms(table)
+        seg = np.asarray(segment)
+        got = _SEGMENT_TERMS[key] = (table, segment, (
+            np.ascontiguousarray(hcc_coef.T[:, seg]),
+            [table.coef[name][seg] for name, _, _ in inter],
+            seg.astype(np.intp) * count_coef.shape[1]))
+    return got[2]
+
+
+_SEGMENT_TERMS: dict[tuple[str, int], tuple[ModelTable, np.ndarray, tuple]] = {}
+#: the demographic part last computed per table: (the arrays it was computed from, it)
+_DEMO_LAST: dict[tuple[str, int], tuple[ModelTable, tuple[np.ndarray, ...], np.ndarray]] = {}
+
+
+def _demographic_part(table: ModelTable, age: np.ndarray, female: np.ndarray,
+                      segment: np.ndarray, orig_disabled: np.ndarray) -> np.ndarray:
+    """:func:`demographic_score`, kept for the last arrays it was computed from (the same
+    array objects: a year's score, its reference score and its record review score the
+    same demographics; the arrays must not be changed in place in between, as the care
+    engine's never are)."""
+    key = (table.model, id(table.coef))
+    args = (age, female, segment, orig_disabled)
+    got = _DEMO_LAST.get(key)
+    if got is not None and got[0] is table and all(
+            x is y for x, y in zip(got[1], args, strict=True)):
+        return got[2]
+    value = demographic_score(table, age, female, segment, orig_disabled)
+    _DEMO_LAST[key] = (table, args, value)
+    return value
 
 
 def _score_terms(table: ModelTable) -> tuple[np.ndarray, np.ndarray,
@@ -436,9 +588,17 @@ class Demographics:
 def raw_scores(codes: np.ndarray, demo: Demographics, supported_only: bool = False
                ) -> dict[str, np.ndarray]:
     """Unnormalised V24 and V28 scores of coded patients."""
+    return _raw_and_rows(codes, demo, supported_only)[0]
+
+
+def _raw_and_rows(codes: np.ndarray, demo: Demographics, supported_only: bool = False
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`raw_scores` and the transposed HCC matrices they were scored from."""
     tables = load_tables()
-    return {m: raw_score(t, hcc_matrix(codes, t, supported_only), demo.age, demo.female,
-                         demo.segment, demo.orig_disabled) for m, t in tables.items()}
+    by_state = np.ascontiguousarray(np.asarray(codes).T)
+    rows = {m: _hcc_rows(codes, t, (supported_only,), by_state)[0] for m, t in tables.items()}
+    return ({m: _raw_from_rows(t, rows[m], demo.age, demo.female, demo.segment,
+                               demo.orig_disabled) for m, t in tables.items()}, rows)
 
 
 def blend(raw: Mapping[str, np.ndarray], norms: Mapping[str, float], w28: float
@@ -682,23 +842,32 @@ def _expected_dense(model: str, t: ModelTable, levels: np.ndarray, demo: Demogra
 
 
 def radv_view(codes: np.ndarray, demo: Demographics, norms: Mapping[str, float], w28: float,
-              raw: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+              raw: Mapping[str, np.ndarray] | None = None,
+              all_rows: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per patient, what a record review of the codes of one year would find (for the
     payment year those codes score): ``coded_n`` payment HCCs coded (V28 if ``w28`` >=
     0.5 else V24, hierarchies applied), ``supported_n`` of them supported by the record,
     ``unsupported_score`` the normalised score the unsupported codes add (>= 0 except
     where a count variable steps down). ``raw``: :func:`raw_scores` of ``codes`` and
-    ``demo`` if already known (not computed again)."""
+    ``demo`` if already known (not computed again); ``all_rows``: the transposed HCC
+    matrices of ``codes`` (all codes) they were scored from, if known."""
     tables = load_tables()
     model = "V28" if w28 >= 0.5 else "V24"
-    mats = {m: hcc_matrices(codes, t) for m, t in tables.items()}  # (all, supported) each
-    coded = mats[model][0].sum(axis=1)
-    supported = mats[model][1].sum(axis=1)
+    by_state = np.ascontiguousarray(np.asarray(codes).T)
+    # (all, supported) of each model, transposed: (hccs, n)
+    rows = ({m: _hcc_rows(codes, t, (False, True), by_state) for m, t in tables.items()}
+            if all_rows is None else
+            {m: [all_rows[m], _hcc_rows(codes, t, (True,), by_state)[0]]
+             for m, t in tables.items()})
+    # payment HCCs per patient (at most 255 rows: summed in bytes)
+    coded, supported = (np.add.reduce(r.view(np.uint8), axis=0, dtype=np.uint8)
+                        .astype(np.int64) if r.shape[0] < 256 else r.sum(axis=0)
+                        for r in rows[model])
     d = demo
     if raw is None:
-        raw = {m: raw_score(t, mats[m][0], d.age, d.female, d.segment, d.orig_disabled)
+        raw = {m: _raw_from_rows(t, rows[m][0], d.age, d.female, d.segment, d.orig_disabled)
                for m, t in tables.items()}
-    sup_raw = {m: raw_score(t, mats[m][1], d.age, d.female, d.segment, d.orig_disabled)
+    sup_raw = {m: _raw_from_rows(t, rows[m][1], d.age, d.female, d.segment, d.orig_disabled)
                for m, t in tables.items()}
     full = blend(raw, norms, w28)
     sup = blend(sup_raw, norms, w28)
@@ -751,8 +920,10 @@ class ScoreKeeper:
                                       Demographics]] = {}
         self.ref_raw0: dict[str, np.ndarray] | None = None
         self.provisional: dict[str, float] | None = None
-        # the raw scores of the codes last scored: (codes, demographics, raw), for radv
-        self._scored: tuple[np.ndarray, Demographics, dict[str, np.ndarray]] | None = None
+        # the raw scores of the codes last scored: (codes, demographics, raw, the
+        # transposed HCC matrices), for radv
+        self._scored: tuple[np.ndarray, Demographics, dict[str, np.ndarray],
+                            dict[str, np.ndarray]] | None = None
 
     def w28(self, plan_year: int) -> float:
         """V28 share of plan year ``plan_year``'s score."""
@@ -765,12 +936,14 @@ class ScoreKeeper:
         plan year those codes score), the reference coding (``codes_ref``) is documented
         only if :meth:`score` will read it then (plan year 0, or no normalisers yet);
         otherwise it is None."""
-        self.codes = document(truth, encounter, coding_rates(intensity, self.params), u)
+        families = truth_families(truth)
+        self.codes = document(truth, encounter, coding_rates(intensity, self.params), u,
+                              families)
         self.codes_ref = document(truth, encounter,
-                                  coding_rates(np.zeros(len(intensity)), self.params), u) \
+                                  coding_rates(np.zeros(len(intensity)), self.params), u,
+                                  families) \
             if next_plan_year is None or self.needs_reference(next_plan_year) else None
-        self.truth_families = np.stack([truth[:, cols].any(axis=1)
-                                        for cols in family_columns()], axis=1)
+        self.truth_families = families
 
     def needs_reference(self, plan_year: int) -> bool:
         """Whether :meth:`score` of ``plan_year`` reads the reference coding."""
@@ -789,8 +962,8 @@ class ScoreKeeper:
         panel (``weights``), so V24 and V28 blends of different years compare; they are
         rescaled to the final normalisers when plan year 0 closes (:meth:`normalise`)."""
         assert self.codes is not None
-        raw = raw_scores(self.codes, demo)
-        self._scored = (self.codes, demo, raw)
+        raw, rows = _raw_and_rows(self.codes, demo)
+        self._scored = (self.codes, demo, raw, rows)
         w = self.w28(plan_year)
         if self.needs_reference(plan_year):
             assert self.codes_ref is not None, "the reference coding was not documented"
@@ -821,8 +994,9 @@ class ScoreKeeper:
         ``raw``: their raw scores if known (else those :meth:`score` found for the same
         codes and demographics, if it did)."""
         norms = self.current_norms or {"V24": 1.0, "V28": 1.0}
+        rows = None
         if raw is None and self._scored is not None and self._scored[0] is codes \
                 and self._scored[1] is demo:
-            raw = self._scored[2]
+            raw, rows = self._scored[2], self._scored[3]
             self._scored = None
-        return radv_view(codes, demo, norms, self.w28(plan_year), raw)
+        return radv_view(codes, demo, norms, self.w28(plan_year), raw, rows)
