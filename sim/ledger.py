@@ -19,7 +19,10 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +43,31 @@ CATEGORY_BY_CODE = np.array([CATEGORY_OF[s] for s in Service], dtype=np.int8)
 
 #: Kinds of hospital stay (codes 1-4 follow the DES hazard indices).
 ADMISSION_KINDS = {int(k): k.name.lower() for k in AdmissionKind}
+
+#: Tables derived from frozen (read-only) ledger arrays, computed once per arrays and key
+#: (:func:`frozen_memo`): ids of the arrays -> (weak references to them, {key: value}).
+_FROZEN: dict[tuple[int, ...], tuple[tuple[weakref.ref, ...], dict]] = {}
+
+
+def frozen_memo(arrays: tuple[np.ndarray, ...], key: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per ``key`` and tuple of frozen ``arrays`` (e.g. a closed year's
+    claim columns, or the stays), which it must depend on alone; computed afresh when an
+    array is writeable (nothing proves it unchanged). The value is shared: never modify it.
+    The entry goes when the first array is freed (weak references prove that the ids
+    still name the arrays)."""
+    if any(a.flags.writeable for a in arrays):
+        return compute()
+    ids = tuple(id(a) for a in arrays)
+    entry = _FROZEN.get(ids)
+    if entry is None or any(r() is not a for r, a in zip(entry[0], arrays, strict=True)):
+        refs = (weakref.ref(arrays[0], lambda _r, k=ids: _FROZEN.pop(k, None)),
+                *(weakref.ref(a) for a in arrays[1:]))
+        entry = (refs, {})
+        _FROZEN[ids] = entry
+    table = entry[1]
+    if key not in table:
+        table[key] = compute()
+    return table[key]
 
 
 @dataclass
@@ -111,6 +139,8 @@ class Ledger:
             adm.insert(0, self.admissions)
         if adm:
             self.admissions = {k: np.concatenate([c[k] for c in adm]) for k in adm[0]}
+            for v in self.admissions.values():  # frozen, like the claims blocks
+                v.flags.writeable = False
 
     @property
     def years(self) -> list[int]:

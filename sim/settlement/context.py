@@ -281,9 +281,7 @@ class SettlementContext:
     def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
         """Quality measures of the patients in ``mask`` in ``year`` (NaN: empty denominator,
         not scored; see :mod:`sim.quality_measures`)."""
-        adm = self.ledger.admissions
-        readmitted = self.memo(("readmitted", len(adm.get("patient", ()))),
-                               lambda: readmitted_within_30d(adm))
+        readmitted = readmitted_within_30d(self.ledger.admissions)  # once per stays table
         return measure_values(measure_counts(self.ledger, year, mask, claims=self.claims(year),
                                              readmitted=readmitted))
 
@@ -340,6 +338,9 @@ class SettlementContext:
 
         def by_cell(rows: np.ndarray) -> np.ndarray:
             # np.bincount adds each cell's claims in claim order from 0, as np.add.at did
+            if rows.all():  # every claim: the same sums without copying the columns
+                return np.bincount(cell, weights=c["paid"],
+                                   minlength=n_pay * n_prov).reshape(n_pay, n_prov)
             return np.bincount(cell[rows], weights=c["paid"][rows],
                                minlength=n_pay * n_prov).reshape(n_pay, n_prov)
 
