@@ -70,6 +70,18 @@ def frozen_memo(arrays: tuple[np.ndarray, ...], key: Any, compute: Callable[[], 
     return table[key]
 
 
+def patient_sums(patient: np.ndarray, weights: np.ndarray, n_patients: int) -> np.ndarray:
+    """``np.bincount(patient, weights=weights, minlength=n_patients)`` (each patient's sum, its
+    claims added in order), once per frozen pair of columns (:func:`frozen_memo`): shared,
+    never modify it."""
+    def compute() -> np.ndarray:
+        out = np.bincount(patient, weights=weights, minlength=n_patients)
+        out.flags.writeable = False
+        return out
+
+    return frozen_memo((patient, weights), ("patient_sums", n_patients), compute)
+
+
 @dataclass
 class Ledger:
     """Columnar record of one run (see the module docstring for the tables).

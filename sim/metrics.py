@@ -36,7 +36,7 @@ import numpy as np
 from sim.catalogue import metric_names
 from sim.constants import DAYS_PER_YEAR, DEFAULT_DISCOUNT_RATE, AdmissionKind
 from sim.economics import qalys_lost_per_death
-from sim.ledger import CATEGORY_BY_CODE, Ledger
+from sim.ledger import CATEGORY_BY_CODE, Ledger, patient_sums
 from sim.quality_measures import measure_counts, measure_values, readmitted_within_30d
 from sim.services import Category, Service
 
@@ -95,7 +95,7 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int],
         mc = measure_counts(ledger, y, claims=c, readmitted=readmit)
         quality = measure_values(mc)
         member = ledger.pyear("member", y)
-        per_patient = np.bincount(c["patient"], weights=amount, minlength=len(member))
+        per_patient = patient_sums(c["patient"], amount, len(member))
         top = top_shares(per_patient[member], (0.01, 0.05, 0.20))
         ys = ledger.year_stats[y]
         risk = ledger.pyear("risk_score", y)

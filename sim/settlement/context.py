@@ -26,7 +26,7 @@ from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
-from sim.ledger import Ledger
+from sim.ledger import Ledger, patient_sums
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
@@ -170,13 +170,14 @@ class SettlementContext:
         if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
             from sim.coding.fees import resource_amount
             amount = resource_amount(claims["service"], amount, self.scenario.prices)
-        return (amount * self.reference_ratio[claims["service"]]
-                * self.cost_to_charge[claims["provider"]])
+        # np.take: the same values as indexing, without converting the small index types
+        return (amount * self.reference_ratio.take(claims["service"])
+                * self.cost_to_charge.take(claims["provider"]))
 
     def variable_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
         """The variable part of :meth:`own_cost`: what each claim's service costs its
         provider at the margin (the rest of the unit cost is capacity, paid anyway)."""
-        return self.own_cost(claims) * self.variable_share[claims["provider"]]
+        return self.own_cost(claims) * self.variable_share.take(claims["provider"])
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
@@ -192,12 +193,18 @@ class SettlementContext:
             def compute() -> dict[str, np.ndarray]:
                 # Derived columns only: the shared tables must not hold the ledger's own
                 # arrays (the year's block is what frees them, see _shared).
-                payer = self.patient_payer[out["patient"]]
+                # np.take: the same values as indexing, without converting the index type
+                payer = self.patient_payer.take(out["patient"])
+                # every price factor 1 (x * 1.0 == x): None, the amounts themselves below
+                paid = None if (self.price_factor == 1.0).all() else \
+                    out["amount"] * self.price_factor.take(payer)
                 return {"payer": payer,
-                        "attributed": self.assigned(year)[out["patient"]],
-                        "paid": out["amount"] * self.price_factor[payer]}
+                        "attributed": self.assigned(year).take(out["patient"]),
+                        "paid": paid}
 
             out.update(self._year_memo(year, ("claims_derived", year), compute))
+            if out["paid"] is None:
+                out["paid"] = out["amount"]
             denials = self.scenario.revenue_cycle.denials
             if denials.enabled and self.seed_seq is not None:
                 out["denial"] = draw_outcomes(self.seed_seq, year, out["service"], denials)
@@ -258,7 +265,8 @@ class SettlementContext:
         def compute() -> np.ndarray:
             c = self.claims(year)
             w = c["paid"] if paid else c["amount"]
-            return np.bincount(c["patient"], weights=w, minlength=len(self.patient_payer))
+            # shared with every other sum of the same frozen columns (population metrics)
+            return patient_sums(c["patient"], w, len(self.patient_payer))
 
         return self._year_memo(year, ("spend", year, paid), compute)
 

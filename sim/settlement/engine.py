@@ -304,11 +304,11 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     spec = [i for i, k in enumerate(ctx.provider_kinds) if k == "specialist"]
     spec_margin_by_pc = np.zeros(n_prov)
     if spec:
-        m = c["provider"] == spec[0]
-        attributed = c["attributed"][m]
+        m = np.flatnonzero(c["provider"] == spec[0])  # by index: the same claims in order
+        attributed = c["attributed"].take(m)
         ok = attributed >= 0  # -1: the patient is in no group's panel (no group counts it)
-        spec_margin_by_pc = np.bincount(attributed[ok], weights=(c["paid"][m]
-                                        - variable_cost[m])[ok], minlength=n_prov)
+        spec_margin_by_pc = np.bincount(attributed[ok], weights=(c["paid"].take(m)
+                                        - variable_cost.take(m))[ok], minlength=n_prov)
     care_costs = 0.0  # providers' effort and investment cash costs (health sector)
     for i, name in enumerate(ctx.provider_names):
         code = fl.entity(name)
