@@ -342,7 +342,8 @@ class SettlementContext:
         c = self.claims(year)
         ffs = ~covered
         n_pay, n_prov = len(self.payer_names), len(self.provider_names)
-        cell = c["payer"].astype(np.int64) * n_prov + c["provider"]
+        # one payer: the cell is the provider (the same bins, without two more passes)
+        cell = c["provider"] if n_pay == 1 else c["payer"].astype(np.int64) * n_prov + c["provider"]
 
         def by_cell(rows: np.ndarray) -> np.ndarray:
             # np.bincount adds each cell's claims in claim order from 0, as np.add.at did
