@@ -12,10 +12,18 @@ uncertainty and behaviour on) in a fresh subprocess per tree and round, and repo
 * ``context``: outermost calls of ``SettlementContext`` queries (claims with payer and
   attribution, the CMS assignment, spending per patient, quality; inside behaviour and
   settlement alike: it overlaps ``settlement``),
+* ``context_in_behaviour``: the part of ``context`` inside ``Behaviour.choose`` (the
+  decisions' look at the closed years: their assignment, spending, benchmarks),
 * ``metrics``: ``population_metrics``; ``output``: ``sim.replication._output``,
 * ``task_overhead``: ``execute_task`` minus the replication (the drawn scenario, checks),
 * ``runner_overhead``: ``sim.run`` minus every ``execute_task`` (collecting results),
+* ``post_care``: everything after the care model (issue 16's row h4): settlement +
+  context_in_behaviour + metrics + output + task_overhead + runner_overhead,
+* ``gc``: the garbage collector's collections (``gc.callbacks``), inside the phases above,
 * ``total``: ``sim.run``.
+
+``--worker`` runs as a worker process of a parallel run does: after the untimed
+replication it calls ``sim.experiment.freeze_long_lived`` (if the tree has it).
 
 One replication (another seed) runs first, untimed, so that imports and first-use costs
 are left out.
@@ -37,8 +45,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("settlement", "context", "metrics", "output", "task_overhead", "runner_overhead",
-          "total")
+PHASES = ("settlement", "context", "context_in_behaviour", "metrics", "output",
+          "task_overhead", "runner_overhead", "post_care", "gc", "total")
 
 
 def _digest(res) -> str:  # noqa: ANN001 - a RunResult
@@ -77,8 +85,10 @@ def _child(args: argparse.Namespace) -> dict:
 
     if Path(sim_file := sys.modules["sim"].__file__).resolve().parents[1] != Path.cwd().resolve():
         raise SystemExit(f"measuring {Path.cwd()} but sim is imported from {sim_file}")
+    import sim.behaviour.decide as decide
+
     spent = dict.fromkeys(PHASES, 0.0)
-    depth = {"context": 0, "replication": 0}
+    depth = {"context": 0, "replication": 0, "behaviour": 0}
 
     def timed(owner, name: str, phase: str, guard: str | None = None) -> None:  # noqa: ANN001
         fn = getattr(owner, name)
@@ -92,10 +102,17 @@ def _child(args: argparse.Namespace) -> dict:
                     finally:
                         depth[guard] -= 1
             t = time.process_time()
+            if phase == "behaviour":
+                depth["behaviour"] += 1
             try:
                 return fn(*a, **k)
             finally:
-                spent[phase] += time.process_time() - t
+                dt = time.process_time() - t
+                spent[phase] += dt
+                if phase == "behaviour":
+                    depth["behaviour"] -= 1
+                if phase == "context" and depth["behaviour"]:
+                    spent["context_in_behaviour"] += dt
                 if guard is not None:
                     depth[guard] -= 1
 
@@ -106,6 +123,8 @@ def _child(args: argparse.Namespace) -> dict:
                  "quality", "members", "set_coverage"):
         timed(SettlementContext, name, "context", guard="context")
     timed(rep, "population_metrics", "metrics")
+    spent["behaviour"] = 0.0
+    timed(decide.Behaviour, "choose", "behaviour")
     timed(rep, "_output", "output")
     simulate = rep.simulate_replication
     inner = {"t": 0.0}
@@ -121,7 +140,20 @@ def _child(args: argparse.Namespace) -> dict:
     sc = build_scenario(SCENARIO, args.size, args.engine)
     # one replication first, untimed: imports and first-use costs out of the figures
     run(sc, replications=1, seed=args.seed + 1, workers=1, progress=False)
-    spent.update(dict.fromkeys(PHASES, 0.0))
+    if args.worker and hasattr(experiment, "freeze_long_lived"):
+        experiment.freeze_long_lived()
+    import gc
+
+    started = [0.0]
+
+    def collected(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            spent["gc"] += time.process_time() - started[0]
+
+    gc.callbacks.append(collected)
+    spent.update(dict.fromkeys((*PHASES, "behaviour"), 0.0))
     inner["t"] = 0.0
     t = time.process_time()
     res = run(sc, replications=args.reps, seed=args.seed, workers=1, progress=False,
@@ -129,6 +161,9 @@ def _child(args: argparse.Namespace) -> dict:
     spent["total"] = time.process_time() - t
     spent["runner_overhead"] = spent["total"] - spent["task_overhead"]
     spent["task_overhead"] -= inner["t"]
+    spent["post_care"] = sum(spent[p] for p in (
+        "settlement", "context_in_behaviour", "metrics", "output", "task_overhead",
+        "runner_overhead"))
     return {"seconds": {p: v / args.reps for p, v in spent.items()}, "digest": _digest(res)}
 
 
@@ -137,7 +172,8 @@ def _run_child(tree: Path, args: argparse.Namespace) -> dict:
            "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", "--size", str(args.size),
-         "--reps", str(args.reps), "--seed", str(args.seed), "--engine", args.engine],
+         "--reps", str(args.reps), "--seed", str(args.seed), "--engine", args.engine,
+         *(["--worker"] if args.worker else [])],
         cwd=tree, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"child in {tree} failed:\n{out.stderr[-3000:]}")
@@ -153,6 +189,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20_240_101)
     ap.add_argument("--engine", default="fast")
+    ap.add_argument("--worker", action="store_true",
+                    help="measure as in a worker process (gc.freeze after the first task)")
     ap.add_argument("--child", action="store_true", help="(internal)")
     args = ap.parse_args()
     if args.child:
