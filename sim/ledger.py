@@ -103,6 +103,8 @@ class Ledger:
     _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
     _service_counts: np.ndarray = field(
         default_factory=lambda: np.zeros(len(Service), np.int64), repr=False)
+    #: claims per service code of each closed year's block (counted once, at its close)
+    _year_counts: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     _adm_chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
 
     def add_claims(self, year: int, patient: np.ndarray, provider: np.ndarray,
@@ -119,12 +121,7 @@ class Ledger:
             "day": np.asarray(day, CLAIM_DTYPES["day"]),
             "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
         }
-        self._chunks.append(chunk)
-        codes = chunk["service"]
-        if isinstance(service, (int, np.integer)):
-            self._service_counts[int(service)] += n
-        else:
-            self._service_counts += np.bincount(codes, minlength=len(Service))
+        self._chunks.append(chunk)  # counted by service when the year closes
 
     def add_admissions(self, chunk: dict[str, np.ndarray]) -> None:
         """Append a block of hospital stays."""
@@ -145,6 +142,10 @@ class Ledger:
                 if chunks else np.empty(0, t)
             block[k].flags.writeable = False
         self._blocks[year] = block
+        counts = np.bincount(block["service"], minlength=len(Service))
+        counts.flags.writeable = False
+        self._year_counts[year] = counts
+        self._service_counts = self._service_counts + counts
         self._all = None
         adm, self._adm_chunks = self._adm_chunks, []
         if self.admissions:
@@ -184,6 +185,7 @@ class Ledger:
                       first_year=self.first_year, provider_names=self.provider_names)
         if year in self._blocks:
             view._blocks[year] = self._blocks[year]  # noqa: SLF001 - same class
+            view._year_counts[year] = self.service_counts(year)  # noqa: SLF001
         return view
 
     def __len__(self) -> int:
@@ -200,8 +202,19 @@ class Ledger:
         return CATEGORY_BY_CODE[self.claims["service"]]
 
     def count_by_service(self) -> dict[str, int]:
-        """Number of claims per service name."""
-        return {s.name.lower(): int(self._service_counts[s]) for s in Service}
+        """Number of claims per service name (closed years and claims appended since)."""
+        counts = self._service_counts + sum(
+            (np.bincount(c["service"], minlength=len(Service)) for c in self._chunks),
+            np.zeros(len(Service), np.int64))
+        return {s.name.lower(): int(counts[s]) for s in Service}
+
+    def service_counts(self, year: int) -> np.ndarray:
+        """Claims per service code in closed plan year ``year`` (read-only; zeros if the
+        year is not closed)."""
+        counts = self._year_counts.get(year)
+        if counts is None:  # not closed here (a block set directly): counted now
+            counts = np.bincount(self.claims_in(year)["service"], minlength=len(Service))
+        return counts
 
     def spend_by_category(self, year: int) -> dict[str, float]:
         """Allowed amount per spending category in plan year ``year``."""

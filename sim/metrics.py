@@ -87,7 +87,7 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int],
         py_y = ledger.pyear("person_years", y)
         py = float(py_y.sum())
         per1000 = 1000.0 / py if py > 0 else 0.0
-        counts = np.bincount(service, minlength=len(Service))
+        counts = ledger.service_counts(y)  # counted when the year closed
         by_cat = np.bincount(CATEGORY_BY_CODE[service], weights=amount, minlength=len(Category))
         total = float(amount.sum())
         a = adm["year"] == y if adm else np.zeros(0, bool)

@@ -171,3 +171,28 @@ def test_professional_sums_equal_the_masked_sums():
             want = (float(paid.sum()), int(np.unique(c["patient"][m]).size),
                     int(np.count_nonzero(m)), float(paid[own].sum()))
             assert professional(ctx, year, 0, provider, ffs_only=False) == want
+
+
+def test_ledger_counts_claims_by_service_at_close():
+    from sim.ledger import Ledger
+    from sim.services import Service
+
+    rng = np.random.default_rng(6)
+    led = Ledger()
+    want = np.zeros(len(Service), np.int64)
+    for year in range(2):
+        year_want = np.zeros(len(Service), np.int64)
+        for _ in range(5):
+            n = int(rng.integers(0, 30))
+            svc = rng.integers(0, len(Service), n) if rng.random() < 0.5 else int(
+                rng.integers(0, len(Service)))
+            led.add_claims(year, rng.integers(0, 9, n), 1, svc, np.zeros(n), np.ones(n))
+            year_want += np.bincount(np.broadcast_to(svc, (n,)), minlength=len(Service))
+        mid = led.count_by_service()  # claims appended but not closed count too
+        assert [mid[s.name.lower()] for s in Service] == list(want + year_want)
+        led.close_year(year)
+        want += year_want
+        np.testing.assert_array_equal(led.service_counts(year), year_want)
+        np.testing.assert_array_equal(led.only_year(year).service_counts(year), year_want)
+    assert [led.count_by_service()[s.name.lower()] for s in Service] == list(want)
+    np.testing.assert_array_equal(led.service_counts(7), np.zeros(len(Service)))
