@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ledger import Ledger
+from sim.ledger import Ledger, service_rows
 from sim.scenario.attribution import Attribution
 from sim.services import Service
 
@@ -107,10 +107,10 @@ def assign_by_plurality(claims: dict[str, np.ndarray], n_patients: int, kinds: l
     n_prov = len(kinds)
     pc_kind = np.array([k == "primary_care" for k in kinds] + [False])
     service, provider = claims["service"], claims["provider"]
-    # the claims of each step by index (one scan of the service column each), in order
-    step1 = np.flatnonzero(service == Service.PCP_VISIT)
+    # the claims of each step by index, in order (once per frozen year's block)
+    step1 = service_rows(service, Service.PCP_VISIT)
     step1 = step1[pc_kind[provider[step1]]]
-    step2 = np.flatnonzero(service == Service.SPECIALIST_VISIT)
+    step2 = service_rows(service, Service.SPECIALIST_VISIT)
     win = plurality(claims["patient"][step1], provider[step1].astype(np.int64),
                     claims["amount"][step1], claims["day"][step1], n_patients, n_prov)
     win2 = plurality(claims["patient"][step2], provider[step2].astype(np.int64),

@@ -70,6 +70,18 @@ def frozen_memo(arrays: tuple[np.ndarray, ...], key: Any, compute: Callable[[], 
     return table[key]
 
 
+def service_rows(service: np.ndarray, code: int) -> np.ndarray:
+    """Indices (in order, read-only) of the claims of service ``code`` in the ``service``
+    column, once per frozen column (:func:`frozen_memo`; e.g. a year's office visits, which
+    attribution, costs and quality measures all select)."""
+    def compute() -> np.ndarray:
+        out = np.flatnonzero(service == code)
+        out.flags.writeable = False
+        return out
+
+    return frozen_memo((service,), ("service_rows", int(code)), compute)
+
+
 def patient_sums(patient: np.ndarray, weights: np.ndarray, n_patients: int) -> np.ndarray:
     """``np.bincount(patient, weights=weights, minlength=n_patients)`` (each patient's sum, its
     claims added in order), once per frozen pair of columns (:func:`frozen_memo`): shared,

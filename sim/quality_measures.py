@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.constants import READMISSION_WINDOW_DAYS, AdmissionKind
-from sim.ledger import Ledger, frozen_memo
+from sim.ledger import Ledger, frozen_memo, service_rows
 from sim.services import Service
 
 __all__ = [
@@ -83,8 +83,9 @@ def _claim_counts(patient: np.ndarray, service: np.ndarray, n_patients: int
     """Of a year's claims: per patient, whether it had a primary-care visit, and the
     patients of the ED visits (one entry per visit), computed once per frozen claims block."""
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        pcp = np.bincount(patient[service == Service.PCP_VISIT], minlength=n_patients) > 0
-        ed = patient[service == Service.ED_FACILITY]
+        pcp = np.bincount(patient.take(service_rows(service, Service.PCP_VISIT)),
+                          minlength=n_patients) > 0
+        ed = patient.take(service_rows(service, Service.ED_FACILITY))
         pcp.flags.writeable = False
         ed.flags.writeable = False
         return pcp, ed

@@ -196,3 +196,22 @@ def test_ledger_counts_claims_by_service_at_close():
         np.testing.assert_array_equal(led.only_year(year).service_counts(year), year_want)
     assert [led.count_by_service()[s.name.lower()] for s in Service] == list(want)
     np.testing.assert_array_equal(led.service_counts(7), np.zeros(len(Service)))
+
+
+@pytest.mark.parametrize("em_level_pricing", [True, False])
+def test_own_cost_equals_the_resource_amount_formula(em_level_pricing):
+    from sim.coding.fees import resource_amount
+    from sim.settlement.context import SettlementContext
+    from tests.settlement.settle_support import run, scenario
+
+    r = run(scenario(size=300, horizon=1), seed=3)
+    sc = r.sc.model_copy(update={"coding_fees": r.sc.coding_fees.model_copy(
+        update={"em_level_pricing": em_level_pricing})})
+    ctx = SettlementContext.of(sc, r.run.ledger, r.run.population, r.run.providers)
+    c = ctx.claims(r.run.ledger.years[-1])
+    amount = resource_amount(c["service"], c["amount"], sc.prices) if em_level_pricing \
+        else c["amount"]
+    want = amount * ctx.reference_ratio[c["service"]] * ctx.cost_to_charge[c["provider"]]
+    np.testing.assert_array_equal(ctx.own_cost(c), want)
+    np.testing.assert_array_equal(ctx.variable_cost(c),
+                                  want * ctx.variable_share[c["provider"]])

@@ -26,13 +26,13 @@ from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
-from sim.ledger import Ledger, patient_sums
+from sim.ledger import Ledger, patient_sums, service_rows
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Scenario
-from sim.services import reference_price_ratio
+from sim.services import Service, reference_price_ratio
 
 #: Per-year tables shared by every context of the same ledger (section "Shared per-year
 #: tables" of :class:`SettlementContext`): closed year's claims block (its ``amount``
@@ -166,13 +166,19 @@ class SettlementContext:
         """Unit cost to the billing provider of each claim: cost-to-charge ratio x the
         claim's amount at the reference fee schedule (an office visit's at the visit price
         whatever E/M level it was paid at: coding uses no care resources, sim.coding.fees)."""
-        amount = claims["amount"]
-        if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
-            from sim.coding.fees import resource_amount
-            amount = resource_amount(claims["service"], amount, self.scenario.prices)
+        service, provider = claims["service"], claims["provider"]
+        ratio, ctc = self.reference_ratio, self.cost_to_charge
         # np.take: the same values as indexing, without converting the small index types
-        return (amount * self.reference_ratio.take(claims["service"])
-                * self.cost_to_charge.take(claims["provider"]))
+        out = claims["amount"] * ratio.take(service) * ctc.take(provider)
+        if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
+            # an office visit at the flat visit price (sim.coding.fees.resource_amount):
+            # the same products, price x ratio x cost-to-charge, on the visits' rows alone
+            prices = self.scenario.prices
+            for code, price in ((Service.PCP_VISIT, prices.pcp_visit_usd),
+                                (Service.SPECIALIST_VISIT, prices.specialist_visit_usd)):
+                rows = service_rows(service, code)
+                out[rows] = np.float64(price) * ratio[code] * ctc.take(provider.take(rows))
+        return out
 
     def variable_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
         """The variable part of :meth:`own_cost`: what each claim's service costs its

@@ -194,6 +194,8 @@ def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.n
                 book.pay(year, payer, prov, float(late[p, i]), "ffs_claims",
                          "fee_for_service", delay_days=delay)
     c = ctx.claims(year)
+    if not covered.any():  # nothing covered: no claim paid by a capitated provider
+        return
     others = covered & (payer_of_record != c["provider"])
     if others.any():
         n = len(ctx.provider_names)
