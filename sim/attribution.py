@@ -57,21 +57,22 @@ def plurality(patient: np.ndarray, provider: np.ndarray, amount: np.ndarray,
     m = len(present)
     column = np.zeros(n_providers, np.int64)
     column[present] = np.arange(m)
-    key = patient.astype(np.int64) * m + column[provider]
+    # provider-major: each provider's row of patients is contiguous
+    key = column.take(provider) * n_patients + patient
     size = n_patients * m
-    total = np.bincount(key, weights=amount, minlength=size).reshape(n_patients, m)
-    seen = np.bincount(key, minlength=size).reshape(n_patients, m) > 0
+    total = np.bincount(key, weights=amount, minlength=size).reshape(m, n_patients)
+    seen = np.bincount(key, minlength=size).reshape(m, n_patients) > 0
     last = np.full(size, -np.inf)
     np.maximum.at(last, key, day.astype(np.float64))
-    last = last.reshape(n_patients, m)
+    last = last.reshape(m, n_patients)
     # Round the sums to the cent: equal charges are a tie whatever the summation order.
     rounded = np.round(total, 2)
     win = np.full(n_patients, -1, np.int64)
     win_sum = np.full(n_patients, -np.inf)
     win_day = np.full(n_patients, -np.inf)
     for j in range(m):
-        r, d = rounded[:, j], last[:, j]
-        better = seen[:, j] & ((r > win_sum) | ((r == win_sum) & (d > win_day)))
+        r, d = rounded[j], last[j]
+        better = seen[j] & ((r > win_sum) | ((r == win_sum) & (d > win_day)))
         win[better] = j
         win_sum[better] = r[better]
         win_day[better] = d[better]

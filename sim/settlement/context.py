@@ -200,7 +200,9 @@ class SettlementContext:
                 # Derived columns only: the shared tables must not hold the ledger's own
                 # arrays (the year's block is what frees them, see _shared).
                 # np.take: the same values as indexing, without converting the index type
-                payer = self.patient_payer.take(out["patient"])
+                pp = self.patient_payer
+                payer = (np.full(len(out["patient"]), pp[0], pp.dtype)  # one payer: no gather
+                         if len(pp) and (pp == pp[0]).all() else pp.take(out["patient"]))
                 # every price factor 1 (x * 1.0 == x): None, the amounts themselves below
                 paid = None if (self.price_factor == 1.0).all() else \
                     out["amount"] * self.price_factor.take(payer)
