@@ -88,7 +88,8 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int],
         py = float(py_y.sum())
         per1000 = 1000.0 / py if py > 0 else 0.0
         counts = ledger.service_counts(y)  # counted when the year closed
-        by_cat = np.bincount(CATEGORY_BY_CODE[service], weights=amount, minlength=len(Category))
+        by_cat = np.bincount(CATEGORY_BY_CODE.take(service), weights=amount,
+                             minlength=len(Category))
         total = float(amount.sum())
         a = adm["year"] == y if adm else np.zeros(0, bool)
         kind = adm["kind"][a] if adm else np.zeros(0)

@@ -26,7 +26,7 @@ from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
-from sim.ledger import Ledger, patient_sums, service_rows
+from sim.ledger import Ledger, frozen_memo, patient_sums, service_rows
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
@@ -106,6 +106,19 @@ class SettlementContext:
                     shared[key] = compute()
                 self._cache[key] = shared[key]
         return self._cache[key]
+
+    def claim_rows(self, year: int, services: np.ndarray) -> np.ndarray:
+        """Indices (in order, read-only) of the claims of ``year`` whose service code is
+        marked in the boolean table ``services`` (by service code); once per closed year's
+        block (e.g. the professional services an FFS contract counts every year)."""
+        service = self.ledger.claims_in(year)["service"]
+
+        def compute() -> np.ndarray:
+            out = np.flatnonzero(services[service])
+            out.flags.writeable = False
+            return out
+
+        return frozen_memo((service,), ("claim_rows", services.tobytes()), compute)
 
     @classmethod
     def of(cls, sc: Scenario, ledger: Ledger, population: Population,

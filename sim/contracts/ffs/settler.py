@@ -70,8 +70,13 @@ def professional(ctx: Context, year: int, payer: int, provider: int,
 
 
 def _professional_rows(ctx: Context, year: int, claims: dict[str, np.ndarray]) -> np.ndarray:
-    """Indices of the covered professional services among ``claims`` (the year's), once
-    per context and year when the context memoises (``ctx.memo``)."""
+    """Indices of the covered professional services among ``claims`` (the year's): once
+    per closed year when the context selects claims by service (``ctx.claim_rows``), else
+    once per context and year when it memoises (``ctx.memo``)."""
+    rows = getattr(ctx, "claim_rows", None)
+    if rows is not None:
+        return rows(year, PROFESSIONAL)
+
     def compute() -> np.ndarray:
         return np.flatnonzero(PROFESSIONAL[claims["service"]])
 
