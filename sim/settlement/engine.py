@@ -140,8 +140,9 @@ class SettlementRun:
         book = self.book
         settlers = [settler_for(cfg, label) for label, cfg in active_contracts(self.sc, year)]
         claims = ctx.claims(year)
-        covered = np.zeros(len(claims["amount"]), bool)
-        payer_of_record = np.full(len(claims["amount"]), -1, np.int64)
+        n = len(claims["amount"])
+        covered = np.zeros(n, bool)
+        payer_of_record = None
         for s in settlers:
             m = s.covered(ctx, year, claims)
             if m is None:
@@ -150,7 +151,11 @@ class SettlementRun:
                 raise ValueError(f"plan year {year}: contract {s.label} covers claims another "
                                  "contract already covers")
             covered |= m
+            if payer_of_record is None:
+                payer_of_record = np.full(n, -1, np.int64)
             payer_of_record[m] = ctx.provider_index(s.holder)
+        if payer_of_record is None:  # nothing covered: -1 everywhere, as a read-only view
+            payer_of_record = np.broadcast_to(np.int64(-1), (n,))
         ctx.set_coverage(year, covered, payer_of_record)
         _pay_claims(ctx, year, book, covered, payer_of_record)
         settled = []
