@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ledger import Ledger
+from sim.ledger import Ledger, service_rows
 from sim.scenario.attribution import Attribution
 from sim.services import Service
 
@@ -47,24 +47,37 @@ def plurality(patient: np.ndarray, provider: np.ndarray, amount: np.ndarray,
         return out
     if n_patients * n_providers > 8 * len(patient) + 1_000_000:
         return _plurality_sparse(patient, provider, amount, day, n_patients, n_providers, out)
-    # Dense (patient, provider) table (the same sums: np.bincount adds each bin's claims
-    # in claim order), then the same ordering as the sparse form's lexsort per patient:
-    # largest sum to the cent, then latest day, then lowest provider index.
-    key = patient.astype(np.int64) * n_providers + provider.astype(np.int64)
-    size = n_patients * n_providers
-    total = np.bincount(key, weights=amount, minlength=size).reshape(n_patients, n_providers)
-    seen = np.bincount(key, minlength=size).reshape(n_patients, n_providers) > 0
+    # Dense (patient, provider) table over the providers with claims only (the same sums:
+    # np.bincount adds each bin's claims in claim order), then the same ordering as the
+    # sparse form's lexsort per patient: largest sum to the cent, then latest day, then
+    # lowest provider index -- a running lexicographic maximum over the providers in
+    # index order, one column at a time (a provider replaces the winner only if strictly
+    # better, so ties keep the lower index).
+    present = np.flatnonzero(np.bincount(provider, minlength=n_providers))
+    m = len(present)
+    column = np.zeros(n_providers, np.int64)
+    column[present] = np.arange(m)
+    # provider-major: each provider's row of patients is contiguous
+    key = column.take(provider) * n_patients + patient
+    size = n_patients * m
+    total = np.bincount(key, weights=amount, minlength=size).reshape(m, n_patients)
+    seen = np.bincount(key, minlength=size).reshape(m, n_patients) > 0
     last = np.full(size, -np.inf)
     np.maximum.at(last, key, day.astype(np.float64))
-    last = last.reshape(n_patients, n_providers)
+    last = last.reshape(m, n_patients)
     # Round the sums to the cent: equal charges are a tie whatever the summation order.
-    rounded = np.where(seen, np.round(total, 2), -np.inf)
-    best = rounded == rounded.max(axis=1, keepdims=True)
-    latest = np.where(best, last, -np.inf)
-    best &= latest == latest.max(axis=1, keepdims=True)
-    best &= seen
-    has = seen.any(axis=1)
-    out[has] = np.argmax(best[has], axis=1)
+    rounded = np.round(total, 2)
+    win = np.full(n_patients, -1, np.int64)
+    win_sum = np.full(n_patients, -np.inf)
+    win_day = np.full(n_patients, -np.inf)
+    for j in range(m):
+        r, d = rounded[j], last[j]
+        better = seen[j] & ((r > win_sum) | ((r == win_sum) & (d > win_day)))
+        win[better] = j
+        win_sum[better] = r[better]
+        win_day[better] = d[better]
+    has = win >= 0
+    out[has] = present[win[has]]
     return out
 
 
@@ -94,13 +107,15 @@ def assign_by_plurality(claims: dict[str, np.ndarray], n_patients: int, kinds: l
     the provider index that wins the assignment, or -1 (no primary-care service)."""
     n_prov = len(kinds)
     pc_kind = np.array([k == "primary_care" for k in kinds] + [False])
-    prov = claims["provider"].astype(np.int64)
-    step1 = (claims["service"] == Service.PCP_VISIT) & pc_kind[prov]
-    win = plurality(claims["patient"][step1], prov[step1], claims["amount"][step1],
-                    claims["day"][step1], n_patients, n_prov)
-    step2 = claims["service"] == Service.SPECIALIST_VISIT
-    win2 = plurality(claims["patient"][step2], prov[step2], claims["amount"][step2],
-                     claims["day"][step2], n_patients, n_prov)
+    service, provider = claims["service"], claims["provider"]
+    # the claims of each step by index, in order (once per frozen year's block)
+    step1 = service_rows(service, Service.PCP_VISIT)
+    step1 = step1[pc_kind[provider[step1]]]
+    step2 = service_rows(service, Service.SPECIALIST_VISIT)
+    win = plurality(claims["patient"][step1], provider[step1].astype(np.int64),
+                    claims["amount"][step1], claims["day"][step1], n_patients, n_prov)
+    win2 = plurality(claims["patient"][step2], provider[step2].astype(np.int64),
+                     claims["amount"][step2], claims["day"][step2], n_patients, n_prov)
     return np.where(win >= 0, win, win2)
 
 

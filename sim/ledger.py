@@ -19,7 +19,10 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +43,55 @@ CATEGORY_BY_CODE = np.array([CATEGORY_OF[s] for s in Service], dtype=np.int8)
 
 #: Kinds of hospital stay (codes 1-4 follow the DES hazard indices).
 ADMISSION_KINDS = {int(k): k.name.lower() for k in AdmissionKind}
+
+#: Tables derived from frozen (read-only) ledger arrays, computed once per arrays and key
+#: (:func:`frozen_memo`): ids of the arrays -> (weak references to them, {key: value}).
+_FROZEN: dict[tuple[int, ...], tuple[tuple[weakref.ref, ...], dict]] = {}
+
+
+def frozen_memo(arrays: tuple[np.ndarray, ...], key: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per ``key`` and tuple of frozen ``arrays`` (e.g. a closed year's
+    claim columns, or the stays), which it must depend on alone; computed afresh when an
+    array is writeable (nothing proves it unchanged). The value is shared: never modify it.
+    The entry goes when the first array is freed (weak references prove that the ids
+    still name the arrays)."""
+    if any(a.flags.writeable for a in arrays):
+        return compute()
+    ids = tuple(id(a) for a in arrays)
+    entry = _FROZEN.get(ids)
+    if entry is None or any(r() is not a for r, a in zip(entry[0], arrays, strict=True)):
+        refs = (weakref.ref(arrays[0], lambda _r, k=ids: _FROZEN.pop(k, None)),
+                *(weakref.ref(a) for a in arrays[1:]))
+        entry = (refs, {})
+        _FROZEN[ids] = entry
+    table = entry[1]
+    if key not in table:
+        table[key] = compute()
+    return table[key]
+
+
+def service_rows(service: np.ndarray, code: int) -> np.ndarray:
+    """Indices (in order, read-only) of the claims of service ``code`` in the ``service``
+    column, once per frozen column (:func:`frozen_memo`; e.g. a year's office visits, which
+    attribution, costs and quality measures all select)."""
+    def compute() -> np.ndarray:
+        out = np.flatnonzero(service == code)
+        out.flags.writeable = False
+        return out
+
+    return frozen_memo((service,), ("service_rows", int(code)), compute)
+
+
+def patient_sums(patient: np.ndarray, weights: np.ndarray, n_patients: int) -> np.ndarray:
+    """``np.bincount(patient, weights=weights, minlength=n_patients)`` (each patient's sum, its
+    claims added in order), once per frozen pair of columns (:func:`frozen_memo`): shared,
+    never modify it."""
+    def compute() -> np.ndarray:
+        out = np.bincount(patient, weights=weights, minlength=n_patients)
+        out.flags.writeable = False
+        return out
+
+    return frozen_memo((patient, weights), ("patient_sums", n_patients), compute)
 
 
 @dataclass
@@ -63,6 +115,8 @@ class Ledger:
     _chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
     _service_counts: np.ndarray = field(
         default_factory=lambda: np.zeros(len(Service), np.int64), repr=False)
+    #: claims per service code of each closed year's block (counted once, at its close)
+    _year_counts: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     _adm_chunks: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
 
     def add_claims(self, year: int, patient: np.ndarray, provider: np.ndarray,
@@ -79,12 +133,7 @@ class Ledger:
             "day": np.asarray(day, CLAIM_DTYPES["day"]),
             "amount": np.asarray(amount, CLAIM_DTYPES["amount"]),
         }
-        self._chunks.append(chunk)
-        codes = chunk["service"]
-        if isinstance(service, (int, np.integer)):
-            self._service_counts[int(service)] += n
-        else:
-            self._service_counts += np.bincount(codes, minlength=len(Service))
+        self._chunks.append(chunk)  # counted by service when the year closes
 
     def add_admissions(self, chunk: dict[str, np.ndarray]) -> None:
         """Append a block of hospital stays."""
@@ -105,12 +154,18 @@ class Ledger:
                 if chunks else np.empty(0, t)
             block[k].flags.writeable = False
         self._blocks[year] = block
+        counts = np.bincount(block["service"], minlength=len(Service))
+        counts.flags.writeable = False
+        self._year_counts[year] = counts
+        self._service_counts = self._service_counts + counts
         self._all = None
         adm, self._adm_chunks = self._adm_chunks, []
         if self.admissions:
             adm.insert(0, self.admissions)
         if adm:
             self.admissions = {k: np.concatenate([c[k] for c in adm]) for k in adm[0]}
+            for v in self.admissions.values():  # frozen, like the claims blocks
+                v.flags.writeable = False
 
     @property
     def years(self) -> list[int]:
@@ -142,6 +197,7 @@ class Ledger:
                       first_year=self.first_year, provider_names=self.provider_names)
         if year in self._blocks:
             view._blocks[year] = self._blocks[year]  # noqa: SLF001 - same class
+            view._year_counts[year] = self.service_counts(year)  # noqa: SLF001
         return view
 
     def __len__(self) -> int:
@@ -158,8 +214,19 @@ class Ledger:
         return CATEGORY_BY_CODE[self.claims["service"]]
 
     def count_by_service(self) -> dict[str, int]:
-        """Number of claims per service name."""
-        return {s.name.lower(): int(self._service_counts[s]) for s in Service}
+        """Number of claims per service name (closed years and claims appended since)."""
+        counts = self._service_counts + sum(
+            (np.bincount(c["service"], minlength=len(Service)) for c in self._chunks),
+            np.zeros(len(Service), np.int64))
+        return {s.name.lower(): int(counts[s]) for s in Service}
+
+    def service_counts(self, year: int) -> np.ndarray:
+        """Claims per service code in closed plan year ``year`` (read-only; zeros if the
+        year is not closed)."""
+        counts = self._year_counts.get(year)
+        if counts is None:  # not closed here (a block set directly): counted now
+            counts = np.bincount(self.claims_in(year)["service"], minlength=len(Service))
+        return counts
 
     def spend_by_category(self, year: int) -> dict[str, float]:
         """Allowed amount per spending category in plan year ``year``."""

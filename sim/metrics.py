@@ -36,7 +36,7 @@ import numpy as np
 from sim.catalogue import metric_names
 from sim.constants import DAYS_PER_YEAR, DEFAULT_DISCOUNT_RATE, AdmissionKind
 from sim.economics import qalys_lost_per_death
-from sim.ledger import Ledger
+from sim.ledger import CATEGORY_BY_CODE, Ledger, patient_sums
 from sim.quality_measures import measure_counts, measure_values, readmitted_within_30d
 from sim.services import Category, Service
 
@@ -75,29 +75,28 @@ def population_metrics(ledger: Ledger, years: int | Iterable[int],
     """All population metrics, ``{year: {metric: value}}``, of plan years ``0..years-1``
     (or of the plan years listed); ``discount_rate`` (the social one) values the closed
     cohort's remaining life expectancy."""
-    c = ledger.claims
     adm = ledger.admissions
-    cat = ledger.category
     readmit = readmitted_within_30d(adm)
     deaths_day = ledger.events["deaths"]["day"]
     out: dict[int, dict[str, float]] = {}
     for y in range(years) if isinstance(years, int) else years:
-        m = c["year"] == y
-        amount = c["amount"][m]
-        service = c["service"][m]
+        # the year's block: the claims of every closed year with year == y, in order
+        c = ledger.claims_in(y)
+        amount = c["amount"]
+        service = c["service"]
         py_y = ledger.pyear("person_years", y)
         py = float(py_y.sum())
         per1000 = 1000.0 / py if py > 0 else 0.0
-        counts = np.bincount(service, minlength=len(Service))
-        by_cat = np.bincount(cat[m], weights=amount, minlength=len(Category))
+        counts = ledger.service_counts(y)  # counted when the year closed
+        by_cat = np.bincount(CATEGORY_BY_CODE.take(service), weights=amount,
+                             minlength=len(Category))
         total = float(amount.sum())
         a = adm["year"] == y if adm else np.zeros(0, bool)
         kind = adm["kind"][a] if adm else np.zeros(0)
-        mc = measure_counts(ledger, y, claims={"patient": c["patient"][m], "service": service},
-                            readmitted=readmit)
+        mc = measure_counts(ledger, y, claims=c, readmitted=readmit)
         quality = measure_values(mc)
         member = ledger.pyear("member", y)
-        per_patient = np.bincount(c["patient"][m], weights=amount, minlength=len(member))
+        per_patient = patient_sums(c["patient"], amount, len(member))
         top = top_shares(per_patient[member], (0.01, 0.05, 0.20))
         ys = ledger.year_stats[y]
         risk = ledger.pyear("risk_score", y)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.constants import READMISSION_WINDOW_DAYS, AdmissionKind
-from sim.ledger import Ledger
+from sim.ledger import Ledger, frozen_memo, service_rows
 from sim.services import Service
 
 __all__ = [
@@ -56,18 +56,41 @@ MEASURES = ("readmission_rate_30d", "diabetes_controlled_share", "annual_visit_s
 
 def readmitted_within_30d(adm: dict[str, np.ndarray]) -> np.ndarray:
     """For each stay, whether an unplanned stay of the same patient began within 30 days
-    (:data:`~sim.constants.READMISSION_WINDOW_DAYS`) of its discharge."""
+    (:data:`~sim.constants.READMISSION_WINDOW_DAYS`) of its discharge. Computed once per
+    frozen stays table (the ledger's, after each close): a read-only array, not a copy."""
     n = len(adm.get("patient", ()))
-    out = np.zeros(n, bool)
     if n == 0:
-        return out
-    order = np.lexsort((adm["admit"], adm["patient"]))
-    p = adm["patient"][order]
+        return np.zeros(n, bool)
+    cols = (adm["patient"], adm["admit"], adm["discharge"], adm["kind"])
+    return frozen_memo(cols, "readmitted_within_30d", lambda: _readmitted(*cols))
+
+
+def _readmitted(patient: np.ndarray, admit: np.ndarray, discharge: np.ndarray,
+                kind: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(patient), bool)
+    order = np.lexsort((admit, patient))
+    p = patient[order]
     nxt_same = np.r_[p[1:] == p[:-1], False]
-    gap = np.r_[adm["admit"][order][1:], np.inf] - adm["discharge"][order]
-    nxt_unplanned = np.r_[adm["kind"][order][1:] != AdmissionKind.ELECTIVE, False]
+    gap = np.r_[admit[order][1:], np.inf] - discharge[order]
+    nxt_unplanned = np.r_[kind[order][1:] != AdmissionKind.ELECTIVE, False]
     out[order] = nxt_same & (gap <= READMISSION_WINDOW_DAYS) & nxt_unplanned
+    out.flags.writeable = False
     return out
+
+
+def _claim_counts(patient: np.ndarray, service: np.ndarray, n_patients: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Of a year's claims: per patient, whether it had a primary-care visit, and the
+    patients of the ED visits (one entry per visit), computed once per frozen claims block."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        pcp = np.bincount(patient.take(service_rows(service, Service.PCP_VISIT)),
+                          minlength=n_patients) > 0
+        ed = patient.take(service_rows(service, Service.ED_FACILITY))
+        pcp.flags.writeable = False
+        ed.flags.writeable = False
+        return pcp, ed
+
+    return frozen_memo((patient, service), ("claim_counts", n_patients), compute)
 
 
 @dataclass(frozen=True)
@@ -114,10 +137,10 @@ def measure_counts(
         n_stays = int(np.count_nonzero(stays))
     else:
         readmissions = via_ed = acsc = n_stays = 0
-    in_group = group[claims["patient"]]
-    service = claims["service"]
-    pcp = np.bincount(claims["patient"][in_group & (service == Service.PCP_VISIT)],
-                      minlength=n_patients) > 0
+    # per patient, any primary-care visit; the ED visits' patients (a patient is in the
+    # group or not: filtering the claims by group before counting counts the same)
+    pcp, ed = _claim_counts(claims["patient"], claims["service"], n_patients)
+    ed_visits = len(ed) if mask is None else int(np.count_nonzero(group[ed]))
     members = ledger.pyear("member", year) & group
     dm = ledger.pyear("diabetic_alive_end", year) & group
     dm_ok = dm & ~ledger.pyear("dm_uncontrolled_end", year)
@@ -129,7 +152,7 @@ def measure_counts(
         members=int(np.count_nonzero(members)),
         members_with_visit=int(np.count_nonzero(pcp & members)),
         person_years=float(ledger.pyear("person_years", year)[group].sum()),
-        ed_visits=int(np.count_nonzero(in_group & (service == Service.ED_FACILITY))) + via_ed,
+        ed_visits=ed_visits + via_ed,
         acsc_admissions=acsc,
     )
 

@@ -32,7 +32,7 @@ from sim.care.warmup import warmed_up
 from sim.coding.programme import with_programme
 from sim.metrics import population_metrics
 from sim.progress import year_closed
-from sim.results.table import RESULT_COLUMNS, tidy
+from sim.results.table import RESULT_COLUMNS, results_frame  # noqa: F401 - RESULT_COLUMNS re-exported
 from sim.scenario.schema import Scenario
 from sim.settlement import SettlementRun
 
@@ -178,11 +178,11 @@ def _output(scenario: Scenario, replication: int, metrics: dict[int, dict[str, f
                  if n in d.controls]
         rows += [(replication, scenario.name, d.year, d.provider, f"incentive_{n}_usd", v)
                  for n, v in d.incentives.items()]
-    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    results = results_frame(rows)
     flows = settled.flows
     flows.insert(0, "scenario", scenario.name)
     flows.insert(0, "replication", replication)
     tables = {"settlements": settled.statements_frame(replication=replication,
                                                       scenario=scenario.name),
               "cash_flows": flows}
-    return ReplicationOutput(results=tidy(results), tables=tables)
+    return ReplicationOutput(results=results, tables=tables)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 RESULT_COLUMNS = ["replication", "scenario", "year", "entity", "metric", "value"]
@@ -23,6 +24,18 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
     after them, in their order) and the canonical types of :data:`RESULT_DTYPES`."""
     extra = [c for c in df.columns if c not in RESULT_COLUMNS]
     return df[RESULT_COLUMNS + extra].astype(RESULT_DTYPES)
+
+
+def results_frame(rows: list[tuple]) -> pd.DataFrame:
+    """``tidy(pd.DataFrame(rows, columns=RESULT_COLUMNS))`` built column by column in the
+    canonical types (the same table, without inferring each column's type from objects)."""
+    if not rows:
+        return tidy(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+    cols = list(zip(*rows, strict=True))
+    return pd.DataFrame({
+        name: np.array(col, dtype=RESULT_DTYPES[name]) if RESULT_DTYPES[name] != "string"
+        else pd.array(col, dtype="string")
+        for name, col in zip(RESULT_COLUMNS, cols, strict=True)})
 
 
 def empty_results() -> pd.DataFrame:
@@ -41,4 +54,5 @@ class PartOutput:
     draws: pd.DataFrame | None = None
 
 
-__all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "PartOutput", "empty_results", "tidy"]
+__all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "PartOutput", "empty_results", "results_frame",
+           "tidy"]

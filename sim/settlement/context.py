@@ -26,13 +26,13 @@ from sim.attribution import NOT_ASSIGNED, assigned_in
 from sim.coding.denials import REWORKED, WRITTEN_OFF, draw_outcomes
 from sim.contracts.quality import Scale, scale_from_scenario, score_measures
 from sim.economics import VARIABLE_COST_SHARE
-from sim.ledger import Ledger
+from sim.ledger import Ledger, frozen_memo, patient_sums, service_rows
 from sim.population import Population
 from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Scenario
-from sim.services import reference_price_ratio
+from sim.services import Service, reference_price_ratio
 
 #: Per-year tables shared by every context of the same ledger (section "Shared per-year
 #: tables" of :class:`SettlementContext`): closed year's claims block (its ``amount``
@@ -107,6 +107,19 @@ class SettlementContext:
                 self._cache[key] = shared[key]
         return self._cache[key]
 
+    def claim_rows(self, year: int, services: np.ndarray) -> np.ndarray:
+        """Indices (in order, read-only) of the claims of ``year`` whose service code is
+        marked in the boolean table ``services`` (by service code); once per closed year's
+        block (e.g. the professional services an FFS contract counts every year)."""
+        service = self.ledger.claims_in(year)["service"]
+
+        def compute() -> np.ndarray:
+            out = np.flatnonzero(services[service])
+            out.flags.writeable = False
+            return out
+
+        return frozen_memo((service,), ("claim_rows", services.tobytes()), compute)
+
     @classmethod
     def of(cls, sc: Scenario, ledger: Ledger, population: Population,
            providers: ProviderTable, seed_seq: np.random.SeedSequence | None = None
@@ -166,17 +179,24 @@ class SettlementContext:
         """Unit cost to the billing provider of each claim: cost-to-charge ratio x the
         claim's amount at the reference fee schedule (an office visit's at the visit price
         whatever E/M level it was paid at: coding uses no care resources, sim.coding.fees)."""
-        amount = claims["amount"]
+        service, provider = claims["service"], claims["provider"]
+        ratio, ctc = self.reference_ratio, self.cost_to_charge
+        # np.take: the same values as indexing, without converting the small index types
+        out = claims["amount"] * ratio.take(service) * ctc.take(provider)
         if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
-            from sim.coding.fees import resource_amount
-            amount = resource_amount(claims["service"], amount, self.scenario.prices)
-        return (amount * self.reference_ratio[claims["service"]]
-                * self.cost_to_charge[claims["provider"]])
+            # an office visit at the flat visit price (sim.coding.fees.resource_amount):
+            # the same products, price x ratio x cost-to-charge, on the visits' rows alone
+            prices = self.scenario.prices
+            for code, price in ((Service.PCP_VISIT, prices.pcp_visit_usd),
+                                (Service.SPECIALIST_VISIT, prices.specialist_visit_usd)):
+                rows = service_rows(service, code)
+                out[rows] = np.float64(price) * ratio[code] * ctc.take(provider.take(rows))
+        return out
 
     def variable_cost(self, claims: dict[str, np.ndarray]) -> np.ndarray:
         """The variable part of :meth:`own_cost`: what each claim's service costs its
         provider at the margin (the rest of the unit cost is capacity, paid anyway)."""
-        return self.own_cost(claims) * self.variable_share[claims["provider"]]
+        return self.own_cost(claims) * self.variable_share.take(claims["provider"])
 
     def claims(self, year: int) -> dict[str, np.ndarray]:
         """Claims of plan year ``year`` (the ledger's read-only columns, not copied) with
@@ -192,12 +212,20 @@ class SettlementContext:
             def compute() -> dict[str, np.ndarray]:
                 # Derived columns only: the shared tables must not hold the ledger's own
                 # arrays (the year's block is what frees them, see _shared).
-                payer = self.patient_payer[out["patient"]]
+                # np.take: the same values as indexing, without converting the index type
+                pp = self.patient_payer
+                payer = (np.full(len(out["patient"]), pp[0], pp.dtype)  # one payer: no gather
+                         if len(pp) and (pp == pp[0]).all() else pp.take(out["patient"]))
+                # every price factor 1 (x * 1.0 == x): None, the amounts themselves below
+                paid = None if (self.price_factor == 1.0).all() else \
+                    out["amount"] * self.price_factor.take(payer)
                 return {"payer": payer,
-                        "attributed": self.assigned(year)[out["patient"]],
-                        "paid": out["amount"] * self.price_factor[payer]}
+                        "attributed": self.assigned(year).take(out["patient"]),
+                        "paid": paid}
 
             out.update(self._year_memo(year, ("claims_derived", year), compute))
+            if out["paid"] is None:
+                out["paid"] = out["amount"]
             denials = self.scenario.revenue_cycle.denials
             if denials.enabled and self.seed_seq is not None:
                 out["denial"] = draw_outcomes(self.seed_seq, year, out["service"], denials)
@@ -258,7 +286,8 @@ class SettlementContext:
         def compute() -> np.ndarray:
             c = self.claims(year)
             w = c["paid"] if paid else c["amount"]
-            return np.bincount(c["patient"], weights=w, minlength=len(self.patient_payer))
+            # shared with every other sum of the same frozen columns (population metrics)
+            return patient_sums(c["patient"], w, len(self.patient_payer))
 
         return self._year_memo(year, ("spend", year, paid), compute)
 
@@ -281,9 +310,7 @@ class SettlementContext:
     def measures(self, year: int, mask: np.ndarray) -> dict[str, float]:
         """Quality measures of the patients in ``mask`` in ``year`` (NaN: empty denominator,
         not scored; see :mod:`sim.quality_measures`)."""
-        adm = self.ledger.admissions
-        readmitted = self.memo(("readmitted", len(adm.get("patient", ()))),
-                               lambda: readmitted_within_30d(adm))
+        readmitted = readmitted_within_30d(self.ledger.admissions)  # once per stays table
         return measure_values(measure_counts(self.ledger, year, mask, claims=self.claims(year),
                                              readmitted=readmitted))
 
@@ -336,10 +363,14 @@ class SettlementContext:
         c = self.claims(year)
         ffs = ~covered
         n_pay, n_prov = len(self.payer_names), len(self.provider_names)
-        cell = c["payer"].astype(np.int64) * n_prov + c["provider"]
+        # one payer: the cell is the provider (the same bins, without two more passes)
+        cell = c["provider"] if n_pay == 1 else c["payer"].astype(np.int64) * n_prov + c["provider"]
 
         def by_cell(rows: np.ndarray) -> np.ndarray:
             # np.bincount adds each cell's claims in claim order from 0, as np.add.at did
+            if rows.all():  # every claim: the same sums without copying the columns
+                return np.bincount(cell, weights=c["paid"],
+                                   minlength=n_pay * n_prov).reshape(n_pay, n_prov)
             return np.bincount(cell[rows], weights=c["paid"][rows],
                                minlength=n_pay * n_prov).reshape(n_pay, n_prov)
 

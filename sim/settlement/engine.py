@@ -140,8 +140,9 @@ class SettlementRun:
         book = self.book
         settlers = [settler_for(cfg, label) for label, cfg in active_contracts(self.sc, year)]
         claims = ctx.claims(year)
-        covered = np.zeros(len(claims["amount"]), bool)
-        payer_of_record = np.full(len(claims["amount"]), -1, np.int64)
+        n = len(claims["amount"])
+        covered = np.zeros(n, bool)
+        payer_of_record = None
         for s in settlers:
             m = s.covered(ctx, year, claims)
             if m is None:
@@ -150,7 +151,11 @@ class SettlementRun:
                 raise ValueError(f"plan year {year}: contract {s.label} covers claims another "
                                  "contract already covers")
             covered |= m
+            if payer_of_record is None:
+                payer_of_record = np.full(n, -1, np.int64)
             payer_of_record[m] = ctx.provider_index(s.holder)
+        if payer_of_record is None:  # nothing covered: -1 everywhere, as a read-only view
+            payer_of_record = np.broadcast_to(np.int64(-1), (n,))
         ctx.set_coverage(year, covered, payer_of_record)
         _pay_claims(ctx, year, book, covered, payer_of_record)
         settled = []
@@ -194,6 +199,8 @@ def _pay_claims(ctx: SettlementContext, year: int, book: CashBook, covered: np.n
                 book.pay(year, payer, prov, float(late[p, i]), "ffs_claims",
                          "fee_for_service", delay_days=delay)
     c = ctx.claims(year)
+    if not covered.any():  # nothing covered: no claim paid by a capitated provider
+        return
     others = covered & (payer_of_record != c["provider"])
     if others.any():
         n = len(ctx.provider_names)
@@ -265,6 +272,15 @@ def _kahan(values: list[float]) -> float:
     return total
 
 
+def _sums_by(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(index, weights=weights, minlength=n)``; with one bin, its sum in
+    order as a running sum (np.cumsum adds in order as bincount does; bincount starts from
+    +0.0, hence the 0.0 + ..., which only turns a -0.0 into +0.0 as bincount would)."""
+    if n == 1 and len(weights):
+        return np.array([0.0 + np.cumsum(weights)[-1]])
+    return np.bincount(index, weights=weights, minlength=n)
+
+
 def _discounted(amount: np.ndarray, paid_t: np.ndarray, rate: float) -> float:
     """Sum of ``amount`` discounted from ``paid_t`` at ``rate`` (as the Series expression
     ``(amount * (1 + rate) ** -paid_t).sum()`` computed it)."""
@@ -304,11 +320,11 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
     spec = [i for i, k in enumerate(ctx.provider_kinds) if k == "specialist"]
     spec_margin_by_pc = np.zeros(n_prov)
     if spec:
-        m = c["provider"] == spec[0]
-        attributed = c["attributed"][m]
+        m = np.flatnonzero(c["provider"] == spec[0])  # by index: the same claims in order
+        attributed = c["attributed"].take(m)
         ok = attributed >= 0  # -1: the patient is in no group's panel (no group counts it)
-        spec_margin_by_pc = np.bincount(attributed[ok], weights=(c["paid"][m]
-                                        - variable_cost[m])[ok], minlength=n_prov)
+        spec_margin_by_pc = np.bincount(attributed[ok], weights=(c["paid"].take(m)
+                                        - variable_cost.take(m))[ok], minlength=n_prov)
     care_costs = 0.0  # providers' effort and investment cash costs (health sector)
     for i, name in enumerate(ctx.provider_names):
         code = fl.entity(name)
@@ -397,8 +413,7 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
         rows += [(year, name, k, v) for k, v in values.items()]
     total = 0.0
     # the care delivered at the payer's prices: claims written off after a denial included
-    claims_by_payer = np.bincount(c["payer"], weights=c.get("billed", c["paid"]),
-                                  minlength=len(ctx.payer_names))
+    claims_by_payer = _sums_by(c["payer"], c.get("billed", c["paid"]), len(ctx.payer_names))
     all_py = float(py.sum())
     for p, payer in enumerate(ctx.payer_names):
         spend = float(amount[in_year & (fl.source == fl.entity(payer))].sum())

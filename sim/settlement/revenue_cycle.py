@@ -223,21 +223,31 @@ def days_in_ar(flows: Any, year: int, provider_names: list[str], written_off: np
         ----------------------------------------------------------------------------
                               sum(amount) + written_off
 
-    over the year's claim payments to the provider (``flows``: the cash book's timed flows,
-    ``CashBook.timed()``; kinds :data:`CLAIM_KINDS`; services at mid-year on average, the
+    over the year's claim payments to the provider (``flows``: the cash book, or its timed
+    flows ``CashBook.timed()``; kinds :data:`CLAIM_KINDS`; services at mid-year on average, the
     timing rule of :mod:`sim.economics.timing`): clean claims at the claims payment lag,
     reworked claims ``rework_delay_days`` later; ``written_off`` (USD by provider) sits in
     receivables ``write_off_days`` before it is adjusted off. NaN without claim revenue."""
     n = len(provider_names)
     num = np.asarray(written_off, float) * write_off_days
     den = np.asarray(written_off, float).copy()
-    f = flows[(flows["year"] == year) & flows["kind"].isin(CLAIM_KINDS)
-              & (flows["amount_usd"] > 0)]
     index = {name: i for i, name in enumerate(provider_names)}
-    who = np.array([index.get(t, -1) for t in f["target"]], dtype=np.int64)
+    if isinstance(flows, CashBook):  # its rows as they are, without a DataFrame
+        rows = [r for r in flows.rows
+                if r[0] == year and r[4] in CLAIM_KINDS and r[3] > 0]
+        target = [r[2] for r in rows]
+        amount_all = np.array([r[3] for r in rows], float)
+        paid_all = np.array([r[6] for r in rows], float)
+    else:
+        f = flows[(flows["year"] == year) & flows["kind"].isin(CLAIM_KINDS)
+                  & (flows["amount_usd"] > 0)]
+        target = f["target"]
+        amount_all = f["amount_usd"].to_numpy(float)
+        paid_all = f["paid_t"].to_numpy(float)
+    who = np.array([index.get(t, -1) for t in target], dtype=np.int64)
     ok = who >= 0
-    amount = f["amount_usd"].to_numpy(float)[ok]
-    days = (f["paid_t"].to_numpy(float)[ok] - (year + 0.5)) * 365.0
+    amount = amount_all[ok]
+    days = (paid_all[ok] - (year + 0.5)) * 365.0
     num += np.bincount(who[ok], weights=amount * days, minlength=n)
     den += np.bincount(who[ok], weights=amount, minlength=n)
     return np.divide(num, den, out=np.full(n, np.nan), where=den > 0)
@@ -258,7 +268,7 @@ def revenue_cycle_year(ctx: SettlementContext, year: int, book: CashBook,
     # (judgement: the same time a reworked claim takes to be paid).
     sc = ctx.scenario
     values["days_in_ar"] = days_in_ar(
-        book.timed(), year, ctx.provider_names, values["written_off_usd"],
+        book, year, ctx.provider_names, values["written_off_usd"],
         sc.economics.claims_payment_lag_days + sc.revenue_cycle.denials.rework_delay_days)
     return RevenueCycleYear(values, statements + radv_st)
 

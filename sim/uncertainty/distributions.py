@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 DIST_KEY = "dist"
@@ -81,11 +82,11 @@ class Distribution:
 
     def ppf(self, u: Any) -> Any:
         """The quantile function at ``u`` (0 < u < 1)."""
-        return self._frozen().ppf(u)
+        return _frozen(self).ppf(u)
 
     def mean(self) -> float:
         """The expected value."""
-        return float(self._frozen().mean())
+        return float(_frozen(self).mean())
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """The central interval holding ``level`` of the probability."""
@@ -109,6 +110,21 @@ class Distribution:
 
     def _frozen(self) -> Any:
         raise NotImplementedError
+
+
+@lru_cache(maxsize=4096)
+def _frozen_of(dist: Distribution) -> Any:
+    """The SciPy frozen distribution of ``dist``, built once per distinct distribution
+    (building one costs far more than a quantile: every replication draws each parameter
+    once); the same parameters, so the same quantiles."""
+    return dist._frozen()  # noqa: SLF001 - the class's own builder
+
+
+def _frozen(dist: Distribution) -> Any:
+    try:
+        return _frozen_of(dist)
+    except TypeError:  # an unhashable field (a subclass elsewhere): built each time
+        return dist._frozen()  # noqa: SLF001
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ A Dirichlet draws one gamma per share from the share's own stream and normalises
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,14 @@ def _uniform(z: float) -> float:
     return float(np.clip(ndtr(z), EDGE, 1 - EDGE))
 
 
+@lru_cache(maxsize=1024)
+def _unit_gamma(shape: float) -> Any:
+    """SciPy's gamma(shape) frozen, built once per shape (the same quantiles)."""
+    from scipy.stats import gamma
+
+    return gamma(shape)
+
+
 def draw_parameters(
     uncertainty: Uncertainty, seed_seq: np.random.SeedSequence
 ) -> dict[str, float]:
@@ -58,9 +67,7 @@ def draw_parameters(
     values: dict[str, float] = {}
     for p in uncertainty.parameters:
         if isinstance(p.dist, Dirichlet):
-            from scipy.stats import gamma
-
-            g = {k: float(gamma(a).ppf(_uniform(_score(seed_seq, f"{p.path}.{k}"))))
+            g = {k: float(_unit_gamma(a).ppf(_uniform(_score(seed_seq, f"{p.path}.{k}"))))
                  for k, a in zip(p.dist.keys, p.dist.alpha, strict=True)}
             total = sum(g.values())
             values.update({f"{p.path}.{k}": v / total for k, v in g.items()})

@@ -28,8 +28,26 @@ def test_contexts_of_one_ledger_share_closed_years_tables_and_agree():
                               patient_provider=np.full_like(r.run.population.provider, -1),
                               provider_names=a.provider_names, provider_kinds=a.provider_kinds,
                               payer_names=a.payer_names)
-    assert other.claims(year)["paid"] is not ca["paid"]
+    # (``paid`` is the ledger's amount column itself when every price factor is 1, as here:
+    # the derived columns that depend on the patients' providers tell the tables apart)
+    assert other.claims(year)["attributed"] is not ca["attributed"]
+    assert other.claims(year)["payer"] is not ca["payer"]
     np.testing.assert_array_equal(other.claims(year)["amount"], ca["amount"])
+    np.testing.assert_array_equal(other.claims(year)["paid"], ca["paid"])
+
+
+def test_paid_at_price_factor_one_is_the_amount_itself():
+    r = run(scenario(size=300, horizon=1), seed=3)
+    ctx = SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
+    year = r.run.ledger.years[-1]
+    c = ctx.claims(year)
+    assert (ctx.price_factor == 1.0).all()
+    assert c["paid"] is c["amount"] and not c["paid"].flags.writeable
+    # spending at payer prices and at the fee schedule: one table, the same sums
+    assert ctx.spend_per_patient(year) is ctx.spend_per_patient(year, paid=False)
+    np.testing.assert_array_equal(
+        ctx.spend_per_patient(year),
+        np.bincount(c["patient"], weights=c["amount"], minlength=len(ctx.patient_payer)))
 
 
 def test_a_year_not_closed_is_not_shared():

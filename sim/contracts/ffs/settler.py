@@ -54,16 +54,34 @@ def professional(ctx: Context, year: int, payer: int, provider: int,
     covered professional services ``provider`` billed to ``payer`` in ``year`` (only the
     claims paid fee-for-service when ``ffs_only`` and the year's coverage is known)."""
     c = ctx.claims(year)
-    m = PROFESSIONAL[c["service"]] & (c["provider"] == provider) & (c["payer"] == payer)
+    # the claims selected by index, in claim order (the same elements, the same sums)
+    rows = _professional_rows(ctx, year, c)
+    rows = rows[(c["provider"][rows] == provider) & (c["payer"][rows] == payer)]
     if ffs_only:
         try:
-            m &= ~ctx.covered(year)[0]  # set by the engine for the year it settles
+            rows = rows[~ctx.covered(year)[0][rows]]  # set by the engine for the year it settles
         except KeyError:
             pass  # another year: its coverage is not recorded, every claim counts
-    paid = c["paid"][m]
-    own = ctx.patient_provider[c["patient"][m]] == provider
-    return (float(paid.sum()), int(np.unique(c["patient"][m]).size), int(np.count_nonzero(m)),
-            float(paid[own].sum()))
+    paid = c["paid"][rows]
+    patients = c["patient"][rows]
+    own = ctx.patient_provider[patients] == provider
+    distinct = int(np.count_nonzero(np.bincount(patients))) if len(patients) else 0
+    return float(paid.sum()), distinct, len(rows), float(paid[own].sum())
+
+
+def _professional_rows(ctx: Context, year: int, claims: dict[str, np.ndarray]) -> np.ndarray:
+    """Indices of the covered professional services among ``claims`` (the year's): once
+    per closed year when the context selects claims by service (``ctx.claim_rows``), else
+    once per context and year when it memoises (``ctx.memo``)."""
+    rows = getattr(ctx, "claim_rows", None)
+    if rows is not None:
+        return rows(year, PROFESSIONAL)
+
+    def compute() -> np.ndarray:
+        return np.flatnonzero(PROFESSIONAL[claims["service"]])
+
+    memo = getattr(ctx, "memo", None)
+    return compute() if memo is None else memo(("professional_rows", year), compute)
 
 
 def holds_advanced_apm(ctx: Context, year: int, payer: int, provider: int) -> bool:

@@ -275,8 +275,11 @@ class MSSPSettler(BaseSettler):
         # Participant revenue: FFS paid to the ACO, plus its own services a capitation
         # contract pays instead (at their FFS value, as they count in the expenditure).
         c = ctx.claims(year)
-        capitated = ctx.covered(year)[0] & (c["provider"] == a) & (c["payer"] == p)
-        revenue = float(ctx.ffs_paid(year)[p, a]) + float(c["paid"][capitated].sum())
+        covered = ctx.covered(year)[0]
+        # nothing covered: no own services paid by capitation (an empty sum, 0.0)
+        capitated_usd = float(c["paid"][covered & (c["provider"] == a) & (c["payer"] == p)]
+                              .sum()) if covered.any() else 0.0
+        revenue = float(ctx.ffs_paid(year)[p, a]) + capitated_usd
         start = cfg.agreement_start_year if cfg.agreement_start_year is not None else \
             participation_start(ctx.scenario, "mssp", cfg.payer, cfg.aco, year)
         period_start = start + (year - start) // cfg.agreement_years * cfg.agreement_years
