@@ -24,7 +24,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 LAYERS: dict[str, float] = {
     # 0: vocabulary and utilities, no simulation
     "sim._version": 0, "sim.rng": 0, "sim.constants": 0, "sim.catalogue": 0,
-    "sim.services": 0, "sim.uncertainty": 0, "sim.fields": 0, "sim.progress": 0,
+    "sim.services": 0, "sim.uncertainty": 0, "sim.fields": 0, "sim.progress": 0, "sim.threads": 0,
     "sim.stay_groups": 0,
     "sim.economics": 0,
     # 1: payment models (configuration, pure rules, settlers); never sim.settlement
