@@ -52,3 +52,25 @@ def test_a_task_runs_with_one_blas_thread_and_the_pools_are_restored(monkeypatch
     monkeypatch.setenv(ENV, "0")  # 0: the pools are left as they are
     with blas_threads_limited():
         assert _blas_threads() == before
+
+
+def test_a_block_inside_another_keeps_the_outer_limit(monkeypatch):
+    """Nested blocks (the behaviour's inside a task's) set the limit once: the inner one is
+    free and the outer one restores the pools."""
+    import threadpoolctl
+
+    monkeypatch.delenv(ENV, raising=False)
+    calls = []
+    real = threadpoolctl.threadpool_limits
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", counted)
+    before = _blas_threads()
+    with blas_threads_limited():
+        with blas_threads_limited():
+            assert all(n == 1 for n in _blas_threads())
+        assert all(n == 1 for n in _blas_threads())
+    assert len(calls) == 1 and _blas_threads() == before
