@@ -49,6 +49,7 @@ Lever effects (see ``LeverEffects`` in the schema for values and sources):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +186,19 @@ def _utility_table(uc: object) -> np.ndarray:
     return base
 
 
+def _powers_of(x: np.ndarray) -> Callable[[float], np.ndarray]:
+    """``e -> x ** e``, each exponent computed once (several rates share an exponent)."""
+    powers: dict[float, np.ndarray] = {}
+
+    def power(e: float) -> np.ndarray:
+        got = powers.get(e)
+        if got is None:
+            got = powers[e] = x**e
+        return got
+
+    return power
+
+
 def _lever_free(sc: Scenario, age: np.ndarray, morb: np.ndarray,
                 conditions: np.ndarray) -> _LeverFree:
     """:class:`_LeverFree` of the patients (age in years, latent morbidity, conditions).
@@ -199,14 +213,7 @@ def _lever_free(sc: Scenario, age: np.ndarray, morb: np.ndarray,
     ncond = _NCOND[bits]
     code = _CODE_OF_BITS[bits]
     mo, ad, ut, pa, uc = cl.mortality, cl.admissions, cl.utilisation, cl.post_acute, cl.utility
-    powers: dict[float, np.ndarray] = {}
-
-    def morb_to(e: float) -> np.ndarray:  # morb ** e, once per exponent
-        got = powers.get(e)
-        if got is None:
-            got = powers[e] = morb**e
-        return got
-
+    morb_to = _powers_of(morb)  # morb ** e, once per exponent
     vm = morb_to(ut.visit_morbidity_exponent)
     young = (age < 75).astype(np.intp)
     return _LeverFree(
@@ -289,14 +296,7 @@ def year_parts(
     d = levers.discretionary_intensity
     p = levers.prevention_effort
     t = levers.transitional_care_effort
-    powers: dict[float, np.ndarray] = {}
-
-    def d_to(e: float) -> np.ndarray:  # d ** e, once per exponent
-        got = powers.get(e)
-        if got is None:
-            got = powers[e] = d**e
-        return got
-
+    d_to = _powers_of(d)  # d ** e, once per exponent
     hz: list[list[np.ndarray | float]] = [[] for _ in HAZARDS]
     mo = cl.mortality
     underuse = np.maximum(1.0 - d, 0.0) ** 2  # needed care cut below the FFS norm
