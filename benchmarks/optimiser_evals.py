@@ -54,8 +54,8 @@ def _old_calibrate(self):  # noqa: ANN001, ANN202 - c0b108d: the full gradient a
     def ref_u(lv, prices=default):  # noqa: ANN001, ANN202
         return self.utility(lv, prices, contracts=False, norms=False)
 
-    g = self._grad(ref_u, ref)
-    g_up = self._grad(lambda lv: ref_u(lv, up), ref)
+    g = self._grad(lambda lvs: [ref_u(lv) for lv in lvs], ref)
+    g_up = self._grad(lambda lvs: [ref_u(lv, up) for lv in lvs], ref)
     py = float(self.panel(ref).person_years.sum())
     vol = [self.panel((ref[0] + s, *ref[1:]), default).discretionary_volume()
            for s in (-0.01, 0.01)]

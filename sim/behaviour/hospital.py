@@ -353,13 +353,17 @@ class HospitalProblem:
     def _py(self) -> float:
         return self._scale()[0]
 
-    def _grad(self, i: int, prices: Prices | None = None) -> float:
-        step = 1e-4
+    def _ends(self, i: int, step: float = 1e-4) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The two points of :meth:`_grad`'s central difference in lever ``i``."""
         lo, hi = list(self.reference), list(self.reference)
         lo[i] = max(lo[i] - step, BOUNDS[i][0])
         hi[i] = min(hi[i] + step, BOUNDS[i][1])
-        return (self.money(tuple(hi), False, prices)[0]
-                - self.money(tuple(lo), False, prices)[0]) / (hi[i] - lo[i])
+        return tuple(lo), tuple(hi)
+
+    def _grad(self, i: int, prices: Prices | None = None) -> float:
+        lo, hi = self._ends(i)
+        return (self.money(hi, False, prices)[0]
+                - self.money(lo, False, prices)[0]) / (hi[i] - lo[i])
 
     def calibrate(self) -> None:
         """Norms that make the reference levers optimal without contracts, and the elective
@@ -371,9 +375,7 @@ class HospitalProblem:
         default = self.group.sc.fee_reference
         # the group's panels of the t-gradient's two ends in one pass (the v and a ends
         # share the reference's)
-        self.group.panels([self._levers(t) for t in (
-            min(self.reference[0] + 1e-4, BOUNDS[0][1]),
-            max(self.reference[0] - 1e-4, BOUNDS[0][0]))], default)
+        self.group.panels([self._levers(x[0]) for x in self._ends(0)[::-1]], default)
         g = np.array([self._grad(i, default) for i in range(3)])
         # kappa_v: a 1% rise of facility prices moves v by elective_price_elasticity % (v
         # scales elective volume by v**e: d ln volume = e d ln v).

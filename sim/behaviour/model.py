@@ -349,13 +349,11 @@ class ProviderProblem:
         """Expected spending per payer at the reference levers (scales payoff variances)."""
         return self.panel(self.reference).total_by_payer()
 
-    def _grad(self, fn, levers: tuple[float, ...], only: int | None = None,
-              prices: Prices | None | bool = False, fn_many=None) -> np.ndarray:
-        """Central-difference gradient of ``fn`` at ``levers`` (``only``: that component,
-        the others left 0). ``prices`` (None: the scenario's): the prices ``fn`` prices
-        its panels at, whose panels at every point are then computed first in one
-        vectorised pass (:meth:`panels`); False: none are. ``fn_many``: ``fn`` of a list
-        of points (the same values), all the points then evaluated in one call."""
+    def _grad(self, fn_many, levers: tuple[float, ...], only: int | None = None
+              ) -> np.ndarray:
+        """Central-difference gradient at ``levers`` of the function whose values at a list
+        of points ``fn_many`` returns (all the points in one call; ``only``: that component,
+        the others left 0)."""
         g = np.zeros(4)
         pts = []
         for i in range(4) if only is None else (only,):
@@ -364,15 +362,9 @@ class ProviderProblem:
             hi[i] = min(levers[i] + _STEP[i], BOUNDS[i][1])
             lo[i] = max(levers[i] - _STEP[i], BOUNDS[i][0])
             pts.append((i, tuple(hi), tuple(lo)))
-        if fn_many is not None:
-            vals = iter(fn_many([x for _, hi, lo in pts for x in (hi, lo)]))
-            for i, hi, lo in pts:
-                g[i] = (next(vals) - next(vals)) / (hi[i] - lo[i])
-            return g
-        if prices is not False:
-            self.panels([x for _, hi, lo in pts for x in (hi, lo)], prices)  # type: ignore[arg-type]
+        vals = iter(fn_many([x for _, hi, lo in pts for x in (hi, lo)]))
         for i, hi, lo in pts:
-            g[i] = (fn(hi) - fn(lo)) / (hi[i] - lo[i])
+            g[i] = (next(vals) - next(vals)) / (hi[i] - lo[i])
         return g
 
     def calibrate(self) -> None:
@@ -381,17 +373,13 @@ class ProviderProblem:
         default = self.sc.fee_reference  # Scenario.reference_prices, else Prices() (issue 15)
         up = _scale_prices(default, 1.01)
 
-        def ref_u(lv: tuple[float, ...], prices: Prices = default) -> float:
-            return self.utility(lv, prices, contracts=False, norms=False)
-
         def ref_u_many(lvs: list[tuple[float, ...]], prices: Prices = default) -> list[float]:
             return self.utility_many(lvs, prices, contracts=False, norms=False)
 
-        g = self._grad(ref_u, ref, fn_many=ref_u_many)
+        g = self._grad(ref_u_many, ref)
         # only the discretionary component of the gradient at raised fees is used: the
         # others are not computed (6 evaluations fewer, the same numbers)
-        g_up0 = self._grad(lambda lv: ref_u(lv, up), ref, only=0,
-                           fn_many=lambda lvs: ref_u_many(lvs, up))[0]
+        g_up0 = self._grad(lambda lvs: ref_u_many(lvs, up), ref, only=0)[0]
         py = float(self.panel(ref).person_years.sum())
         vol = [e.discretionary_volume() for e in
                self.panels([(ref[0] + s, *ref[1:]) for s in (-0.01, 0.01)], default)]
@@ -427,14 +415,10 @@ class ProviderProblem:
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
         costs) of one unit of each lever, USD per year."""
-        def face(lv: tuple[float, ...]) -> float:
-            base, _, _, _ = self.money(lv)
-            return base + self.last_face
-
         def face_many(lvs: list[tuple[float, ...]]) -> list[float]:
             return [base + f for base, _, _, _, f in self.money_many(lvs)]
 
-        g = self._grad(face, levers, fn_many=face_many)
+        g = self._grad(face_many, levers)
         return {name: float(v) for name, v in zip(LEVER_NAMES, g, strict=True)}
 
 
@@ -528,15 +512,17 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
     fixed: set[int] = set()  # levers held at a kink, at the best point's value
     last: list = []  # the previous evaluation's (x, gradient per patient-year)
 
+    def settled(stale: int, n: int) -> bool:  # the stopping rule, after n evaluations
+        return stale >= _PATIENCE or n >= _MAX_EVALS or (
+            stale >= _QUICK and best["newton"] < _TOL_USD_PER_PY)
+
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         lv = tuple(float(v) for v in x)
         if fn_many is None:
             u = fn(lv)
         else:
             pts = stencil(lv, bounds=bounds, skip=frozenset(fixed))
-            stale = best["stale"] + 1  # if this evaluation gains nothing
-            if (stale >= _PATIENCE or best["n"] + 1 >= _MAX_EVALS
-                    or (stale >= _QUICK and best["newton"] < _TOL_USD_PER_PY)):
+            if settled(best["stale"] + 1, best["n"] + 1):  # if this one gains nothing
                 # it may settle: the point alone first, its stencil only if needed
                 vals = [fn_many([lv])[0]]
             else:  # the point and its stencil at once
@@ -550,17 +536,14 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
             best["stale"] += 1
         if f < best["f"]:
             best["f"], best["x"] = f, lv
-        if best["stale"] >= _PATIENCE or best["n"] >= _MAX_EVALS or (
-                best["stale"] >= _QUICK and best["newton"] < _TOL_USD_PER_PY):
+        if settled(best["stale"], best["n"]):
             raise _Settled
-        if fn_many is None:
-            g = forward_grad(fn, lv, u, bounds=bounds, skip=frozenset(fixed))
-        else:  # forward_grad's arithmetic on the values already computed
+        grad_fn = fn
+        if fn_many is not None:  # forward_grad on the values already computed
             if len(vals) == 1:
                 vals += fn_many([y for _, y in pts])
-            g = np.zeros(len(lv))
-            for (i, y), fy in zip(pts, vals[1:], strict=True):
-                g[i] = (fy - u) / (y[i] - lv[i])
+            grad_fn = dict(zip((y for _, y in pts), vals[1:], strict=True)).__getitem__
+        g = forward_grad(grad_fn, lv, u, bounds=bounds, skip=frozenset(fixed))
         if curvature is not None:
             gp = g / py
             if f <= best["f"]:  # the best point: its Newton gain
