@@ -138,20 +138,6 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
-def _pack(rates: Any) -> np.ndarray:
-    """Per patient and state: total hazard, the cumulative hazards (as ``np.cumsum`` adds
-    them, one after the other) and the primary-care demand rate, in one (n, 4, 8) table."""
-    h = rates.hazards
-    n, states, k = h.shape
-    packed = np.empty((n, states, k + 2))
-    packed[..., 0] = rates.total
-    packed[..., 1] = h[..., 0]
-    for j in range(1, k):
-        np.add(packed[..., j], h[..., j], out=packed[..., j + 1])
-    packed[..., k + 1] = rates.routine[:, :, R_PCP]
-    return packed
-
-
 def _same_levers(a: LeverArrays, b: LeverArrays) -> bool:
     """Whether two patients' lever arrays are equal (bit for bit)."""
     for name in a.__dataclass_fields__:

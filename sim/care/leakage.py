@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.care.model import H_READMIT, HAZARDS, R_PCP, ROUTINE, YearParts, YearRates
+from sim.care.model import H_READMIT, HAZARDS, R_PCP, ROUTINE, YearParts
 
 
 @dataclass
@@ -57,50 +57,13 @@ def _share(mixed: np.ndarray, ref: np.ndarray, w: np.ndarray | float) -> np.ndar
     return np.clip(share, 0.0, 1.0)
 
 
-def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share: float,
-              outside: dict[str, int]) -> tuple[YearRates, LeakageYear]:
-    """The year's rates with leakage, and what the claims need to bill it outside."""
-    n = len(pc_share)
-    w_routine = np.full((n, lev.routine.shape[-1]), other_share)
-    w_routine[:, R_PCP] = pc_share
-    # Only the shares used are computed (elementwise, so the same numbers): state 0 of
-    # the routine services and hazards, state 1 of the readmission hazard.
-    routine = _blend(lev.routine, ref.routine, w_routine[:, None, :])
-    share_r = _share(routine[:, 0, :], ref.routine[:, 0, :], w_routine)
-    hazards = _blend(lev.hazards, ref.hazards, other_share)
-    p_snf = _blend(lev.p_snf, ref.p_snf, other_share)
-    p_hh = _blend(lev.p_home_health, ref.p_home_health, other_share)
-    labs = _blend(lev.labs_per_visit, ref.labs_per_visit, other_share)
-    imaging = _blend(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
-    pac_factor = _blend(lev.institutional_pac_factor, ref.institutional_pac_factor,
-                        other_share)
-    los = lev.episode_snf_los_factor
-    if los is not None:
-        los = _blend(los, ref.episode_snf_los_factor if ref.episode_snf_los_factor is not None
-                     else np.ones_like(los), other_share)
-    # State factors multiply lever-free parts: the outside share is the same in every
-    # state, except the readmission hazard (zero outside the post-discharge window).
-    h_share = _share(hazards[:, 0, :], ref.hazards[:, 0, :], other_share)
-    h_share[:, H_READMIT] = _share(hazards[:, 1, H_READMIT], ref.hazards[:, 1, H_READMIT],
-                                   other_share)
-    total = lev.total if hazards is lev.hazards else hazards.sum(axis=-1)
-    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=total,
-                      routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
-                      labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility,
-                      institutional_pac_factor=pac_factor, episode_snf_los_factor=los)
-    leak = LeakageYear(routine=share_r, hazards=h_share,
-                       labs_ref=ref.labs_per_visit, labs_lev=lev.labs_per_visit,
-                       imaging_ref=ref.imaging_per_visit, imaging_lev=lev.imaging_per_visit,
-                       outside=outside)
-    return rates, leak
-
-
 def mix_parts(lev: YearParts, ref: YearParts, pc_share: np.ndarray, other_share: float,
               outside: dict[str, int]) -> tuple[YearParts, LeakageYear]:
-    """:func:`mix_rates` on the columns of the rates (:class:`sim.care.model.YearParts`):
-    the same elementwise mixture and shares, column by column, so the same doubles; a
-    column that several states share (the same arrays in ``lev`` and ``ref``) is mixed
-    once (issue 16: the care engine's path, ~3x cheaper than mixing the laid-out tables)."""
+    """The year's rates with leakage, and what the claims need to bill it outside: each
+    column of the rates (:class:`sim.care.model.YearParts`) blended with the reference
+    practice's, a column that several states share (the same arrays in ``lev`` and
+    ``ref``) mixed once (issue 16: ~3x cheaper than mixing the laid-out tables, the same
+    doubles: ``tests/care/test_year_parts.py``)."""
     n = lev.n
     memo: dict[tuple[int, int, int], tuple[np.ndarray | float, object, object]] = {}
 

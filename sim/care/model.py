@@ -397,7 +397,7 @@ def _cumulative(parts: YearParts, state: int) -> list[np.ndarray]:
 def pack_parts(parts: YearParts, out: np.ndarray | None = None) -> np.ndarray:
     """Per patient and state: the total hazard, the cumulative hazards (as ``np.cumsum``
     adds them, one after the other) and the primary-care demand rate, in one (n, 4, 8)
-    table (``sim.care.engine._pack`` of the laid-out rates, the same doubles: the last
+    table (the old packing of the laid-out rates, the same doubles: the last
     partial sum plus +0.0 is the total hazard); written into ``out`` if given."""
     k = len(HAZARDS)
     shape = (parts.n, N_STATES, k + 2)

@@ -1,15 +1,15 @@
 """The care model's rates in columns (issue 16) are the doubles of the plain forms they
-replace: ``year_rates`` and ``_lever_free`` as they were (copied below from commit 150cf05),
-the leakage mixture of the laid-out tables (``mix_rates``) and the engine's packing of them
-(``_pack``), on random patients and levers, with and without the hospital's levers."""
+replace: ``year_rates`` and ``_lever_free`` as they were, the leakage mixture of the
+laid-out tables (``mix_rates``) and the engine's packing of them (``_pack``), all copied
+below from commit 150cf05, on random patients and levers, with and without the hospital's
+levers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.care.engine import _pack
-from sim.care.leakage import mix_parts, mix_rates
+from sim.care.leakage import LeakageYear, _blend, _share, mix_parts
 from sim.care.model import (
     _CI,
     _DM_UNC,
@@ -47,6 +47,59 @@ from sim.care.model import (
 from sim.scenario import Scenario
 
 SC = Scenario()
+
+
+def mix_rates(lev: YearRates, ref: YearRates, pc_share: np.ndarray, other_share: float,
+              outside: dict[str, int]) -> tuple[YearRates, LeakageYear]:
+    """The leakage mixture of the laid-out tables, as it was (commit 150cf05)."""
+    n = len(pc_share)
+    w_routine = np.full((n, lev.routine.shape[-1]), other_share)
+    w_routine[:, R_PCP] = pc_share
+    # Only the shares used are computed (elementwise, so the same numbers): state 0 of
+    # the routine services and hazards, state 1 of the readmission hazard.
+    routine = _blend(lev.routine, ref.routine, w_routine[:, None, :])
+    share_r = _share(routine[:, 0, :], ref.routine[:, 0, :], w_routine)
+    hazards = _blend(lev.hazards, ref.hazards, other_share)
+    p_snf = _blend(lev.p_snf, ref.p_snf, other_share)
+    p_hh = _blend(lev.p_home_health, ref.p_home_health, other_share)
+    labs = _blend(lev.labs_per_visit, ref.labs_per_visit, other_share)
+    imaging = _blend(lev.imaging_per_visit, ref.imaging_per_visit, other_share)
+    pac_factor = _blend(lev.institutional_pac_factor, ref.institutional_pac_factor,
+                        other_share)
+    los = lev.episode_snf_los_factor
+    if los is not None:
+        los = _blend(los, ref.episode_snf_los_factor if ref.episode_snf_los_factor is not None
+                     else np.ones_like(los), other_share)
+    # State factors multiply lever-free parts: the outside share is the same in every
+    # state, except the readmission hazard (zero outside the post-discharge window).
+    h_share = _share(hazards[:, 0, :], ref.hazards[:, 0, :], other_share)
+    h_share[:, H_READMIT] = _share(hazards[:, 1, H_READMIT], ref.hazards[:, 1, H_READMIT],
+                                   other_share)
+    total = lev.total if hazards is lev.hazards else hazards.sum(axis=-1)
+    rates = YearRates(hazards=np.ascontiguousarray(hazards), total=total,
+                      routine=np.ascontiguousarray(routine), p_snf=p_snf, p_home_health=p_hh,
+                      labs_per_visit=labs, imaging_per_visit=imaging, utility=lev.utility,
+                      institutional_pac_factor=pac_factor, episode_snf_los_factor=los)
+    leak = LeakageYear(routine=share_r, hazards=h_share,
+                       labs_ref=ref.labs_per_visit, labs_lev=lev.labs_per_visit,
+                       imaging_ref=ref.imaging_per_visit, imaging_lev=lev.imaging_per_visit,
+                       outside=outside)
+    return rates, leak
+
+
+def _pack(rates: YearRates) -> np.ndarray:
+    """``sim.care.engine._pack`` as it was (commit 150cf05): per patient and state, total
+    hazard, the cumulative hazards (as ``np.cumsum`` adds them, one after the other) and
+    the primary-care demand rate, in one (n, 4, 8) table."""
+    h = rates.hazards
+    n, states, k = h.shape
+    packed = np.empty((n, states, k + 2))
+    packed[..., 0] = rates.total
+    packed[..., 1] = h[..., 0]
+    for j in range(1, k):
+        np.add(packed[..., j], h[..., j], out=packed[..., j + 1])
+    packed[..., k + 1] = rates.routine[:, :, R_PCP]
+    return packed
 
 
 def _lever_free_plain(sc: Scenario, age: np.ndarray, morb: np.ndarray,
