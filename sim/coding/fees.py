@@ -53,7 +53,7 @@ from sim.stay_groups import StayGroup
 __all__ = ["EM_LEVELS", "EM_RVU", "EM_RVU_NEW", "cdi_price_factors", "drg_weight", "em_factors",
            "em_level_of", "em_levels", "em_price_factor", "em_shares", "em_shift",
            "expected_inpatient_factor", "mcc_upgrade", "mcc_upgrade_ratio", "resource_amount",
-           "visit_amounts"]
+           "resource_prices", "visit_amounts"]
 
 #: E/M levels 2-5 (index 0-3 in the arrays below)
 EM_LEVELS = (2, 3, 4, 5)
@@ -175,7 +175,7 @@ def em_levels(who: str, score: np.ndarray, e: np.ndarray, intensity: np.ndarray,
     docstring, ``score`` the patients' risk scores (ranked here), ``e`` standard normals."""
     latent = (rho * _normal_scores(np.asarray(score, np.float64))
               + np.sqrt(1.0 - rho * rho) * e + em_shift(gain) * np.asarray(intensity))
-    return np.searchsorted(_cuts(em_reference_shares(who)), latent)
+    return _level_index(_cuts(em_reference_shares(who)), latent)
 
 
 def visit_amounts(who: str, price: float, score: np.ndarray | None, intensity: np.ndarray,
@@ -241,16 +241,25 @@ def em_level_of(who: str, amount: np.ndarray, price: float) -> np.ndarray:
     return np.asarray(EM_LEVELS)[idx]
 
 
-def resource_amount(service: np.ndarray, amount: np.ndarray, prices) -> np.ndarray:
-    """Each claim's amount at the resource level its costs follow: an office visit's at
-    the flat visit price (its expected payment at the reference coding, so reference costs
-    are as before; a higher level bought by coding uses no more care), others unchanged."""
+def resource_prices(prices) -> tuple[tuple[int, float], ...]:
+    """``(service code, price)`` of the claims whose costs follow a flat resource price, not
+    the amount paid: the office visits, at the visit price (their expected payment at the
+    reference coding, so reference costs are as before; a higher level bought by coding
+    uses no more care)."""
     from sim.services import Service
 
+    return ((int(Service.PCP_VISIT), prices.pcp_visit_usd),
+            (int(Service.SPECIALIST_VISIT), prices.specialist_visit_usd))
+
+
+def resource_amount(service: np.ndarray, amount: np.ndarray, prices) -> np.ndarray:
+    """Each claim's amount at the resource level its costs follow (:func:`resource_prices`;
+    others unchanged)."""
     service = np.asarray(service)
-    return np.where(service == int(Service.PCP_VISIT), prices.pcp_visit_usd,
-                    np.where(service == int(Service.SPECIALIST_VISIT),
-                             prices.specialist_visit_usd, amount))
+    out = amount
+    for code, price in resource_prices(prices):
+        out = np.where(service == code, price, out)
+    return out
 
 
 # ----------------------------------------------------------------------------- DRGs

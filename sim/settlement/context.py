@@ -32,7 +32,7 @@ from sim.providers import ProviderTable, is_outside
 from sim.quality_measures import MEASURES, measure_counts, measure_values, readmitted_within_30d
 from sim.scenario.payment import DEFAULT_COST_TO_CHARGE
 from sim.scenario.schema import Scenario
-from sim.services import Service, reference_price_ratio
+from sim.services import reference_price_ratio
 
 #: Per-year tables shared by every context of the same ledger (section "Shared per-year
 #: tables" of :class:`SettlementContext`): closed year's claims block (its ``amount``
@@ -184,11 +184,11 @@ class SettlementContext:
         # np.take: the same values as indexing, without converting the small index types
         out = claims["amount"] * ratio.take(service) * ctc.take(provider)
         if self.scenario.coding_fees.em_level_pricing:  # issue 13: E/M level pricing
-            # an office visit at the flat visit price (sim.coding.fees.resource_amount):
+            from sim.coding.fees import resource_prices
+
+            # an office visit at the flat visit price (as fees.resource_amount prices it):
             # the same products, price x ratio x cost-to-charge, on the visits' rows alone
-            prices = self.scenario.prices
-            for code, price in ((Service.PCP_VISIT, prices.pcp_visit_usd),
-                                (Service.SPECIALIST_VISIT, prices.specialist_visit_usd)):
+            for code, price in resource_prices(self.scenario.prices):
                 rows = service_rows(service, code)
                 out[rows] = np.float64(price) * ratio[code] * ctc.take(provider.take(rows))
         return out
