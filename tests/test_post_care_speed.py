@@ -215,14 +215,3 @@ def test_own_cost_equals_the_resource_amount_formula(em_level_pricing):
     np.testing.assert_array_equal(ctx.own_cost(c), want)
     np.testing.assert_array_equal(ctx.variable_cost(c),
                                   want * ctx.variable_share[c["provider"]])
-
-
-def test_one_bin_sum_is_bincount_s_sum():
-    from sim.settlement.engine import _sums_by
-
-    rng = np.random.default_rng(7)
-    for w in (rng.normal(0, 1e6, 5000) * rng.random(5000) ** 8, np.array([-0.0, -0.0]),
-              np.array([-0.0, 1.0, -1.0]), np.array([1e16, 1.0, -1e16, 1.0]), np.zeros(0)):
-        zeros = np.zeros(len(w), np.int16)
-        want = np.bincount(zeros, weights=w, minlength=1)
-        assert _sums_by(zeros, w, 1).tobytes() == want.tobytes()

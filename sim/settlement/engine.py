@@ -272,15 +272,6 @@ def _kahan(values: list[float]) -> float:
     return total
 
 
-def _sums_by(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """``np.bincount(index, weights=weights, minlength=n)``; with one bin, its sum in
-    order as a running sum (np.cumsum adds in order as bincount does; bincount starts from
-    +0.0, hence the 0.0 + ..., which only turns a -0.0 into +0.0 as bincount would)."""
-    if n == 1 and len(weights):
-        return np.array([0.0 + np.cumsum(weights)[-1]])
-    return np.bincount(index, weights=weights, minlength=n)
-
-
 def _discounted(amount: np.ndarray, paid_t: np.ndarray, rate: float) -> float:
     """Sum of ``amount`` discounted from ``paid_t`` at ``rate`` (as the Series expression
     ``(amount * (1 + rate) ** -paid_t).sum()`` computed it)."""
@@ -413,7 +404,8 @@ def _economics(ctx: SettlementContext, year: int, book: CashBook, levers: dict[s
         rows += [(year, name, k, v) for k, v in values.items()]
     total = 0.0
     # the care delivered at the payer's prices: claims written off after a denial included
-    claims_by_payer = _sums_by(c["payer"], c.get("billed", c["paid"]), len(ctx.payer_names))
+    claims_by_payer = np.bincount(c["payer"], weights=c.get("billed", c["paid"]),
+                                  minlength=len(ctx.payer_names))
     all_py = float(py.sum())
     for p, payer in enumerate(ctx.payer_names):
         spend = float(amount[in_year & (fl.source == fl.entity(payer))].sum())
