@@ -32,7 +32,7 @@ from sim.care.warmup import warmed_up
 from sim.coding.programme import with_programme
 from sim.metrics import population_metrics
 from sim.progress import year_closed
-from sim.results.table import results_frame
+from sim.results.table import RESULT_COLUMNS, results_frame  # noqa: F401 - RESULT_COLUMNS re-exported (tests/test_comparability.py imports it from here)
 from sim.scenario.schema import Scenario
 from sim.settlement import SettlementRun
 
