@@ -269,9 +269,32 @@ def _dead_worker_failure(
             f"the worker process running it (pid {pid}) died abruptly ({_describe_exit(code)}): "
             "a crash in native code, os._exit, or the out-of-memory killer"))
     first = min(pending.values()) if pending else 0
+    deadline = time.monotonic() + 2.0
+    for proc in procs.values():  # their exit status, once reaped (bounded wait)
+        proc.join(timeout=max(deadline - time.monotonic(), 0.0))
+    codes = sorted({p.exitcode for p in procs.values() if p.exitcode not in (None, 0)
+                    and p.exitcode != -signal.SIGTERM})
+    if codes and all(code > 0 for code in codes):
+        # ended with an exception before running any item: most often while a spawned
+        # worker imported the main script (multiprocessing's "safe importing" rule)
+        return TaskFailed(first, WorkerDied(
+            f"a worker process ended before it ran any item ({_describe_exit(codes[0])}: "
+            f"an exception while it started, printed above by the worker){_script_hint()}"))
     return TaskFailed(first, WorkerDied(
         "a worker process died abruptly (a crash in native code, os._exit, or the "
         "out-of-memory killer); the item it ran is unknown"))
+
+
+def _script_hint() -> str:
+    """What to check when workers fail to start under a script: each spawned worker
+    imports the main script, so a script that runs an experiment at import time (not under
+    ``if __name__ == "__main__":``) starts workers from every worker, which fails."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path:
+        return ""
+    return (f". Each worker imports the main script ({path}): if it runs sim.run or "
+            "starts worker processes when imported, put that code under "
+            "`if __name__ == \"__main__\":`")
 
 
 def _running_items(running: Any) -> list[tuple[int, int, int]]:

@@ -116,6 +116,34 @@ def test_a_dead_worker_names_the_item_it_ran(fn, index, how):
     assert how in str(info.value) and "died abruptly" in str(info.value)
 
 
+#: A script that starts workers when imported (no ``if __name__ == "__main__":``): each
+#: spawned worker imports it and fails to start workers of its own.
+UNGUARDED = textwrap.dedent("""
+    from sim.executors import ProcessExecutor
+
+
+    def double(x):
+        return 2 * x
+
+
+    print(list(ProcessExecutor(2).run(double, [1, 2, 3])))
+""")
+
+
+def test_workers_that_fail_to_start_under_an_unguarded_script_say_why(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sim.executors.TaskFailed") or "WorkerDied" in last, last
+    assert "ended before it ran any item (exit code 1" in last, last
+    assert str(script) in last and 'if __name__ == "__main__":' in last, last
+    assert "out-of-memory" not in last, last
+
+
 @pytest.mark.slow
 def test_a_wrong_dask_scheduler_address_fails_fast_and_clearly(monkeypatch):
     pytest.importorskip("distributed")
