@@ -219,6 +219,8 @@ class ProviderProblem:
         panels computed in one vectorised pass (:meth:`panels`) and each contract's expected
         payoffs in one call where it has ``expected_payoffs`` (issue 16); each point's
         numbers those of :meth:`money` of the point alone."""
+        if not levers_list:
+            return []
         exps = self.panels(levers_list, prices)
         parts = self._ffs_many(levers_list, exps, prices, contracts)
         k = len(levers_list)
@@ -540,7 +542,7 @@ def maximise(fn, x0: np.ndarray, py: float, bounds: tuple = BOUNDS,
             raise _Settled
         grad_fn = fn
         if fn_many is not None:  # forward_grad on the values already computed
-            if len(vals) == 1:
+            if len(vals) == 1 and pts:  # (no stencil when every lever is held)
                 vals += fn_many([y for _, y in pts])
             grad_fn = dict(zip((y for _, y in pts), vals[1:], strict=True)).__getitem__
         g = forward_grad(grad_fn, lv, u, bounds=bounds, skip=frozenset(fixed))

@@ -208,3 +208,45 @@ def test_maximise_takes_the_same_path_with_a_batched_objective():
                               fn_many=lambda xs: [counted(x) for x in xs])
         assert batched == plain
         assert calls == n_plain  # the same points, in the same order
+
+
+def test_an_empty_batch_is_empty(problems):
+    for key in problems:
+        if key[0] == "group":
+            prob, _ = problems[key]
+            assert prob.utility_many([]) == []
+            assert prob.money_many([]) == []
+
+
+def test_maximise_with_every_lever_held_at_a_kink_asks_for_no_empty_batch(monkeypatch):
+    """A replication of a 10,000-patient PSA (mssp_two_sided, seed 99) found kinks in all
+    four levers of one solve, one after another; L-BFGS-B then ran with every bound fixed,
+    and the objective asked the batched function for the stencil of no lever, which
+    ProviderProblem answered with a broadcasting error. Here any sign change of a
+    derivative counts as a kink, so a V-shaped objective holds every lever at once."""
+    monkeypatch.setattr(bm, "_KINK_USD_PER_PY", 1e-9)
+    monkeypatch.setattr(bm, "_KINK_STEP", 10.0)
+    held: list[int] = []
+    kink_init = bm._Kink.__init__
+
+    def noted(self, index):
+        held.append(index)
+        kink_init(self, index)
+
+    monkeypatch.setattr(bm._Kink, "__init__", noted)
+    centre = np.array([0.9, 0.3, 0.4, 0.2])
+    py = 1000.0
+
+    def fn(x):
+        return float(-py * 1000.0 * np.abs(np.asarray(x) - centre).sum())
+
+    def fn_many(xs):
+        assert xs, "the batched objective was asked for no point"
+        return [fn(x) for x in xs]
+
+    x0 = centre + 0.02 * np.array([1.0, -1.0, 1.0, -1.0])
+    x = bm.maximise(fn, x0, py, curvature=np.array([1000.0, 150.0, 150.0, 150.0]),
+                    fn_many=fn_many)
+    assert sorted(held) == [0, 1, 2, 3]  # every lever held: the path of the failure
+    assert fn(x) >= fn(x0)  # the best point seen, inside the bounds
+    assert all(lo <= v <= hi for v, (lo, hi) in zip(x, bm.BOUNDS, strict=True))
