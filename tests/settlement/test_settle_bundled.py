@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 from settle_support import DAYS, FFS_ALL, PROVIDERS_2PC, TWO_PAYERS, close, run, scenario
 
-from sim.contracts.bundled.rules import case_mix_adjustment, open_episodes
+from sim.contracts.bundled.rules import (
+    case_mix_adjustment,
+    claims_of,
+    episode_spending,
+    open_episodes,
+)
 from sim.contracts.expectation import PayoffInputs
 from sim.contracts.resolve import settler_for
 from sim.settlement import active_contracts
@@ -139,3 +144,30 @@ def test_expected_payoff_prices_episodes_at_the_settled_target_with_a_trend():
         mean, var = bundle.expected_payoff(ctx, year, inp)
         assert mean / 12.0 + spend == pytest.approx(settled, rel=1e-12)
         assert var == 0.0
+
+
+def test_episode_spending_is_its_patients_claims_in_the_window_whatever_other_claims():
+    """Each episode's spending is the sum of its patient's claims from the stay's start to
+    discharge + window (to rounding; a hand sum here), and other patients' claims do not
+    enter it at all: the same doubles with or without them (they are dropped before the
+    claims are sorted; issue 16)."""
+    rng = np.random.default_rng(11)
+    n_claims, n_patients = 20_000, 400
+    cp = rng.integers(0, n_patients, n_claims)
+    cd = rng.random(n_claims) * 730.0
+    ca = rng.lognormal(5.0, 1.0, n_claims)
+    ep = np.array([3, 3, 17, 250, 399])
+    es = np.array([10.0, 400.0, 0.0, 700.0, 365.0])
+    ed = es + np.array([4.0, 2.0, 6.0, 3.0, 5.0])
+    got = episode_spending(cp, cd, ca, ep, es, ed, 90)
+    for k in range(len(ep)):
+        m = (cp == ep[k]) & (cd >= es[k]) & (cd <= ed[k] + 90)
+        assert got[k] == pytest.approx(ca[m].sum(), rel=1e-12), k
+    mine = claims_of(cp, ep)
+    assert np.array_equal(mine, np.flatnonzero(np.isin(cp, ep)))
+    only = episode_spending(cp[mine], cd[mine], ca[mine], ep, es, ed, 90)
+    assert np.array_equal(only, got)  # bit for bit
+    # a day on the window's edge counts; one just after does not
+    edge = episode_spending(np.array([5, 5]), np.array([ed[0] + 90, ed[0] + 90.5]),
+                            np.array([1.0, 2.0]), np.array([5]), es[:1], ed[:1], 90)
+    assert edge.tolist() == [1.0]

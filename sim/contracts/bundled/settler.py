@@ -25,6 +25,7 @@ from sim.constants import DAYS_PER_YEAR, AdmissionKind
 from sim.contracts.bundled.config import BundledContract
 from sim.contracts.bundled.rules import (
     case_mix_adjustment,
+    claims_of,
     episode_spending,
     open_episodes,
     settle_bundled,
@@ -78,8 +79,10 @@ def episodes(ctx: Context, cfg, payer: int, initiator: int) -> dict[str, np.ndar
     opened = open_episodes(pat, start, disch, cfg.window_days)
     pat, start, disch = pat[opened], start[opened], disch[opened]
     c = ctx.ledger.claims
-    paid = c["amount"] * ctx.price_factor[ctx.patient_payer[c["patient"]]]
-    spend = episode_spending(c["patient"], c["day"], paid, pat, start, disch, cfg.window_days)
+    rows = claims_of(c["patient"], pat)  # only the episodes' patients' claims can count
+    cp = c["patient"][rows]
+    paid = c["amount"][rows] * ctx.price_factor[ctx.patient_payer[cp]]
+    spend = episode_spending(cp, c["day"][rows], paid, pat, start, disch, cfg.window_days)
     end = disch + cfg.window_days
     return {"patient": pat, "start": start, "end": end, "spend": spend,
             "end_year": np.floor(end / DAYS_PER_YEAR).astype(int),
@@ -93,7 +96,8 @@ class BundledSettler(BaseSettler):
     config_model = BundledContract
     flow_kinds = {"bundle_reconciliation": SETTLEMENT}
     shown_statements = ("bundled", "bundled_target")
-    #: Episode spending is a difference of cumulative sums over all the run's claims, so a
+    #: Episode spending is a difference of cumulative sums over the run's claims of the
+    #: episodes' patients (later years add claims before an episode's in that order), so a
     #: year is settled from the whole run (at the horizon), as before the year loop.
     needs_whole_run = True
 
