@@ -215,3 +215,51 @@ def test_own_cost_equals_the_resource_amount_formula(em_level_pricing):
     np.testing.assert_array_equal(ctx.own_cost(c), want)
     np.testing.assert_array_equal(ctx.variable_cost(c),
                                   want * ctx.variable_share[c["provider"]])
+
+
+def test_year_memo_is_per_year_and_shared_between_contexts_of_a_closed_year():
+    """SettlementContext.year_memo: a closed year's value is computed once for two contexts
+    of the same run, each year keeps its own value under the same key, and a year not
+    closed is computed per context. The capitation's scope cost uses it, and equals its
+    plain computation for every closed year."""
+    from sim.contracts.capitation.settler import in_scope, scope_cost
+    from sim.settlement.context import SettlementContext
+    from tests.settlement.settle_support import run, scenario
+
+    r = run(scenario(size=300, horizon=2), seed=3)
+    years = r.run.ledger.years
+    assert len(years) >= 2
+
+    def ctx():
+        return SettlementContext.of(r.sc, r.run.ledger, r.run.population, r.run.providers)
+
+    a, b = ctx(), ctx()
+    calls: list[int] = []
+
+    def make(year):
+        def compute():
+            calls.append(year)
+            return float(year)
+        return compute
+
+    for c in (a, b):
+        for year in years:
+            assert c.year_memo(year, ("probe",), make(year)) == float(year)
+    assert calls == list(years)  # once per closed year, for both contexts
+    calls.clear()
+    open_year = max(years) + 1
+    for c in (a, b):
+        assert c.year_memo(open_year, ("probe",), make(open_year)) == float(open_year)
+    assert calls == [open_year, open_year]  # not closed: per context
+    c = ctx()
+    for year in years:
+        cl = c.claims(year)
+        m = in_scope(c, cl, 0, 0, "total_cost")
+        own = m & (cl["provider"] == 0)
+        n = len(c.patient_payer)
+        want = np.bincount(cl["patient"][own], weights=c.own_cost(cl)[own], minlength=n)
+        want += np.bincount(cl["patient"][m & ~own], weights=cl["paid"][m & ~own], minlength=n)
+        for ctx_ in (a, c):  # shared or first computed, the same doubles
+            got = scope_cost(ctx_, year, 0, 0, "total_cost")
+            np.testing.assert_array_equal(got[0], want)
+            assert not got[0].flags.writeable

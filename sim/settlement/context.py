@@ -326,6 +326,13 @@ class SettlementContext:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def year_memo(self, year: int, key: tuple, compute):  # noqa: ANN001 - any value
+        """``compute()`` once per context and key, and for a closed ``year`` once per ledger
+        among the contexts that agree on the patients' payers and providers and the scenario
+        (the year's behaviour and settlement contexts): for a contract's table that depends
+        on that year's claims and those alone. The value is shared: never modify it."""
+        return self._year_memo(year, ("year_memo", year, *key), compute)
+
     def quality(self, year: int, mask: np.ndarray, label: str) -> tuple[float, dict[str, float]]:
         """Quality score (0-100) and measures of the patients in ``mask`` (cached by
         ``label``, which must name the group the mask selects).

@@ -62,16 +62,21 @@ def scope_cost(ctx: Context, year: int, payer: int, provider: int, scope: str
     """Per patient in ``year``: the in-scope cost the capitated provider bears (own services
     at unit cost, others' claims at the payer's prices), the in-scope spending at the
     payer's prices (what fee-for-service paid or would pay), and the total paid to other
-    providers."""
-    c = ctx.claims(year)
-    scope_m = in_scope(ctx, c, payer, provider, scope)
-    own = scope_m & (c["provider"] == provider)
-    others = scope_m & ~own
-    n = len(ctx.patient_payer)
-    cost = np.bincount(c["patient"][own], weights=ctx.own_cost(c)[own], minlength=n)
-    cost += np.bincount(c["patient"][others], weights=c["paid"][others], minlength=n)
-    spend = np.bincount(c["patient"][scope_m], weights=c["paid"][scope_m], minlength=n)
-    return cost, spend, float(c["paid"][others].sum())
+    providers. Once per closed year (``year_memo``: the baseline years are read by every
+    year's pricing, in the behaviour's contexts and the settlement's); read-only arrays."""
+    def compute() -> tuple[np.ndarray, np.ndarray, float]:
+        c = ctx.claims(year)
+        scope_m = in_scope(ctx, c, payer, provider, scope)
+        own = scope_m & (c["provider"] == provider)
+        others = scope_m & ~own
+        n = len(ctx.patient_payer)
+        cost = np.bincount(c["patient"][own], weights=ctx.own_cost(c)[own], minlength=n)
+        cost += np.bincount(c["patient"][others], weights=c["paid"][others], minlength=n)
+        spend = np.bincount(c["patient"][scope_m], weights=c["paid"][scope_m], minlength=n)
+        cost.flags.writeable = spend.flags.writeable = False
+        return cost, spend, float(c["paid"][others].sum())
+
+    return ctx.year_memo(year, ("capitation_scope_cost", payer, provider, scope), compute)
 
 
 class CapitationSettler(BaseSettler):
