@@ -78,11 +78,17 @@ def episodes(ctx: Context, cfg, payer: int, initiator: int) -> dict[str, np.ndar
     etype, mcc = etype[trig], adm["mcc"][trig]
     opened = open_episodes(pat, start, disch, cfg.window_days)
     pat, start, disch = pat[opened], start[opened], disch[opened]
-    c = ctx.ledger.claims
-    rows = claims_of(c["patient"], pat)  # only the episodes' patients' claims can count
-    cp = c["patient"][rows]
-    paid = c["amount"][rows] * ctx.price_factor[ctx.patient_payer[cp]]
-    spend = episode_spending(cp, c["day"][rows], paid, pat, start, disch, cfg.window_days)
+    # Only the episodes' patients' claims can count: taken year by year (the order of the
+    # ledger's claims), without joining every year's claims first.
+    parts = []
+    for year in ctx.ledger.years:
+        c = ctx.ledger.claims_in(year)
+        rows = claims_of(c["patient"], pat)
+        parts.append((c["patient"][rows], c["day"][rows], c["amount"][rows]))
+    cp, day, amount = (np.concatenate(col) for col in zip(*parts, strict=True)) if parts \
+        else (np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    paid = amount * ctx.price_factor[ctx.patient_payer[cp]]
+    spend = episode_spending(cp, day, paid, pat, start, disch, cfg.window_days)
     end = disch + cfg.window_days
     return {"patient": pat, "start": start, "end": end, "spend": spend,
             "end_year": np.floor(end / DAYS_PER_YEAR).astype(int),
