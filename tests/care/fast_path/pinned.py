@@ -6,7 +6,9 @@ their builders, warm-up years' unread documentation skipped), which must not cha
 prints the fingerprints of this tree; ``--write`` stores them in ``pinned.json`` beside this
 file. They were written at commit c0b108d, the tree before the speed-ups, checked unchanged
 by the speed-ups, and rewritten after the hospital's CDI choice, the corrected RVU and DRG
-tables and the recalibrated behaviour (numbers meant to change); rewrite them only
+tables and the recalibrated behaviour, and after bundles' episode spending was summed over
+the episodes' patients' claims alone (the bundled case's output tables: rounding; numbers
+meant to change); rewrite them only
 on purpose, when a change of the numbers is intended (as ``tests/baseline/update.py``).
 
 A fingerprint is a SHA-256 of the exact bytes of every ledger column (claims, stays,
