@@ -75,7 +75,7 @@ CLAIMS = (
     Claim("notebook_panel_size", "notebooks/04_panel_size_and_noise.ipynb",
           "about two and a half minutes on two cores", 180,
           _notebook("04_panel_size_and_noise.ipynb")),
-    Claim("test_suite", "README.md", "about 5\nminutes on two cores", 330,
+    Claim("test_suite", "README.md", "about 4\nminutes on two cores", 300,
           (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(REPO / "tests"))),
     # one evaluation of the shipped calibration (the claim's 30 evaluations scale with it)
     Claim("calibration_evaluation", "docs/calibration.md",

@@ -1,6 +1,8 @@
 """A task runs with one BLAS thread (sim.threads): multi-threaded BLAS only spins on a
 replication's small linear algebra. The limit is lifted after the task."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -9,7 +11,7 @@ from sim.experiment import Task, execute_task
 from sim.scenario import load_scenario
 from sim.threads import ENV, blas_thread_limit, blas_threads_limited
 
-SCENARIO = "scenarios/ffs_baseline.yaml"
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ffs_baseline.yaml"
 
 
 def _blas_threads() -> list[int]:

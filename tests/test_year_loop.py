@@ -1,6 +1,8 @@
 """The year loop: the care stepper, settlement year by year once the run-out is recorded,
 and the read-only views behaviour gets."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +13,11 @@ from sim.replication import simulate_replication
 from sim.scenario import load_scenario
 from sim.settlement import settle_run
 
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+
 
 def _scenario(name: str, size: int = 1500, **update):
-    sc = load_scenario(f"scenarios/{name}.yaml")
+    sc = load_scenario(SCEN / f"{name}.yaml")
     return sc.model_copy(update={
         "population": sc.population.model_copy(update={"size": size}), **update})
 

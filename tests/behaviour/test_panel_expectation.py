@@ -74,7 +74,7 @@ SCENARIOS = {
     "mssp_two_sided": lambda: load_scenario(SCEN / "mssp_two_sided.yaml"),
     "bundled_cdi": lambda: load_scenario(SCEN / "bundled_joint_replacement.yaml")
     .model_copy(update={"coding_fees": load_scenario(
-        "scenarios/bundled_joint_replacement.yaml").coding_fees.model_copy(
+        SCEN / "bundled_joint_replacement.yaml").coding_fees.model_copy(
             update={"hospital_cdi_effort": 0.6})}),
     "no_em_pricing": lambda: scenario_from_dict({"population": {"size": 100},
                                                  "coding_fees": {"em_level_pricing": False}}),
