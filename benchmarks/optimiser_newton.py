@@ -159,20 +159,6 @@ def problems_of(scenario: str, seed: int) -> list:
     return out
 
 
-def polish_gap(problem, x: tuple[float, ...], maxfev: int) -> float:  # noqa: ANN001
-    """Utility (USD per patient-year) a bounded Nelder-Mead polish from ``x`` gains."""
-    from scipy.optimize import minimize
-
-    import sim.behaviour.model as bm
-
-    py = float(problem.panel(tuple(x)).person_years.sum())
-    u0 = problem.utility(tuple(x))
-    res = minimize(lambda z: -problem.utility(tuple(float(v) for v in z)) / py, np.array(x),
-                   method="Nelder-Mead", bounds=bm.BOUNDS,
-                   options={"maxfev": maxfev, "xatol": 1e-7, "fatol": 1e-7})
-    return max(-float(res.fun) - u0 / py, 0.0)
-
-
 def timed(problem, solve) -> tuple[tuple[float, ...], int, float]:  # noqa: ANN001
     """The answer, the objective points evaluated and the fastest CPU s of 3 runs."""
     shipped_many = problem.utility_many
@@ -197,6 +183,8 @@ def timed(problem, solve) -> tuple[tuple[float, ...], int, float]:  # noqa: ANN0
 
 
 def main() -> None:
+    from optimiser_evals import polish_gap  # beside this script
+
     import sim.behaviour.model as bm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
