@@ -25,7 +25,6 @@ from sim.constants import DAYS_PER_YEAR, AdmissionKind
 from sim.contracts.bundled.config import BundledContract
 from sim.contracts.bundled.rules import (
     case_mix_adjustment,
-    claims_of,
     episode_spending,
     open_episodes,
     settle_bundled,
@@ -80,13 +79,16 @@ def episodes(ctx: Context, cfg, payer: int, initiator: int) -> dict[str, np.ndar
     pat, start, disch = pat[opened], start[opened], disch[opened]
     # Only the episodes' patients' claims can count: taken year by year (the order of the
     # ledger's claims), without joining every year's claims first.
-    parts = []
+    mine = np.zeros(len(ctx.patient_payer), bool)
+    mine[pat] = True
+    parts: dict[str, list[np.ndarray]] = {"patient": [np.zeros(0, np.int64)],
+                                          "day": [np.zeros(0)], "amount": [np.zeros(0)]}
     for year in ctx.ledger.years:
         c = ctx.ledger.claims_in(year)
-        rows = claims_of(c["patient"], pat)
-        parts.append((c["patient"][rows], c["day"][rows], c["amount"][rows]))
-    cp, day, amount = (np.concatenate(col) for col in zip(*parts, strict=True)) if parts \
-        else (np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        rows = np.flatnonzero(mine[c["patient"]])
+        for k, v in parts.items():
+            v.append(c[k][rows])
+    cp, day, amount = (np.concatenate(v) for v in parts.values())
     paid = amount * ctx.price_factor[ctx.patient_payer[cp]]
     spend = episode_spending(cp, day, paid, pat, start, disch, cfg.window_days)
     end = disch + cfg.window_days
