@@ -29,9 +29,14 @@ left on the table; ``new - old`` is the utility of the new answer minus the old 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# this tree's sim, not an installed copy (the scripts run from benchmarks/)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _old_solve_exact(self, start, warm=None):  # noqa: ANN001, ANN202 - c0b108d
@@ -66,6 +71,11 @@ def _old_calibrate(self):  # noqa: ANN001, ANN202 - c0b108d: the full gradient a
     self.kappa = np.array([kappa_d, b.prevention_effort_cost_usd,
                            b.transitional_effort_cost_usd, b.coding_effort_cost_usd])
     self.norms = np.asarray(ref) - g / (self.kappa * py)
+
+
+#: The scenarios whose problems are solved, one replication each.
+SCENARIOS = ["scenarios/mssp_two_sided.yaml", "scenarios/mssp_one_sided.yaml",
+             "scenarios/reach_global.yaml", "scenarios/aco_enhanced.yaml"]
 
 
 class _Counter:
@@ -140,10 +150,7 @@ def main() -> None:
     import sim.behaviour.model as bm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", nargs="+", default=["scenarios/mssp_two_sided.yaml",
-                                                      "scenarios/mssp_one_sided.yaml",
-                                                      "scenarios/reach_global.yaml",
-                                                      "scenarios/aco_enhanced.yaml"])
+    ap.add_argument("--scenario", nargs="+", default=SCENARIOS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--polish", type=int, default=800)
     a = ap.parse_args()

@@ -28,9 +28,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# this tree's sim, not an installed copy (the scripts run from benchmarks/)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TOL_USD_PER_PY = 1e-3
 
@@ -118,15 +123,10 @@ def newton(fn_many, x0: np.ndarray, py: float, kappa: np.ndarray, bounds: tuple,
 
 def candidate_solve(problem, start, warm, speculative: bool) -> tuple[float, ...]:  # noqa: ANN001
     """``ProviderProblem.solve_exact`` with the candidate in place of L-BFGS-B (the same
-    start grid), L-BFGS-B taking over where it does not converge."""
+    start point), L-BFGS-B taking over where it does not converge."""
     import sim.behaviour.model as bm
 
-    grid = [start] + ([tuple(warm)] if warm is not None and tuple(warm) != tuple(start)
-                      else []) + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
-                                  for p in (0.1, 0.5) for t in (0.1, 0.5)]
-    values = problem.utility_many([tuple(lv) for lv in grid])
-    best = grid[max(range(len(grid)), key=values.__getitem__)]
-    x0 = np.clip(best, [b[0] for b in bm.BOUNDS], [b[1] for b in bm.BOUNDS])
+    x0 = problem.start_point(start, warm)
     py = float(problem.panel(tuple(x0)).person_years.sum())
     x, done = newton(problem.utility_many, x0, py, problem.kappa, bm.BOUNDS, speculative)
     if done:
@@ -183,15 +183,12 @@ def timed(problem, solve) -> tuple[tuple[float, ...], int, float]:  # noqa: ANN0
 
 
 def main() -> None:
-    from optimiser_evals import polish_gap  # beside this script
+    from optimiser_evals import SCENARIOS, polish_gap  # beside this script
 
     import sim.behaviour.model as bm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", nargs="+", default=["scenarios/mssp_two_sided.yaml",
-                                                      "scenarios/mssp_one_sided.yaml",
-                                                      "scenarios/reach_global.yaml",
-                                                      "scenarios/aco_enhanced.yaml"])
+    ap.add_argument("--scenario", nargs="+", default=SCENARIOS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--speculative", action="store_true")
     ap.add_argument("--polish", type=int, default=0)

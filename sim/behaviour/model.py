@@ -405,14 +405,20 @@ class ProviderProblem:
                     ) -> tuple[float, ...]:
         """The optimiser's own answer, before rounding (L-BFGS-B stops early once its
         gradient is settled at the norms' curvature ``kappa``: ``maximise``)."""
+        x0 = self.start_point(start, warm)
+        return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()),
+                        curvature=self.kappa, fn_many=self.utility_many)
+
+    def start_point(self, start: tuple[float, ...], warm: tuple[float, ...] | None = None
+                    ) -> np.ndarray:
+        """Where the optimiser starts: the best of ``start``, ``warm`` and the coarse grid,
+        inside ``BOUNDS``."""
         grid = [start] + ([tuple(warm)] if warm is not None and tuple(warm) != tuple(start)
                           else []) + [(d, p, t, start[3]) for d in (0.8, 0.9, 1.0, 1.1)
                                       for p in (0.1, 0.5) for t in (0.1, 0.5)]
         values = self.utility_many([tuple(lv) for lv in grid])
         best = grid[max(range(len(grid)), key=values.__getitem__)]  # the first best, as max
-        x0 = np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
-        return maximise(self.utility, x0, float(self.panel(tuple(x0)).person_years.sum()),
-                        curvature=self.kappa, fn_many=self.utility_many)
+        return np.clip(best, [b[0] for b in BOUNDS], [b[1] for b in BOUNDS])
 
     def incentives(self, levers: tuple[float, ...]) -> dict[str, float]:
         """Marginal net revenue (FFS margins + contract payoffs at face value - effort cash
