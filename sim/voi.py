@@ -43,6 +43,8 @@ from sim.constants import DEFAULT_DISCOUNT_RATE
 
 #: The group of every uncertain parameter together (the parameters' EVPI).
 ALL_PARAMETERS = "all parameters"
+#: Below this many replications the summary says the EVPPIs are rough (docs/voi.md).
+STABLE_REPLICATIONS = 200
 #: Columns of the value-of-information table.
 VOI_COLUMNS = ("decision", "entity", "wtp_usd_per_qaly", "measure", "parameters", "value_usd",
                "per_person_usd", "population_usd", "replications")
@@ -315,22 +317,51 @@ def voi_from_dir(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame
 
 
 def format_voi(table: pd.DataFrame) -> str:
-    """The table in words: per decision, EVPI and the largest EVPPIs (per person)."""
+    """The table in words: per decision, the EVPI of the parameters (the EVPPI of all of
+    them, the number to quote; docs/voi.md) with the sample EVPI beside it, and the largest
+    EVPPIs, marked where they cannot be read as they are: ``*`` below the regression's
+    noise floor (about ``2 EVPI / sqrt(n)``: read as zero), ``!`` above the EVPI of the
+    parameters (fitting error); fewer than ``STABLE_REPLICATIONS`` replications are called
+    rough."""
     lines = []
     per = table["per_person_usd"].notna().all()
     col, unit = ("per_person_usd", "USD per person") if per else ("value_usd", "USD")
+    n = int(table["replications"].iloc[0]) if len(table) else 0
+    marks: set[str] = set()
     for (decision, entity), part in table.groupby(["decision", "entity"], sort=False):
         who = "payer (net monetary benefit)" if decision == "payer" else f"provider {entity} " \
             "(margin)"
-        lines.append(f"Value of information, {who}, {unit} (n = {part['replications'].iloc[0]}):")
+        lines.append(f"Value of information, {who}, {unit}, {n} replications:")
         for w, at in part.groupby("wtp_usd_per_qaly", dropna=False, sort=False):
             head = f"  WTP {w:,.0f}/QALY: " if decision == "payer" else "  "
-            ev = at[at["measure"] == "EVPI"][col].iloc[0]
-            top = at[at["measure"] == "EVPPI"].sort_values(col, ascending=False).head(3)
-            lines.append(head + f"EVPI {ev:,.2f}; EVPPI " + ", ".join(
-                f"{r.parameters} {getattr(r, col):,.2f}" for r in top.itertuples()))
+            sample = float(at.loc[at["measure"] == "EVPI", col].iloc[0])
+            ev = at[at["measure"] == "EVPPI"]
+            alone = ev[ev["parameters"] != ALL_PARAMETERS].sort_values(col, ascending=False)
+            total = ev.loc[ev["parameters"] == ALL_PARAMETERS, col]
+            # one uncertain parameter: it is all of them
+            value = float(total.iloc[0]) if len(total) else float(alone[col].max())
+            floor = 2.0 * max(value, 0.0) / np.sqrt(max(n, 1))
+            shown = []
+            for r in alone.head(3).itertuples():
+                v = float(getattr(r, col))
+                mark = "!" if v > value * 1.0001 and v >= floor else "*" if v < floor else ""
+                marks.add(mark)
+                shown.append(f"{r.parameters} {v:,.2f}{mark}")
+            lines.append(head + f"EVPI {value:,.2f} (sample {sample:,.2f}); EVPPI "
+                         + (", ".join(shown) if shown else "none"))
+    lines.append("EVPI: the EVPPI of all parameters, the number to quote (the sample EVPI "
+                 "also counts simulation noise as if it could be learnt).")
+    if "*" in marks:
+        lines.append("*: below the noise floor, about 2 x EVPI / sqrt(n): read as zero.")
+    if "!" in marks:
+        lines.append("!: above the EVPI, which no EVPPI can be: fitting error.")
+    if 0 < n < STABLE_REPLICATIONS:
+        lines.append(f"Only {n} replications: EVPPIs by regression are rough and biased "
+                     f"upward below several hundred (Strong et al. 2014 used 1,000-10,000 "
+                     f"PSA samples); rerun with --replications {STABLE_REPLICATIONS * 5} "
+                     "or more before acting on them (docs/voi.md).")
     return "\n".join(lines)
 
 
-__all__ = ["ALL_PARAMETERS", "VOIError", "VOI_COLUMNS", "evpi", "evppi", "fit_additive",
-           "format_voi", "parameter_table", "provider_entities", "voi_from_dir", "voi_table"]
+__all__ = ["ALL_PARAMETERS", "STABLE_REPLICATIONS", "VOIError", "VOI_COLUMNS", "evpi", "evppi",
+           "fit_additive", "format_voi", "parameter_table", "provider_entities", "voi_from_dir", "voi_table"]

@@ -243,3 +243,30 @@ def test_report_section_only_with_draws(small_comparison, tmp_path):
     shown = [float(v.replace(",", "")) for v in
              re.findall(r'data-voi="evpi">\$([0-9,.]+)<', page)]
     assert shown == pytest.approx(list(payer["per_person_usd"].round(2)), abs=0.006)
+
+
+def _voi_rows(n: int, sample: float, all_params: float, alone: dict[str, float]) -> pd.DataFrame:
+    """A provider's voi table as voi_table writes it (value and per person equal)."""
+    rows = [("EVPI", "", sample), ("EVPPI", ALL_PARAMETERS, all_params)]
+    rows += [("EVPPI", k, v) for k, v in alone.items()]
+    return pd.DataFrame([{"decision": "provider", "entity": "aco", "wtp_usd_per_qaly": np.nan,
+                          "measure": m, "parameters": p, "value_usd": v, "per_person_usd": v,
+                          "population_usd": np.nan, "replications": n} for m, p, v in rows])
+
+
+def test_summary_quotes_the_evpi_of_the_parameters_and_marks_what_cannot_be_read():
+    """The printed summary quotes the EVPPI of all parameters as the EVPI (the sample EVPI
+    beside it), marks EVPPIs below 2 EVPI / sqrt(n) as noise (*) and one above the EVPI as
+    fitting error (!), and calls fewer than STABLE_REPLICATIONS replications rough."""
+    from sim.voi import STABLE_REPLICATIONS, format_voi
+
+    # n = 100: floor 2 x 50 / 10 = 10
+    text = format_voi(_voi_rows(100, 60.0, 50.0, {"a.x": 55.0, "b.y": 30.0, "c.z": 9.0}))
+    line = text.splitlines()[1]
+    assert line.startswith("  EVPI 50.00 (sample 60.00); EVPPI a.x 55.00!, b.y 30.00, c.z 9.00*")
+    assert "*: below the noise floor" in text and "!: above the EVPI" in text
+    assert "Only 100 replications" in text
+    # enough replications, nothing to mark: no legend for marks, no warning
+    text = format_voi(_voi_rows(STABLE_REPLICATIONS, 40.0, 40.0, {"a.x": 39.0, "b.y": 12.0}))
+    assert "EVPPI a.x 39.00, b.y 12.00" in text
+    assert "noise floor" not in text and "fitting error" not in text and "Only" not in text
