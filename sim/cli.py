@@ -971,12 +971,10 @@ def _sensitivity(args: argparse.Namespace, out: TextIO, scenario: Any, execution
     from sim.resources import NotEnoughMemory
     from sim.sensitivity import SensitivityError, sobol, tornado
 
-    if "executor" not in execution:
-        from sim.run_setup import choose_executor
+    if "executor" not in execution:  # local processes: --workers, else one per CPU
+        from sim.executors import available_cpus
 
-        reps = args.replications or (scenario.replications if args.tornado else 1)
-        execution = {"executor": choose_executor(None, args.workers, None, None, reps,
-                                                 10**6)}
+        execution = {"workers": args.workers if args.workers is not None else available_cpus()}
     progress = False if args.quiet else None
     execution.update(task_timeout=args.task_timeout, force=args.force)
     try:

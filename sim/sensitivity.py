@@ -157,13 +157,19 @@ def _run_points(
     scenario: Scenario, points: list[dict[str, float]], metric: str, entity: str,
     replications: int, seed: int, over_years: str, replicate: Replicate | None,
     executor: Executor | None, progress: bool | None, desc: str,
-    task_timeout: float | None = None, force: bool = False,
+    task_timeout: float | None = None, force: bool = False, workers: int | None = None,
 ) -> np.ndarray:
     from sim.runner import execute_tasks
 
     seeds = replication_seeds(seed, replications)
     tasks = [Task(k, scenario, r, seeds[r], values=values)
              for k, values in enumerate(points) for r in range(replications)]
+    if executor is None and workers is not None:
+        # as many processes as asked, at most one per task: the design points run side by
+        # side (a cap of one per replication would run a one-replication Sobol serially)
+        from sim.run_setup import choose_executor
+
+        executor = choose_executor(None, workers, None, None, len(tasks), len(tasks))
     outputs = execute_tasks(tasks, replicate=replicate, executor=executor, progress=progress,
                             desc=desc, task_timeout=task_timeout, force=force)
     sums = np.zeros(len(points))
@@ -195,13 +201,15 @@ def tornado(
     progress: bool | None = None,
     task_timeout: float | None = None,
     force: bool = False,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """One-way sensitivity of ``metric`` (of ``entity``) to each parameter.
 
     Returns one row per parameter, largest swing first: ``parameter``, ``base_value``,
     ``low_value``, ``high_value``, ``metric_base``, ``metric_low``, ``metric_high``,
     ``swing`` (|metric_high - metric_low|). ``task_timeout`` and ``force`` as for
-    :func:`sim.run`.
+    :func:`sim.run`. The points run on ``executor``, or on ``workers`` local processes (at
+    most one per point and replication), else serially in this process.
     """
     if not parameters:
         raise SensitivityError("name at least one parameter")
@@ -216,7 +224,7 @@ def tornado(
     y = _run_points(scenario, points, metric, entity,
                     replications or scenario.replications,
                     scenario.seed if seed is None else seed, over_years, replicate, executor,
-                    progress, f"tornado {metric}", task_timeout, force)
+                    progress, f"tornado {metric}", task_timeout, force, workers)
     rows = []
     for i, (path, value, lo, hi) in enumerate(specs):
         rows.append({"parameter": path, "base_value": base.get(path, value), "low_value": lo,
@@ -304,12 +312,15 @@ def sobol(
     progress: bool | None = None,
     task_timeout: float | None = None,
     force: bool = False,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Sobol first-order (``S1``) and total (``ST``) indices of ``metric`` for the declared
     uncertain parameters (or those named), with 95% bootstrap half-widths (``*_conf``).
 
     ``n`` base samples (a power of 2) give ``n * (D + 2)`` design points for ``D`` factors,
     each run ``replications`` times. ``task_timeout`` and ``force`` as for :func:`sim.run`.
+    The points run on ``executor``, or on ``workers`` local processes (at most one per
+    point and replication), else serially in this process.
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -327,7 +338,8 @@ def sobol(
     base = mean_values(uncertainty_of(scenario))
     points = [_values_at(factors, row, base) for row in sample]
     y = _run_points(scenario, points, metric, entity, replications, root, over_years,
-                    replicate, executor, progress, f"sobol {metric}", task_timeout, force)
+                    replicate, executor, progress, f"sobol {metric}", task_timeout, force,
+                    workers)
     if np.ptp(y) == 0:
         raise SensitivityError(f"{metric} does not vary over the sample; no variance to "
                                "attribute")

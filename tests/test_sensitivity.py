@@ -84,6 +84,32 @@ def test_sobol_indices_of_a_linear_model(uncertain):
         sobol(scenario_from_dict(dict(TINY)), 8, "y", replicate=linear_model)
 
 
+def test_sobol_points_run_side_by_side_on_workers(uncertain, monkeypatch):
+    """workers=2 runs a one-replication Sobol design on two processes (the cap is one per
+    task, not one per replication: that cap made every Sobol serial) with the same indices
+    as a serial run; the command passes --workers, else one per CPU."""
+    import sim.run_setup
+    from sim.executors import available_cpus
+
+    made = []
+    choose = sim.run_setup.choose_executor
+    monkeypatch.setattr(sim.run_setup, "choose_executor",
+                        lambda *a, **k: made.append(choose(*a, **k)) or made[-1])
+    serial = sobol(uncertain, 8, "y", replicate=linear_model)
+    assert made == []  # no workers, no executor: serial in this process, as before
+    parallel = sobol(uncertain, 8, "y", replicate=linear_model, workers=2)
+    assert [e.workers for e in made] == [2]
+    pd.testing.assert_frame_equal(parallel, serial)
+
+    seen = []
+    monkeypatch.setattr("sim.sensitivity.sobol",
+                        lambda *a, **k: seen.append(k["workers"]) or serial)
+    for extra, want in (([], available_cpus()), (["--workers", "2"], 2)):
+        assert main(["sensitivity", "--quiet", "--sobol", "8", "--metric", "spend_total_usd",
+                     "ffs_baseline", *extra]) == 0
+        assert seen.pop() == want
+
+
 @pytest.mark.slow
 def test_cli_sensitivity(tmp_path, capsys):
     scen = tmp_path / "s.yaml"
