@@ -321,8 +321,8 @@ def format_voi(table: pd.DataFrame) -> str:
     them, the number to quote; docs/voi.md) with the sample EVPI beside it, and the largest
     EVPPIs, marked where they cannot be read as they are: ``*`` below the regression's
     noise floor (about ``2 EVPI / sqrt(n)``: read as zero), ``!`` above the EVPI of the
-    parameters (fitting error); fewer than ``STABLE_REPLICATIONS`` replications are called
-    rough."""
+    parameters (a regression error, in this fit or in that of all parameters); fewer than
+    ``STABLE_REPLICATIONS`` replications are called rough."""
     lines = []
     per = table["per_person_usd"].notna().all()
     col, unit = ("per_person_usd", "USD per person") if per else ("value_usd", "USD")
@@ -354,7 +354,9 @@ def format_voi(table: pd.DataFrame) -> str:
     if "*" in marks:
         lines.append("*: below the noise floor, about 2 x EVPI / sqrt(n): read as zero.")
     if "!" in marks:
-        lines.append("!: above the EVPI, which no EVPPI can be: fitting error.")
+        lines.append("!: above the EVPI, which no EVPPI can be: a regression error (this "
+                     "parameter's fit took noise for signal, or the fit of all parameters "
+                     "together missed a nonlinear effect); more replications settle which.")
     if 0 < n < STABLE_REPLICATIONS:
         lines.append(f"Only {n} replications: EVPPIs by regression are rough and biased "
                      f"upward below several hundred (Strong et al. 2014 used 1,000-10,000 "

@@ -257,7 +257,7 @@ def _voi_rows(n: int, sample: float, all_params: float, alone: dict[str, float])
 def test_summary_quotes_the_evpi_of_the_parameters_and_marks_what_cannot_be_read():
     """The printed summary quotes the EVPPI of all parameters as the EVPI (the sample EVPI
     beside it), marks EVPPIs below 2 EVPI / sqrt(n) as noise (*) and one above the EVPI as
-    fitting error (!), and calls fewer than STABLE_REPLICATIONS replications rough."""
+    a regression error (!), and calls fewer than STABLE_REPLICATIONS replications rough."""
     from sim.voi import STABLE_REPLICATIONS, format_voi
 
     # n = 100: floor 2 x 50 / 10 = 10
@@ -269,4 +269,4 @@ def test_summary_quotes_the_evpi_of_the_parameters_and_marks_what_cannot_be_read
     # enough replications, nothing to mark: no legend for marks, no warning
     text = format_voi(_voi_rows(STABLE_REPLICATIONS, 40.0, 40.0, {"a.x": 39.0, "b.y": 12.0}))
     assert "EVPPI a.x 39.00, b.y 12.00" in text
-    assert "noise floor" not in text and "fitting error" not in text and "Only" not in text
+    assert "noise floor" not in text and "regression error" not in text and "Only" not in text
