@@ -28,13 +28,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sim.care.warmup import any_shared
-from sim.checkpoint import CorruptPart, PartStore
+from sim.checkpoint import PartStore
 from sim.claims_saving import KeepClaims, parse_save_claims, pop_claims, saved_claims, write_claims
 from sim.comparison import DEFAULT_WTP
 from sim.contracts.resolve import custom_contracts_for_workers, custom_kinds
@@ -308,13 +308,15 @@ def run_scenarios(
         source = sources[0]
     desc = name or (first.name if len(prepared) == 1 else " vs ".join(s.name for s in prepared))
 
-    def result(outputs: list[PartOutput], started: datetime) -> RunResult:
+    def result(output_of: Callable[[int], PartOutput], started: datetime) -> RunResult:
+        """The run's result from each task's output (``output_of(i)``: kept in memory, or
+        read from the results directory's parts one at a time as they are combined)."""
         finished = datetime.now(UTC)
         order = sorted(range(len(tasks)), key=lambda i: (tasks[i].scenario_index,
                                                           tasks[i].replication))
         results, tables, draws = combine_parts(
-            [(tasks[i].replication, tasks[i].label or tasks[i].scenario.name, outputs[i])
-             for i in order], several=len(prepared) > 1)
+            ((tasks[i].replication, tasks[i].label or tasks[i].scenario.name, output_of(i))
+             for i in order), several=len(prepared) > 1)
         return RunResult(
             results=results, tables=tables, scenario=first, seed=first.seed,
             workers=exe.workers, started_at=started, finished_at=finished, source=source,
@@ -329,7 +331,7 @@ def run_scenarios(
         if resume:
             raise OverrideError("resume", "resuming needs the results directory (out=)")
         started = datetime.now(UTC)
-        return result(_execute(tasks, fn, exe, None, progress, desc), started)
+        return result(_execute(tasks, fn, exe, None, progress, desc).__getitem__, started)
 
     state = run_state(prepared, crn, len(tasks))
     if resume:
@@ -345,12 +347,14 @@ def run_scenarios(
             started = datetime.fromisoformat(store.state["created_at"])
         try:
             _execute(tasks, fn, exe, store, progress, desc)
-            outputs = _assemble(tasks, fn, exe, store, progress, desc)
+            _assemble(tasks, fn, exe, store, progress, desc)
         except BaseException:
             if new and not store.done():  # nothing finished: leave nothing new behind
                 layout.remove_owned(store.path, layout.owned_files(store.path) or [])
             raise
-        final = result(outputs, started)
+        # the parts are read back one at a time as they are combined (the run kept none in
+        # memory: its memory does not grow with the replications while it runs)
+        final = result(store.read, started)
         claims = saved_claims(store.path)
         try:
             final.to_dir(target, command=command, overwrite=True,
@@ -488,18 +492,13 @@ def _task_function(
 def _assemble(
     tasks: list[Task], fn: Any, exe: Executor, store: PartStore, progress: bool | None,
     desc: str, attempts: int = 3,
-) -> list[PartOutput]:
-    """Every part read back from ``store``, checked; a part that fails its check is
-    reported, moved aside and run again (up to ``attempts`` times)."""
+) -> None:
+    """Check that every part in ``store`` is there and passes its check; a part that fails
+    it is reported, moved aside and run again (up to ``attempts`` times). The parts are not
+    kept: the result reads them back one at a time."""
     for _ in range(attempts):
-        outputs: list[Any] = [None] * len(tasks)
-        for i in range(len(tasks)):
-            try:
-                outputs[i] = store.read(i)
-            except (CorruptPart, OSError) as exc:
-                store.discard(i, str(exc))
-        if all(o is not None for o in outputs):
-            return outputs
+        if store.checked_done() >= set(range(len(tasks))):
+            return
         _execute(tasks, fn, exe, store, progress, desc)
     raise RuntimeError(f"the parts in {store.parts} keep failing their checks after "
                        f"{attempts} attempts; is the disk failing?")
@@ -518,7 +517,8 @@ def _execute(
     progress: bool | None, desc: str,
 ) -> list[PartOutput]:
     """Run the tasks not yet in ``store`` (or whose part fails its check); write each part
-    as it finishes."""
+    as it finishes. Returns the outputs by task index when there is no ``store``; with one,
+    none is kept (each is in its part)."""
     outputs: list[Any] = [None] * len(tasks)
     done = store.checked_done() if store is not None else set()
     todo = [i for i in range(len(tasks)) if i not in done]
@@ -541,9 +541,10 @@ def _execute(
                     write_claims(store.path, tasks[i].label or tasks[i].scenario.name,
                                  tasks[i].replication, claims)
                 del claims  # one replication's claims at a time
-                if store is not None:
+                if store is not None:  # on disk: read back when the run is combined
                     store.write(i, output)
-                outputs[i] = output
+                else:
+                    outputs[i] = output
                 bar.finished(1)
     except TaskFailed as exc:
         task = tasks[todo[exc.index]]

@@ -171,6 +171,60 @@ def test_combine_adds_replication_and_scenario_columns_to_side_tables_without_th
     assert list(one["claims"].columns) == ["replication", "amount_usd"]
 
 
+def test_combine_in_chunks_gives_the_tables_of_one_concatenation(monkeypatch):
+    """Parts are concatenated CHUNK_PARTS at a time (a results directory is combined without
+    holding every part): the same tables as one concatenation, for any chunk size, with a
+    side table in some parts only, a column whose type differs between parts (integers in
+    some, floats in others) and parts given as an iterator."""
+    import sim.results.combine as combine
+
+    def out(i: int) -> PartOutput:
+        res = pd.DataFrame([(i, "s", y, "population", "m", float(i * 10 + y)) for y in range(3)],
+                           columns=RESULT_COLUMNS)
+        tables = {"flows": pd.DataFrame({"amount": [i] if i % 3 else [i + 0.5]})}
+        if i % 2:
+            tables["odd"] = pd.DataFrame({"replication": [i], "note": [f"part {i}"]})
+        return PartOutput(res, tables)
+
+    parts = [(i, "s", out(i)) for i in range(7)]
+    monkeypatch.setattr(combine, "CHUNK_PARTS", 10**6)
+    want = combine_parts(parts)
+    for chunk in (1, 2, 3):
+        monkeypatch.setattr(combine, "CHUNK_PARTS", chunk)
+        got = combine_parts(iter(parts))
+        pd.testing.assert_frame_equal(got[0], want[0])
+        assert list(got[1]) == list(want[1]) == ["flows", "odd"]
+        for name in want[1]:
+            pd.testing.assert_frame_equal(got[1][name], want[1][name])
+        pd.testing.assert_frame_equal(got[2], want[2])
+    assert list(want[1]["flows"]["amount"]) == [0.5, 1, 2, 3.5, 4, 5, 6.5]
+
+
+def test_a_run_with_a_results_directory_keeps_no_replication_in_memory(tiny_scenario,
+                                                                       tmp_path, monkeypatch):
+    """With out=, each finished replication goes to its part on disk and none is kept while
+    the run goes on (memory flat in the replications); the result, read back part by part,
+    equals the run kept in memory."""
+    import sim.runner
+
+    held = []
+    execute = sim.runner._execute
+
+    def spy(*args, **kwargs):
+        outputs = execute(*args, **kwargs)
+        held.append(sum(o is not None for o in outputs))
+        return outputs
+
+    monkeypatch.setattr(sim.runner, "_execute", spy)
+    on_disk = run(tiny_scenario, replicate=fake_replicate, replications=5, workers=1,
+                  progress=False, out=tmp_path / "r")
+    assert held == [0]
+    in_memory = run(tiny_scenario, replicate=fake_replicate, replications=5, workers=1,
+                    progress=False)
+    assert held == [0, 5]
+    assert_same_run(on_disk, in_memory)
+
+
 def test_summary_and_repr(tiny_scenario):
     result = run(tiny_scenario, replicate=fake_replicate, workers=1)
     summary = result.summary()
