@@ -203,12 +203,14 @@ def default_metrics(results: pd.DataFrame) -> list[tuple[str, str]]:
     """(entity, metric) pairs compared by default: payer spending, health-sector cost,
     QALYs of the open panel and of the closed cohort (population), each entity's margin
     and settlement, each payer's spending."""
-    pairs = set(zip(results["entity"].astype(str), results["metric"].astype(str), strict=True))
+    # the distinct pairs first (vectorised), not every row's strings through Python
+    keys = results[["entity", "metric"]].drop_duplicates()
+    pairs = set(zip(keys["entity"].astype(str), keys["metric"].astype(str), strict=True))
     spend = payer_spending_metric(results)
     out = [(e, m) for e, m in [("population", spend), ("population", HEALTH_SECTOR_COST),
                                ("population", "qalys"), ("population", COHORT_QALYS)]
            if (e, m) in pairs]
-    entities = list(dict.fromkeys(results["entity"].astype(str)))
+    entities = [str(e) for e in pd.unique(results["entity"])]  # in order of appearance
     for metric in ("margin_usd", "settlement_usd", "payer_spend_usd"):
         out += [(e, metric) for e in entities
                 if e != "population" and (e, metric) in pairs and (e, metric) not in out]
@@ -484,7 +486,7 @@ def npv(results: pd.DataFrame, reference: str | None, discount_rate: float = DEF
     ``basis`` says which."""
     rows = []
     pv = metric == MARGIN_PV
-    entities = list(dict.fromkeys(results.loc[results["metric"] == metric, "entity"]))
+    entities = list(pd.unique(results.loc[results["metric"] == metric, "entity"]))
     for entity in entities:
         table = plan_values(results, entity, metric, 0.0 if pv else discount_rate)
         for scen in table.columns:
@@ -610,7 +612,7 @@ def compare_results(
     """Every comparison of the module doc, against ``reference``; scenarios with different
     plan years only with ``align_horizon="shortest"`` (over their common years;
     :func:`check_comparable`); cost-effectiveness in the ``perspective`` (payer beside)."""
-    names = list(dict.fromkeys(results["scenario"].astype(str)))
+    names = list(pd.unique(results["scenario"].astype(str)))
     if reference not in names:
         raise ValueError(f"reference {reference!r} is not among the scenarios {names}")
     years = years_by_scenario(results)

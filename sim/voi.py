@@ -203,7 +203,7 @@ def voi_table(
     group name; ``""`` for EVPI): ``value_usd`` for the simulated population,
     ``per_person_usd`` (divided by ``population_size``) and ``population_usd`` (per person
     x ``population``). Raises :class:`VOIError` without draws or with one scenario."""
-    scenarios = [str(s) for s in dict.fromkeys(results["scenario"].astype(str))]
+    scenarios = [str(s) for s in pd.unique(results["scenario"].astype(str))]
     if len(scenarios) < 2:
         raise VOIError(f"value of information needs a decision between at least two "
                        f"scenarios; the results hold only {scenarios}")
@@ -300,7 +300,7 @@ def voi_from_dir(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame
                        "'uncertainty:' block and parameter uncertainty on")
     draws = pd.read_parquet(draws_file)
     manifest = layout.read_manifest_if_any(p) or {}
-    scenarios = [str(s) for s in dict.fromkeys(results["scenario"])]
+    scenarios = [str(s) for s in pd.unique(results["scenario"])]
     reference = kwargs.get("reference") or manifest.get("reference")
     reference = reference if reference in scenarios else (scenarios or [None])[0]
     kwargs["reference"] = reference

@@ -116,7 +116,7 @@ def as_results(results: Any) -> pd.DataFrame:
 
 def pick_scenarios(results: pd.DataFrame, scenarios: Sequence[str] | None) -> list[str]:
     """``scenarios`` (checked) or every scenario in order of appearance."""
-    present = list(dict.fromkeys(results["scenario"]))
+    present = list(pd.unique(results["scenario"]))
     if scenarios is None:
         return present
     unknown = [s for s in scenarios if s not in present]

@@ -39,7 +39,7 @@ def resolve_metrics(results: pd.DataFrame, metrics: Sequence[Metric]) -> list[tu
             rows_of(results, m[0], m[1])
             out.append((str(m[0]), str(m[1])))
             continue
-        entities = list(dict.fromkeys(results.loc[results["metric"] == m, "entity"]))
+        entities = list(pd.unique(results.loc[results["metric"] == m, "entity"]))
         if not entities:
             rows_of(results, "population", m)  # raises, listing the metrics
         out.append(("population" if "population" in entities else entities[0], m))

@@ -260,7 +260,7 @@ def load_inputs(
     results = pd.concat(frames, ignore_index=True)
     results, alignment = _comparability(results, sources, align_horizon,
                                         paired=_pairing(results, sources)[0])
-    scenarios = tuple(dict.fromkeys(results["scenario"]))
+    scenarios = tuple(pd.unique(results["scenario"]))
     ref = reference or manifest_reference or scenarios[0]
     if ref not in scenarios:
         raise ReportInputError(f"reference {ref!r} is not among the scenarios {list(scenarios)}")

@@ -86,7 +86,7 @@ def drop_hidden(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     without the rows :func:`hidden_rows` finds in every scenario of ``results``: a row left
     out for the reference and each compared scenario alike."""
     hidden = set().union(*hidden_rows(results).values())
-    scenarios = list(dict.fromkeys(results["scenario"]))
+    scenarios = list(pd.unique(results["scenario"]))
 
     def shown(entity: str, metric: str) -> bool:
         return not all((s, entity, metric) in hidden for s in scenarios)
