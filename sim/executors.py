@@ -272,6 +272,10 @@ def _dead_worker_failure(
     deadline = time.monotonic() + 2.0
     for proc in procs.values():  # their exit status, once reaped (bounded wait)
         proc.join(timeout=max(deadline - time.monotonic(), 0.0))
+    while any(p.exitcode is None for p in procs.values()) and time.monotonic() < deadline:
+        # a join can return with no status while the pool's manager thread reaps the same
+        # process (its waitpid won): the status appears once that thread has recorded it
+        time.sleep(0.02)
     codes = sorted({p.exitcode for p in procs.values() if p.exitcode not in (None, 0)
                     and p.exitcode != -signal.SIGTERM})
     if codes and all(code > 0 for code in codes):
