@@ -320,7 +320,8 @@ def format_voi(table: pd.DataFrame) -> str:
     """The table in words: per decision, the EVPI of the parameters (the EVPPI of all of
     them, the number to quote; docs/voi.md) with the sample EVPI beside it, and the largest
     EVPPIs, marked where they cannot be read as they are: ``*`` below the regression's
-    noise floor (about ``2 EVPI / sqrt(n)``: read as zero), ``!`` above the EVPI of the
+    noise floor (about ``2 EVPI / sqrt(n)`` of the larger of the two EVPIs: read as zero),
+    ``!`` above the EVPI of the
     parameters (a regression error, in this fit or in that of all parameters); fewer than
     ``STABLE_REPLICATIONS`` replications are called rough."""
     lines = []
@@ -340,11 +341,15 @@ def format_voi(table: pd.DataFrame) -> str:
             total = ev.loc[ev["parameters"] == ALL_PARAMETERS, col]
             # one uncertain parameter: it is all of them
             value = float(total.iloc[0]) if len(total) else float(alone[col].max())
-            floor = 2.0 * max(value, 0.0) / np.sqrt(max(n, 1))
+            # the fits' noise: of the net benefits' simulation noise as much as of the
+            # parameters, so from the larger EVPI (the sample one counts that noise)
+            floor = 2.0 * max(value, sample, 0.0) / np.sqrt(max(n, 1))
             shown = []
             for r in alone.head(3).itertuples():
                 v = float(getattr(r, col))
-                mark = "!" if v > value * 1.0001 and v >= floor else "*" if v < floor else ""
+                # above the EVPI by more than the printed precision (0.005) and rounding
+                above = v > value * 1.0001 and v - value >= 0.005
+                mark = "!" if above and v >= floor else "*" if v < floor else ""
                 marks.add(mark)
                 shown.append(f"{r.parameters} {v:,.2f}{mark}")
             lines.append(head + f"EVPI {value:,.2f} (sample {sample:,.2f}); EVPPI "
@@ -352,7 +357,8 @@ def format_voi(table: pd.DataFrame) -> str:
     lines.append("EVPI: the EVPPI of all parameters, the number to quote (the sample EVPI "
                  "also counts simulation noise as if it could be learnt).")
     if "*" in marks:
-        lines.append("*: below the noise floor, about 2 x EVPI / sqrt(n): read as zero.")
+        lines.append("*: below the noise floor, about 2 x EVPI / sqrt(n) (the larger of the "
+                     "two EVPIs): read as zero.")
     if "!" in marks:
         lines.append("!: above the EVPI, which no EVPPI can be: a regression error (this "
                      "parameter's fit took noise for signal, or the fit of all parameters "

@@ -256,8 +256,9 @@ def _voi_rows(n: int, sample: float, all_params: float, alone: dict[str, float])
 
 def test_summary_quotes_the_evpi_of_the_parameters_and_marks_what_cannot_be_read():
     """The printed summary quotes the EVPPI of all parameters as the EVPI (the sample EVPI
-    beside it), marks EVPPIs below 2 EVPI / sqrt(n) as noise (*) and one above the EVPI as
-    a regression error (!), and calls fewer than STABLE_REPLICATIONS replications rough."""
+    beside it), marks EVPPIs below 2 EVPI / sqrt(n) (the larger EVPI) as noise (*) and one
+    above the EVPI as a regression error (!), and calls fewer than STABLE_REPLICATIONS
+    replications rough."""
     from sim.voi import STABLE_REPLICATIONS, format_voi
 
     # n = 100: floor 2 x 50 / 10 = 10
@@ -270,3 +271,10 @@ def test_summary_quotes_the_evpi_of_the_parameters_and_marks_what_cannot_be_read
     text = format_voi(_voi_rows(STABLE_REPLICATIONS, 40.0, 40.0, {"a.x": 39.0, "b.y": 12.0}))
     assert "EVPPI a.x 39.00, b.y 12.00" in text
     assert "noise floor" not in text and "regression error" not in text and "Only" not in text
+    # the parameters' EVPI zero, the sample's not (simulation noise): the floor comes from
+    # the sample EVPI (2 x 46 / sqrt(1000) = 2.9), so a parameter's 1.34 is noise, not an
+    # impossible value; with both zero, an EVPPI equal to them up to rounding is unmarked
+    text = format_voi(_voi_rows(1000, 46.0, 0.0, {"a.x": 1.34, "b.y": 1e-9}))
+    assert "EVPI 0.00 (sample 46.00); EVPPI a.x 1.34*, b.y 0.00*\n" in text
+    text = format_voi(_voi_rows(1000, 0.0, 0.0, {"a.x": 1e-9}))
+    assert "EVPI 0.00 (sample 0.00); EVPPI a.x 0.00\n" in text
