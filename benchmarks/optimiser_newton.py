@@ -137,26 +137,11 @@ def candidate_solve(problem, start, warm, speculative: bool) -> tuple[float, ...
 
 
 def problems_of(scenario: str, seed: int) -> list:
-    """The (problem, start, warm) of every solve of one replication."""
-    import sim.behaviour.model as bm
-    import sim.replication as rep
-    from sim.scenario.loader import load_scenario
+    """The (problem, start, warm) of every solve of one replication (recorded by
+    ``optimiser_evals.run`` with the shipped optimiser)."""
+    from optimiser_evals import run  # beside this script
 
-    out = []
-    shipped = bm.ProviderProblem.solve_exact
-
-    def recorded(self, start, warm=None):  # noqa: ANN001, ANN202
-        out.append((self, tuple(start), None if warm is None else tuple(warm)))
-        return shipped(self, start, warm)
-
-    bm.ProviderProblem.solve_exact = recorded
-    try:
-        sc = load_scenario(scenario).model_copy(update={"engine": "fast",
-                                                        "behavior": "incentives"})
-        rep.simulate_replication(sc, 0, np.random.SeedSequence([seed, 0]))
-    finally:
-        bm.ProviderProblem.solve_exact = shipped
-    return out
+    return run(scenario, seed, old=False)["problems"]
 
 
 def timed(problem, solve) -> tuple[tuple[float, ...], int, float]:  # noqa: ANN001
