@@ -254,13 +254,7 @@ def _dead_worker_failure(
         code = None
         if proc is not None:
             proc.join(timeout=2)
-            code = proc.exitcode
-            deadline = time.monotonic() + 2.0
-            while code is None and time.monotonic() < deadline:
-                # the pool's manager thread may be reaping it at the same moment: its
-                # exit status appears once that thread has recorded it
-                time.sleep(0.02)
-                code = proc.exitcode
+            code = _exit_status(proc, time.monotonic() + 2.0)
         if code != -signal.SIGTERM and (best is None or best[2] == -signal.SIGTERM):
             best = (pid, index, code)
     if best is not None:
@@ -272,12 +266,8 @@ def _dead_worker_failure(
     deadline = time.monotonic() + 2.0
     for proc in procs.values():  # their exit status, once reaped (bounded wait)
         proc.join(timeout=max(deadline - time.monotonic(), 0.0))
-    while any(p.exitcode is None for p in procs.values()) and time.monotonic() < deadline:
-        # a join can return with no status while the pool's manager thread reaps the same
-        # process (its waitpid won): the status appears once that thread has recorded it
-        time.sleep(0.02)
-    codes = sorted({p.exitcode for p in procs.values() if p.exitcode not in (None, 0)
-                    and p.exitcode != -signal.SIGTERM})
+    statuses = [_exit_status(p, deadline) for p in procs.values()]
+    codes = sorted({c for c in statuses if c not in (None, 0) and c != -signal.SIGTERM})
     if codes and all(code > 0 for code in codes):
         # ended with an exception before running any item: most often while a spawned
         # worker imported the main script (multiprocessing's "safe importing" rule)
@@ -287,6 +277,17 @@ def _dead_worker_failure(
     return TaskFailed(first, WorkerDied(
         "a worker process died abruptly (a crash in native code, os._exit, or the "
         "out-of-memory killer); the item it ran is unknown"))
+
+
+def _exit_status(proc: Any, deadline: float) -> int | None:
+    """``proc``'s exit status, waited for until ``deadline`` (monotonic clock) if a join
+    returned without one: the pool's manager thread may be reaping the same process at
+    that moment (its waitpid won), and the status appears once it has recorded it."""
+    code = proc.exitcode
+    while code is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        code = proc.exitcode
+    return code
 
 
 def _script_hint() -> str:
